@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "glmkit_avx2",
+      "type": "static_library",
+      "sources": ["native/kernels/gemm_avx2.cpp", "native/kernels/vecmath_avx2.cpp"],
+      "cflags_cc": ["-std=c++17", "-O3", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "glmkit_native",
+      "dependencies": ["glmkit_avx2"],
+      "sources": [
+        "native/binding.cpp",
+        "native/threadpool.cpp",
+        "native/kernels/gemm.cpp",
+        "native/kernels/norm.cpp",
+        "native/kernels/rope.cpp",
+        "native/kernels/attention.cpp",
+        "native/kernels/softmax.cpp",
+        "native/kernels/elementwise.cpp",
+        "native/kernels/optim.cpp"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

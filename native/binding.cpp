@@ -1,0 +1,304 @@
+// The only N-API file. It validates every argument (types, sizes, ranges) and then calls a pure
+// kernel from kernels/. A bad argument becomes a JavaScript TypeError/RangeError, never a crash.
+#define NAPI_VERSION 8
+#include <napi.h>
+
+#include <string>
+
+#include "kernels/kernels.h"
+#include "threadpool.h"
+
+namespace {
+
+using glmkit::AttentionParams;
+using glmkit::GemmParams;
+
+[[noreturn]] void fail(Napi::Env env, const std::string& fn, const std::string& msg) {
+  throw Napi::TypeError::New(env, "glmkit native " + fn + ": " + msg);
+}
+
+struct Args {
+  const Napi::CallbackInfo& info;
+  const char* fn;
+  Napi::Env env() const { return info.Env(); }
+
+  float* f32(size_t i, const char* name, int64_t min_len) const {
+    if (i >= info.Length() || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(env(), fn, std::string("argument '") + name + "' must be a Float32Array");
+    auto arr = info[i].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(arr.ElementLength()) < min_len)
+      fail(env(), fn, std::string("argument '") + name + "' has " + std::to_string(arr.ElementLength()) +
+                          " elements, expected at least " + std::to_string(min_len));
+    return arr.Data();
+  }
+  // Int32Array or null/undefined (returns nullptr when allow_null).
+  int32_t* i32(size_t i, const char* name, int64_t min_len, bool allow_null = false) const {
+    if (allow_null && (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+    if (i >= info.Length() || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      fail(env(), fn, std::string("argument '") + name + "' must be an Int32Array");
+    auto arr = info[i].As<Napi::Int32Array>();
+    if (static_cast<int64_t>(arr.ElementLength()) < min_len)
+      fail(env(), fn, std::string("argument '") + name + "' has " + std::to_string(arr.ElementLength()) +
+                          " elements, expected at least " + std::to_string(min_len));
+    return arr.Data();
+  }
+  int64_t integer(size_t i, const char* name, int64_t min_value = 0) const {
+    if (i >= info.Length() || !info[i].IsNumber()) fail(env(), fn, std::string("argument '") + name + "' must be a number");
+    double d = info[i].As<Napi::Number>().DoubleValue();
+    if (d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(min_value))
+      fail(env(), fn, std::string("argument '") + name + "' must be an integer >= " + std::to_string(min_value) +
+                          ", got " + std::to_string(d));
+    return static_cast<int64_t>(d);
+  }
+  float number(size_t i, const char* name) const {
+    if (i >= info.Length() || !info[i].IsNumber()) fail(env(), fn, std::string("argument '") + name + "' must be a number");
+    return info[i].As<Napi::Number>().FloatValue();
+  }
+  bool boolean(size_t i, const char* name) const {
+    if (i >= info.Length() || !info[i].IsBoolean()) fail(env(), fn, std::string("argument '") + name + "' must be a boolean");
+    return info[i].As<Napi::Boolean>().Value();
+  }
+};
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("isa", glmkit::gemm_isa());
+  o.Set("threads", glmkit::num_threads());
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a{info, "setThreads"};
+  glmkit::set_num_threads(static_cast<int>(a.integer(0, "threads", 1)));
+  return info.Env().Undefined();
+}
+
+// gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, alpha, beta)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Args a{info, "gemm"};
+  GemmParams p{};
+  p.batch = a.integer(3, "batch", 1);
+  p.m = a.integer(4, "m");
+  p.n = a.integer(5, "n");
+  p.k = a.integer(6, "k");
+  p.trans_a = a.boolean(7, "transA");
+  p.trans_b = a.boolean(8, "transB");
+  p.stride_a = a.integer(9, "strideA");
+  p.stride_b = a.integer(10, "strideB");
+  p.stride_c = a.integer(11, "strideC", 0);
+  p.alpha = a.number(12, "alpha");
+  p.beta = a.number(13, "beta");
+  if (p.batch > 1 && p.stride_c < p.m * p.n) fail(info.Env(), "gemm", "strideC must be >= m*n when batch > 1");
+  p.a = a.f32(0, "a", (p.batch - 1) * p.stride_a + p.m * p.k);
+  p.b = a.f32(1, "b", (p.batch - 1) * p.stride_b + p.k * p.n);
+  p.c = a.f32(2, "c", (p.batch - 1) * p.stride_c + p.m * p.n);
+  glmkit::gemm(p);
+  return info.Env().Undefined();
+}
+
+// rmsnormForward(x, w, out, rstd, rows, dim, eps)
+Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
+  Args a{info, "rmsnormForward"};
+  int64_t rows = a.integer(4, "rows"), dim = a.integer(5, "dim", 1);
+  glmkit::rmsnorm_forward(a.f32(0, "x", rows * dim), a.f32(1, "w", dim), a.f32(2, "out", rows * dim),
+                          a.f32(3, "rstd", rows), rows, dim, a.number(6, "eps"));
+  return info.Env().Undefined();
+}
+
+// rmsnormBackward(dy, x, w, rstd, dx, dw, rows, dim)
+Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "rmsnormBackward"};
+  int64_t rows = a.integer(6, "rows"), dim = a.integer(7, "dim", 1);
+  glmkit::rmsnorm_backward(a.f32(0, "dy", rows * dim), a.f32(1, "x", rows * dim), a.f32(2, "w", dim),
+                           a.f32(3, "rstd", rows), a.f32(4, "dx", rows * dim), a.f32(5, "dw", dim), rows, dim);
+  return info.Env().Undefined();
+}
+
+// rope(x, cos, sin, out, rows, heads, headDim, rotaryDim, interleaved, inverse)
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  Args a{info, "rope"};
+  int64_t rows = a.integer(4, "rows"), heads = a.integer(5, "heads", 1), hd = a.integer(6, "headDim", 1);
+  int64_t rd = a.integer(7, "rotaryDim");
+  if (rd % 2 != 0 || rd > hd) fail(info.Env(), "rope", "rotaryDim must be even and <= headDim");
+  glmkit::rope(a.f32(0, "x", rows * heads * hd), a.f32(1, "cos", rows * rd / 2), a.f32(2, "sin", rows * rd / 2),
+               a.f32(3, "out", rows * heads * hd), rows, heads, hd, rd, a.boolean(8, "interleaved"),
+               a.boolean(9, "inverse"));
+  return info.Env().Undefined();
+}
+
+// Attention shape arguments start at index `base`:
+// batch, tq, tk, qOffset, headsQ, headsKv, headDim, scale, causal, prefixLen|null, keyMask|null
+AttentionParams attention_params(const Args& a, size_t base) {
+  AttentionParams p{};
+  p.batch = a.integer(base + 0, "batch");
+  p.tq = a.integer(base + 1, "tq");
+  p.tk = a.integer(base + 2, "tk");
+  p.q_offset = a.integer(base + 3, "qOffset");
+  p.heads_q = a.integer(base + 4, "headsQ", 1);
+  p.heads_kv = a.integer(base + 5, "headsKv", 1);
+  p.head_dim = a.integer(base + 6, "headDim", 1);
+  p.scale = a.number(base + 7, "scale");
+  p.causal = a.boolean(base + 8, "causal");
+  p.prefix_len = a.i32(base + 9, "prefixLen", p.batch, true);
+  p.key_mask = a.i32(base + 10, "keyMask", p.batch * p.tk, true);
+  if (p.heads_q % p.heads_kv != 0) fail(a.env(), a.fn, "headsQ must be a multiple of headsKv");
+  return p;
+}
+
+// attentionForward(q, k, v, out, lse, ...shape)
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Args a{info, "attentionForward"};
+  AttentionParams p = attention_params(a, 5);
+  int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.tk * p.heads_kv * p.head_dim;
+  glmkit::attention_forward(p, a.f32(0, "q", nq), a.f32(1, "k", nk), a.f32(2, "v", nk), a.f32(3, "out", nq),
+                            a.f32(4, "lse", p.batch * p.heads_q * p.tq));
+  return info.Env().Undefined();
+}
+
+// attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, ...shape)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "attentionBackward"};
+  AttentionParams p = attention_params(a, 9);
+  int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.tk * p.heads_kv * p.head_dim;
+  glmkit::attention_backward(p, a.f32(0, "q", nq), a.f32(1, "k", nk), a.f32(2, "v", nk), a.f32(3, "out", nq),
+                             a.f32(4, "lse", p.batch * p.heads_q * p.tq), a.f32(5, "dout", nq), a.f32(6, "dq", nq),
+                             a.f32(7, "dk", nk), a.f32(8, "dv", nk));
+  return info.Env().Undefined();
+}
+
+// (x, out, rows, cols)
+template <void (*K)(const float*, float*, int64_t, int64_t)>
+Napi::Value RowwiseForward(const Napi::CallbackInfo& info) {
+  Args a{info, "softmax"};
+  int64_t rows = a.integer(2, "rows"), cols = a.integer(3, "cols", 1);
+  K(a.f32(0, "x", rows * cols), a.f32(1, "out", rows * cols), rows, cols);
+  return info.Env().Undefined();
+}
+
+// (y, dy, dx, rows, cols)
+template <void (*K)(const float*, const float*, float*, int64_t, int64_t)>
+Napi::Value RowwiseBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "softmaxBackward"};
+  int64_t rows = a.integer(3, "rows"), cols = a.integer(4, "cols", 1);
+  K(a.f32(0, "y", rows * cols), a.f32(1, "dy", rows * cols), a.f32(2, "dx", rows * cols), rows, cols);
+  return info.Env().Undefined();
+}
+
+void check_targets(const Args& a, const int32_t* t, int64_t rows, int64_t cols, int32_t ignore) {
+  for (int64_t r = 0; r < rows; ++r)
+    if (t[r] != ignore && (t[r] < 0 || t[r] >= cols))
+      throw Napi::RangeError::New(a.env(), std::string("glmkit native ") + a.fn + ": target " + std::to_string(t[r]) +
+                                               " at row " + std::to_string(r) + " is outside [0, " +
+                                               std::to_string(cols) + ") and is not the ignore index");
+}
+
+// crossEntropyForward(logits, targets, losses, lse, rows, cols, ignoreIndex)
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  Args a{info, "crossEntropyForward"};
+  int64_t rows = a.integer(4, "rows"), cols = a.integer(5, "cols", 1);
+  int32_t ignore = static_cast<int32_t>(a.integer(6, "ignoreIndex", INT32_MIN));
+  int32_t* t = a.i32(1, "targets", rows);
+  check_targets(a, t, rows, cols, ignore);
+  glmkit::cross_entropy_forward(a.f32(0, "logits", rows * cols), t, a.f32(2, "losses", rows), a.f32(3, "lse", rows),
+                                rows, cols, ignore);
+  return info.Env().Undefined();
+}
+
+// crossEntropyBackward(logits, targets, lse, dloss, dlogits, rows, cols, ignoreIndex)
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "crossEntropyBackward"};
+  int64_t rows = a.integer(5, "rows"), cols = a.integer(6, "cols", 1);
+  int32_t ignore = static_cast<int32_t>(a.integer(7, "ignoreIndex", INT32_MIN));
+  int32_t* t = a.i32(1, "targets", rows);
+  check_targets(a, t, rows, cols, ignore);
+  glmkit::cross_entropy_backward(a.f32(0, "logits", rows * cols), t, a.f32(2, "lse", rows), a.f32(3, "dloss", rows),
+                                 a.f32(4, "dlogits", rows * cols), rows, cols, ignore);
+  return info.Env().Undefined();
+}
+
+// swigluForward(x, out, rows, inner)
+Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
+  Args a{info, "swigluForward"};
+  int64_t rows = a.integer(2, "rows"), inner = a.integer(3, "inner", 1);
+  glmkit::swiglu_forward(a.f32(0, "x", rows * 2 * inner), a.f32(1, "out", rows * inner), rows, inner);
+  return info.Env().Undefined();
+}
+
+// swigluBackward(x, dout, dx, rows, inner)
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "swigluBackward"};
+  int64_t rows = a.integer(3, "rows"), inner = a.integer(4, "inner", 1);
+  glmkit::swiglu_backward(a.f32(0, "x", rows * 2 * inner), a.f32(1, "dout", rows * inner),
+                          a.f32(2, "dx", rows * 2 * inner), rows, inner);
+  return info.Env().Undefined();
+}
+
+const int32_t* checked_ids(const Args& a, size_t i, int64_t& n, int64_t vocab) {
+  if (i >= a.info.Length() || !a.info[i].IsTypedArray()) fail(a.env(), a.fn, "argument 'ids' must be an Int32Array");
+  n = static_cast<int64_t>(a.info[i].As<Napi::TypedArray>().ElementLength());
+  const int32_t* ids = a.i32(i, "ids", n);
+  for (int64_t j = 0; j < n; ++j)
+    if (ids[j] < 0 || ids[j] >= vocab)
+      throw Napi::RangeError::New(a.env(), std::string("glmkit native ") + a.fn + ": token id " +
+                                               std::to_string(ids[j]) + " at position " + std::to_string(j) +
+                                               " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+  return ids;
+}
+
+// embeddingForward(table, ids, out, vocab, dim)
+Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
+  Args a{info, "embeddingForward"};
+  int64_t vocab = a.integer(3, "vocab"), dim = a.integer(4, "dim", 1), n = 0;
+  const int32_t* ids = checked_ids(a, 1, n, vocab);
+  glmkit::embedding_forward(a.f32(0, "table", vocab * dim), ids, a.f32(2, "out", n * dim), n, dim);
+  return info.Env().Undefined();
+}
+
+// embeddingBackward(ids, dout, dtable, vocab, dim)
+Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "embeddingBackward"};
+  int64_t vocab = a.integer(3, "vocab"), dim = a.integer(4, "dim", 1), n = 0;
+  const int32_t* ids = checked_ids(a, 0, n, vocab);
+  glmkit::embedding_backward(ids, a.f32(1, "dout", n * dim), a.f32(2, "dtable", vocab * dim), n, vocab, dim);
+  return info.Env().Undefined();
+}
+
+// adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step)
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  Args a{info, "adamw"};
+  if (!info[0].IsTypedArray()) fail(info.Env(), "adamw", "argument 'param' must be a Float32Array");
+  int64_t n = static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength());
+  glmkit::adamw(a.f32(0, "param", n), a.f32(1, "grad", n), a.f32(2, "m", n), a.f32(3, "v", n), n, a.number(4, "lr"),
+                a.number(5, "beta1"), a.number(6, "beta2"), a.number(7, "eps"), a.number(8, "weightDecay"),
+                a.integer(9, "step", 1));
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
+  exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
+  exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("softmaxForward", Napi::Function::New(env, RowwiseForward<glmkit::softmax_forward>));
+  exports.Set("softmaxBackward", Napi::Function::New(env, RowwiseBackward<glmkit::softmax_backward>));
+  exports.Set("logSoftmaxForward", Napi::Function::New(env, RowwiseForward<glmkit::log_softmax_forward>));
+  exports.Set("logSoftmaxBackward", Napi::Function::New(env, RowwiseBackward<glmkit::log_softmax_backward>));
+  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
+  exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
+  exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward));
+  exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
+  exports.Set("adamw", Napi::Function::New(env, AdamW));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(glmkit_native, Init)

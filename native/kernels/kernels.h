@@ -1,0 +1,67 @@
+// Declarations of every native kernel. Kernels are pure functions over pointers and sizes: they
+// never allocate tensors, never throw for bad shapes (binding.cpp validates first) and know nothing
+// about models. Each has a TypeScript twin in src/tensor/backend/reference/ with the same contract
+// (see src/tensor/backend/backend.ts for the documented semantics of every argument).
+#pragma once
+#include <cstdint>
+
+namespace glmkit {
+
+// ---- gemm.cpp / gemm_avx2.cpp -------------------------------------------------------------
+struct GemmParams {
+  const float* a;
+  const float* b;
+  float* c;
+  int64_t batch, m, n, k;
+  bool trans_a, trans_b;
+  int64_t stride_a, stride_b, stride_c;
+  float alpha, beta;
+};
+void gemm(const GemmParams& p);
+// "avx2+fma" or "portable": the micro-kernel chosen at run time.
+const char* gemm_isa();
+
+// ---- norm.cpp -----------------------------------------------------------------------------
+void rmsnorm_forward(const float* x, const float* w, float* out, float* rstd, int64_t rows, int64_t dim, float eps);
+// dx overwritten, dw accumulated (+=).
+void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
+                      int64_t rows, int64_t dim);
+
+// ---- rope.cpp -----------------------------------------------------------------------------
+void rope(const float* x, const float* cos, const float* sin, float* out, int64_t rows, int64_t heads,
+          int64_t head_dim, int64_t rotary_dim, bool interleaved, bool inverse);
+
+// ---- attention.cpp ------------------------------------------------------------------------
+struct AttentionParams {
+  int64_t batch, tq, tk, q_offset, heads_q, heads_kv, head_dim;
+  float scale;
+  bool causal;
+  const int32_t* prefix_len;  // [batch] or nullptr
+  const int32_t* key_mask;    // [batch, tk] or nullptr
+};
+void attention_forward(const AttentionParams& p, const float* q, const float* k, const float* v, float* out,
+                       float* lse);
+void attention_backward(const AttentionParams& p, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv);
+
+// ---- softmax.cpp --------------------------------------------------------------------------
+void softmax_forward(const float* x, float* out, int64_t rows, int64_t cols);
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+void log_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols);
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+void cross_entropy_forward(const float* logits, const int32_t* targets, float* losses, float* lse, int64_t rows,
+                           int64_t cols, int32_t ignore_index);
+void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse, const float* dloss,
+                            float* dlogits, int64_t rows, int64_t cols, int32_t ignore_index);
+
+// ---- elementwise.cpp ----------------------------------------------------------------------
+void swiglu_forward(const float* x, float* out, int64_t rows, int64_t inner);
+void swiglu_backward(const float* x, const float* dout, float* dx, int64_t rows, int64_t inner);
+void embedding_forward(const float* table, const int32_t* ids, float* out, int64_t n, int64_t dim);
+void embedding_backward(const int32_t* ids, const float* dout, float* dtable, int64_t n, int64_t vocab, int64_t dim);
+
+// ---- optim.cpp ----------------------------------------------------------------------------
+void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+           float eps, float weight_decay, int64_t step);
+
+}  // namespace glmkit

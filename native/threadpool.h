@@ -1,0 +1,18 @@
+// One process-wide thread pool. Work is split statically (chunk i always goes to the same
+// worker index for a given thread count), so results are deterministic for a fixed GLMKIT_THREADS.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace glmkit {
+
+// Number of threads used by parallel_for (>= 1). Initialised from GLMKIT_THREADS, else all cores.
+int num_threads();
+void set_num_threads(int n);
+
+// Calls fn(begin, end, worker) on contiguous ranges covering [0, n); ranges are at least `grain`
+// long (except possibly the last). Runs inline when n is small or only one thread is set.
+// Blocks until every range is done. Re-entrant calls (from inside fn) run inline.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
+
+}  // namespace glmkit

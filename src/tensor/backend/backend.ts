@@ -1,0 +1,167 @@
+/**
+ * The kernel interface both backends implement. Kernels are pure functions over contiguous,
+ * row-major typed arrays and sizes: they know nothing about Tensor or autograd (that lives in
+ * `tensor/ops`). Outputs are written into caller-allocated arrays; arguments named `accumulate`
+ * or documented with `+=` add into their output instead of overwriting it.
+ *
+ * The reference backend (pure TypeScript) accepts Float32Array and Float64Array alike, so the
+ * finite-difference gradient checks run in double precision. The native backend accepts
+ * Float32Array only; ops route f64 tensors to the reference backend.
+ *
+ * Layout conventions used by the fused transformer kernels:
+ *   activations  [B, T, H, D]   (what a projection produces, no transpose needed)
+ *   rope tables  cos/sin [B*T, rotaryDim/2]  (one row per token position, shared by all heads)
+ *   lse          [B, Hq, Tq]    (log-sum-exp of each attention row, saved for backward)
+ */
+import type { FloatArray } from '../dtype.js';
+
+export type BackendName = 'native' | 'reference';
+
+/** C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b in [0, batch). */
+export interface GemmArgs {
+  a: FloatArray;
+  b: FloatArray;
+  c: FloatArray;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** false: A[b] is [m, k]; true: A[b] is stored [k, m] and used transposed. */
+  transA: boolean;
+  /** false: B[b] is [k, n]; true: B[b] is stored [n, k] and used transposed. */
+  transB: boolean;
+  /** Element offset between consecutive batch matrices; 0 broadcasts one matrix over the batch. */
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  alpha: number;
+  /** 0 means C is overwritten without being read (NaN in C does not propagate). */
+  beta: number;
+}
+
+export interface RopeArgs {
+  /** [rows, heads, headDim] where rows = B*T. */
+  x: FloatArray;
+  /** [rows, rotaryDim/2] */
+  cos: FloatArray;
+  sin: FloatArray;
+  /** same shape as x; may be the same array as x (in place). */
+  out: FloatArray;
+  rows: number;
+  heads: number;
+  headDim: number;
+  /** even, <= headDim; dims past it pass through unchanged. */
+  rotaryDim: number;
+  /** true: GLM-4 pairs (x[2i], x[2i+1]); false: GLM-4.5 / Llama rotate_half pairs (x[i], x[i + rotaryDim/2]). */
+  interleaved: boolean;
+  /** true applies the inverse rotation (the backward pass). */
+  inverse: boolean;
+}
+
+export interface AttentionShape {
+  batch: number;
+  /** query length and key length; qOffset = position of query 0 among the keys (Tk - Tq when decoding with a cache). */
+  tq: number;
+  tk: number;
+  qOffset: number;
+  headsQ: number;
+  headsKv: number;
+  headDim: number;
+  scale: number;
+  /** key j is visible to query i when keyMask[b, j] != 0 and (!causal || j <= qOffset + i || j < prefixLen[b]). */
+  causal: boolean;
+  /** [batch] prefix-bidirectional length (GLM blank infilling), or null. */
+  prefixLen: Int32Array | null;
+  /** [batch, tk] 1 = real token, 0 = padding, or null (all real). */
+  keyMask: Int32Array | null;
+}
+
+export interface AttentionForwardArgs extends AttentionShape {
+  /** [B, Tq, Hq, D] */
+  q: FloatArray;
+  /** [B, Tk, Hkv, D] */
+  k: FloatArray;
+  v: FloatArray;
+  /** [B, Tq, Hq, D], overwritten; a row with no visible key is 0. */
+  out: FloatArray;
+  /** [B, Hq, Tq], overwritten; -Infinity for a row with no visible key. */
+  lse: FloatArray;
+}
+
+export interface AttentionBackwardArgs extends AttentionShape {
+  q: FloatArray;
+  k: FloatArray;
+  v: FloatArray;
+  out: FloatArray;
+  lse: FloatArray;
+  /** [B, Tq, Hq, D] */
+  dout: FloatArray;
+  /** overwritten: dq [B, Tq, Hq, D], dk and dv [B, Tk, Hkv, D] */
+  dq: FloatArray;
+  dk: FloatArray;
+  dv: FloatArray;
+}
+
+export interface AdamWArgs {
+  param: FloatArray;
+  grad: FloatArray;
+  /** first and second moment buffers, updated in place */
+  m: FloatArray;
+  v: FloatArray;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** decoupled: param -= lr * weightDecay * param */
+  weightDecay: number;
+  /** 1-based step count, for bias correction */
+  step: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Human-readable detail, e.g. "native avx2+fma, 2 threads". */
+  describe(): string;
+
+  gemm(args: GemmArgs): void;
+
+  /** out = w * x / sqrt(mean(x^2) + eps) per row; rstd[r] = 1/sqrt(mean(x_r^2) + eps). x, out: [rows, dim]. */
+  rmsnormForward(x: FloatArray, w: FloatArray, out: FloatArray, rstd: FloatArray, rows: number, dim: number, eps: number): void;
+  /** dx overwritten; dw += (accumulated over rows). */
+  rmsnormBackward(dy: FloatArray, x: FloatArray, w: FloatArray, rstd: FloatArray, dx: FloatArray, dw: FloatArray, rows: number, dim: number): void;
+
+  rope(args: RopeArgs): void;
+
+  attentionForward(args: AttentionForwardArgs): void;
+  attentionBackward(args: AttentionBackwardArgs): void;
+
+  /** Row-wise softmax / log-softmax over the last dim; out may alias x. */
+  softmaxForward(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
+  /** dx = y * (dy - sum(dy * y)) */
+  softmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, rows: number, cols: number): void;
+  logSoftmaxForward(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
+  /** dx = dy - exp(y) * sum(dy) */
+  logSoftmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, rows: number, cols: number): void;
+
+  /**
+   * Per-row cross-entropy: losses[r] = lse(logits[r]) - logits[r, targets[r]], lse[r] saved.
+   * Rows whose target equals ignoreIndex get loss 0 (lse is still written). A target outside
+   * [0, cols) that is not ignoreIndex is an error.
+   */
+  crossEntropyForward(logits: FloatArray, targets: Int32Array, losses: FloatArray, lse: FloatArray, rows: number, cols: number, ignoreIndex: number): void;
+  /** dlogits[r] = dloss[r] * (softmax(logits[r]) - onehot(target)); 0 for ignored rows. Overwritten. */
+  crossEntropyBackward(logits: FloatArray, targets: Int32Array, lse: FloatArray, dloss: FloatArray, dlogits: FloatArray, rows: number, cols: number, ignoreIndex: number): void;
+
+  /** x: [rows, 2*inner], gate = x[:, :inner], up = x[:, inner:]; out[rows, inner] = silu(gate) * up. */
+  swigluForward(x: FloatArray, out: FloatArray, rows: number, inner: number): void;
+  /** dx [rows, 2*inner] overwritten. */
+  swigluBackward(x: FloatArray, dout: FloatArray, dx: FloatArray, rows: number, inner: number): void;
+
+  /** out[i] = table[ids[i]]; table [vocab, dim]. An id outside [0, vocab) is an error. */
+  embeddingForward(table: FloatArray, ids: Int32Array, out: FloatArray, vocab: number, dim: number): void;
+  /** dtable[ids[i]] += dout[i] */
+  embeddingBackward(ids: Int32Array, dout: FloatArray, dtable: FloatArray, vocab: number, dim: number): void;
+
+  /** One fused AdamW update with bias correction, in place on param, m, v. */
+  adamw(args: AdamWArgs): void;
+}

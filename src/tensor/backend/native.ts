@@ -1,0 +1,174 @@
+/**
+ * The native backend: a thin adapter from the Backend interface to the N-API addon built from
+ * `native/` (build/Release/glmkit_native.node). All validation happens in native/binding.cpp;
+ * here f64 arrays are refused (ops route f64 tensors to the reference backend).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { DTypeError, NativeError } from '../../errors.js';
+import type { FloatArray } from '../dtype.js';
+import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, RopeArgs } from './backend.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Addon = Record<string, (...args: any[]) => any>;
+
+export interface NativeInfo {
+  isa: string;
+  threads: number;
+}
+
+/** Package root: this file is at src/tensor/backend/ (or dist/tensor/backend/). */
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export function nativeAddonPath(): string {
+  return join(packageRoot, 'build', 'Release', 'glmkit_native.node');
+}
+
+let addon: Addon | null = null;
+let loadError: string | null = null;
+
+/** Loads the addon once; returns null (with the reason in nativeLoadError()) when it is missing or broken. */
+export function loadNativeAddon(): Addon | null {
+  if (addon || loadError) return addon;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) {
+    loadError = `native addon not built (${path} missing); run \`npm run build:native\``;
+    return null;
+  }
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    loadError = `native addon failed to load: ${(e as Error).message}`;
+  }
+  return addon;
+}
+
+export function nativeLoadError(): string | null {
+  return loadError;
+}
+
+function f32(x: FloatArray, op: string, name: string): Float32Array {
+  if (!(x instanceof Float32Array)) {
+    throw new DTypeError(`${op}: the native backend takes float32 arrays, got ${x.constructor.name} for '${name}'; use the reference backend for float64`);
+  }
+  return x;
+}
+
+function call<T>(op: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DTypeError) throw e;
+    throw new NativeError((e as Error).message, { cause: e });
+  }
+}
+
+function attentionShapeArgs(s: AttentionShape): unknown[] {
+  return [s.batch, s.tq, s.tk, s.qOffset, s.headsQ, s.headsKv, s.headDim, s.scale, s.causal, s.prefixLen, s.keyMask];
+}
+
+export function createNativeBackend(native: Addon): Backend {
+  return {
+    name: 'native',
+    describe() {
+      const info = native.info() as NativeInfo;
+      return `native (${info.isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+    },
+    gemm(p: GemmArgs) {
+      call('gemm', () =>
+        native.gemm(f32(p.a, 'gemm', 'a'), f32(p.b, 'gemm', 'b'), f32(p.c, 'gemm', 'c'), p.batch, p.m, p.n, p.k, p.transA, p.transB, p.strideA, p.strideB, p.strideC, p.alpha, p.beta),
+      );
+    },
+    rmsnormForward(x, w, out, rstd, rows, dim, eps) {
+      const op = 'rmsnormForward';
+      call(op, () => native.rmsnormForward(f32(x, op, 'x'), f32(w, op, 'w'), f32(out, op, 'out'), f32(rstd, op, 'rstd'), rows, dim, eps));
+    },
+    rmsnormBackward(dy, x, w, rstd, dx, dw, rows, dim) {
+      const op = 'rmsnormBackward';
+      call(op, () =>
+        native.rmsnormBackward(f32(dy, op, 'dy'), f32(x, op, 'x'), f32(w, op, 'w'), f32(rstd, op, 'rstd'), f32(dx, op, 'dx'), f32(dw, op, 'dw'), rows, dim),
+      );
+    },
+    rope(p: RopeArgs) {
+      const op = 'rope';
+      call(op, () =>
+        native.rope(f32(p.x, op, 'x'), f32(p.cos, op, 'cos'), f32(p.sin, op, 'sin'), f32(p.out, op, 'out'), p.rows, p.heads, p.headDim, p.rotaryDim, p.interleaved, p.inverse),
+      );
+    },
+    attentionForward(p: AttentionForwardArgs) {
+      const op = 'attentionForward';
+      call(op, () =>
+        native.attentionForward(f32(p.q, op, 'q'), f32(p.k, op, 'k'), f32(p.v, op, 'v'), f32(p.out, op, 'out'), f32(p.lse, op, 'lse'), ...attentionShapeArgs(p)),
+      );
+    },
+    attentionBackward(p: AttentionBackwardArgs) {
+      const op = 'attentionBackward';
+      call(op, () =>
+        native.attentionBackward(
+          f32(p.q, op, 'q'), f32(p.k, op, 'k'), f32(p.v, op, 'v'), f32(p.out, op, 'out'), f32(p.lse, op, 'lse'),
+          f32(p.dout, op, 'dout'), f32(p.dq, op, 'dq'), f32(p.dk, op, 'dk'), f32(p.dv, op, 'dv'),
+          ...attentionShapeArgs(p),
+        ),
+      );
+    },
+    softmaxForward(x, out, rows, cols) {
+      call('softmaxForward', () => native.softmaxForward(f32(x, 'softmax', 'x'), f32(out, 'softmax', 'out'), rows, cols));
+    },
+    softmaxBackward(y, dy, dx, rows, cols) {
+      const op = 'softmaxBackward';
+      call(op, () => native.softmaxBackward(f32(y, op, 'y'), f32(dy, op, 'dy'), f32(dx, op, 'dx'), rows, cols));
+    },
+    logSoftmaxForward(x, out, rows, cols) {
+      const op = 'logSoftmaxForward';
+      call(op, () => native.logSoftmaxForward(f32(x, op, 'x'), f32(out, op, 'out'), rows, cols));
+    },
+    logSoftmaxBackward(y, dy, dx, rows, cols) {
+      const op = 'logSoftmaxBackward';
+      call(op, () => native.logSoftmaxBackward(f32(y, op, 'y'), f32(dy, op, 'dy'), f32(dx, op, 'dx'), rows, cols));
+    },
+    crossEntropyForward(logits, targets, losses, lse, rows, cols, ignoreIndex) {
+      const op = 'crossEntropyForward';
+      call(op, () => native.crossEntropyForward(f32(logits, op, 'logits'), targets, f32(losses, op, 'losses'), f32(lse, op, 'lse'), rows, cols, ignoreIndex));
+    },
+    crossEntropyBackward(logits, targets, lse, dloss, dlogits, rows, cols, ignoreIndex) {
+      const op = 'crossEntropyBackward';
+      call(op, () =>
+        native.crossEntropyBackward(f32(logits, op, 'logits'), targets, f32(lse, op, 'lse'), f32(dloss, op, 'dloss'), f32(dlogits, op, 'dlogits'), rows, cols, ignoreIndex),
+      );
+    },
+    swigluForward(x, out, rows, inner) {
+      const op = 'swigluForward';
+      call(op, () => native.swigluForward(f32(x, op, 'x'), f32(out, op, 'out'), rows, inner));
+    },
+    swigluBackward(x, dout, dx, rows, inner) {
+      const op = 'swigluBackward';
+      call(op, () => native.swigluBackward(f32(x, op, 'x'), f32(dout, op, 'dout'), f32(dx, op, 'dx'), rows, inner));
+    },
+    embeddingForward(table, ids, out, vocab, dim) {
+      const op = 'embeddingForward';
+      call(op, () => native.embeddingForward(f32(table, op, 'table'), ids, f32(out, op, 'out'), vocab, dim));
+    },
+    embeddingBackward(ids, dout, dtable, vocab, dim) {
+      const op = 'embeddingBackward';
+      call(op, () => native.embeddingBackward(ids, f32(dout, op, 'dout'), f32(dtable, op, 'dtable'), vocab, dim));
+    },
+    adamw(p: AdamWArgs) {
+      const op = 'adamw';
+      call(op, () =>
+        native.adamw(f32(p.param, op, 'param'), f32(p.grad, op, 'grad'), f32(p.m, op, 'm'), f32(p.v, op, 'v'), p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, p.step),
+      );
+    },
+  };
+}
+
+export function setNativeThreads(n: number): void {
+  const a = loadNativeAddon();
+  if (a) a.setThreads(n);
+}
+
+export function nativeInfo(): NativeInfo | null {
+  const a = loadNativeAddon();
+  return a ? (a.info() as NativeInfo) : null;
+}

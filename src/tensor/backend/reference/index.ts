@@ -1,0 +1,42 @@
+/**
+ * The reference backend: every kernel in plain TypeScript, written to be obviously correct rather
+ * than fast. It accepts Float32Array and Float64Array (gradient checks run in f64) and is the twin
+ * that every native kernel is tested against.
+ */
+import type { Backend } from '../backend.js';
+import { gemm } from './gemm.js';
+import { rmsnormBackward, rmsnormForward } from './norm.js';
+import { rope } from './rope.js';
+import { attentionBackward, attentionForward } from './attention.js';
+import {
+  crossEntropyBackward,
+  crossEntropyForward,
+  logSoftmaxBackward,
+  logSoftmaxForward,
+  softmaxBackward,
+  softmaxForward,
+} from './softmax.js';
+import { embeddingBackward, embeddingForward, swigluBackward, swigluForward } from './elementwise.js';
+import { adamw } from './optim.js';
+
+export const referenceBackend: Backend = {
+  name: 'reference',
+  describe: () => 'reference (pure TypeScript)',
+  gemm,
+  rmsnormForward,
+  rmsnormBackward,
+  rope,
+  attentionForward,
+  attentionBackward,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
+  crossEntropyForward,
+  crossEntropyBackward,
+  swigluForward,
+  swigluBackward,
+  embeddingForward,
+  embeddingBackward,
+  adamw,
+};
