@@ -1,0 +1,45 @@
+/**
+ * `glmkit bench <what>`: benchmarks that print figures (JSON lines with --json). Speed targets
+ * live here, never as timed assertions in tests.
+ */
+import { UsageError } from '../errors.js';
+import { intFlag, parseFlags } from './args.js';
+
+const HELP = `usage: glmkit bench <kernels|tokenizer> [--threads N] [--json] [--quick]
+
+  kernels    GEMM GFLOPS for the reference shapes and fused attention forward/backward tokens/s
+  tokenizer  BPE training and encoding speed, against @huggingface/tokenizers when installed
+
+  --threads N  native thread count (default: GLMKIT_THREADS or all cores)
+  --json       one JSON object per line
+  --quick      fewer repetitions (a smoke run)`;
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  if (!what || what === '--help' || what === '-h') {
+    console.log(HELP);
+    return what ? 0 : 2;
+  }
+  const { values } = parseFlags(`bench ${what}`, rest, {
+    threads: { type: 'string' },
+    json: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const opts = { threads: values.threads === undefined ? undefined : intFlag('bench', 'threads', values.threads, 1, 1), json: values.json ?? false, quick: values.quick ?? false };
+  const print = (line: string) => console.log(line);
+  switch (what) {
+    case 'kernels':
+      await (await import('../bench/kernels.js')).benchKernels(opts, print);
+      return 0;
+    case 'tokenizer':
+      await (await import('../bench/tokenizer.js')).benchTokenizer(opts, print);
+      return 0;
+    default:
+      throw new UsageError(`bench: unknown benchmark '${what}' (expected kernels or tokenizer)`);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The `glmkit` command line: one thin file per command, loaded on demand. Every command exits
+ * non-zero with one clear line on bad input (`glmkit: error[code]: message`).
+ */
+import { GlmkitError, UsageError } from '../errors.js';
+
+type CommandFn = (argv: string[]) => Promise<number>;
+
+interface Command {
+  summary: string;
+  load: () => Promise<CommandFn>;
+}
+
+const commands: Record<string, Command> = {
+  info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
+  bench: { summary: 'benchmarks: kernels | tokenizer', load: async () => (await import('./bench.js')).benchCommand },
+  tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
+  template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
+  data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return ['usage: glmkit <command> [options]', '', 'commands:', ...lines, '', 'Run `glmkit <command> --help` for a command\'s options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log((await import('./info.js')).version());
+    return 0;
+  }
+  const cmd = commands[name];
+  try {
+    if (!cmd) throw new UsageError(`unknown command '${name}'; run \`glmkit --help\` for the list`);
+    const fn = await cmd.load();
+    return await fn(rest);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+/** Prints one line for a known error (a stack only for unexpected ones) and returns the exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof GlmkitError) {
+    console.error(`glmkit: error[${e.code}]: ${e.message}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+  const err = e as Error;
+  console.error(`glmkit: internal error: ${err?.message ?? String(e)}`);
+  if (process.env.GLMKIT_DEBUG) console.error(err?.stack);
+  return 1;
+}
