@@ -3,7 +3,7 @@
     {
       "target_name": "glmkit_avx2",
       "type": "static_library",
-      "sources": ["native/kernels/gemm_avx2.cpp", "native/kernels/vecmath_avx2.cpp"],
+      "sources": ["native/kernels/gemm_avx2.cpp", "native/kernels/vecmath_avx2.cpp", "native/kernels/attention_avx2.cpp"],
       "cflags_cc": ["-std=c++17", "-O3", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"]
     },
@@ -14,6 +14,7 @@
         "native/binding.cpp",
         "native/threadpool.cpp",
         "native/kernels/gemm.cpp",
+        "native/kernels/vecmath.cpp",
         "native/kernels/norm.cpp",
         "native/kernels/rope.cpp",
         "native/kernels/attention.cpp",

@@ -52,9 +52,10 @@ struct Args {
                           ", got " + std::to_string(d));
     return static_cast<int64_t>(d);
   }
-  float number(size_t i, const char* name) const {
+  // Double, so kernels that need it (AdamW's 1 - beta2) can derive constants before rounding to float.
+  double number(size_t i, const char* name) const {
     if (i >= info.Length() || !info[i].IsNumber()) fail(env(), fn, std::string("argument '") + name + "' must be a number");
-    return info[i].As<Napi::Number>().FloatValue();
+    return info[i].As<Napi::Number>().DoubleValue();
   }
   bool boolean(size_t i, const char* name) const {
     if (i >= info.Length() || !info[i].IsBoolean()) fail(env(), fn, std::string("argument '") + name + "' must be a boolean");

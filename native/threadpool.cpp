@@ -31,7 +31,9 @@ class Pool {
     stop_workers();
     nthreads_ = std::max(1, n);
     stop_ = false;
-    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // A new worker starts from the current generation, so it does not mistake the last finished
+    // job (before a resize) for a new one.
+    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back([this, i, g = generation_] { worker_loop(i, g); });
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
@@ -69,9 +71,8 @@ class Pool {
     (*fn_)(begin, end, i);
   }
 
-  void worker_loop(int index) {
+  void worker_loop(int index, uint64_t seen) {
     tls_in_pool = true;
-    uint64_t seen = 0;
     for (;;) {
       {
         std::unique_lock<std::mutex> lk(m_);

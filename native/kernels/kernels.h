@@ -61,7 +61,8 @@ void embedding_forward(const float* table, const int32_t* ids, float* out, int64
 void embedding_backward(const int32_t* ids, const float* dout, float* dtable, int64_t n, int64_t vocab, int64_t dim);
 
 // ---- optim.cpp ----------------------------------------------------------------------------
-void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
-           float eps, float weight_decay, int64_t step);
+// Hyperparameters in double: 1 - beta2 must be formed before rounding (float(0.999) is 1.3e-8 off).
+void adamw(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
+           double eps, double weight_decay, int64_t step);
 
 }  // namespace glmkit

@@ -1,6 +1,78 @@
-// PLACEHOLDER: being written.
+// RMSNorm, forward and backward, over rows of length dim:
+//   r = 1 / sqrt(mean(x^2) + eps),  y = w * x * r
+// The mean of squares is accumulated in double; everything else is float. Rows are split across the
+// thread pool; the weight gradient dw (a sum over rows) is split by columns instead, each column
+// summed over all rows in row order, so it is race-free and its value does not depend on the
+// number of threads.
+#include <cmath>
+
 #include "kernels.h"
+#include "threadpool.h"
+
 namespace glmkit {
-void rmsnorm_forward(const float*, const float*, float*, float*, int64_t, int64_t, float) {}
-void rmsnorm_backward(const float*, const float*, const float*, const float*, float*, float*, int64_t, int64_t) {}
+
+namespace {
+// Rows per parallel chunk so that one chunk holds at least ~16k elements.
+int64_t row_grain(int64_t cols) { return cols >= 16384 ? 1 : 16384 / cols; }
+
+// sum_j a[j] * b[j] in double, in 8 independent partial sums (so the compiler can vectorise it)
+// added in a fixed order at the end.
+double dot_f64(const float* a, const float* b, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(a[j + k]) * static_cast<double>(b[j + k]);
+  for (; j < n; ++j) acc[0] += static_cast<double>(a[j]) * static_cast<double>(b[j]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
+}  // namespace
+
+// x, out: [rows, dim]; w: [dim]; rstd: [rows] (saved for backward).
+void rmsnorm_forward(const float* x, const float* w, float* out, float* rstd, int64_t rows, int64_t dim, float eps) {
+  parallel_for(rows, row_grain(dim), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * dim;
+      float* yr = out + r * dim;
+      double ss = dot_f64(xr, xr, dim);
+      float rs = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + static_cast<double>(eps)));
+      rstd[r] = rs;
+      for (int64_t j = 0; j < dim; ++j) yr[j] = w[j] * (xr[j] * rs);
+    }
+  });
+}
+
+// dy, x, dx: [rows, dim]; w, dw: [dim]; rstd: [rows] from the forward.
+//   g = w * dy;  dx = r * (g - x * r^2 * dot(g, x) / dim)   (overwritten)
+//   dw += sum over rows of dy * x * r                       (accumulated)
+void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
+                      int64_t rows, int64_t dim) {
+  // dw first (it reads dy, so dx may alias dy): each chunk owns columns [c0, c1) and walks every row in order.
+  constexpr int64_t kCols = 64;
+  parallel_for(dim, kCols, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t b0 = c0; b0 < c1; b0 += kCols) {
+      int64_t b1 = b0 + kCols < c1 ? b0 + kCols : c1;
+      double acc[kCols] = {0.0};
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* dyr = dy + r * dim;
+        const float* xr = x + r * dim;
+        float rs = rstd[r];
+        for (int64_t j = b0; j < b1; ++j) acc[j - b0] += static_cast<double>(dyr[j] * xr[j] * rs);
+      }
+      for (int64_t j = b0; j < b1; ++j) dw[j] += static_cast<float>(acc[j - b0]);
+    }
+  });
+  parallel_for(rows, row_grain(dim), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* dyr = dy + r * dim;
+      const float* xr = x + r * dim;
+      float* dxr = dx + r * dim;
+      for (int64_t j = 0; j < dim; ++j) dxr[j] = w[j] * dyr[j];  // g = w * dy, kept in dx
+      double gx = dot_f64(dxr, xr, dim);
+      float rs = rstd[r];
+      float c = static_cast<float>(gx / static_cast<double>(dim)) * rs * rs;
+      for (int64_t j = 0; j < dim; ++j) dxr[j] = rs * (dxr[j] - xr[j] * c);
+    }
+  });
+}
+
+}  // namespace glmkit

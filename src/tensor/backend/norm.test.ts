@@ -1,0 +1,111 @@
+// RMSNorm kernels: reference against hand-computed values and float64 finite differences; native
+// against reference on many shapes; dw accumulation; determinism across calls and thread counts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { getNativeBackend, referenceBackend as ref } from './index.js';
+import { nativeInfo, setNativeThreads } from './native.js';
+import type { Backend } from './backend.js';
+
+const native = getNativeBackend();
+const needNative = { skip: native ? false : 'native addon not built (npm run build:native)' };
+
+/** Deterministic uniform numbers in [lo, hi) (mulberry32). */
+function randArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    a[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  }
+  return a;
+}
+
+function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number, what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths differ`);
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - b[i]);
+    assert.ok(err <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: got ${a[i]}, expected ${b[i]} (error ${err})`);
+  }
+}
+
+test('reference rmsnorm forward matches hand-computed values', () => {
+  // Row [3, 4]: mean(x^2) = 12.5, rstd = 1/sqrt(12.5) = 0.28284271247461906; w = [1, 2].
+  // Row [1, -1] with eps = 0.25: mean = 1, rstd = 1/sqrt(1.25) = 0.8944271909999159.
+  const x = new Float64Array([3, 4, 1, -1]), w = new Float64Array([1, 2]);
+  const out = new Float64Array(4), rstd = new Float64Array(2);
+  ref.rmsnormForward(x.subarray(0, 2), w, out.subarray(0, 2), rstd.subarray(0, 1), 1, 2, 0);
+  ref.rmsnormForward(x.subarray(2), w, out.subarray(2), rstd.subarray(1), 1, 2, 0.25);
+  assertClose(rstd, [0.28284271247461906, 0.8944271909999159], 1e-15, 0, 'rstd');
+  assertClose(out, [0.848528137423857, 2.2627416997969525, 0.8944271909999159, -1.7888543819998317], 1e-15, 0, 'out');
+});
+
+test('reference rmsnorm backward matches float64 finite differences (dx and dw)', () => {
+  const rows = 3, dim = 5, eps = 1e-5;
+  const x = Float64Array.from(randArray(rows * dim, 1)), w = Float64Array.from(randArray(dim, 2));
+  const dy = Float64Array.from(randArray(rows * dim, 3));
+  const loss = (xv: Float64Array, wv: Float64Array) => {
+    const o = new Float64Array(rows * dim);
+    ref.rmsnormForward(xv, wv, o, new Float64Array(rows), rows, dim, eps);
+    return o.reduce((s, v, i) => s + v * dy[i], 0);
+  };
+  const out = new Float64Array(rows * dim), rstd = new Float64Array(rows);
+  ref.rmsnormForward(x, w, out, rstd, rows, dim, eps);
+  const dx = new Float64Array(rows * dim), dw = new Float64Array(dim).fill(0.5); // dw accumulates onto 0.5
+  ref.rmsnormBackward(dy, x, w, rstd, dx, dw, rows, dim);
+  const h = 1e-6;
+  const fd = (arr: Float64Array, i: number) => {
+    const old = arr[i];
+    arr[i] = old + h;
+    const lp = loss(x, w);
+    arr[i] = old - h;
+    const lm = loss(x, w);
+    arr[i] = old;
+    return (lp - lm) / (2 * h);
+  };
+  assertClose(dx, Array.from(x, (_, i) => fd(x, i)), 1e-7, 1e-6, 'dx');
+  assertClose(dw, Array.from(w, (_, i) => 0.5 + fd(w, i)), 1e-7, 1e-6, 'dw');
+});
+
+function run(be: Backend, x: Float32Array, w: Float32Array, dy: Float32Array, dw0: Float32Array, rows: number, dim: number) {
+  const out = new Float32Array(rows * dim), rstd = new Float32Array(rows), dx = new Float32Array(rows * dim), dw = dw0.slice();
+  be.rmsnormForward(x, w, out, rstd, rows, dim, 1e-6);
+  be.rmsnormBackward(dy, x, w, rstd, dx, dw, rows, dim);
+  return { out, rstd, dx, dw };
+}
+
+test('native rmsnorm matches the reference on 1, 7, 33, 1000 columns', needNative, () => {
+  for (const [k, dim] of [1, 7, 33, 1000].entries()) {
+    const rows = Math.max(5, Math.ceil(40000 / dim)) + 3;
+    const x = randArray(rows * dim, 10 + k, -3, 3), w = randArray(dim, 20 + k), dy = randArray(rows * dim, 30 + k);
+    const dw0 = randArray(dim, 40 + k);
+    const a = run(native!, x, w, dy, dw0, rows, dim);
+    const b = run(ref, x, w, dy, dw0, rows, dim);
+    assertClose(a.rstd, b.rstd, 0, 1e-6, `rstd ${rows}x${dim}`);
+    assertClose(a.out, b.out, 1e-6, 1e-5, `out ${rows}x${dim}`);
+    assertClose(a.dx, b.dx, 1e-5, 1e-4, `dx ${rows}x${dim}`);
+    // dw sums up to 40k rows (each term rounded to float32 in native, summed in double).
+    assertClose(a.dw, b.dw, 2e-5, 1e-5, `dw ${rows}x${dim}`);
+  }
+});
+
+test('native rmsnorm is deterministic across calls and thread counts', needNative, () => {
+  const rows = 500, dim = 300;
+  const x = randArray(rows * dim, 50), w = randArray(dim, 51), dy = randArray(rows * dim, 52), dw0 = randArray(dim, 53);
+  const first = run(native!, x, w, dy, dw0, rows, dim);
+  const again = run(native!, x, w, dy, dw0, rows, dim);
+  const threads = nativeInfo()!.threads;
+  setNativeThreads(threads === 1 ? 3 : 1);
+  let other;
+  try {
+    other = run(native!, x, w, dy, dw0, rows, dim);
+  } finally {
+    setNativeThreads(threads);
+  }
+  for (const key of ['out', 'rstd', 'dx', 'dw'] as const) {
+    assert.deepEqual(again[key], first[key], `${key}: repeated call`);
+    assert.deepEqual(other[key], first[key], `${key}: other thread count`);
+  }
+});
