@@ -1,0 +1,281 @@
+/**
+ * The GLM model family: GLM-4 (dense, "sandwich" norms) and GLM-4.5 (MoE, pre-norm, MTP), as
+ * Hugging Face's Glm4ForCausalLM / Glm4MoeForCausalLM, plus the sequence-classification head used
+ * for reward and value models. METHODS.md §1.
+ */
+import { ShapeError } from '../../errors.js';
+import { Rng } from '../../util/rng.js';
+import * as F from '../../tensor/ops/index.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Embedding, Linear, RMSNorm, type InitOptions } from '../../nn/layers.js';
+import { Module } from '../../nn/module.js';
+import { KVCache, positionsFromMask } from '../../generation/kv-cache.js';
+import { isMoeLayer, rotaryDim, validateConfig, type GlmConfig } from './config.js';
+import { GlmAttention, GlmFusedMlp, GlmMlp, type LayerContext } from './layers.js';
+import { GlmMoe } from './moe.js';
+
+export class GlmDecoderLayer extends Module {
+  readonly inputLayernorm: RMSNorm;
+  readonly selfAttn: GlmAttention;
+  readonly postAttentionLayernorm: RMSNorm;
+  /** GLM-4 only: the two extra "sandwich" norms */
+  readonly postSelfAttnLayernorm: RMSNorm | null;
+  readonly postMlpLayernorm: RMSNorm | null;
+  readonly mlp: GlmFusedMlp | GlmMlp | GlmMoe;
+
+  constructor(cfg: GlmConfig, readonly index: number, init: InitOptions) {
+    super();
+    const H = cfg.hiddenSize, eps = cfg.rmsNormEps;
+    this.inputLayernorm = this.child('inputLayernorm', new RMSNorm(H, eps, init.dtype));
+    this.selfAttn = this.child('selfAttn', new GlmAttention(cfg, index, init));
+    this.postAttentionLayernorm = this.child('postAttentionLayernorm', new RMSNorm(H, eps, init.dtype));
+    if (cfg.modelType === 'glm4') {
+      this.postSelfAttnLayernorm = this.child('postSelfAttnLayernorm', new RMSNorm(H, eps, init.dtype));
+      this.postMlpLayernorm = this.child('postMlpLayernorm', new RMSNorm(H, eps, init.dtype));
+      this.mlp = this.child('mlp', new GlmFusedMlp(H, cfg.intermediateSize, init));
+    } else {
+      this.postSelfAttnLayernorm = null;
+      this.postMlpLayernorm = null;
+      this.mlp = this.child('mlp', isMoeLayer(cfg, index) ? new GlmMoe(cfg, init) : new GlmMlp(H, cfg.intermediateSize, init));
+    }
+  }
+
+  /**
+   * GLM-4:   h = x + post_self_attn_ln(attn(input_ln(x)));  y = h + post_mlp_ln(mlp(post_attn_ln(h)))
+   * GLM-4.5: h = x + attn(input_ln(x));                     y = h + mlp(post_attn_ln(h))
+   */
+  forward(x: Tensor, ctx: LayerContext, balance: Tensor[] | null): Tensor {
+    let a = this.selfAttn.forward(this.inputLayernorm.forward(x), ctx);
+    if (this.postSelfAttnLayernorm) a = this.postSelfAttnLayernorm.forward(a);
+    const h = F.add(x, a);
+    const hn = this.postAttentionLayernorm.forward(h);
+    let m: Tensor;
+    if (this.mlp instanceof GlmMoe) {
+      const r = this.mlp.forward(hn, balance !== null);
+      if (balance && r.balanceLoss) balance.push(r.balanceLoss);
+      m = r.y;
+    } else {
+      m = this.mlp.forward(hn);
+    }
+    if (this.postMlpLayernorm) m = this.postMlpLayernorm.forward(m);
+    return F.add(h, m);
+  }
+}
+
+/** The MTP block (GLM-4.5): x = eh_proj([enorm(embed(t+1)); hnorm(h_t)]) -> decoder block -> shared_head. */
+export class GlmMtpLayer extends GlmDecoderLayer {
+  readonly ehProj: Linear;
+  readonly enorm: RMSNorm;
+  readonly hnorm: RMSNorm;
+  readonly sharedHead: SharedHead;
+  constructor(cfg: GlmConfig, index: number, init: InitOptions) {
+    super(cfg, index, init);
+    const H = cfg.hiddenSize;
+    this.ehProj = this.child('ehProj', new Linear(2 * H, H, false, init));
+    this.enorm = this.child('enorm', new RMSNorm(H, cfg.rmsNormEps, init.dtype));
+    this.hnorm = this.child('hnorm', new RMSNorm(H, cfg.rmsNormEps, init.dtype));
+    this.sharedHead = this.child('sharedHead', new SharedHead(cfg, init));
+  }
+}
+
+export class SharedHead extends Module {
+  readonly norm: RMSNorm;
+  readonly head: Linear;
+  constructor(cfg: GlmConfig, init: InitOptions) {
+    super();
+    this.norm = this.child('norm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, init.dtype));
+    this.head = this.child('head', new Linear(cfg.hiddenSize, cfg.vocabSize, false, init));
+  }
+}
+
+export interface ForwardOptions {
+  /** [B, T] 1 = token, 0 = padding (for the tokens of this call; with a cache, the cache keeps earlier ones) */
+  attentionMask?: Int32Array | null;
+  /** [B*T] RoPE positions; default: from the attention mask (or the cache) */
+  positions?: Int32Array | null;
+  /** [B] prefix-bidirectional lengths (GLM blank infilling) */
+  prefixLen?: Int32Array | null;
+  cache?: KVCache | null;
+  /** collect the MoE sequence balance loss */
+  balanceLoss?: boolean;
+}
+
+export interface ModelOutput {
+  /** [B, T, H] final hidden states (after model.norm) */
+  hidden: Tensor;
+  /** sum over MoE layers of the sequence balance loss (when asked) */
+  balanceLoss: Tensor | null;
+}
+
+/** GlmModel / Glm4MoeModel: embeddings, decoder layers (+ MTP layers, stored after them), final norm. */
+export class GlmModel extends Module {
+  readonly embedTokens: Embedding;
+  readonly layers: GlmDecoderLayer[];
+  readonly norm: RMSNorm;
+
+  constructor(readonly config: GlmConfig, init: InitOptions) {
+    super();
+    const cfg = config;
+    this.embedTokens = this.child('embedTokens', new Embedding(cfg.vocabSize, cfg.hiddenSize, init));
+    const layers: GlmDecoderLayer[] = [];
+    for (let i = 0; i < cfg.numHiddenLayers; i++) layers.push(new GlmDecoderLayer(cfg, i, init));
+    const mtp = cfg.modelType === 'glm4_moe' ? cfg.numNextnPredictLayers : 0;
+    for (let j = 0; j < mtp; j++) layers.push(new GlmMtpLayer(cfg, cfg.numHiddenLayers + j, init));
+    this.layers = this.children('layers', layers);
+    this.norm = this.child('norm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, init.dtype));
+  }
+
+  /** The MTP layers (empty for GLM-4). */
+  get mtpLayers(): GlmMtpLayer[] {
+    return this.layers.slice(this.config.numHiddenLayers) as GlmMtpLayer[];
+  }
+
+  /** Builds the per-step layer context: RoPE tables for this step's positions and the key mask. */
+  context(B: number, T: number, opts: ForwardOptions): LayerContext {
+    const mask = opts.attentionMask ?? null;
+    if (mask && mask.length !== B * T) throw new ShapeError(`forward: attentionMask has ${mask.length} entries, expected B*T = ${B * T}`);
+    let positions = opts.positions ?? null;
+    if (opts.cache) {
+      const p = opts.cache.advance(T, mask);
+      positions ??= p;
+    }
+    positions ??= positionsFromMask(mask, B, T);
+    if (positions.length !== B * T) throw new ShapeError(`forward: positions has ${positions.length} entries, expected B*T = ${B * T}`);
+    const { cos, sin } = F.ropeTables(positions, rotaryDim(this.config), this.config.ropeTheta, this.embedTokens.weight.dtype);
+    return { cos, sin, keyMask: opts.cache ? null : mask, prefixLen: opts.prefixLen ?? null, causal: true, cache: opts.cache ?? null };
+  }
+
+  /** ids int32 [B, T] -> final hidden states [B, T, H]. */
+  forward(ids: Tensor, opts: ForwardOptions = {}): ModelOutput {
+    if (ids.ndim !== 2) throw new ShapeError(`forward: ids must be [batch, seq], got [${ids.shape.join(', ')}]`);
+    const [B, T] = ids.shape;
+    const ctx = this.context(B, T, opts);
+    let x = this.embedTokens.forward(ids);
+    const balance: Tensor[] | null = opts.balanceLoss ? [] : null;
+    for (let i = 0; i < this.config.numHiddenLayers; i++) x = this.layers[i].forward(x, ctx, balance);
+    const balanceLoss = balance && balance.length > 0 ? balance.reduce((a, b) => F.add(a, b)) : null;
+    return { hidden: this.norm.forward(x), balanceLoss };
+  }
+}
+
+export interface CausalLMOptions extends ForwardOptions {
+  /** [B, T] int32 label of each position (the next token), -100 = ignore */
+  targets?: Tensor | null;
+  /** how the loss is reduced: 'mean' over non-ignored targets (default), 'sum', or 'none' ([B, T]) */
+  lossReduction?: 'mean' | 'sum' | 'none';
+  /** also compute the MTP loss (GLM-4.5 with MTP layers and targets given) */
+  mtp?: boolean;
+  /** skip the LM head (e.g. a caller that only wants hidden states) */
+  skipLogits?: boolean;
+}
+
+export interface CausalLMOutput extends ModelOutput {
+  /** [B, T, V] */
+  logits: Tensor | null;
+  loss: Tensor | null;
+  /** MTP next-next-token loss (mean over non-ignored), when asked */
+  mtpLoss: Tensor | null;
+}
+
+export interface ModelInitOptions {
+  seed?: number;
+  /** parameter dtype: 'f32' (default); 'f64' runs on the reference backend, for gradient checks */
+  dtype?: 'f32' | 'f64';
+}
+
+export function defaultInit(cfg: GlmConfig, opts: ModelInitOptions = {}): InitOptions {
+  return { rng: new Rng(opts.seed ?? 0), std: cfg.initializerRange, dtype: opts.dtype ?? 'f32' };
+}
+
+export class GlmForCausalLM extends Module {
+  readonly model: GlmModel;
+  readonly lmHead: Linear | null;
+
+  constructor(readonly config: GlmConfig, opts: ModelInitOptions = {}) {
+    super();
+    validateConfig(config);
+    const init = defaultInit(config, opts);
+    this.model = this.child('model', new GlmModel(config, init));
+    this.lmHead = config.tieWordEmbeddings ? null : this.child('lmHead', new Linear(config.hiddenSize, config.vocabSize, false, init));
+  }
+
+  /** hidden [..., H] -> logits [..., V] */
+  logits(hidden: Tensor): Tensor {
+    return this.lmHead ? this.lmHead.forward(hidden) : F.linear(hidden, this.model.embedTokens.weight);
+  }
+
+  forward(ids: Tensor, opts: CausalLMOptions = {}): CausalLMOutput {
+    const out = this.model.forward(ids, opts);
+    const logits = opts.skipLogits ? null : this.logits(out.hidden);
+    let loss: Tensor | null = null, mtpLoss: Tensor | null = null;
+    if (opts.targets) {
+      if (!logits) throw new ShapeError('forward: targets need logits (skipLogits is set)');
+      loss = F.crossEntropy(logits, opts.targets, { reduction: opts.lossReduction ?? 'mean' });
+      if (opts.mtp && this.model.mtpLayers.length > 0) mtpLoss = this.mtpLoss(ids, out.hidden, opts.targets, opts);
+    }
+    return { ...out, logits, loss, mtpLoss };
+  }
+
+  /**
+   * MTP loss of the first MTP layer: at position t (t < T-1), input token t+1 and hidden h_t,
+   * predict targets[t+1] (token t+2). Positions of the block are those of token t+1.
+   */
+  mtpLoss(ids: Tensor, hidden: Tensor, targets: Tensor, opts: ForwardOptions): Tensor {
+    const [B, T] = ids.shape;
+    if (T < 2) return Tensor.scalar(0);
+    const layer = this.model.mtpLayers[0];
+    const nextIds = F.slice(ids, 1, 1); // [B, T-1]
+    const h = F.slice(hidden, 1, 0, T - 1); // [B, T-1, H]
+    const e = this.model.embedTokens.forward(nextIds);
+    const x = layer.ehProj.forward(F.concat([layer.enorm.forward(e), layer.hnorm.forward(h)], -1));
+    const mask = opts.attentionMask ? F.slice(new Tensor(opts.attentionMask, [B, T]), 1, 1).data as Int32Array : null;
+    const positions = new Int32Array(B * (T - 1));
+    const full = positionsFromMask(opts.attentionMask ?? null, B, T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) positions[b * (T - 1) + t] = full[b * T + t + 1];
+    const ctx = this.model.context(B, T - 1, { attentionMask: mask, positions });
+    const y = layer.forward(x, ctx, null);
+    const logits = layer.sharedHead.head.forward(layer.sharedHead.norm.forward(y));
+    return F.crossEntropy(logits, F.slice(targets, 1, 1), { reduction: 'mean' });
+  }
+
+  /** MoE layers of the main stack (for load statistics and the bias update). */
+  moeLayers(): GlmMoe[] {
+    return this.model.layers.slice(0, this.config.numHiddenLayers).map((l) => l.mlp).filter((m): m is GlmMoe => m instanceof GlmMoe);
+  }
+
+  /** Creates a KV cache sized for this model. */
+  createCache(batch: number, capacity: number): KVCache {
+    return new KVCache(batch, capacity, this.config.numHiddenLayers, this.config.numKeyValueHeads, this.config.headDim);
+  }
+}
+
+/**
+ * GlmForSequenceClassification: the `score` head (H -> numLabels, no bias) on the final hidden
+ * state of the last real token of each sequence (right padding: the last position whose mask is 1).
+ */
+export class GlmForSequenceClassification extends Module {
+  readonly model: GlmModel;
+  readonly score: Linear;
+
+  constructor(readonly config: GlmConfig, readonly numLabels = 1, opts: ModelInitOptions = {}) {
+    super();
+    validateConfig(config);
+    const init = defaultInit(config, opts);
+    this.model = this.child('model', new GlmModel(config, init));
+    this.score = this.child('score', new Linear(config.hiddenSize, numLabels, false, init));
+  }
+
+  /** ids [B, T] -> scores [B, numLabels] */
+  forward(ids: Tensor, opts: ForwardOptions = {}): Tensor {
+    const [B, T] = ids.shape;
+    const { hidden } = this.model.forward(ids, opts);
+    const last = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      let l = T - 1;
+      if (opts.attentionMask) while (l > 0 && !opts.attentionMask[b * T + l]) l--;
+      last[b] = b * T + l;
+    }
+    const h = F.indexSelect(F.reshape(hidden, [B * T, this.config.hiddenSize]), 0, new Tensor(last, [B]));
+    return this.score.forward(h);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * GLM-4.5's mixture of experts (METHODS.md §1.2): a sigmoid router whose score-correction bias is
+ * used only to select experts (group-limited top-k), weights from the unbiased scores, routed
+ * experts computed only on the tokens sent to them, plus shared experts. Also the sequence-level
+ * balance loss and the per-expert load counts that drive the aux-loss-free bias update.
+ */
+import { noGrad } from '../../tensor/autograd.js';
+import * as F from '../../tensor/ops/index.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { InitOptions } from '../../nn/layers.js';
+import { Module } from '../../nn/module.js';
+import type { GlmConfig } from './config.js';
+import { GlmMlp } from './layers.js';
+
+/** mlp.gate: the router weight [E, H] and the selection bias buffer e_score_correction_bias [E]. */
+export class GlmRouter extends Module {
+  readonly weight: Tensor;
+  readonly eScoreCorrectionBias: Tensor;
+  constructor(hidden: number, experts: number, init: InitOptions) {
+    super();
+    this.weight = this.param('weight', Tensor.randn([experts, hidden], init.rng, init.std, init.dtype));
+    this.eScoreCorrectionBias = this.buffer("eScoreCorrectionBias", Tensor.zeros([experts], init.dtype));
+  }
+}
+
+export interface Routing {
+  /** [N, K] chosen experts per token */
+  experts: Int32Array;
+  /** [N, K] combine weights (differentiable w.r.t. the router) */
+  weights: Tensor;
+  /** [N, E] sigmoid scores (differentiable) */
+  scores: Tensor;
+}
+
+/**
+ * Group-limited top-k selection on biased scores (HF Glm4MoeTopkRouter semantics): group score =
+ * sum of the top-2 biased scores of each of nGroup groups; experts outside the best topkGroup
+ * groups get a biased score of 0 (not -inf, as HF); then the top K biased scores win. Plain arrays.
+ */
+export function selectExperts(scores: Float32Array | Float64Array, bias: ArrayLike<number>, N: number, E: number, K: number, nGroup: number, topkGroup: number): Int32Array {
+  const chosen = new Int32Array(N * K);
+  const choice = new Float64Array(E);
+  const gsize = E / nGroup;
+  const groupScore = new Float64Array(nGroup);
+  const order = Array.from({ length: E }, (_, i) => i);
+  const gorder = Array.from({ length: nGroup }, (_, i) => i);
+  for (let n = 0; n < N; n++) {
+    for (let e = 0; e < E; e++) choice[e] = scores[n * E + e] + bias[e];
+    if (nGroup > 1) {
+      for (let g = 0; g < nGroup; g++) {
+        let a = -Infinity, b = -Infinity; // top-2 of the group
+        for (let e = g * gsize; e < (g + 1) * gsize; e++) {
+          const v = choice[e];
+          if (v > a) {
+            b = a;
+            a = v;
+          } else if (v > b) b = v;
+        }
+        groupScore[g] = a + (gsize > 1 ? b : 0);
+      }
+      gorder.sort((x, y) => groupScore[y] - groupScore[x] || x - y);
+      const keep = new Set(gorder.slice(0, topkGroup));
+      for (let e = 0; e < E; e++) if (!keep.has(Math.floor(e / gsize))) choice[e] = 0;
+    }
+    order.sort((x, y) => choice[y] - choice[x] || x - y);
+    for (let k = 0; k < K; k++) chosen[n * K + k] = order[k];
+  }
+  return chosen;
+}
+
+export class GlmMoe extends Module {
+  readonly gate: GlmRouter;
+  readonly experts: GlmMlp[];
+  readonly sharedExperts: GlmMlp | null;
+  /** tokens routed to each expert since the last `takeLoad()` (training forwards only) */
+  private load: Float64Array;
+  private readonly E: number;
+  private readonly K: number;
+
+  constructor(private readonly cfg: GlmConfig, init: InitOptions) {
+    super();
+    const H = cfg.hiddenSize;
+    this.E = cfg.nRoutedExperts;
+    this.K = cfg.numExpertsPerTok;
+    this.gate = this.child('gate', new GlmRouter(H, this.E, init));
+    this.experts = this.children('experts', Array.from({ length: this.E }, () => new GlmMlp(H, cfg.moeIntermediateSize, init)));
+    this.sharedExperts = cfg.nSharedExperts > 0 ? this.child('sharedExperts', new GlmMlp(H, cfg.moeIntermediateSize * cfg.nSharedExperts, init)) : null;
+    this.load = new Float64Array(this.E);
+  }
+
+  route(x: Tensor): Routing {
+    const [N] = x.shape;
+    const scores = F.sigmoid(F.linear(x, this.gate.weight)); // [N, E]
+    const experts = selectExperts(scores.data as Float32Array, this.gate.eScoreCorrectionBias.data, N, this.E, this.K, this.cfg.nGroup, this.cfg.topkGroup);
+    let w = F.gather(scores, 1, new Tensor(experts, [N, this.K])); // [N, K] unbiased scores
+    if (this.cfg.normTopkProb) w = F.div(w, F.add(F.sum(w, -1, true), 1e-20));
+    if (this.cfg.routedScalingFactor !== 1) w = F.mul(w, this.cfg.routedScalingFactor);
+    return { experts, weights: w, scores };
+  }
+
+  /**
+   * x [B, T, H] -> [B, T, H]. With `balance`, also returns the sequence-level balance loss
+   * sum_i f_i P_i averaged over sequences (the caller weights it by alpha).
+   */
+  forward(x: Tensor, balance = false): { y: Tensor; balanceLoss: Tensor | null } {
+    const [B, T, H] = x.shape;
+    const N = B * T;
+    const xf = F.reshape(x, [N, H]);
+    const { experts, weights, scores } = this.route(xf);
+    const K = this.K;
+    // Group (token, slot) pairs by expert; compute each expert only on its tokens.
+    const rowsOf: number[][] = Array.from({ length: this.E }, () => []);
+    const slotsOf: number[][] = Array.from({ length: this.E }, () => []);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) {
+      const e = experts[n * K + k];
+      rowsOf[e].push(n);
+      slotsOf[e].push(n * K + k);
+    }
+    if (this.training) for (let e = 0; e < this.E; e++) this.load[e] += rowsOf[e].length;
+    const wflat = F.reshape(weights, [N * K]);
+    const parts: Tensor[] = [];
+    const rows: number[] = [];
+    for (let e = 0; e < this.E; e++) {
+      if (rowsOf[e].length === 0) continue;
+      const ye = this.experts[e].forward(F.indexSelect(xf, 0, Tensor.ids(rowsOf[e]))); // [n_e, H]
+      const we = F.reshape(F.indexSelect(wflat, 0, Tensor.ids(slotsOf[e])), [rowsOf[e].length, 1]);
+      parts.push(F.mul(ye, we));
+      rows.push(...rowsOf[e]);
+    }
+    let y = F.indexAdd(Tensor.zeros([N, H], x.dtype), Tensor.ids(rows), F.concat(parts, 0));
+    if (this.sharedExperts) y = F.add(y, this.sharedExperts.forward(xf));
+    let balanceLoss: Tensor | null = null;
+    if (balance) {
+      // f [B, E] = E/(K*T) * tokens of sequence b routed to expert i (a constant);
+      // P [B, E] = mean over the sequence of s_i / sum_j s_j.
+      const f = Tensor.zeros([B, this.E], x.dtype);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) f.data[Math.floor(n / T) * this.E + experts[n * K + k]] += this.E / (K * T);
+      const P = F.mean(F.reshape(F.div(scores, F.sum(scores, -1, true)), [B, T, this.E]), 1);
+      balanceLoss = F.div(F.sum(F.mul(P, f)), B);
+    }
+    return { y: F.reshape(y, [B, T, H]), balanceLoss };
+  }
+
+  /** Returns and resets the per-expert token counts gathered by training forwards. */
+  takeLoad(): Float64Array {
+    const l = this.load;
+    this.load = new Float64Array(this.E);
+    return l;
+  }
+
+  /** Aux-loss-free balancing: bias_i += u * sign(mean_load - load_i). */
+  updateBias(load: ArrayLike<number>, u: number): void {
+    noGrad(() => {
+      let mean = 0;
+      for (let e = 0; e < this.E; e++) mean += load[e] / this.E;
+      const b = this.gate.eScoreCorrectionBias.data;
+      for (let e = 0; e < this.E; e++) b[e] += u * Math.sign(mean - load[e]);
+    });
+  }
+}
