@@ -7,9 +7,15 @@ import { UsageError } from '../errors.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parseFlags<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false) {
+/** The parsed values of an options table: booleans for boolean flags, strings (or arrays) otherwise. */
+export type FlagValues<T extends Options> = {
+  [K in keyof T]?: T[K] extends { type: 'boolean' } ? boolean : T[K] extends { multiple: true } ? string[] : string;
+};
+
+export function parseFlags<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false): { values: FlagValues<T>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    const r = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { values: r.values as FlagValues<T>, positionals: r.positionals };
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message}`);
   }

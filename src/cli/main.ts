@@ -14,6 +14,9 @@ interface Command {
 const commands: Record<string, Command> = {
   info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
   bench: { summary: 'benchmarks: kernels | tokenizer', load: async () => (await import('./bench.js')).benchCommand },
+  init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },
+  logits: { summary: 'print next-token logits for token ids', load: async () => (await import('./logits.js')).logitsCommand },
+  generate: { summary: 'generate tokens from a model', load: async () => (await import('./generate.js')).generateCommand },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
   data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },

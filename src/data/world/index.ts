@@ -1,0 +1,189 @@
+/**
+ * The built-in synthetic world (DESIGN §6): one entry point, `generateWorldTask(task, opts)`, that the
+ * CLI (`glmkit data world`) and the pipeline call, and `writeJsonl` to save records. Output is a pure
+ * function of (task, n, seed, worldSeed, difficulty, split): the same arguments give byte-identical
+ * JSONL. The world itself depends only on `worldSeed`; `seed` decides what is sampled from it, and
+ * `split` keeps about 10% of problems (chosen by a hash of the problem) out of `train` for `test`.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigError } from '../../errors.js';
+import { MAX_ARITHMETIC_LEVEL } from './arithmetic.js';
+import { generatePreference, type PreferenceRecord } from './preference.js';
+import { generatePretrain, type PretrainRecord } from './pretrain.js';
+import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
+import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
+import { type ModelResponse, verifyChoice, verifyExact } from './verify.js';
+import { type Split, WorldRng } from './rng.js';
+import { WORLD_TASKS, type WorldTask } from './schema.js';
+import { generateSft, type SftRecord } from './sft.js';
+import { getWorld } from './world.js';
+
+export * from './arithmetic.js';
+export * from './preference.js';
+export * from './pretrain.js';
+export * from './questions.js';
+export * from './reading.js';
+export * from './rl.js';
+export * from './rng.js';
+export * from './schema.js';
+export * from './sft.js';
+export * from './tools.js';
+export * from './verify.js';
+export * from './world.js';
+
+export interface WorldTaskOptions {
+  /** Number of records. */
+  n: number;
+  /** Sampling seed (default 0). */
+  seed?: number;
+  /** Seed of the world itself (default 0): keep it fixed across train and held-out sets. */
+  worldSeed?: number;
+  /** Difficulty levels to draw from (arithmetic 1..7, world questions 1..3, longqa 1..4); default: the task's mix. */
+  difficulty?: number[];
+  /** 'train' (~90% of problems), 'test' (the other ~10%) or 'all' (default). */
+  split?: Split;
+}
+
+export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord;
+
+export interface WorldTaskRecordMap {
+  pretrain: PretrainRecord;
+  sft: SftRecord;
+  rl: RlRecord;
+  preference: PreferenceRecord;
+  longqa: LongQaRecord;
+  mrc: MrcRecord;
+  mcq: McqRecord;
+}
+
+/** Highest difficulty level each task accepts. */
+export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
+  pretrain: MAX_ARITHMETIC_LEVEL,
+  sft: MAX_ARITHMETIC_LEVEL,
+  rl: MAX_ARITHMETIC_LEVEL,
+  preference: 5,
+  longqa: Math.max(...Object.keys(LONGQA_LENGTHS).map(Number)),
+  mrc: 2,
+  mcq: 1,
+};
+
+/**
+ * Parses a difficulty flag: one level ("2"), a list ("1,2,5") or a range ("1-4"); throws
+ * ConfigError for anything else or for levels outside 1..max.
+ */
+export function parseDifficulty(text: string, max: number): number[] {
+  const levels = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new ConfigError(`difficulty: expected a level, a list like 1,2,5 or a range like 1-4, got "${text}"`);
+    const lo = Number(m[1]);
+    const hi = m[2] !== undefined ? Number(m[2]) : lo;
+    if (lo < 1 || hi > max || hi < lo) throw new ConfigError(`difficulty: expected levels within 1..${max}, got "${part.trim()}"`);
+    for (let l = lo; l <= hi; l++) levels.add(l);
+  }
+  return [...levels].sort((a, b) => a - b);
+}
+
+function checkOptions(task: string, opts: WorldTaskOptions): asserts task is WorldTask {
+  if (!(WORLD_TASKS as readonly string[]).includes(task)) {
+    throw new ConfigError(`world task: expected one of ${WORLD_TASKS.join(', ')}, got "${task}"`);
+  }
+  if (!Number.isSafeInteger(opts.n) || opts.n < 0) throw new ConfigError(`world ${task}: expected n to be an integer >= 0, got ${opts.n}`);
+  for (const [k, v] of [['seed', opts.seed], ['worldSeed', opts.worldSeed]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new ConfigError(`world ${task}: expected ${k} to be an integer >= 0, got ${v}`);
+  }
+  if (opts.split !== undefined && !['train', 'test', 'all'].includes(opts.split)) {
+    throw new ConfigError(`world ${task}: expected split train, test or all, got "${opts.split}"`);
+  }
+  const max = MAX_DIFFICULTY[task as WorldTask];
+  for (const l of opts.difficulty ?? []) {
+    if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
+  }
+}
+
+/** Generates `opts.n` records of `task` (deterministic for the options). */
+export function generateWorldTask<T extends WorldTask>(task: T, opts: WorldTaskOptions): WorldTaskRecordMap[T][];
+export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRecord[];
+export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRecord[] {
+  checkOptions(task, opts);
+  const seed = opts.seed ?? 0;
+  const worldSeed = opts.worldSeed ?? 0;
+  const split = opts.split ?? 'all';
+  const levels = opts.difficulty && opts.difficulty.length > 0 ? opts.difficulty : undefined;
+  const world = getWorld(worldSeed);
+  const rng = new WorldRng(seed, 'task', task);
+  const n = opts.n;
+  switch (task) {
+    case 'pretrain':
+      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const) });
+    case 'sft':
+      return generateSft(rng, world, n, { levels, split });
+    case 'rl':
+      return generateRl(rng, world, n, { levels, split });
+    case 'preference':
+      return generatePreference(rng, world, n, { levels, split, worldSeed });
+    case 'longqa': {
+      const ls = levels ?? [1, 2, 3];
+      return Array.from({ length: n }, () => sampleLongQa(rng, world, rng.pick(ls)));
+    }
+    case 'mrc': {
+      const out: MrcRecord[] = [];
+      while (out.length < n) {
+        const r = sampleMrc(rng, world);
+        if (!levels || levels.includes(r.difficulty)) out.push(r);
+      }
+      return out;
+    }
+    case 'mcq':
+      return Array.from({ length: n }, () => sampleMcq(rng, world));
+  }
+}
+
+/**
+ * 1 if `response` answers `record` of `task` correctly under the task's strict verifier, else 0:
+ * rl by its own task's verifier, longqa by exact match, mrc and mcq by the boxed letter or option text.
+ * Tasks without a single right answer (pretrain, sft, preference) are not verifiable here: use
+ * `goldReward` for preference prompts.
+ */
+export function verifyWorldRecord(task: 'rl' | 'longqa' | 'mrc' | 'mcq', record: WorldRecord, response: ModelResponse): number {
+  switch (task) {
+    case 'rl':
+      return verifyRlAnswer(record as RlRecord, response);
+    case 'longqa':
+      return verifyExact(response, (record as LongQaRecord).answer) ? 1 : 0;
+    case 'mrc':
+      return verifyChoice(response, (record as MrcRecord).answer, (record as MrcRecord).options) ? 1 : 0;
+    case 'mcq':
+      return verifyChoice(response, (record as McqRecord).answer, (record as McqRecord).choices) ? 1 : 0;
+  }
+}
+
+/** One record per line, keys in generation order, `\n` after every line. */
+export function toJsonl(records: Iterable<unknown>): string {
+  let s = '';
+  for (const r of records) s += JSON.stringify(r) + '\n';
+  return s;
+}
+
+/** Writes records as JSONL to `path` (parent folders created), streaming; resolves to the record count. */
+export async function writeJsonl(path: string, records: Iterable<unknown> | AsyncIterable<unknown>): Promise<number> {
+  await mkdir(dirname(path), { recursive: true });
+  const out = createWriteStream(path, { encoding: 'utf8' });
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  let count = 0;
+  try {
+    for await (const r of records as AsyncIterable<unknown>) {
+      if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      count++;
+    }
+  } finally {
+    out.end();
+  }
+  await done;
+  return count;
+}

@@ -1,0 +1,126 @@
+/**
+ * The pre-training corpus: short documents (a few hundred characters) of four kinds —
+ *   arithmetic practice in exactly the notation of the SFT thinking traces (worked column examples
+ *   and plain equations), profiles of people, descriptions of places and jobs, and short stories —
+ * every sentence true in the world. Output records are `{"text": ...}` (TRL's language-modelling form).
+ */
+import {
+  ARITHMETIC_LEVELS,
+  type ArithmeticProblem,
+  arithmeticExpression,
+  arithmeticInSplit,
+  arithmeticTrace,
+  sampleArithmetic,
+} from './arithmetic.js';
+import { type Split, type WorldRng } from './rng.js';
+import { type World, JOBS, factsAbout, withArticle } from './world.js';
+
+export interface PretrainRecord {
+  text: string;
+}
+
+export type PretrainKind = 'arithmetic' | 'profile' | 'place' | 'jobs' | 'story';
+
+/** Default arithmetic mix of the corpus: mostly level 2 (two-digit addition and subtraction). */
+export const PRETRAIN_ARITHMETIC_LEVELS: readonly (readonly [number, number])[] = [
+  [1, 0.15],
+  [2, 0.55],
+  [3, 0.15],
+  [4, 0.1],
+  [5, 0.05],
+];
+
+/** Draws an arithmetic problem at one of `levels` (weighted), inside `split`. */
+export function sampleArithmeticAt(rng: WorldRng, levels: readonly (readonly [number, number])[], split: Split): ArithmeticProblem {
+  for (let tries = 0; ; tries++) {
+    const level = rng.weighted(levels);
+    const p = sampleArithmetic(rng, ARITHMETIC_LEVELS[level], level);
+    if (arithmeticInSplit(p, split) || tries > 10000) return p;
+  }
+}
+
+function arithmeticDoc(rng: WorldRng, levels: readonly (readonly [number, number])[], split: Split): string {
+  const parts: string[] = [];
+  const worked = rng.int(1, 2);
+  for (let i = 0; i < worked; i++) parts.push(arithmeticTrace(sampleArithmeticAt(rng, levels, split)));
+  const plain: string[] = [];
+  const count = rng.int(3, 6);
+  for (let i = 0; i < count; i++) {
+    const p = sampleArithmeticAt(rng, levels, split);
+    plain.push(`${arithmeticExpression(p)} = ${p.answer}`);
+  }
+  parts.push(plain.join('\n'));
+  return rng.shuffle(parts).join('\n\n');
+}
+
+function profileDoc(rng: WorldRng, world: World): string {
+  const p = rng.pick(world.people);
+  const facts = rng.shuffle(factsAbout(world, p.name).map((f) => f.sentence));
+  const extra = world.facts.filter((f) => f.relation === 'taller_than' && f.object === p.name).map((f) => f.sentence);
+  return [`About ${p.name}.`, ...facts, ...extra].join(' ');
+}
+
+function placeDoc(rng: WorldRng, world: World): string {
+  const pl = rng.pick(world.places);
+  const residents = world.people.filter((p) => p.home === pl.name);
+  const lines = [`${pl.name} is ${pl.landscape.where}.`];
+  for (const r of residents) lines.push(`${r.name} lives in ${pl.name} and works as ${withArticle(r.job.name)}.`);
+  lines.push(`People in ${pl.name} like to ${pl.landscape.activity}.`);
+  return lines.join(' ');
+}
+
+function jobsDoc(rng: WorldRng): string {
+  return rng
+    .sample(JOBS, 3)
+    .map((j) => `${withArticle(j.name)[0].toUpperCase()}${withArticle(j.name).slice(1)} works at the ${j.workplace}, uses ${withArticle(j.tool)} and ${j.activity}.`)
+    .join(' ');
+}
+
+function storyDoc(rng: WorldRng, world: World): string {
+  const p = rng.pick(world.people);
+  const f = world.person(p.friend)!;
+  const place = world.place(p.home)!;
+  const thing = `${p.owns.color} ${p.owns.object.name}`;
+  const time = rng.pick(['One morning', 'One evening', 'Last spring', 'On a quiet day']);
+  const lines = [
+    `${time}, ${p.name} took the ${thing} to ${p.owns.object.use}.`,
+    `Then ${p.name} went to the ${p.job.workplace}, because ${p.name} works as ${withArticle(p.job.name)}.`,
+  ];
+  if (rng.chance(0.5)) lines.push(`Every day there ${p.name} uses ${withArticle(p.job.tool)} and ${p.job.activity}.`);
+  lines.push(`Later ${p.name} met ${f.name}, a friend who lives in ${f.home}.`);
+  lines.push(`${f.name} brought some ${f.likes}, because ${f.name} likes ${f.likes}.`);
+  lines.push(`They walked around ${place.name}, which is ${place.landscape.where}, and went home happy.`);
+  return lines.join(' ');
+}
+
+/** Generates `n` pre-training documents. */
+export function generatePretrain(
+  rng: WorldRng,
+  world: World,
+  n: number,
+  opts: { levels?: readonly (readonly [number, number])[]; split: Split },
+): PretrainRecord[] {
+  const levels = opts.levels ?? PRETRAIN_ARITHMETIC_LEVELS;
+  const out: PretrainRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = rng.weighted<PretrainKind>([
+      ['arithmetic', 0.45],
+      ['profile', 0.2],
+      ['place', 0.08],
+      ['jobs', 0.07],
+      ['story', 0.2],
+    ]);
+    const text =
+      kind === 'arithmetic'
+        ? arithmeticDoc(rng, levels, opts.split)
+        : kind === 'profile'
+          ? profileDoc(rng, world)
+          : kind === 'place'
+            ? placeDoc(rng, world)
+            : kind === 'jobs'
+              ? jobsDoc(rng)
+              : storyDoc(rng, world);
+    out.push({ text });
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * Batched generation with a KV cache: left-pad the prompts, prefill once, then decode all
+ * sequences in lockstep until each hits a stop token or its token budget. Log-probabilities are
+ * recorded at sampling time (the rollout engine of the RL trainers builds on this).
+ */
+import { ConfigError } from '../errors.js';
+import { noGrad } from '../tensor/autograd.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../util/rng.js';
+import type { GlmForCausalLM } from '../models/glm/model.js';
+import { checkSampling, sampleToken, type SamplingOptions } from './sampler.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** token ids that end a sequence (kept in the output) */
+  stopTokens?: readonly number[];
+  seed?: number;
+  rng?: Rng;
+  /** id used for left padding (any valid id; padded positions are masked) */
+  padId?: number;
+}
+
+export interface GenerateResult {
+  /** new tokens per prompt (including the stop token when one ended it) */
+  tokens: number[][];
+  /** log-probability of each new token under the sampling distribution */
+  logprobs: number[][];
+  finishReason: ('stop' | 'length')[];
+}
+
+export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
+  checkSampling(opts);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ConfigError(`maxNewTokens must be an integer >= 0, got ${opts.maxNewTokens}`);
+  if (prompts.length === 0) return { tokens: [], logprobs: [], finishReason: [] };
+  const V = model.config.vocabSize;
+  for (const [i, p] of prompts.entries()) {
+    if (p.length === 0) throw new ConfigError(`prompt ${i} is empty; generation needs at least one token`);
+    for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt ${i} has token id ${t} outside the vocabulary [0, ${V})`);
+  }
+  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const stops = new Set(opts.stopTokens ?? []);
+  const B = prompts.length;
+  const T = Math.max(...prompts.map((p) => p.length));
+  const maxPos = model.config.maxPositionEmbeddings;
+  if (T + opts.maxNewTokens > maxPos) {
+    throw new ConfigError(`prompt length ${T} + max new tokens ${opts.maxNewTokens} exceeds max_position_embeddings ${maxPos}`);
+  }
+  const pad = opts.padId ?? 0;
+  const ids = new Int32Array(B * T).fill(pad), mask = new Int32Array(B * T);
+  prompts.forEach((p, b) => {
+    for (let t = 0; t < p.length; t++) {
+      ids[b * T + T - p.length + t] = p[t];
+      mask[b * T + T - p.length + t] = 1;
+    }
+  });
+  const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finishReason: prompts.map(() => 'length') };
+  if (opts.maxNewTokens === 0) return out;
+  const done = new Array<boolean>(B).fill(false);
+  noGrad(() => {
+    const cache = model.createCache(B, T + opts.maxNewTokens);
+    // Prefill: only the last position's logits are needed.
+    let { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
+    let lastRows = lastPositions(hidden, B, T);
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      const logits = model.logits(lastRows); // [B, V]
+      const next = new Int32Array(B), stepMask = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        if (done[b]) {
+          next[b] = pad;
+          continue;
+        }
+        const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, (b + 1) * V), opts, rng);
+        out.tokens[b].push(token);
+        out.logprobs[b].push(logprob);
+        next[b] = token;
+        stepMask[b] = 1;
+        if (stops.has(token)) {
+          done[b] = true;
+          out.finishReason[b] = 'stop';
+        }
+      }
+      if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
+      hidden = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask }).hidden;
+      lastRows = lastPositions(hidden, B, 1);
+    }
+  });
+  return out;
+}
+
+/** hidden [B, T, H] -> [B, H] at position T-1. */
+function lastPositions(hidden: Tensor, B: number, T: number): Tensor {
+  const H = hidden.shape[2];
+  const rows = new Float32Array(B * H);
+  for (let b = 0; b < B; b++) rows.set((hidden.data as Float32Array).subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+  return new Tensor(rows, [B, H]);
+}
