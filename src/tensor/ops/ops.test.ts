@@ -102,6 +102,8 @@ test('shape ops', () => {
   gradcheck((t) => F.indexSelect(t, 0, Tensor.ids([1, 1, 0])), [r64(2, 3)]);
   gradcheck((t) => F.gather(t, 1, Tensor.ids([0, 2, 2, 1], [2, 2])), [r64(2, 3)]);
   gradcheck((b, s) => F.scatterAdd(b, 0, Tensor.ids([1, 0, 1], [3, 1]).clone(), s), [r64(2, 1), r64(3, 1)]);
+  assert.deepEqual(F.indexAdd(Tensor.zeros([3, 2]), Tensor.ids([2, 0, 2]), Tensor.from([1, 2, 3, 4, 5, 6], [3, 2])).toArray(), [3, 4, 0, 0, 6, 8]);
+  gradcheck((b, s) => F.indexAdd(b, Tensor.ids([2, 0, 2]), s), [r64(3, 2), r64(3, 2)]);
 });
 
 test('matmul: values and gradients for every transpose and batch layout', () => {

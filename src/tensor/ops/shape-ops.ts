@@ -239,3 +239,30 @@ export function scatterAdd(base: Tensor, axis: number, index: Tensor, src: Tenso
     return [g, gs];
   });
 }
+
+/**
+ * out = base with src rows added at `ids` along axis 0 (torch.index_add): out[ids[i]] += src[i].
+ * base: [N, ...], src: [ids.length, ...]. Differentiable in base and src (src's gradient is
+ * indexSelect of the output gradient). The combine step of MoE dispatch.
+ */
+export function indexAdd(base: Tensor, ids: Tensor, src: Tensor): Tensor {
+  const id = intData(ids, 'indexAdd');
+  const inner = base.ndim === 0 ? 1 : sizeOf(base.shape.slice(1));
+  if (src.shape[0] !== id.length || sizeOf(src.shape.slice(1)) !== inner) {
+    throw new ShapeError(`indexAdd: src ${fmt(src.shape)} must be [${id.length}, ...${fmt(base.shape.slice(1))}] for base ${fmt(base.shape)}`);
+  }
+  const n = base.shape[0];
+  for (let i = 0; i < id.length; i++) if (id[i] < 0 || id[i] >= n) throw new ShapeError(`indexAdd: index ${id[i]} at position ${i} is outside [0, ${n})`);
+  const out = base.clone();
+  const o = out.data as FloatArray, s = src.data as FloatArray;
+  for (let i = 0; i < id.length; i++) {
+    const dst = id[i] * inner, from = i * inner;
+    for (let j = 0; j < inner; j++) o[dst + j] += s[from + j];
+  }
+  return record(out, 'indexAdd', [base, src], (g) => {
+    const gs = empty(src.shape, g.dtype);
+    const gd = g.data as FloatArray, gsd = gs.data as FloatArray;
+    for (let i = 0; i < id.length; i++) gsd.set(gd.subarray(id[i] * inner, (id[i] + 1) * inner), i * inner);
+    return [g, gs];
+  });
+}
