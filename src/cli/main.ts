@@ -12,14 +12,19 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  pipeline: { summary: 'run the whole recipe on the built-in world (data, tokenizer, pretrain, SFT, eval, report)', load: async () => (await import('./pipeline.js')).pipelineCommand },
   info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
   bench: { summary: 'benchmarks: kernels | tokenizer', load: async () => (await import('./bench.js')).benchCommand },
   init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },
   logits: { summary: 'print next-token logits for token ids', load: async () => (await import('./logits.js')).logitsCommand },
   generate: { summary: 'generate tokens from a model', load: async () => (await import('./generate.js')).generateCommand },
+  pretrain: { summary: 'pre-train a model on text (next-token loss, packed sequences)', load: async () => (await import('./train.js')).pretrainCommand },
+  sft: { summary: 'supervised fine-tuning on chats (loss on assistant tokens)', load: async () => (await import('./train.js')).sftCommand },
+  report: { summary: 'write OUT/report.html with the training curves', load: async () => (await import('./report.js')).reportCommand },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
   data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },
+  export: { summary: 'export a model folder for llama.cpp / Ollama (export gguf --model DIR --out FILE.gguf)', load: async () => (await import('./export.js')).exportCommand },
 };
 
 function usage(): string {

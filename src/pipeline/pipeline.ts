@@ -1,0 +1,169 @@
+/**
+ * `glmkit pipeline`: the whole recipe on the built-in world, resumable stage by stage.
+ *   data -> tokenizer -> init -> pretrain -> sft -> eval -> report
+ * Each finished stage is recorded in OUT/pipeline_state.json; an interrupted training stage resumes
+ * from its newest checkpoint. OUT/final/ is the final model; OUT/summary.json holds the figures.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { setNativeThreads } from '../tensor/backend/native.js';
+import { generateWorldTask, writeJsonl, verifyRlAnswer, type RlRecord } from '../data/world/index.js';
+import { loadPreset } from '../models/glm/config.js';
+import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
+import { GlmForCausalLM } from '../models/glm/model.js';
+import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
+import { GLM4_PRE_TOKENIZER, GLM4_SPLIT_PATTERN } from '../tokenizer/pretokenize.js';
+import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
+import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
+import { renderChatText } from '../tokenizer/chat.js';
+import { resolveConfig } from '../trainers/base/config.js';
+import { PretrainTrainer, packText, pretrainSchema } from '../trainers/pretrain/pretrain-trainer.js';
+import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
+import { loadSftExamples } from '../trainers/sft/sft-data.js';
+import { evalChat } from '../eval/chat-eval.js';
+import { writeReport } from '../report/report.js';
+import { quickOverrides, type PipelineConfig } from './recipe.js';
+
+type Stage = 'data' | 'tokenizer' | 'init' | 'pretrain' | 'sft' | 'eval' | 'report';
+const STAGES: Stage[] = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'report'];
+
+interface State {
+  done: Stage[];
+  summary: Record<string, unknown>;
+}
+
+export async function runPipeline(input: PipelineConfig, log: (s: string) => void = (s) => console.error(s)): Promise<Record<string, unknown>> {
+  const cfg = input.quick ? quickOverrides(input) : input;
+  if (!cfg.out) throw new ConfigError('pipeline: --out is required');
+  if (cfg.threads > 0) setNativeThreads(cfg.threads);
+  const out = cfg.out;
+  mkdirSync(out, { recursive: true });
+  const statePath = join(out, 'pipeline_state.json');
+  const state: State = existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : { done: [], summary: {} };
+  const saveState = () => writeFileSync(statePath, JSON.stringify(state, null, 2) + '\n');
+  const paths = {
+    data: join(out, 'data'),
+    tokenizer: join(out, 'tokenizer'),
+    init: join(out, 'init'),
+    pretrain: join(out, 'pretrain'),
+    sft: join(out, 'sft'),
+  };
+  const t0 = Date.now();
+  const timings: Record<string, number> = (state.summary.seconds as Record<string, number>) ?? {};
+
+  for (const stage of STAGES) {
+    if (state.done.includes(stage)) {
+      log(`pipeline: ${stage} already done`);
+      continue;
+    }
+    log(`pipeline: ${stage} ...`);
+    const s0 = Date.now();
+    switch (stage) {
+      case 'data': {
+        mkdirSync(paths.data, { recursive: true });
+        await writeJsonl(join(paths.data, 'pretrain.jsonl'), generateWorldTask('pretrain', { n: cfg.pretrain_docs, seed: cfg.seed, split: 'train' }));
+        await writeJsonl(join(paths.data, 'sft.jsonl'), generateWorldTask('sft', { n: cfg.sft_examples, seed: cfg.seed + 1, split: 'train' }));
+        await writeJsonl(join(paths.data, 'sft_eval.jsonl'), generateWorldTask('sft', { n: Math.max(2, Math.min(200, cfg.sft_examples)), seed: cfg.seed + 2, split: 'test' }));
+        for (const level of levels(cfg)) {
+          await writeJsonl(join(paths.data, `eval_arith_l${level}.jsonl`), generateWorldTask('rl', { n: 4 * cfg.eval_examples, seed: cfg.seed + 100 + level, split: 'test', difficulty: [level] }).filter((r) => (r as RlRecord).task === 'arithmetic').slice(0, cfg.eval_examples));
+        }
+        break;
+      }
+      case 'tokenizer': {
+        const texts = [...readTexts(join(paths.data, 'pretrain.jsonl')), ...readChats(join(paths.data, 'sft.jsonl'))];
+        const preset = loadPreset(cfg.preset);
+        const preTokenizer = cfg.single_digit_numbers ? { ...GLM4_PRE_TOKENIZER, patterns: [GLM4_SPLIT_PATTERN.replace('\\p{N}{1,3}', '\\p{N}')] } : GLM4_PRE_TOKENIZER;
+        const tok = trainBpeFromTexts(texts, { vocabSize: preset.vocabSize, preTokenizer });
+        saveTokenizer(tok, paths.tokenizer);
+        break;
+      }
+      case 'init': {
+        const tok = loadTokenizer(paths.tokenizer);
+        const preset = loadPreset(cfg.preset);
+        const eos = tok.requireId(EOS_TOKEN);
+        const model = new GlmForCausalLM({ ...preset, padTokenId: eos, eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: cfg.seed });
+        saveModel(paths.init, model);
+        saveTokenizer(tok, paths.init);
+        break;
+      }
+      case 'pretrain': {
+        const tc = resolveConfig(pretrainSchema, {
+          object: { model: paths.init, data: join(paths.data, 'pretrain.jsonl'), out: paths.pretrain, max_steps: cfg.pretrain_steps, per_device_train_batch_size: cfg.pretrain_batch, max_seq_length: cfg.seq_len, learning_rate: cfg.pretrain_lr, warmup_steps: Math.max(1, Math.round(cfg.pretrain_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.pretrain_steps / 100)), resume: true, quiet: cfg.quiet },
+          objectSource: 'pipeline',
+        });
+        const tok = loadTokenizer(paths.init);
+        const seqs = packText(tc.data, tok, tc.max_seq_length);
+        const r = await new PretrainTrainer(tc, loadCausalLM(paths.init), tok, seqs, null).train();
+        state.summary.pretrain = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps };
+        break;
+      }
+      case 'sft': {
+        const src = join(paths.pretrain, 'final');
+        const tc = resolveConfig(sftSchema, {
+          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.seq_len, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: true, quiet: cfg.quiet },
+          objectSource: 'pipeline',
+        });
+        const tok = loadTokenizer(src);
+        const { examples, dropped } = loadSftExamples(tc.data, tok, tc.max_seq_length);
+        const evalEx = loadSftExamples(tc.eval_data!, tok, tc.max_seq_length).examples;
+        const r = await new SftTrainer(tc, loadCausalLM(src), tok, examples, evalEx).train();
+        state.summary.sft = { ...(state.summary.sft as object), loss: r.finalLoss, tokens: r.tokens, steps: r.steps, dropped_examples: dropped, eval_loss: r.metrics.at(-1)?.eval_loss };
+        break;
+      }
+      case 'eval': {
+        const dir = join(paths.sft, 'final');
+        const model = loadCausalLM(dir);
+        const tok = loadTokenizer(dir);
+        const accuracy: Record<string, number> = {};
+        const byLevel: Record<string, Record<string, number>> = {};
+        for (const level of levels(cfg)) {
+          const records = readJsonlRecords<RlRecord>(join(paths.data, `eval_arith_l${level}.jsonl`));
+          const items = records.map((r) => ({ prompt: r.prompt, score: (o: { content: string; reasoning_content: string | null }) => verifyRlAnswer(r, { content: o.content, reasoning_content: o.reasoning_content }) }));
+          byLevel[`level_${level}`] = {};
+          for (const thinking of [true, false]) {
+            const res = evalChat(model, tok, items, { thinking, maxNewTokens: cfg.eval_max_new_tokens, batchSize: 32 });
+            byLevel[`level_${level}`][thinking ? 'thinking' : 'direct'] = res.accuracy;
+            if (level === 2) accuracy[thinking ? 'thinking' : 'direct'] = res.accuracy;
+            log(`pipeline: eval arithmetic level ${level} ${thinking ? 'thinking' : 'direct'}: ${(100 * res.accuracy).toFixed(1)}% of ${res.n} (truncated ${(100 * res.truncated).toFixed(0)}%)`);
+          }
+        }
+        state.summary.sft = { ...(state.summary.sft as object), accuracy, accuracy_by_level: byLevel };
+        rmSync(join(out, 'final'), { recursive: true, force: true });
+        cpSync(dir, join(out, 'final'), { recursive: true });
+        break;
+      }
+      case 'report':
+        break;
+    }
+    timings[stage] = (Date.now() - s0) / 1000;
+    state.summary.seconds = timings;
+    state.summary.preset = cfg.preset;
+    state.done.push(stage);
+    writeFileSync(join(out, 'summary.json'), JSON.stringify(state.summary, null, 2) + '\n');
+    if (stage === 'report') writeReport(out);
+    saveState();
+  }
+  log(`pipeline: done in ${((Date.now() - t0) / 1000).toFixed(0)}s; ${join(out, 'summary.json')}, ${join(out, 'report.html')}`);
+  return state.summary;
+}
+
+function levels(cfg: PipelineConfig): number[] {
+  return cfg.eval_levels.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`pipeline: eval_levels must be a comma list of levels, got '${cfg.eval_levels}'`);
+    return n;
+  });
+}
+
+function readJsonlRecords<T>(file: string): T[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+}
+
+function readTexts(file: string): string[] {
+  return readJsonlRecords<{ text: string }>(file).map((r) => r.text);
+}
+
+function readChats(file: string): string[] {
+  return readJsonlRecords<Record<string, unknown>>(file).map((r) => renderChatText({ messages: r.messages, tools: r.tools, enable_thinking: r.enable_thinking }));
+}

@@ -1,0 +1,35 @@
+/**
+ * The pipeline recipe: which world data, tokenizer, and training settings each stage uses for a
+ * preset. `--quick` shrinks every stage to a smoke run (tests); `--config FILE` overrides any key.
+ */
+import { choice, field, type Values } from '../trainers/base/config.js';
+
+export const pipelineSchema = {
+  preset: field('string', 'tiny', 'model preset (configs/<preset>.json)'),
+  out: field('path', '', 'output folder; rerunning continues where an interrupted run stopped'),
+  seed: field('int', 0, 'seed of data sampling, initialisation and training', { min: 0 }),
+  threads: field('int', 0, 'native threads (0 = all cores)', { min: 0 }),
+  quick: field('boolean', false, 'a smoke run: every stage tiny (minutes become seconds)'),
+  quiet: field('boolean', false, 'no progress output'),
+  pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),
+  sft_examples: field('int', 12000, 'world SFT chats (each question in thinking and direct mode)', { min: 2 }),
+  eval_examples: field('int', 200, 'held-out arithmetic prompts per evaluation', { min: 1 }),
+  eval_levels: field('string', '2,3,4', 'arithmetic difficulty levels evaluated (level 2 = two-digit +/-)'),
+  pretrain_steps: field('int', 600, 'pre-training optimizer steps', { min: 1 }),
+  pretrain_batch: field('int', 16, 'pre-training sequences per step', { min: 1 }),
+  pretrain_lr: field('number', 3e-3, 'pre-training peak learning rate', { min: 0 }),
+  sft_steps: field('int', 600, 'SFT optimizer steps', { min: 1 }),
+  sft_batch: field('int', 16, 'SFT chats per step', { min: 1 }),
+  sft_lr: field('number', 1e-3, 'SFT peak learning rate', { min: 0 }),
+  seq_len: field('int', 256, 'tokens per sequence', { min: 16 }),
+  optimizer: choice(['adamw', 'muon'], 'muon', 'optimizer of both training stages'),
+  single_digit_numbers: field('boolean', true, 'pre-tokenize numbers digit by digit (instead of GLM-4\'s 1-3 digit groups) so a tiny model can learn column arithmetic'),
+  eval_max_new_tokens: field('int', 160, 'generation budget per evaluation answer', { min: 8 }),
+};
+
+export type PipelineConfig = Values<typeof pipelineSchema>;
+
+/** The smoke-run sizes used by --quick. */
+export function quickOverrides(cfg: PipelineConfig): PipelineConfig {
+  return { ...cfg, pretrain_docs: 300, sft_examples: 60, eval_examples: 8, pretrain_steps: 4, sft_steps: 4, pretrain_batch: 4, sft_batch: 4, seq_len: 128, eval_levels: '2', eval_max_new_tokens: 24 };
+}

@@ -1,0 +1,35 @@
+/** The fields every trainer shares (TRL's names where they exist). Methods extend this schema. */
+import { choice, field } from './config.js';
+
+export const baseSchema = {
+  model: field('path', '', 'model folder to start from (Hugging Face layout: config.json + model.safetensors + tokenizer files)'),
+  data: field('path', '', 'training data, JSONL'),
+  eval_data: field<string | null>('path', null, 'held-out data for evaluation, JSONL (optional)', { nullable: true }),
+  out: field('path', '', 'output folder: checkpoint-<step>/, final/, metrics.jsonl, config.json'),
+  max_steps: field('int', 100, 'optimizer steps to run', { min: 1 }),
+  per_device_train_batch_size: field('int', 8, 'sequences per micro-batch', { min: 1 }),
+  gradient_accumulation_steps: field('int', 1, 'micro-batches per optimizer step', { min: 1 }),
+  max_seq_length: field('int', 256, 'tokens per training sequence (longer examples are dropped and counted)', { min: 2 }),
+  optimizer: choice(['adamw', 'muon'], 'adamw', 'adamw for everything, or muon for 2-D matrices (AdamW for embeddings, head, norms, biases) as GLM-4.5'),
+  learning_rate: field('number', 1e-3, 'peak learning rate', { min: 0 }),
+  min_lr_ratio: field('number', 0.1, 'final learning rate of the cosine decay, as a fraction of the peak', { min: 0 }),
+  warmup_steps: field('int', 10, 'linear warm-up steps', { min: 0 }),
+  weight_decay: field('number', 0.1, 'decoupled weight decay of matrices (never on norms and biases)', { min: 0 }),
+  adam_beta1: field('number', 0.9, 'AdamW beta1', { min: 0 }),
+  adam_beta2: field('number', 0.95, 'AdamW beta2', { min: 0 }),
+  adam_epsilon: field('number', 1e-8, 'AdamW epsilon', { min: 0 }),
+  max_grad_norm: field('number', 1.0, 'clip gradients to this global L2 norm (0 = off)', { min: 0 }),
+  mtp_weight: field('number', 0.3, 'weight lambda of the multi-token-prediction loss (GLM-4.5 models with MTP layers)', { min: 0 }),
+  moe_balance_weight: field('number', 1e-4, 'weight alpha of the MoE sequence-level balance loss', { min: 0 }),
+  moe_bias_update_rate: field('number', 1e-3, 'u of the aux-loss-free expert bias update after each step (0 = off)', { min: 0 }),
+  seed: field('int', 0, 'seed of data order and sampling', { min: 0 }),
+  logging_steps: field('int', 1, 'log metrics every N steps', { min: 1 }),
+  save_steps: field('int', 0, 'save a checkpoint every N steps (0 = only the final model)', { min: 0 }),
+  save_total_limit: field('int', 0, 'keep at most N checkpoints, deleting the oldest (0 = keep all)', { min: 0 }),
+  eval_steps: field('int', 0, 'evaluate every N steps (0 = only at the end)', { min: 0 }),
+  resume: field('boolean', false, 'continue from the newest complete checkpoint in --out'),
+  threads: field('int', 0, 'native threads (0 = GLMKIT_THREADS or all cores)', { min: 0 }),
+  quiet: field('boolean', false, 'no progress output'),
+};
+
+export type BaseSchema = typeof baseSchema;

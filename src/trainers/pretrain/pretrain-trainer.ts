@@ -1,0 +1,69 @@
+/**
+ * Pre-training (`glmkit pretrain`): next-token prediction on packed text. Documents ({"text"} JSONL)
+ * are tokenized, each followed by <|endoftext|>, concatenated and cut into sequences of
+ * max_seq_length + 1 tokens (inputs and shifted targets); the tail shorter than that is dropped.
+ */
+import { DataError } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { readJsonl, stringField } from '../../data/jsonl.js';
+import type { GlmForCausalLM } from '../../models/glm/model.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
+import { baseSchema } from '../base/schema.js';
+import type { Values } from '../base/config.js';
+import { Trainer, type MicroBatchResult } from '../base/trainer.js';
+import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
+
+export const pretrainSchema = { ...baseSchema };
+export type PretrainConfig = Values<typeof pretrainSchema>;
+
+/** Tokenizes {"text"} records and packs them into sequences of `len + 1` tokens. */
+export function packText(file: string, tok: Tokenizer, len: number): Int32Array[] {
+  const eos = tok.requireId(EOS_TOKEN);
+  const stream: number[] = [];
+  for (const rec of readJsonl(file)) {
+    const text = stringField(rec, file, 'text');
+    for (const id of tok.encode(text)) stream.push(id);
+    stream.push(eos);
+  }
+  const seqs: Int32Array[] = [];
+  for (let s = 0; s + len + 1 <= stream.length; s += len + 1) seqs.push(Int32Array.from(stream.slice(s, s + len + 1)));
+  if (seqs.length === 0) throw new DataError(`holds ${stream.length} tokens, fewer than one sequence of max_seq_length + 1 = ${len + 1}; add data or lower --max-seq-length`, { file });
+  return seqs;
+}
+
+/** Stacks packed sequences into an LM batch: ids = seq[:-1], targets = seq[1:]. */
+export function packedBatch(seqs: Int32Array[]): LmBatch {
+  const B = seqs.length, L = seqs[0].length - 1;
+  const ids = new Int32Array(B * L), targets = new Int32Array(B * L);
+  seqs.forEach((s, b) => {
+    ids.set(s.subarray(0, L), b * L);
+    targets.set(s.subarray(1), b * L);
+  });
+  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), attentionMask: null, tokens: B * L };
+}
+
+export class PretrainTrainer extends Trainer<PretrainConfig> {
+  readonly method = 'pretrain';
+  private readonly evalSeqs: Int32Array[] | null;
+
+  constructor(config: PretrainConfig, model: GlmForCausalLM, tokenizer: Tokenizer, private readonly seqs: Int32Array[], evalSeqs: Int32Array[] | null) {
+    super(config, model, tokenizer, seqs.length);
+    this.evalSeqs = evalSeqs;
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.seqs[this.cursor.next()]);
+    const batch = packedBatch(picked);
+    const r = lmLoss(this.model as GlmForCausalLM, batch, this.config, 1 / accumulation);
+    return { ...r, tokens: batch.tokens };
+  }
+
+  protected override evaluate(): Record<string, number> {
+    if (!this.evalSeqs) return {};
+    const bs = this.config.per_device_train_batch_size;
+    const batches: LmBatch[] = [];
+    for (let i = 0; i < this.evalSeqs.length; i += bs) batches.push(packedBatch(this.evalSeqs.slice(i, i + bs)));
+    return { eval_loss: evalLoss(this.model as GlmForCausalLM, batches) };
+  }
+}

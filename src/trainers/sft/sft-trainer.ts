@@ -1,0 +1,41 @@
+/** Supervised fine-tuning (`glmkit sft`): loss on assistant tokens of chat data (see sft-data.ts). */
+import type { GlmForCausalLM } from '../../models/glm/model.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
+import { baseSchema } from '../base/schema.js';
+import { field, type Values } from '../base/config.js';
+import { Trainer, type MicroBatchResult } from '../base/trainer.js';
+import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
+import { sftBatch, type SftExample } from './sft-data.js';
+
+export const sftSchema = {
+  ...baseSchema,
+  learning_rate: field('number', 5e-4, 'peak learning rate', { min: 0 }),
+  max_seq_length: field('int', 512, 'tokens per example (longer examples are dropped and counted)', { min: 2 }),
+};
+export type SftConfig = Values<typeof sftSchema>;
+
+export class SftTrainer extends Trainer<SftConfig> {
+  readonly method = 'sft';
+  private readonly padId: number;
+
+  constructor(config: SftConfig, model: GlmForCausalLM, tokenizer: Tokenizer, private readonly examples: SftExample[], private readonly evalExamples: SftExample[] | null) {
+    super(config, model, tokenizer, examples.length);
+    this.padId = tokenizer.requireId(EOS_TOKEN);
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.examples[this.cursor.next()]);
+    const batch = sftBatch(picked, this.padId);
+    const r = lmLoss(this.model as GlmForCausalLM, batch, this.config, 1 / accumulation);
+    return { ...r, tokens: batch.tokens };
+  }
+
+  protected override evaluate(): Record<string, number> {
+    if (!this.evalExamples) return {};
+    const bs = this.config.per_device_train_batch_size;
+    const batches: LmBatch[] = [];
+    for (let i = 0; i < this.evalExamples.length; i += bs) batches.push(sftBatch(this.evalExamples.slice(i, i + bs), this.padId));
+    return { eval_loss: evalLoss(this.model as GlmForCausalLM, batches) };
+  }
+}
