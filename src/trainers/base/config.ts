@@ -117,7 +117,7 @@ export function resolveConfig<S extends Schema>(schema: S, layers: { object?: Re
       out[key] = false;
       continue;
     }
-    if (!f) throw new UsageError(`unknown option --${name}${suggest(schema, key)}; see --help`);
+    if (!f) throw new UsageError(`unknown option --${name}${suggest(schema, key, true)}; see --help`);
     f = schema[key];
     if (value === undefined) {
       if (f.kind === 'boolean' && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) value = 'true';
@@ -129,9 +129,9 @@ export function resolveConfig<S extends Schema>(schema: S, layers: { object?: Re
   return out as Values<S>;
 }
 
-function suggest(schema: Schema, key: string): string {
+function suggest(schema: Schema, key: string, asFlag = false): string {
   const close = Object.keys(schema).filter((k) => k.includes(key) || key.includes(k) || editDistance(k, key) <= 2);
-  return close.length ? ` (did you mean ${close.map((k) => kebab(k)).join(', ')}?)` : '';
+  return close.length ? ` (did you mean ${close.map((k) => (asFlag ? `--${kebab(k)}` : `"${k}"`)).join(', ')}?)` : '';
 }
 
 function editDistance(a: string, b: string): number {
