@@ -5,9 +5,10 @@
 import { UsageError } from '../errors.js';
 import { intFlag, parseFlags } from './args.js';
 
-const HELP = `usage: glmkit bench <kernels|tokenizer> [--threads N] [--json] [--quick]
+const HELP = `usage: glmkit bench <kernels|train|tokenizer> [--threads N] [--json] [--quick] [--preset P]
 
   kernels    GEMM GFLOPS for the reference shapes and fused attention forward/backward tokens/s
+  train      training tokens/s of a GLM preset (default bench: batch 8, sequence 256, AdamW, fp32)
   tokenizer  BPE training and encoding speed, against @huggingface/tokenizers when installed
 
   --threads N  native thread count (default: GLMKIT_THREADS or all cores)
@@ -24,6 +25,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     threads: { type: 'string' },
     json: { type: 'boolean' },
     quick: { type: 'boolean' },
+    preset: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -36,10 +38,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
     case 'kernels':
       await (await import('../bench/kernels.js')).benchKernels(opts, print);
       return 0;
+    case 'train':
+      await (await import('../bench/train.js')).benchTrain({ ...opts, preset: values.preset }, print);
+      return 0;
     case 'tokenizer':
       await (await import('../bench/tokenizer.js')).benchTokenizer(opts, print);
       return 0;
     default:
-      throw new UsageError(`bench: unknown benchmark '${what}' (expected kernels or tokenizer)`);
+      throw new UsageError(`bench: unknown benchmark '${what}' (expected kernels, train or tokenizer)`);
   }
 }

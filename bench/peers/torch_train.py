@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Peer benchmark: train the GLM-4 dense `bench` preset in PyTorch eager on the CPU.
+
+The same architecture as glmkit's Glm4ForCausalLM (sandwich RMSNorms, fused gate_up SwiGLU,
+q/k/v bias, GQA, partial interleaved RoPE, untied head), the same batch (8 x 256 random tokens),
+AdamW, fp32. Prints one JSON line like glmkit's `bench train --json`. Optional: the tests never
+need it. Run with Debian's python3-torch:
+
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/torch_train.py --threads 1
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def rms_norm(x, w, eps):
+    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+
+class Layer(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        H, D, nh, nkv, I = c["hidden_size"], c["head_dim"], c["num_attention_heads"], c["num_key_value_heads"], c["intermediate_size"]
+        self.nh, self.nkv, self.D, self.eps = nh, nkv, D, c["rms_norm_eps"]
+        self.q = torch.nn.Linear(H, nh * D, bias=True)
+        self.k = torch.nn.Linear(H, nkv * D, bias=True)
+        self.v = torch.nn.Linear(H, nkv * D, bias=True)
+        self.o = torch.nn.Linear(nh * D, H, bias=False)
+        self.gate_up = torch.nn.Linear(H, 2 * I, bias=False)
+        self.down = torch.nn.Linear(I, H, bias=False)
+        self.norms = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(H)) for _ in range(4)])
+
+    def forward(self, x, cos, sin, mask):
+        B, T, _ = x.shape
+        h = rms_norm(x, self.norms[0], self.eps)
+        q = self.q(h).view(B, T, self.nh, self.D).transpose(1, 2)
+        k = self.k(h).view(B, T, self.nkv, self.D).transpose(1, 2)
+        v = self.v(h).view(B, T, self.nkv, self.D).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        rep = self.nh // self.nkv
+        k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.D) + mask
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
+        x = x + rms_norm(self.o(y), self.norms[1], self.eps)
+        h = rms_norm(x, self.norms[2], self.eps)
+        g, u = self.gate_up(h).chunk(2, dim=-1)
+        return x + rms_norm(self.down(F.silu(g) * u), self.norms[3], self.eps)
+
+
+def rope(x, cos, sin):
+    rd = cos.shape[-1] * 2
+    r, rest = x[..., :rd], x[..., rd:]
+    x0, x1 = r[..., 0::2], r[..., 1::2]
+    out = torch.stack((x0 * cos - x1 * sin, x1 * cos + x0 * sin), dim=-1).flatten(-2)
+    return torch.cat((out, rest), dim=-1)
+
+
+class Model(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.emb = torch.nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.layers = torch.nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
+        self.norm = torch.nn.Parameter(torch.ones(c["hidden_size"]))
+        self.head = torch.nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        self.eps = c["rms_norm_eps"]
+        rd = int(c["head_dim"] * c.get("partial_rotary_factor", 0.5))
+        self.rd, self.theta = rd, c.get("rope_theta", 10000.0)
+
+    def forward(self, ids):
+        B, T = ids.shape
+        inv = self.theta ** (-torch.arange(0, self.rd, 2, dtype=torch.float32) / self.rd)
+        ang = torch.arange(T, dtype=torch.float32)[:, None] * inv[None, :]
+        cos, sin = ang.cos(), ang.sin()
+        mask = torch.full((T, T), float("-inf")).triu(1)
+        x = self.emb(ids)
+        for layer in self.layers:
+            x = layer(x, cos, sin, mask)
+        return self.head(rms_norm(x, self.norm, self.eps))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--preset", default="bench")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--steps", type=int, default=10)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    with open(os.path.join(here, "..", "..", "configs", f"{a.preset}.json")) as f:
+        c = json.load(f)
+    model = Model(c)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
+    ids = torch.randint(0, c["vocab_size"], (a.batch, a.seq_len))
+    tgt = torch.randint(0, c["vocab_size"], (a.batch, a.seq_len))
+
+    def step():
+        t = time.perf_counter()
+        loss = F.cross_entropy(model(ids).view(-1, c["vocab_size"]), tgt.view(-1))
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return time.perf_counter() - t
+
+    step()
+    times = sorted(step() for _ in range(a.steps))
+    med = times[len(times) // 2]
+    print(json.dumps({"bench": "train", "impl": "torch", "torch": torch.__version__, "preset": a.preset, "batch": a.batch,
+                      "seq_len": a.seq_len, "threads": a.threads, "step_ms_median": round(med * 1000, 1),
+                      "tokens_per_s": round(a.batch * a.seq_len / med)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+/**
+ * `glmkit bench train --preset bench`: training tokens/s of a fixed GLM config (batch 8, sequence
+ * 256, AdamW, fp32, random tokens), one warm-up step then timed steps. The same model in PyTorch
+ * eager is bench/peers/torch_train.py, for the side-by-side figure.
+ */
+import { loadPreset } from '../models/glm/config.js';
+import { GlmForCausalLM } from '../models/glm/model.js';
+import { HybridOptimizer } from '../optim/index.js';
+import { getBackend } from '../tensor/backend/index.js';
+import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../util/rng.js';
+
+export interface BenchTrainOptions {
+  preset?: string;
+  threads?: number;
+  json?: boolean;
+  quick?: boolean;
+  batch?: number;
+  seqLen?: number;
+  steps?: number;
+}
+
+export async function benchTrain(opts: BenchTrainOptions, print: (line: string) => void): Promise<{ tokensPerS: number }> {
+  if (opts.threads) setNativeThreads(opts.threads);
+  const preset = opts.preset ?? 'bench';
+  const cfg = { ...loadPreset(preset), padTokenId: null, eosTokenId: null, bosTokenId: null };
+  const B = opts.batch ?? 8, T = opts.seqLen ?? 256;
+  const steps = opts.steps ?? (opts.quick ? 2 : 10);
+  const model = new GlmForCausalLM(cfg, { seed: 0 });
+  const opt = HybridOptimizer.forModel(model, { lr: 1e-4, muon: false, weightDecay: 0 });
+  const rng = new Rng(0);
+  const ids = Tensor.ids(Array.from({ length: B * T }, () => rng.int(cfg.vocabSize)), [B, T]);
+  const targets = Tensor.ids(Array.from({ length: B * T }, () => rng.int(cfg.vocabSize)), [B, T]);
+  const step = (): number => {
+    const t = performance.now();
+    const out = model.forward(ids, { targets });
+    out.loss!.backward();
+    opt.update();
+    opt.zeroGrad();
+    return (performance.now() - t) / 1000;
+  };
+  step(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    times.push(step());
+    if (!opts.json) print(`step ${i + 1}/${steps}: ${(B * T / times[i]).toFixed(0)} tokens/s`);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  const tokensPerS = (B * T) / median;
+  const threads = nativeInfo()?.threads ?? 1;
+  const result = { bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, backend: getBackend().describe(), step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS) };
+  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads, ${result.params} parameters)`);
+  if (opts.json) print(JSON.stringify({ tokens_per_s: result.tokens_per_s }));
+  return { tokensPerS };
+}
