@@ -9,6 +9,8 @@ export {
   NativeError,
   UsageError,
 } from './errors.js';
+
+// Engine
 export { Tensor } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export { noGrad, isGradEnabled } from './tensor/autograd.js';
@@ -17,4 +19,31 @@ export { getBackend, setBackend, withBackend, nativeUnavailableReason } from './
 export type { Backend, BackendName } from './tensor/backend/index.js';
 export { setNativeThreads, nativeInfo } from './tensor/backend/native.js';
 export { Rng } from './util/rng.js';
-export type { ChatMessage, ChatRole, ToolCall, ToolSpec, Conversation } from './tokenizer/chat-types.js';
+export { Module } from './nn/module.js';
+export { Linear, Embedding, RMSNorm } from './nn/layers.js';
+
+// Models and checkpoints
+export { GlmForCausalLM, GlmForSequenceClassification, GlmModel, type CausalLMOptions, type CausalLMOutput } from './models/glm/model.js';
+export { configFromHf, configToHf, loadPreset, presetNames, validateConfig, type GlmConfig } from './models/glm/config.js';
+export { loadModel, loadCausalLM, saveModel } from './models/glm/checkpoint.js';
+export { exportGlmGguf, exportGlmGgufFromFolder } from './models/glm/gguf-export.js';
+export { openSafetensors, openSafetensorsCheckpoint, readSafetensors, writeSafetensors } from './io/safetensors.js';
+
+// Generation
+export { generate, type GenerateOptions, type GenerateResult } from './generation/generate.js';
+export { KVCache } from './generation/kv-cache.js';
+
+// Tokenizer and chat format
+export * from './tokenizer/index.js';
+
+// Optimizers and training
+export * as optim from './optim/index.js';
+export { PretrainTrainer } from './trainers/pretrain/pretrain-trainer.js';
+export { SftTrainer } from './trainers/sft/sft-trainer.js';
+export { Trainer, type MicroBatchResult, type TrainResult } from './trainers/base/trainer.js';
+export { resolveConfig } from './trainers/base/config.js';
+
+// Data, evaluation, pipeline
+export * as world from './data/world/index.js';
+export { evalChat } from './eval/chat-eval.js';
+export { runPipeline } from './pipeline/pipeline.js';

@@ -1,0 +1,36 @@
+// `glmkit pipeline --quick`: every stage runs, summary.json has the documented keys, OUT/final is a
+// loadable HF folder with tokenizer files, report.html exists, and a rerun resumes (skips done stages).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCausalLM } from '../src/models/glm/checkpoint.js';
+import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
+import { runCli, tempDir } from './helpers.js';
+
+test('pipeline --quick runs every stage and resumes', () => {
+  const out = tempDir();
+  const r = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick'], { timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(typeof summary.pretrain.loss, 'number');
+  assert.ok(summary.pretrain.tokens > 0);
+  assert.equal(typeof summary.sft.accuracy.thinking, 'number');
+  assert.equal(typeof summary.sft.accuracy.direct, 'number');
+  assert.ok(existsSync(join(out, 'report.html')));
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<svg/);
+  assert.ok(loadCausalLM(join(out, 'final')));
+  assert.ok(loadTokenizer(join(out, 'final')).vocabSize > 256);
+  // A rerun finds every stage done; an interrupted pipeline (state rolled back) redoes only the rest.
+  const again = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /sft already done/);
+  const statePath = join(out, 'pipeline_state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8'));
+  state.done = state.done.filter((s: string) => !['eval', 'report'].includes(s));
+  writeFileSync(statePath, JSON.stringify(state));
+  const third = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick']);
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /pretrain already done/);
+  assert.match(third.stderr, /eval arithmetic level 2 thinking/);
+});
