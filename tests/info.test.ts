@@ -1,0 +1,24 @@
+// `glmkit info` says which backend is active, and the reference backend can be forced.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from './helpers.js';
+
+test('info reports the native backend and honours GLMKIT_BACKEND=reference', () => {
+  const native = runCli(['info', '--json']);
+  assert.equal(native.code, 0, native.stderr);
+  const a = JSON.parse(native.stdout);
+  assert.equal(a.backend, 'native');
+  assert.match(a.detail, /native \((avx2\+fma|portable), \d+ threads?\)/);
+  const ref = JSON.parse(runCli(['info', '--json'], { env: { GLMKIT_BACKEND: 'reference' } }).stdout);
+  assert.equal(ref.backend, 'reference');
+  const bad = runCli(['info'], { env: { GLMKIT_BACKEND: 'cuda' } });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /GLMKIT_BACKEND must be 'native' or 'reference', got 'cuda'/);
+});
+
+test('the CLI exits non-zero with one clear line on a bad command', () => {
+  const r = runCli(['frobnicate']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /unknown command 'frobnicate'/);
+});
