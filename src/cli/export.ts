@@ -39,9 +39,11 @@ export function ggufPreTokenizer(tok: Tokenizer, where: string): string {
   }
   const pats = p.patterns.join('\n');
   if (pats === GLM4_SPLIT_PATTERN) return 'glm4';
+  // GLM-4's pattern with single digits (glmkit pipeline's default) is llama.cpp's "qwen2" pattern.
+  if (pats === GLM4_SPLIT_PATTERN.replace('\\p{N}{1,3}', '\\p{N}')) return 'qwen2';
   if (pats === GPT2_SPLIT_PATTERN) return 'gpt-2';
   throw new CheckpointError(
-    `${where}: the pre-tokenizer pattern ${JSON.stringify(p.patterns)} has no llama.cpp equivalent glmkit knows; expected GLM-4's Split pattern (tokenizer.ggml.pre "glm4") or GPT-2's ("gpt-2")`,
+    `${where}: the pre-tokenizer pattern ${JSON.stringify(p.patterns)} has no llama.cpp equivalent glmkit knows; expected GLM-4's Split pattern (tokenizer.ggml.pre "glm4"), its single-digit variant ("qwen2") or GPT-2's ("gpt-2")`,
   );
 }
 
