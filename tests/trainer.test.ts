@@ -19,7 +19,7 @@ test('setup fixture', async () => {
 
 test('pretrain: loss goes down, checkpoints and final folder are complete', () => {
   const out = tempDir();
-  const r = runCli(['pretrain', ...common(out, ['--max-steps', '12', '--save-steps', '4', '--save-total-limit', '2', '--optimizer', 'muon'])]);
+  const r = runCli(['pretrain', ...common(out, ['--max-steps', '12', '--save-steps', '4', '--save-total-limit', '2', '--optimizer', 'muon', '--learning-rate', '1e-2'])]);
   assert.equal(r.code, 0, r.stderr);
   const m = readMetrics(join(out, 'metrics.jsonl'));
   assert.equal(m.length, 12);

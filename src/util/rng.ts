@@ -2,15 +2,17 @@
  * A small, fast, seedable PRNG (xoshiro128**, seeded through splitmix32) with a serialisable state,
  * so training can checkpoint and resume its random stream exactly.
  */
-export class Rng {
-  private s: Uint32Array;
-  private spareNormal: number | null = null;
+/**
+ * The xoshiro128** core (Blackman & Vigna): 128 bits of state filled from one 32-bit seed by
+ * splitmix32, 32-bit integer math only, so every platform produces the same stream. `Rng` (training,
+ * sampling) and the world generator's `WorldRng` extend it with their own seeding and helpers.
+ */
+export class Xoshiro128 {
+  protected readonly s = new Uint32Array(4);
 
-  constructor(seed: number | string = 0) {
-    this.s = new Uint32Array(4);
-    let x = typeof seed === 'string' ? hashString(seed) : seed >>> 0;
+  constructor(seed32: number) {
+    let x = seed32 >>> 0;
     for (let i = 0; i < 4; i++) {
-      // splitmix32
       x = (x + 0x9e3779b9) >>> 0;
       let z = x;
       z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
@@ -32,6 +34,15 @@ export class Rng {
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return result;
+  }
+}
+
+/** The general-purpose generator: a number or string seed, uniform, normal, shuffles, serialisable state. */
+export class Rng extends Xoshiro128 {
+  private spareNormal: number | null = null;
+
+  constructor(seed: number | string = 0) {
+    super(typeof seed === 'string' ? hashString(seed) : seed >>> 0);
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
@@ -88,8 +99,12 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-function hashString(s: string): number {
+/** FNV-1a hash of a string's UTF-16 code units with a final avalanche, as an unsigned 32-bit integer. */
+export function hashString(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
   return h >>> 0;
 }

@@ -2,45 +2,30 @@
  * The world generator's seeded PRNG: xoshiro128** (Blackman & Vigna) with its 128-bit state filled by
  * splitmix32. Same seed -> same stream on every platform (only 32-bit integer math, no Math.random).
  *
- * The world keeps its own generator (rather than a shared one) so that the bytes of generated data
- * never change when another module's random stream changes.
+ * The world keeps its own seeding and helpers on the shared xoshiro core (util/rng.ts), so the bytes
+ * of generated data never change when another module's use of `Rng` changes.
  */
-export class WorldRng {
-  private readonly s = new Uint32Array(4);
+import { Xoshiro128, hashString } from '../../util/rng.js';
 
+export { hashString };
+
+export class WorldRng extends Xoshiro128 {
   /**
    * `seed`: a non-negative safe integer; `labels` derive independent streams from one seed
    * (e.g. `new WorldRng(7, 'sft')` and `new WorldRng(7, 'rl')` do not overlap in practice).
    */
   constructor(seed: number, ...labels: string[]) {
+    super(WorldRng.fold(seed, labels));
+  }
+
+  /** Folds the 53-bit seed and the labels into one 32-bit seed for the splitmix fill. */
+  private static fold(seed: number, labels: string[]): number {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new RangeError(`WorldRng: expected a non-negative safe integer seed, got ${seed}`);
     }
-    // Fold the 53-bit seed and the labels into one 32-bit splitmix state.
     let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b1);
     for (const label of labels) x = (Math.imul(x ^ hashString(label), 0x85ebca6b) + 0x2545f491) >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
-  }
-
-  /** The next uniformly distributed unsigned 32-bit integer. */
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
+    return x;
   }
 
   /** Uniform in [0, 1) with 32 random bits. */
@@ -107,21 +92,6 @@ export class WorldRng {
     if (state.length !== 4) throw new RangeError(`WorldRng.setState: expected 4 words, got ${state.length}`);
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-/** FNV-1a hash of a string's UTF-16 code units, as an unsigned 32-bit integer. */
-export function hashString(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  // final avalanche so that similar strings differ in the low bits too
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h >>> 0;
 }
 
 /** Which split a problem belongs to: 'test' for about 10% of keys, chosen by hash; 'train' for the rest. */
