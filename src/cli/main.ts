@@ -20,10 +20,17 @@ const commands: Record<string, Command> = {
   generate: { summary: 'generate tokens from a model', load: async () => (await import('./generate.js')).generateCommand },
   pretrain: { summary: 'pre-train a model on text (next-token loss, packed sequences)', load: async () => (await import('./train.js')).pretrainCommand },
   sft: { summary: 'supervised fine-tuning on chats (loss on assistant tokens)', load: async () => (await import('./train.js')).sftCommand },
+  grpo: { summary: 'GRPO with verifiable rewards, RLCS curriculum and tool rollouts', load: async () => (await import('./grpo.js')).grpoCommand },
+  reward: { summary: 'train a reward model on preference pairs (pairwise loss, length balancing)', load: async () => (await import('./reward.js')).rewardCommand },
+  ppo: { summary: 'PPO against a reward model, as ChatGLM-RLHF (reference baseline, KL, PPO-ptx)', load: async () => (await import('./align.js')).ppoCommand },
+  dpo: { summary: 'DPO on preference pairs (optional SFT loss on the chosen)', load: async () => (await import('./align.js')).dpoCommand },
+  exo: { summary: 'EXO: reverse-KL alignment on sampled candidates scored by a reward model, or on pairs', load: async () => (await import('./align.js')).exoCommand },
   report: { summary: 'write OUT/report.html with the training curves', load: async () => (await import('./report.js')).reportCommand },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
   data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },
+  serve: { summary: 'OpenAI-compatible server (serve --model DIR [--host H] [--port P] [--api-key K])', load: async () => (await import('./serve.js')).serveCommand },
+  agent: { summary: 'chat with a model that calls tools (python, browser, your functions)', load: async () => (await import('./agent.js')).agentCommand },
   export: { summary: 'export a model folder for llama.cpp / Ollama (export gguf --model DIR --out FILE.gguf)', load: async () => (await import('./export.js')).exportCommand },
 };
 

@@ -24,7 +24,7 @@ export const pipelineSchema = {
   seq_len: field('int', 256, 'tokens per sequence', { min: 16 }),
   optimizer: choice(['adamw', 'muon'], 'muon', 'optimizer of both training stages'),
   single_digit_numbers: field('boolean', true, 'pre-tokenize numbers digit by digit (instead of GLM-4\'s 1-3 digit groups) so a tiny model can learn column arithmetic'),
-  eval_max_new_tokens: field('int', 160, 'generation budget per evaluation answer', { min: 8 }),
+  eval_max_new_tokens: field('int', 320, 'generation budget per evaluation answer', { min: 8 }),
 };
 
 export type PipelineConfig = Values<typeof pipelineSchema>;

@@ -73,6 +73,9 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     return {};
   }
 
+  /** Called before each optimizer step's micro-batches (async work such as RL rollouts with tools). */
+  protected async prepareStep(): Promise<void> {}
+
   /** Extra trainer-state to save and restore (e.g. a reference model's position). */
   protected extraState(): Record<string, unknown> {
     return {};
@@ -134,6 +137,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       const t0 = performance.now();
       const lr = learningRateAt(cfg, this.step);
       this.optimizer.lr = lr;
+      await this.prepareStep();
       let lossSum = 0, tokens = 0;
       const extra: Record<string, number> = {};
       for (let micro = 0; micro < cfg.gradient_accumulation_steps; micro++) {
