@@ -4,7 +4,7 @@ import { pipelineSchema } from '../pipeline/recipe.js';
 import { resolveCommandConfig } from './train.js';
 
 export async function pipelineCommand(argv: string[]): Promise<number> {
-  const cfg = resolveCommandConfig('pipeline', pipelineSchema, argv);
+  const cfg = resolveCommandConfig('pipeline', pipelineSchema, argv, 'glmkit pipeline --preset tiny --out DIR [options]');
   if (!cfg) return 0;
   const summary = await runPipeline(cfg, cfg.quiet ? () => {} : undefined);
   console.log(JSON.stringify(summary));

@@ -14,9 +14,9 @@ import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import type { BaseConfig } from '../trainers/base/trainer.js';
 
 /** Splits `--config FILE` out of argv and resolves the rest against the schema. */
-export function resolveCommandConfig<S extends Schema>(command: string, schema: S, argv: string[]): Values<S> | null {
+export function resolveCommandConfig<S extends Schema>(command: string, schema: S, argv: string[], usage = `glmkit ${command} --model DIR --data FILE.jsonl --out DIR [options]`): Values<S> | null {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(helpText(`usage: glmkit ${command} --model DIR --data FILE.jsonl --out DIR [options]`, schema));
+    console.log(helpText(`usage: ${usage}`, schema));
     return null;
   }
   const rest: string[] = [];
