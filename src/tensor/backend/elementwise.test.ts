@@ -3,34 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GlmkitError } from '../../errors.js';
-import { getNativeBackend, referenceBackend as ref } from './index.js';
+import { referenceBackend as ref } from './index.js';
 import { nativeInfo, setNativeThreads } from './native.js';
 import type { Backend } from './backend.js';
-
-const native = getNativeBackend();
-const needNative = { skip: native ? false : 'native addon not built (npm run build:native)' };
-
-/** Deterministic uniform numbers in [lo, hi) (mulberry32). */
-function randArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return a;
-}
-
-function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths differ`);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]);
-    assert.ok(err <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: got ${a[i]}, expected ${b[i]} (error ${err})`);
-  }
-}
+import { native, needNative, randArray, assertAllClose } from './kernel-testing.js';
 
 test('reference swiglu matches hand-computed values', () => {
   // One row, inner = 3: gate = [0, 1, -1], up = [5, 2, 3].
@@ -38,11 +14,11 @@ test('reference swiglu matches hand-computed values', () => {
   const x = new Float64Array([0, 1, -1, 5, 2, 3]);
   const out = new Float64Array(3);
   ref.swigluForward(x, out, 1, 3);
-  assertClose(out, [0, 1.4621171572600098, -0.8068242641099853], 1e-15, 0, 'out');
+  assertAllClose(out, [0, 1.4621171572600098, -0.8068242641099853], 1e-15, 0, 'out');
   // d/dg silu(g) at 0 is 1/2, so d gate[0] = dout * up * 0.5 = 1 * 5 * 0.5; d up[0] = silu(0) = 0.
   const dx = new Float64Array(6);
   ref.swigluBackward(x, new Float64Array([1, 0, 0]), dx, 1, 3);
-  assertClose(dx, [2.5, 0, 0, 0, 0, 0], 1e-15, 0, 'dx');
+  assertAllClose(dx, [2.5, 0, 0, 0, 0, 0], 1e-15, 0, 'dx');
 });
 
 test('reference swiglu backward matches float64 finite differences', () => {
@@ -65,7 +41,7 @@ test('reference swiglu backward matches float64 finite differences', () => {
     x[i] = old;
     return (lp - lm) / (2 * h);
   });
-  assertClose(dx, fd, 1e-7, 1e-6, 'dx');
+  assertAllClose(dx, fd, 1e-7, 1e-6, 'dx');
 });
 
 test('native swiglu matches the reference on 1, 7, 33, 1000 columns, including saturated gates', needNative, () => {
@@ -81,8 +57,8 @@ test('native swiglu matches the reference on 1, 7, 33, 1000 columns, including s
       be.swigluBackward(x, dout, dx, rows, inner);
       return { out, dx };
     });
-    assertClose(outs[0].out, outs[1].out, 1e-6, 1e-5, `out ${rows}x${inner}`);
-    assertClose(outs[0].dx, outs[1].dx, 1e-6, 1e-5, `dx ${rows}x${inner}`);
+    assertAllClose(outs[0].out, outs[1].out, 1e-6, 1e-5, `out ${rows}x${inner}`);
+    assertAllClose(outs[0].dx, outs[1].dx, 1e-6, 1e-5, `dx ${rows}x${inner}`);
   }
 });
 
@@ -115,7 +91,7 @@ test('native embedding matches the reference (many duplicates) and is determinis
     });
     assert.deepEqual(res[0].out, res[1].out, `gather ${n}x${dim}`);
     // Each table row receives ~n/vocab float32 additions in native vs double in the reference.
-    assertClose(res[0].dtable, res[1].dtable, 1e-5, 1e-5, `scatter-add ${n}x${dim}`);
+    assertAllClose(res[0].dtable, res[1].dtable, 1e-5, 1e-5, `scatter-add ${n}x${dim}`);
   }
   // Determinism across calls and thread counts, on a size that splits across threads.
   const vocab = 40, dim = 256, n = 8192;

@@ -2,32 +2,9 @@
 // reference over several steps; determinism.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getNativeBackend, referenceBackend as ref } from './index.js';
+import { referenceBackend as ref } from './index.js';
 import type { AdamWArgs, Backend } from './backend.js';
-
-const native = getNativeBackend();
-const needNative = { skip: native ? false : 'native addon not built (npm run build:native)' };
-
-function randArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return a;
-}
-
-function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths differ`);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]);
-    assert.ok(err <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: got ${a[i]}, expected ${b[i]} (error ${err})`);
-  }
-}
+import { native, needNative, randArray, assertAllClose } from './kernel-testing.js';
 
 const hyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
@@ -46,9 +23,9 @@ test('reference AdamW follows a hand computation over 3 steps', () => {
   const param = new Float64Array([1, -2]), m = new Float64Array(2), v = new Float64Array(2);
   for (let t = 1; t <= 3; t++) {
     ref.adamw({ param, grad: new Float64Array(grads[t - 1]), m, v, ...hyper, step: t });
-    assertClose(param, expected[t - 1].p, 1e-12, 0, `param after step ${t}`);
-    assertClose(m, expected[t - 1].m, 1e-15, 0, `m after step ${t}`);
-    assertClose(v, expected[t - 1].v, 1e-15, 0, `v after step ${t}`);
+    assertAllClose(param, expected[t - 1].p, 1e-12, 0, `param after step ${t}`);
+    assertAllClose(m, expected[t - 1].m, 1e-15, 0, `m after step ${t}`);
+    assertAllClose(v, expected[t - 1].v, 1e-15, 0, `v after step ${t}`);
   }
 });
 
@@ -70,9 +47,9 @@ function steps(be: Backend, n: number, count: number) {
 test('native AdamW matches the reference over 5 steps', needNative, () => {
   for (const n of [1, 7, 33, 1000, 50003]) {
     const a = steps(native!, n, 5), b = steps(ref, n, 5);
-    assertClose(a.m, b.m, 1e-7, 1e-5, `m (n=${n})`);
-    assertClose(a.v, b.v, 1e-8, 1e-5, `v (n=${n})`);
-    assertClose(a.param, b.param, 1e-6, 1e-5, `param (n=${n})`);
+    assertAllClose(a.m, b.m, 1e-7, 1e-5, `m (n=${n})`);
+    assertAllClose(a.v, b.v, 1e-8, 1e-5, `v (n=${n})`);
+    assertAllClose(a.param, b.param, 1e-6, 1e-5, `param (n=${n})`);
   }
 });
 

@@ -3,11 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GlmkitError } from '../../errors.js';
-import { getNativeBackend, referenceBackend as ref } from './index.js';
+import { referenceBackend as ref } from './index.js';
 import type { Backend } from './backend.js';
-
-const native = getNativeBackend();
-const needNative = { skip: native ? false : 'native addon not built (npm run build:native)' };
+import { native, needNative, randArray, assertAllClose } from './kernel-testing.js';
 
 /** Deterministic uniform numbers in [lo, hi) (mulberry32). */
 function rng(seed: number): (lo?: number, hi?: number) => number {
@@ -22,43 +20,23 @@ function rng(seed: number): (lo?: number, hi?: number) => number {
   };
 }
 
-function randArray(n: number, seed: number, lo = -3, hi = 3): Float32Array {
-  const r = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r(lo, hi);
-  return a;
-}
-
-/** Asserts |a - b| <= atol + rtol * |b| elementwise (same non-finite values at the same places). */
-function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths differ`);
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) {
-      assert.ok(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i])), `${what}[${i}]: got ${a[i]}, expected ${b[i]}`);
-      continue;
-    }
-    const err = Math.abs(a[i] - b[i]);
-    assert.ok(err <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: got ${a[i]}, expected ${b[i]} (error ${err})`);
-  }
-}
-
 test('reference softmax / log-softmax match hand-computed values', () => {
   // [0, ln 3] -> [1/4, 3/4];  [1, 2, 3] -> e^k / (e + e^2 + e^3) = [0.0900.., 0.2447.., 0.6652..].
   const x = new Float64Array([0, Math.log(3)]);
   const y = new Float64Array(2);
   ref.softmaxForward(x, y, 1, 2);
-  assertClose(y, [0.25, 0.75], 1e-15, 0, 'softmax');
+  assertAllClose(y, [0.25, 0.75], 1e-15, 0, 'softmax');
   ref.logSoftmaxForward(x, y, 1, 2);
-  assertClose(y, [Math.log(0.25), Math.log(0.75)], 1e-15, 0, 'logSoftmax');
+  assertAllClose(y, [Math.log(0.25), Math.log(0.75)], 1e-15, 0, 'logSoftmax');
   const x3 = new Float64Array([1, 2, 3, 1001, 1002, 1003]); // shift invariance: same probabilities
   const y3 = new Float64Array(6);
   ref.softmaxForward(x3, y3, 2, 3);
   const p = [0.09003057317038046, 0.24472847105479764, 0.6652409557748219];
   // x - max loses ~1e-13 of 1003 in double, hence the looser tolerance.
-  assertClose(y3, [...p, ...p], 1e-13, 0, 'softmax [1,2,3]');
+  assertAllClose(y3, [...p, ...p], 1e-13, 0, 'softmax [1,2,3]');
   // In place (out aliases x).
   ref.softmaxForward(x3, x3, 2, 3);
-  assertClose(x3, [...p, ...p], 1e-13, 0, 'softmax in place');
+  assertAllClose(x3, [...p, ...p], 1e-13, 0, 'softmax in place');
 });
 
 test('reference cross-entropy matches hand-computed values, ignore index', () => {
@@ -67,12 +45,12 @@ test('reference cross-entropy matches hand-computed values, ignore index', () =>
   const targets = new Int32Array([0, 1, -100]);
   const losses = new Float64Array(3).fill(9), lse = new Float64Array(3);
   ref.crossEntropyForward(logits, targets, losses, lse, 3, 2, -100);
-  assertClose(losses, [Math.log(4), Math.log(4 / 3), 0], 1e-15, 0, 'losses');
-  assertClose(lse, [Math.log(4), Math.log(4), 7 + Math.log(1 + Math.exp(-2))], 1e-15, 1e-15, 'lse');
+  assertAllClose(losses, [Math.log(4), Math.log(4 / 3), 0], 1e-15, 0, 'losses');
+  assertAllClose(lse, [Math.log(4), Math.log(4), 7 + Math.log(1 + Math.exp(-2))], 1e-15, 1e-15, 'lse');
   const dloss = new Float64Array([2, 1, 1]);
   const dlogits = new Float64Array(6).fill(9);
   ref.crossEntropyBackward(logits, targets, lse, dloss, dlogits, 3, 2, -100);
-  assertClose(dlogits, [2 * (0.25 - 1), 2 * 0.75, 0.25, 0.75 - 1, 0, 0], 1e-15, 0, 'dlogits');
+  assertAllClose(dlogits, [2 * (0.25 - 1), 2 * 0.75, 0.25, 0.75 - 1, 0, 0], 1e-15, 0, 'dlogits');
 });
 
 /** Central finite differences of L(x) = sum(w * f(x)) in float64, compared to the analytic dx. */
@@ -90,7 +68,7 @@ function checkGrad(fwd: (x: Float64Array) => Float64Array, analytic: Float64Arra
     for (let j = 0; j < fp.length; j++) d += w[j] * (fp[j] - fm[j]);
     num[i] = d / (2 * h);
   }
-  assertClose(analytic, num, 1e-7, 1e-6, what);
+  assertAllClose(analytic, num, 1e-7, 1e-6, what);
 }
 
 test('reference softmax, log-softmax and cross-entropy backward match float64 finite differences', () => {
@@ -136,10 +114,10 @@ test('native softmax / log-softmax match the reference on 1, 7, 33, 1000 columns
     const x = randArray(rows * cols, 10 + k, -8, 8), dy = randArray(rows * cols, 20 + k);
     const a = bothRowwise(native!, x, rows, cols, dy);
     const b = bothRowwise(ref, x, rows, cols, dy);
-    assertClose(a.sm, b.sm, 1e-7, 1e-5, `softmax ${rows}x${cols}`);
-    assertClose(a.lsm, b.lsm, 2e-6, 1e-6, `logSoftmax ${rows}x${cols}`);
-    assertClose(a.dsm, b.dsm, 1e-6, 1e-4, `softmaxBackward ${rows}x${cols}`);
-    assertClose(a.dlsm, b.dlsm, 1e-5, 1e-4, `logSoftmaxBackward ${rows}x${cols}`);
+    assertAllClose(a.sm, b.sm, 1e-7, 1e-5, `softmax ${rows}x${cols}`);
+    assertAllClose(a.lsm, b.lsm, 2e-6, 1e-6, `logSoftmax ${rows}x${cols}`);
+    assertAllClose(a.dsm, b.dsm, 1e-6, 1e-4, `softmaxBackward ${rows}x${cols}`);
+    assertAllClose(a.dlsm, b.dlsm, 1e-5, 1e-4, `logSoftmaxBackward ${rows}x${cols}`);
     // In place: out aliases x.
     const xi = x.slice();
     native!.softmaxForward(xi, xi, rows, cols);
@@ -167,9 +145,9 @@ test('native cross-entropy matches the reference, with ignored rows, on 1, 7, 33
     const b = ceBoth(ref, x, t, dloss, rows, cols, -100);
     // lse is stored in float32: one ulp of |lse| ~ 10 is ~1e-6, which bounds the agreement of
     // loss and of p - 1 at the target (times dloss <= 2).
-    assertClose(a.losses, b.losses, 2e-6, 1e-6, `losses ${rows}x${cols}`);
-    assertClose(a.lse, b.lse, 2e-6, 2e-7, `lse ${rows}x${cols}`);
-    assertClose(a.dlogits, b.dlogits, 4e-6, 1e-5, `dlogits ${rows}x${cols}`);
+    assertAllClose(a.losses, b.losses, 2e-6, 1e-6, `losses ${rows}x${cols}`);
+    assertAllClose(a.lse, b.lse, 2e-6, 2e-7, `lse ${rows}x${cols}`);
+    assertAllClose(a.dlogits, b.dlogits, 4e-6, 1e-5, `dlogits ${rows}x${cols}`);
     for (let i = 0; i < rows; i++) {
       if (t[i] !== -100) continue;
       assert.equal(a.losses[i], 0, 'ignored row has loss 0');
@@ -217,8 +195,8 @@ test('softmax and cross-entropy on extreme and non-finite inputs agree across ba
   const dy = randArray(rows * cols, 70);
   const a = bothRowwise(native!, x, rows, cols, dy);
   const b = bothRowwise(ref, x, rows, cols, dy);
-  assertClose(a.sm, b.sm, 1e-7, 1e-6, 'softmax extreme');
-  assertClose(a.lsm, b.lsm, 1e-6, 1e-6, 'log-softmax extreme');
+  assertAllClose(a.sm, b.sm, 1e-7, 1e-6, 'softmax extreme');
+  assertAllClose(a.lsm, b.lsm, 1e-6, 1e-6, 'log-softmax extreme');
   assert.deepEqual(Array.from(a.sm.subarray(15, 20)), [0, 0, 0, 0, 0], 'all -inf row: softmax is 0');
   assert.deepEqual(Array.from(a.lsm.subarray(15, 20)), [NI, NI, NI, NI, NI], 'all -inf row: log-softmax is -inf');
   assert.ok(a.sm.subarray(30, 40).every(Number.isNaN), '+inf or NaN in a row makes it NaN');
@@ -230,9 +208,9 @@ test('softmax and cross-entropy on extreme and non-finite inputs agree across ba
   const dloss = new Float32Array(rows).fill(1);
   const ca = ceBoth(native!, x, t, dloss, rows, cols, -100);
   const cb = ceBoth(ref, x, t, dloss, rows, cols, -100);
-  assertClose(ca.losses, cb.losses, 1e-5, 1e-6, 'losses extreme');
-  assertClose(ca.lse, cb.lse, 1e-5, 1e-6, 'lse extreme');
-  assertClose(ca.dlogits, cb.dlogits, 1e-6, 1e-6, 'dlogits extreme');
+  assertAllClose(ca.losses, cb.losses, 1e-5, 1e-6, 'losses extreme');
+  assertAllClose(ca.lse, cb.lse, 1e-5, 1e-6, 'lse extreme');
+  assertAllClose(ca.dlogits, cb.dlogits, 1e-6, 1e-6, 'dlogits extreme');
   assert.equal(ca.losses[2], Infinity, 'target logit -inf: loss +inf');
   assert.equal(ca.losses[3], Infinity, 'all -inf row: loss +inf');
   assert.equal(ca.lse[3], NI, 'all -inf row: lse -inf');

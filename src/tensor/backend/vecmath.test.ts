@@ -5,11 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { getNativeBackend, referenceBackend as ref } from './index.js';
+import { referenceBackend as ref } from './index.js';
 import { nativeAddonPath } from './native.js';
-
-const native = getNativeBackend();
-const needNative = { skip: native ? false : 'native addon not built (npm run build:native)' };
+import { native, needNative } from './kernel-testing.js';
 
 /** Distance in units in the last place between two float32 values of the same sign (or both 0). */
 function ulps(a: number, b: number): number {
