@@ -5,11 +5,13 @@
 import { UsageError } from '../errors.js';
 import { intFlag, parseFlags } from './args.js';
 
-const HELP = `usage: glmkit bench <kernels|train|tokenizer> [--threads N] [--json] [--quick] [--preset P]
+const HELP = `usage: glmkit bench <kernels|train|tokenizer|generate|serve> [--threads N] [--json] [--quick] [--preset P]
 
   kernels    GEMM GFLOPS for the reference shapes and fused attention forward/backward tokens/s
   train      training tokens/s of a GLM preset (default bench: batch 8, sequence 256, AdamW, fp32)
   tokenizer  BPE training and encoding speed, against @huggingface/tokenizers when installed
+  generate   decode tokens/s at batch 1 and 8 (tiny, small), against llama.cpp on the GGUF export
+  serve      loopback load test of glmkit serve (concurrent streaming clients; see bench serve --help)
 
   --threads N  native thread count (default: GLMKIT_THREADS or all cores)
   --json       one JSON object per line
@@ -21,6 +23,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(HELP);
     return what ? 0 : 2;
   }
+  if (what === 'serve') return (await import('../bench/serve.js')).benchServeCommand(rest);
+  if (what === 'generate') return (await import('../bench/generate.js')).benchGenerateCommand(rest);
   const { values } = parseFlags(`bench ${what}`, rest, {
     threads: { type: 'string' },
     json: { type: 'boolean' },

@@ -14,7 +14,7 @@ interface Command {
 const commands: Record<string, Command> = {
   pipeline: { summary: 'run the whole recipe on the built-in world (data, tokenizer, pretrain, SFT, eval, report)', load: async () => (await import('./pipeline.js')).pipelineCommand },
   info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
-  bench: { summary: 'benchmarks: kernels | tokenizer', load: async () => (await import('./bench.js')).benchCommand },
+  bench: { summary: 'benchmarks: kernels | train | tokenizer | generate | serve', load: async () => (await import('./bench.js')).benchCommand },
   init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },
   logits: { summary: 'print next-token logits for token ids', load: async () => (await import('./logits.js')).logitsCommand },
   generate: { summary: 'generate tokens from a model', load: async () => (await import('./generate.js')).generateCommand },
@@ -25,6 +25,7 @@ const commands: Record<string, Command> = {
   ppo: { summary: 'PPO against a reward model, as ChatGLM-RLHF (reference baseline, KL, PPO-ptx)', load: async () => (await import('./align.js')).ppoCommand },
   dpo: { summary: 'DPO on preference pairs (optional SFT loss on the chosen)', load: async () => (await import('./align.js')).dpoCommand },
   exo: { summary: 'EXO: reverse-KL alignment on sampled candidates scored by a reward model, or on pairs', load: async () => (await import('./align.js')).exoCommand },
+  'align-sweep': { summary: 'reward vs KL of DPO and EXO at several betas from one SFT model', load: async () => (await import('./align.js')).alignSweepCommand },
   report: { summary: 'write OUT/report.html with the training curves', load: async () => (await import('./report.js')).reportCommand },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },

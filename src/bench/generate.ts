@@ -1,0 +1,177 @@
+/**
+ * `glmkit bench generate`: decode tokens/s of glmkit's generate() at batch 1 and batch 8 for the
+ * tiny and small presets, side by side with llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF export
+ * of the same weights, in the same run and with the same thread count. Decode speed excludes the
+ * prompt: rate = (tokens after the first) / (time after the first token).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateWorldTask } from '../data/world/index.js';
+import { loadPreset } from '../models/glm/config.js';
+import { saveModel } from '../models/glm/checkpoint.js';
+import { GlmForCausalLM } from '../models/glm/model.js';
+import { generate } from '../generation/generate.js';
+import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
+import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
+import { Rng } from '../util/rng.js';
+import { exportGguf } from '../cli/export.js';
+
+export interface BenchGenerateOptions {
+  presets?: string[];
+  /** new tokens per sequence (default 128; 32 with quick) */
+  tokens?: number;
+  threads?: number;
+  json?: boolean;
+  quick?: boolean;
+  /** skip llama.cpp (when node-llama-cpp is not installed) */
+  noLlama?: boolean;
+}
+
+interface Rate {
+  tokensPerS: number;
+  tokens: number;
+}
+
+function glmkitRate(model: GlmForCausalLM, prompts: number[][], n: number): Rate {
+  const time = (k: number) => {
+    const t = performance.now();
+    generate(model, prompts, { maxNewTokens: k, temperature: 0 });
+    return (performance.now() - t) / 1000;
+  };
+  time(2); // warm-up
+  const t1 = Math.min(time(1), time(1), time(1));
+  const tn = time(n);
+  return { tokensPerS: (prompts.length * (n - 1)) / Math.max(tn - t1, 1e-9), tokens: prompts.length * n };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+type LlamaModule = typeof import('node-llama-cpp');
+
+async function llamaRate(mod: LlamaModule, llama: Awaited<ReturnType<LlamaModule['getLlama']>>, gguf: string, prompts: number[][], n: number, threads: number): Promise<Rate> {
+  const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
+  const ctx = await model.createContext({ contextSize: 64 + prompts[0].length + n, sequences: prompts.length, threads, batchSize: 512, flashAttention: false });
+  try {
+    const seqs = prompts.map(() => ctx.getSequence());
+    const run = async () => {
+      const firsts: number[] = [], counts: number[] = [];
+      await Promise.all(seqs.map(async (seq, i) => {
+        await seq.clearHistory();
+        let c = 0;
+        for await (const _ of seq.evaluate(prompts[i] as unknown as import('node-llama-cpp').Token[], { temperature: 0 })) {
+          if (c === 0) firsts[i] = performance.now();
+          if (++c >= n) break;
+        }
+        counts[i] = c;
+      }));
+      const end = performance.now();
+      const first = Math.max(...firsts);
+      return { tokensPerS: (counts.reduce((a, b) => a + b, 0) - prompts.length) / Math.max((end - first) / 1000, 1e-9), tokens: counts.reduce((a, b) => a + b, 0) };
+    };
+    await run(); // warm-up
+    const r = await run();
+    return { tokensPerS: r.tokensPerS, tokens: r.tokens };
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
+  void mod;
+}
+
+export async function benchGenerate(opts: BenchGenerateOptions, print: (line: string) => void): Promise<Record<string, unknown>[]> {
+  const threads = opts.threads ?? 1;
+  setNativeThreads(threads);
+  const presets = opts.presets ?? ['tiny', 'small'];
+  const n = opts.tokens ?? (opts.quick ? 32 : 128);
+  let mod: LlamaModule | null = null;
+  let llama: Awaited<ReturnType<LlamaModule['getLlama']>> | null = null;
+  let llamaError: string | null = null;
+  if (!opts.noLlama) {
+    try {
+      mod = await import('node-llama-cpp');
+      llama = await mod.getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: mod.LlamaLogLevel.error, progressLogs: false });
+    } catch (e) {
+      llamaError = `llama.cpp unavailable: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
+  const texts = (generateWorldTask('pretrain', { n: opts.quick ? 300 : 1500, seed: 1 }) as { text: string }[]).map((d) => d.text);
+  const work = mkdtempSync(join(tmpdir(), 'glmkit-bench-gen-'));
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const preset of presets) {
+      const base = loadPreset(preset);
+      const tok = trainBpeFromTexts(texts, { vocabSize: base.vocabSize });
+      // The model's vocabulary is the tokenizer's (the world corpus may not fill the preset's).
+      const cfg = { ...base, vocabSize: tok.vocabSize, padTokenId: null, eosTokenId: null, bosTokenId: null };
+      const model = new GlmForCausalLM(cfg, { seed: 0 }).eval();
+      const dir = join(work, preset);
+      saveModel(dir, model);
+      saveTokenizer(tok, dir);
+      const gguf = join(work, `${preset}.gguf`);
+      exportGguf(dir, gguf, { fileType: 'f32' });
+      const rng = new Rng(1);
+      const prompt = () => Array.from({ length: 16 }, () => rng.int(tok.vocabSize - 64));
+      for (const batch of [1, 8]) {
+        const prompts = Array.from({ length: batch }, prompt);
+        // Interleaved repetitions, medians reported: the machine may be shared and noisy.
+        const reps = opts.quick ? 2 : 3;
+        const gs: number[] = [], ls: number[] = [];
+        let llamaTokens = 0;
+        for (let r = 0; r < reps; r++) {
+          gs.push(glmkitRate(model, prompts, n).tokensPerS);
+          if (llama && mod) {
+            const l = await llamaRate(mod, llama, gguf, prompts, n, threads);
+            ls.push(l.tokensPerS);
+            llamaTokens = l.tokens;
+          }
+        }
+        const g = median(gs);
+        const row: Record<string, unknown> = {
+          bench: 'generate', preset, params: model.numParameters(), vocab: cfg.vocabSize, batch, new_tokens: n, threads: nativeInfo()?.threads ?? threads, reps,
+          glmkit_tokens_per_s: Math.round(g),
+        };
+        if (ls.length > 0) {
+          const l = median(ls);
+          row.llamacpp_tokens_per_s = Math.round(l);
+          row.llamacpp_tokens = llamaTokens;
+          row.ratio = +(g / l).toFixed(3);
+        } else {
+          row.llamacpp = llamaError ?? 'skipped (--no-llama)';
+        }
+        results.push(row);
+        print(opts.json ? JSON.stringify(row) : `${preset} batch ${batch}: glmkit ${row.glmkit_tokens_per_s} tok/s` + (row.llamacpp_tokens_per_s !== undefined ? `, llama.cpp ${row.llamacpp_tokens_per_s} tok/s, ratio ${row.ratio}` : ` (${row.llamacpp})`));
+      }
+    }
+  } finally {
+    await llama?.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+  return results;
+}
+
+const HELP = `usage: glmkit bench generate [--presets tiny,small] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]
+
+Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF
+export of the same random weights; ratio = glmkit / llama.cpp. Both use --threads (default 1).`;
+
+export async function benchGenerateCommand(argv: string[]): Promise<number> {
+  const { parseFlags, intFlag } = await import('../cli/args.js');
+  const { values } = parseFlags('bench generate', argv, {
+    presets: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, quick: { type: 'boolean' },
+    'no-llama': { type: 'boolean' }, help: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  await benchGenerate({
+    presets: values.presets?.split(',').filter(Boolean), tokens: values.tokens === undefined ? undefined : intFlag('bench generate', 'tokens', values.tokens, 128, 2),
+    threads: intFlag('bench generate', 'threads', values.threads, 1, 1), json: values.json ?? false, quick: values.quick ?? false, noLlama: values['no-llama'] ?? false,
+  }, (l) => console.log(l));
+  return 0;
+}

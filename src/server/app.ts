@@ -1,0 +1,143 @@
+/**
+ * The OpenAI-compatible HTTP server (fastify): /health, /v1/models, /v1/chat/completions,
+ * /v1/completions. Generation runs in one engine on a worker thread (engine-client.ts); this thread
+ * only validates, tokenizes and streams. Every error is answered OpenAI-shaped.
+ */
+import { basename, resolve } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { GlmkitError } from '../errors.js';
+import { loadTokenizer, STOP_TOKENS } from '../tokenizer/index.js';
+import { ApiError } from './api-error.js';
+import { chatCompletions } from './chat.js';
+import { completions } from './completions.js';
+import { DEFAULT_LIMITS, ServerContext, type ServerLimits, type SseWriter } from './context.js';
+import { EngineClient, EngineRejectedError, OverloadedError } from './engine-client.js';
+import { ServerAgents, type ServerAgentOptions } from './agent-route.js';
+
+export interface ServerOptions {
+  modelDir: string;
+  /** the id clients send as `model` (default: the folder name) */
+  modelId?: string;
+  /** bearer key required on /v1/* when set */
+  apiKey?: string | null;
+  /** sequences decoded together */
+  maxSlots?: number;
+  /** requests in flight at most (429 beyond) */
+  maxPending?: number;
+  /** context per sequence (default: the model's max_position_embeddings) */
+  contextLength?: number;
+  limits?: Partial<ServerLimits>;
+  /** server-side tool execution (the `agent` request field); off when neither dir nor docs is set */
+  agent?: ServerAgentOptions;
+}
+
+export interface GlmServer {
+  app: FastifyInstance;
+  context: ServerContext;
+  /** Starts listening; resolves to the base URL (http://host:port). */
+  listen(host?: string, port?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Maps anything thrown in a handler to an OpenAI error. */
+function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof OverloadedError) return new ApiError(e.status, e.message, e.status === 429 ? 'rate_limit_error' : 'server_error', null, e.status === 429 ? 'rate_limit_exceeded' : 'engine_unavailable');
+  if (e instanceof EngineRejectedError || e instanceof GlmkitError) return new ApiError(400, e.message, 'invalid_request_error', null, 'invalid_value');
+  const fe = e as { statusCode?: number; code?: string; message?: string };
+  if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const msg = fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/i.test(fe.message ?? '') ? `the request body is not valid JSON: ${fe.message}` : fe.message ?? 'bad request';
+    return new ApiError(fe.statusCode, msg, 'invalid_request_error', null, fe.code ?? null);
+  }
+  return new ApiError(500, `internal server error: ${(e as Error)?.message ?? String(e)}`, 'server_error', null, 'internal_error');
+}
+
+/** An SSE writer over the raw response (the reply is hijacked: fastify no longer owns it). */
+function sseWriter(reply: FastifyReply): SseWriter {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders();
+  return {
+    send: (obj) => {
+      if (!res.destroyed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
+    },
+    end: () => {
+      if (!res.destroyed) res.end('data: [DONE]\n\n');
+    },
+  };
+}
+
+export async function createServer(opts: ServerOptions): Promise<GlmServer> {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const tokenizer = loadTokenizer(opts.modelDir);
+  const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, maxPending: opts.maxPending, slotCapacity: opts.contextLength });
+  const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
+  const modelId = opts.modelId ?? basename(resolve(opts.modelDir));
+  const agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;
+  const ctx = new ServerContext(engine, tokenizer, modelId, engine.slotCapacity, stopTokens, limits, agents);
+  const created = Math.floor(Date.now() / 1000);
+
+  const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false });
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toApiError(err);
+    void reply.status(e.status).send(e.body());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new ApiError(404, `no route ${req.method} ${req.url}; see /v1/models, /v1/chat/completions, /v1/completions, /health`, 'invalid_request_error', null, 'not_found');
+    void reply.status(404).send(e.body());
+  });
+  if (opts.apiKey) {
+    const want = `Bearer ${opts.apiKey}`;
+    app.addHook('onRequest', async (req) => {
+      if (!req.url.startsWith('/v1/')) return;
+      if (req.headers.authorization !== want) throw new ApiError(401, 'missing or wrong API key: send "Authorization: Bearer <key>"', 'invalid_request_error', null, 'invalid_api_key');
+    });
+  }
+
+  app.get('/health', async () => ({ status: 'ok', model: modelId, in_flight: engine.inFlight, ...engine.stats }));
+  app.get('/v1/models', async () => ({ object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: ctx.contextLength }] }));
+  app.get('/v1/models/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    if (req.params.id !== modelId) throw new ApiError(404, `The model '${req.params.id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
+    return { id: modelId, object: 'model', created, owned_by: 'glmkit' };
+  });
+
+  /** Runs a generation route; a client that goes away aborts its requests (freeing engine slots). */
+  const route = (handler: typeof chatCompletions) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const abort = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    let streaming = false;
+    try {
+      const out = await handler(ctx, req.body, abort.signal, () => {
+        streaming = true;
+        return sseWriter(reply);
+      });
+      if (out) return reply.send(out);
+    } catch (e) {
+      if (!streaming) throw e;
+      // Headers are gone: report the error as a final event.
+      if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(toApiError(e).body())}\n\ndata: [DONE]\n\n`);
+    }
+    return reply;
+  };
+  app.post('/v1/chat/completions', route(chatCompletions));
+  app.post('/v1/completions', route(completions));
+
+  return {
+    app,
+    context: ctx,
+    listen: async (host = '127.0.0.1', port = 8000) => {
+      await app.listen({ host, port });
+      const addr = app.server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+    },
+    close: async () => {
+      await app.close();
+      await agents?.close();
+      await engine.close();
+    },
+  };
+}
