@@ -21,7 +21,8 @@ export const pipelineSchema = {
   sft_steps: field('int', 600, 'SFT optimizer steps', { min: 1 }),
   sft_batch: field('int', 16, 'SFT chats per step', { min: 1 }),
   sft_lr: field('number', 1e-3, 'SFT peak learning rate', { min: 0 }),
-  seq_len: field('int', 256, 'tokens per sequence', { min: 16 }),
+  seq_len: field('int', 256, 'tokens per pre-training sequence', { min: 16 }),
+  sft_seq_len: field('int', 384, 'longest SFT chat in tokens (world tool-use chats are ~300)', { min: 16 }),
   optimizer: choice(['adamw', 'muon'], 'muon', 'optimizer of both training stages'),
   single_digit_numbers: field('boolean', true, 'pre-tokenize numbers digit by digit (instead of GLM-4\'s 1-3 digit groups) so a tiny model can learn column arithmetic'),
   eval_max_new_tokens: field('int', 320, 'generation budget per evaluation answer', { min: 8 }),
@@ -31,5 +32,5 @@ export type PipelineConfig = Values<typeof pipelineSchema>;
 
 /** The smoke-run sizes used by --quick. */
 export function quickOverrides(cfg: PipelineConfig): PipelineConfig {
-  return { ...cfg, pretrain_docs: 300, sft_examples: 60, eval_examples: 8, pretrain_steps: 4, sft_steps: 4, pretrain_batch: 4, sft_batch: 4, seq_len: 128, eval_levels: '2', eval_max_new_tokens: 24 };
+  return { ...cfg, pretrain_docs: 300, sft_examples: 60, eval_examples: 8, pretrain_steps: 4, sft_steps: 4, pretrain_batch: 4, sft_batch: 4, seq_len: 128, sft_seq_len: 384, eval_levels: '2', eval_max_new_tokens: 24 };
 }
