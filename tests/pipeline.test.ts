@@ -21,6 +21,16 @@ test('pipeline --quick runs every stage and resumes', () => {
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<svg/);
   assert.ok(loadCausalLM(join(out, 'final')));
   assert.ok(loadTokenizer(join(out, 'final')).vocabSize > 256);
+  // The final folder chats: text prompts in both modes, and the interactive chat on piped input.
+  const gen = runCli(['generate', '--model', join(out, 'final'), '--prompt', 'What is 12 + 34?', '--thinking', 'off', '--max-new-tokens', '8', '--json']);
+  assert.equal(gen.code, 0, gen.stderr);
+  const turn = JSON.parse(gen.stdout);
+  assert.equal(typeof turn.content, 'string');
+  assert.ok(turn.ids.length > 0 && turn.ids.length <= 8);
+  const chat = runCli(['chat', '--model', join(out, 'final'), '--max-new-tokens', '4'], { input: 'hello\n/nothink\nhi again\n/exit\n' });
+  assert.equal(chat.code, 0, chat.stderr);
+  assert.match(chat.stdout, /\(direct mode\)/);
+  assert.equal(runCli(['generate', '--model', join(out, 'final'), '--prompt', 'x', '--thinking', 'maybe']).code, 2);
   // A rerun finds every stage done; an interrupted pipeline (state rolled back) redoes only the rest.
   const again = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick']);
   assert.equal(again.code, 0, again.stderr);

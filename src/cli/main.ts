@@ -18,6 +18,7 @@ const commands: Record<string, Command> = {
   init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },
   logits: { summary: 'print next-token logits for token ids', load: async () => (await import('./logits.js')).logitsCommand },
   generate: { summary: 'generate tokens from a model', load: async () => (await import('./generate.js')).generateCommand },
+  chat: { summary: 'interactive terminal chat; reasoning shown apart from the answer', load: async () => (await import('./chat.js')).chatCommand },
   pretrain: { summary: 'pre-train a model on text (next-token loss, packed sequences)', load: async () => (await import('./train.js')).pretrainCommand },
   sft: { summary: 'supervised fine-tuning on chats (loss on assistant tokens)', load: async () => (await import('./train.js')).sftCommand },
   grpo: { summary: 'GRPO with verifiable rewards, RLCS curriculum and tool rollouts', load: async () => (await import('./grpo.js')).grpoCommand },
