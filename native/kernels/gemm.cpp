@@ -306,6 +306,9 @@ void scale_c(float* c, int64_t count, float beta) {
 
 // Products below this many flops run on one thread (waking the pool costs ~10-20 us).
 constexpr double kThreadFlops = 3.0e6;
+// Skinny products are memory-bound: they are threaded once B has this many elements (1 MiB,
+// ~50-100 us of streaming on one core), whatever their flop count.
+constexpr double kThreadSkinnyB = 262144.0;
 
 }  // namespace
 }  // namespace gemm_detail
@@ -347,12 +350,17 @@ void gemm(const GemmParams& p) {
 
   const int threads = num_threads();
   const double flops = 2.0 * static_cast<double>(base.m) * static_cast<double>(base.n) * static_cast<double>(base.k);
-  if (threads <= 1 || flops * static_cast<double>(batch) < kThreadFlops) {
+  const bool skinny = K.skinny && (base.m <= kSkinnyMaxM || base.n == 1);
+  const double b_elems = static_cast<double>(base.n) * static_cast<double>(base.k);
+  const bool big = flops * static_cast<double>(batch) >= kThreadFlops ||
+                   (skinny && b_elems * static_cast<double>(batch) >= kThreadSkinnyB);
+  if (threads <= 1 || !big) {
     for (int64_t bi = 0; bi < batch; ++bi) gemm_one(K, problem(bi), 1);
     return;
   }
   // Several matrices: split the batch when that balances, else thread each product.
-  const bool split_batch = batch > 1 && (batch % threads == 0 || batch >= 4 * threads || flops < kThreadFlops);
+  const bool small_one = skinny ? b_elems < kThreadSkinnyB : flops < kThreadFlops;
+  const bool split_batch = batch > 1 && (batch % threads == 0 || batch >= 4 * threads || small_one);
   if (split_batch) {
     auto run_range = [&](int64_t begin, int64_t end) {
       for (int64_t bi = begin; bi < end; ++bi) gemm_one(K, problem(bi), 1);

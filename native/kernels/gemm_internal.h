@@ -26,7 +26,7 @@ using PackB = void (*)(const float* b, int64_t rs, int64_t cs, int64_t kc, int64
 // Skinny products (m <= kSkinnyMaxM rows, no packing): c[0:m, j0:j1] = alpha * A @ B[:, j0:j1] + beta * c
 // with A(i, l) = a[i*lda + l] and B(l, j) = b[l*rsb + j*csb] where rsb == 1 or csb == 1.
 // Rows of C have stride ldc; beta == 0 writes without reading c.
-constexpr int kSkinnyMaxM = 4;
+constexpr int kSkinnyMaxM = 8;
 using Skinny = void (*)(int m, int64_t k, const float* a, int64_t lda, const float* b, int64_t rsb, int64_t csb,
                         float* c, int64_t ldc, int64_t j0, int64_t j1, float alpha, float beta);
 

@@ -191,6 +191,52 @@ for (const isa of ['auto', 'portable'] as const) {
   });
 }
 
+/** Small-m shapes (decode: x[m, k] @ W^T): every m in 1..8 with odd n and k around the block edges. */
+const SMALL_M_NK: Array<[number, number]> = [[1, 1], [7, 33], [33, 7], [1000, 1], [1, 4097], [17, 1000], [1000, 33], [35, 4097]];
+
+for (const isa of ['auto', 'portable'] as const) {
+  const env = isa === 'auto' ? undefined : isa;
+
+  test(`native gemm (${isa}): small m (1..8) with odd n and k, both B layouts`, { skip: skipNative }, () => {
+    withIsa(env, () => {
+      let seed = 300;
+      for (let m = 1; m <= 8; m++) {
+        for (const [n, k] of SMALL_M_NK) {
+          for (const transB of [true, false]) checkCase({ m, n, k, transB }, seed++);
+        }
+        // beta, alpha and a transposed A on a shape big enough for the threaded path.
+        checkCase({ m, n: 1030, k: 515, transB: true, alpha: 0.5, beta: -1 }, seed++);
+        checkCase({ m, n: 1030, k: 515, transB: false, alpha: -2, beta: 0.25 }, seed++);
+        checkCase({ m, n: 61, k: 130, transA: true, transB: m % 2 === 0, beta: 1 }, seed++);
+      }
+      // Batched small-m products (one matrix per batch entry, B shared or not).
+      checkCase({ m: 3, n: 45, k: 77, batch: 3, transB: true }, seed++);
+      checkCase({ m: 6, n: 45, k: 77, batch: 2, broadcast: 'a', transB: false, gapC: 3 }, seed++);
+    });
+  });
+}
+
+test('native gemm small m is bitwise identical across thread counts and calls', { skip: skipNative }, () => {
+  const threads = nativeInfo()!.threads;
+  try {
+    for (let m = 1; m <= 8; m++) {
+      // n * k >= 2^18: large enough for the threaded skinny path; n odd so the split is uneven.
+      for (const c of [{ m, n: 1001, k: 700, transB: true }, { m, n: 1001, k: 700, transB: false, beta: 0.5 }, { m, n: 37, k: 4097, transB: true }] as Case[]) {
+        const args = makeArgs(c, new Rng(40 + m));
+        setNativeThreads(1);
+        const first = run(native!, args);
+        assert.deepEqual(run(native!, args), first, `${describeCase(c)}: repeated call differs`);
+        for (const t of [2, 3]) {
+          setNativeThreads(t);
+          assert.deepEqual(run(native!, args), first, `${describeCase(c)}: ${t} threads differ from 1 thread`);
+        }
+      }
+    }
+  } finally {
+    setNativeThreads(threads);
+  }
+});
+
 test('native gemm is deterministic across calls and thread counts', { skip: skipNative }, () => {
   const threads = nativeInfo()!.threads;
   try {
