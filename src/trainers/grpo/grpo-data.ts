@@ -1,0 +1,62 @@
+/**
+ * RL prompt data (JSONL), as the world writes it (`glmkit data world --task rl`):
+ *   {"prompt": [messages] | "text", "answer": "...", "task"?: "arithmetic" | "world" | "tool",
+ *    "difficulty"?: n, "tools"?: [tool schemas] | ["python", ...], "verifier"?: "numeric" | ...,
+ *    "tolerance"?: x, "tool_calls"?: [...], "offline_trials"?: n, "offline_successes"?: c}
+ * `offline_*` carry pass@k evidence from earlier checkpoints or other models into RLCS.
+ */
+import { DataError } from '../../errors.js';
+import { readJsonl } from '../../data/jsonl.js';
+import { sampleToolProblem } from '../../data/world/tools.js';
+import type { WorldRng } from '../../data/world/rng.js';
+import type { ChatMessage, ToolSpec } from '../../tokenizer/chat-types.js';
+import { verifierOf, type VerifiableRecord } from '../../rewards/index.js';
+import { DEFAULT_TOOL_SPECS } from './tools.js';
+
+export interface RlPrompt extends VerifiableRecord {
+  prompt: ChatMessage[];
+  tools?: ToolSpec[];
+  difficulty?: number;
+  offline_trials?: number;
+  offline_successes?: number;
+}
+
+/** Validates one record (throws DataError naming the field). */
+export function toRlPrompt(v: Record<string, unknown>, where: { file?: string; line?: number } = {}): RlPrompt {
+  const prompt = typeof v.prompt === 'string' ? [{ role: 'user' as const, content: v.prompt }] : v.prompt;
+  if (!Array.isArray(prompt) || prompt.length === 0) throw new DataError('expected "prompt": a non-empty list of messages or a string', { ...where, field: 'prompt' });
+  if (typeof v.answer !== 'string' && typeof v.answer !== 'number') throw new DataError(`expected "answer": a string, found ${JSON.stringify(v.answer)}`, { ...where, field: 'answer' });
+  let tools: ToolSpec[] | undefined;
+  if (v.tools !== undefined) {
+    if (!Array.isArray(v.tools)) throw new DataError('expected "tools": a list of tool schemas or tool names', { ...where, field: 'tools' });
+    tools = v.tools.map((t) => {
+      if (typeof t !== 'string') return t as ToolSpec;
+      const spec = DEFAULT_TOOL_SPECS[t];
+      if (!spec) throw new DataError(`unknown tool "${t}"; built-in tools are ${Object.keys(DEFAULT_TOOL_SPECS).join(', ')}`, { ...where, field: 'tools' });
+      return spec;
+    });
+  }
+  const rec: RlPrompt = { ...(v as object), prompt: prompt as ChatMessage[], answer: String(v.answer), tools } as RlPrompt;
+  if (tools === undefined) delete rec.tools;
+  try {
+    verifierOf(rec);
+  } catch (e) {
+    throw new DataError((e as Error).message, { ...where, field: 'task' });
+  }
+  return rec;
+}
+
+/** Reads RL prompts from a JSONL file. */
+export function loadRlPrompts(file: string): RlPrompt[] {
+  const out = readJsonl(file).map((r) => toRlPrompt(r.value as Record<string, unknown>, { file, line: r.line }));
+  if (out.length === 0) throw new DataError('no RL prompts found; expected JSONL records with "prompt" and "answer"', { file });
+  return out;
+}
+
+/** `n` python-tool RL prompts from the world (large products, powers, sums of squares, remainders). */
+export function worldToolPrompts(rng: WorldRng, n: number): RlPrompt[] {
+  return Array.from({ length: n }, () => {
+    const p = sampleToolProblem(rng);
+    return { prompt: [{ role: 'user' as const, content: p.question }], answer: p.answer, task: 'tool', tools: [DEFAULT_TOOL_SPECS.python] };
+  });
+}

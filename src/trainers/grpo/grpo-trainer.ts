@@ -1,0 +1,368 @@
+/**
+ * GRPO with verifiable rewards (`glmkit grpo`, METHODS §6), one subclass of the base Trainer:
+ *
+ *   prepareStep (every num_iterations steps): curriculum draws prompts -> G multi-turn rollouts
+ *     each -> verifier rewards -> curriculum update -> keep informative / most balanced groups ->
+ *     advantages A_i = (r_i - mean) / (std + eps) -> split into micro-batches
+ *   microBatchLoss: clipped surrogate  -min(rho A, clip(rho, 1 - eps_low, 1 + eps_high) A)  per
+ *     generated token (+ beta * KL_k3 when beta > 0), token-mean or per-sample-mean.
+ *
+ * The clipped minimum is written as a mask: a token whose ratio is outside the clip range on the
+ * side its advantage pushes towards contributes the constant clip value (no gradient); every other
+ * token contributes -rho A. This is exactly -min(rho A, clip(rho) A) in value and gradient.
+ */
+import * as F from '../../tensor/ops/index.js';
+import { noGrad } from '../../tensor/autograd.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { ConfigError } from '../../errors.js';
+import { GlmForCausalLM } from '../../models/glm/model.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
+import { recordReward } from '../../rewards/index.js';
+import { Curriculum, rewardSpread, TIERS, type Group } from '../../curriculum/rlcs.js';
+import { DynamicTemperature } from '../../curriculum/temperature.js';
+import { Trainer, type MicroBatchResult } from '../base/trainer.js';
+import { groupAdvantages, klPerToken, nextTokenTargets, sequenceBatch, tokenLogprobsNoGrad } from '../rl-utils.js';
+import type { GrpoConfig } from './grpo-config.js';
+import type { RlPrompt } from './grpo-data.js';
+import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
+import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
+
+/** One training sample: a rollout with its advantage (and old log-probs when reused). */
+export interface Sample {
+  r: Rollout;
+  advantage: number;
+  /** per completion token, log-probs of the policy that sampled it (num_iterations > 1) */
+  old: number[] | null;
+}
+
+export class GrpoTrainer extends Trainer<GrpoConfig> {
+  readonly method = 'grpo';
+  readonly curriculum: Curriculum;
+  /** completions sampled for training so far (the pre-pass is counted in `prepassRollouts`) */
+  rollouts = 0;
+  prepassRollouts = 0;
+  private chunks: Sample[][] = [];
+  private micro = 0;
+  private totals = { tokens: 0, samples: 0 };
+  private stepMetrics: Record<string, number> = {};
+  private readonly padId: number;
+  private readonly tok: Tokenizer;
+  private readonly ref: GlmForCausalLM | null;
+  private readonly dynTemp: DynamicTemperature | null;
+  private prepassDone = false;
+
+  constructor(
+    config: GrpoConfig,
+    model: GlmForCausalLM,
+    tokenizer: Tokenizer,
+    readonly prompts: RlPrompt[],
+    readonly evalPrompts: RlPrompt[] | null,
+    private readonly tools: ReadonlyMap<string, ToolRunner> = DEFAULT_TOOLS,
+  ) {
+    super(config, model, tokenizer, prompts.length);
+    this.tok = tokenizer;
+    this.padId = tokenizer.requireId(EOS_TOKEN);
+    const perStep = config.per_device_train_batch_size * config.gradient_accumulation_steps;
+    if (perStep < config.num_generations) throw new ConfigError(`grpo: per_device_train_batch_size * gradient_accumulation_steps = ${perStep} completions per step is less than one group of num_generations = ${config.num_generations}; raise the batch or lower num_generations`);
+    this.curriculum = new Curriculum(prompts.length, {
+      kind: config.curriculum, samplesPerPrompt: config.num_generations, emaDecay: config.rlcs_ema_decay, tierFloor: config.rlcs_tier_floor,
+      maxExpansion: config.rlcs_max_expansion, stageSwitch: config.stage_switch, stage2Samples: config.stage2_num_generations,
+    });
+    prompts.forEach((p, i) => {
+      if (p.offline_trials !== undefined && p.offline_successes !== undefined) this.curriculum.setOffline(i, p.offline_trials, p.offline_successes);
+    });
+    if (config.beta > 0) {
+      this.ref = new GlmForCausalLM(model.config);
+      const src = model.stateDict();
+      for (const [name, t] of this.ref.stateDict()) t.data.set(src.get(name)!.data);
+      this.ref.eval();
+    } else this.ref = null;
+    this.dynTemp = config.dynamic_temperature
+      ? new DynamicTemperature(config.temperature, { candidates: config.temperature_candidates.split(',').map(Number), patience: config.temperature_patience })
+      : null;
+  }
+
+  private get policy(): GlmForCausalLM {
+    return this.model as GlmForCausalLM;
+  }
+
+  /** Rollout settings of training (or greedy evaluation with G = 1). */
+  rolloutOptions(samplesPerPrompt: number, temperature: number): RolloutOptions {
+    const c = this.config;
+    return {
+      samplesPerPrompt, temperature, topP: c.top_p, maxNewTokens: c.max_completion_length, forceAnswer: c.force_answer,
+      answerTokens: c.force_answer_tokens, maxTurns: c.max_tool_turns, enableThinking: c.enable_thinking, tools: this.tools, rng: this.rng,
+    };
+  }
+
+  /** Reward of a rollout: 0 for a malformed tool call, else the record's verifier. */
+  static reward(record: RlPrompt, r: Rollout): number {
+    return r.finish === 'malformed_tool' ? 0 : recordReward(record, r.parsed);
+  }
+
+  /** Offline pass@k pre-pass: k samples of every training prompt with the starting policy. */
+  async prepass(): Promise<void> {
+    const k = this.config.prepass_k;
+    const bs = Math.max(1, Math.floor(64 / k));
+    for (let i = 0; i < this.prompts.length; i += bs) {
+      const batch = this.prompts.slice(i, i + bs);
+      const rolls = await rolloutBatch(this.policy, this.tok, batch, this.rolloutOptions(k, this.config.temperature));
+      batch.forEach((rec, j) => {
+        const wins = rolls.slice(j * k, (j + 1) * k).filter((r) => GrpoTrainer.reward(rec, r) >= 0.5).length;
+        this.curriculum.setOffline(i + j, k, wins);
+      });
+      this.prepassRollouts += rolls.length;
+    }
+  }
+
+  protected override async prepareStep(): Promise<void> {
+    const c = this.config;
+    this.micro = 0;
+    if (this.step % c.num_iterations !== 0 && this.chunks.length > 0) return;
+    this.policy.eval();
+    try {
+      if (!this.prepassDone && c.prepass_k > 0 && c.curriculum !== 'uniform') await this.prepass();
+      this.prepassDone = true;
+      await this.collect();
+    } finally {
+      this.policy.train();
+    }
+  }
+
+  /** One rollout batch: draw, roll out, reward, select, compute advantages, split. */
+  private async collect(): Promise<void> {
+    const c = this.config;
+    this.curriculum.progress = this.step / c.max_steps;
+    const G = this.curriculum.samplesPerPrompt();
+    const nPrompts = Math.max(1, Math.floor((c.per_device_train_batch_size * c.gradient_accumulation_steps) / G));
+    const drawn = this.curriculum.draw(nPrompts, this.rng);
+    const temperature = this.dynTemp?.temperature ?? c.temperature;
+    const rolls = await rolloutBatch(this.policy, this.tok, drawn.map((i) => this.prompts[i]), this.rolloutOptions(G, temperature));
+    this.rollouts += rolls.length;
+    const rewards = rolls.map((r) => GrpoTrainer.reward(this.prompts[drawn[r.prompt]], r));
+    const groups: (Group & { k: number })[] = drawn.map((p, k) => ({ prompt: p, k, rewards: rewards.slice(k * G, (k + 1) * G) }));
+    this.curriculum.observe(groups);
+    const kept = this.curriculum.select(groups, nPrompts, c.dynamic_sampling) as (Group & { k: number })[];
+    const samples: Sample[] = [];
+    for (const g of kept) {
+      const adv = groupAdvantages(g.rewards, G, { scaleByStd: c.scale_rewards });
+      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null });
+    }
+    if (c.num_iterations > 1) this.recordOldLogprobs(samples, temperature);
+    // split into micro-batches; the loss normalisers are over the whole step
+    const accum = c.gradient_accumulation_steps;
+    const per = Math.ceil(samples.length / accum);
+    this.chunks = Array.from({ length: accum }, (_, m) => samples.slice(m * per, (m + 1) * per));
+    this.totals = { tokens: samples.reduce((a, s) => a + s.r.generated, 0), samples: samples.length };
+    const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+    const stds = groups.map((g) => rewardSpread(g.rewards));
+    const cur = this.curriculum.summary();
+    this.stepMetrics = {
+      reward: mean,
+      reward_std: stds.reduce((a, b) => a + b, 0) / stds.length,
+      frac_reward_zero_std: stds.filter((s) => s <= 1e-6).length / stds.length,
+      'completions/mean_length': rolls.reduce((a, r) => a + r.generated, 0) / rolls.length,
+      'completions/clipped_ratio': rolls.filter((r) => r.finish === 'length' || r.finish === 'forced').length / rolls.length,
+      'completions/forced_ratio': rolls.filter((r) => r.finish === 'forced').length / rolls.length,
+      'tools/calls_mean': rolls.reduce((a, r) => a + r.toolCalls, 0) / rolls.length,
+      'tools/malformed_ratio': rolls.filter((r) => r.finish === 'malformed_tool').length / rolls.length,
+      groups_kept: kept.length,
+      rollouts: this.rollouts,
+      temperature,
+      'curriculum/expansion': cur.expansion,
+      'curriculum/invalid_rate': cur.invalid_rate,
+      ...Object.fromEntries(TIERS.filter((t) => cur.tiers[t]).map((t) => [`curriculum/weight_${t}`, cur.tiers[t].weight])),
+    };
+    if (this.dynTemp && this.dynTemp.observe(mean) && this.evalPrompts) await this.retuneTemperature();
+  }
+
+  /** Dynamic temperature: sampled held-out reward at each candidate, then the highest within 1%. */
+  private async retuneTemperature(): Promise<void> {
+    const items = this.evalPrompts!.slice(0, this.config.eval_max_examples);
+    const scores = new Map<number, number>();
+    for (const t of this.dynTemp!.opts.candidates) {
+      const rolls = await rolloutBatch(this.policy, this.tok, items, this.rolloutOptions(2, t));
+      scores.set(t, rolls.reduce((a, r) => a + GrpoTrainer.reward(items[Math.floor(r.prompt)], r), 0) / rolls.length);
+    }
+    this.dynTemp!.choose(scores);
+  }
+
+  private recordOldLogprobs(samples: Sample[], temperature: number): void {
+    const bs = this.config.per_device_train_batch_size;
+    for (let i = 0; i < samples.length; i += bs) {
+      const part = samples.slice(i, i + bs);
+      const batch = sequenceBatch(part.map((s) => s.r.promptIds), part.map((s) => s.r.completion), this.padId, part.map((s) => s.r.mask));
+      const lp = tokenLogprobsNoGrad(this.policy, batch, temperature);
+      const T = lp.shape[1];
+      part.forEach((s, b) => (s.old = s.r.completion.map((_, t) => lp.data[b * T + s.r.promptIds.length + t - 1] as number)));
+    }
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const c = this.config;
+    const chunk = this.chunks[this.micro++] ?? [];
+    if (chunk.length === 0 || this.totals.tokens === 0) {
+      // no informative group this step: a zero loss that still has a graph
+      const p = this.policy.parameters()[0];
+      return { loss: F.mul(F.sum(p), 0), lossValue: 0, tokens: 0, metrics: { ...this.stepMetrics } };
+    }
+    const temperature = this.stepMetrics.temperature ?? c.temperature;
+    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals });
+    return { loss: r.loss, lossValue: r.value * accumulation, tokens: r.tokens, metrics: { ...this.stepMetrics, ...r.metrics } };
+  }
+
+  /** Greedy accuracy on the held-out prompts (eval_accuracy). */
+  protected override evaluate(): Record<string, number> {
+    if (!this.evalPrompts) return {};
+    const acc = greedyAccuracy(this.policy, this.tok, this.evalPrompts.slice(0, this.config.eval_max_examples), this.rolloutOptions(1, 0));
+    return { eval_accuracy: acc, rollouts: this.rollouts };
+  }
+
+  protected override extraState(): Record<string, unknown> {
+    return { rollouts: this.rollouts, curriculum: this.curriculum.summary() };
+  }
+}
+
+/**
+ * The clipped surrogate -min(rho A, clip(rho, 1 - epsLow, 1 + epsHigh) A) per token, split as
+ * coef * rho + constant: where the clip binds (A > 0 and rho > 1 + epsHigh, or A < 0 and
+ * rho < 1 - epsLow) coef = 0 and constant = -clip(rho) A; elsewhere coef = -A and constant = 0.
+ */
+export function clipCoefficients(ratio: ArrayLike<number>, adv: ArrayLike<number>, mask: ArrayLike<number>, epsLow: number, epsHigh: number): { coef: Float32Array; constant: Float32Array; tokens: number; low: number; high: number } {
+  const coef = new Float32Array(mask.length), constant = new Float32Array(mask.length);
+  let tokens = 0, low = 0, high = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 0) continue;
+    tokens++;
+    const r = ratio[i], a = adv[i];
+    if (a > 0 && r > 1 + epsHigh) {
+      high++;
+      constant[i] = -(1 + epsHigh) * a;
+    } else if (a < 0 && r < 1 - epsLow) {
+      low++;
+      constant[i] = -(1 - epsLow) * a;
+    } else coef[i] = -a;
+  }
+  return { coef, constant, tokens, low, high };
+}
+
+/** Settings of `grpoLoss`. */
+export interface GrpoLossOptions {
+  temperature: number;
+  epsilon: number;
+  epsilon_high: number;
+  beta: number;
+  loss_type: GrpoConfig['loss_type'];
+  padId: number;
+  /** generated tokens and samples of the whole optimizer step (the normalisers) */
+  totals: { tokens: number; samples: number };
+}
+
+/**
+ * The GRPO loss share of one micro-batch of samples: clipped surrogate per generated token, plus
+ * beta * KL_k3 to `ref` when given, averaged token-mean or sample-mean over the whole step.
+ * Returns the differentiable loss, its full value (clipped tokens' constants included) and metrics.
+ */
+export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chunk: readonly Sample[], c: GrpoLossOptions): { loss: Tensor; value: number; tokens: number; metrics: Record<string, number> } {
+  const temperature = c.temperature;
+  const batch = sequenceBatch(chunk.map((s) => s.r.promptIds), chunk.map((s) => s.r.completion), c.padId, chunk.map((s) => s.r.mask));
+  const [B, T] = batch.ids.shape;
+  const out = policy.forward(batch.ids, { attentionMask: batch.attentionMask });
+  const logits = temperature === 1 ? out.logits! : F.mul(out.logits!, 1 / temperature);
+  const logp = F.neg(F.crossEntropy(logits, nextTokenTargets(batch), { reduction: 'none', ignoreIndex: -100 })); // [B, T]
+  const entropy = maskedEntropy(logits, batch.lossMask);
+  // old log-probs: the sampling policy = the current one when each batch is used once
+  const old = new Float32Array(B * T);
+  const adv = new Float32Array(B * T);
+  chunk.forEach((s, b) => {
+    const base = s.r.promptIds.length - 1;
+    for (let t = 0; t < s.r.completion.length; t++) {
+      const pos = b * T + base + t;
+      old[pos] = s.old ? s.old[t] : (logp.data[pos] as number);
+      adv[pos] = s.advantage;
+    }
+  });
+  const ratio = F.exp(F.sub(logp, new Tensor(old, [B, T])));
+  const { coef, constant, tokens: n, low, high } = clipCoefficients(ratio.data as Float32Array, adv, batch.lossMask, c.epsilon, c.epsilon_high);
+  let perToken = F.mul(ratio, new Tensor(coef, [B, T])); // -rho A where unclipped, 0 where clipped
+  let klMean = NaN;
+  if (ref) {
+    const refLp = tokenLogprobsNoGrad(ref, batch, temperature);
+    const kl = klPerToken(logp, refLp, 'k3');
+    klMean = maskedMean(kl.data as Float32Array, batch.lossMask);
+    perToken = F.add(perToken, F.mul(kl, c.beta));
+  }
+  const { weights, scale } = lossWeights(chunk, batch.lossMask, B, T, c.loss_type, c.totals);
+  const loss = F.mul(F.sum(F.mul(perToken, new Tensor(weights, [B, T]))), scale);
+  let constValue = 0;
+  for (let i = 0; i < B * T; i++) constValue += constant[i] * weights[i];
+  const value = (loss.data[0] as number) + constValue * scale;
+  const metrics: Record<string, number> = {
+    entropy,
+    clip_ratio: n ? (low + high) / n : 0,
+    'clip_ratio/low_mean': n ? low / n : 0,
+    'clip_ratio/high_mean': n ? high / n : 0,
+  };
+  if (ref) metrics.kl = klMean;
+  return { loss, value, tokens: n, metrics };
+}
+
+/** Share of prompts answered correctly by a greedy rollout each (batched, synchronous tools). */
+export function greedyAccuracy(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number {
+  if (prompts.length === 0) return NaN;
+  let correct = 0;
+  for (let i = 0; i < prompts.length; i += batchSize) {
+    const part = prompts.slice(i, i + batchSize);
+    const rolls = rolloutBatchSync(model, tok, part, { ...opts, samplesPerPrompt: 1, temperature: 0 });
+    rolls.forEach((r) => (correct += GrpoTrainer.reward(part[r.prompt], r)));
+  }
+  return correct / prompts.length;
+}
+
+/**
+ * Per-position weights and a scale so that sum(perToken * weights) * scale is the step's loss share
+ * of this micro-batch: token_mean -> 1 / (generated tokens of the whole step); sample_mean -> each
+ * sample's tokens weigh 1 / its length, scaled by 1 / (samples of the whole step).
+ */
+function lossWeights(chunk: readonly Sample[], mask: Float32Array, B: number, T: number, kind: GrpoConfig['loss_type'], totals: { tokens: number; samples: number }): { weights: Float32Array; scale: number } {
+  const w = new Float32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const len = kind === 'sample_mean' ? Math.max(1, chunk[b].r.generated) : 1;
+    for (let t = 0; t < T; t++) w[b * T + t] = mask[b * T + t] / len;
+  }
+  return { weights: w, scale: kind === 'token_mean' ? 1 / totals.tokens : 1 / totals.samples };
+}
+
+function maskedMean(x: Float32Array, mask: Float32Array): number {
+  let s = 0, n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) {
+    s += x[i];
+    n++;
+  }
+  return n ? s / n : 0;
+}
+
+/** Mean entropy (nats) of the policy's next-token distributions at the masked positions. */
+function maskedEntropy(logits: Tensor, mask: Float32Array): number {
+  return noGrad(() => {
+    const V = logits.shape[2];
+    const d = logits.data as Float32Array;
+    let s = 0, n = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      const row = d.subarray(i * V, (i + 1) * V);
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) if (row[v] > m) m = row[v];
+      let z = 0, ez = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(row[v] - m);
+        z += e;
+        ez += e * (row[v] - m);
+      }
+      s += Math.log(z) - ez / z;
+      n++;
+    }
+    return n ? s / n : 0;
+  });
+}
