@@ -1,0 +1,192 @@
+/**
+ * The alignment stages of `glmkit pipeline` (METHODS.md §4-5), after SFT:
+ *   world preference pairs -> reward model -> PPO, DPO and EXO from the same SFT model
+ *   -> each evaluated on held-out prompts with the world's gold reward and the KL to the SFT policy.
+ * Resumable: every finished sub-stage is recorded in OUT/alignment/state.json. Returns the summary
+ * keys (reward_model, sft.gold_reward, ppo / dpo / exo {gold_reward, kl}), the aligned model with the
+ * highest held-out gold reward (best_method, best_model) and whether it beats SFT (best_beats_sft).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateWorldTask, goldReward, writeJsonl, type PreferenceRecord } from '../data/world/index.js';
+import { loadPreferenceData, worldCorrectness, type TokenizedPair } from '../data/preference.js';
+import { loadCausalLM, loadModel } from '../models/glm/checkpoint.js';
+import { GlmForSequenceClassification, type GlmForCausalLM } from '../models/glm/model.js';
+import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
+import type { ChatMessage } from '../tokenizer/chat-types.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { resolveConfig } from '../trainers/base/config.js';
+import { RewardTrainer, pairMetrics, rewardModelFromCausal, rewardSchema, scoreResponses, scoreSequences } from '../trainers/reward/reward-trainer.js';
+import { DpoTrainer, dpoSchema } from '../trainers/dpo/dpo-trainer.js';
+import { ExoTrainer, exoSchema, sampleCandidates } from '../trainers/exo/exo-trainer.js';
+import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../trainers/ppo/ppo-trainer.js';
+import { ValueModel } from '../trainers/ppo/value-model.js';
+import { loadSftExamples } from '../trainers/sft/sft-data.js';
+import { evaluateAlignment } from '../eval/alignment-eval.js';
+import { CheckpointError } from '../errors.js';
+
+export interface AlignmentContext {
+  out: string;
+  dataDir: string;
+  sftDir: string;
+  seed: number;
+  quick: boolean;
+  quiet: boolean;
+  log: (s: string) => void;
+}
+
+/** Sizes of the alignment stages (full and --quick). */
+export function alignmentSizes(quick: boolean) {
+  return quick
+    ? { trainPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, batch: 4 }
+    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 40, exoSteps: 120, exoPrompts: 240, maxNew: 40, batch: 16 };
+}
+
+/** Unique prompts of preference records, in order. */
+export function uniquePrompts(records: readonly { prompt: ChatMessage[] }[]): ChatMessage[][] {
+  const seen = new Set<string>();
+  const out: ChatMessage[][] = [];
+  for (const r of records) {
+    const k = JSON.stringify(r.prompt);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(r.prompt);
+    }
+  }
+  return out;
+}
+
+function readJsonl<T>(file: string): T[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+}
+
+/** RM held-out metrics on pairs. */
+export function evaluateRewardModel(rm: GlmForSequenceClassification, tok: Tokenizer, pairs: TokenizedPair[], bucketWidth = 16, opts: { worldCorrectness?: boolean } = {}): Record<string, number> {
+  const pad = tok.requireId('<|endoftext|>');
+  const rw = scoreSequences(rm, pairs.map((p) => p.chosen), pad), rl = scoreSequences(rm, pairs.map((p) => p.rejected), pad);
+  const m = pairMetrics(pairs, rw, rl, bucketWidth);
+  if (opts.worldCorrectness) {
+    // World pairs split by what decides them: equal rubric correctness (style decides) or different correctness.
+    const acc = { style: [0, 0], correctness: [0, 0] };
+    pairs.forEach((p, i) => {
+      const c = worldCorrectness(p.pair.prompt as ChatMessage[], p.pair.chosen as ChatMessage[]), r = worldCorrectness(p.pair.prompt as ChatMessage[], p.pair.rejected as ChatMessage[]);
+      const k = c === r ? 'style' : 'correctness';
+      acc[k][0] += rw[i] > rl[i] ? 1 : 0;
+      acc[k][1]++;
+    });
+    m.accuracy_style_pairs = acc.style[0] / Math.max(1, acc.style[1]);
+    m.count_style_pairs = acc.style[1];
+    m.accuracy_correctness_pairs = acc.correctness[0] / Math.max(1, acc.correctness[1]);
+    m.count_correctness_pairs = acc.correctness[1];
+  }
+  return m;
+}
+
+export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<string, unknown>> {
+  const S = alignmentSizes(ctx.quick);
+  const dir = (name: string) => join(ctx.out, name);
+  const stateFile = join(ctx.out, 'alignment', 'state.json');
+  mkdirSync(join(ctx.out, 'alignment'), { recursive: true });
+  const state: { done: string[]; summary: Record<string, unknown> } = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : { done: [], summary: {} };
+  const save = () => writeFileSync(stateFile, JSON.stringify(state, null, 2) + '\n');
+  const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0 };
+  const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl');
+  const stage = async (name: string, fn: () => Promise<void> | void) => {
+    if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
+    ctx.log(`pipeline: ${name} ...`);
+    const t0 = Date.now();
+    await fn();
+    state.summary.seconds = { ...(state.summary.seconds as object), [name]: (Date.now() - t0) / 1000 };
+    state.done.push(name);
+    save();
+  };
+
+  await stage('preference-data', async () => {
+    mkdirSync(ctx.dataDir, { recursive: true });
+    await writeJsonl(prefTrain, generateWorldTask('preference', { n: S.trainPairs, seed: ctx.seed + 300, split: 'train' }));
+    await writeJsonl(prefTest, generateWorldTask('preference', { n: S.testPairs, seed: ctx.seed + 301, split: 'test' }));
+  });
+  const tok = loadTokenizer(ctx.sftDir);
+  const trainRecords = readJsonl<PreferenceRecord>(prefTrain);
+  const evalPrompts = uniquePrompts(readJsonl<PreferenceRecord>(prefTest)).slice(0, S.evalPrompts);
+  const trainPrompts = uniquePrompts(trainRecords);
+
+  await stage('reward', async () => {
+    const cfg = resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, eval_data: prefTest, out: dir('reward'), max_steps: S.rmSteps, per_device_train_batch_size: S.batch }, objectSource: 'pipeline' });
+    const train = loadPreferenceData(prefTrain, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
+    const test = loadPreferenceData(prefTest, tok, { maxLen: cfg.max_seq_length });
+    ctx.log(`pipeline: reward model on ${train.pairs.length} pairs (${JSON.stringify(train.stats)})`);
+    const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), cfg.seed);
+    await new RewardTrainer(cfg, rm, tok, train.pairs, null).train();
+    const m = evaluateRewardModel(rm, tok, test.pairs, cfg.length_bucket_width, { worldCorrectness: true });
+    state.summary.reward_model = { ...m, train_pairs: train.pairs.length, test_pairs: test.pairs.length };
+    ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%)`);
+  });
+  const rmDir = join(dir('reward'), 'final');
+  const loadRm = (): GlmForSequenceClassification => {
+    const m = loadModel(rmDir);
+    if (!(m instanceof GlmForSequenceClassification)) throw new CheckpointError(`${rmDir}: expected a reward model (sequence classification)`);
+    return m;
+  };
+
+  await stage('ppo', async () => {
+    const cfg = resolveConfig(ppoSchema, {
+      object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, ptx_batch_size: S.batch / 2 },
+      objectSource: 'pipeline',
+    });
+    const rm = loadRm();
+    const sft = loadCausalLM(ctx.sftDir);
+    const prep = preparePpoPrompts(sft, rm, tok, trainPrompts.slice(0, S.ppoPrompts), cfg);
+    ctx.log(`pipeline: ppo prompts ${JSON.stringify(prep.stats)}`);
+    const sftEx = existsSync(cfg.sft_data!) ? loadSftExamples(cfg.sft_data!, tok, cfg.max_seq_length).examples : null;
+    if (!sftEx) {
+      ctx.log(`pipeline: ppo without PPO-ptx (no SFT chats at ${cfg.sft_data})`);
+      cfg.ptx_coef = 0;
+    }
+    await new PpoTrainer(cfg, loadCausalLM(ctx.sftDir), sft, new ValueModel(loadRm()), rm, tok, prep.prompts, sftEx).train();
+  });
+
+  await stage('dpo', async () => {
+    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch }, objectSource: 'pipeline' });
+    const train = loadPreferenceData(prefTrain, tok, { maxLen: cfg.max_seq_length });
+    await new DpoTrainer(cfg, loadCausalLM(ctx.sftDir), loadCausalLM(ctx.sftDir), tok, train.pairs, null).train();
+  });
+
+  await stage('exo', async () => {
+    const cfg = resolveConfig(exoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, out: dir('exo'), max_steps: S.exoSteps, per_device_train_batch_size: S.batch / 2, max_new_tokens: S.maxNew }, objectSource: 'pipeline' });
+    const sft = loadCausalLM(ctx.sftDir);
+    const groups = sampleCandidates(sft, loadRm(), tok, trainPrompts.slice(0, S.exoPrompts), { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length });
+    await new ExoTrainer(cfg, loadCausalLM(ctx.sftDir), sft, tok, groups).train();
+  });
+
+  await stage('alignment-eval', () => {
+    const ref = loadCausalLM(ctx.sftDir);
+    const gold = (p: ChatMessage[], r: string) => goldReward(p, r);
+    const rm = loadRm();
+    const proxy = (p: ChatMessage[][], r: ChatMessage[]) => scoreResponses(rm, tok, p, r);
+    const opts = { numSamples: S.evalSamples, maxNewTokens: S.maxNew, seed: ctx.seed, proxy };
+    const evalOne = (m: GlmForCausalLM) => evaluateAlignment(m, ref, tok, evalPrompts, gold, opts);
+    const sft = evalOne(ref);
+    state.summary.sft = { gold_reward: sft.gold_reward, kl: sft.kl, rm_score: sft.proxy_reward, length: sft.length };
+    ctx.log(`pipeline: sft gold reward ${sft.gold_reward.toFixed(3)}`);
+    for (const method of ['ppo', 'dpo', 'exo']) {
+      const r = evalOne(loadCausalLM(join(dir(method), 'final')));
+      state.summary[method] = { gold_reward: r.gold_reward, kl: r.kl, rm_score: r.proxy_reward, length: r.length, truncated: r.truncated, samples: r.samples.slice(0, 3) };
+      ctx.log(`pipeline: ${method} gold reward ${r.gold_reward.toFixed(3)} (sft ${sft.gold_reward.toFixed(3)}), reward-model score ${r.proxy_reward.toFixed(3)} (sft ${sft.proxy_reward.toFixed(3)}), KL to SFT ${r.kl.toFixed(2)} nats`);
+    }
+  });
+
+  const s = state.summary;
+  const best = (['ppo', 'dpo', 'exo'] as const).reduce((a, b) => ((s[b] as { gold_reward: number }).gold_reward > (s[a] as { gold_reward: number }).gold_reward ? b : a));
+  return {
+    reward_model: s.reward_model,
+    sft: s.sft,
+    ppo: s.ppo,
+    dpo: s.dpo,
+    exo: s.exo,
+    best_method: best,
+    best_model: join(dir(best), 'final'),
+    best_beats_sft: (s[best] as { gold_reward: number }).gold_reward > (s.sft as { gold_reward: number }).gold_reward,
+    alignment_seconds: s.seconds,
+  };
+}

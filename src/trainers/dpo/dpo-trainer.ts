@@ -1,0 +1,130 @@
+/**
+ * DPO (`glmkit dpo`, METHODS.md §5): on preference pairs,
+ *   L = -log sigmoid(beta * (h(x, y_w) - h(x, y_l)))   [+ rpo_alpha * NLL(y_w), LongReward's variant]
+ * with h the sum over response tokens of log pi_theta - log pi_ref. The reference is the starting
+ * (SFT) model, frozen: its log-probs are computed once per pair, cached, and never updated.
+ * Metrics use TRL's names (rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins,
+ * logps/chosen, logps/rejected).
+ */
+import * as F from '../../tensor/ops/index.js';
+import { noGrad } from '../../tensor/autograd.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { GlmForCausalLM } from '../../models/glm/model.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
+import { responseBatch, type TokenizedPair } from '../../data/preference.js';
+import { baseSchema } from '../base/schema.js';
+import { choice, field, type Values } from '../base/config.js';
+import { Trainer, type MicroBatchResult } from '../base/trainer.js';
+import { maskedSum, tokenLogprobs, type SequenceBatch } from '../rl-utils.js';
+import { dpoLoss } from '../preference-losses.js';
+
+export const dpoSchema = {
+  ...baseSchema,
+  model: field('path', '', 'SFT model folder: the policy to train and the frozen reference'),
+  data: field('path', '', 'preference pairs, JSONL in TRL format (prompt?/chosen/rejected)'),
+  ref_model: field<string | null>('path', null, 'reference model folder (default: --model)', { nullable: true }),
+  max_steps: field('int', 40, 'optimizer steps to run', { min: 1 }),
+  per_device_train_batch_size: field('int', 16, 'pairs per micro-batch', { min: 1 }),
+  learning_rate: field('number', 1e-4, 'peak learning rate', { min: 0 }),
+  warmup_steps: field('int', 4, 'linear warm-up steps', { min: 0 }),
+  weight_decay: field('number', 0, 'decoupled weight decay of matrices', { min: 0 }),
+  optimizer: choice(['adamw', 'muon'], 'adamw', 'adamw for everything, or muon for 2-D matrices'),
+  beta: field('number', 0.1, 'beta: strength of the implicit KL constraint to the reference', { min: 0 }),
+  loss_type: choice(['sigmoid', 'ipo'], 'sigmoid', 'sigmoid (DPO) or ipo'),
+  label_smoothing: field('number', 0, 'cDPO: assumed chance that a preference label is flipped, in [0, 0.5)', { min: 0 }),
+  rpo_alpha: field('number', 0, 'weight of the SFT (NLL, token mean) loss on the chosen response (LongReward uses a small one; 0 = off)', { min: 0 }),
+  max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
+};
+export type DpoConfig = Values<typeof dpoSchema>;
+
+/** Sum of response-token log-probs per row: [B] (differentiable). */
+export function sequenceLogps(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1): Tensor {
+  return maskedSum(tokenLogprobs(model, batch, temperature), batch.lossMask);
+}
+
+/**
+ * The frozen reference: sequence log-probs computed once per key and cached. Its model is never
+ * handed to an optimizer.
+ */
+export class ReferenceLogps {
+  private readonly cache = new Map<string, number>();
+  constructor(readonly model: GlmForCausalLM, readonly temperature = 1) {}
+
+  /** log pi_ref of each row of `batch`, keyed by `keys` (rows with a cached key are not recomputed). */
+  get(keys: readonly string[], batch: () => SequenceBatch): number[] {
+    if (keys.some((k) => !this.cache.has(k))) {
+      const lp = noGrad(() => sequenceLogps(this.model, batch(), this.temperature));
+      keys.forEach((k, i) => this.cache.set(k, lp.data[i]));
+    }
+    return keys.map((k) => this.cache.get(k)!);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+}
+
+export class DpoTrainer extends Trainer<DpoConfig> {
+  readonly method = 'dpo';
+  private readonly padId: number;
+  readonly reference: ReferenceLogps;
+
+  constructor(config: DpoConfig, readonly policy: GlmForCausalLM, ref: GlmForCausalLM, tokenizer: Tokenizer, private readonly pairs: TokenizedPair[], private readonly evalPairs: TokenizedPair[] | null) {
+    super(config, policy, tokenizer, pairs.length);
+    this.padId = tokenizer.requireId(EOS_TOKEN);
+    this.reference = new ReferenceLogps(ref.eval());
+  }
+
+  /** Loss and stats of a list of pairs (policy with a graph when `grad`). */
+  private pairLoss(idx: number[], pairs: TokenizedPair[], prefix: string) {
+    const B = idx.length;
+    const picked = idx.map((i) => pairs[i]);
+    const batch = responseBatch([...picked.map((p) => p.chosen), ...picked.map((p) => p.rejected)], this.padId);
+    const keys = [...idx.map((i) => `${prefix}${i}:w`), ...idx.map((i) => `${prefix}${i}:l`)];
+    const ref = this.reference.get(keys, () => batch);
+    const logps = sequenceLogps(this.policy, batch); // [2B]
+    const h = F.sub(logps, new Tensor(Float32Array.from(ref), [2 * B]));
+    const hw = F.slice(h, 0, 0, B), hl = F.slice(h, 0, B, 2 * B);
+    const r = dpoLoss(hw, hl, { beta: this.config.beta, lossType: this.config.loss_type, labelSmoothing: this.config.label_smoothing });
+    let loss = r.loss;
+    const lw = F.slice(logps, 0, 0, B);
+    const metrics: Record<string, number> = {
+      'rewards/chosen': r.stats.chosen,
+      'rewards/rejected': r.stats.rejected,
+      'rewards/accuracies': r.stats.accuracy,
+      'rewards/margins': r.stats.margin,
+      'logps/chosen': F.mean(lw).item(),
+      'logps/rejected': F.mean(F.slice(logps, 0, B, 2 * B)).item(),
+    };
+    if (this.config.rpo_alpha > 0) {
+      const ntok = picked.reduce((a, p) => a + p.chosen.length, 0);
+      const nll = F.mul(F.sum(lw), -1 / ntok);
+      metrics.nll_loss = nll.item();
+      loss = F.add(loss, F.mul(nll, this.config.rpo_alpha));
+    }
+    return { loss, dpo: r.loss.item(), metrics, tokens: batch.attentionMask!.reduce((a, b) => a + b, 0) };
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const idx = Array.from({ length: this.config.per_device_train_batch_size }, () => this.cursor.next());
+    const r = this.pairLoss(idx, this.pairs, 'train:');
+    return { loss: accumulation === 1 ? r.loss : F.mul(r.loss, 1 / accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
+  }
+
+  protected override evaluate(): Record<string, number> {
+    if (!this.evalPairs || this.evalPairs.length === 0) return {};
+    const bs = this.config.per_device_train_batch_size;
+    const sums: Record<string, number> = {};
+    let n = 0;
+    noGrad(() => {
+      for (let i = 0; i < this.evalPairs!.length; i += bs) {
+        const idx = Array.from({ length: Math.min(bs, this.evalPairs!.length - i) }, (_, j) => i + j);
+        const r = this.pairLoss(idx, this.evalPairs!, 'eval:');
+        for (const [k, v] of Object.entries({ loss: r.dpo, ...r.metrics })) sums[k] = (sums[k] ?? 0) + v * idx.length;
+        n += idx.length;
+      }
+    });
+    return Object.fromEntries(Object.entries(sums).map(([k, v]) => [`eval_${k}`, v / n]));
+  }
+}

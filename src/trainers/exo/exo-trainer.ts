@@ -1,0 +1,140 @@
+/**
+ * EXO (`glmkit exo`, METHODS.md §5): for each prompt, K candidates y_1..y_K and a target distribution
+ * p_r over them; minimise KL(p_f || p_r) with p_f = softmax_i(beta_pi * h(x, y_i)).
+ *   exo-rw   (--mode rw):   K samples per prompt from the SFT policy at --temperature, scored by a
+ *                            reward model; log p_r = log softmax(r / beta_r). Sampled once, before
+ *                            training (`sampleCandidates`); h uses logits / temperature.
+ *   exo-pref (--mode pref): K = 2 from preference pairs; log p_r = log softmax([0, -10]).
+ * The reference (the SFT model) is frozen; its log-probs are computed once per candidate and cached.
+ */
+import * as F from '../../tensor/ops/index.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import type { ChatMessage } from '../../tokenizer/chat-types.js';
+import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
+import { responseBatch, type TokenizedPair, type TokenizedResponse } from '../../data/preference.js';
+import { rollout, rolloutMessage } from '../../generation/rollout.js';
+import { Rng } from '../../util/rng.js';
+import { baseSchema } from '../base/schema.js';
+import { choice, field, type Values } from '../base/config.js';
+import { Trainer, type MicroBatchResult } from '../base/trainer.js';
+import { exoLoss, pairTargets, rewardTargets } from '../preference-losses.js';
+import { ReferenceLogps, sequenceLogps } from '../dpo/dpo-trainer.js';
+import { scoreResponses } from '../reward/reward-trainer.js';
+
+export const exoSchema = {
+  ...baseSchema,
+  model: field('path', '', 'SFT model folder: the policy to train, the frozen reference and (mode rw) the sampler of candidates'),
+  data: field('path', '', 'mode rw: prompts (JSONL with "prompt", e.g. preference pairs); mode pref: preference pairs'),
+  mode: choice(['rw', 'pref'], 'rw', 'rw: K sampled candidates scored by --reward-model; pref: preference pairs (K = 2)'),
+  reward_model: field<string | null>('path', null, 'reward model folder (mode rw)', { nullable: true }),
+  max_steps: field('int', 120, 'optimizer steps to run', { min: 1 }),
+  per_device_train_batch_size: field('int', 8, 'prompts (groups of K candidates) per micro-batch', { min: 1 }),
+  learning_rate: field('number', 2e-5, 'peak learning rate', { min: 0 }),
+  warmup_steps: field('int', 4, 'linear warm-up steps', { min: 0 }),
+  weight_decay: field('number', 0, 'decoupled weight decay of matrices (the EXO reference code uses none)', { min: 0 }),
+  optimizer: choice(['adamw', 'muon'], 'adamw', 'adamw for everything, or muon for 2-D matrices'),
+  beta_pi: field('number', 0.5, 'beta_pi: scale of the policy log-ratios in p_f', { min: 0 }),
+  beta_r: field('number', 0.5, 'beta_r: temperature of the reward distribution p_r (mode rw)', { min: 0 }),
+  num_candidates: field('int', 4, 'K: candidates sampled per prompt (mode rw)', { min: 2 }),
+  temperature: field('number', 0.8, 'sampling temperature of the candidates; log-ratios use logits / temperature (mode rw)', { min: 0.01 }),
+  max_new_tokens: field('int', 48, 'token budget of each sampled candidate (mode rw)', { min: 1 }),
+  max_prompts: field('int', 0, 'use at most N prompts of --data (mode rw; 0 = all)', { min: 0 }),
+  max_seq_length: field('int', 256, 'tokens per prompt + response (longer candidates are dropped)', { min: 2 }),
+};
+export type ExoConfig = Values<typeof exoSchema>;
+
+/** K candidates of one prompt with the log-probabilities of the target distribution p_r. */
+export interface CandidateGroup {
+  seqs: TokenizedResponse[];
+  logTargets: number[];
+  /** raw rewards (mode rw), for metrics */
+  rewards?: number[];
+}
+
+/** exo-pref groups from pairs: [chosen, rejected] with log p_r = log softmax([0, -10]). */
+export function pairGroups(pairs: readonly TokenizedPair[]): CandidateGroup[] {
+  const t = pairTargets(1);
+  return pairs.map((p) => ({ seqs: [p.chosen, p.rejected], logTargets: [t[0], t[1]] }));
+}
+
+/**
+ * exo-rw groups: K samples per prompt from `sampler` at `temperature`, scored by the reward model
+ * (or any reward function, e.g. a verifier); log p_r = log softmax(r / beta_r). Groups with a candidate longer than maxLen are dropped.
+ */
+export function sampleCandidates(
+  sampler: GlmForCausalLM,
+  rm: GlmForSequenceClassification | ((prompts: ChatMessage[][], responses: ChatMessage[]) => number[]),
+  tok: Tokenizer,
+  prompts: readonly ChatMessage[][],
+  opts: { K: number; temperature: number; maxNewTokens: number; betaR: number; seed: number; maxLen: number },
+): CandidateGroup[] {
+  const rs = rollout(sampler, tok, prompts, { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, numSamples: opts.K, batchSize: 32, rng: new Rng(`${opts.seed}:exo-candidates`) });
+  const ps = rs.map((r) => prompts[r.promptIndex]), msgs = rs.map(rolloutMessage);
+  const rewards = typeof rm === 'function' ? rm(ps, msgs) : scoreResponses(rm, tok, ps, msgs);
+  const groups: CandidateGroup[] = [];
+  for (let g = 0; g < prompts.length; g++) {
+    const rows = rs.slice(g * opts.K, (g + 1) * opts.K);
+    if (rows.some((r) => r.promptIds.length + r.completionIds.length > opts.maxLen)) continue;
+    const rw = rewards.slice(g * opts.K, (g + 1) * opts.K);
+    groups.push({
+      seqs: rows.map((r) => ({ ids: [...r.promptIds, ...r.completionIds], mask: [...r.promptIds.map(() => 0), ...r.completionIds.map(() => 1)], length: r.completionIds.length })),
+      logTargets: Array.from(rewardTargets(rw, opts.K, opts.betaR)),
+      rewards: rw,
+    });
+  }
+  return groups;
+}
+
+export class ExoTrainer extends Trainer<ExoConfig> {
+  readonly method = 'exo';
+  private readonly padId: number;
+  readonly reference: ReferenceLogps;
+  private readonly temperature: number;
+
+  constructor(config: ExoConfig, readonly policy: GlmForCausalLM, ref: GlmForCausalLM, tokenizer: Tokenizer, private readonly groups: CandidateGroup[]) {
+    super(config, policy, tokenizer, groups.length);
+    this.padId = tokenizer.requireId(EOS_TOKEN);
+    this.temperature = config.mode === 'rw' ? config.temperature : 1;
+    this.reference = new ReferenceLogps(ref.eval(), this.temperature);
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const idx = Array.from({ length: this.config.per_device_train_batch_size }, () => this.cursor.next());
+    const N = idx.length, K = this.groups[idx[0]].seqs.length;
+    const seqs = idx.flatMap((i) => this.groups[i].seqs);
+    const batch = responseBatch(seqs, this.padId);
+    const ref = this.reference.get(idx.flatMap((i) => this.groups[i].seqs.map((_, k) => `${i}:${k}`)), () => batch);
+    const logps = sequenceLogps(this.policy, batch, this.temperature); // [N*K]
+    const h = F.reshape(F.sub(logps, new Tensor(Float32Array.from(ref), [N * K])), [N, K]);
+    const targets = idx.flatMap((i) => this.groups[i].logTargets);
+    const { loss, pf } = exoLoss(h, targets, this.config.beta_pi);
+    // How much of p_f sits on the best candidate of each group, and the p_f-weighted reward.
+    let onBest = 0, expReward = 0;
+    idx.forEach((i, n) => {
+      const t = this.groups[i].logTargets;
+      const best = t.indexOf(Math.max(...t));
+      onBest += pf.data[n * K + best];
+      const r = this.groups[i].rewards;
+      if (r) for (let k = 0; k < K; k++) expReward += pf.data[n * K + k] * r[k];
+    });
+    const metrics: Record<string, number> = { 'exo/p_best': onBest / N, 'exo/h_mean': F.mean(h).item(), 'logps/mean': F.mean(logps).item() };
+    if (this.config.mode === 'rw') metrics['exo/expected_reward'] = expReward / N;
+    return { loss: accumulation === 1 ? loss : F.mul(loss, 1 / accumulation), lossValue: loss.item(), tokens: batch.attentionMask!.reduce((a, b) => a + b, 0), metrics };
+  }
+}
+
+/** Mean reward of the candidates (what the sampler achieves), for logs. */
+export function candidateStats(groups: readonly CandidateGroup[]): { mean_reward: number; mean_length: number } {
+  let r = 0, n = 0, len = 0;
+  for (const g of groups) {
+    for (const [k, s] of g.seqs.entries()) {
+      r += g.rewards?.[k] ?? 0;
+      len += s.length;
+      n++;
+    }
+  }
+  return { mean_reward: n ? r / n : NaN, mean_length: n ? len / n : NaN };
+}
+
