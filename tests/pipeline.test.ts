@@ -17,6 +17,16 @@ test('pipeline --quick runs every stage and resumes', () => {
   assert.ok(summary.pretrain.tokens > 0);
   assert.equal(typeof summary.sft.accuracy.thinking, 'number');
   assert.equal(typeof summary.sft.accuracy.direct, 'number');
+  assert.equal(typeof summary.reward_model.accuracy, 'number');
+  assert.equal(typeof summary.sft.gold_reward, 'number');
+  for (const m of ['ppo', 'dpo', 'exo']) {
+    assert.equal(typeof summary[m].gold_reward, 'number', m);
+    assert.equal(typeof summary[m].kl, 'number', m);
+  }
+  assert.equal(typeof summary.grpo.accuracy_before, 'number');
+  assert.equal(typeof summary.grpo.accuracy_after, 'number');
+  assert.ok(summary.grpo.rollouts > 0);
+  assert.ok(Object.keys(summary.grpo.curriculum.tiers).length > 0);
   assert.ok(existsSync(join(out, 'report.html')));
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<svg/);
   assert.ok(loadCausalLM(join(out, 'final')));

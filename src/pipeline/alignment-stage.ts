@@ -24,16 +24,10 @@ import { ValueModel } from '../trainers/ppo/value-model.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { evaluateAlignment } from '../eval/alignment-eval.js';
 import { CheckpointError } from '../errors.js';
+import type { StageContext } from './stage.js';
 
-export interface AlignmentContext {
-  out: string;
-  dataDir: string;
-  sftDir: string;
-  seed: number;
-  quick: boolean;
-  quiet: boolean;
-  log: (s: string) => void;
-}
+/** See StageContext. */
+export type AlignmentContext = StageContext;
 
 /** Sizes of the alignment stages (full and --quick). */
 export function alignmentSizes(quick: boolean) {

@@ -1,6 +1,7 @@
 /**
  * `glmkit pipeline`: the whole recipe on the built-in world, resumable stage by stage.
- *   data -> tokenizer -> init -> pretrain -> sft -> eval -> report
+ *   data -> tokenizer -> init -> pretrain -> sft -> eval -> align (RM, PPO, DPO, EXO) -> grpo (RLCS) -> report
+ * OUT/final/ is the SFT model, replaced by the best aligned model when one beats SFT on gold reward.
  * Each finished stage is recorded in OUT/pipeline_state.json; an interrupted training stage resumes
  * from its newest checkpoint. OUT/final/ is the final model; OUT/summary.json holds the figures.
  */
@@ -23,10 +24,12 @@ import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { evalChat } from '../eval/chat-eval.js';
 import { writeReport } from '../report/report.js';
+import { runGrpoStage } from './grpo-stage.js';
+import { runAlignmentStages } from './alignment-stage.js';
 import { quickOverrides, type PipelineConfig } from './recipe.js';
 
-type Stage = 'data' | 'tokenizer' | 'init' | 'pretrain' | 'sft' | 'eval' | 'report';
-const STAGES: Stage[] = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'report'];
+type Stage = 'data' | 'tokenizer' | 'init' | 'pretrain' | 'sft' | 'eval' | 'align' | 'grpo' | 'report';
+const STAGES: Stage[] = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'report'];
 
 interface State {
   done: Stage[];
@@ -133,6 +136,22 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
         cpSync(dir, join(out, 'final'), { recursive: true });
         break;
       }
+      case 'align': {
+        const ctx = { out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log };
+        const a = await runAlignmentStages(ctx);
+        const { sft, best_model: best, best_beats_sft: beats, ...rest } = a as { sft?: object; best_model?: string; best_beats_sft?: boolean } & Record<string, unknown>;
+        Object.assign(state.summary, rest);
+        state.summary.sft = { ...(state.summary.sft as object), ...sft };
+        state.summary.final_model = beats && best ? best : join(paths.sft, 'final');
+        if (beats && best) {
+          rmSync(join(out, 'final'), { recursive: true, force: true });
+          cpSync(best, join(out, 'final'), { recursive: true });
+        }
+        break;
+      }
+      case 'grpo':
+        state.summary.grpo = await runGrpoStage({ out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log });
+        break;
       case 'report':
         break;
     }
