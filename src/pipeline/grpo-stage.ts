@@ -31,7 +31,7 @@ export type GrpoStageContext = StageContext;
 
 /** GRPO settings of the stage (full and --quick). */
 export function grpoStageConfig(ctx: GrpoStageContext, paths: { train: string; eval: string; out: string }): GrpoConfig {
-  const full = { max_steps: 60, per_device_train_batch_size: 32, num_generations: 8, prepass_k: 2, eval_max_examples: 240, max_completion_length: 200 };
+  const full = { max_steps: 70, per_device_train_batch_size: 32, num_generations: 8, prepass_k: 4, eval_max_examples: 240, max_completion_length: 200 };
   const quick = { max_steps: 2, per_device_train_batch_size: 4, num_generations: 2, prepass_k: 2, eval_max_examples: 4, max_completion_length: 16 };
   return resolveConfig(grpoSchema, {
     object: {
