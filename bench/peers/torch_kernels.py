@@ -28,31 +28,14 @@ def parse_args():
 
 
 ARGS = parse_args()
-# Must be set before torch (and with it OpenBLAS) is loaded.
-os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
-os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blas_threads import pin_env, set_openblas_threads  # noqa: E402
 
+pin_env(ARGS.threads)  # before torch (and with it OpenBLAS) is loaded
 import torch  # noqa: E402
 
 GEMM_SHAPES = [(512, 512, 512), (2048, 256, 1024), (64, 4096, 1024), (8192, 256, 256)]
 ATTN = dict(batch=4, heads=8, t=256, head_dim=64)
-
-
-def set_openblas_threads(n):
-    """Calls openblas_set_num_threads in the OpenBLAS that torch loaded; returns its path or None."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line and line.split()[-1].startswith("/")}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_set_num_threads(ctypes.c_int(n))
-            return path
-        except (OSError, AttributeError):
-            continue
-    return None
 
 
 def time_it(fn, max_reps, budget_s, setup=None):

@@ -12,12 +12,26 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 
-import torch
-import torch.nn.functional as F
-
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+from blas_threads import pin_env, set_openblas_threads  # noqa: E402
+
+
+def _threads_arg():
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return int(sys.argv[i + 1])
+        if a.startswith("--threads="):
+            return int(a.split("=", 1)[1])
+    return 1
+
+
+pin_env(_threads_arg())  # before torch (and with it OpenBLAS) is loaded
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def rms_norm(x, w, eps):
@@ -94,6 +108,7 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    blas = set_openblas_threads(a.threads)
     torch.manual_seed(0)
     with open(os.path.join(here, "..", "..", "configs", f"{a.preset}.json")) as f:
         c = json.load(f)
@@ -114,7 +129,7 @@ def main():
     times = sorted(step() for _ in range(a.steps))
     med = times[len(times) // 2]
     print(json.dumps({"bench": "train", "impl": "torch", "torch": torch.__version__, "preset": a.preset, "batch": a.batch,
-                      "seq_len": a.seq_len, "threads": a.threads, "step_ms_median": round(med * 1000, 1),
+                      "seq_len": a.seq_len, "threads": a.threads, "blas": blas, "step_ms_median": round(med * 1000, 1),
                       "tokens_per_s": round(a.batch * a.seq_len / med)}))
 
 
