@@ -10,8 +10,14 @@ import { runCli, tempDir } from './helpers.js';
 
 test('pipeline --quick runs every stage and resumes', () => {
   const out = tempDir();
+  // The base recipe first (--until eval), then the rest: the second run only adds the later stages.
+  const base = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick', '--until', 'eval'], { timeoutMs: 300_000 });
+  assert.equal(base.code, 0, base.stderr);
+  assert.match(base.stderr, /grpo skipped \(--until eval\)/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).grpo, undefined);
   const r = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick'], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /sft already done/);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(typeof summary.pretrain.loss, 'number');
   assert.ok(summary.pretrain.tokens > 0);

@@ -55,8 +55,13 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
   const t0 = Date.now();
   const timings: Record<string, number> = (state.summary.seconds as Record<string, number>) ?? {};
 
+  const last = STAGES.indexOf(cfg.until);
   for (const stage of STAGES) {
-    if (state.done.includes(stage)) {
+    if (stage !== 'report' && STAGES.indexOf(stage) > last) {
+      log(`pipeline: ${stage} skipped (--until ${cfg.until})`);
+      continue;
+    }
+    if (state.done.includes(stage) && stage !== 'report') {
       log(`pipeline: ${stage} already done`);
       continue;
     }
@@ -158,7 +163,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
     timings[stage] = (Date.now() - s0) / 1000;
     state.summary.seconds = timings;
     state.summary.preset = cfg.preset;
-    state.done.push(stage);
+    if (!state.done.includes(stage)) state.done.push(stage);
     writeFileSync(join(out, 'summary.json'), JSON.stringify(state.summary, null, 2) + '\n');
     if (stage === 'report') writeReport(out);
     saveState();
