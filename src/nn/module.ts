@@ -8,7 +8,8 @@ import { CheckpointError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 
-function snake(name: string): string {
+/** A camelCase module or tensor name in HF's snake_case (`selfAttn` -> `self_attn`). */
+export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
@@ -46,8 +47,8 @@ export abstract class Module {
   /** Trainable parameters with their HF names. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    for (const [n, t] of this._params) out.push([prefix + snake(n), t]);
-    for (const [n, c] of this._children) out.push(...c.namedParameters(`${prefix}${snake(n)}.`));
+    for (const [n, t] of this._params) out.push([prefix + snakeCase(n), t]);
+    for (const [n, c] of this._children) out.push(...c.namedParameters(`${prefix}${snakeCase(n)}.`));
     return out;
   }
 
@@ -58,9 +59,9 @@ export abstract class Module {
   /** Parameters and buffers with their HF names (what a checkpoint holds). */
   stateDict(prefix = ''): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const [n, t] of this._params) out.set(prefix + snake(n), t);
-    for (const [n, t] of this._buffers) out.set(prefix + snake(n), t);
-    for (const [n, c] of this._children) for (const [k, v] of c.stateDict(`${prefix}${snake(n)}.`)) out.set(k, v);
+    for (const [n, t] of this._params) out.set(prefix + snakeCase(n), t);
+    for (const [n, t] of this._buffers) out.set(prefix + snakeCase(n), t);
+    for (const [n, c] of this._children) for (const [k, v] of c.stateDict(`${prefix}${snakeCase(n)}.`)) out.set(k, v);
     return out;
   }
 

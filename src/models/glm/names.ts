@@ -9,6 +9,7 @@
  * the expected shape and the found one.
  */
 import { CheckpointError } from '../../errors.js';
+import { snakeCase } from '../../nn/module.js';
 import type { GlmConfig } from './config.js';
 
 export interface TensorSpec {
@@ -37,7 +38,7 @@ export function hfToModulePath(name: string): string {
 export function modulePathToHf(path: string): string {
   return path
     .split('.')
-    .map((s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))
+    .map(snakeCase)
     .join('.');
 }
 

@@ -226,7 +226,7 @@ export function gelu(x: Tensor): Tensor {
   );
 }
 
-/** min(max(x, lo), hi); the gradient passes where lo < x < hi... and at the bounds where not clipped. */
+/** min(max(x, lo), hi); the gradient passes where lo <= x <= hi and is 0 where x was clipped. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   if (lo > hi) throw new ShapeError(`clamp: lo ${lo} > hi ${hi}`);
   return unary('clamp', x, (v) => (v < lo ? lo : v > hi ? hi : v), (v) => (v < lo || v > hi ? 0 : 1));
