@@ -29,6 +29,11 @@ test('pretrain: loss goes down, checkpoints and final folder are complete', () =
   assert.deepEqual(ckpts, ['checkpoint-12', 'checkpoint-8']);
   for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'optimizer.safetensors', 'trainer_state.json', 'training_config.json']) assert.ok(existsSync(join(out, 'checkpoint-8', f)), f);
   assert.ok(loadModel(join(out, 'final')));
+  // Running again into the same folder without --resume overwrites nothing.
+  const again = runCli(['pretrain', ...common(out, ['--max-steps', '2'])]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already holds checkpoints of an earlier run; pass --resume/);
+  assert.ok(existsSync(join(out, 'checkpoint-12')));
 });
 
 test('resume after SIGKILL reproduces the uninterrupted loss curve', async () => {

@@ -124,10 +124,11 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     mkdirSync(cfg.out, { recursive: true });
     this.optimizer = buildOptimizer(this.trainableModule(), cfg);
     const log = new MetricsLog(join(cfg.out, 'metrics.jsonl'));
-    const resumed = cfg.resume && this.resume(log);
-    if (!resumed) {
-      if (existsSync(join(cfg.out, 'metrics.jsonl'))) log.truncateAfter(-1);
+    if (!cfg.resume && listCheckpoints(cfg.out).length > 0) {
+      throw new ConfigError(`${cfg.out} already holds checkpoints of an earlier run; pass --resume to continue it, or choose another --out (nothing was overwritten)`);
     }
+    const resumed = cfg.resume && this.resume(log);
+    if (!resumed && existsSync(join(cfg.out, 'metrics.jsonl'))) log.truncateAfter(-1);
     writeFileSync(join(cfg.out, 'training_config.json'), JSON.stringify({ method: this.method, backend: getBackend().describe(), ...cfg }, null, 2) + '\n');
     const progress = new Progress(cfg.max_steps, this.method, cfg.quiet);
     const history: Metrics[] = [];
