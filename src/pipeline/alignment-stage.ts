@@ -6,7 +6,7 @@
  * keys (reward_model, sft.gold_reward, ppo / dpo / exo {gold_reward, kl}), the aligned model with the
  * highest held-out gold reward (best_method, best_model) and whether it beats SFT (best_beats_sft).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, goldReward, writeJsonl, type PreferenceRecord } from '../data/world/index.js';
 import { loadPreferenceData, worldCorrectness, type TokenizedPair } from '../data/preference.js';
@@ -89,6 +89,8 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
     if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
     ctx.log(`pipeline: ${name} ...`);
     const t0 = Date.now();
+    // A stage that was interrupted starts over: clear what it left (its trainer does not resume).
+    rmSync(dir(name), { recursive: true, force: true });
     await fn();
     state.summary.seconds = { ...(state.summary.seconds as object), [name]: (Date.now() - t0) / 1000 };
     state.done.push(name);

@@ -6,7 +6,7 @@
  * ~95-100% on arithmetic levels 1-3, ~0-5% on 4-7 within the 160-token reasoning budget, and about
  * 50-70% there (docs/experiments/rl.md).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, writeJsonl, type RlRecord } from '../data/world/index.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
@@ -71,6 +71,8 @@ export function readPrompts(file: string): RlPrompt[] {
 export async function runGrpoStage(ctx: GrpoStageContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   const files = await writeGrpoStageData(ctx);
+  // The stage restarts from scratch when interrupted (the curriculum state is not checkpointed).
+  rmSync(join(ctx.out, 'grpo'), { recursive: true, force: true });
   const cfg = grpoStageConfig(ctx, { ...files, out: join(ctx.out, 'grpo') });
   const tok = loadTokenizer(ctx.sftDir);
   const model = loadCausalLM(ctx.sftDir);
