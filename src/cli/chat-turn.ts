@@ -1,7 +1,7 @@
-/** One chat turn on a local model: render with the GLM template, generate, parse (generate and chat commands). */
-import { generate } from '../generation/generate.js';
+/** One chat turn on a local model (generate --prompt and chat): the shared rollout engine on one prompt. */
+import { rollout } from '../generation/rollout.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
-import { parseChatOutput, renderChat, STOP_TOKENS, type ChatMessage, type ParsedOutput, type Tokenizer } from '../tokenizer/index.js';
+import type { ChatMessage, ParsedOutput, Tokenizer } from '../tokenizer/index.js';
 
 export interface TurnOptions {
   thinking: boolean;
@@ -19,10 +19,6 @@ export interface TurnResult extends ParsedOutput {
 }
 
 export function chatTurn(model: GlmForCausalLM, tok: Tokenizer, messages: ChatMessage[], o: TurnOptions): TurnResult {
-  const prompt = renderChat(tok, { messages, enable_thinking: o.thinking, add_generation_prompt: true }).ids;
-  const stops = STOP_TOKENS.map((t) => tok.requireId(t));
-  const res = generate(model, [prompt], { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stopTokens: stops });
-  const ids = res.tokens[0];
-  const text = tok.decode(ids.filter((t) => !stops.includes(t)));
-  return { ...parseChatOutput(text), text, ids, finishReason: res.finishReason[0] };
+  const [r] = rollout(model, tok, [messages], { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, thinking: o.thinking });
+  return { ...r.parsed, text: r.text, ids: r.completionIds, finishReason: r.finishReason };
 }
