@@ -277,6 +277,40 @@ export const GLM4_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?
 /** GLM's special tokens, appended after the BPE vocabulary in this order. */
 export const SPECIAL_TOKENS = ['<|endoftext|>', '[MASK]', '[gMASK]', '[sMASK]', '<sop>', '<eop>', '<|system|>', '<|user|>', '<|assistant|>', '<|observation|>', '<think>', '</think>'];
 
+export interface HfAddedToken {
+  id: number;
+  content: string;
+  single_word: boolean;
+  lstrip: boolean;
+  rstrip: boolean;
+  normalized: boolean;
+  special: boolean;
+}
+
+/**
+ * The tokenizer.json document of a GLM-4 style byte-level BPE: Split(GLM-4 pattern) + ByteLevel
+ * pre-tokenizer, ByteLevel decoder, BPE model with the given vocabulary, merges and added tokens.
+ */
+export function hfBpeTokenizerDoc(vocab: Record<string, number>, merges: [string, string][], added: HfAddedToken[]): HfJson {
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: GLM4_PATTERN }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+  };
+}
+
 /**
  * A byte-level BPE tokenizer.json: the 256 byte symbols, then for each word (ASCII) the merges that
  * build it left to right ("h e", "he l", ...; a leading space is the symbol "Ġ"), then GLM's special
@@ -301,23 +335,7 @@ export function byteLevelTokenizerJson(words: string[]): { json: HfJson; size: n
     }
   }
   const added = SPECIAL_TOKENS.map((content, i) => ({ id: next + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
-  const json: HfJson = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        { type: 'Split', pattern: { Regex: GLM4_PATTERN }, behavior: 'Isolated', invert: false },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-      ],
-    },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
-  };
+  const json = hfBpeTokenizerDoc(vocab, merges, added);
   return { json, size: next + SPECIAL_TOKENS.length };
 }
 

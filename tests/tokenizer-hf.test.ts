@@ -12,11 +12,11 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { BYTE_TO_CHAR } from '../src/tokenizer/byte-level.js';
 import { trainBpeFromTexts } from '../src/tokenizer/bpe-train.js';
 import { renderChat } from '../src/tokenizer/chat.js';
-import { GLM4_SPLIT_PATTERN } from '../src/tokenizer/pretokenize.js';
 import { GLM_SPECIAL_TOKENS } from '../src/tokenizer/special-tokens.js';
 import { testCorpus } from '../src/tokenizer/test-fixtures.js';
 import { loadTokenizer, parseTokenizerJson, saveTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.js';
+import { hfBpeTokenizerDoc } from './hf-writer.js';
 
 /** Texts that exercise every branch of the split pattern and the byte-level mapping. */
 const PROBES = [
@@ -82,23 +82,7 @@ function glmStyleTokenizerJson(): string {
   const added = specials.map((content, i) => ({ id: 151329 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
   added.push({ id: 151350, content: '<think>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
   added.push({ id: 151351, content: '</think>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
-  return JSON.stringify({
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        { type: 'Split', pattern: { Regex: GLM4_SPLIT_PATTERN }, behavior: 'Isolated', invert: false },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-      ],
-    },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
-  });
+  return JSON.stringify(hfBpeTokenizerDoc(vocab, merges, added));
 }
 
 test('a GLM-style tokenizer.json (added tokens at GLM-4.5 ids) gives the same ids in glmkit and tokenizers.js', () => {
