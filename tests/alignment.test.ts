@@ -35,7 +35,7 @@ test('setup fixture', async () => {
 
 test('DPO: the reference model and its log-probs never change while the policy trains', async () => {
   const tok = loadTokenizer(fx.model);
-  const data = loadPreferenceData(pairs, tok, { maxLen: 256 });
+  const data = loadPreferenceData(pairs, tok, { maxLen: 1024 });
   const policy = loadCausalLM(fx.model), ref = loadCausalLM(fx.model);
   const before = snapshot(ref), policyBefore = snapshot(policy);
   const probe = responseBatch(data.pairs.slice(0, 4).map((p) => p.chosen), tok.requireId('<|endoftext|>'));

@@ -50,13 +50,13 @@ function require(command: string, cfg: Record<string, unknown>, keys: string[]):
 }
 
 /** Gold reward / KL of the trained policy on --eval-data prompts (world prompts only). */
-function finalEval(policy: GlmForCausalLM, sftDir: string, tok: Tokenizer, evalData: string | null, maxNew: number, seed: number): Record<string, number> {
+function finalEval(policy: GlmForCausalLM, sftDir: string, tok: Tokenizer, evalData: string | null, maxNew: number, seed: number, thinking: boolean): Record<string, number> {
   if (!evalData) return {};
   const prompts = readPrompts(evalData);
   const ref = loadCausalLM(sftDir);
   const gold = (p: ChatMessage[], r: string) => goldReward(p, r);
-  const policyEval = evaluateAlignment(policy, ref, tok, prompts, gold, { maxNewTokens: maxNew, seed });
-  const sftEval = evaluateAlignment(ref, ref, tok, prompts, gold, { maxNewTokens: maxNew, seed });
+  const policyEval = evaluateAlignment(policy, ref, tok, prompts, gold, { maxNewTokens: maxNew, seed, thinking });
+  const sftEval = evaluateAlignment(ref, ref, tok, prompts, gold, { maxNewTokens: maxNew, seed, thinking });
   return { gold_reward: policyEval.gold_reward, kl: policyEval.kl, sft_gold_reward: sftEval.gold_reward };
 }
 
@@ -69,7 +69,7 @@ export async function dpoCommand(argv: string[]): Promise<number> {
   if (!cfg.quiet) console.error(`dpo: ${train.pairs.length} pairs from ${cfg.data} (${JSON.stringify(train.stats)})`);
   const policy = loadCausalLM(cfg.model);
   const r = await new DpoTrainer(cfg, policy, loadCausalLM(cfg.ref_model ?? cfg.model), tok, train.pairs, null).train();
-  console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.ref_model ?? cfg.model, tok, cfg.eval_data, 48, cfg.seed) }));
+  console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.ref_model ?? cfg.model, tok, cfg.eval_data, cfg.eval_max_new_tokens, cfg.seed, cfg.enable_thinking) }));
   return 0;
 }
 
@@ -84,7 +84,7 @@ export async function exoCommand(argv: string[]): Promise<number> {
     if (!cfg.reward_model) throw new UsageError('exo: --mode rw needs --reward-model (or use --mode pref with preference pairs)');
     let prompts = readPrompts(cfg.data);
     if (cfg.max_prompts > 0) prompts = prompts.slice(0, cfg.max_prompts);
-    groups = sampleCandidates(sft, loadRewardModel(cfg.reward_model), tok, prompts, { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length });
+    groups = sampleCandidates(sft, loadRewardModel(cfg.reward_model), tok, prompts, { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: cfg.enable_thinking });
     if (!cfg.quiet) console.error(`exo: ${groups.length} prompts x ${cfg.num_candidates} candidates (${JSON.stringify(candidateStats(groups))})`);
   } else {
     groups = pairGroups(loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length }).pairs);
@@ -92,7 +92,7 @@ export async function exoCommand(argv: string[]): Promise<number> {
   if (groups.length === 0) throw new DataError('no candidate groups fit --max-seq-length', { file: cfg.data });
   const policy = loadCausalLM(cfg.model);
   const r = await new ExoTrainer(cfg, policy, sft, tok, groups).train();
-  console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.model, tok, cfg.eval_data, cfg.max_new_tokens, cfg.seed) }));
+  console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.model, tok, cfg.eval_data, cfg.max_new_tokens, cfg.seed, cfg.enable_thinking) }));
   return 0;
 }
 
@@ -110,7 +110,7 @@ export async function ppoCommand(argv: string[]): Promise<number> {
   const sftEx = cfg.sft_data && cfg.ptx_coef > 0 ? loadSftExamples(cfg.sft_data, tok, cfg.max_seq_length).examples : null;
   const policy = loadCausalLM(cfg.model);
   const r = await new PpoTrainer(cfg, policy, sft, new ValueModel(loadRewardModel(cfg.reward_model)), rm, tok, prep.prompts, sftEx).train();
-  console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.model, tok, cfg.eval_data, cfg.response_length, cfg.seed) }));
+  console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.model, tok, cfg.eval_data, cfg.response_length, cfg.seed, cfg.enable_thinking) }));
   return 0;
 }
 
@@ -128,6 +128,8 @@ const sweepSchema = {
   exo_prompts: field('int', 300, 'EXO-rw prompts (K candidates each)', { min: 1 }),
   eval_prompts: field('int', 150, 'held-out prompts evaluated', { min: 1 }),
   max_new_tokens: field('int', 40, 'token budget of candidates and evaluation samples', { min: 1 }),
+  enable_thinking: field('boolean', false, 'sample candidates and evaluation responses in thinking mode'),
+  max_seq_length: field('int', 256, 'longest prompt + response of pairs and candidates', { min: 2 }),
   seed: field('int', 0, 'seed', { min: 0 }),
   quiet: field('boolean', false, 'no progress output'),
 };
@@ -147,20 +149,20 @@ export async function alignSweepCommand(argv: string[]): Promise<number> {
   const gold = (p: ChatMessage[], r: string) => goldReward(p, r);
   const evalPrompts = readPrompts(cfg.eval_data).slice(0, cfg.eval_prompts);
   const rm = loadRewardModel(cfg.reward_model);
-  const evalOpts = { maxNewTokens: cfg.max_new_tokens, seed: cfg.seed, proxy: (p: ChatMessage[][], r: ChatMessage[]) => scoreResponses(rm, tok, p, r) };
+  const evalOpts = { maxNewTokens: cfg.max_new_tokens, seed: cfg.seed, thinking: cfg.enable_thinking, proxy: (p: ChatMessage[][], r: ChatMessage[]) => scoreResponses(rm, tok, p, r) };
   const rows: Record<string, number | string>[] = [];
   const sft = evaluateAlignment(ref, ref, tok, evalPrompts, gold, evalOpts);
   rows.push({ method: 'sft', beta: 0, gold_reward: sft.gold_reward, rm_score: sft.proxy_reward, kl: sft.kl, length: sft.length });
-  const pairs = loadPreferenceData(cfg.data, tok, { maxLen: 256 }).pairs;
+  const pairs = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length }).pairs;
   const oracle = (p: ChatMessage[][], r: ChatMessage[]) => r.map((m, i) => goldReward(p[i], m.content ?? ''));
-  const groups = sampleCandidates(ref, cfg.oracle ? oracle : rm, tok, readPrompts(cfg.data).slice(0, cfg.exo_prompts), { K: 4, temperature: 0.8, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: 256 });
+  const groups = sampleCandidates(ref, cfg.oracle ? oracle : rm, tok, readPrompts(cfg.data).slice(0, cfg.exo_prompts), { K: 4, temperature: 0.8, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: cfg.enable_thinking });
   const common = { model: cfg.model, data: cfg.data, seed: cfg.seed, quiet: true, logging_steps: 10, ...(cfg.max_steps > 0 ? { max_steps: cfg.max_steps } : {}), ...(cfg.learning_rate > 0 ? { learning_rate: cfg.learning_rate } : {}) };
   for (const beta of betas) {
     for (const method of cfg.oracle ? (['exo'] as const) : (['dpo', 'exo'] as const)) {
       const out = join(cfg.out, `${method}-beta${beta}`);
       const policy = loadCausalLM(cfg.model);
-      if (method === 'dpo') await new DpoTrainer(resolveConfig(dpoSchema, { object: { ...common, out, beta } }), policy, ref, tok, pairs, null).train();
-      else await new ExoTrainer(resolveConfig(exoSchema, { object: { ...common, out, beta_pi: beta, beta_r: cfg.beta_r, reward_model: cfg.reward_model, max_new_tokens: cfg.max_new_tokens } }), policy, ref, tok, groups).train();
+      if (method === 'dpo') await new DpoTrainer(resolveConfig(dpoSchema, { object: { ...common, out, beta, max_seq_length: cfg.max_seq_length } }), policy, ref, tok, pairs, null).train();
+      else await new ExoTrainer(resolveConfig(exoSchema, { object: { ...common, out, beta_pi: beta, beta_r: cfg.beta_r, reward_model: cfg.reward_model, max_new_tokens: cfg.max_new_tokens, max_seq_length: cfg.max_seq_length, enable_thinking: cfg.enable_thinking } }), policy, ref, tok, groups).train();
       const r = evaluateAlignment(policy, ref, tok, evalPrompts, gold, evalOpts);
       rows.push({ method, beta, gold_reward: r.gold_reward, rm_score: r.proxy_reward, kl: r.kl, length: r.length });
       if (!cfg.quiet) console.error(`align-sweep: ${method} beta ${beta}: gold ${r.gold_reward.toFixed(3)} RM ${r.proxy_reward.toFixed(3)} KL ${r.kl.toFixed(2)}`);

@@ -18,6 +18,7 @@ Options:
   --world-seed W    seed of the world itself (default 0; keep it fixed across splits)
   --difficulty D    levels: "2", "1,3" or "1-4" (arithmetic 1-7, world questions 1-3, longqa 1-4)
   --split S         train (~90% of problems), test (the other ~10%) or all (default)
+  --style-noise P   sft: share of demonstrations worded as the annotator dislikes, 0..1 (default 0)
   -h, --help        show this help
 `;
 
@@ -48,6 +49,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
         out: { type: 'string', short: 'o' },
         difficulty: { type: 'string' },
         split: { type: 'string' },
+        'style-noise': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -84,7 +86,11 @@ export async function dataCommand(argv: string[]): Promise<number> {
       throw err;
     }
   }
-  const records = generateWorldTask(task as WorldTask, { n, seed, worldSeed, difficulty, split });
+  const styleNoise = values['style-noise'] === undefined ? undefined : Number(values['style-noise']);
+  if (styleNoise !== undefined && !(styleNoise >= 0 && styleNoise <= 1)) {
+    throw new UsageError(`data world: expected --style-noise between 0 and 1, got "${values['style-noise']}"`);
+  }
+  const records = generateWorldTask(task as WorldTask, { n, seed, worldSeed, difficulty, split, styleNoise });
   if (out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

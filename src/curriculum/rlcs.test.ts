@@ -102,3 +102,26 @@ test('dynamic temperature: plateau detection and the highest temperature within 
   assert.equal(d.choose(new Map([[0.7, 0.8], [1, 0.795], [1.3, 0.7]])), 1);
   assert.equal(d.choose(new Map([[0.7, 0.8], [1, 0.7], [1.3, 0.799]])), 1.3);
 });
+
+test('pooled offline estimates separate rarely-solved from never-solved prompts of 0 / k', () => {
+  // 40 prompts of group a solved 10% of the time, 40 of group b never; pass@4 pre-pass
+  const groups = [...Array(40).fill('arith:5'), ...Array(40).fill('arith:7')];
+  const c = new Curriculum(80, { ...opts('rlcs'), poolStrength: 4 }, groups);
+  for (let i = 0; i < 80; i++) c.setOffline(i, 4, i < 40 && i % 10 < 4 ? 1 : 0); // group a: 16 / 160 = 0.1
+  assert.equal(c.passRate(5), 0, 'raw rate before pooling');
+  c.poolOffline();
+  const mu = 16 / 160;
+  assert.ok(Math.abs(c.passRate(5)! - (0 + 4 * mu) / 8) < 1e-12, `0/4 in group a: ${c.passRate(5)}`);
+  assert.ok(Math.abs(c.passRate(0)! - (1 + 4 * mu) / 8) < 1e-12, `1/4 in group a: ${c.passRate(0)}`);
+  assert.equal(c.passRate(50), 0, 'group b stays at 0');
+  // inside the unsolved tier, draws go to the rarely-solved prompts
+  const rng = new Rng(3);
+  let a = 0, b = 0;
+  for (let it = 0; it < 200; it++) for (const i of c.draw(4, rng)) if (c.passRate(i)! <= 0.05) i < 40 ? a++ : b++;
+  assert.ok(a > 10 * b, `unsolved-tier draws: ${a} rarely-solved vs ${b} never-solved`);
+  // without pooling, 0/4 is 0/4 in both groups
+  const raw = new Curriculum(80, opts('rlcs'), groups);
+  for (let i = 0; i < 80; i++) raw.setOffline(i, 4, i < 40 && i % 10 < 4 ? 1 : 0);
+  raw.poolOffline();
+  assert.equal(raw.passRate(5), 0);
+});

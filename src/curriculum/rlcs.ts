@@ -11,7 +11,13 @@
  *       w_t = max(floor, mean_{i in t} (1 - p_i^G - (1 - p_i)^G)),
  *   the expected share of its groups that are informative (not all-correct, not all-wrong) — the
  *   paper leaves the weighting open; this one favours the middle, never starves a tier, and needs no
- *   hand-tuned shape. Tiers are drawn by weight, prompts uniformly inside a tier.
+ *   hand-tuned shape. Tiers are drawn by weight; inside a tier a prompt is drawn in proportion to its
+ *   own informative-group probability (plus a small floor), so a tier that mixes rarely-solved and
+ *   never-solved prompts spends its draws on the former.
+ *   Pooled offline estimates (`poolStrength` > 0, prompts with a difficulty group such as
+ *   "arithmetic:5"): a pre-pass of k samples cannot tell a prompt solved 8% of the time from one never
+ *   solved (0 of 4 either way, 72% of the time), so each offline rate is shrunk towards its group's
+ *   pooled rate: p = (successes + m * mu_group) / (trials + m), m = poolStrength (empirical Bayes).
  *   Oversampling: expansion = 1 / (1 - invalid_rate), invalid_rate an EMA of the share of last
  *   iteration's groups with zero reward spread (capped at `maxExpansion`); the extra groups are
  *   rolled out and the most balanced ones (|#correct - #wrong| smallest) are kept.
@@ -33,6 +39,8 @@ export interface CurriculumOptions {
   maxExpansion: number;
   stageSwitch: number;
   stage2Samples: number;
+  /** pseudo-trials of the group prior in pooled offline estimates (0 = raw offline rates) */
+  poolStrength?: number;
 }
 
 /** A rolled-out group: the prompt index and the rewards of its samples. */
@@ -85,7 +93,11 @@ export class Curriculum {
   /** share of training done, in [0, 1] (two_stage switches on it) */
   progress = 0;
 
-  constructor(poolSize: number, readonly opts: CurriculumOptions) {
+  /**
+   * `groups[i]`: the difficulty group of prompt i (e.g. "arithmetic:5"; null = none), for pooled offline
+   * estimates.
+   */
+  constructor(poolSize: number, readonly opts: CurriculumOptions, private readonly groups: readonly (string | null)[] = []) {
     this.stats = Array.from({ length: poolSize }, () => ({ offlineTrials: 0, offlineSuccesses: 0, p: null, onlineTrials: 0, onlineSuccesses: 0 }));
   }
 
@@ -99,6 +111,30 @@ export class Curriculum {
     s.offlineTrials = trials;
     s.offlineSuccesses = successes;
     if (trials > 0 && s.onlineTrials === 0) s.p = successes / trials;
+  }
+
+  /**
+   * Shrinks every offline-only estimate towards its group's pooled offline rate (see the module
+   * comment); call once all offline evidence is in. No-op when poolStrength is 0 or unset.
+   */
+  poolOffline(): void {
+    const m = this.opts.poolStrength ?? 0;
+    if (m <= 0) return;
+    const pooled = new Map<string, { s: number; n: number }>();
+    this.stats.forEach((st, i) => {
+      const g = this.groups[i];
+      if (g == null || st.offlineTrials === 0) return;
+      const acc = pooled.get(g) ?? { s: 0, n: 0 };
+      acc.s += st.offlineSuccesses;
+      acc.n += st.offlineTrials;
+      pooled.set(g, acc);
+    });
+    this.stats.forEach((st, i) => {
+      const g = this.groups[i];
+      const acc = g == null ? undefined : pooled.get(g);
+      if (!acc || st.offlineTrials === 0 || st.onlineTrials > 0) return;
+      st.p = (st.offlineSuccesses + (m * acc.s) / acc.n) / (st.offlineTrials + m);
+    });
   }
 
   passRate(prompt: number): number | null {
@@ -232,8 +268,20 @@ export class Curriculum {
         let u = rng.random() * total;
         for (const cand of avail) if ((u -= weights[cand]) < 0) { t = cand; break; }
       } else t = avail[rng.int(avail.length)];
-      out.push(left[t].splice(rng.int(left[t].length), 1)[0]);
+      out.push(left[t].splice(this.pickInTier(left[t], rng), 1)[0]);
     }
     return out;
+  }
+
+  /** Index into `members` drawn in proportion to each prompt's informative-group probability (+ floor). */
+  private pickInTier(members: readonly number[], rng: Rng): number {
+    const G = this.samplesPerPrompt();
+    const w = members.map((i) => {
+      const p = this.stats[i].p;
+      return (p === null ? 1 : informativeGroupProb(p, G)) + 0.01;
+    });
+    let u = rng.random() * w.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < w.length; k++) if ((u -= w[k]) < 0) return k;
+    return w.length - 1;
   }
 }

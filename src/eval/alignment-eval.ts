@@ -21,6 +21,8 @@ export interface AlignmentEvalOptions {
   numSamples?: number;
   temperature?: number;
   maxNewTokens?: number;
+  /** sample in thinking mode (the gold reward reads the final answer only) */
+  thinking?: boolean;
   seed?: number;
   batchSize?: number;
   /** a learned reward (e.g. the reward model) scored on the same samples: reported as proxy_reward */
@@ -45,7 +47,7 @@ export interface AlignmentEvalResult {
 export function evaluateAlignment(policy: GlmForCausalLM, ref: GlmForCausalLM, tok: Tokenizer, prompts: readonly ChatMessage[][], gold: (prompt: ChatMessage[], response: string) => number, opts: AlignmentEvalOptions = {}): AlignmentEvalResult {
   const temperature = opts.temperature ?? 1;
   const bs = opts.batchSize ?? 32;
-  const rs = rollout(policy, tok, prompts, { maxNewTokens: opts.maxNewTokens ?? 48, temperature, numSamples: opts.numSamples ?? 2, batchSize: bs, rng: new Rng(`${opts.seed ?? 0}:alignment-eval`) });
+  const rs = rollout(policy, tok, prompts, { maxNewTokens: opts.maxNewTokens ?? 48, temperature, numSamples: opts.numSamples ?? 2, batchSize: bs, thinking: opts.thinking, rng: new Rng(`${opts.seed ?? 0}:alignment-eval`) });
   let goldSum = 0, kl = 0, len = 0, truncated = 0;
   const samples: AlignmentEvalResult['samples'] = [];
   for (let i = 0; i < rs.length; i += bs) {

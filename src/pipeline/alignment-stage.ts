@@ -32,8 +32,8 @@ export type AlignmentContext = StageContext;
 /** Sizes of the alignment stages (full and --quick). */
 export function alignmentSizes(quick: boolean) {
   return quick
-    ? { trainPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, batch: 4 }
-    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 40, exoSteps: 120, exoPrompts: 240, maxNew: 40, batch: 16 };
+    ? { trainPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, maxLen: 384, batch: 4 }
+    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 40, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
 }
 
 /** Unique prompts of preference records, in order. */
@@ -83,7 +83,9 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   mkdirSync(join(ctx.out, 'alignment'), { recursive: true });
   const state: { done: string[]; summary: Record<string, unknown> } = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : { done: [], summary: {} };
   const save = () => writeFileSync(stateFile, JSON.stringify(state, null, 2) + '\n');
-  const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0 };
+  // Every stage works in thinking mode: responses are reasoning + answer, so the reward model can check
+  // the answer against the reasoning (docs/experiments/alignment.md).
+  const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen };
   const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl');
   const stage = async (name: string, fn: () => Promise<void> | void) => {
     if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
@@ -127,7 +129,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
 
   await stage('ppo', async () => {
     const cfg = resolveConfig(ppoSchema, {
-      object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, ptx_batch_size: S.batch / 2 },
+      object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, enable_thinking: true, ptx_batch_size: S.batch / 2 },
       objectSource: 'pipeline',
     });
     const rm = loadRm();
@@ -149,9 +151,9 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   });
 
   await stage('exo', async () => {
-    const cfg = resolveConfig(exoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, out: dir('exo'), max_steps: S.exoSteps, per_device_train_batch_size: S.batch / 2, max_new_tokens: S.maxNew }, objectSource: 'pipeline' });
+    const cfg = resolveConfig(exoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, out: dir('exo'), max_steps: S.exoSteps, per_device_train_batch_size: S.batch / 2, max_new_tokens: S.maxNew, enable_thinking: true }, objectSource: 'pipeline' });
     const sft = loadCausalLM(ctx.sftDir);
-    const groups = sampleCandidates(sft, loadRm(), tok, trainPrompts.slice(0, S.exoPrompts), { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length });
+    const groups = sampleCandidates(sft, loadRm(), tok, trainPrompts.slice(0, S.exoPrompts), { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: true });
     await new ExoTrainer(cfg, loadCausalLM(ctx.sftDir), sft, tok, groups).train();
   });
 
@@ -160,7 +162,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
     const gold = (p: ChatMessage[], r: string) => goldReward(p, r);
     const rm = loadRm();
     const proxy = (p: ChatMessage[][], r: ChatMessage[]) => scoreResponses(rm, tok, p, r);
-    const opts = { numSamples: S.evalSamples, maxNewTokens: S.maxNew, seed: ctx.seed, proxy };
+    const opts = { numSamples: S.evalSamples, maxNewTokens: S.maxNew, thinking: true, seed: ctx.seed, proxy };
     const evalOne = (m: GlmForCausalLM) => evaluateAlignment(m, ref, tok, evalPrompts, gold, opts);
     const sft = evalOne(ref);
     state.summary.sft = { gold_reward: sft.gold_reward, kl: sft.kl, rm_score: sft.proxy_reward, length: sft.length };

@@ -71,8 +71,8 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
         await writeJsonl(join(paths.data, 'pretrain.jsonl'), generateWorldTask('pretrain', { n: cfg.pretrain_docs, seed: cfg.seed, split: 'train' }));
-        await writeJsonl(join(paths.data, 'sft.jsonl'), generateWorldTask('sft', { n: cfg.sft_examples, seed: cfg.seed + 1, split: 'train' }));
-        await writeJsonl(join(paths.data, 'sft_eval.jsonl'), generateWorldTask('sft', { n: Math.max(2, Math.min(200, cfg.sft_examples)), seed: cfg.seed + 2, split: 'test' }));
+        await writeJsonl(join(paths.data, 'sft.jsonl'), generateWorldTask('sft', { n: cfg.sft_examples, seed: cfg.seed + 1, split: 'train', styleNoise: cfg.sft_style_noise }));
+        await writeJsonl(join(paths.data, 'sft_eval.jsonl'), generateWorldTask('sft', { n: Math.max(2, Math.min(200, cfg.sft_examples)), seed: cfg.seed + 2, split: 'test', styleNoise: cfg.sft_style_noise }));
         for (const level of levels(cfg)) {
           await writeJsonl(join(paths.data, `eval_arith_l${level}.jsonl`), generateWorldTask('rl', { n: 4 * cfg.eval_examples, seed: cfg.seed + 100 + level, split: 'test', difficulty: [level] }).filter((r) => (r as RlRecord).task === 'arithmetic').slice(0, cfg.eval_examples));
         }

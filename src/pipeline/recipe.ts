@@ -14,6 +14,7 @@ export const pipelineSchema = {
   quiet: field('boolean', false, 'no progress output'),
   pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),
   sft_examples: field('int', 12000, 'world SFT chats (each question in thinking and direct mode)', { min: 2 }),
+  sft_style_noise: field('number', 0.5, 'share of SFT demonstrations worded as the annotator dislikes (verbose, rude): what preference alignment fixes', { min: 0, max: 1 }),
   eval_examples: field('int', 200, 'held-out arithmetic prompts per evaluation', { min: 1 }),
   eval_levels: field('string', '2,3,4', 'arithmetic difficulty levels evaluated (level 2 = two-digit +/-)'),
   pretrain_steps: field('int', 600, 'pre-training optimizer steps', { min: 1 }),

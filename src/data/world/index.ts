@@ -44,6 +44,8 @@ export interface WorldTaskOptions {
   difficulty?: number[];
   /** 'train' (~90% of problems), 'test' (the other ~10%) or 'all' (default). */
   split?: Split;
+  /** sft only: share of demonstrations worded in a style the annotator dislikes, 0..1 (default 0). */
+  styleNoise?: number;
 }
 
 export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord;
@@ -97,6 +99,9 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   if (opts.split !== undefined && !['train', 'test', 'all'].includes(opts.split)) {
     throw new ConfigError(`world ${task}: expected split train, test or all, got "${opts.split}"`);
   }
+  if (opts.styleNoise !== undefined && !(opts.styleNoise >= 0 && opts.styleNoise <= 1)) {
+    throw new ConfigError(`world ${task}: expected styleNoise within 0..1, got ${opts.styleNoise}`);
+  }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
     if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
@@ -119,7 +124,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     case 'pretrain':
       return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const) });
     case 'sft':
-      return generateSft(rng, world, n, { levels, split });
+      return generateSft(rng, world, n, { levels, split, styleNoise: opts.styleNoise });
     case 'rl':
       return generateRl(rng, world, n, { levels, split });
     case 'preference':

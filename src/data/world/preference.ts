@@ -15,12 +15,13 @@
  * TRL's conversational form.
  */
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
-import { arithmeticExpression, arithmeticQuestion, parseArithmeticQuestion } from './arithmetic.js';
+import { type ArithmeticProblem, applyOp, arithmeticExpression, arithmeticQuestion, arithmeticTrace, parseArithmeticQuestion } from './arithmetic.js';
 import { sampleArithmeticAt } from './pretrain.js';
-import { answerWorldQuestion } from './questions.js';
+import { type WorldQuestion, answerWorldQuestion, sampleWorldQuestion } from './questions.js';
 import { type Split, type WorldRng } from './rng.js';
 import { WORLD_QUESTION_LEVELS, sampleWorldQuestionAt } from './sft.js';
 import { answerToolQuestion } from './tools.js';
+import { type AnswerStyle, RUDE_PHRASES, styleAnswer } from './style.js';
 import { BOX_CLOSE, BOX_OPEN, boxed, extractBoxed, finalAnswerText, normalizeAnswer, parseIntegerAnswer } from './verify.js';
 import { type World, FOODS, JOBS, getWorld } from './world.js';
 import { DataError } from '../../errors.js';
@@ -33,24 +34,7 @@ export interface PreferenceRecord {
   score_rejected: number;
 }
 
-/** Phrases the annotator counts as rude. */
-export const RUDE_PHRASES: readonly string[] = [
-  'obviously',
-  'even a child',
-  'stop wasting my time',
-  'try to keep up',
-  'what a silly question',
-  'figure it out yourself',
-];
-
-const FILLERS: readonly string[] = [
-  'Let me walk you through this in great detail before I answer.',
-  'This is the kind of question that deserves a careful and thorough explanation.',
-  'I have considered many different angles and possibilities here.',
-  'It is worth saying that I checked everything several times over.',
-  'Questions like this can be tricky, and that is completely understandable.',
-  'After a long and careful consideration, here is the result.',
-];
+export { RUDE_PHRASES } from './style.js';
 
 /** The exact answer of a world prompt (arithmetic, python-sized or world question), or null. */
 export function solveWorldPrompt(world: World, text: string): { answer: string; numeric: boolean } | null {
@@ -141,37 +125,110 @@ export function goldReward(
   return Math.round((0.6 * correct + 0.25 * concise + 0.15 * polite) * 10000) / 10000;
 }
 
-interface Style {
-  correct: boolean;
-  verbose: boolean;
-  rude: boolean;
+/** How a response of a pair is made: its wording, and whether (and how) its answer is wrong. */
+interface ResponseSpec extends AnswerStyle {
   boxed: boolean;
+  /** right; a slip (the reasoning is right, the stated answer is not); a misread (the reasoning works a
+   *  slightly different problem, and the answer follows it) */
+  error: 'none' | 'slip' | 'misread';
 }
 
-function renderResponse(rng: WorldRng, answerSentence: (a: string) => string, answer: string, style: Style): string {
-  const a = style.boxed ? boxed(answer) : answer;
-  const parts: string[] = [];
-  if (style.rude) parts.push(rng.pick(['Obviously,', 'What a silly question.']));
-  else if (rng.chance(0.5)) parts.push(rng.pick(['Sure!', 'Happy to help.', 'Good question.']));
-  if (style.verbose) parts.push(...rng.sample(FILLERS, rng.int(2, 4)));
-  parts.push(answerSentence(a));
-  if (style.rude) parts.push(rng.pick(['Even a child could do this.', 'Stop wasting my time.', 'Try to keep up.']));
-  return parts.join(' ');
+/** One problem of a pair: its right worked solution and a way to make each kind of wrong one. */
+interface PairProblem {
+  question: string;
+  answer: string;
+  numeric: boolean;
+  trace: string;
+  sentence: (a: string) => string;
+  /** a plausible wrong answer (a slip) */
+  wrong: () => string;
+  /** the trace, answer and sentence of a misread problem (another operand, another person) */
+  misread: () => { trace: string; answer: string; sentence: (a: string) => string };
 }
 
-function wrongAnswer(rng: WorldRng, world: World, answer: string, numeric: boolean, pool: readonly string[]): string {
-  if (numeric) {
-    const v = Number(answer);
-    for (;;) {
-      const w = v + rng.pick([1, -1, 10, -10, 2, 100]);
-      if (w >= 0 && w !== v) return String(w);
-    }
+function wrongNumber(rng: WorldRng, answer: string): string {
+  const v = Number(answer);
+  for (;;) {
+    const w = v + rng.pick([1, -1, 10, -10, 2, 100]);
+    if (w >= 0 && w !== v) return String(w);
   }
-  const others = pool.filter((x) => x !== answer);
-  return others.length > 0 ? rng.pick(others) : `${answer} (unsure)`;
 }
 
-/** Generates `n` preference pairs over arithmetic and world prompts. */
+function arithmeticPairProblem(rng: WorldRng, p: ArithmeticProblem): PairProblem {
+  const sentenceOf = (q: Pick<ArithmeticProblem, 'operands' | 'ops'>) => (a: string) => `${arithmeticExpression(q)} = ${a}.`;
+  return {
+    question: arithmeticQuestion(p),
+    answer: String(p.answer),
+    numeric: true,
+    trace: arithmeticTrace(p),
+    sentence: sentenceOf(p),
+    wrong: () => wrongNumber(rng, String(p.answer)),
+    misread: () => {
+      // one operand read with one digit off; every intermediate value stays >= 0
+      for (;;) {
+        const i = rng.int(0, p.operands.length - 1);
+        const operands = p.operands.slice();
+        const v = operands[i] + rng.pick([1, -1, 10, -10]);
+        if (v < 0 || String(v).length !== String(operands[i]).length) continue;
+        operands[i] = v;
+        let value = operands[0], ok = true;
+        for (let k = 0; k < p.ops.length; k++) if ((value = applyOp(value, p.ops[k], operands[k + 1])) < 0) ok = false;
+        if (!ok || value === p.answer) continue;
+        const q = { operands, ops: p.ops };
+        return { trace: arithmeticTrace(q), answer: String(value), sentence: sentenceOf(q) };
+      }
+    },
+  };
+}
+
+function worldPairProblem(rng: WorldRng, world: World, q: WorldQuestion): PairProblem {
+  const numeric = /^\d+$/.test(q.answer);
+  const pool = numeric
+    ? []
+    : [
+        ...new Set(
+          [world.places.map((p) => p.name), world.people.map((p) => p.name), JOBS.map((j) => j.name), FOODS, world.people.map((p) => `${p.owns.color} ${p.owns.object.name}`)].find((list) =>
+            list.includes(q.answer),
+          ) ?? [],
+        ),
+      ];
+  const sentence = (a: string) => `The answer is ${a}.`;
+  return {
+    question: q.question,
+    answer: q.answer,
+    numeric,
+    trace: q.trace,
+    sentence,
+    wrong: () => {
+      if (numeric) return wrongNumber(rng, q.answer);
+      const others = pool.filter((x) => x !== q.answer);
+      return others.length > 0 ? rng.pick(others) : `${q.answer} (unsure)`;
+    },
+    misread: () => {
+      // the same kind of question about someone else, worked correctly: the wrong facts were recalled
+      for (let tries = 0; tries < 200; tries++) {
+        const other = sampleWorldQuestion(rng, world, q.level);
+        if (other.kind === q.kind && other.answer !== q.answer) return { trace: other.trace, answer: other.answer, sentence };
+      }
+      return { trace: q.trace, answer: numeric ? wrongNumber(rng, q.answer) : `${q.answer} (unsure)`, sentence };
+    },
+  };
+}
+
+function renderPairResponse(rng: WorldRng, prob: PairProblem, spec: ResponseSpec): ChatMessage {
+  let trace = prob.trace, answer = prob.answer, sentence = prob.sentence;
+  if (spec.error === 'slip') answer = prob.wrong();
+  else if (spec.error === 'misread') ({ trace, answer, sentence } = prob.misread());
+  return { role: 'assistant', reasoning_content: trace, content: styleAnswer(rng, sentence(spec.boxed ? boxed(answer) : answer), spec) };
+}
+
+/**
+ * Generates `n` preference pairs over arithmetic and world prompts. Responses are thinking-mode
+ * answers: `reasoning_content` holds a worked trace (the same as SFT data's) and `content` the final
+ * answer in some style. A wrong response either slips (right reasoning, another answer stated) or
+ * misreads (reasoning that correctly works a slightly different problem), so a reward model that
+ * reads the reasoning can tell right from wrong; the annotator itself scores the final answer only.
+ */
 export function generatePreference(
   rng: WorldRng,
   world: World,
@@ -181,48 +238,24 @@ export function generatePreference(
   const arithLevels = (opts.levels?.filter((l) => l <= 5) ?? [1, 2, 3]).map((l) => [l, 1] as const);
   const out: PreferenceRecord[] = [];
   while (out.length < n) {
-    let question: string;
-    let answer: string;
-    let sentence: (a: string) => string;
-    let pool: string[] = [];
-    if (rng.chance(0.5) && arithLevels.length > 0) {
-      const p = sampleArithmeticAt(rng, arithLevels, opts.split);
-      question = arithmeticQuestion(p);
-      answer = String(p.answer);
-      sentence = (a) => `${arithmeticExpression(p)} = ${a}.`;
-    } else {
-      const q = sampleWorldQuestionAt(rng, world, WORLD_QUESTION_LEVELS, opts.split);
-      question = q.question;
-      answer = q.answer;
-      sentence = (a) => `The answer is ${a}.`;
-      pool = /^\d+$/.test(answer)
-        ? []
-        : [
-            ...new Set(
-              [world.places.map((p) => p.name), world.people.map((p) => p.name), JOBS.map((j) => j.name), FOODS, world.people.map((p) => `${p.owns.color} ${p.owns.object.name}`)].find(
-                (list) => list.includes(answer),
-              ) ?? [],
-            ),
-          ];
-    }
-    const numeric = /^\d+$/.test(answer);
-    const style = (): Style => ({ correct: rng.chance(0.6), verbose: rng.chance(0.4), rude: rng.chance(0.25), boxed: rng.chance(0.85) });
-    const sa = style();
-    const sb = style();
-    const ra = renderResponse(rng, sentence, sa.correct ? answer : wrongAnswer(rng, world, answer, numeric, pool), sa);
-    const rb = renderResponse(rng, sentence, sb.correct ? answer : wrongAnswer(rng, world, answer, numeric, pool), sb);
-    const prompt: ChatMessage[] = [{ role: 'user', content: question }];
-    const score = (r: string) => goldReward(prompt, r, opts.worldSeed);
+    const prob =
+      rng.chance(0.5) && arithLevels.length > 0
+        ? arithmeticPairProblem(rng, sampleArithmeticAt(rng, arithLevels, opts.split))
+        : worldPairProblem(rng, world, sampleWorldQuestionAt(rng, world, WORLD_QUESTION_LEVELS, opts.split));
+    const spec = (): ResponseSpec => ({
+      error: rng.chance(0.6) ? 'none' : rng.chance(0.5) ? 'slip' : 'misread',
+      verbose: rng.chance(0.4),
+      rude: rng.chance(0.25),
+      boxed: rng.chance(0.85),
+    });
+    const ra = renderPairResponse(rng, prob, spec());
+    const rb = renderPairResponse(rng, prob, spec());
+    const prompt: ChatMessage[] = [{ role: 'user', content: prob.question }];
+    const score = (r: ChatMessage) => goldReward(prompt, r, opts.worldSeed);
     const [a, b] = [score(ra), score(rb)];
     if (Math.abs(a - b) < 0.05) continue; // the annotator sees no clear preference: no pair
     const [chosen, rejected, sc, sr] = a > b ? [ra, rb, a, b] : [rb, ra, b, a];
-    out.push({
-      prompt,
-      chosen: [{ role: 'assistant', content: chosen }],
-      rejected: [{ role: 'assistant', content: rejected }],
-      score_chosen: sc,
-      score_rejected: sr,
-    });
+    out.push({ prompt, chosen: [chosen], rejected: [rejected], score_chosen: sc, score_rejected: sr });
   }
   return out;
 }

@@ -6,12 +6,17 @@
  *   - direct mode: the same question, `reasoning_content: ""`, `enable_thinking: false`.
  * The final `content` always carries the boxed answer. Problems too big for a short trace call the
  * `python` tool: a well-formed call, the observation with the exact printed result, then the answer.
+ *
+ * `styleNoise` (default 0) makes a share of the demonstrations word their answer the way the world's
+ * annotator dislikes (verbose, rude; `style.ts`), as human-written demonstrations vary: preference
+ * learning then has something to fix beyond correctness (docs/experiments/alignment.md).
  */
 import type { ChatMessage, ToolSpec } from '../../tokenizer/chat-types.js';
 import { arithmeticFinalAnswer, arithmeticQuestion, arithmeticTrace } from './arithmetic.js';
 import { sampleArithmeticAt } from './pretrain.js';
 import { sampleWorldQuestion, worldFinalAnswer, type WorldQuestion } from './questions.js';
 import { inSplit, type Split, type WorldRng } from './rng.js';
+import { demonstrationStyle, styleAnswer } from './style.js';
 import { PYTHON_TOOL, sampleToolProblem, type ToolProblem } from './tools.js';
 import type { World } from './world.js';
 
@@ -111,7 +116,7 @@ export function generateSft(
   rng: WorldRng,
   world: World,
   n: number,
-  opts: { levels?: number[]; split: Split },
+  opts: { levels?: number[]; split: Split; styleNoise?: number },
 ): SftRecord[] {
   const arith = opts.levels ? restrictLevels(SFT_ARITHMETIC_LEVELS, opts.levels) : SFT_ARITHMETIC_LEVELS;
   const worldLevels = opts.levels ? restrictLevels(WORLD_QUESTION_LEVELS, opts.levels) : WORLD_QUESTION_LEVELS;
@@ -134,6 +139,12 @@ export function generateSft(
       let p = sampleToolProblem(rng);
       while (!inSplit(p.question, opts.split)) p = sampleToolProblem(rng);
       records = toolChats(p, `call_${++calls}`);
+    }
+    const style = kind === 'tool' ? null : demonstrationStyle(rng, opts.styleNoise ?? 0);
+    if (style) {
+      // one demonstration, shown in both modes: the same wording
+      const styled = styleAnswer(rng, records[0].messages[1].content ?? '', style);
+      for (const r of records) r.messages[1].content = styled;
     }
     for (const r of records) if (out.length < n) out.push(r);
   }

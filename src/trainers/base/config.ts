@@ -17,6 +17,8 @@ export interface Field<T> {
   doc: string;
   /** minimum for int/number fields */
   min?: number;
+  /** maximum for int/number fields */
+  max?: number;
   /** allow null (optional paths) */
   nullable?: boolean;
 }
@@ -24,7 +26,7 @@ export interface Field<T> {
 export type Schema = Record<string, Field<unknown>>;
 export type Values<S extends Schema> = { [K in keyof S]: S[K]['default'] };
 
-export function field<T>(kind: FieldKind, def: T, doc: string, extra: { min?: number; nullable?: boolean } = {}): Field<T> {
+export function field<T>(kind: FieldKind, def: T, doc: string, extra: { min?: number; max?: number; nullable?: boolean } = {}): Field<T> {
   return { kind, default: def, doc, ...extra };
 }
 
@@ -48,6 +50,7 @@ function coerce(key: string, f: Field<unknown>, raw: unknown, source: string): u
         throw new ConfigError(`${where}: expected ${kind === 'int' ? 'an integer' : 'a number'}, found ${JSON.stringify(raw)}`);
       }
       if (f.min !== undefined && n < f.min) throw new ConfigError(`${where}: expected a value >= ${f.min}, found ${n}`);
+      if (f.max !== undefined && n > f.max) throw new ConfigError(`${where}: expected a value <= ${f.max}, found ${n}`);
       return n;
     }
     case 'boolean':

@@ -35,6 +35,8 @@ export const dpoSchema = {
   label_smoothing: field('number', 0, 'cDPO: assumed chance that a preference label is flipped, in [0, 0.5)', { min: 0 }),
   rpo_alpha: field('number', 0, 'weight of the SFT (NLL, token mean) loss on the chosen response (LongReward uses a small one; 0 = off)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
+  enable_thinking: field('boolean', false, 'with --eval-data: sample evaluation responses in thinking mode'),
+  eval_max_new_tokens: field('int', 48, 'with --eval-data: token budget of each evaluation response', { min: 1 }),
 };
 export type DpoConfig = Values<typeof dpoSchema>;
 

@@ -40,6 +40,7 @@ export const exoSchema = {
   num_candidates: field('int', 4, 'K: candidates sampled per prompt (mode rw)', { min: 2 }),
   temperature: field('number', 0.8, 'sampling temperature of the candidates; log-ratios use logits / temperature (mode rw)', { min: 0.01 }),
   max_new_tokens: field('int', 48, 'token budget of each sampled candidate (mode rw)', { min: 1 }),
+  enable_thinking: field('boolean', false, 'sample candidates in thinking mode (reasoning, then the answer; mode rw)'),
   max_prompts: field('int', 0, 'use at most N prompts of --data (mode rw; 0 = all)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer candidates are dropped)', { min: 2 }),
 };
@@ -68,9 +69,9 @@ export function sampleCandidates(
   rm: GlmForSequenceClassification | ((prompts: ChatMessage[][], responses: ChatMessage[]) => number[]),
   tok: Tokenizer,
   prompts: readonly ChatMessage[][],
-  opts: { K: number; temperature: number; maxNewTokens: number; betaR: number; seed: number; maxLen: number },
+  opts: { K: number; temperature: number; maxNewTokens: number; betaR: number; seed: number; maxLen: number; thinking?: boolean },
 ): CandidateGroup[] {
-  const rs = rollout(sampler, tok, prompts, { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, numSamples: opts.K, batchSize: 32, rng: new Rng(`${opts.seed}:exo-candidates`) });
+  const rs = rollout(sampler, tok, prompts, { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, numSamples: opts.K, batchSize: 32, thinking: opts.thinking, rng: new Rng(`${opts.seed}:exo-candidates`) });
   const ps = rs.map((r) => prompts[r.promptIndex]), msgs = rs.map(rolloutMessage);
   const rewards = typeof rm === 'function' ? rm(ps, msgs) : scoreResponses(rm, tok, ps, msgs);
   const groups: CandidateGroup[] = [];

@@ -29,6 +29,7 @@ export const grpoSchema = {
   prepass_k: field('int', 4, 'offline pass@k pre-pass: samples per training prompt before RL (0 = none; RLCS then starts from online rates)', { min: 0 }),
   rlcs_ema_decay: field('number', 0.5, 'EMA decay of per-prompt pass rates and of the invalid-group rate', { min: 0 }),
   rlcs_tier_floor: field('number', 0.05, 'minimum (unnormalised) weight of a tier', { min: 0 }),
+  rlcs_pool_strength: field('number', 4, "shrink each prompt's offline pass rate towards the pooled rate of its task and difficulty with this many pseudo-trials (0 = raw rates)", { min: 0 }),
   rlcs_max_expansion: field('number', 3, 'cap of the oversampling factor 1 / (1 - invalid_rate)', { min: 1 }),
   stage_switch: field('number', 0.5, 'two_stage: share of steps in the moderate stage', { min: 0 }),
   stage2_num_generations: field('int', 16, 'two_stage: samples per hard prompt in the second stage', { min: 2 }),

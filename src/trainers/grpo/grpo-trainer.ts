@@ -67,11 +67,12 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     if (perStep < config.num_generations) throw new ConfigError(`grpo: per_device_train_batch_size * gradient_accumulation_steps = ${perStep} completions per step is less than one group of num_generations = ${config.num_generations}; raise the batch or lower num_generations`);
     this.curriculum = new Curriculum(prompts.length, {
       kind: config.curriculum, samplesPerPrompt: config.num_generations, emaDecay: config.rlcs_ema_decay, tierFloor: config.rlcs_tier_floor,
-      maxExpansion: config.rlcs_max_expansion, stageSwitch: config.stage_switch, stage2Samples: config.stage2_num_generations,
-    });
+      maxExpansion: config.rlcs_max_expansion, stageSwitch: config.stage_switch, stage2Samples: config.stage2_num_generations, poolStrength: config.rlcs_pool_strength,
+    }, prompts.map((p) => (p.difficulty === undefined ? null : `${p.task ?? 'task'}:${p.difficulty}`)));
     prompts.forEach((p, i) => {
       if (p.offline_trials !== undefined && p.offline_successes !== undefined) this.curriculum.setOffline(i, p.offline_trials, p.offline_successes);
     });
+    this.curriculum.poolOffline();
     if (config.beta > 0) {
       this.ref = new GlmForCausalLM(model.config);
       const src = model.stateDict();
@@ -114,6 +115,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       });
       this.prepassRollouts += rolls.length;
     }
+    this.curriculum.poolOffline();
   }
 
   protected override async prepareStep(): Promise<void> {

@@ -49,6 +49,7 @@ export const ppoSchema = {
   weight_decay: field('number', 0, 'decoupled weight decay of matrices', { min: 0 }),
   optimizer: choice(['adamw', 'muon'], 'adamw', 'adamw for everything, or muon for 2-D matrices'),
   response_length: field('int', 48, 'max new tokens per sampled response', { min: 1 }),
+  enable_thinking: field('boolean', false, 'sample responses in thinking mode (reasoning, then the answer) instead of direct answers'),
   temperature: field('number', 1, 'sampling temperature of rollouts (log-probs use logits / temperature)', { min: 0.01 }),
   kl_coef: field('number', 0.05, 'beta of the per-token KL penalty to the frozen SFT policy (0 = off)', { min: 0 }),
   cliprange: field('number', 0.2, 'epsilon of the clipped policy ratio', { min: 0 }),
@@ -83,7 +84,7 @@ export function preparePpoPrompts(sft: GlmForCausalLM, rm: GlmForSequenceClassif
   const stats: Record<string, number> = { prompts: prompts.length };
   if (cfg.prompt_filter) {
     const k = cfg.filter_samples;
-    const rs = rollout(sft, tok, kept, { maxNewTokens: cfg.response_length, temperature: cfg.temperature, numSamples: k, batchSize: 32, rng: new Rng(`${cfg.seed}:ppo-filter`) });
+    const rs = rollout(sft, tok, kept, { maxNewTokens: cfg.response_length, temperature: cfg.temperature, numSamples: k, batchSize: 32, thinking: cfg.enable_thinking, rng: new Rng(`${cfg.seed}:ppo-filter`) });
     const r = scoreResponses(rm, tok, rs.map((x) => kept[x.promptIndex]), rs.map(rolloutMessage));
     // epsilon is relative to the spread of all sampled rewards, so it does not depend on the RM's scale
     const std = (g: number[]) => {
@@ -98,7 +99,7 @@ export function preparePpoPrompts(sft: GlmForCausalLM, rm: GlmForSequenceClassif
   }
   let baselines = kept.map(() => 0);
   if (cfg.reference_baseline) {
-    const rs = rollout(sft, tok, kept, { maxNewTokens: cfg.response_length, temperature: 0, batchSize: 32 });
+    const rs = rollout(sft, tok, kept, { maxNewTokens: cfg.response_length, temperature: 0, batchSize: 32, thinking: cfg.enable_thinking });
     baselines = scoreResponses(rm, tok, kept, rs.map(rolloutMessage));
     stats.baseline_mean = baselines.reduce((a, b) => a + b, 0) / baselines.length;
   }
@@ -164,7 +165,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
   private makeRollout(): RolloutData {
     const cfg = this.config;
     const picked = Array.from({ length: cfg.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
-    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, rng: this.rng });
+    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng });
     const batch = rolloutBatch(rs, this.padId);
     const [B, T] = batch.ids.shape;
     const oldLogp = rolloutLogprobGrid(rs, batch);
