@@ -1,10 +1,7 @@
 /**
  * The pipeline's RL stage: GRPO with the RLCS curriculum from the SFT model, on world RL prompts of
- * mixed difficulty (arithmetic levels 1-7, world questions levels 1-3, a few python-tool problems).
- * Accuracy is measured greedily, before and after, on the distinct held-out (test-split) world
- * questions of `HARD_LEVELS` (look-ups and two-hop questions). Why that set: the tiny SFT model is
- * ~95-100% on arithmetic levels 1-3, ~0-5% on 4-7 within the 160-token reasoning budget, and about
- * 50-70% there (docs/experiments/rl.md).
+ * mixed difficulty (arithmetic levels 1-7). Accuracy is measured greedily, before and after, on
+ * distinct held-out (test-split) arithmetic prompts of `HARD_LEVELS`, the same number per level.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,16 +11,19 @@ import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { resolveConfig } from '../trainers/base/config.js';
 import { grpoSchema, type GrpoConfig } from '../trainers/grpo/grpo-config.js';
 import { toRlPrompt, type RlPrompt } from '../trainers/grpo/grpo-data.js';
-import { GrpoTrainer, greedyAccuracy } from '../trainers/grpo/grpo-trainer.js';
+import { GrpoTrainer, accuracyByLevel, greedyScores } from '../trainers/grpo/grpo-trainer.js';
 import type { StageContext } from './stage.js';
 
 /**
- * The held-out "hard" prompts: arithmetic level 5 (3-digit x 1-digit products), test split. The tiny
- * SFT model solves levels 1-4 almost always and levels 6-7 almost never; level 5 sits in between
- * (~7% greedy, pass@8 well above 0), where RL with verifiable rewards has signal to learn from.
- * Training prompts mix levels 1-7 and RLCS decides where to spend rollouts (docs/experiments/rl.md).
+ * The held-out "hard" prompts: arithmetic levels 3-5 (3-digit +/-, two-operation chains, 3-digit x
+ * 1-digit products), test split, in equal numbers. Level 2 (two-digit +/-) is what SFT teaches best
+ * (~95%+ thinking); levels 6-7 (4-5 digits, chains) are beyond the tiny model (~0%). Levels 3-5 are
+ * the ones it solves sometimes, where RL with verifiable rewards has signal to learn from; how often
+ * varies between SFT runs of the same recipe (level 3: 0.25-0.98 greedy), so a single level can sit
+ * at either end. Training prompts mix levels 1-7 and RLCS decides where to spend rollouts
+ * (docs/experiments/rl.md).
  */
-export const HARD_LEVELS = [5];
+export const HARD_LEVELS = [3, 4, 5];
 export const HARD_TASK = 'arithmetic';
 
 /** See StageContext. */
@@ -31,7 +31,7 @@ export type GrpoStageContext = StageContext;
 
 /** GRPO settings of the stage (full and --quick). */
 export function grpoStageConfig(ctx: GrpoStageContext, paths: { train: string; eval: string; out: string }): GrpoConfig {
-  const full = { max_steps: 70, per_device_train_batch_size: 32, num_generations: 8, prepass_k: 4, eval_max_examples: 240, max_completion_length: 200 };
+  const full = { max_steps: 70, per_device_train_batch_size: 32, num_generations: 8, prepass_k: 4, eval_max_examples: 240, max_completion_length: 256 };
   const quick = { max_steps: 2, per_device_train_batch_size: 4, num_generations: 2, prepass_k: 2, eval_max_examples: 4, max_completion_length: 16 };
   return resolveConfig(grpoSchema, {
     object: {
@@ -55,10 +55,16 @@ export async function writeGrpoStageData(ctx: Pick<GrpoStageContext, 'dataDir' |
   }
   if (!existsSync(evalFile)) {
     const seen = new Set<string>();
-    const recs = (generateWorldTask('rl', { n: 8 * nEval, seed: ctx.seed + 400, split: 'test', difficulty: HARD_LEVELS }) as RlRecord[])
-      .filter((r) => r.task === HARD_TASK && !seen.has(r.prompt[0].content ?? '') && seen.add(r.prompt[0].content ?? ''))
-      .slice(0, nEval);
-    await writeJsonl(evalFile, recs);
+    const perLevel = Math.ceil(nEval / HARD_LEVELS.length);
+    const recs: RlRecord[] = [];
+    for (const level of HARD_LEVELS) {
+      recs.push(
+        ...(generateWorldTask('rl', { n: 8 * perLevel, seed: ctx.seed + 400 + level, split: 'test', difficulty: [level] }) as RlRecord[])
+          .filter((r) => r.task === HARD_TASK && !seen.has(r.prompt[0].content ?? '') && seen.add(r.prompt[0].content ?? ''))
+          .slice(0, perLevel),
+      );
+    }
+    await writeJsonl(evalFile, recs.slice(0, nEval));
   }
   return { train, eval: evalFile };
 }
@@ -78,16 +84,21 @@ export async function runGrpoStage(ctx: GrpoStageContext): Promise<Record<string
   const model = loadCausalLM(ctx.sftDir);
   const prompts = readPrompts(files.train), hard = readPrompts(files.eval);
   const trainer = new GrpoTrainer(cfg, model, tok, prompts, hard);
-  const before = greedyAccuracy(model, tok, hard, trainer.rolloutOptions(1, 0));
-  ctx.log(`pipeline: grpo: held-out ${HARD_TASK} (level ${HARD_LEVELS.join(', ')}): accuracy before RL ${(100 * before).toFixed(1)}% of ${hard.length}`);
+  const scores = greedyScores(model, tok, hard, trainer.rolloutOptions(1, 0));
+  const before = scores.reduce((a, b) => a + b, 0) / hard.length, beforeByLevel = accuracyByLevel(hard, scores);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  ctx.log(`pipeline: grpo: held-out ${HARD_TASK} (levels ${HARD_LEVELS.join(', ')}): accuracy before RL ${pct(before)} of ${hard.length} ${JSON.stringify(beforeByLevel)}`);
   const r = await trainer.train();
-  const after = Number(r.metrics.at(-1)?.eval_accuracy);
-  ctx.log(`pipeline: grpo: after ${r.steps} steps and ${trainer.rollouts} rollouts (+${trainer.prepassRollouts} pre-pass): ${(100 * after).toFixed(1)}%`);
+  const last = r.metrics.filter((m) => m.eval_accuracy !== undefined).at(-1) ?? {};
+  const after = Number(last.eval_accuracy);
+  const afterByLevel = Object.fromEntries(HARD_LEVELS.map((l) => [`level_${l}`, Number(last[`eval_accuracy_level_${l}`])]));
+  ctx.log(`pipeline: grpo: after ${r.steps} steps and ${trainer.rollouts} rollouts (+${trainer.prepassRollouts} pre-pass): ${pct(after)} ${JSON.stringify(afterByLevel)}`);
   const cur = trainer.curriculum.summary();
   return {
     accuracy_before: before,
     accuracy_after: after,
-    hard_set: `distinct ${HARD_TASK} questions of levels ${HARD_LEVELS.join(', ')}, test split`,
+    accuracy_by_level: { before: beforeByLevel, after: afterByLevel },
+    hard_set: `distinct ${HARD_TASK} questions of levels ${HARD_LEVELS.join(', ')}, test split, equal numbers per level`,
     eval_prompts: hard.length,
     rollouts: trainer.rollouts,
     prepass_rollouts: trainer.prepassRollouts,

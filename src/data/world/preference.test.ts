@@ -79,3 +79,20 @@ test('generated pairs: chosen scores higher under the gold reward and the scores
   assert.ok(correctVsWrong > 50, `${correctVsWrong} pairs of right vs wrong`);
   assert.ok(conciseVsVerbose > 30, `${conciseVsVerbose} pairs of concise vs verbose`);
 });
+
+test('pairs carry the reasoning: a slip keeps it and states another answer, a misread works another problem', () => {
+  const recs = generateWorldTask('preference', { n: 600, seed: 9 });
+  let slips = 0, misreads = 0;
+  for (const r of recs) {
+    for (const [resp, label] of [[r.chosen[0], r.chosen_correct], [r.rejected[0], r.rejected_correct]] as const) {
+      assert.ok((resp.reasoning_content ?? '').length > 0, 'every response has reasoning');
+      const right = extractBoxed(resp.content ?? '') !== null && goldReward(r.prompt, resp) >= 0.6;
+      assert.equal(label, right ? 1 : 0, 'correctness labels follow the rubric');
+    }
+    const wrong = r.rejected_correct === 0 && r.chosen_correct === 1 ? r.rejected[0] : null;
+    if (!wrong || extractBoxed(wrong.content ?? '') === null) continue;
+    if (wrong.reasoning_content === r.chosen[0].reasoning_content) slips++;
+    else misreads++;
+  }
+  assert.ok(slips > 40 && misreads > 40, `slips ${slips}, misreads ${misreads}`);
+});

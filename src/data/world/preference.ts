@@ -11,8 +11,8 @@
  *            at 300 characters;
  *   polite:  0 if the answer contains a rude phrase, else 1.
  * A correct answer therefore always beats a wrong one, and among equally correct answers the short,
- * polite one wins. Pairs are `{"prompt", "chosen", "rejected", "score_chosen", "score_rejected"}` in
- * TRL's conversational form.
+ * polite one wins. Pairs are `{"prompt", "chosen", "rejected", "score_chosen", "score_rejected",
+ * "chosen_correct", "rejected_correct"}` in TRL's conversational form.
  */
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { type ArithmeticProblem, applyOp, arithmeticExpression, arithmeticQuestion, arithmeticTrace, parseArithmeticQuestion } from './arithmetic.js';
@@ -32,6 +32,9 @@ export interface PreferenceRecord {
   rejected: ChatMessage[];
   score_chosen: number;
   score_rejected: number;
+  /** 1 when the response's one boxed answer is right (the labels of the reward model's multi-task BCE) */
+  chosen_correct: number;
+  rejected_correct: number;
 }
 
 export { RUDE_PHRASES } from './style.js';
@@ -255,7 +258,8 @@ export function generatePreference(
     const [a, b] = [score(ra), score(rb)];
     if (Math.abs(a - b) < 0.05) continue; // the annotator sees no clear preference: no pair
     const [chosen, rejected, sc, sr] = a > b ? [ra, rb, a, b] : [rb, ra, b, a];
-    out.push({ prompt, chosen: [chosen], rejected: [rejected], score_chosen: sc, score_rejected: sr });
+    const right = (r: ChatMessage) => (rubricCorrectness(world, prob.question, finalAnswerText(r) ?? '', prob) === 1 ? 1 : 0);
+    out.push({ prompt, chosen: [chosen], rejected: [rejected], score_chosen: sc, score_rejected: sr, chosen_correct: right(chosen), rejected_correct: right(rejected) });
   }
   return out;
 }

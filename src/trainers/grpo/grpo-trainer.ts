@@ -217,8 +217,11 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   /** Greedy accuracy on the held-out prompts (eval_accuracy). */
   protected override evaluate(): Record<string, number> {
     if (!this.evalPrompts) return {};
-    const acc = greedyAccuracy(this.policy, this.tok, this.evalPrompts.slice(0, this.config.eval_max_examples), this.rolloutOptions(1, 0));
-    return { eval_accuracy: acc, rollouts: this.rollouts };
+    const prompts = this.evalPrompts.slice(0, this.config.eval_max_examples);
+    const scores = greedyScores(this.policy, this.tok, prompts, this.rolloutOptions(1, 0));
+    const byLevel = Object.entries(accuracyByLevel(prompts, scores)).map(([k, v]) => [`eval_accuracy_${k}`, v]);
+    const acc = prompts.length === 0 ? NaN : scores.reduce((a, b) => a + b, 0) / prompts.length;
+    return { eval_accuracy: acc, ...(byLevel.length > 1 ? Object.fromEntries(byLevel) : {}), rollouts: this.rollouts };
   }
 
   protected override extraState(): Record<string, unknown> {
@@ -313,13 +316,31 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
 /** Share of prompts answered correctly by a greedy rollout each (batched, synchronous tools). */
 export function greedyAccuracy(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number {
   if (prompts.length === 0) return NaN;
-  let correct = 0;
+  return greedyScores(model, tok, prompts, opts, batchSize).reduce((a, b) => a + b, 0) / prompts.length;
+}
+
+/** The reward of each prompt's greedy completion (1 right, 0 wrong), in prompt order. */
+export function greedyScores(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number[] {
+  const scores = new Array<number>(prompts.length).fill(0);
   for (let i = 0; i < prompts.length; i += batchSize) {
     const part = prompts.slice(i, i + batchSize);
     const rolls = rolloutBatchSync(model, tok, part, { ...opts, samplesPerPrompt: 1, temperature: 0 });
-    rolls.forEach((r) => (correct += GrpoTrainer.reward(part[r.prompt], r)));
+    rolls.forEach((r) => (scores[i + r.prompt] = GrpoTrainer.reward(part[r.prompt], r)));
   }
-  return correct / prompts.length;
+  return scores;
+}
+
+/** Accuracy per difficulty level ("level_3": ...) of prompts that carry one. */
+export function accuracyByLevel(prompts: readonly RlPrompt[], scores: readonly number[]): Record<string, number> {
+  const acc = new Map<number, [number, number]>();
+  prompts.forEach((p, i) => {
+    if (p.difficulty === undefined) return;
+    const a = acc.get(p.difficulty) ?? [0, 0];
+    a[0] += scores[i];
+    a[1]++;
+    acc.set(p.difficulty, a);
+  });
+  return Object.fromEntries([...acc].sort((a, b) => a[0] - b[0]).map(([l, [c, n]]) => [`level_${l}`, c / n]));
 }
 
 /**
