@@ -125,3 +125,12 @@ test('pooled offline estimates separate rarely-solved from never-solved prompts 
   raw.poolOffline();
   assert.equal(raw.passRate(5), 0);
 });
+
+test('tier weights scale with tier size: a tier of a few prompts is not drawn every iteration', () => {
+  const c = new Curriculum(204, opts('rlcs'));
+  for (let i = 0; i < 204; i++) c.setOffline(i, 10, i < 4 ? 5 : i < 104 ? 2 : 10); // 4 medium, 100 hard, 100 solved
+  const { weights } = c.tierWeights();
+  const [med, hard] = [4 * informativeGroupProb(0.5, 8), 100 * informativeGroupProb(0.2, 8)];
+  assert.ok(Math.abs(weights.medium - med / (med + hard + 100 * 0.05)) < 1e-9, `medium ${weights.medium}`);
+  assert.ok(weights.medium < 0.05 && weights.hard > 0.8, JSON.stringify(weights));
+});

@@ -8,10 +8,11 @@
  *   starts at the offline rate and moves by an EMA (`emaDecay`) towards each new group's mean
  *   reward. Prompts fall into tiers by p (unsolved <= 0.05 < hard < 0.3 <= medium < 0.7 <= easy
  *   < 0.95 <= solved; never seen: 'unseen'). Every iteration a tier's weight is
- *       w_t = max(floor, mean_{i in t} (1 - p_i^G - (1 - p_i)^G)),
- *   the expected share of its groups that are informative (not all-correct, not all-wrong) — the
- *   paper leaves the weighting open; this one favours the middle, never starves a tier, and needs no
- *   hand-tuned shape. Tiers are drawn by weight; inside a tier a prompt is drawn in proportion to its
+ *       w_t = n_t * max(floor, mean_{i in t} (1 - p_i^G - (1 - p_i)^G)),
+ *   its size times the expected share of its groups that are informative (not all-correct, not
+ *   all-wrong) — the paper leaves the weighting open; this one favours the middle, never starves a
+ *   tier, needs no hand-tuned shape, and does not make a tier of a few prompts repeat them every
+ *   iteration (weights by the mean alone gave a 4-prompt tier 40% of all draws). Tiers are drawn by weight; inside a tier a prompt is drawn in proportion to its
  *   own informative-group probability (plus a small floor), so a tier that mixes rarely-solved and
  *   never-solved prompts spends its draws on the former.
  *   Pooled offline estimates (`poolStrength` > 0, prompts with a difficulty group such as
@@ -162,8 +163,8 @@ export class Curriculum {
     for (const t of TIERS) {
       const m = members[t];
       if (m.length === 0) raw[t] = 0;
-      else if (t === 'unseen') raw[t] = 1; // unknown: as informative as possible until measured
-      else raw[t] = Math.max(this.opts.tierFloor, m.reduce((a, i) => a + informativeGroupProb(this.stats[i].p!, G), 0) / m.length);
+      else if (t === 'unseen') raw[t] = m.length; // unknown: as informative as possible until measured
+      else raw[t] = m.length * Math.max(this.opts.tierFloor, m.reduce((a, i) => a + informativeGroupProb(this.stats[i].p!, G), 0) / m.length);
       total += raw[t];
     }
     const weights = {} as Record<Tier, number>;

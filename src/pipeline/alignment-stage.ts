@@ -18,7 +18,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { resolveConfig } from '../trainers/base/config.js';
 import { RewardTrainer, pairMetrics, rewardModelFromCausal, rewardSchema, scoreResponses, scoreSequences } from '../trainers/reward/reward-trainer.js';
 import { DpoTrainer, dpoSchema } from '../trainers/dpo/dpo-trainer.js';
-import { ExoTrainer, exoSchema, sampleCandidates } from '../trainers/exo/exo-trainer.js';
+import { ExoTrainer, candidatePairs, exoSchema, sampleCandidates, type CandidateGroup } from '../trainers/exo/exo-trainer.js';
 import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../trainers/ppo/ppo-trainer.js';
 import { ValueModel } from '../trainers/ppo/value-model.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
@@ -144,17 +144,27 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
     await new PpoTrainer(cfg, loadCausalLM(ctx.sftDir), sft, new ValueModel(loadRm()), rm, tok, prep.prompts, sftEx).train();
   });
 
+  // DPO and EXO learn from the same on-policy data, as in the EXO paper's comparison: K SFT samples per
+  // prompt scored by the reward model (EXO: all K with their rewards; DPO: best vs worst of each group).
+  // DPO on the world's off-policy pairs degrades the reasoning in thinking mode
+  // (docs/experiments/alignment.md); `glmkit dpo --data pairs.jsonl` still trains on any pair file.
+  let candidates: CandidateGroup[] | null = null;
+  const exoCfg = () => resolveConfig(exoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, out: dir('exo'), max_steps: S.exoSteps, per_device_train_batch_size: S.batch / 2, max_new_tokens: S.maxNew, enable_thinking: true }, objectSource: 'pipeline' });
+  const sampled = (): CandidateGroup[] => {
+    const cfg = exoCfg();
+    candidates ??= sampleCandidates(loadCausalLM(ctx.sftDir), loadRm(), tok, trainPrompts.slice(0, S.exoPrompts), { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: true });
+    return candidates;
+  };
+
   await stage('dpo', async () => {
-    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch }, objectSource: 'pipeline' });
-    const train = loadPreferenceData(prefTrain, tok, { maxLen: cfg.max_seq_length });
-    await new DpoTrainer(cfg, loadCausalLM(ctx.sftDir), loadCausalLM(ctx.sftDir), tok, train.pairs, null).train();
+    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, beta: 0.5 }, objectSource: 'pipeline' });
+    const pairs = candidatePairs(sampled(), 0);
+    ctx.log(`pipeline: dpo on ${pairs.length} on-policy pairs (best vs worst reward-model score of K SFT samples per prompt)`);
+    await new DpoTrainer(cfg, loadCausalLM(ctx.sftDir), loadCausalLM(ctx.sftDir), tok, pairs, null).train();
   });
 
   await stage('exo', async () => {
-    const cfg = resolveConfig(exoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, out: dir('exo'), max_steps: S.exoSteps, per_device_train_batch_size: S.batch / 2, max_new_tokens: S.maxNew, enable_thinking: true }, objectSource: 'pipeline' });
-    const sft = loadCausalLM(ctx.sftDir);
-    const groups = sampleCandidates(sft, loadRm(), tok, trainPrompts.slice(0, S.exoPrompts), { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: true });
-    await new ExoTrainer(cfg, loadCausalLM(ctx.sftDir), sft, tok, groups).train();
+    await new ExoTrainer(exoCfg(), loadCausalLM(ctx.sftDir), loadCausalLM(ctx.sftDir), tok, sampled()).train();
   });
 
   await stage('alignment-eval', () => {

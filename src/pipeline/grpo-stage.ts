@@ -26,8 +26,8 @@ import type { StageContext } from './stage.js';
 export const HARD_LEVELS = [3, 4, 5];
 export const HARD_TASK = 'arithmetic';
 
-/** See StageContext. */
-export type GrpoStageContext = StageContext;
+/** See StageContext; `overrides` replace stage settings (experiments). */
+export type GrpoStageContext = StageContext & { overrides?: Partial<GrpoConfig> };
 
 /** GRPO settings of the stage (full and --quick). */
 export function grpoStageConfig(ctx: GrpoStageContext, paths: { train: string; eval: string; out: string }): GrpoConfig {
@@ -38,6 +38,7 @@ export function grpoStageConfig(ctx: GrpoStageContext, paths: { train: string; e
       model: ctx.sftDir, data: paths.train, eval_data: paths.eval, out: paths.out, seed: ctx.seed, quiet: ctx.quiet, resume: false,
       curriculum: 'rlcs', learning_rate: 3e-5, logging_steps: 1, save_steps: 0, save_total_limit: 1,
       ...(ctx.quick ? quick : full),
+      ...ctx.overrides,
     },
     objectSource: 'pipeline grpo stage',
   });

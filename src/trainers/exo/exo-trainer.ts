@@ -22,6 +22,7 @@ import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { exoLoss, pairTargets, rewardTargets } from '../preference-losses.js';
 import { ReferenceLogps, sequenceLogps } from '../dpo/dpo-trainer.js';
 import { scoreResponses } from '../reward/reward-trainer.js';
+import { ConfigError } from '../../errors.js';
 
 export const exoSchema = {
   ...baseSchema,
@@ -52,6 +53,29 @@ export interface CandidateGroup {
   logTargets: number[];
   /** raw rewards (mode rw), for metrics */
   rewards?: number[];
+  /** the prompt the candidates answer (mode rw) */
+  prompt?: ChatMessage[];
+}
+
+/**
+ * On-policy preference pairs from scored candidate groups (the EXO paper's DPO baseline uses the same
+ * samples and rewards as EXO): per group, the highest-reward candidate is chosen and the lowest
+ * rejected; groups whose reward gap is not above `minGap` give no pair.
+ */
+export function candidatePairs(groups: readonly CandidateGroup[], minGap = 0): TokenizedPair[] {
+  const out: TokenizedPair[] = [];
+  for (const g of groups) {
+    if (!g.rewards || g.rewards.length < 2) throw new ConfigError('candidatePairs: expected candidate groups with rewards (exo-rw candidates)');
+    let hi = 0, lo = 0;
+    g.rewards.forEach((r, i) => {
+      if (r > g.rewards![hi]) hi = i;
+      if (r < g.rewards![lo]) lo = i;
+    });
+    if (!(g.rewards[hi] - g.rewards[lo] > minGap)) continue;
+    const prompt = g.prompt ?? [];
+    out.push({ pair: { prompt, chosen: [], rejected: [], scoreChosen: g.rewards[hi], scoreRejected: g.rewards[lo], line: 0 }, chosen: g.seqs[hi], rejected: g.seqs[lo] });
+  }
+  return out;
 }
 
 /** exo-pref groups from pairs: [chosen, rejected] with log p_r = log softmax([0, -10]). */
@@ -83,6 +107,7 @@ export function sampleCandidates(
       seqs: rows.map((r) => ({ ids: [...r.promptIds, ...r.completionIds], mask: [...r.promptIds.map(() => 0), ...r.completionIds.map(() => 1)], length: r.completionIds.length })),
       logTargets: Array.from(rewardTargets(rw, opts.K, opts.betaR)),
       rewards: rw,
+      prompt: prompts[g],
     });
   }
   return groups;
