@@ -71,3 +71,12 @@ test('top-k and top-p restrict the candidates', () => {
   }
   assert.equal(sampleToken(logits, { temperature: 0 }, rng).token, 4);
 });
+
+test('vocabLimit: ids at or above the limit are never sampled (a padded embedding)', () => {
+  const wild = new GlmForCausalLM({ ...loadPreset('tiny'), initializerRange: 2 }, { seed: 3 }).eval();
+  const limit = 10;
+  const res = generate(wild, [[2, 3], [4]], { maxNewTokens: 40, temperature: 1.5, vocabLimit: limit, seed: 1 });
+  for (const row of res.tokens) for (const t of row) assert.ok(t < limit, `sampled id ${t}`);
+  const free = generate(wild, [[2, 3], [4]], { maxNewTokens: 40, temperature: 1.5, seed: 1 });
+  assert.ok(free.tokens.flat().some((t) => t >= limit), 'without a limit the other ids are reachable');
+});

@@ -18,6 +18,12 @@ export interface GenerateOptions extends SamplingOptions {
   rng?: Rng;
   /** id used for left padding (any valid id; padded positions are masked) */
   padId?: number;
+  /**
+   * sample only ids below this (the tokenizer's vocabulary when the model's embedding is padded past
+   * it: padded ids cannot be decoded); log-probs are then under the restricted distribution, which
+   * differs from the full one by the padded ids' probability mass (~0 for a trained model)
+   */
+  vocabLimit?: number;
 }
 
 export interface GenerateResult {
@@ -38,6 +44,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt ${i} has token id ${t} outside the vocabulary [0, ${V})`);
   }
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const limit = Math.min(V, opts.vocabLimit ?? V);
   const stops = new Set(opts.stopTokens ?? []);
   const B = prompts.length;
   const T = Math.max(...prompts.map((p) => p.length));
@@ -69,7 +76,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
           next[b] = pad;
           continue;
         }
-        const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, (b + 1) * V), opts, rng);
+        const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, b * V + limit), opts, rng);
         out.tokens[b].push(token);
         out.logprobs[b].push(logprob);
         next[b] = token;

@@ -105,6 +105,7 @@ export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly
       topK: opts.topK,
       stopTokens: stops,
       padId: padTokenId(tok),
+      vocabLimit: tok.vocabSize,
       rng,
     });
     chunk.forEach((r, j) => {

@@ -152,7 +152,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
       for (const l of active) l.r.finish = 'length';
       break;
     }
-    const res = gen(model, active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0] });
+    const res = gen(model, active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize });
     const next: Live[] = [];
     const forced: Live[] = [];
     for (const [j, l] of active.entries()) {
@@ -186,7 +186,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     if (forced.length > 0) {
       for (const l of forced) push(l, [endThink], null);
       const room = Math.min(opts.answerTokens, maxPos - Math.max(...forced.map((l) => l.ids.length)));
-      const ans = room > 0 ? gen(model, forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0] }) : null;
+      const ans = room > 0 ? gen(model, forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize }) : null;
       forced.forEach((l, j) => {
         if (ans) push(l, ans.tokens[j], ans.logprobs[j]);
         l.r.finish = 'forced';
