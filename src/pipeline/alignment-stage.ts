@@ -33,7 +33,7 @@ export type AlignmentContext = StageContext;
 export function alignmentSizes(quick: boolean) {
   return quick
     ? { trainPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, maxLen: 384, batch: 4 }
-    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 40, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
+    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 120, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
 }
 
 /** Unique prompts of preference records, in order. */
@@ -145,7 +145,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   });
 
   // DPO and EXO learn from the same on-policy data, as in the EXO paper's comparison: K SFT samples per
-  // prompt scored by the reward model (EXO: all K with their rewards; DPO: best vs worst of each group).
+  // prompt scored by the reward model (EXO: all K with their rewards; DPO: every two of a group).
   // DPO on the world's off-policy pairs degrades the reasoning in thinking mode
   // (docs/experiments/alignment.md); `glmkit dpo --data pairs.jsonl` still trains on any pair file.
   let candidates: CandidateGroup[] | null = null;
@@ -157,9 +157,11 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   };
 
   await stage('dpo', async () => {
-    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, beta: 0.5 }, objectSource: 'pipeline' });
-    const pairs = candidatePairs(sampled(), 0);
-    ctx.log(`pipeline: dpo on ${pairs.length} on-policy pairs (best vs worst reward-model score of K SFT samples per prompt)`);
+    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, learning_rate: 2e-5, beta: 2 }, objectSource: 'pipeline' });
+    // EXO's budget (120 steps at 2e-5); beta 2: at 0.1-0.5 DPO pushes the margins of these long
+    // thinking-mode responses far enough to break the reasoning (docs/experiments/alignment.md)
+    const pairs = candidatePairs(sampled(), 0, 'all');
+    ctx.log(`pipeline: dpo on ${pairs.length} on-policy pairs (every two of the K SFT samples of a prompt, ordered by reward-model score)`);
     await new DpoTrainer(cfg, loadCausalLM(ctx.sftDir), loadCausalLM(ctx.sftDir), tok, pairs, null).train();
   });
 

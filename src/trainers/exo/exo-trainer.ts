@@ -59,21 +59,25 @@ export interface CandidateGroup {
 
 /**
  * On-policy preference pairs from scored candidate groups (the EXO paper's DPO baseline uses the same
- * samples and rewards as EXO): per group, the highest-reward candidate is chosen and the lowest
- * rejected; groups whose reward gap is not above `minGap` give no pair.
+ * samples and rewards as EXO): `all` = every two candidates of a group whose rewards differ by more
+ * than `minGap`, the higher one chosen (K(K-1)/2 pairs at most); `best_worst` = one pair per group.
  */
-export function candidatePairs(groups: readonly CandidateGroup[], minGap = 0): TokenizedPair[] {
+export function candidatePairs(groups: readonly CandidateGroup[], minGap = 0, mode: 'all' | 'best_worst' = 'all'): TokenizedPair[] {
   const out: TokenizedPair[] = [];
+  const push = (g: CandidateGroup, w: number, l: number) =>
+    out.push({ pair: { prompt: g.prompt ?? [], chosen: [], rejected: [], scoreChosen: g.rewards![w], scoreRejected: g.rewards![l], line: 0 }, chosen: g.seqs[w], rejected: g.seqs[l] });
   for (const g of groups) {
-    if (!g.rewards || g.rewards.length < 2) throw new ConfigError('candidatePairs: expected candidate groups with rewards (exo-rw candidates)');
-    let hi = 0, lo = 0;
-    g.rewards.forEach((r, i) => {
-      if (r > g.rewards![hi]) hi = i;
-      if (r < g.rewards![lo]) lo = i;
-    });
-    if (!(g.rewards[hi] - g.rewards[lo] > minGap)) continue;
-    const prompt = g.prompt ?? [];
-    out.push({ pair: { prompt, chosen: [], rejected: [], scoreChosen: g.rewards[hi], scoreRejected: g.rewards[lo], line: 0 }, chosen: g.seqs[hi], rejected: g.seqs[lo] });
+    const r = g.rewards;
+    if (!r || r.length < 2) throw new ConfigError('candidatePairs: expected candidate groups with rewards (exo-rw candidates)');
+    if (mode === 'best_worst') {
+      const hi = r.indexOf(Math.max(...r)), lo = r.indexOf(Math.min(...r));
+      if (r[hi] - r[lo] > minGap) push(g, hi, lo);
+      continue;
+    }
+    for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++) {
+      if (Math.abs(r[i] - r[j]) <= minGap) continue;
+      r[i] > r[j] ? push(g, i, j) : push(g, j, i);
+    }
   }
   return out;
 }
