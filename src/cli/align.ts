@@ -117,7 +117,7 @@ export async function ppoCommand(argv: string[]): Promise<number> {
 const sweepSchema = {
   model: field('path', '', 'SFT model folder (policy start, reference, candidate sampler)'),
   reward_model: field('path', '', 'reward model folder (EXO-rw candidates)'),
-  data: field('path', '', 'preference pairs or prompts: their prompts get K SFT samples scored by the reward model (EXO-rw groups; DPO pairs = best vs worst of each group)'),
+  data: field('path', '', 'preference pairs or prompts: their prompts get K SFT samples scored by the reward model (EXO-rw groups; DPO pairs = every two candidates of a group)'),
   eval_data: field('path', '', 'held-out world prompts (JSONL with "prompt") for gold reward and KL'),
   out: field('path', '', 'output folder: <method>-beta<b>/ runs and sweep.json'),
   betas: field('string', '0.05,0.2,1', 'comma list: DPO beta and EXO beta_pi (beta_r fixed by --beta-r)'),
@@ -155,7 +155,7 @@ export async function alignSweepCommand(argv: string[]): Promise<number> {
   rows.push({ method: 'sft', beta: 0, gold_reward: sft.gold_reward, rm_score: sft.proxy_reward, kl: sft.kl, length: sft.length });
   const oracle = (p: ChatMessage[][], r: ChatMessage[]) => r.map((m, i) => goldReward(p[i], m.content ?? ''));
   const groups = sampleCandidates(ref, cfg.oracle ? oracle : rm, tok, readPrompts(cfg.data).slice(0, cfg.exo_prompts), { K: 4, temperature: 0.8, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: cfg.enable_thinking });
-  // DPO trains on the same scored samples as EXO (best vs worst of each group), as the EXO paper compares them
+  // DPO trains on the same scored samples as EXO (every two of a group), as the EXO paper compares them
   const pairs = candidatePairs(groups, 0);
   const common = { model: cfg.model, data: cfg.data, seed: cfg.seed, quiet: true, logging_steps: 10, ...(cfg.max_steps > 0 ? { max_steps: cfg.max_steps } : {}), ...(cfg.learning_rate > 0 ? { learning_rate: cfg.learning_rate } : {}) };
   for (const beta of betas) {
