@@ -111,6 +111,18 @@ export function goldReward(
   response: string | ChatMessage | readonly ChatMessage[],
   worldSeed = 0,
 ): number {
+  return goldRubric(prompt, response, worldSeed).score;
+}
+
+/**
+ * The rubric's parts of `response` (see the module comment) and the gold reward they make; all 0 when
+ * the response has no final answer. Throws DataError for a prompt the world did not generate.
+ */
+export function goldRubric(
+  prompt: string | readonly ChatMessage[],
+  response: string | ChatMessage | readonly ChatMessage[],
+  worldSeed = 0,
+): { correct: number; concise: number; polite: number; score: number } {
   const world = getWorld(worldSeed);
   const question = promptText(prompt);
   const solved = solveWorldPrompt(world, question);
@@ -120,12 +132,12 @@ export function goldReward(
     });
   }
   const text = responseFinalText(response);
-  if (text === null) return 0;
+  if (text === null) return { correct: 0, concise: 0, polite: 0, score: 0 };
   const correct = rubricCorrectness(world, question, text, solved);
   const length = text.split(BOX_OPEN).join('').split(BOX_CLOSE).join('').trim().length;
   const concise = length <= 60 ? 1 : Math.max(0, 1 - (length - 60) / 240);
   const polite = RUDE_PHRASES.some((r) => text.toLowerCase().includes(r)) ? 0 : 1;
-  return Math.round((0.6 * correct + 0.25 * concise + 0.15 * polite) * 10000) / 10000;
+  return { correct, concise, polite, score: Math.round((0.6 * correct + 0.25 * concise + 0.15 * polite) * 10000) / 10000 };
 }
 
 /** How a response of a pair is made: its wording, and whether (and how) its answer is wrong. */
@@ -254,12 +266,11 @@ export function generatePreference(
     const ra = renderPairResponse(rng, prob, spec());
     const rb = renderPairResponse(rng, prob, spec());
     const prompt: ChatMessage[] = [{ role: 'user', content: prob.question }];
-    const score = (r: ChatMessage) => goldReward(prompt, r, opts.worldSeed);
-    const [a, b] = [score(ra), score(rb)];
-    if (Math.abs(a - b) < 0.05) continue; // the annotator sees no clear preference: no pair
-    const [chosen, rejected, sc, sr] = a > b ? [ra, rb, a, b] : [rb, ra, b, a];
-    const right = (r: ChatMessage) => (rubricCorrectness(world, prob.question, finalAnswerText(r) ?? '', prob) === 1 ? 1 : 0);
-    out.push({ prompt, chosen: [chosen], rejected: [rejected], score_chosen: sc, score_rejected: sr, chosen_correct: right(chosen), rejected_correct: right(rejected) });
+    const [ga, gb] = [goldRubric(prompt, ra, opts.worldSeed), goldRubric(prompt, rb, opts.worldSeed)];
+    if (Math.abs(ga.score - gb.score) < 0.05) continue; // the annotator sees no clear preference: no pair
+    const [[chosen, gc], [rejected, gr]] = ga.score > gb.score ? [[ra, ga], [rb, gb]] : [[rb, gb], [ra, ga]];
+    const right = (g: { correct: number }) => (g.correct === 1 ? 1 : 0);
+    out.push({ prompt, chosen: [chosen], rejected: [rejected], score_chosen: gc.score, score_rejected: gr.score, chosen_correct: right(gc), rejected_correct: right(gr) });
   }
   return out;
 }
