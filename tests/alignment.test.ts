@@ -118,6 +118,10 @@ test('CLI: reward, dpo, exo (pref and rw) and ppo run; bad input is one clear li
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--mode rw needs --reward-model/);
   assert.match(runCli(['dpo', '--help']).stdout, /--rpo-alpha/);
+  assert.match(runCli(['align-sweep', '--help']).stdout, /--dpo-pairs/);
+  const bad = runCli(['align-sweep', '--dpo-pairs', 'some']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /dpo_pairs|dpo-pairs/);
 });
 
 test('reward model learns a preference it can see (rude vs polite) and generalises to held-out pairs', async () => {

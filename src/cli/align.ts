@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { field, resolveConfig } from '../trainers/base/config.js';
+import { choice, field, resolveConfig } from '../trainers/base/config.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { loadCausalLM, loadModel } from '../models/glm/checkpoint.js';
 import { GlmForSequenceClassification, type GlmForCausalLM } from '../models/glm/model.js';
@@ -117,7 +117,7 @@ export async function ppoCommand(argv: string[]): Promise<number> {
 const sweepSchema = {
   model: field('path', '', 'SFT model folder (policy start, reference, candidate sampler)'),
   reward_model: field('path', '', 'reward model folder (EXO-rw candidates)'),
-  data: field('path', '', 'preference pairs or prompts: their prompts get K SFT samples scored by the reward model (EXO-rw groups; DPO pairs = every two candidates of a group)'),
+  data: field('path', '', 'preference pairs or prompts: their prompts get K SFT samples scored by the reward model (EXO-rw groups; DPO pairs from the same groups, see --dpo-pairs)'),
   eval_data: field('path', '', 'held-out world prompts (JSONL with "prompt") for gold reward and KL'),
   out: field('path', '', 'output folder: <method>-beta<b>/ runs and sweep.json'),
   betas: field('string', '0.05,0.2,1', 'comma list: DPO beta and EXO beta_pi (beta_r fixed by --beta-r)'),
@@ -129,6 +129,7 @@ const sweepSchema = {
   eval_prompts: field('int', 150, 'held-out prompts evaluated', { min: 1 }),
   max_new_tokens: field('int', 40, 'token budget of candidates and evaluation samples', { min: 1 }),
   enable_thinking: field('boolean', false, 'sample candidates and evaluation responses in thinking mode'),
+  dpo_pairs: choice(['all', 'best_worst'], 'all', "DPO pairs from each group: every two candidates, or the best against the worst"),
   max_seq_length: field('int', 256, 'longest prompt + response of pairs and candidates', { min: 2 }),
   seed: field('int', 0, 'seed', { min: 0 }),
   quiet: field('boolean', false, 'no progress output'),
@@ -155,8 +156,8 @@ export async function alignSweepCommand(argv: string[]): Promise<number> {
   rows.push({ method: 'sft', beta: 0, gold_reward: sft.gold_reward, rm_score: sft.proxy_reward, kl: sft.kl, length: sft.length });
   const oracle = (p: ChatMessage[][], r: ChatMessage[]) => r.map((m, i) => goldReward(p[i], m.content ?? ''));
   const groups = sampleCandidates(ref, cfg.oracle ? oracle : rm, tok, readPrompts(cfg.data).slice(0, cfg.exo_prompts), { K: 4, temperature: 0.8, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: cfg.enable_thinking });
-  // DPO trains on the same scored samples as EXO (every two of a group), as the EXO paper compares them
-  const pairs = candidatePairs(groups, 0);
+  // DPO trains on the same scored samples as EXO, as the EXO paper compares them
+  const pairs = candidatePairs(groups, 0, cfg.dpo_pairs as 'all' | 'best_worst');
   const common = { model: cfg.model, data: cfg.data, seed: cfg.seed, quiet: true, logging_steps: 10, ...(cfg.max_steps > 0 ? { max_steps: cfg.max_steps } : {}), ...(cfg.learning_rate > 0 ? { learning_rate: cfg.learning_rate } : {}) };
   for (const beta of betas) {
     for (const method of cfg.oracle ? (['exo'] as const) : (['dpo', 'exo'] as const)) {
