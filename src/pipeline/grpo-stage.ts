@@ -11,7 +11,7 @@ import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { resolveConfig } from '../trainers/base/config.js';
 import { grpoSchema, type GrpoConfig } from '../trainers/grpo/grpo-config.js';
 import { toRlPrompt, type RlPrompt } from '../trainers/grpo/grpo-data.js';
-import { GrpoTrainer, accuracyByLevel, greedyScores } from '../trainers/grpo/grpo-trainer.js';
+import { GrpoTrainer, greedyScores, scoreSummary } from '../trainers/grpo/grpo-trainer.js';
 import type { StageContext } from './stage.js';
 
 /**
@@ -87,8 +87,7 @@ export async function runGrpoStage(ctx: GrpoStageContext): Promise<Record<string
   const model = loadCausalLM(ctx.sftDir);
   const prompts = readPrompts(files.train), hard = readPrompts(files.eval);
   const trainer = new GrpoTrainer(cfg, model, tok, prompts, hard);
-  const scores = greedyScores(model, tok, hard, trainer.rolloutOptions(1, 0));
-  const before = scores.reduce((a, b) => a + b, 0) / hard.length, beforeByLevel = accuracyByLevel(hard, scores);
+  const { accuracy: before, byLevel: beforeByLevel } = scoreSummary(hard, greedyScores(model, tok, hard, trainer.rolloutOptions(1, 0)));
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   ctx.log(`pipeline: grpo: held-out ${HARD_TASK} (levels ${HARD_LEVELS.join(', ')}): accuracy before RL ${pct(before)} of ${hard.length} ${JSON.stringify(beforeByLevel)}`);
   const r = await trainer.train();

@@ -218,10 +218,9 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   protected override evaluate(): Record<string, number> {
     if (!this.evalPrompts) return {};
     const prompts = this.evalPrompts.slice(0, this.config.eval_max_examples);
-    const scores = greedyScores(this.policy, this.tok, prompts, this.rolloutOptions(1, 0));
-    const byLevel = Object.entries(accuracyByLevel(prompts, scores)).map(([k, v]) => [`eval_accuracy_${k}`, v]);
-    const acc = prompts.length === 0 ? NaN : scores.reduce((a, b) => a + b, 0) / prompts.length;
-    return { eval_accuracy: acc, ...(byLevel.length > 1 ? Object.fromEntries(byLevel) : {}), rollouts: this.rollouts };
+    const { accuracy, byLevel } = scoreSummary(prompts, greedyScores(this.policy, this.tok, prompts, this.rolloutOptions(1, 0)));
+    const levels = Object.entries(byLevel).map(([k, v]) => [`eval_accuracy_${k}`, v]);
+    return { eval_accuracy: accuracy, ...(levels.length > 1 ? Object.fromEntries(levels) : {}), rollouts: this.rollouts };
   }
 
   protected override extraState(): Record<string, unknown> {
@@ -315,8 +314,7 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
 
 /** Share of prompts answered correctly by a greedy rollout each (batched, synchronous tools). */
 export function greedyAccuracy(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number {
-  if (prompts.length === 0) return NaN;
-  return greedyScores(model, tok, prompts, opts, batchSize).reduce((a, b) => a + b, 0) / prompts.length;
+  return scoreSummary(prompts, greedyScores(model, tok, prompts, opts, batchSize)).accuracy;
 }
 
 /** The reward of each prompt's greedy completion (1 right, 0 wrong), in prompt order. */
@@ -328,6 +326,11 @@ export function greedyScores(model: GlmForCausalLM, tok: Tokenizer, prompts: rea
     rolls.forEach((r) => (scores[i + r.prompt] = GrpoTrainer.reward(part[r.prompt], r)));
   }
   return scores;
+}
+
+/** Mean score (NaN for no prompts) and the accuracy per difficulty level of prompts that carry one. */
+export function scoreSummary(prompts: readonly RlPrompt[], scores: readonly number[]): { accuracy: number; byLevel: Record<string, number> } {
+  return { accuracy: prompts.length === 0 ? NaN : scores.reduce((a, b) => a + b, 0) / prompts.length, byLevel: accuracyByLevel(prompts, scores) };
 }
 
 /** Accuracy per difficulty level ("level_3": ...) of prompts that carry one. */
