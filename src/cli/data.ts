@@ -19,8 +19,16 @@ Options:
   --difficulty D    levels: "2", "1,3" or "1-4" (arithmetic 1-7, world questions 1-3, longqa 1-4)
   --split S         train (~90% of problems), test (the other ~10%) or all (default)
   --style-noise P   sft: share of demonstrations worded as the annotator dislikes, 0..1 (default 0)
+  --contrastive P   preference: share of contrastive pairs (right vs wrong, worded alike), 0..1 (default 0)
   -h, --help        show this help
 `;
+
+function parseShare(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (value.trim() === '' || !(v >= 0 && v <= 1)) throw new UsageError(`data world: expected --${flag} between 0 and 1, got "${value}"`);
+  return v;
+}
 
 function parseNonNegativeInt(flag: string, value: string | undefined, fallback?: number): number {
   if (value === undefined) {
@@ -50,6 +58,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
         difficulty: { type: 'string' },
         split: { type: 'string' },
         'style-noise': { type: 'string' },
+        contrastive: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -86,11 +95,9 @@ export async function dataCommand(argv: string[]): Promise<number> {
       throw err;
     }
   }
-  const styleNoise = values['style-noise'] === undefined ? undefined : Number(values['style-noise']);
-  if (styleNoise !== undefined && !(styleNoise >= 0 && styleNoise <= 1)) {
-    throw new UsageError(`data world: expected --style-noise between 0 and 1, got "${values['style-noise']}"`);
-  }
-  const records = generateWorldTask(task as WorldTask, { n, seed, worldSeed, difficulty, split, styleNoise });
+  const styleNoise = parseShare('style-noise', values['style-noise']);
+  const contrastive = parseShare('contrastive', values.contrastive);
+  const records = generateWorldTask(task as WorldTask, { n, seed, worldSeed, difficulty, split, styleNoise, contrastive });
   if (out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

@@ -46,6 +46,8 @@ export interface WorldTaskOptions {
   split?: Split;
   /** sft only: share of demonstrations worded in a style the annotator dislikes, 0..1 (default 0). */
   styleNoise?: number;
+  /** preference only: share of contrastive pairs (a right and a wrong response worded alike), 0..1 (default 0). */
+  contrastive?: number;
 }
 
 export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord;
@@ -99,8 +101,8 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   if (opts.split !== undefined && !['train', 'test', 'all'].includes(opts.split)) {
     throw new ConfigError(`world ${task}: expected split train, test or all, got "${opts.split}"`);
   }
-  if (opts.styleNoise !== undefined && !(opts.styleNoise >= 0 && opts.styleNoise <= 1)) {
-    throw new ConfigError(`world ${task}: expected styleNoise within 0..1, got ${opts.styleNoise}`);
+  for (const [k, v] of [['styleNoise', opts.styleNoise], ['contrastive', opts.contrastive]] as const) {
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new ConfigError(`world ${task}: expected ${k} within 0..1, got ${v}`);
   }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
@@ -128,7 +130,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     case 'rl':
       return generateRl(rng, world, n, { levels, split });
     case 'preference':
-      return generatePreference(rng, world, n, { levels, split, worldSeed });
+      return generatePreference(rng, world, n, { levels, split, worldSeed, contrastive: opts.contrastive });
     case 'longqa': {
       const ls = levels ?? [1, 2, 3];
       return Array.from({ length: n }, () => sampleLongQa(rng, world, rng.pick(ls)));

@@ -96,3 +96,24 @@ test('pairs carry the reasoning: a slip keeps it and states another answer, a mi
   }
   assert.ok(slips > 40 && misreads > 40, `slips ${slips}, misreads ${misreads}`);
 });
+
+test('contrastive pairs: right vs wrong worded alike; contrastive 0 leaves the data as it was', () => {
+  const recs = generateWorldTask('preference', { n: 200, seed: 9, contrastive: 1 });
+  const words = (s: string) => s.replace(/<\|begin_of_box\|>.*?<\|end_of_box\|>/g, 'BOX').replace(/[\d]+/g, 'N');
+  let slips = 0, misreads = 0;
+  for (const r of recs) {
+    // the right one wins (boxed: label 1; stated without a box: half credit, label 0)
+    assert.equal(r.rejected_correct, 0);
+    assert.ok(r.score_chosen - r.score_rejected >= 0.25, `${r.score_chosen} vs ${r.score_rejected}`);
+    const [c, w] = [r.chosen[0], r.rejected[0]];
+    if (w.reasoning_content === c.reasoning_content) slips++;
+    else misreads++;
+    // the wording around the answer sentence is the same; only the problem's numbers / names differ
+    const [cw, ww] = [words(c.content ?? ''), words(w.content ?? '')];
+    assert.equal(cw.length > 0 && cw.split(' ').length, ww.split(' ').length, `${c.content} | ${w.content}`);
+  }
+  assert.ok(slips > 50 && misreads > 50, `slips ${slips}, misreads ${misreads}`);
+  const plain = generateWorldTask('preference', { n: 50, seed: 9 });
+  assert.deepEqual(generateWorldTask('preference', { n: 50, seed: 9, contrastive: 0 }), plain);
+  assert.throws(() => generateWorldTask('preference', { n: 5, contrastive: 1.5 }), /contrastive within 0\.\.1/);
+});

@@ -18,7 +18,7 @@ import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { type ArithmeticProblem, applyOp, arithmeticExpression, arithmeticQuestion, arithmeticTrace, parseArithmeticQuestion } from './arithmetic.js';
 import { sampleArithmeticAt } from './pretrain.js';
 import { type WorldQuestion, answerWorldQuestion, sampleWorldQuestion } from './questions.js';
-import { type Split, type WorldRng } from './rng.js';
+import { WorldRng, type Split } from './rng.js';
 import { WORLD_QUESTION_LEVELS, sampleWorldQuestionAt } from './sft.js';
 import { answerToolQuestion } from './tools.js';
 import { type AnswerStyle, RUDE_PHRASES, styleAnswer } from './style.js';
@@ -230,11 +230,24 @@ function worldPairProblem(rng: WorldRng, world: World, q: WorldQuestion): PairPr
   };
 }
 
-function renderPairResponse(rng: WorldRng, prob: PairProblem, spec: ResponseSpec): ChatMessage {
+/** One response of a pair; `wording` draws the style's words (the error's draws come from `rng`). */
+function renderPairResponse(rng: WorldRng, prob: PairProblem, spec: ResponseSpec, wording: WorldRng = rng): ChatMessage {
   let trace = prob.trace, answer = prob.answer, sentence = prob.sentence;
   if (spec.error === 'slip') answer = prob.wrong();
   else if (spec.error === 'misread') ({ trace, answer, sentence } = prob.misread());
-  return { role: 'assistant', reasoning_content: trace, content: styleAnswer(rng, sentence(spec.boxed ? boxed(answer) : answer), spec) };
+  return { role: 'assistant', reasoning_content: trace, content: styleAnswer(wording, sentence(spec.boxed ? boxed(answer) : answer), spec) };
+}
+
+/**
+ * A contrastive pair: one right and one wrong response (a slip or a misread) worded alike (same
+ * style, same filler sentences), so only correctness tells them apart.
+ */
+function contrastivePair(rng: WorldRng, prob: PairProblem): [ChatMessage, ChatMessage] {
+  const style = { verbose: rng.chance(0.4), rude: rng.chance(0.25), boxed: rng.chance(0.85) };
+  const wordingSeed = rng.nextU32();
+  const right = renderPairResponse(rng, prob, { ...style, error: 'none' }, new WorldRng(wordingSeed, 'wording'));
+  const wrong = renderPairResponse(rng, prob, { ...style, error: rng.chance(0.5) ? 'slip' : 'misread' }, new WorldRng(wordingSeed, 'wording'));
+  return [right, wrong];
 }
 
 /**
@@ -243,13 +256,16 @@ function renderPairResponse(rng: WorldRng, prob: PairProblem, spec: ResponseSpec
  * answer in some style. A wrong response either slips (right reasoning, another answer stated) or
  * misreads (reasoning that correctly works a slightly different problem), so a reward model that
  * reads the reasoning can tell right from wrong; the annotator itself scores the final answer only.
+ * A share `contrastive` of pairs (default 0) are contrastive pairs (see `contrastivePair`): training
+ * data that leaves a reward model no style cue to lean on when correctness decides.
  */
 export function generatePreference(
   rng: WorldRng,
   world: World,
   n: number,
-  opts: { levels?: number[]; split: Split; worldSeed: number },
+  opts: { levels?: number[]; split: Split; worldSeed: number; contrastive?: number },
 ): PreferenceRecord[] {
+  const contrastive = opts.contrastive ?? 0;
   const arithLevels = (opts.levels?.filter((l) => l <= 5) ?? [1, 2, 3]).map((l) => [l, 1] as const);
   const out: PreferenceRecord[] = [];
   while (out.length < n) {
@@ -263,8 +279,8 @@ export function generatePreference(
       rude: rng.chance(0.25),
       boxed: rng.chance(0.85),
     });
-    const ra = renderPairResponse(rng, prob, spec());
-    const rb = renderPairResponse(rng, prob, spec());
+    // (no draw when contrastive is 0: the stream, and so the data, stays as before the option existed)
+    const [ra, rb] = contrastive > 0 && rng.chance(contrastive) ? contrastivePair(rng, prob) : [renderPairResponse(rng, prob, spec()), renderPairResponse(rng, prob, spec())];
     const prompt: ChatMessage[] = [{ role: 'user', content: prob.question }];
     const [ga, gb] = [goldRubric(prompt, ra, opts.worldSeed), goldRubric(prompt, rb, opts.worldSeed)];
     if (Math.abs(ga.score - gb.score) < 0.05) continue; // the annotator sees no clear preference: no pair
