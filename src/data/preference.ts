@@ -293,6 +293,12 @@ export function loadPreferenceData(file: string, tok: Tokenizer, opts: { maxLen:
  * right), 0.5 (no box, the answer stated unambiguously) or 0. `=== 1` gives the 0/1 labels of the
  * reward model's multi-task BCE on verifiable prompts.
  */
+/** Whether the world (of `worldSeed`) can answer the prompt's last user question. */
+export function isWorldPrompt(prompt: readonly ChatMessage[], worldSeed = 0): boolean {
+  const question = [...prompt].reverse().find((m) => m.role === 'user')?.content ?? '';
+  return solveWorldPrompt(getWorld(worldSeed), question) !== null;
+}
+
 export function worldCorrectness(prompt: readonly ChatMessage[], response: readonly ChatMessage[], worldSeed = 0): number {
   const question = [...prompt].reverse().find((m) => m.role === 'user')?.content ?? '';
   const world = getWorld(worldSeed);

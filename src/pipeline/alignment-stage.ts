@@ -63,18 +63,22 @@ export function evaluateRewardModel(rm: GlmForSequenceClassification, tok: Token
   const rw = scoreSequences(rm, pairs.map((p) => p.chosen), pad), rl = scoreSequences(rm, pairs.map((p) => p.rejected), pad);
   const m = pairMetrics(pairs, rw, rl, bucketWidth);
   if (opts.worldCorrectness) {
-    // World pairs split by what decides them: equal rubric correctness (style decides) or different correctness.
-    const acc = { style: [0, 0], correctness: [0, 0] };
+    // World pairs split by what decides them: equal rubric correctness (style decides), or different
+    // correctness with the wrong response's reasoning the same as the right one's (a slip) or not (a misread).
+    const acc: Record<string, [number, number]> = { style: [0, 0], correctness: [0, 0], slip: [0, 0], misread: [0, 0] };
     pairs.forEach((p, i) => {
-      const c = worldCorrectness(p.pair.prompt as ChatMessage[], p.pair.chosen as ChatMessage[]), r = worldCorrectness(p.pair.prompt as ChatMessage[], p.pair.rejected as ChatMessage[]);
-      const k = c === r ? 'style' : 'correctness';
-      acc[k][0] += rw[i] > rl[i] ? 1 : 0;
-      acc[k][1]++;
+      const [chosen, rejected] = [p.pair.chosen as ChatMessage[], p.pair.rejected as ChatMessage[]];
+      const c = worldCorrectness(p.pair.prompt as ChatMessage[], chosen), r = worldCorrectness(p.pair.prompt as ChatMessage[], rejected);
+      const kinds = c === r ? ['style'] : ['correctness', chosen.at(-1)?.reasoning_content === rejected.at(-1)?.reasoning_content ? 'slip' : 'misread'];
+      for (const k of kinds) {
+        acc[k][0] += rw[i] > rl[i] ? 1 : 0;
+        acc[k][1]++;
+      }
     });
-    m.accuracy_style_pairs = acc.style[0] / Math.max(1, acc.style[1]);
-    m.count_style_pairs = acc.style[1];
-    m.accuracy_correctness_pairs = acc.correctness[0] / Math.max(1, acc.correctness[1]);
-    m.count_correctness_pairs = acc.correctness[1];
+    for (const [k, [ok, n]] of Object.entries(acc)) {
+      m[`accuracy_${k}_pairs`] = ok / Math.max(1, n);
+      m[`count_${k}_pairs`] = n;
+    }
   }
   return m;
 }
@@ -135,7 +139,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
     const test = loadPreferenceData(prefTest, tok, { maxLen: cfg.max_seq_length });
     const m = evaluateRewardModel(rm, tok, test.pairs, cfg.length_bucket_width, { worldCorrectness: true });
     state.summary.reward_model = { ...m, train_pairs: pairs, warmup_pairs: warm.pairs, test_pairs: test.pairs.length };
-    ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%)`);
+    ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
   });
   const rmDir = join(dir('reward'), 'final');
   const loadRm = (): GlmForSequenceClassification => {
