@@ -24,9 +24,9 @@ test('pipeline --quick runs every stage and resumes', () => {
   assert.equal(typeof summary.sft.accuracy.thinking, 'number');
   assert.equal(typeof summary.sft.accuracy.direct, 'number');
   assert.equal(typeof summary.reward_model.accuracy, 'number');
-  // the reward model's correctness warm-up ran on contrastive pairs before the mixed pairs
-  assert.ok(summary.reward_model.warmup_pairs > 0 && summary.reward_model.train_pairs > 0);
-  assert.ok(existsSync(join(out, 'reward-warmup', 'final')) && existsSync(join(out, 'reward', 'final')));
+  // held-out accuracy split by what decides a world pair: style, or correctness (a slip or a misread)
+  for (const k of ['style', 'correctness', 'slip', 'misread']) assert.equal(typeof summary.reward_model[`accuracy_${k}_pairs`], 'number', k);
+  assert.equal(summary.reward_model.count_slip_pairs + summary.reward_model.count_misread_pairs, summary.reward_model.count_correctness_pairs);
   assert.equal(typeof summary.sft.gold_reward, 'number');
   for (const m of ['ppo', 'dpo', 'exo']) {
     assert.equal(typeof summary[m].gold_reward, 'number', m);

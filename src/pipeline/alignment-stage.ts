@@ -29,14 +29,11 @@ import type { StageContext } from './stage.js';
 /** See StageContext. */
 export type AlignmentContext = StageContext;
 
-/** Share of contrastive pairs among the reward model's (and PPO's prompt pool's) training pairs. */
-export const REWARD_CONTRASTIVE_SHARE = 0.5;
-
 /** Sizes of the alignment stages (full and --quick). */
 export function alignmentSizes(quick: boolean) {
   return quick
-    ? { trainPairs: 48, contrastivePairs: 24, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmWarmupSteps: 2, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, maxLen: 384, batch: 4 }
-    : { trainPairs: 6000, contrastivePairs: 6000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmWarmupSteps: 400, rmSteps: 300, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 120, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
+    ? { trainPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, maxLen: 384, batch: 4 }
+    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 120, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
 }
 
 /** Unique prompts of preference records, in order. */
@@ -94,7 +91,6 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   // the answer against the reasoning (docs/experiments/alignment.md).
   const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen };
   const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl');
-  const prefContrastive = join(ctx.dataDir, 'preference_contrastive.jsonl');
   const stage = async (name: string, fn: () => Promise<void> | void) => {
     if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
     ctx.log(`pipeline: ${name} ...`);
@@ -109,10 +105,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
 
   await stage('preference-data', async () => {
     mkdirSync(ctx.dataDir, { recursive: true });
-    // training pairs: half world pairs, half contrastive pairs (right vs wrong worded alike); the
-    // held-out pairs are world pairs only (the distribution the reward model is judged on)
-    await writeJsonl(prefTrain, generateWorldTask('preference', { n: S.trainPairs, seed: ctx.seed + 300, split: 'train', contrastive: REWARD_CONTRASTIVE_SHARE }));
-    await writeJsonl(prefContrastive, generateWorldTask('preference', { n: S.contrastivePairs, seed: ctx.seed + 302, split: 'train', contrastive: 1 }));
+    await writeJsonl(prefTrain, generateWorldTask('preference', { n: S.trainPairs, seed: ctx.seed + 300, split: 'train' }));
     await writeJsonl(prefTest, generateWorldTask('preference', { n: S.testPairs, seed: ctx.seed + 301, split: 'test' }));
   });
   const tok = loadTokenizer(ctx.sftDir);
@@ -121,24 +114,14 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   const trainPrompts = uniquePrompts(trainRecords);
 
   await stage('reward', async () => {
-    // Correctness first: a reward model trained on world pairs alone leans on style (what decides most
-    // pairs) and stays near chance where correctness decides; a warm-up on contrastive pairs, then the
-    // mixed pairs, lifted held-out accuracy from 0.70 to 0.84 (docs/experiments/alignment.md).
-    const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), ctx.seed);
-    const phase = async (name: string, data: string, steps: number, lengthBalance: boolean) => {
-      const cfg = resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data, out: dir(name), max_steps: steps, per_device_train_batch_size: S.batch, learning_rate: 3e-4, length_balance: lengthBalance }, objectSource: 'pipeline' });
-      const train = loadPreferenceData(data, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
-      ctx.log(`pipeline: ${name} on ${train.pairs.length} pairs (${JSON.stringify(train.stats)})`);
-      await new RewardTrainer(cfg, rm, tok, train.pairs, null).train();
-      return { cfg, pairs: train.pairs.length };
-    };
-    rmSync(dir('reward-warmup'), { recursive: true, force: true });
-    // contrastive pairs have responses of nearly equal length: nothing for length balancing to do
-    const warm = await phase('reward-warmup', prefContrastive, S.rmWarmupSteps, false);
-    const { cfg, pairs } = await phase('reward', prefTrain, S.rmSteps, true);
+    const cfg = resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, eval_data: prefTest, out: dir('reward'), max_steps: S.rmSteps, per_device_train_batch_size: S.batch }, objectSource: 'pipeline' });
+    const train = loadPreferenceData(prefTrain, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
     const test = loadPreferenceData(prefTest, tok, { maxLen: cfg.max_seq_length });
+    ctx.log(`pipeline: reward model on ${train.pairs.length} pairs (${JSON.stringify(train.stats)})`);
+    const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), cfg.seed);
+    await new RewardTrainer(cfg, rm, tok, train.pairs, null).train();
     const m = evaluateRewardModel(rm, tok, test.pairs, cfg.length_bucket_width, { worldCorrectness: true });
-    state.summary.reward_model = { ...m, train_pairs: pairs, warmup_pairs: warm.pairs, test_pairs: test.pairs.length };
+    state.summary.reward_model = { ...m, train_pairs: train.pairs.length, test_pairs: test.pairs.length };
     ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
   });
   const rmDir = join(dir('reward'), 'final');
