@@ -37,6 +37,11 @@ test('data world writes N valid records, byte-identical for the same seed', asyn
     const recs = (await readFile(rl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(recs.length, 15);
     assert.ok(recs.every((r) => r.difficulty === 1 || r.difficulty === 2));
+    // --contrastive 1: every pair is a right and a wrong answer worded alike
+    const pref = join(dir, 'pref.jsonl');
+    await quiet(() => dataCommand(['world', '--task', 'preference', '--n', '10', '--contrastive', '1', '--out', pref]));
+    const pairs = (await readFile(pref, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(pairs.length === 10 && pairs.every((r) => r.rejected_correct === 0 && r.score_chosen > r.score_rejected));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -54,6 +59,9 @@ test('bad flags throw UsageError with a reason', async () => {
     ['world', '--task', 'rl', '--n', '1', '--out', 'x', '--difficulty', '9'],
     ['world', '--task', 'rl', '--n', '1', '--out', 'x', '--split', 'dev'],
     ['world', '--task', 'rl', '--n', '1', '--out', 'x', '--bogus'],
+    ['world', '--task', 'sft', '--n', '1', '--out', 'x', '--style-noise', '1.5'],
+    ['world', '--task', 'preference', '--n', '1', '--out', 'x', '--contrastive', ''],
+    ['world', '--task', 'preference', '--n', '1', '--out', 'x', '--contrastive', 'half'],
     ['galaxy', '--task', 'rl', '--n', '1', '--out', 'x'],
   ];
   for (const argv of bad) {
