@@ -113,3 +113,15 @@ test('topLogprobs picks the k largest logits with normalised log-probs', () => {
   const z = Array.from(row).reduce((a, x) => a + Math.exp(x), 0);
   assert.ok(Math.abs(top[0].logprob - (2.5 - Math.log(z))) < 1e-6);
 });
+
+test('vocabLimit: the engine never samples ids past the tokenizer, as generate() with the same limit', () => {
+  const wild = new GlmForCausalLM({ ...loadPreset('tiny'), initializerRange: 2 }, { seed: 3 }).eval();
+  const limit = 10;
+  const engine = new GenerationEngine(wild, { maxSlots: 2, slotCapacity: 64, vocabLimit: limit });
+  const out = runEngine(engine, [{ step: 0, req: { id: 1, prompt: [2, 3], maxTokens: 30, temperature: 1.5, seed: 1, topLogprobs: 3 } }]);
+  const toks = tokensOf(out.get(1)!);
+  assert.ok(toks.every((t) => t < limit), `sampled ${toks}`);
+  assert.deepEqual(toks, generate(wild, [[2, 3]], { maxNewTokens: 30, temperature: 1.5, seed: 1, vocabLimit: limit }).tokens[0]);
+  for (const e of out.get(1)!) if (e.type === 'token') assert.ok(e.top.every((t) => t.token < limit));
+  assert.throws(() => new GenerationEngine(wild, { vocabLimit: 0 }), /vocabLimit must be an integer >= 1/);
+});

@@ -129,6 +129,8 @@ export interface EngineOptions {
   slotCapacity?: number;
   /** prompt tokens prefilled in one step at most (a single longer prompt still goes alone) */
   maxPrefillTokens?: number;
+  /** sample only ids below this (the tokenizer's size: a model's embedding rows past it are padding) */
+  vocabLimit?: number;
 }
 
 interface Running {
@@ -147,6 +149,7 @@ export class GenerationEngine {
   readonly maxSlots: number;
   readonly slotCapacity: number;
   private readonly maxPrefillTokens: number;
+  private readonly vocabLimit: number;
   private readonly cache: SlotKVCache;
   private readonly queue: EngineRequest[] = [];
   private readonly running = new Map<number, Running>();
@@ -158,6 +161,8 @@ export class GenerationEngine {
     this.maxSlots = opts.maxSlots ?? 8;
     this.slotCapacity = opts.slotCapacity ?? Math.min(cfg.maxPositionEmbeddings, 4096);
     this.maxPrefillTokens = opts.maxPrefillTokens ?? 2048;
+    this.vocabLimit = Math.min(cfg.vocabSize, opts.vocabLimit ?? cfg.vocabSize);
+    if (!Number.isInteger(this.vocabLimit) || this.vocabLimit < 1) throw new ConfigError(`vocabLimit must be an integer >= 1, got ${opts.vocabLimit}`);
     if (!Number.isInteger(this.maxSlots) || this.maxSlots < 1) throw new ConfigError(`maxSlots must be an integer >= 1, got ${this.maxSlots}`);
     if (this.slotCapacity > cfg.maxPositionEmbeddings) throw new ConfigError(`slotCapacity ${this.slotCapacity} exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`);
     this.cache = new SlotKVCache(this.maxSlots, this.slotCapacity, cfg.numHiddenLayers, cfg.numKeyValueHeads, cfg.headDim);
@@ -274,9 +279,10 @@ export class GenerationEngine {
     if (this.running.size === 0) return;
     const cont: Running[] = [];
     for (const r of this.running.values()) {
-      const { token, logprob } = sampleToken(r.logits, r.req, r.rng);
+      const logits = r.logits.subarray(0, this.vocabLimit);
+      const { token, logprob } = sampleToken(logits, r.req, r.rng);
       const k = r.req.topLogprobs ?? 0;
-      events.push({ type: 'token', id: r.req.id, token, logprob, top: k > 0 ? topLogprobs(r.logits, k, r.req.temperature) : [] });
+      events.push({ type: 'token', id: r.req.id, token, logprob, top: k > 0 ? topLogprobs(logits, k, r.req.temperature) : [] });
       r.generated++;
       if (r.stops.has(token)) this.finish(r, 'stop', events);
       else if (r.generated >= r.req.maxTokens) this.finish(r, 'length', events);

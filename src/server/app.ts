@@ -71,7 +71,7 @@ function sseWriter(reply: FastifyReply): SseWriter {
 export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const tokenizer = loadTokenizer(opts.modelDir);
-  const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, maxPending: opts.maxPending, slotCapacity: opts.contextLength });
+  const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
   const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
   const modelId = opts.modelId ?? basename(resolve(opts.modelDir));
   const agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;

@@ -29,6 +29,8 @@ export interface EngineClientOptions {
   /** requests in flight at most (running + waiting); more are answered 429 */
   maxPending?: number;
   slotCapacity?: number;
+  /** the tokenizer's size: ids past it are never sampled */
+  vocabLimit?: number;
 }
 
 export type RequestListener = (e: EngineEvent) => void;
@@ -79,7 +81,7 @@ export class EngineClient {
 
   /** Starts the worker, loads the model in it and resolves once it is ready. */
   static async start(modelDir: string, opts: EngineClientOptions = {}): Promise<EngineClient> {
-    const worker = spawnWorker({ modelDir, maxSlots: opts.maxSlots ?? 8, slotCapacity: opts.slotCapacity });
+    const worker = spawnWorker({ modelDir, maxSlots: opts.maxSlots ?? 8, slotCapacity: opts.slotCapacity, vocabLimit: opts.vocabLimit });
     let onMsg: ((m: { type: string; message?: string; slotCapacity?: number; vocabSize?: number }) => void) | null = null;
     let onErr: ((e: Error) => void) | null = null, onExit: ((code: number) => void) | null = null;
     try {

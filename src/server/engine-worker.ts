@@ -12,6 +12,8 @@ export interface WorkerInit {
   modelDir: string;
   maxSlots: number;
   slotCapacity?: number;
+  /** the tokenizer's size: ids past it are never sampled */
+  vocabLimit?: number;
 }
 
 export type ToWorker = { type: 'submit'; req: EngineRequest } | { type: 'cancel'; id: number } | { type: 'shutdown' };
@@ -22,7 +24,7 @@ const init = workerData as WorkerInit;
 let engine: GenerationEngine;
 try {
   const model = loadCausalLM(init.modelDir).eval();
-  engine = new GenerationEngine(model, { maxSlots: init.maxSlots, slotCapacity: init.slotCapacity });
+  engine = new GenerationEngine(model, { maxSlots: init.maxSlots, slotCapacity: init.slotCapacity, vocabLimit: init.vocabLimit });
   port.postMessage({ type: 'ready', slotCapacity: engine.slotCapacity, vocabSize: model.config.vocabSize });
 } catch (e) {
   port.postMessage({ type: 'fatal', message: (e as Error).message });
