@@ -1,7 +1,5 @@
 /** Helpers for integration tests: run the CLI from source, make temporary folders. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +24,5 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; inp
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-export function tempDir(prefix = 'glmkit-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+/** A temporary folder, removed when the test process exits (see src/util/temp-dir.ts). */
+export { tempDir } from '../src/util/temp-dir.js';

@@ -3,11 +3,12 @@
 // functions load from a JS module.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSchema, ToolRegistry } from './registry.js';
 import { functionTool, loadFunctionTools } from './tools/functions.js';
+import { tempDir } from '../util/temp-dir.js';
 
 test('checkSchema covers types, required keys, enums, arrays and unknown keys', () => {
   const schema = { type: 'object', properties: { n: { type: 'integer' }, x: { type: 'number' }, tags: { type: 'array', items: { type: 'string' } }, mode: { enum: ['a', 'b'] } }, required: ['n'], additionalProperties: false };
@@ -38,7 +39,7 @@ test('failures are observations: throwing, hanging, bad JSON, unknown tool; dupl
 });
 
 test('user functions load from a JS module', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'glmkit-fn-')), 'tools.mjs');
+  const file = join(tempDir('glmkit-fn-'), 'tools.mjs');
   writeFileSync(file, "export const tools = [{ name: 'shout', description: 'upper-case', parameters: { type: 'object', properties: { s: { type: 'string' } }, required: ['s'] }, run: ({ s }) => s.toUpperCase() }];\n");
   const [tool] = await loadFunctionTools(file);
   const reg = new ToolRegistry().register(tool);

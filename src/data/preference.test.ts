@@ -1,14 +1,14 @@
 // TRL preference formats, cleaning (duplicates, ties, cycles) and length balancing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { renderChat } from '../tokenizer/chat.js';
 import { balanceByLength, dedupePairs, lengthBucket, loadPreferenceData, readPreferencePairs, responseBatch, tokenizePairs, worldCorrectness, type PreferencePair, type TokenizedPair } from './preference.js';
+import { tempDir } from '../util/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'glmkit-pref-'));
+const dir = tempDir('glmkit-pref-');
 const write = (name: string, rows: unknown[]) => {
   const f = join(dir, name);
   writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');

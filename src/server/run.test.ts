@@ -2,8 +2,6 @@
 // OpenAI field validators, and the engine client turning a dead worker into 503s instead of a crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StopMatcher } from './run.js';
 import { ApiError, checkModel, optInt, optNumber, optStop } from './api-error.js';
@@ -11,6 +9,7 @@ import { EngineClient, OverloadedError } from './engine-client.js';
 import { loadPreset } from '../models/glm/config.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { saveModel } from '../models/glm/checkpoint.js';
+import { tempDir } from '../util/temp-dir.js';
 
 test('StopMatcher cuts at the first stop string, whatever the piece boundaries', () => {
   const text = 'The answer is 42.\nUser: next question';
@@ -52,7 +51,7 @@ test('field validators answer 400/404 with the param named', () => {
 });
 
 test('a dead generation worker turns requests into 503s, not a crash', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'glmkit-ec-')), 'model');
+  const dir = join(tempDir('glmkit-ec-'), 'model');
   saveModel(dir, new GlmForCausalLM({ ...loadPreset('tiny'), padTokenId: null, eosTokenId: null, bosTokenId: null }, { seed: 1 }));
   const client = await EngineClient.start(dir, { maxSlots: 2, maxPending: 4 });
   const h = client.submit({ prompt: [1, 2, 3], maxTokens: 300, temperature: 0 }, () => {});

@@ -2,19 +2,19 @@
 // and clear errors for a missing tensor or a wrong shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../../tensor/autograd.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { assertClose } from '../../tensor/testing.js';
 import { CheckpointError } from '../../errors.js';
+import { tempDir } from '../../util/temp-dir.js';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import { loadPreset } from './config.js';
 import { loadModel, saveModel } from './checkpoint.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from './model.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'glmkit-ckpt-'));
+const tmp = () => tempDir('glmkit-ckpt-');
 
 test('save then load gives the same logits (dense and MoE, f32 and bf16)', () => {
   for (const preset of ['tiny', 'tiny-moe']) {
