@@ -3,7 +3,8 @@
  * GlmForSequenceClassification initialised from the SFT model) on TRL preference pairs; OUT/final is
  * an HF sequence-classification folder. Prints the held-out metrics when --eval-data is given (for
  * world pairs also split into style-, slip- and misread-decided pairs). `--model` may be a reward model
- * to continue (the pipeline's correctness warm-up, then the mixed pairs).
+ * to continue (e.g. a correctness warm-up on contrastive pairs, then mixed pairs; see
+ * docs/experiments/alignment.md).
  */
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';

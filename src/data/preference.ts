@@ -288,19 +288,20 @@ export function loadPreferenceData(file: string, tok: Tokenizer, opts: { maxLen:
   return { pairs, stats: { read: raw.length, kept: pairs.length, duplicates: d.duplicates, ties: d.ties, cycles: d.cycles, too_long: t.dropped, length_balanced: balanced } };
 }
 
+const lastUserText = (prompt: readonly ChatMessage[]): string => [...prompt].reverse().find((m) => m.role === 'user')?.content ?? '';
+
+/** Whether the world (of `worldSeed`) can answer the prompt's last user question. */
+export function isWorldPrompt(prompt: readonly ChatMessage[], worldSeed = 0): boolean {
+  return solveWorldPrompt(getWorld(worldSeed), lastUserText(prompt)) !== null;
+}
+
 /**
  * Correctness of a response to a world prompt under the world's rubric: 1 (the one boxed answer is
  * right), 0.5 (no box, the answer stated unambiguously) or 0. `=== 1` gives the 0/1 labels of the
  * reward model's multi-task BCE on verifiable prompts.
  */
-/** Whether the world (of `worldSeed`) can answer the prompt's last user question. */
-export function isWorldPrompt(prompt: readonly ChatMessage[], worldSeed = 0): boolean {
-  const question = [...prompt].reverse().find((m) => m.role === 'user')?.content ?? '';
-  return solveWorldPrompt(getWorld(worldSeed), question) !== null;
-}
-
 export function worldCorrectness(prompt: readonly ChatMessage[], response: readonly ChatMessage[], worldSeed = 0): number {
-  const question = [...prompt].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const question = lastUserText(prompt);
   const world = getWorld(worldSeed);
   const solved = solveWorldPrompt(world, question);
   const text = finalAnswerText(response.at(-1)?.content ?? '');
