@@ -104,7 +104,7 @@ test('CLI: reward, dpo, exo (pref and rw) and ppo run; bad input is one clear li
   assert.ok(rmRes.eval.count_style_pairs + rmRes.eval.count_correctness_pairs > 0);
   assert.equal(rmRes.eval.count_slip_pairs + rmRes.eval.count_misread_pairs, rmRes.eval.count_correctness_pairs);
   const rm = join(rmOut, 'final');
-  // a reward model continues training (the pipeline's warm-up, then the mixed pairs)
+  // a reward model continues training (a correctness warm-up, then mixed pairs: docs/experiments/alignment.md)
   r = runCli(['reward', '--model', rm, '--data', pairs, '--out', tempDir(), '--max-steps', '1', '--per-device-train-batch-size', '4', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   r = runCli(['dpo', '--model', fx.model, '--data', pairs, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '4', '--rpo-alpha', '0.1', '--quiet']);

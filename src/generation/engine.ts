@@ -17,7 +17,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
 import { KVCache } from './kv-cache.js';
-import { checkSampling, sampleToken, tokenLogprob, type SamplingOptions } from './sampler.js';
+import { checkSampling, sampleToken, sampleableIds, tokenLogprob, type SamplingOptions } from './sampler.js';
 
 /** KV cache with one slot per sequence; a forward runs over a chosen list of slots. */
 export class SlotKVCache extends KVCache {
@@ -161,8 +161,7 @@ export class GenerationEngine {
     this.maxSlots = opts.maxSlots ?? 8;
     this.slotCapacity = opts.slotCapacity ?? Math.min(cfg.maxPositionEmbeddings, 4096);
     this.maxPrefillTokens = opts.maxPrefillTokens ?? 2048;
-    this.vocabLimit = Math.min(cfg.vocabSize, opts.vocabLimit ?? cfg.vocabSize);
-    if (!Number.isInteger(this.vocabLimit) || this.vocabLimit < 1) throw new ConfigError(`vocabLimit must be an integer >= 1, got ${opts.vocabLimit}`);
+    this.vocabLimit = sampleableIds(cfg.vocabSize, opts.vocabLimit);
     if (!Number.isInteger(this.maxSlots) || this.maxSlots < 1) throw new ConfigError(`maxSlots must be an integer >= 1, got ${this.maxSlots}`);
     if (this.slotCapacity > cfg.maxPositionEmbeddings) throw new ConfigError(`slotCapacity ${this.slotCapacity} exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`);
     this.cache = new SlotKVCache(this.maxSlots, this.slotCapacity, cfg.numHiddenLayers, cfg.numKeyValueHeads, cfg.headDim);

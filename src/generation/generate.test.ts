@@ -79,4 +79,5 @@ test('vocabLimit: ids at or above the limit are never sampled (a padded embeddin
   for (const row of res.tokens) for (const t of row) assert.ok(t < limit, `sampled id ${t}`);
   const free = generate(wild, [[2, 3], [4]], { maxNewTokens: 40, temperature: 1.5, seed: 1 });
   assert.ok(free.tokens.flat().some((t) => t >= limit), 'without a limit the other ids are reachable');
+  assert.throws(() => generate(wild, [[2]], { maxNewTokens: 1, vocabLimit: 0 }), /vocabLimit must be an integer >= 1/);
 });

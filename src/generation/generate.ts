@@ -8,7 +8,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
-import { checkSampling, sampleToken, type SamplingOptions } from './sampler.js';
+import { checkSampling, sampleToken, sampleableIds, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -44,7 +44,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt ${i} has token id ${t} outside the vocabulary [0, ${V})`);
   }
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const limit = Math.min(V, opts.vocabLimit ?? V);
+  const limit = sampleableIds(V, opts.vocabLimit);
   const stops = new Set(opts.stopTokens ?? []);
   const B = prompts.length;
   const T = Math.max(...prompts.map((p) => p.length));

@@ -22,6 +22,16 @@ export function checkSampling(o: SamplingOptions): void {
   if (!Number.isInteger(k) || k < 0) throw new ConfigError(`top_k must be an integer >= 0, got ${k}`);
 }
 
+/**
+ * Number of ids sampling may pick from: the model's vocabulary `V`, cut to `limit` (the tokenizer's
+ * size) when given. Throws ConfigError for a limit that is not an integer >= 1.
+ */
+export function sampleableIds(V: number, limit: number | undefined): number {
+  const n = Math.min(V, limit ?? V);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`vocabLimit must be an integer >= 1, got ${limit}`);
+  return n;
+}
+
 /** log-softmax of logits/temperature at `token` (temperature 0 is treated as 1). */
 export function tokenLogprob(logits: ArrayLike<number>, token: number, temperature = 1): number {
   const t = temperature > 0 ? temperature : 1;
