@@ -74,6 +74,22 @@ test('PPO: reference and reward model frozen, policy and value trained, TRL metr
   assert.equal(m[0]['policy/clipfrac_avg'], 0);
 });
 
+test('PPO: the value of a prefix is shifted by the prompt baseline, so its first fit does not depend on r(x, y_ref)', async () => {
+  // gamma = lam = 1, no KL: every return is score - baseline, every value head output - baseline, so
+  // the first value loss is 0.5 mean (head - score)^2 whatever the baseline; unshifted it would grow by it
+  const tok = loadTokenizer(fx.model);
+  const firstValueLoss = async (baseline: number) => {
+    const sft = loadCausalLM(fx.model);
+    const cfg = resolveConfig(ppoSchema, { object: { model: fx.model, data: pairs, reward_model: fx.model, out: tempDir(), max_steps: 1, per_device_train_batch_size: 4, response_length: 6, kl_coef: 0, gamma: 1, lam: 1, ptx_coef: 0, quiet: true } });
+    const prompts = generateWorldTask('preference', { n: 4, seed: 5 }).map((r) => ({ messages: r.prompt, baseline }));
+    await new PpoTrainer(cfg, loadCausalLM(fx.model), sft, new ValueModel(rewardModelFromCausal(sft, 1)), rewardModelFromCausal(sft, 1), tok, prompts, null).train();
+    return readMetrics(join(cfg.out, 'metrics.jsonl'))[0]['loss/value_avg'] as number;
+  };
+  const [l0, l5] = [await firstValueLoss(0), await firstValueLoss(5)];
+  assert.ok(Math.abs(l0 - l5) < 1e-4 * Math.max(1, l0), `value loss ${l0} (baseline 0) vs ${l5} (baseline 5)`);
+  assert.ok(l5 < 12.5 / 2, `value loss ${l5}: a value 5 away from every return would give about 0.5 * 5^2 = 12.5`);
+});
+
 test('quick alignment stages: RM -> PPO, DPO, EXO -> gold reward and KL for each', async () => {
   const out = tempDir();
   mkdirSync(join(out, 'data'));

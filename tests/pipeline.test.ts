@@ -27,6 +27,10 @@ test('pipeline --quick runs every stage and resumes', () => {
   // held-out accuracy split by what decides a world pair: style, or correctness (a slip or a misread)
   for (const k of ['style', 'correctness', 'slip', 'misread']) assert.equal(typeof summary.reward_model[`accuracy_${k}_pairs`], 'number', k);
   assert.equal(summary.reward_model.count_slip_pairs + summary.reward_model.count_misread_pairs, summary.reward_model.count_correctness_pairs);
+  // the reward model's curriculum: contrastive pairs first, then mixed, then world pairs; one final folder
+  assert.deepEqual(summary.reward_model.curriculum.map((p: { data: string }) => p.data), ['contrastive', 'mixed', 'mixed', 'world']);
+  for (const p of summary.reward_model.curriculum) assert.ok(p.steps > 0 && p.pairs > 0, JSON.stringify(p));
+  assert.ok(existsSync(join(out, 'reward', 'final')) && !existsSync(join(out, 'reward', 'phase-1')));
   assert.equal(typeof summary.sft.gold_reward, 'number');
   for (const m of ['ppo', 'dpo', 'exo']) {
     assert.equal(typeof summary[m].gold_reward, 'number', m);

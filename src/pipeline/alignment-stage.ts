@@ -29,11 +29,40 @@ import type { StageContext } from './stage.js';
 /** See StageContext. */
 export type AlignmentContext = StageContext;
 
+/** The three pair files the reward model learns from: world pairs, contrastive pairs, and a mix. */
+export type RewardData = 'world' | 'contrastive' | 'mixed';
+
+/** One phase of the reward model's curriculum: its own warm-up and cosine schedule over `steps`. */
+export interface RewardPhase {
+  data: RewardData;
+  steps: number;
+  learningRate: number;
+  /** bucket-based length balancing (contrastive pairs are worded alike: nothing to balance) */
+  lengthBalance: boolean;
+}
+
+/**
+ * The reward model's curriculum, correctness first: contrastive pairs (right vs wrong worded alike)
+ * teach it to check the answer against the reasoning, the mixed pairs (half contrastive, half world)
+ * bring style back in, and a short low-lr pass on the world pairs sharpens style. Trained on world
+ * pairs alone it stays near chance where correctness decides (docs/experiments/alignment.md).
+ */
+export function rewardCurriculum(quick: boolean): RewardPhase[] {
+  const k = quick ? 1 / 500 : 1;
+  const steps = (n: number) => Math.max(1, Math.round(n * k));
+  return [
+    { data: 'contrastive', steps: steps(1500), learningRate: 3e-4, lengthBalance: false },
+    { data: 'mixed', steps: steps(300), learningRate: 3e-4, lengthBalance: true },
+    { data: 'mixed', steps: steps(300), learningRate: 3e-4, lengthBalance: true },
+    { data: 'world', steps: steps(150), learningRate: 1e-4, lengthBalance: true },
+  ];
+}
+
 /** Sizes of the alignment stages (full and --quick). */
 export function alignmentSizes(quick: boolean) {
   return quick
-    ? { trainPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, rmSteps: 3, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, maxLen: 384, batch: 4 }
-    : { trainPairs: 3000, testPairs: 400, evalPrompts: 150, evalSamples: 2, rmSteps: 100, ppoSteps: 40, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 120, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
+    ? { trainPairs: 48, contrastivePairs: 48, mixedPairs: 48, testPairs: 16, evalPrompts: 6, evalSamples: 1, ppoSteps: 2, ppoBatch: 4, ppoPrompts: 8, dpoSteps: 2, exoSteps: 2, exoPrompts: 6, maxNew: 12, maxLen: 384, batch: 4 }
+    : { trainPairs: 3000, contrastivePairs: 6000, mixedPairs: 6000, testPairs: 400, evalPrompts: 150, evalSamples: 4, ppoSteps: 60, ppoBatch: 32, ppoPrompts: 300, dpoSteps: 120, exoSteps: 120, exoPrompts: 240, maxNew: 224, maxLen: 384, batch: 16 };
 }
 
 /** Unique prompts of preference records, in order. */
@@ -91,6 +120,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   // the answer against the reasoning (docs/experiments/alignment.md).
   const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen };
   const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl');
+  const rewardFiles: Record<RewardData, string> = { world: prefTrain, contrastive: join(ctx.dataDir, 'preference_contrastive.jsonl'), mixed: join(ctx.dataDir, 'preference_mixed.jsonl') };
   const stage = async (name: string, fn: () => Promise<void> | void) => {
     if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
     ctx.log(`pipeline: ${name} ...`);
@@ -105,7 +135,11 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
 
   await stage('preference-data', async () => {
     mkdirSync(ctx.dataDir, { recursive: true });
+    // world pairs (what PPO and EXO draw their prompts from), plus the reward model's contrastive and mixed
+    // pairs; the held-out pairs are world pairs only (the distribution the reward model is judged on)
     await writeJsonl(prefTrain, generateWorldTask('preference', { n: S.trainPairs, seed: ctx.seed + 300, split: 'train' }));
+    await writeJsonl(rewardFiles.contrastive, generateWorldTask('preference', { n: S.contrastivePairs, seed: ctx.seed + 302, split: 'train', contrastive: 1 }));
+    await writeJsonl(rewardFiles.mixed, generateWorldTask('preference', { n: S.mixedPairs, seed: ctx.seed + 303, split: 'train', contrastive: 0.5 }));
     await writeJsonl(prefTest, generateWorldTask('preference', { n: S.testPairs, seed: ctx.seed + 301, split: 'test' }));
   });
   const tok = loadTokenizer(ctx.sftDir);
@@ -114,14 +148,24 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   const trainPrompts = uniquePrompts(trainRecords);
 
   await stage('reward', async () => {
-    const cfg = resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, eval_data: prefTest, out: dir('reward'), max_steps: S.rmSteps, per_device_train_batch_size: S.batch }, objectSource: 'pipeline' });
-    const train = loadPreferenceData(prefTrain, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
-    const test = loadPreferenceData(prefTest, tok, { maxLen: cfg.max_seq_length });
-    ctx.log(`pipeline: reward model on ${train.pairs.length} pairs (${JSON.stringify(train.stats)})`);
-    const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), cfg.seed);
-    await new RewardTrainer(cfg, rm, tok, train.pairs, null).train();
-    const m = evaluateRewardModel(rm, tok, test.pairs, cfg.length_bucket_width, { worldCorrectness: true });
-    state.summary.reward_model = { ...m, train_pairs: train.pairs.length, test_pairs: test.pairs.length };
+    const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), ctx.seed);
+    const phases = rewardCurriculum(ctx.quick);
+    const trained: { data: RewardData; steps: number; pairs: number }[] = [];
+    let bucketWidth = 0;
+    for (const [i, ph] of phases.entries()) {
+      // each phase continues the same model; the last one writes reward/final
+      const out = i === phases.length - 1 ? dir('reward') : join(dir('reward'), `phase-${i + 1}`);
+      const cfg = resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance }, objectSource: 'pipeline' });
+      bucketWidth = cfg.length_bucket_width;
+      const train = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
+      ctx.log(`pipeline: reward model phase ${i + 1}/${phases.length}: ${ph.steps} steps on ${train.pairs.length} ${ph.data} pairs at lr ${ph.learningRate} (${JSON.stringify(train.stats)})`);
+      await new RewardTrainer(cfg, rm, tok, train.pairs, null).train();
+      if (i < phases.length - 1) rmSync(out, { recursive: true, force: true });
+      trained.push({ data: ph.data, steps: ph.steps, pairs: train.pairs.length });
+    }
+    const test = loadPreferenceData(prefTest, tok, { maxLen: S.maxLen });
+    const m = evaluateRewardModel(rm, tok, test.pairs, bucketWidth, { worldCorrectness: true });
+    state.summary.reward_model = { ...m, curriculum: trained, test_pairs: test.pairs.length };
     ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
   });
   const rmDir = join(dir('reward'), 'final');
@@ -132,10 +176,11 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   };
 
   await stage('ppo', async () => {
-    // lr 1e-4 with whitened advantages: at 3e-5 without whitening PPO moved the gold reward by only
-    // +0.02-0.04 here (docs/experiments/alignment.md); ChatGLM-RLHF's reference baseline alone was not enough
+    // lr 5e-5, KL coefficient 0.1, 60 updates, whitened advantages: with the curriculum reward model, which
+    // also reads the reasoning, PPO at lr 1e-4 and KL 0.05 drifted the reasoning (KL 3-4.6 nats, gold -0.02
+    // to +0.02 over SFT); docs/experiments/alignment.md
     const cfg = resolveConfig(ppoSchema, {
-      object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, enable_thinking: true, ptx_batch_size: S.batch / 2, learning_rate: 1e-4, whiten_advantages: true },
+      object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, enable_thinking: true, ptx_batch_size: S.batch / 2, learning_rate: 5e-5, kl_coef: 0.1, whiten_advantages: true },
       objectSource: 'pipeline',
     });
     const rm = loadRm();

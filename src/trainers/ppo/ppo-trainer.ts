@@ -12,7 +12,12 @@
  * Fitting the base loop: one optimizer step = one PPO mini-batch; a rollout happens whenever the
  * queue of mini-batches of the previous rollout is empty. So max_steps counts mini-batch updates.
  * The reference policy is a frozen copy of the SFT model; the value model (values-at-every-position
- * head, value-model.ts) starts from the reward model. Each ingredient can be switched off.
+ * head, value-model.ts) starts from the reward model. With the reference baseline the value of a
+ * prefix is V_t = V_theta(x, y_<=t) - r(x, y_ref): the head keeps estimating the reward model's score
+ * (what it was initialised to), and the return it is fitted to is the baselined score. Without the
+ * shift a value initialised at r(x, y) starts r(x, y_ref) away from every return, value clipping
+ * lets it close that gap by only cliprange_value per rollout, and until then GAE gives the last tokens
+ * of every response the same large negative advantage. Each ingredient can be switched off.
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
@@ -114,6 +119,8 @@ interface RolloutData {
   oldValues: Float32Array;
   advantages: Float32Array;
   returns: Float32Array;
+  /** r(x, y_ref) of each row (0 without the reference baseline): subtracted from the value head */
+  baselines: Float32Array;
   stats: Record<string, number>;
 }
 
@@ -170,7 +177,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const [B, T] = batch.ids.shape;
     const oldLogp = rolloutLogprobGrid(rs, batch);
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature).data;
-    const values = noGrad(() => this.value.forward(batch)).data;
+    const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
+    const values = noGrad(() => this.values(batch, baselines)).data;
     const scores = scoreResponses(this.rm, this.tokenizer!, picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;
@@ -207,7 +215,16 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       'val/num_eos_tokens': eos,
       'val/mean_response_length': len / B,
     };
-    return { batch, oldLogp, oldValues, advantages, returns, stats };
+    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats };
+  }
+
+  /** V_t = value head - r(x, y_ref) of the row: [B, T]. */
+  private values(batch: SequenceBatch, baselines: Float32Array): Tensor {
+    const v = this.value.forward(batch);
+    const [B, T] = v.shape;
+    const shift = new Float32Array(B * T);
+    for (let b = 0; b < B; b++) shift.fill(baselines[b], b * T, (b + 1) * T);
+    return F.sub(v, new Tensor(shift, [B, T]));
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {
@@ -237,7 +254,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const ratio = F.exp(F.sub(logp, new Tensor(mb.oldLogp, shape)));
     const pg1 = F.mul(F.neg(adv), ratio), pg2 = F.mul(F.neg(adv), F.clamp(ratio, 1 - cfg.cliprange, 1 + cfg.cliprange));
     const pgLoss = maskedMeanAll(F.maximum(pg1, pg2), mask);
-    const v = this.value.forward(mb.batch);
+    const v = this.values(mb.batch, mb.baselines);
     const oldV = new Tensor(mb.oldValues, shape), ret = new Tensor(mb.returns, shape);
     const vClip = F.add(oldV, F.clamp(F.sub(v, oldV), -cfg.cliprange_value, cfg.cliprange_value));
     const vfLoss = F.mul(maskedMeanAll(F.maximum(F.square(F.sub(v, ret)), F.square(F.sub(vClip, ret))), mask), 0.5);
@@ -274,6 +291,7 @@ function selectRows(d: RolloutData, rows: number[]): RolloutData {
     oldValues: pick(d.oldValues, f32),
     advantages: pick(d.advantages, f32),
     returns: pick(d.returns, f32),
+    baselines: Float32Array.from(rows, (r) => d.baselines[r]),
     stats: d.stats,
   };
 }
