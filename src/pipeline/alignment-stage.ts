@@ -44,7 +44,7 @@ export interface RewardPhase {
 /**
  * The reward model's curriculum, correctness first: contrastive pairs (right vs wrong worded alike)
  * teach it to check the answer against the reasoning, the mixed pairs (half contrastive, half world)
- * bring style back in, and a short low-lr pass on the world pairs sharpens style. Trained on world
+ * bring style back in, and a short low-lr pass on the world pairs restores more of it. Trained on world
  * pairs alone it stays near chance where correctness decides (docs/experiments/alignment.md).
  */
 export function rewardCurriculum(quick: boolean): RewardPhase[] {
@@ -177,8 +177,8 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
 
   await stage('ppo', async () => {
     // lr 5e-5, KL coefficient 0.1, 60 updates, whitened advantages: with the curriculum reward model, which
-    // also reads the reasoning, PPO at lr 1e-4 and KL 0.05 drifted the reasoning (KL 3-4.6 nats, gold -0.02
-    // to +0.02 over SFT); docs/experiments/alignment.md
+    // also reads the reasoning, PPO at lr 1e-4 and KL 0.05 drifted the reasoning (KL 2.7-4.6 nats, gold
+    // -0.02 to +0.03 over SFT); docs/experiments/alignment.md
     const cfg = resolveConfig(ppoSchema, {
       object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, enable_thinking: true, ptx_batch_size: S.batch / 2, learning_rate: 5e-5, kl_coef: 0.1, whiten_advantages: true },
       objectSource: 'pipeline',
