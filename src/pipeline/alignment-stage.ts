@@ -150,21 +150,29 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
   await stage('reward', async () => {
     const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), ctx.seed);
     const phases = rewardCurriculum(ctx.quick);
-    const trained: { data: RewardData; steps: number; pairs: number }[] = [];
-    let bucketWidth = 0;
-    for (const [i, ph] of phases.entries()) {
-      // each phase continues the same model; the last one writes reward/final
+    // each phase continues the same model; the last one writes reward/final
+    const configs = phases.map((ph, i) => {
       const out = i === phases.length - 1 ? dir('reward') : join(dir('reward'), `phase-${i + 1}`);
-      const cfg = resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance }, objectSource: 'pipeline' });
-      bucketWidth = cfg.length_bucket_width;
-      const train = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
-      ctx.log(`pipeline: reward model phase ${i + 1}/${phases.length}: ${ph.steps} steps on ${train.pairs.length} ${ph.data} pairs at lr ${ph.learningRate} (${JSON.stringify(train.stats)})`);
-      await new RewardTrainer(cfg, rm, tok, train.pairs, null).train();
-      if (i < phases.length - 1) rmSync(out, { recursive: true, force: true });
-      trained.push({ data: ph.data, steps: ph.steps, pairs: train.pairs.length });
+      return resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance }, objectSource: 'pipeline' });
+    });
+    const loaded = new Map<string, TokenizedPair[]>(); // phases on the same file and balancing share one load
+    const trained: { data: RewardData; steps: number; pairs: number }[] = [];
+    for (const [i, ph] of phases.entries()) {
+      const cfg = configs[i];
+      const key = `${cfg.data}:${cfg.length_balance}`;
+      if (!loaded.has(key)) {
+        const d = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
+        ctx.log(`pipeline: reward model data ${ph.data}: ${d.pairs.length} pairs (${JSON.stringify(d.stats)})`);
+        loaded.set(key, d.pairs);
+      }
+      const pairs = loaded.get(key)!;
+      ctx.log(`pipeline: reward model phase ${i + 1}/${phases.length}: ${ph.steps} steps on ${pairs.length} ${ph.data} pairs at lr ${ph.learningRate}`);
+      await new RewardTrainer(cfg, rm, tok, pairs, null).train();
+      if (i < phases.length - 1) rmSync(cfg.out, { recursive: true, force: true });
+      trained.push({ data: ph.data, steps: ph.steps, pairs: pairs.length });
     }
     const test = loadPreferenceData(prefTest, tok, { maxLen: S.maxLen });
-    const m = evaluateRewardModel(rm, tok, test.pairs, bucketWidth, { worldCorrectness: true });
+    const m = evaluateRewardModel(rm, tok, test.pairs, configs.at(-1)!.length_bucket_width, { worldCorrectness: true });
     state.summary.reward_model = { ...m, curriculum: trained, test_pairs: test.pairs.length };
     ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
   });
