@@ -18,7 +18,7 @@ with other settings is refused.
   --out DIR            output folder (required)
   --base DIR           a finished \`glmkit pipeline\` output to build on (its data, SFT model, reward model);
                        without it the base recipe runs under DIR/base
-  --seeds LIST         training seeds, comma separated (default 0)
+  --seeds LIST         training seeds, comma separated (default: the experiment's, see list)
   --quick              a smoke run: seconds per arm; checks the plumbing and the statistics, not the claim
   --threads N          native threads (default: all cores)
   --quiet              no progress on stderr
@@ -44,7 +44,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`experiment run: expected one experiment name (glmkit experiment list), got ${positionals.length ? positionals.join(' ') : 'none'}`);
   const exp = findExperiment(positionals[0]);
   if (!values.out) throw new UsageError('experiment run: --out DIR is required');
-  const seeds = (values.seeds ?? '0').split(',').map((s) => intFlag('experiment run', 'seeds', s.trim(), 0, 0));
+  const seeds = values.seeds === undefined ? null : values.seeds.split(',').map((s) => intFlag('experiment run', 'seeds', s.trim(), 0, 0));
   const threads = intFlag('experiment run', 'threads', values.threads, 0, 0);
   if (threads > 0) setNativeThreads(threads);
   const command = ['glmkit experiment run', exp.name, '--out', values.out, ...(values.base ? ['--base', values.base] : []), ...(values.seeds ? ['--seeds', values.seeds] : []), ...(values.quick ? ['--quick'] : [])].join(' ');

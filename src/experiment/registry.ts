@@ -2,8 +2,11 @@
 import { UsageError } from '../errors.js';
 import type { Experiment } from './types.js';
 import { exoVsDpo } from './experiments/exo-vs-dpo.js';
+import { muonVsAdamw } from './experiments/muon-vs-adamw.js';
+import { ppoVsDpo } from './experiments/ppo-vs-dpo.js';
+import { rlcsVsUniform } from './experiments/rlcs-vs-uniform.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rlcsVsUniform, muonVsAdamw];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

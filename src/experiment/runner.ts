@@ -19,7 +19,8 @@ export interface RunOptions {
   out: string;
   /** a finished `glmkit pipeline` output to build on */
   base?: string | null;
-  seeds: number[];
+  /** training seeds; null = the experiment's default */
+  seeds: number[] | null;
   quick: boolean;
   quiet: boolean;
   /** the command line that reproduces the run (written into report.md) */
@@ -41,9 +42,10 @@ export interface ExperimentResult {
 
 /** The base artifacts of a pipeline output folder, checked to exist. */
 export function pipelineArtifacts(dir: string, needs: Experiment['needs']): BaseArtifacts {
-  const a: BaseArtifacts = { dir, dataDir: join(dir, 'data'), sftDir: join(dir, 'sft', 'final'), rewardDir: join(dir, 'reward', 'final') };
-  const required: [string, string][] = [[a.dataDir, 'its world data (data stage)'], [join(a.sftDir, 'config.json'), 'the SFT model (sft stage)']];
-  if (needs.rewardModel) required.push([join(a.rewardDir, 'config.json'), 'the reward model (align stage)']);
+  const a: BaseArtifacts = { dir, dataDir: join(dir, 'data'), initDir: join(dir, 'init'), sftDir: join(dir, 'sft', 'final'), rewardDir: join(dir, 'reward', 'final') };
+  const required: [string, string][] = [[a.dataDir, 'its world data (data stage)'], [join(a.initDir, 'tokenizer.json'), 'the initial model and tokenizer (init stage)']];
+  if (needs !== 'init') required.push([join(a.sftDir, 'config.json'), 'the SFT model (sft stage)']);
+  if (needs === 'reward') required.push([join(a.rewardDir, 'config.json'), 'the reward model (align stage)']);
   for (const [p, what] of required) {
     if (!existsSync(p)) throw new ConfigError(`--base ${dir}: expected ${what} at ${p}, found nothing; run \`glmkit pipeline --out ${dir}\` (with --until align or later when a reward model is needed) or leave out --base`);
   }
@@ -52,11 +54,12 @@ export function pipelineArtifacts(dir: string, needs: Experiment['needs']): Base
 
 async function buildBase(out: string, needs: Experiment['needs'], opts: RunOptions, log: (s: string) => void): Promise<BaseArtifacts> {
   const dir = join(out, 'base');
-  const seed = opts.seeds[0] ?? 0;
-  log(`experiment: building the base recipe under ${dir} (pipeline --until eval${needs.rewardModel ? ' + reward model' : ''})`);
-  const cfg = resolveConfig(pipelineSchema, { object: { out: dir, seed, quick: opts.quick, until: 'eval', quiet: opts.quiet }, objectSource: 'experiment' });
+  const seed = 0; // the pipeline's default: the base recipe is the same whatever the experiment's seeds
+  const until = needs === 'init' ? 'init' : 'eval';
+  log(`experiment: building the base recipe under ${dir} (pipeline --until ${until}${needs === 'reward' ? ' + reward model' : ''})`);
+  const cfg = resolveConfig(pipelineSchema, { object: { out: dir, seed, quick: opts.quick, until, quiet: opts.quiet }, objectSource: 'experiment' });
   await runPipeline(cfg, log);
-  if (needs.rewardModel) {
+  if (needs === 'reward') {
     await runAlignmentStages({ out: dir, dataDir: join(dir, 'data'), sftDir: join(dir, 'sft', 'final'), seed, quick: opts.quick, quiet: opts.quiet, log }, { until: 'reward' });
   }
   return pipelineArtifacts(dir, needs);
@@ -90,14 +93,15 @@ function checkSettings(out: string, exp: Experiment, settings: Record<string, un
 export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<ExperimentResult> {
   const t0 = Date.now();
   const log = opts.quiet ? () => {} : (s: string) => console.error(s);
-  const settings = { ...exp.settings(opts.quick), seeds: opts.seeds, quick: opts.quick };
+  const seeds = opts.seeds ?? exp.defaultSeeds?.(opts.quick) ?? [0];
+  const settings = { ...exp.settings(opts.quick), seeds, quick: opts.quick };
   mkdirSync(opts.out, { recursive: true });
   checkSettings(opts.out, exp, settings, opts.base ?? null);
   let base: BaseArtifacts | null = null;
   const ctx: ExperimentContext = {
     out: opts.out,
     quick: opts.quick,
-    seeds: opts.seeds,
+    seeds,
     log,
     base: async () => (base ??= opts.base ? pipelineArtifacts(opts.base, exp.needs) : await buildBase(opts.out, exp.needs, opts, log)),
     arm: async <M extends Record<string, unknown>>(name: string, config: Record<string, unknown>, run: (dir: string) => Promise<ArmResult<M>>) => {

@@ -35,8 +35,11 @@ export interface ArmResult<M> {
 export interface BaseArtifacts {
   dir: string;
   dataDir: string;
+  /** the tokenizer and the randomly initialised model (pipeline stage init) */
+  initDir: string;
+  /** the SFT model (present when the experiment needs stage 'sft' or later) */
   sftDir: string;
-  /** the pipeline's reward model (present when the experiment asked for it) */
+  /** the pipeline's reward model (present when the experiment needs stage 'reward') */
   rewardDir: string;
 }
 
@@ -78,8 +81,10 @@ export interface Experiment {
   claim: string;
   /** estimated minutes of the default run on 2 cores, without --base (and with it) */
   minutes: { alone: number; withBase: number };
-  /** what the experiment needs from the base recipe */
-  needs: { rewardModel: boolean };
+  /** the last stage of the base recipe the experiment builds on */
+  needs: 'init' | 'sft' | 'reward';
+  /** seeds when --seeds is not given */
+  defaultSeeds?: (quick: boolean) => number[];
   /** the settings of a run (everything that changes the result), resolved before anything runs */
   settings(quick: boolean): Record<string, unknown>;
   run(ctx: ExperimentContext, settings: Record<string, unknown>): Promise<ExperimentOutcome>;
