@@ -3,10 +3,11 @@ import { UsageError } from '../errors.js';
 import type { Experiment } from './types.js';
 import { exoVsDpo } from './experiments/exo-vs-dpo.js';
 import { muonVsAdamw } from './experiments/muon-vs-adamw.js';
+import { mtp } from './experiments/mtp.js';
 import { ppoVsDpo } from './experiments/ppo-vs-dpo.js';
 import { rlcsVsUniform } from './experiments/rlcs-vs-uniform.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rlcsVsUniform, muonVsAdamw];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rlcsVsUniform, muonVsAdamw, mtp];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);
