@@ -75,13 +75,15 @@ test('every other experiment runs --quick on a pipeline base and writes a verdic
   const r0 = runCli(['experiment', 'run', 'exo-vs-dpo', '--out', first, '--quick', '--quiet'], { timeoutMs: 300_000 });
   assert.equal(r0.code, 0, r0.stderr);
   const base = join(first, 'base');
-  for (const name of ['ppo-vs-dpo', 'rlcs-vs-uniform', 'muon-vs-adamw', 'mtp']) {
+  for (const name of ['ppo-vs-dpo', 'rm-length-bias', 'rlcs-vs-uniform', 'muon-vs-adamw', 'mtp']) {
     const out = tempDir();
     const r = runCli(['experiment', 'run', name, '--out', out, '--quick', '--base', base, '--quiet'], { timeoutMs: 300_000 });
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     assert.equal(result.experiment, name);
-    assert.ok(result.comparisons.some((c: { decides: boolean }) => c.decides), `${name} has a deciding comparison`);
+    // a quick run's untrained model can leave rm-length-bias without equal-gold pairs: then no comparison, said in the notes
+    if (name === 'rm-length-bias' && result.comparisons.length === 0) assert.match(result.notes.join(' '), /no interval, so no verdict/);
+    else assert.ok(result.comparisons.some((c: { decides: boolean }) => c.decides), `${name} has a deciding comparison`);
     for (const c of result.comparisons) assert.ok(Number.isFinite(c.diff) && c.ci95[0] <= c.diff + 1e-9 && c.diff <= c.ci95[1] + 1e-9, `${name}: ${JSON.stringify(c)}`);
     assert.ok(['reproduced', 'not reproduced', 'inconclusive'].includes(result.verdict), name);
     assert.ok(existsSync(join(out, 'report.md')), name);
