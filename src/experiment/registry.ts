@@ -5,10 +5,11 @@ import { exoVsDpo } from './experiments/exo-vs-dpo.js';
 import { muonVsAdamw } from './experiments/muon-vs-adamw.js';
 import { mtp } from './experiments/mtp.js';
 import { rmLengthBias } from './experiments/rm-length-bias.js';
+import { rlhfScaling } from './experiments/rlhf-scaling.js';
 import { ppoVsDpo } from './experiments/ppo-vs-dpo.js';
 import { rlcsVsUniform } from './experiments/rlcs-vs-uniform.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, muonVsAdamw, mtp];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

@@ -38,7 +38,8 @@ interface ArmMetrics extends Record<string, unknown> {
   curve: [number, number][];
 }
 
-function halves(prompts: readonly RlPrompt[]): { validation: RlPrompt[]; test: RlPrompt[] } {
+/** Hard prompts halved by a hash of the prompt into validation and test. */
+export function promptHalves(prompts: readonly RlPrompt[]): { validation: RlPrompt[]; test: RlPrompt[] } {
   const out = { validation: [] as RlPrompt[], test: [] as RlPrompt[] };
   for (const p of prompts) (parseInt(configHash(p.prompt).slice(0, 8), 16) % 2 === 0 ? out.validation : out.test).push(p);
   return out;
@@ -62,7 +63,7 @@ export const rlcsVsUniform: Experiment = {
     // the full-size prompt files in both modes (cheap to write); --quick uses a few of them
     const files = await writeGrpoStageData({ dataDir: join(ctx.out, 'data'), seed: S.data_seed, quick: false });
     const prompts = readPrompts(files.train).slice(0, S.train_prompts);
-    const split = halves(readPrompts(files.eval));
+    const split = promptHalves(readPrompts(files.eval));
     const validation = split.validation.slice(0, S.validation_prompts), test = split.test.slice(0, S.test_prompts);
     const stage = (seed: number, out: string, overrides: Parameters<typeof grpoStageConfig>[0]['overrides'] = {}) =>
       grpoStageConfig({ out, dataDir: '', sftDir: base.sftDir, seed, quick: ctx.quick, quiet: true, log: ctx.log, overrides }, { ...files, out });
