@@ -25,8 +25,8 @@ ${body}
 </svg>\n`;
 }
 
-function yAxis(y: ScaleLinear<number, number>, label: string): string {
-  const ticks = y.ticks(5).map((v) => `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/><text x="${PAD.l - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`);
+function yAxis(y: ScaleLinear<number, number>, label: string, right = W - PAD.r): string {
+  const ticks = y.ticks(5).map((v) => `<line x1="${PAD.l}" x2="${right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/><text x="${PAD.l - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`);
   const mid = (PAD.t + H - PAD.b) / 2;
   return `${ticks.join('\n')}
 <line x1="${PAD.l}" x2="${PAD.l}" y1="${PAD.t}" y2="${H - PAD.b}" stroke="#333"/>
@@ -61,17 +61,25 @@ export interface Bar {
 
 /** Vertical bars with 95% interval whiskers (e.g. a difference per comparison; 0 marked). */
 export function barChart(opts: { title: string; yLabel: string; bars: readonly Bar[] }): string {
-  const x = scaleBand<string>().domain(opts.bars.map((b) => b.label)).range([PAD.l, W - PAD.r]).padding(0.3);
+  // no legend: the bars use the whole width, labels break after ' − ' (a - b) onto a second line
+  const x = scaleBand<string>().domain(opts.bars.map((b) => b.label)).range([PAD.l, W - 20]).padding(0.3);
   const y = scaleLinear().domain(domainOf(opts.bars.flatMap((b) => [b.value, ...(b.ci ?? [])]), true)).nice().range([H - PAD.b, PAD.t]);
   const bars = opts.bars.map((b, i) => {
     const x0 = x(b.label)!, bw = x.bandwidth(), cx = x0 + bw / 2;
     const top = Math.min(y(b.value), y(0)), height = Math.abs(y(b.value) - y(0));
     const whisker = b.ci ? `<line x1="${cx}" x2="${cx}" y1="${y(b.ci[0])}" y2="${y(b.ci[1])}" stroke="#111" stroke-width="1.5"/><line x1="${cx - 6}" x2="${cx + 6}" y1="${y(b.ci[0])}" y2="${y(b.ci[0])}" stroke="#111"/><line x1="${cx - 6}" x2="${cx + 6}" y1="${y(b.ci[1])}" y2="${y(b.ci[1])}" stroke="#111"/>` : '';
     return `<rect x="${x0}" y="${top}" width="${bw}" height="${height}" fill="${COLORS[i % COLORS.length]}" opacity="0.8"><title>${esc(`${b.label}: ${fmt(b.value)}${b.ci ? ` [${fmt(b.ci[0])}, ${fmt(b.ci[1])}]` : ''}`)}</title></rect>${whisker}
-<text x="${cx}" y="${H - PAD.b + 16}" text-anchor="middle">${esc(b.label)}</text>`;
+${barLabel(cx, b.label)}`;
   });
-  const zero = `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(0)}" y2="${y(0)}" stroke="#333" stroke-dasharray="4 3"/>`;
-  return frame(opts.title, `${yAxis(y, opts.yLabel)}\n${zero}\n${bars.join('\n')}\n<text x="${W - PAD.r + 14}" y="${PAD.t + 8}">whiskers: 95% CI</text>`);
+  const zero = `<line x1="${PAD.l}" x2="${W - 20}" y1="${y(0)}" y2="${y(0)}" stroke="#333" stroke-dasharray="4 3"/>`;
+  const hasCi = opts.bars.some((b) => b.ci);
+  return frame(opts.title, `${yAxis(y, opts.yLabel, W - 20)}\n${zero}\n${bars.join('\n')}${hasCi ? `\n<text x="${W - 20}" y="20" text-anchor="end">whiskers: 95% CI</text>` : ''}`);
+}
+
+function barLabel(cx: number, label: string): string {
+  const parts = label.split(' − ');
+  const lines = parts.length === 2 ? [parts[0], `− ${parts[1]}`] : [label];
+  return `<text x="${cx}" y="${H - PAD.b + 16}" text-anchor="middle">${lines.map((l, i) => `<tspan x="${cx}" dy="${i ? 13 : 0}">${esc(l)}</tspan>`).join('')}</text>`;
 }
 
 export interface XYPoint {
