@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
 import { loadCausalLM } from '../src/models/glm/checkpoint.js';
 import type { GlmConfig } from '../src/models/glm/config.js';
 import { GlmForCausalLM } from '../src/models/glm/model.js';
@@ -82,7 +82,8 @@ async function llamaRun(gguf: string, prompt: number[], n: number, V: number): P
   });
   try {
     const seq = ctx.getSequence();
-    const ask = (t: number): [number, { generateNext: { probabilities: true } }] => [t, { generateNext: { probabilities: true } }];
+    // node-llama-cpp brands token ids; glmkit's ids are plain numbers of the same vocabulary.
+    const ask = (t: number): [Token, { generateNext: { probabilities: true } }] => [t as Token, { generateNext: { probabilities: true } }];
     const toArray = (m: Map<number, number> | undefined): Float64Array => {
       assert.ok(m, 'llama.cpp returned no probabilities');
       const p = new Float64Array(V);
@@ -259,7 +260,7 @@ test('the exported vocabulary and merges tokenize as glmkit does', { skip }, asy
   try {
     for (const text of ['hello world', 'The model GLM thinks: 12345 experts!\n\nhello, llama', "it's the router's token   ok\n"]) {
       assert.deepEqual([...model.tokenize(text)], tok.encode(text), JSON.stringify(text));
-      assert.equal(model.detokenize(tok.encode(text)), text);
+      assert.equal(model.detokenize(tok.encode(text) as Token[]), text);
     }
     assert.deepEqual([...model.tokenize('[gMASK]<sop>hello', true)], tok.encode('[gMASK]<sop>hello', { allowSpecial: true }));
   } finally {
