@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
+import type { Token } from 'node-llama-cpp';
 import { loadCausalLM } from '../src/models/glm/checkpoint.js';
 import type { GlmConfig } from '../src/models/glm/config.js';
 import { GlmForCausalLM } from '../src/models/glm/model.js';
@@ -19,6 +19,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { openGguf } from '../src/io/gguf.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import { exportGguf } from '../src/cli/export.js';
+import { loadLlamaForTests } from '../src/util/test-skip.js';
 import { runCli, tempDir } from './helpers.js';
 import {
   TestRandom,
@@ -34,14 +35,9 @@ import {
 
 // ---------------------------------------------------------------- llama.cpp
 
-let llama: Llama | null = null;
-let skip: string | false = false;
-try {
-  // build 'never': only the prebuilt binary of @node-llama-cpp/<platform>; nothing is downloaded or compiled.
-  llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error, progressLogs: false });
-} catch (e) {
-  skip = `node-llama-cpp cannot load its prebuilt llama.cpp binary on this machine: ${(e as Error).message.split('\n')[0]}`;
-}
+// llama.cpp is optional: where its prebuilt binary cannot load (nothing is downloaded or compiled),
+// every test here is skipped with the reason.
+const { llama, skip } = await loadLlamaForTests();
 
 const work = tempDir('glmkit-llamacpp-');
 after(async () => {

@@ -1,11 +1,11 @@
 /** Smoke test of `glmkit bench kernels`: one quick run, JSON lines with the documented fields. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getNativeBackend, nativeUnavailableReason } from '../tensor/backend/index.js';
+import { needNativeOptions } from '../util/test-skip.js';
 import { nativeInfo } from '../tensor/backend/native.js';
 import { benchKernels, GEMM_SHAPES } from './kernels.js';
 
-test('bench kernels --json --quick prints one record per shape and restores the thread count', { skip: getNativeBackend() ? false : `native addon unavailable: ${nativeUnavailableReason()}` }, async () => {
+test('bench kernels --json --quick prints one record per shape and restores the thread count', needNativeOptions(), async () => {
   const threadsBefore = nativeInfo()!.threads;
   const lines: string[] = [];
   await benchKernels({ json: true, quick: true, threads: 1 }, (line) => lines.push(line));
