@@ -65,6 +65,7 @@ test('resume after SIGKILL reproduces the uninterrupted loss curve', async () =>
     });
   });
   assert.ok(!existsSync(join(killed, 'final')), 'the killed run must not have finished');
+  assert.ok(!existsSync(join(killed, 'checkpoint-9')), 'the run was held at checkpoint-6');
   assert.equal(readMetrics(join(killed, 'metrics.jsonl')).length < 10, true);
   const r = runCli(['pretrain', ...common(killed, ['--max-steps', '10', '--save-steps', '3', '--resume'])]);
   assert.equal(r.code, 0, r.stderr);
