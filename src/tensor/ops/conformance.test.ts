@@ -1,6 +1,7 @@
-// One conformance suite, run on both backends: every op's forward output and input gradients on
-// the native backend must match the reference backend (float32, random shapes including odd
-// sizes and broadcasting corners).
+// One conformance suite, run on both backends: every op with a backend kernel must give the same
+// forward output and input gradients on the native backend as on the reference backend (float32,
+// random shapes including odd sizes and broadcasting corners). Ops without a kernel (TypeScript on
+// both backends) are checked at the end against closed forms, labelled autograd-only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../util/rng.js';
