@@ -37,6 +37,8 @@ test('failures are observations: throwing, hanging, bad JSON, unknown tool; dupl
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, 'answered before its time limit');
     mock.timers.tick(1);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, true, 'no answer at its 200 ms time limit');
     assert.deepEqual(await hung, { ok: false, observation: 'Error: hang did not answer within 0.2 s' });
   } finally {
     mock.timers.reset();
