@@ -38,6 +38,8 @@ export interface AlignmentEvalResult {
   truncated: number;
   n: number;
   samples: { prompt: string; response: string; gold: number }[];
+  /** per prompt (in `prompts` order), the mean over its samples: what paired comparisons resample */
+  per_prompt: { gold: number[]; kl: number[]; length: number[] };
 }
 
 /**
@@ -50,22 +52,35 @@ export function evaluateAlignment(policy: GlmForCausalLM, ref: GlmForCausalLM, t
   const rs = rollout(policy, tok, prompts, { maxNewTokens: opts.maxNewTokens ?? 48, temperature, numSamples: opts.numSamples ?? 2, batchSize: bs, thinking: opts.thinking, rng: new Rng(`${opts.seed ?? 0}:alignment-eval`) });
   let goldSum = 0, kl = 0, len = 0, truncated = 0;
   const samples: AlignmentEvalResult['samples'] = [];
+  const P = prompts.length;
+  const perPrompt = { gold: new Array<number>(P).fill(0), kl: new Array<number>(P).fill(0), length: new Array<number>(P).fill(0) };
+  const count = new Array<number>(P).fill(0);
   for (let i = 0; i < rs.length; i += bs) {
     const chunk: Rollout[] = rs.slice(i, i + bs);
     const batch = rolloutBatch(chunk, padTokenId(tok));
+    const T = batch.ids.shape[1];
     const sampled = rolloutLogprobGrid(chunk, batch);
     const refLp = tokenLogprobsNoGrad(ref, batch, temperature).data;
-    for (let j = 0; j < sampled.length; j++) if (batch.lossMask[j]) kl += sampled[j] - refLp[j];
+    for (let j = 0; j < sampled.length; j++) {
+      if (!batch.lossMask[j]) continue;
+      const d = sampled[j] - refLp[j];
+      kl += d;
+      perPrompt.kl[chunk[Math.floor(j / T)].promptIndex] += d;
+    }
   }
   for (const r of rs) {
     const g = gold(prompts[r.promptIndex], r.parsed.content);
     goldSum += g;
     len += r.completionIds.length;
+    perPrompt.gold[r.promptIndex] += g;
+    perPrompt.length[r.promptIndex] += r.completionIds.length;
+    count[r.promptIndex]++;
     if (r.finishReason === 'length') truncated++;
     if (samples.length < 6) samples.push({ prompt: prompts[r.promptIndex].map((m) => m.content ?? '').join('\n'), response: r.text, gold: g });
   }
+  for (const key of ['gold', 'kl', 'length'] as const) perPrompt[key] = perPrompt[key].map((v, i) => v / Math.max(1, count[i]));
   const n = rs.length;
   const proxy = opts.proxy ? opts.proxy(rs.map((r) => prompts[r.promptIndex]), rs.map(rolloutMessage)) : [];
   const proxyReward = opts.proxy ? proxy.reduce((a, b) => a + b, 0) / n : NaN;
-  return { gold_reward: goldSum / n, kl: kl / n, proxy_reward: proxyReward, length: len / n, truncated: truncated / n, n, samples };
+  return { gold_reward: goldSum / n, kl: kl / n, proxy_reward: proxyReward, length: len / n, truncated: truncated / n, n, samples, per_prompt: perPrompt };
 }

@@ -109,7 +109,8 @@ export function evaluateRewardModel(rm: GlmForSequenceClassification, tok: Token
   return m;
 }
 
-export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<string, unknown>> {
+/** `until: 'reward'` stops after the reward model (what experiments that bring their own policies need). */
+export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 'reward' } = {}): Promise<Record<string, unknown>> {
   const S = alignmentSizes(ctx.quick);
   const dir = (name: string) => join(ctx.out, name);
   const stateFile = join(ctx.out, 'alignment', 'state.json');
@@ -177,6 +178,7 @@ export async function runAlignmentStages(ctx: AlignmentContext): Promise<Record<
     ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
   });
   const rmDir = join(dir('reward'), 'final');
+  if (opts.until === 'reward') return { reward_model: state.summary.reward_model };
   const loadRm = (): GlmForSequenceClassification => {
     const m = loadModel(rmDir);
     if (!(m instanceof GlmForSequenceClassification)) throw new CheckpointError(`${rmDir}: expected a reward model (sequence classification)`);

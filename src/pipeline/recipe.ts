@@ -10,7 +10,7 @@ export const pipelineSchema = {
   seed: field('int', 0, 'seed of data sampling, initialisation and training', { min: 0 }),
   threads: field('int', 0, 'native threads (0 = all cores)', { min: 0 }),
   quick: field('boolean', false, 'a smoke run: every stage tiny (minutes become seconds)'),
-  until: choice(['eval', 'align', 'grpo'], 'grpo', 'last training stage to run (then the report): eval = the base recipe (pre-train, SFT, evaluation); align adds RM/PPO/DPO/EXO; grpo adds RL'),
+  until: choice(['init', 'eval', 'align', 'grpo'], 'grpo', 'last stage to run (then the report): init = world data, tokenizer and the initial model; eval = the base recipe (pre-train, SFT, evaluation); align adds RM/PPO/DPO/EXO; grpo adds RL'),
   quiet: field('boolean', false, 'no progress output'),
   pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),
   sft_examples: field('int', 12000, 'world SFT chats (each question in thinking and direct mode)', { min: 2 }),

@@ -221,9 +221,19 @@ export class GlmForCausalLM extends Module {
    * predict targets[t+1] (token t+2). Positions of the block are those of token t+1.
    */
   mtpLoss(ids: Tensor, hidden: Tensor, targets: Tensor, opts: ForwardOptions): Tensor {
+    if (ids.shape[1] < 2) return Tensor.scalar(0);
+    return F.crossEntropy(this.mtpLogits(ids, hidden, opts), F.slice(targets, 1, 1), { reduction: 'mean' });
+  }
+
+  /**
+   * The first MTP layer's draft logits [B, T-1, V]: row t predicts token t+2 from h_t (the main
+   * stack's final hidden state at t) and token t+1 (T >= 2).
+   */
+  mtpLogits(ids: Tensor, hidden: Tensor, opts: ForwardOptions = {}): Tensor {
     const [B, T] = ids.shape;
-    if (T < 2) return Tensor.scalar(0);
+    if (T < 2) throw new ShapeError(`mtpLogits: expected at least 2 tokens per row, got ${T}`);
     const layer = this.model.mtpLayers[0];
+    if (!layer) throw new ShapeError('mtpLogits: the model has no MTP layer (num_nextn_predict_layers = 0)');
     const nextIds = F.slice(ids, 1, 1); // [B, T-1]
     const h = F.slice(hidden, 1, 0, T - 1); // [B, T-1, H]
     const e = this.model.embedTokens.forward(nextIds);
@@ -234,8 +244,7 @@ export class GlmForCausalLM extends Module {
     for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) positions[b * (T - 1) + t] = full[b * T + t + 1];
     const ctx = this.model.context(B, T - 1, { attentionMask: mask, positions });
     const y = layer.forward(x, ctx, null);
-    const logits = layer.sharedHead.head.forward(layer.sharedHead.norm.forward(y));
-    return F.crossEntropy(logits, F.slice(targets, 1, 1), { reduction: 'mean' });
+    return layer.sharedHead.head.forward(layer.sharedHead.norm.forward(y));
   }
 
   /** MoE layers of the main stack (for load statistics and the bias update). */
