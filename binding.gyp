@@ -8,8 +8,15 @@
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
+      "target_name": "glmkit_avx512",
+      "type": "static_library",
+      "sources": ["native/kernels/gemm_avx512.cpp"],
+      "cflags_cc": ["-std=c++17", "-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
       "target_name": "glmkit_native",
-      "dependencies": ["glmkit_avx2"],
+      "dependencies": ["glmkit_avx2", "glmkit_avx512"],
       "sources": [
         "native/binding.cpp",
         "native/threadpool.cpp",

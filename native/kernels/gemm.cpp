@@ -1,5 +1,5 @@
 // Packed, cache-blocked GEMM (GotoBLAS / BLIS loop structure) with a run-time choice between the
-// AVX2/FMA micro-kernel (gemm_avx2.cpp) and the portable one below.
+// AVX-512 micro-kernel (gemm_avx512.cpp), the AVX2/FMA one (gemm_avx2.cpp) and the portable one below.
 //
 //   for jc in n step NC:                 B block  [KC x NC] packed once, shared by the threads (L3)
 //     for pc in k step KC:
@@ -74,11 +74,22 @@ void portable_pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t
 
 const GemmKernel kPortable{"portable", PMR, PNR, 256, 128, 2048, portable_kernel, portable_pack_a, portable_pack_b, nullptr};
 
-// Chosen per call (cheap) so that GLMKIT_GEMM_ISA=portable can be set by tests at any time.
+bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+// Chosen per call (cheap) so that tests can switch paths at any time: GLMKIT_GEMM_ISA, else
+// GLMKIT_ISA (avx512 | avx2 | portable) caps the choice; a path the CPU lacks falls back to the next.
 const GemmKernel& select_kernel() {
   const char* forced = std::getenv("GLMKIT_GEMM_ISA");
-  if (forced && std::strcmp(forced, "portable") == 0) return kPortable;
+  if (!forced || !*forced) forced = std::getenv("GLMKIT_ISA");
   static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (forced && std::strcmp(forced, "portable") == 0) return kPortable;
+  const bool allow512 = !forced || std::strcmp(forced, "avx2") != 0;
+  if (allow512 && cpu_has_avx512()) return avx512_gemm_kernel();
   return has_avx2 ? avx2_gemm_kernel() : kPortable;
 }
 

@@ -43,5 +43,9 @@ struct GemmKernel {
 // The AVX2/FMA set (gemm_avx2.cpp). Call only when the CPU supports avx2 and fma.
 const GemmKernel& avx2_gemm_kernel();
 
+// The AVX-512 set (gemm_avx512.cpp). Call only when the CPU supports avx512f/bw/vl/dq (and avx2, fma:
+// skinny products use the AVX2 kernels).
+const GemmKernel& avx512_gemm_kernel();
+
 }  // namespace gemm_detail
 }  // namespace glmkit

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DTypeError, NativeError } from '../../errors.js';
 import { Rng } from '../../util/rng.js';
 import type { Backend, GemmArgs } from './backend.js';
@@ -100,7 +101,8 @@ function checkCase(c: Case, seed: number): Float32Array {
 const SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 7, 33], [7, 1, 33], [33, 7, 1], [7, 33, 1000], [1000, 7, 33], [33, 1000, 7], [1, 1000, 33],
   [3, 40, 20], [4, 37, 300], [2, 600, 9], [100, 1, 300], [5, 1, 7], // skinny: few rows or one column
-  [6, 16, 256], [13, 17, 257], // exact micro-tile, then one past it in every dimension
+  [6, 16, 256], [13, 17, 257], // AVX2 micro-tile (6 x 16), then one past it in every dimension
+  [12, 32, 192], [25, 33, 193], // AVX-512 micro-tile (12 x 32, kc 192), then past it
   [300, 40, 50], // more than one A row block
   // The shapes below have m*n*k >= 1.5e6, enough work (3 MFLOP) for gemm.cpp to use threads.
   [150, 200, 60], // threaded, A in one block
@@ -138,11 +140,26 @@ test('reference gemm matches a hand-computed product', () => {
   if (native) assert.deepEqual(Array.from(run(native, args)), [38.5, 44.5, 86.5, 100.5]);
 });
 
-for (const isa of ['auto', 'portable'] as const) {
-  const env = isa === 'auto' ? undefined : isa;
+/** Every GEMM path: the automatic choice, each SIMD path the CPU has (a missing one skips, saying so), portable. */
+const cpuFlags = (() => {
+  try {
+    return new Set((readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
+  } catch {
+    return new Set<string>();
+  }
+})();
+const ISA_PATHS = [
+  { isa: 'auto', env: undefined, skip: skipNative },
+  { isa: 'avx512', env: 'avx512', skip: skipNative || (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => cpuFlags.has(f)) ? false : 'this CPU lacks AVX-512F/BW/VL/DQ') },
+  { isa: 'avx2', env: 'avx2', skip: skipNative || (cpuFlags.has('avx2') && cpuFlags.has('fma') ? false : 'this CPU lacks AVX2/FMA') },
+  { isa: 'portable', env: 'portable', skip: skipNative },
+] as const;
 
-  test(`native gemm (${isa}) matches the reference on all transpose combinations`, { skip: skipNative }, () => {
+for (const { isa, env, skip } of ISA_PATHS) {
+  test(`native gemm (${isa}) matches the reference on all transpose combinations`, { skip }, () => {
     withIsa(env, () => {
+      if (isa === 'avx512') assert.equal(nativeInfo()?.isa, 'avx512');
+      if (isa === 'avx2') assert.equal(nativeInfo()?.isa, 'avx2+fma');
       if (isa === 'portable') assert.equal(nativeInfo()?.isa, 'portable');
       let seed = 1;
       for (const [m, n, k] of SHAPES) {
@@ -153,7 +170,7 @@ for (const isa of ['auto', 'portable'] as const) {
     });
   });
 
-  test(`native gemm (${isa}): alpha, beta, k = 0 and NaN in C`, { skip: skipNative }, () => {
+  test(`native gemm (${isa}): alpha, beta, k = 0 and NaN in C`, { skip }, () => {
     withIsa(env, () => {
       for (const [alpha, beta] of [[0.5, 0], [-1.5, 1], [1, 0.25], [2, -1], [0, 0.5]]) {
         checkCase({ m: 37, n: 45, k: 300, alpha, beta }, 100);
@@ -176,7 +193,7 @@ for (const isa of ['auto', 'portable'] as const) {
     });
   });
 
-  test(`native gemm (${isa}): batches with stride-0 broadcast`, { skip: skipNative }, () => {
+  test(`native gemm (${isa}): batches with stride-0 broadcast`, { skip }, () => {
     withIsa(env, () => {
       let seed = 200;
       for (const transA of [false, true]) {

@@ -1,0 +1,166 @@
+// AVX-512 GEMM micro-kernel and packing (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq
+// -mfma; called only when the CPU has AVX-512F/BW/VL/DQ, see gemm.cpp). The micro-kernel keeps a
+// 12 x 32 tile of C in 24 zmm accumulators: per step of k it loads one 32-wide row of the packed B
+// panel (2 zmm), broadcasts 12 values of the packed A panel (memory-operand broadcasts) and issues
+// 24 FMAs: 24 + 2 + 1 of the 32 zmm registers.
+// Blocking for ~32-48 KB L1d and >= 1 MB L2: a kc x 32 B micro-panel (kc = 192: 24 KB) and a 12 x kc
+// A panel stay in L1, the mc x kc A block (mc = 240: 180 KB) in L2.
+// Skinny products (m <= 8) use the AVX2 streaming kernels: they are bound by reading the weights.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm_internal.h"
+
+namespace glmkit {
+namespace gemm_detail {
+namespace {
+
+constexpr int MR = 12;
+constexpr int NR = 32;
+
+// c[0:32] = alpha * (lo|hi) + beta * c (beta == 0: c is not read).
+inline void store_row(float* c, __m512 lo, __m512 hi, __m512 valpha, float beta) {
+  lo = _mm512_mul_ps(lo, valpha);
+  hi = _mm512_mul_ps(hi, valpha);
+  if (beta == 1.0f) {
+    lo = _mm512_add_ps(lo, _mm512_loadu_ps(c));
+    hi = _mm512_add_ps(hi, _mm512_loadu_ps(c + 16));
+  } else if (beta != 0.0f) {
+    const __m512 vbeta = _mm512_set1_ps(beta);
+    lo = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c), lo);
+    hi = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c + 16), hi);
+  }
+  _mm512_storeu_ps(c, lo);
+  _mm512_storeu_ps(c + 16, hi);
+}
+
+// C[12x32] tile (see MicroKernel in gemm_internal.h).
+void kernel_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                  float beta) {
+  __m512 acc[MR][2];
+  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  const bool full = mr == MR && nr == NR;
+  if (full) {
+    for (int r = 0; r < MR; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  }
+#pragma GCC unroll 2
+  for (int64_t l = 0; l < kc; ++l) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  const __m512 valpha = _mm512_set1_ps(alpha);
+  if (full) {
+    for (int r = 0; r < MR; ++r) store_row(c + r * ldc, acc[r][0], acc[r][1], valpha, beta);
+    return;
+  }
+  // Edge tile: the whole tile into a buffer, then only the valid corner into C.
+  alignas(64) float t[MR * NR];
+  for (int r = 0; r < MR; ++r) store_row(t + r * NR, acc[r][0], acc[r][1], valpha, 0.0f);
+  for (int r = 0; r < mr; ++r) {
+    float* cr = c + r * ldc;
+    const float* tr = t + r * NR;
+    if (beta == 0.0f) {
+      for (int j = 0; j < nr; ++j) cr[j] = tr[j];
+    } else if (beta == 1.0f) {
+      for (int j = 0; j < nr; ++j) cr[j] = tr[j] + cr[j];
+    } else {
+      for (int j = 0; j < nr; ++j) cr[j] = tr[j] + beta * cr[j];
+    }
+  }
+}
+
+// Packs one panel of MR rows (rows past `rows` are zero). See PackA.
+void pack_a_panel(const float* a, int64_t rs, int64_t cs, int rows, int64_t kc, float* out) {
+  if (cs == 1) {
+    // Rows contiguous in l: read 16 values of each row, scatter them into 16 columns of the panel.
+    int64_t l = 0;
+    alignas(64) float tile[MR][16];
+    for (; l + 16 <= kc; l += 16) {
+      for (int r = 0; r < MR; ++r) {
+        if (r < rows) _mm512_store_ps(tile[r], _mm512_loadu_ps(a + r * rs + l));
+        else _mm512_store_ps(tile[r], _mm512_setzero_ps());
+      }
+      float* o = out + l * MR;
+      for (int x = 0; x < 16; ++x)
+        for (int r = 0; r < MR; ++r) o[x * MR + r] = tile[r][x];
+    }
+    for (; l < kc; ++l)
+      for (int r = 0; r < MR; ++r) out[l * MR + r] = r < rows ? a[r * rs + l] : 0.0f;
+    return;
+  }
+  for (int64_t l = 0; l < kc; ++l) {
+    const float* al = a + l * cs;
+    float* o = out + l * MR;
+    int r = 0;
+    for (; r < rows; ++r) o[r] = al[r * rs];
+    for (; r < MR; ++r) o[r] = 0.0f;
+  }
+}
+
+void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* out) {
+  for (int64_t i = 0; i < mc; i += MR) {
+    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i));
+    pack_a_panel(a + i * rs, rs, cs, rows, kc, out + i * kc);
+  }
+}
+
+// Packs one panel of NR columns (columns past `cols` are zero). See PackB.
+void pack_b_panel(const float* b, int64_t rs, int64_t cs, int cols, int64_t kc, float* out) {
+  if (cs == 1) {
+    // Rows contiguous in j: masked loads cover a partial panel.
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : static_cast<__mmask16>((1u << (cols - 16)) - 1);
+    for (int64_t l = 0; l < kc; ++l) {
+      _mm512_store_ps(out + l * NR, _mm512_maskz_loadu_ps(m0, b + l * rs));
+      _mm512_store_ps(out + l * NR + 16, _mm512_maskz_loadu_ps(m1, b + l * rs + 16));
+    }
+    return;
+  }
+  if (rs == 1) {
+    // B stored transposed (column j contiguous in l): read 16 values of each column, write rows.
+    int64_t l = 0;
+    alignas(64) float tile[NR][16];
+    for (; l + 16 <= kc; l += 16) {
+      for (int x = 0; x < NR; ++x) {
+        if (x < cols) _mm512_store_ps(tile[x], _mm512_loadu_ps(b + x * cs + l));
+        else _mm512_store_ps(tile[x], _mm512_setzero_ps());
+      }
+      float* o = out + l * NR;
+      for (int y = 0; y < 16; ++y)
+        for (int x = 0; x < NR; ++x) o[y * NR + x] = tile[x][y];
+    }
+    for (; l < kc; ++l)
+      for (int x = 0; x < NR; ++x) out[l * NR + x] = x < cols ? b[x * cs + l] : 0.0f;
+    return;
+  }
+  for (int64_t l = 0; l < kc; ++l)
+    for (int x = 0; x < NR; ++x) out[l * NR + x] = x < cols ? b[l * rs + x * cs] : 0.0f;
+}
+
+void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* out) {
+  for (int64_t j = 0; j < nc; j += NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - j));
+    pack_b_panel(b + j * cs, rs, cs, cols, kc, out + j * kc);
+  }
+}
+
+}  // namespace
+
+const GemmKernel& avx512_gemm_kernel() {
+  static const GemmKernel k{"avx512", MR, NR, 192, 240, 3072, kernel_12x32, pack_a, pack_b, avx2_gemm_kernel().skinny};
+  return k;
+}
+
+}  // namespace gemm_detail
+}  // namespace glmkit
