@@ -233,7 +233,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
         log.write(this.lastMetrics);
         history.push(this.lastMetrics);
         const what = Number.isFinite(lossSum) ? `gradient norm ${gradNorm}` : `loss ${lastLoss}`;
-        process.stderr.write(`${this.method}: step ${this.step}: non-finite ${what}; the update was skipped (${this.nonfinite.consecutive} in a row, at most ${cfg.max_nonfinite_skips})\n`);
+        if (!cfg.quiet) process.stderr.write(`${this.method}: step ${this.step}: non-finite ${what}; the update was skipped (${this.nonfinite.consecutive} in a row, at most ${cfg.max_nonfinite_skips})\n`);
         if (this.nonfinite.consecutive >= cfg.max_nonfinite_skips) {
           const last = listCheckpoints(cfg.out).at(-1);
           throw new TrainingError(`${this.method}: ${this.nonfinite.consecutive} steps in a row (up to step ${this.step}) had a non-finite loss or gradient norm (max_nonfinite_skips ${cfg.max_nonfinite_skips}); stopped without writing a model. ${last ? `The last good checkpoint is ${last.dir}` : 'No checkpoint was written yet'}; lower --learning-rate or check the data, then rerun${last ? ' with --resume' : ''}`);
