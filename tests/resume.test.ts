@@ -4,6 +4,7 @@
 // nothing to resume, and --max-steps at or below the saved step, are errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics, type Metrics } from '../src/trainers/base/metrics.js';
@@ -26,7 +27,7 @@ import { grpoSchema } from '../src/trainers/grpo/grpo-config.js';
 import { loadRlPrompts } from '../src/trainers/grpo/grpo-data.js';
 import { GrpoTrainer } from '../src/trainers/grpo/grpo-trainer.js';
 import { makeFixture, type Fixture } from './fixtures.js';
-import { tempDir } from './helpers.js';
+import { root, runCli, tempDir } from './helpers.js';
 
 let fx: Fixture;
 let tok: Tokenizer;
@@ -139,4 +140,50 @@ test('--resume with no checkpoint is an error unless auto; --max-steps at or bel
   cpSync(fx.model, other, { recursive: true });
   const moved = new PretrainTrainer(config(pretrainSchema, out, 'true', { model: other, data: fx.pretrainData, max_steps: 5, per_device_train_batch_size: 2, max_seq_length: 16 }), loadCausalLM(fx.model), tok, seqs, null);
   await assert.rejects(moved.train(), /was trained with --model .* this run gives .*model-copy/);
+});
+
+test('--resume bare means resume, --resume auto resumes when it can, absent means a fresh run; config files may say true/false', () => {
+  const r = (argv: string[], object?: Record<string, unknown>) => resolveConfig(pretrainSchema, { argv, object }).resume;
+  assert.equal(r([]), 'false');
+  assert.equal(r(['--resume']), 'true');
+  assert.equal(r(['--resume', '--quiet']), 'true');
+  assert.equal(r(['--resume', 'auto']), 'auto');
+  assert.equal(r(['--resume=auto']), 'auto');
+  assert.equal(r(['--resume', 'true']), 'true');
+  assert.equal(r([], { resume: true }), 'true');
+  assert.equal(r([], { resume: false }), 'false');
+  assert.throws(() => r(['--resume=maybe']), /expected one of false, true, auto/);
+});
+
+test('grpo through the CLI: SIGKILL after a checkpoint, then --resume, reproduces the uninterrupted metrics', async () => {
+  const args = (out: string, extra: string[] = []) => ['grpo', '--model', fx.model, '--data', rl, '--eval-data', rlEval, '--out', out, '--max-steps', '16', '--save-steps', '2', '--num-generations', '2', '--per-device-train-batch-size', '4', '--max-completion-length', '8', '--prepass-k', '2', '--eval-max-examples', '2', '--learning-rate', '1e-3', '--num-iterations', '2', '--dynamic-temperature', '--temperature-patience', '1', '--temperature-candidates', '0.7,1.3', '--threads', '1', '--quiet', ...extra];
+  const straight = tempDir();
+  const a = runCli(args(straight));
+  assert.equal(a.code, 0, a.stderr);
+  const killed = tempDir();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), ...args(killed)], { cwd: root, stdio: 'ignore' });
+    const timer = setInterval(() => {
+      if (existsSync(join(killed, 'checkpoint-4'))) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+      }
+    }, 2);
+    child.on('exit', (_code, signal) => {
+      clearInterval(timer);
+      if (signal === 'SIGKILL') resolve();
+      else reject(new Error('the run ended before it could be killed'));
+    });
+  });
+  assert.ok(!existsSync(join(killed, 'final')), 'the killed run must not have finished');
+  const b = runCli(args(killed, ['--resume']));
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(comparable(readMetrics(join(killed, 'metrics.jsonl'))), comparable(readMetrics(join(straight, 'metrics.jsonl'))));
+  // nothing left to do is an error naming the saved step; so is --resume on an empty folder
+  const again = runCli(args(killed, ['--resume']));
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /checkpoint-16 is at step 16, and --max-steps 16 leaves nothing to run/);
+  const empty = runCli(args(tempDir(), ['--resume']));
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /nothing to resume; pass --resume auto/);
 });
