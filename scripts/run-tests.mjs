@@ -3,7 +3,8 @@
 // Unit tests sit beside the code (src/**/*.test.ts); integration tests live in tests/.
 //   node scripts/run-tests.mjs                 all tests
 //   node scripts/run-tests.mjs src/tensor gemm only files whose path contains one of the words
-// Long runs are behind GLMKIT_LONG_TESTS=1 (see each test).
+// Skips follow one policy (src/util/test-skip.ts): a test skips only for a missing optional component
+// (llama.cpp) and prints why; the native addon is required unless GLMKIT_SKIP_NATIVE=1.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

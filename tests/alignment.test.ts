@@ -19,7 +19,7 @@ import { responseBatch } from '../src/data/preference.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { evaluateRewardModel, runAlignmentStages } from '../src/pipeline/alignment-stage.js';
 import { makeFixture, type Fixture } from './fixtures.js';
-import { runCli, tempDir } from './helpers.js';
+import { assertFiniteIn, runCli, tempDir } from './helpers.js';
 
 let fx: Fixture;
 let pairs: string;
@@ -48,7 +48,9 @@ test('DPO: the reference model and its log-probs never change while the policy t
   assert.deepEqual(noGrad(() => sequenceLogps(ref, probe)).data.slice(), refLp);
   assert.equal(trainer.reference.size, 2 * 16, 'reference log-probs are computed once per sequence seen');
   const m = readMetrics(join(cfg.out, 'metrics.jsonl'));
-  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen']) assert.equal(typeof m[0][k], 'number', k);
+  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/margins']) assertFiniteIn(m[0][k], k);
+  assertFiniteIn(m[0]['rewards/accuracies'], 'rewards/accuracies', 0, 1);
+  assertFiniteIn(m[0]['logps/chosen'], 'logps/chosen', -Infinity, 0);
 });
 
 test('PPO: reference and reward model frozen, policy and value trained, TRL metric names', async () => {
@@ -66,7 +68,9 @@ test('PPO: reference and reward model frozen, policy and value trained, TRL metr
   assert.ok(!sameWeights(valueBefore, snapshot(value)), 'value model did not train');
   const m = readMetrics(join(cfg.out, 'metrics.jsonl'));
   assert.equal(m.length, 4);
-  for (const k of ['objective/kl', 'objective/scores', 'objective/rlhf_reward', 'objective/non_score_reward', 'policy/clipfrac_avg', 'policy/approxkl_avg', 'loss/policy_avg', 'loss/value_avg', 'val/clipfrac_avg']) assert.equal(typeof m[0][k], 'number', k);
+  for (const k of ['objective/kl', 'objective/scores', 'objective/rlhf_reward', 'objective/non_score_reward', 'policy/approxkl_avg', 'loss/policy_avg']) assertFiniteIn(m[0][k], k);
+  for (const k of ['policy/clipfrac_avg', 'val/clipfrac_avg']) assertFiniteIn(m[0][k], k, 0, 1);
+  assertFiniteIn(m[0]['loss/value_avg'], 'loss/value_avg', 0);
   // 2 epochs x 1 mini-batch per rollout: steps 1-2 share rollout 1, steps 3-4 rollout 2
   assert.deepEqual(m.map((x) => x.rollouts), [1, 1, 2, 2]);
   // the first update of a rollout is on-policy: ratio 1, nothing clipped
@@ -97,7 +101,7 @@ test('quick alignment stages: RM -> PPO, DPO, EXO -> gold reward and KL for each
   const s = await runAlignmentStages({ out, dataDir: join(out, 'data'), sftDir: fx.model, seed: 0, quick: true, quiet: true, log: () => {} });
   const rmAcc = (s.reward_model as { accuracy: number }).accuracy;
   assert.ok(rmAcc >= 0 && rmAcc <= 1);
-  assert.equal(typeof (s.sft as { gold_reward: number }).gold_reward, 'number');
+  assertFiniteIn((s.sft as { gold_reward: number }).gold_reward, 'sft gold_reward', 0, 1);
   for (const k of ['ppo', 'dpo', 'exo']) {
     const r = s[k] as { gold_reward: number; kl: number };
     assert.ok(r.gold_reward >= 0 && r.gold_reward <= 1, k);
@@ -115,7 +119,7 @@ test('CLI: reward, dpo, exo (pref and rw) and ppo run; bad input is one clear li
   let r = runCli(['reward', '--model', fx.model, '--data', pairs, '--eval-data', pairs, '--out', rmOut, '--max-steps', '2', '--per-device-train-batch-size', '4', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const rmRes = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-  assert.equal(typeof rmRes.eval.accuracy, 'number');
+  assertFiniteIn(rmRes.eval.accuracy, 'reward model eval accuracy', 0, 1);
   // world pairs: the held-out accuracy is also split by what decides a pair
   assert.ok(rmRes.eval.count_style_pairs + rmRes.eval.count_correctness_pairs > 0);
   assert.equal(rmRes.eval.count_slip_pairs + rmRes.eval.count_misread_pairs, rmRes.eval.count_correctness_pairs);
@@ -132,7 +136,7 @@ test('CLI: reward, dpo, exo (pref and rw) and ppo run; bad input is one clear li
   r = runCli(['ppo', '--model', fx.model, '--data', pairs, '--reward-model', rm, '--sft-data', fx.sftData, '--eval-data', pairs, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '4', '--max-prompts', '6', '--response-length', '6', '--filter-min-std', '0', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const ppoRes = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-  assert.equal(typeof ppoRes.eval.kl, 'number');
+  assertFiniteIn(ppoRes.eval.kl, 'ppo eval kl');
   r = runCli(['ppo', '--model', fx.model, '--data', pairs, '--reward-model', fx.model, '--out', tempDir(), '--quiet']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /expected a reward model/);

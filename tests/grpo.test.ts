@@ -25,7 +25,7 @@ import { rolloutBatch, type Rollout, type RolloutOptions } from '../src/trainers
 import { DEFAULT_TOOLS, DEFAULT_TOOL_SPECS } from '../src/trainers/grpo/tools.js';
 import { runGrpoStage } from '../src/pipeline/grpo-stage.js';
 import { makeFixture, type Fixture } from './fixtures.js';
-import { runCli, tempDir } from './helpers.js';
+import { assertFiniteIn, runCli, tempDir } from './helpers.js';
 
 let fx: Fixture;
 let model: GlmForCausalLM;
@@ -198,19 +198,23 @@ test('trainer: a short run logs TRL-named metrics, keeps KL when asked, writes f
     const r = await trainer.train();
     assert.equal(r.steps, 2);
     const m = readMetrics(join(out, 'metrics.jsonl'));
-    for (const k of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/clipped_ratio', 'completions/mean_length', 'rollouts', 'loss']) assert.equal(typeof m[0][k], 'number', `${curriculum}: ${k}`);
-    if (m[0].groups_kept as number > 0) for (const k of ['entropy', 'clip_ratio']) assert.equal(typeof m[0][k], 'number', `${curriculum}: ${k}`);
+    const ranges: Record<string, [number, number]> = {
+      reward: [-Infinity, Infinity], reward_std: [0, Infinity], frac_reward_zero_std: [0, 1], 'completions/clipped_ratio': [0, 1],
+      'completions/mean_length': [0, 12], rollouts: [1, Infinity], loss: [-Infinity, Infinity], entropy: [0, Infinity], clip_ratio: [0, 1],
+    };
+    for (const k of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/clipped_ratio', 'completions/mean_length', 'rollouts', 'loss']) assertFiniteIn(m[0][k], `${curriculum}: ${k}`, ...ranges[k]);
+    if (m[0].groups_kept as number > 0) for (const k of ['entropy', 'clip_ratio']) assertFiniteIn(m[0][k], `${curriculum}: ${k}`, ...ranges[k]);
     if (curriculum === 'rlcs') {
       assert.equal(trainer.prepassRollouts, prompts.length * 2);
     } else {
       // without dynamic sampling every group is trained on (advantage 0 when all rewards are equal)
       assert.equal(m[0].groups_kept, 2);
-      for (const k of ['entropy', 'clip_ratio', 'kl']) assert.equal(typeof m[0][k], 'number', k);
+      for (const k of ['entropy', 'clip_ratio', 'kl']) assertFiniteIn(m[0][k], k, ...(ranges[k] ?? [0, Infinity]));
       assert.ok((m[0].kl as number) >= 0 && (m[0].kl as number) < 1e-6, `kl to the starting model at step 1: ${m[0].kl}`);
       assert.equal(trainer.prepassRollouts, 0);
       assert.equal(m[1].rollouts, m[0].rollouts, 'num_iterations 2: the second step reuses the rollouts');
     }
-    assert.equal(typeof m.at(-1)!.eval_accuracy, 'number');
+    assertFiniteIn(m.at(-1)!.eval_accuracy, 'eval_accuracy', 0, 1);
     assert.ok(existsSync(join(out, 'final', 'model.safetensors')));
   }
 });
@@ -242,7 +246,7 @@ test('glmkit grpo CLI: help, a run, and a clear error for bad data', async () =>
   const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   assert.equal(res.steps, 1);
   assert.ok(res.rollouts >= 4);
-  assert.equal(typeof res.eval_accuracy, 'number');
+  assertFiniteIn(res.eval_accuracy, 'eval_accuracy', 0, 1);
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, JSON.stringify({ prompt: 'x' }) + '\n');
   const e = runCli(['grpo', '--model', fx.model, '--data', bad, '--out', join(dir, 'o2'), '--quiet']);
@@ -253,8 +257,8 @@ test('glmkit grpo CLI: help, a run, and a clear error for bad data', async () =>
 test('pipeline GRPO stage (quick) returns the summary with accuracies, rollouts and tiers', async () => {
   const out = tempDir();
   const s = await runGrpoStage({ out, dataDir: join(out, 'data'), sftDir: fx.model, seed: 0, quick: true, quiet: true, log: () => {} });
-  assert.equal(typeof s.accuracy_before, 'number');
-  assert.equal(typeof s.accuracy_after, 'number');
+  assertFiniteIn(s.accuracy_before, 'accuracy_before', 0, 1);
+  assertFiniteIn(s.accuracy_after, 'accuracy_after', 0, 1);
   assert.ok((s.rollouts as number) > 0);
   const cur = s.curriculum as { tiers: Record<string, { prompts: number }> };
   const total = Object.values(cur.tiers).reduce((a, t) => a + t.prompts, 0);

@@ -1,4 +1,5 @@
 /** Helpers for integration tests: run the CLI from source, make temporary folders. */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,3 +27,13 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; inp
 
 /** A temporary folder, removed when the test process exits (see src/util/temp-dir.ts). */
 export { tempDir } from '../src/util/temp-dir.js';
+
+/**
+ * Asserts that `x` is a finite number in [lo, hi]. `typeof x === 'number'` would also accept NaN and
+ * Infinity, which is what a broken loss or metric looks like.
+ */
+export function assertFiniteIn(x: unknown, what: string, lo = -Infinity, hi = Infinity): asserts x is number {
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi) {
+    assert.fail(`${what}: expected a finite number in [${lo}, ${hi}], got ${typeof x === 'number' ? String(x) : JSON.stringify(x)}`);
+  }
+}

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import type { Token } from 'node-llama-cpp';
 import { loadCausalLM } from '../src/models/glm/checkpoint.js';
 import type { GlmConfig } from '../src/models/glm/config.js';
 import { GlmForCausalLM } from '../src/models/glm/model.js';
@@ -19,6 +19,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { openGguf } from '../src/io/gguf.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import { exportGguf } from '../src/cli/export.js';
+import { loadLlamaForTests } from '../src/util/test-skip.js';
 import { runCli, tempDir } from './helpers.js';
 import {
   TestRandom,
@@ -34,14 +35,9 @@ import {
 
 // ---------------------------------------------------------------- llama.cpp
 
-let llama: Llama | null = null;
-let skip: string | false = false;
-try {
-  // build 'never': only the prebuilt binary of @node-llama-cpp/<platform>; nothing is downloaded or compiled.
-  llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error, progressLogs: false });
-} catch (e) {
-  skip = `node-llama-cpp cannot load its prebuilt llama.cpp binary on this machine: ${(e as Error).message.split('\n')[0]}`;
-}
+// llama.cpp is optional: where its prebuilt binary cannot load (nothing is downloaded or compiled),
+// every test here is skipped with the reason.
+const { llama, skip } = await loadLlamaForTests();
 
 const work = tempDir('glmkit-llamacpp-');
 after(async () => {
@@ -82,7 +78,8 @@ async function llamaRun(gguf: string, prompt: number[], n: number, V: number): P
   });
   try {
     const seq = ctx.getSequence();
-    const ask = (t: number): [number, { generateNext: { probabilities: true } }] => [t, { generateNext: { probabilities: true } }];
+    // node-llama-cpp brands token ids; glmkit's ids are plain numbers of the same vocabulary.
+    const ask = (t: number): [Token, { generateNext: { probabilities: true } }] => [t as Token, { generateNext: { probabilities: true } }];
     const toArray = (m: Map<number, number> | undefined): Float64Array => {
       assert.ok(m, 'llama.cpp returned no probabilities');
       const p = new Float64Array(V);
@@ -259,7 +256,7 @@ test('the exported vocabulary and merges tokenize as glmkit does', { skip }, asy
   try {
     for (const text of ['hello world', 'The model GLM thinks: 12345 experts!\n\nhello, llama', "it's the router's token   ok\n"]) {
       assert.deepEqual([...model.tokenize(text)], tok.encode(text), JSON.stringify(text));
-      assert.equal(model.detokenize(tok.encode(text)), text);
+      assert.equal(model.detokenize(tok.encode(text) as Token[]), text);
     }
     assert.deepEqual([...model.tokenize('[gMASK]<sop>hello', true)], tok.encode('[gMASK]<sop>hello', { allowSpecial: true }));
   } finally {

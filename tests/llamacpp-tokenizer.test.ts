@@ -1,24 +1,24 @@
 // A tokenizer with the pipeline's single-digit number split exports to GGUF (tokenizer.ggml.pre
 // "qwen2", the same regex) and llama.cpp tokenizes text with numbers exactly as glmkit does.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { generateWorldTask } from '../src/data/world/index.js';
 import { trainBpeFromTexts } from '../src/tokenizer/bpe-train.js';
 import { GLM4_PRE_TOKENIZER, GLM4_SPLIT_PATTERN } from '../src/tokenizer/pretokenize.js';
 import { saveTokenizer } from '../src/tokenizer/tokenizer-json.js';
+import { loadLlamaForTests } from '../src/util/test-skip.js';
 import { makeFixture } from './fixtures.js';
 import { runCli, tempDir } from './helpers.js';
 
-test('single-digit pre-tokenizer: llama.cpp tokenizes like glmkit', async (t) => {
-  let llama;
-  try {
-    llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: LlamaLogLevel.error, progressLogs: false });
-  } catch (e) {
-    t.skip(`node-llama-cpp cannot load its prebuilt binary here: ${(e as Error).message}`);
-    return;
-  }
+// llama.cpp is optional: where its prebuilt binary cannot load, this test is skipped with the reason.
+const { llama, skip } = await loadLlamaForTests();
+after(async () => {
+  await llama?.dispose();
+});
+
+test('single-digit pre-tokenizer: llama.cpp tokenizes like glmkit', { skip }, async () => {
+  assert.ok(llama);
   const dir = tempDir();
   const fx = await makeFixture(dir);
   const docs = (generateWorldTask('pretrain', { n: 200, seed: 5 }) as { text: string }[]).map((d) => d.text);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCausalLM } from '../src/models/glm/checkpoint.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
-import { runCli, tempDir } from './helpers.js';
+import { assertFiniteIn, runCli, tempDir } from './helpers.js';
 
 test('pipeline --quick runs every stage and resumes', () => {
   const out = tempDir();
@@ -19,25 +19,25 @@ test('pipeline --quick runs every stage and resumes', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /sft already done/);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-  assert.equal(typeof summary.pretrain.loss, 'number');
+  assertFiniteIn(summary.pretrain.loss, 'pretrain loss', 0);
   assert.ok(summary.pretrain.tokens > 0);
-  assert.equal(typeof summary.sft.accuracy.thinking, 'number');
-  assert.equal(typeof summary.sft.accuracy.direct, 'number');
-  assert.equal(typeof summary.reward_model.accuracy, 'number');
+  assertFiniteIn(summary.sft.accuracy.thinking, 'sft accuracy (thinking)', 0, 1);
+  assertFiniteIn(summary.sft.accuracy.direct, 'sft accuracy (direct)', 0, 1);
+  assertFiniteIn(summary.reward_model.accuracy, 'reward model accuracy', 0, 1);
   // held-out accuracy split by what decides a world pair: style, or correctness (a slip or a misread)
-  for (const k of ['style', 'correctness', 'slip', 'misread']) assert.equal(typeof summary.reward_model[`accuracy_${k}_pairs`], 'number', k);
+  for (const k of ['style', 'correctness', 'slip', 'misread']) assertFiniteIn(summary.reward_model[`accuracy_${k}_pairs`], `reward model accuracy on ${k} pairs`, 0, 1);
   assert.equal(summary.reward_model.count_slip_pairs + summary.reward_model.count_misread_pairs, summary.reward_model.count_correctness_pairs);
   // the reward model's curriculum: contrastive pairs first, then mixed, then world pairs; one final folder
   assert.deepEqual(summary.reward_model.curriculum.map((p: { data: string }) => p.data), ['contrastive', 'mixed', 'mixed', 'world']);
   for (const p of summary.reward_model.curriculum) assert.ok(p.steps > 0 && p.pairs > 0, JSON.stringify(p));
   assert.ok(existsSync(join(out, 'reward', 'final')) && !existsSync(join(out, 'reward', 'phase-1')));
-  assert.equal(typeof summary.sft.gold_reward, 'number');
+  assertFiniteIn(summary.sft.gold_reward, 'sft gold reward', 0, 1);
   for (const m of ['ppo', 'dpo', 'exo']) {
-    assert.equal(typeof summary[m].gold_reward, 'number', m);
-    assert.equal(typeof summary[m].kl, 'number', m);
+    assertFiniteIn(summary[m].gold_reward, `${m} gold reward`, 0, 1);
+    assertFiniteIn(summary[m].kl, `${m} kl`);
   }
-  assert.equal(typeof summary.grpo.accuracy_before, 'number');
-  assert.equal(typeof summary.grpo.accuracy_after, 'number');
+  assertFiniteIn(summary.grpo.accuracy_before, 'grpo accuracy before', 0, 1);
+  assertFiniteIn(summary.grpo.accuracy_after, 'grpo accuracy after', 0, 1);
   assert.ok(summary.grpo.rollouts > 0);
   assert.ok(Object.keys(summary.grpo.curriculum.tiers).length > 0);
   assert.ok(existsSync(join(out, 'report.html')));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readMetrics } from '../src/trainers/base/metrics.js';
 import { loadModel } from '../src/models/glm/checkpoint.js';
 import { makeFixture, type Fixture } from './fixtures.js';
-import { root, runCli, tempDir } from './helpers.js';
+import { assertFiniteIn, root, runCli, tempDir } from './helpers.js';
 
 let fx: Fixture;
 const common = (out: string, extra: string[] = []) => ['--model', fx.model, '--data', fx.pretrainData, '--out', out, '--max-seq-length', '32', '--per-device-train-batch-size', '4', '--learning-rate', '3e-3', '--warmup-steps', '2', '--quiet', ...extra];
@@ -24,7 +24,10 @@ test('pretrain: loss goes down, checkpoints and final folder are complete', () =
   const m = readMetrics(join(out, 'metrics.jsonl'));
   assert.equal(m.length, 12);
   assert.ok((m[11].loss as number) < (m[0].loss as number) - 0.5, `loss ${m[0].loss} -> ${m[11].loss}`);
-  for (const k of ['loss', 'learning_rate', 'grad_norm', 'tokens_per_s']) assert.equal(typeof m[0][k], 'number', k);
+  assertFiniteIn(m[0].loss, 'loss', 0);
+  assertFiniteIn(m[0].learning_rate, 'learning_rate', 0);
+  assertFiniteIn(m[0].grad_norm, 'grad_norm', 0);
+  assertFiniteIn(m[0].tokens_per_s, 'tokens_per_s', Number.MIN_VALUE);
   const ckpts = readdirSync(out).filter((d) => d.startsWith('checkpoint-')).sort();
   assert.deepEqual(ckpts, ['checkpoint-12', 'checkpoint-8']);
   for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'optimizer.safetensors', 'trainer_state.json', 'training_config.json']) assert.ok(existsSync(join(out, 'checkpoint-8', f)), f);
@@ -40,22 +43,29 @@ test('resume after SIGKILL reproduces the uninterrupted loss curve', async () =>
   const straight = tempDir();
   assert.equal(runCli(['pretrain', ...common(straight, ['--max-steps', '10', '--save-steps', '3'])]).code, 0);
   const killed = tempDir();
-  // Start the same run, kill it with SIGKILL once checkpoint-6 exists.
+  // Start the same run; it holds (blocks) right after checkpoint-6 is in place, and is then killed
+  // with SIGKILL. No timing is involved: the run cannot get past that point before the kill.
+  const held = join(tempDir(), 'held');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'pretrain', ...common(killed, ['--max-steps', '10', '--save-steps', '3'])], { cwd: root, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', join(root, 'tests/hold-at-checkpoint.ts'), join(root, 'src/cli/entry.ts'), 'pretrain', ...common(killed, ['--max-steps', '10', '--save-steps', '3'])], {
+      cwd: root,
+      stdio: 'ignore',
+      env: { ...process.env, GLMKIT_TEST_HOLD_AT: 'checkpoint-6', GLMKIT_TEST_HOLD_SIGNAL: held },
+    });
     const timer = setInterval(() => {
-      if (existsSync(join(killed, 'checkpoint-6'))) {
+      if (existsSync(held)) {
         clearInterval(timer);
         child.kill('SIGKILL');
       }
-    }, 5);
+    }, 20);
     child.on('exit', (_code, signal) => {
       clearInterval(timer);
       if (signal === 'SIGKILL') resolve();
-      else reject(new Error('the run ended before it could be killed'));
+      else reject(new Error('the run ended before it reached checkpoint-6'));
     });
   });
   assert.ok(!existsSync(join(killed, 'final')), 'the killed run must not have finished');
+  assert.ok(!existsSync(join(killed, 'checkpoint-9')), 'the run was held at checkpoint-6');
   assert.equal(readMetrics(join(killed, 'metrics.jsonl')).length < 10, true);
   const r = runCli(['pretrain', ...common(killed, ['--max-steps', '10', '--save-steps', '3', '--resume'])]);
   assert.equal(r.code, 0, r.stderr);

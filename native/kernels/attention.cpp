@@ -1,5 +1,5 @@
 // Fused scaled-dot-product attention (flash-attention style) with GQA, causal and
-// prefix-bidirectional masks and key padding (METHODS.md §1.1, §1.5). Contract: backend.ts.
+// prefix-bidirectional masks and key padding (docs/methods.md §1.1, §1.5). Contract: backend.ts.
 //   q, out, dout, dq [B, Tq, Hq, D]    k, v, dk, dv [B, Tk, Hkv, D]    lse [B, Hq, Tq]
 // Query head h reads kv head h / (Hq / Hkv). Key j is visible to query i iff
 //   (key_mask == null || key_mask[b, j] != 0) && (!causal || j <= q_offset + i || j < prefix_len[b]).

@@ -1,4 +1,4 @@
-// Rotary position embedding (METHODS.md §1.1-1.2), forward and inverse (= backward).
+// Rotary position embedding (docs/methods.md §1.1-1.2), forward and inverse (= backward).
 //   x, out: [rows, heads, head_dim]; cos, sin: [rows, rotary_dim/2]
 // interleaved (GLM-4): pair (x[2i], x[2i+1]); half (GLM-4.5 rotate_half): pair (x[i], x[i + rd/2]).
 // For a pair (a, b) and angle θ_i: a' = a cos - b sin, b' = b cos + a sin; inverse uses -θ.

@@ -1,5 +1,5 @@
 /**
- * `glmkit ppo | dpo | exo`: preference alignment from an SFT model folder (METHODS.md §4-5).
+ * `glmkit ppo | dpo | exo`: preference alignment from an SFT model folder (docs/methods.md §4-5).
  *   glmkit dpo --model SFT --data pairs.jsonl --out DIR [--beta 0.1] [--rpo-alpha 0.05]
  *   glmkit exo --model SFT --data prompts-or-pairs.jsonl --reward-model RM --out DIR [--mode rw|pref]
  *   glmkit ppo --model SFT --data prompts.jsonl --reward-model RM [--sft-data sft.jsonl] --out DIR

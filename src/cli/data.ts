@@ -1,6 +1,6 @@
 /**
  * `glmkit data world --task T --n N --seed S --out FILE.jsonl [--difficulty D] [--world-seed W] [--split S]`
- * Generates a task of the built-in synthetic world (DESIGN §6) as JSONL.
+ * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, UsageError } from '../errors.js';

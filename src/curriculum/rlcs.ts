@@ -1,5 +1,5 @@
 /**
- * Prompt curricula for RL (METHODS §6): which prompts each iteration rolls out and which groups it
+ * Prompt curricula for RL (docs/methods.md §6): which prompts each iteration rolls out and which groups it
  * trains on.
  *
  * - `uniform`: prompts drawn uniformly (shuffled epochs); every informative group is kept.

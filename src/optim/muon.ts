@@ -1,5 +1,5 @@
 /**
- * Muon (MomentUm Orthogonalized by Newton–Schulz) as GLM-4.5 uses it (METHODS.md §3), for 2-D
+ * Muon (MomentUm Orthogonalized by Newton–Schulz) as GLM-4.5 uses it (docs/methods.md §3), for 2-D
  * weight matrices. Per matrix W [rows, cols] with gradient G, each update:
  *
  *   buf = mu * buf + G                         momentum (mu = 0.95)

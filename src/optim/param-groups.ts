@@ -1,5 +1,5 @@
 /**
- * GLM-4.5's optimizer split (METHODS.md §3) and the combined optimizer the trainer uses.
+ * GLM-4.5's optimizer split (docs/methods.md §3) and the combined optimizer the trainer uses.
  *
  * Roles, decided from each parameter's HF name and shape:
  *   muon             2-D weight matrices: attention q/k/v/o, MLP gate/up/down (fused gate_up in

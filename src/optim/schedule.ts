@@ -1,5 +1,5 @@
 /**
- * Learning-rate schedules and the batch-size warm-up (METHODS.md §3: GLM-4.5 warms the LR up, then
+ * Learning-rate schedules and the batch-size warm-up (docs/methods.md §3: GLM-4.5 warms the LR up, then
  * decays it with a cosine from 2.5e-4 to 2.5e-5, and warms the batch size up).
  *
  * A schedule is a function of `step`, the 1-based number of the update about to be applied (1 for

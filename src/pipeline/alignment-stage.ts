@@ -1,5 +1,5 @@
 /**
- * The alignment stages of `glmkit pipeline` (METHODS.md §4-5), after SFT:
+ * The alignment stages of `glmkit pipeline` (docs/methods.md §4-5), after SFT:
  *   world preference pairs -> reward model -> PPO, DPO and EXO from the same SFT model
  *   -> each evaluated on held-out prompts with the world's gold reward and the KL to the SFT policy.
  * Resumable: every finished sub-stage is recorded in OUT/alignment/state.json. Returns the summary

@@ -1,5 +1,5 @@
 /**
- * Verifiable rewards (METHODS §6, GLM-4.1V's reward system): strict checks that map a model response
+ * Verifiable rewards (docs/methods.md §6.3, GLM-4.1V's reward system): strict checks that map a model response
  * to a reward in [0, 1]. One weak verifier can collapse RL for every domain, so each check refuses
  * anything ambiguous rather than guessing:
  *

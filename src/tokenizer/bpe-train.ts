@@ -24,7 +24,7 @@ export interface TrainOptions {
   vocabSize: number;
   /** Pairs seen fewer times than this are never merged (default 2). */
   minFrequency?: number;
-  /** Added special tokens (default GLM's, METHODS §2). */
+  /** Added special tokens (default GLM's, docs/methods.md §2). */
   specialTokens?: readonly string[];
   preTokenizer?: PreTokenizerSpec;
 }

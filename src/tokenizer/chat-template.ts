@@ -1,8 +1,8 @@
 /**
- * GLM-4.5's chat format (METHODS §2), rendered in TypeScript and, identically, by the Jinja
+ * GLM-4.5's chat format (docs/methods.md §2), rendered in TypeScript and, identically, by the Jinja
  * `chat_template` glmkit writes into tokenizer_config.json (GLM_CHAT_TEMPLATE below).
  *
- * Byte format (that of the public GLM-4.5 template, which glmkit follows where METHODS summarises):
+ * Byte format (that of the public GLM-4.5 template, which glmkit follows; summary in docs/methods.md §2):
  *   [gMASK]<sop>
  *   tools:      <|system|>\n# Tools\n\n...<tools>\n{tool JSON}\n...</tools>\n\n...format example...</tool_call>
  *   system:     <|system|>\n{content}
@@ -17,8 +17,8 @@
  *   tool:       "<|observation|>" once per run of tool messages, then per message
  *               "\n<tool_response>\n{content}\n</tool_response>"
  *   generation: <|assistant|>  (+ "\n<think></think>" when enable_thinking is false)
- * Messages follow each other with no separator. Details where the real template is more precise than
- * METHODS §2: the empty `<think></think>` is written for every assistant turn without kept reasoning
+ * Messages follow each other with no separator. Details of the real template that are easy to miss:
+ * the empty `<think></think>` is written for every assistant turn without kept reasoning
  * (also in thinking mode), content and reasoning are stripped of surrounding whitespace, a
  * `</think>` inside content is split into reasoning when reasoning_content is absent, and the
  * tool JSON / non-string argument values are Python-style JSON (", " and ": " separators, no ASCII

@@ -1,5 +1,5 @@
 /**
- * The special tokens of GLM's chat format (METHODS §2). They are registered as added tokens: never
+ * The special tokens of GLM's chat format (docs/methods.md §2). They are registered as added tokens: never
  * split by BPE, matched in text only when the caller allows it.
  *
  * The real GLM-4.5 vocabulary also registers `/nothink` as an added token (the renderer appends it

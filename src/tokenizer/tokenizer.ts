@@ -143,7 +143,7 @@ export class Tokenizer {
   /** The id of a token that must exist (e.g. a special token the chat format needs). */
   requireId(token: string): number {
     const id = this.tokenToId(token);
-    if (id === undefined) throw new ConfigError(`tokenizer has no token ${JSON.stringify(token)}; train or load a tokenizer that registers GLM's special tokens (METHODS §2)`);
+    if (id === undefined) throw new ConfigError(`tokenizer has no token ${JSON.stringify(token)}; train or load a tokenizer that registers GLM's special tokens (docs/methods.md §2)`);
     return id;
   }
 

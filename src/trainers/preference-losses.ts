@@ -1,5 +1,5 @@
 /**
- * The preference losses (METHODS.md §4-5), over per-sequence log-ratios
+ * The preference losses (docs/methods.md §4-5), over per-sequence log-ratios
  *   h(x, y) = sum over response tokens of [log pi_theta(y_t | ...) - log pi_ref(y_t | ...)].
  *
  * - Reward model:  -log sigmoid(r_w - r_l) + alpha * (r_w^2 + r_l^2)          (pairwiseRewardLoss)

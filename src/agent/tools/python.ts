@@ -152,7 +152,7 @@ export class PythonSandbox {
   }
 }
 
-/** The `python` tool over a sandbox (schema: DESIGN §9 / the world's tool data). */
+/** The `python` tool over a sandbox (schema: docs/architecture.md "Agent and tools" / the world's tool data). */
 export function pythonTool(sandbox: PythonSandbox): RegisteredTool {
   return {
     spec: PYTHON_TOOL,

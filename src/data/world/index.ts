@@ -1,5 +1,5 @@
 /**
- * The built-in synthetic world (DESIGN §6): one entry point, `generateWorldTask(task, opts)`, that the
+ * The built-in synthetic world (docs/architecture.md "The built-in world"): one entry point, `generateWorldTask(task, opts)`, that the
  * CLI (`glmkit data world`) and the pipeline call, and `writeJsonl` to save records. Output is a pure
  * function of (task, n, seed, worldSeed, difficulty, split): the same arguments give byte-identical
  * JSONL. The world itself depends only on `worldSeed`; `seed` decides what is sampled from it, and

@@ -5,7 +5,7 @@
  *   mrc    — a passage of facts about a few people, a question with four options, the answer index
  *            and the gold evidence sentence indices (one for one-hop, two for two-hop questions);
  *   mcq    — commonsense multiple choice about the world (jobs, tools, objects, landscapes), with a
- *            declarative `prefix` that a choice completes (for SEQA-style voting, METHODS §8).
+ *            declarative `prefix` that a choice completes (for SEQA-style voting, docs/methods.md §8).
  */
 import { BOX_INSTRUCTION } from './questions.js';
 import type { WorldRng } from './rng.js';

@@ -1,6 +1,6 @@
 /**
  * SFT chats (OpenAI message shape, TRL's `{"messages": [...], "tools"?: [...]}`). Every problem is
- * emitted twice, one record after the other (METHODS §3, hybrid reasoning from mixed data):
+ * emitted twice, one record after the other (docs/methods.md §3, hybrid reasoning from mixed data):
  *   - thinking mode: `reasoning_content` holds a trace that really works the problem (column
  *     arithmetic with carries and borrows, fact look-ups, hops), `enable_thinking: true`;
  *   - direct mode: the same question, `reasoning_content: ""`, `enable_thinking: false`.

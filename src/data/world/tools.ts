@@ -7,7 +7,7 @@ import type { ToolSpec } from '../../tokenizer/chat-types.js';
 import type { WorldRng } from './rng.js';
 import { BOX_INSTRUCTION } from './questions.js';
 
-/** The JSON schema of the built-in `python` tool (DESIGN §9). */
+/** The JSON schema of the built-in `python` tool (docs/architecture.md "Agent and tools"). */
 export const PYTHON_TOOL: ToolSpec = {
   type: 'function',
   function: {

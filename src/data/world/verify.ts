@@ -1,7 +1,7 @@
 /**
  * Verifiers for the world's tasks. A model wraps its final answer as
- * `<|begin_of_box|>ANSWER<|end_of_box|>` (METHODS §2); only that boxed part, in the final answer (never
- * in the reasoning), is compared with the reference. The rules are strict on purpose (METHODS §6: one
+ * `<|begin_of_box|>ANSWER<|end_of_box|>` (docs/methods.md §2); only that boxed part, in the final answer (never
+ * in the reasoning), is compared with the reference. The rules are strict on purpose (docs/methods.md §6.3: one
  * weak verifier can collapse RL): several boxes, an empty box, an unclosed or nested box, or a box only
  * inside the thinking part all score as wrong.
  */

@@ -18,7 +18,7 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { sampleCandidates, type CandidateGroup } from '../../trainers/exo/exo-trainer.js';
 import { configHash } from '../../util/config-hash.js';
 import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
-import { xyChart } from '../svg.js';
+import { xyChart } from '../../report/svg.js';
 import type { ArmResult, BaseArtifacts, Comparison, ExperimentContext, ScoreRow } from '../types.js';
 
 export interface AlignmentSettings extends Record<string, unknown> {

@@ -12,7 +12,7 @@ import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { DpoTrainer, dpoSchema } from '../../trainers/dpo/dpo-trainer.js';
 import { ExoTrainer, candidatePairs, exoSchema } from '../../trainers/exo/exo-trainer.js';
-import { barChart } from '../svg.js';
+import { barChart } from '../../report/svg.js';
 import type { Experiment, ExperimentContext } from '../types.js';
 import { alignmentSetup, bestOnValidation, compareArms, rewardKlPlot, type AlignmentArm, type AlignmentSettings } from './alignment-arms.js';
 

@@ -20,7 +20,7 @@ import { resolveConfig } from '../../trainers/base/config.js';
 import { evalLoss } from '../../trainers/base/lm-loss.js';
 import { PretrainTrainer, packText, packedBatch, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
 import { tInterval, verdictOf } from '../stats.js';
-import { barChart } from '../svg.js';
+import { barChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
 
 interface Settings extends Record<string, unknown> {

@@ -16,7 +16,7 @@ import { readMetrics } from '../../trainers/base/metrics.js';
 import { PretrainTrainer, packText, packedBatch, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
 import { configHash } from '../../util/config-hash.js';
 import { tInterval, verdictOf } from '../stats.js';
-import { barChart, xyChart, type XYSeries } from '../svg.js';
+import { barChart, xyChart, type XYSeries } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
 
 interface Settings extends Record<string, unknown> {

@@ -14,7 +14,7 @@ import { candidatePairs } from '../../trainers/exo/exo-trainer.js';
 import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../../trainers/ppo/ppo-trainer.js';
 import { ValueModel } from '../../trainers/ppo/value-model.js';
 import { loadSftExamples } from '../../trainers/sft/sft-data.js';
-import { barChart } from '../svg.js';
+import { barChart } from '../../report/svg.js';
 import type { Experiment, ExperimentContext } from '../types.js';
 import { alignmentSetup, bestOnValidation, compareArms, rewardKlPlot, type AlignmentArm, type AlignmentSettings } from './alignment-arms.js';
 

@@ -14,7 +14,7 @@ import { GrpoTrainer, greedyScores } from '../../trainers/grpo/grpo-trainer.js';
 import type { RlPrompt } from '../../trainers/grpo/grpo-data.js';
 import { configHash } from '../../util/config-hash.js';
 import { pairedBootstrap, verdictOf } from '../stats.js';
-import { barChart, xyChart } from '../svg.js';
+import { barChart, xyChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
 
 interface Settings extends Record<string, unknown> {

@@ -16,7 +16,7 @@ import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { grpoStageConfig, readPrompts, writeGrpoStageData } from '../../pipeline/grpo-stage.js';
 import { GrpoTrainer, greedyScores } from '../../trainers/grpo/grpo-trainer.js';
 import { bootstrapMean, mean, pairedBootstrap, verdictOf } from '../stats.js';
-import { xyChart } from '../svg.js';
+import { xyChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
 import { promptHalves } from './rlcs-vs-uniform.js';
 

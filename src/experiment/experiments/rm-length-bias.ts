@@ -23,7 +23,7 @@ import { resolveConfig } from '../../trainers/base/config.js';
 import { RewardTrainer, rewardModelFromCausal, rewardSchema, scoreResponses } from '../../trainers/reward/reward-trainer.js';
 import { Rng } from '../../util/rng.js';
 import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
-import { barChart } from '../svg.js';
+import { barChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext, ScoreRow } from '../types.js';
 
 interface Settings extends Record<string, unknown> {

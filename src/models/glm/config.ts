@@ -1,7 +1,7 @@
 /**
  * GlmConfig: the GLM-4 (dense, HF `Glm4Config`, model_type "glm4") and GLM-4.5 (MoE, HF
  * `Glm4MoeConfig`, model_type "glm4_moe") hyper-parameters, in camelCase inside glmkit and in HF
- * `config.json` keys at the boundary (METHODS §1.1-1.2).
+ * `config.json` keys at the boundary (docs/methods.md §1.1-1.2).
  *
  * - `configFromHf(json, source)` reads a config.json body; keys glmkit does not use are kept in
  *   `extra` and written back unchanged by `configToHf`, so a round trip loses nothing.

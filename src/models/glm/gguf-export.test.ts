@@ -17,7 +17,7 @@ function planMap(cfg: GlmConfig, fileType: 'f32' | 'f16' = 'f32') {
   return new Map(glmGgufTensorPlan(cfg, { fileType }).map((p) => [p.name, p]));
 }
 
-test('tiny dense (glm4): GGUF names and shapes per METHODS §1.3', () => {
+test('tiny dense (glm4): GGUF names and shapes per docs/methods.md §1.3', () => {
   const cfg = loadPreset('tiny');
   const plan = planMap(cfg);
   const expectShape = (name: string, shape: number[]) => assert.deepEqual(plan.get(name)?.shape, shape, name);

@@ -1,5 +1,5 @@
 /**
- * GLM -> GGUF export for llama.cpp (archs `glm4` and `glm4moe`), per METHODS §1.3 and llama.cpp's own
+ * GLM -> GGUF export for llama.cpp (archs `glm4` and `glm4moe`), per docs/methods.md §1.3 and llama.cpp's own
  * converter (convert_hf_to_gguf.py Glm4Model / Glm4MoeModel, src/llama-arch.cpp):
  * - no q/k row permutation: llama.cpp's `glm4` uses RoPE type "norm" (adjacent pairs), which is what
  *   GLM-4's interleaved rotary computes; `glm4moe` uses "neox" (halves), GLM-4.5's rotate_half.

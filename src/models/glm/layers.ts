@@ -1,7 +1,7 @@
 /**
  * GLM building blocks: self-attention (GQA, q/k/v bias, partial RoPE in GLM-4's interleaved or
  * GLM-4.5's half-split style, optional QK-norm) and the MLPs (GLM-4's fused gate_up, GLM-4.5's
- * separate gate/up/down). METHODS.md §1.1-1.2.
+ * separate gate/up/down). docs/methods.md §1.1-1.2.
  */
 import { noGrad } from '../../tensor/autograd.js';
 import { getBackend } from '../../tensor/backend/index.js';

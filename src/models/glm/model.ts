@@ -1,7 +1,7 @@
 /**
  * The GLM model family: GLM-4 (dense, "sandwich" norms) and GLM-4.5 (MoE, pre-norm, MTP), as
  * Hugging Face's Glm4ForCausalLM / Glm4MoeForCausalLM, plus the sequence-classification head used
- * for reward and value models. METHODS.md §1.
+ * for reward and value models. docs/methods.md §1.
  */
 import { ShapeError } from '../../errors.js';
 import { Rng } from '../../util/rng.js';

@@ -1,5 +1,5 @@
 /**
- * GLM-4.5's mixture of experts (METHODS.md §1.2): a sigmoid router whose score-correction bias is
+ * GLM-4.5's mixture of experts (docs/methods.md §1.2): a sigmoid router whose score-correction bias is
  * used only to select experts (group-limited top-k), weights from the unbiased scores, routed
  * experts computed only on the tokens sent to them, plus shared experts. Also the sequence-level
  * balance loss and the per-expert load counts that drive the aux-loss-free bias update.

@@ -2,7 +2,7 @@
  * Tensor names of GLM checkpoints: the HF names (as released: `model.layers.{i}.self_attn.q_proj.weight`,
  * `mlp.experts.{e}.gate_proj.weight`, the MTP layer at index num_hidden_layers with `eh_proj`,
  * `enorm`, `hnorm`, `shared_head.{norm,head}`), the glmkit module paths (camelCase per segment,
- * mechanical: `model.layers.3.selfAttn.qProj.weight`) and the GGUF names llama.cpp reads (METHODS §1.3).
+ * mechanical: `model.layers.3.selfAttn.qProj.weight`) and the GGUF names llama.cpp reads (docs/methods.md §1.3).
  *
  * `expectedTensors(cfg)` lists every HF tensor with its shape (row-major, as PyTorch stores it);
  * `checkTensors` turns a missing tensor or a wrong shape into a CheckpointError naming the tensor,
@@ -66,7 +66,7 @@ export interface TensorListOptions {
   mtp?: boolean;
   /**
    * A sequence-classification head (HF `*ForSequenceClassification`: `score.weight` [labels, H], no
-   * bias) replaces `lm_head` when given; a reward model has 1 label (METHODS §1.4).
+   * bias) replaces `lm_head` when given; a reward model has 1 label (docs/methods.md §1.4).
    */
   scoreLabels?: number;
 }

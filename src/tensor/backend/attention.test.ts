@@ -5,14 +5,13 @@ import { fileURLToPath } from 'node:url';
 import type { FloatArray } from '../dtype.js';
 import type { AttentionShape } from './backend.js';
 import { attentionBackward, attentionForward } from './reference/attention.js';
-import { getNativeBackend, nativeUnavailableReason } from './index.js';
+import { nativeBackendForTests, needNativeOptions } from '../../util/test-skip.js';
 import { setNativeThreads } from './native.js';
 
-// The native checks run whenever the addon is expected (it is built by `npm ci`); they are skipped
-// only when the build was switched off on purpose with GLMKIT_SKIP_NATIVE=1.
-const skipNative = process.env.GLMKIT_SKIP_NATIVE === '1' ? 'GLMKIT_SKIP_NATIVE=1' : false;
-const native = skipNative ? null : getNativeBackend();
-if (!skipNative) assert.ok(native, `attention native tests: ${nativeUnavailableReason()}`);
+// The native checks follow the suite's skip policy (src/util/test-skip.ts): they fail when the addon
+// is missing, unless GLMKIT_SKIP_NATIVE=1 switched the build off on purpose.
+const { skip: skipNative } = needNativeOptions();
+const native = nativeBackendForTests();
 
 /** Deterministic pseudo-random numbers in [-1, 1) (xorshift32). */
 function rng(seed: number): () => number {

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { DTypeError, NativeError } from '../../errors.js';
 import { Rng } from '../../util/rng.js';
 import type { Backend, GemmArgs } from './backend.js';
-import { getNativeBackend, nativeUnavailableReason, referenceBackend } from './index.js';
+import { nativeBackendForTests, needNativeOptions } from '../../util/test-skip.js';
+import { referenceBackend } from './index.js';
 import { nativeInfo, setNativeThreads } from './native.js';
 
-const native = getNativeBackend();
-const skipNative = native ? false : `native addon unavailable: ${nativeUnavailableReason()}`;
+const native = nativeBackendForTests();
+const { skip: skipNative } = needNativeOptions();
 
 interface Case {
   m: number;

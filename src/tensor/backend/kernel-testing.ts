@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { Rng } from '../../util/rng.js';
-import { getNativeBackend } from './index.js';
+import { nativeBackendForTests, needNativeOptions } from '../../util/test-skip.js';
 
-export const native = getNativeBackend();
-/** Test options that skip a native test when the addon is not built. */
-export const needNative = { skip: native ? false : 'native addon not built (npm run build:native)' };
+export const native = nativeBackendForTests();
+/** Test options for a native test: the suite's skip policy (src/util/test-skip.ts). */
+export const needNative = needNativeOptions();
 
 /** `n` uniform numbers in [lo, hi), reproducible for a seed. */
 export function randArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FloatArray } from '../dtype.js';
 import type { RopeArgs } from './backend.js';
 import { rope } from './reference/rope.js';
-import { getNativeBackend, nativeUnavailableReason } from './index.js';
+import { nativeBackendForTests, needNativeOptions } from '../../util/test-skip.js';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (xorshift32), so failures reproduce. */
 function rng(seed: number): () => number {
@@ -105,11 +105,10 @@ test('rope reference matches the rotate_half formulation (partial rotary, both s
   }
 });
 
-// The native checks run whenever the addon is expected (it is built by `npm ci`); they are skipped
-// only when the build was switched off on purpose with GLMKIT_SKIP_NATIVE=1.
-const skipNative = process.env.GLMKIT_SKIP_NATIVE === '1' ? 'GLMKIT_SKIP_NATIVE=1' : false;
-const native = skipNative ? null : getNativeBackend();
-if (!skipNative) assert.ok(native, `rope native tests: ${nativeUnavailableReason()}`);
+// The native checks follow the suite's skip policy (src/util/test-skip.ts): they fail when the addon
+// is missing, unless GLMKIT_SKIP_NATIVE=1 switched the build off on purpose.
+const { skip: skipNative } = needNativeOptions();
+const native = nativeBackendForTests();
 
 test('rope native matches reference on random sizes, forward and inverse, in place', { skip: skipNative }, () => {
   const r = rng(11);

@@ -1,5 +1,5 @@
 /**
- * The one training loop every method shares (DESIGN.md §5):
+ * The one training loop every method shares (docs/architecture.md "Training"):
  *   for each step: LR -> (eval / checkpoint when due) -> micro-batches with gradient accumulation
  *   -> clip -> optimizer step -> MoE bias update -> log.
  * Methods subclass Trainer and implement `microBatchLoss` (and optionally `evaluate`); everything

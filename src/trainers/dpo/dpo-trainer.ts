@@ -1,5 +1,5 @@
 /**
- * DPO (`glmkit dpo`, METHODS.md §5): on preference pairs,
+ * DPO (`glmkit dpo`, docs/methods.md §5): on preference pairs,
  *   L = -log sigmoid(beta * (h(x, y_w) - h(x, y_l)))   [+ rpo_alpha * NLL(y_w), LongReward's variant]
  * with h the sum over response tokens of log pi_theta - log pi_ref. The reference is the starting
  * (SFT) model, frozen: its log-probs are computed once per pair, cached, and never updated.

@@ -1,5 +1,5 @@
 /**
- * EXO (`glmkit exo`, METHODS.md §5): for each prompt, K candidates y_1..y_K and a target distribution
+ * EXO (`glmkit exo`, docs/methods.md §5): for each prompt, K candidates y_1..y_K and a target distribution
  * p_r over them; minimise KL(p_f || p_r) with p_f = softmax_i(beta_pi * h(x, y_i)).
  *   exo-rw   (--mode rw):   K samples per prompt from the SFT policy at --temperature, scored by a
  *                            reward model; log p_r = log softmax(r / beta_r). Sampled once, before

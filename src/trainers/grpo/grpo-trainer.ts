@@ -1,5 +1,5 @@
 /**
- * GRPO with verifiable rewards (`glmkit grpo`, METHODS §6), one subclass of the base Trainer:
+ * GRPO with verifiable rewards (`glmkit grpo`, docs/methods.md §6), one subclass of the base Trainer:
  *
  *   prepareStep (every num_iterations steps): curriculum draws prompts -> G multi-turn rollouts
  *     each -> verifier rewards -> curriculum update -> keep informative / most balanced groups ->

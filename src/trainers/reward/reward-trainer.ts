@@ -1,5 +1,5 @@
 /**
- * Reward model (`glmkit reward`, METHODS.md §4): a GlmForSequenceClassification with one label,
+ * Reward model (`glmkit reward`, docs/methods.md §4): a GlmForSequenceClassification with one label,
  * initialised from an SFT checkpoint (backbone copied, `score` head fresh), trained on preference
  * pairs with
  *   L = -log sigmoid(r_w - r_l) + alpha * (r_w^2 + r_l^2)   [+ mu * BCE(sigmoid(r), correct) when labelled]

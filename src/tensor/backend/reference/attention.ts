@@ -1,6 +1,6 @@
 /**
  * Reference scaled-dot-product attention with GQA, causal / prefix-bidirectional masks and key
- * padding (METHODS.md §1.1, §1.5). Written to be obviously correct: one score row per
+ * padding (docs/methods.md §1.1, §1.5). Written to be obviously correct: one score row per
  * (batch, query head, query) is materialised, sums run in double precision.
  *
  * Layouts: q, out, dout, dq [B, Tq, Hq, D]; k, v, dk, dv [B, Tk, Hkv, D]; lse [B, Hq, Tq].

@@ -1,5 +1,5 @@
 /**
- * Reference rotary position embedding (RoPE), METHODS.md §1.1-1.2.
+ * Reference rotary position embedding (RoPE), docs/methods.md §1.1-1.2.
  *
  * x, out: [rows, heads, headDim]; cos, sin: [rows, rotaryDim/2] (one row per token position).
  * Only the first rotaryDim dims of each head rotate; the rest are copied unchanged.

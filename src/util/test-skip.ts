@@ -1,0 +1,71 @@
+/**
+ * The one skip policy of the test suite (used by tests only, not part of the public API).
+ *
+ * A test skips only when an optional component is missing, and it always says why:
+ * - The native addon is NOT optional: `npm ci` builds it. When it cannot be loaded, every file that
+ *   needs it gets one failing test naming the load error, and its native tests are skipped pointing
+ *   at that failure. Only with GLMKIT_SKIP_NATIVE=1 (the build was switched off on purpose) are the
+ *   native tests skipped, with the reason printed, and nothing fails.
+ * - llama.cpp (node-llama-cpp's prebuilt CPU binary, a dev dependency) is optional: where it cannot
+ *   load, the tests that compare with it are skipped with the load error as the reason.
+ */
+import { test } from 'node:test';
+import type { Backend } from '../tensor/backend/backend.js';
+import { getNativeBackend, nativeUnavailableReason } from '../tensor/backend/index.js';
+
+/** Options for node:test's `test(name, options, fn)`: `skip` is false or the printed reason. */
+export interface SkipOptions {
+  skip: string | false;
+}
+
+let nativeOptions: SkipOptions | undefined;
+
+/**
+ * Test options for a test that needs the native addon. Present: run. Missing with
+ * GLMKIT_SKIP_NATIVE=1: skip with the reason. Missing otherwise: skip the test too, but register (once
+ * per test file) a failing test `native addon loads` whose error names the load failure, so the run
+ * fails and says why.
+ */
+export function needNativeOptions(): SkipOptions {
+  if (nativeOptions) return nativeOptions;
+  if (getNativeBackend()) {
+    nativeOptions = { skip: false };
+    return nativeOptions;
+  }
+  const reason = nativeUnavailableReason() ?? 'unknown load error';
+  if (process.env.GLMKIT_SKIP_NATIVE === '1') {
+    nativeOptions = { skip: `GLMKIT_SKIP_NATIVE=1 and the native addon is not loaded (${reason})` };
+    return nativeOptions;
+  }
+  test('native addon loads', () => {
+    throw new Error(
+      `the native addon is required by these tests but did not load: ${reason}. ` +
+        'Set GLMKIT_SKIP_NATIVE=1 only to skip the native tests on purpose.',
+    );
+  });
+  nativeOptions = { skip: 'native addon not loaded: see the failing test "native addon loads"' };
+  return nativeOptions;
+}
+
+/** The native backend, or null where `needNativeOptions()` skips (use only inside such tests). */
+export function nativeBackendForTests(): Backend | null {
+  needNativeOptions();
+  return getNativeBackend();
+}
+
+type LlamaModule = typeof import('node-llama-cpp');
+export type LoadedLlama = Awaited<ReturnType<LlamaModule['getLlama']>>;
+
+/**
+ * Loads llama.cpp through node-llama-cpp's prebuilt CPU binary (nothing is downloaded or compiled).
+ * Returns the instance, or a skip reason naming why it cannot load here (llama.cpp is optional).
+ */
+export async function loadLlamaForTests(): Promise<{ llama: LoadedLlama | null; skip: string | false }> {
+  try {
+    const mod: LlamaModule = await import('node-llama-cpp');
+    const llama = await mod.getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: mod.LlamaLogLevel.error, progressLogs: false });
+    return { llama, skip: false };
+  } catch (e) {
+    return { llama: null, skip: `llama.cpp (node-llama-cpp prebuilt binary) cannot load on this machine: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
