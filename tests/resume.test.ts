@@ -125,9 +125,9 @@ test('grpo resumes exactly: curriculum, pre-pass, dynamic temperature, reused ro
 test('--resume with no checkpoint is an error unless auto; --max-steps at or below the saved step is an error', async () => {
   const seqs = packText(fx.pretrainData, tok, 16);
   const make = (out: string, resume: string, maxSteps: number) => new PretrainTrainer(config(pretrainSchema, out, resume, { model: fx.model, data: fx.pretrainData, max_steps: maxSteps, save_steps: 2, per_device_train_batch_size: 2, max_seq_length: 16 }), loadCausalLM(fx.model), tok, seqs, null);
-  const out = tempDir();
+  const out = join(tempDir(), 'run');
   await assert.rejects(make(out, 'true', 2).train(), /holds no checkpoint-<step>\/ folder, so there is nothing to resume; pass --resume auto/);
-  assert.ok(!existsSync(join(out, 'final')));
+  assert.ok(!existsSync(out), 'nothing is written when there is nothing to resume');
   const r = await make(out, 'auto', 2).train();
   assert.equal(r.steps, 2);
   await assert.rejects(make(out, 'true', 2).train(), /checkpoint-2 is at step 2, and --max-steps 2 leaves nothing to run/);

@@ -132,12 +132,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   /** Restores model, optimizer, RNG, data position and the method's state from the newest complete checkpoint. */
   private resume(log: MetricsLog): boolean {
     const cfg = this.config;
-    const mode = resumeMode(cfg.resume);
     const all = listCheckpoints(cfg.out);
-    if (all.length === 0) {
-      if (mode === 'on') throw new ConfigError(`--resume: ${cfg.out} holds no checkpoint-<step>/ folder, so there is nothing to resume; pass --resume auto to start fresh when there is none, or drop --resume`);
-      return false;
-    }
+    if (all.length === 0) return false;
     const ck = loadCheckpoint(all[all.length - 1].dir);
     if (cfg.max_steps <= ck.state.step) {
       throw new ConfigError(`--resume: ${ck.dir} is at step ${ck.state.step}, and --max-steps ${cfg.max_steps} leaves nothing to run; pass --max-steps above ${ck.state.step} to continue the run`);
@@ -159,7 +155,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     this.optimizer.importState(ck.optimizer);
     this.step = ck.state.step;
     this.tokensSeen = ck.state.tokens_seen;
-    this.nonfinite = { ...{ consecutive: 0, total: 0 }, ...(ck.state.nonfinite ?? {}) };
+    this.nonfinite = { consecutive: 0, total: 0, ...(ck.state.nonfinite ?? {}) };
     this.rng.setState(ck.state.rng);
     this.cursor.setState(ck.state.data as { epoch: number; index: number });
     const methodFile = join(ck.dir, 'method_state.json');
@@ -187,13 +183,18 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   async train(): Promise<TrainResult> {
     const cfg = this.config;
     if (cfg.threads > 0) setNativeThreads(cfg.threads);
+    const mode = resumeMode(cfg.resume);
+    const found = listCheckpoints(cfg.out).length;
+    if (mode === 'off' && found > 0) {
+      throw new ConfigError(`${cfg.out} already holds checkpoints of an earlier run; pass --resume to continue it, or choose another --out (nothing was overwritten)`);
+    }
+    if (mode === 'on' && found === 0) {
+      throw new ConfigError(`--resume: ${cfg.out} holds no checkpoint-<step>/ folder, so there is nothing to resume; pass --resume auto to start fresh when there is none, or drop --resume`);
+    }
     mkdirSync(cfg.out, { recursive: true });
     this.optimizer = buildOptimizer(this.trainableModule(), cfg);
     const log = new MetricsLog(join(cfg.out, 'metrics.jsonl'));
-    if (resumeMode(cfg.resume) === 'off' && listCheckpoints(cfg.out).length > 0) {
-      throw new ConfigError(`${cfg.out} already holds checkpoints of an earlier run; pass --resume to continue it, or choose another --out (nothing was overwritten)`);
-    }
-    const resumed = resumeMode(cfg.resume) !== 'off' && this.resume(log);
+    const resumed = mode !== 'off' && this.resume(log);
     if (!resumed && existsSync(join(cfg.out, 'metrics.jsonl'))) log.truncateAfter(-1);
     writeFileSync(join(cfg.out, 'training_config.json'), JSON.stringify({ method: this.method, backend: getBackend().describe(), ...cfg }, null, 2) + '\n');
     const progress = new Progress(cfg.max_steps, this.method, cfg.quiet);
