@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics, type Metrics } from '../src/trainers/base/metrics.js';
 import { loadCausalLM } from '../src/models/glm/checkpoint.js';
@@ -132,6 +132,13 @@ test('--resume with no checkpoint is an error unless auto; --max-steps at or bel
   assert.equal(r.steps, 2);
   await assert.rejects(make(out, 'true', 2).train(), /checkpoint-2 is at step 2, and --max-steps 2 leaves nothing to run/);
   await assert.rejects(make(out, 'auto', 1).train(), /at step 2, and --max-steps 1/);
+  // auto on a run that reached max_steps (killed while writing final/) only writes final/ again
+  rmSync(join(out, 'final'), { recursive: true });
+  const done = await make(out, 'auto', 2).train();
+  assert.equal(done.steps, 2);
+  assert.equal(done.finalLoss, r.finalLoss);
+  assert.ok(existsSync(join(out, 'final', 'model.safetensors')));
+  assert.deepEqual(readMetrics(join(out, 'metrics.jsonl')).map((m) => m.step), [1, 2]);
   const more = await make(out, 'auto', 3).train();
   assert.equal(more.steps, 3);
   assert.deepEqual(readMetrics(join(out, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3]);

@@ -3,8 +3,9 @@ import { choice, field, type Field } from './config.js';
 
 /**
  * `--resume` (bare, or `true`): continue from the newest complete checkpoint in --out, an error when
- * there is none; `--resume auto`: continue when a checkpoint exists, else start fresh; absent (`false`):
- * a fresh run. Config files may also say `resume: true` / `resume: false`.
+ * there is none or when it is already at --max-steps; `--resume auto`: continue when a checkpoint
+ * exists (one at --max-steps only writes final/ again), else start fresh; absent (`false`): a fresh
+ * run. Config files may also say `resume: true` / `resume: false`.
  */
 export const resumeField: Field<'false' | 'true' | 'auto'> = {
   ...choice(['false', 'true', 'auto'], 'false', 'continue from the newest complete checkpoint in --out (an error when there is none); --resume auto starts fresh when there is none'),

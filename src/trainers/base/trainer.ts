@@ -27,7 +27,7 @@ import { saveTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
 import { DataCursor } from './cursor.js';
-import { MetricsLog, Progress, type Metrics } from './metrics.js';
+import { MetricsLog, Progress, readMetrics, type Metrics } from './metrics.js';
 import { buildOptimizer, clipGradNorm, learningRateAt, type TrainOptimizer } from './optimizer.js';
 import type { Values } from './config.js';
 import { resumeMode, type BaseSchema } from './schema.js';
@@ -135,7 +135,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     const all = listCheckpoints(cfg.out);
     if (all.length === 0) return false;
     const ck = loadCheckpoint(all[all.length - 1].dir);
-    if (cfg.max_steps <= ck.state.step) {
+    // `--resume auto` on a run that already reached max_steps (e.g. killed while writing final/) finishes it
+    if (cfg.max_steps < ck.state.step || (cfg.max_steps === ck.state.step && resumeMode(cfg.resume) === 'on')) {
       throw new ConfigError(`--resume: ${ck.dir} is at step ${ck.state.step}, and --max-steps ${cfg.max_steps} leaves nothing to run; pass --max-steps above ${ck.state.step} to continue the run`);
     }
     this.checkSameInputs(ck.dir);
@@ -155,6 +156,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     this.optimizer.importState(ck.optimizer);
     this.step = ck.state.step;
     this.tokensSeen = ck.state.tokens_seen;
+    this.lastMetrics = ck.state.metrics as Metrics;
     this.nonfinite = { consecutive: 0, total: 0, ...(ck.state.nonfinite ?? {}) };
     this.rng.setState(ck.state.rng);
     this.cursor.setState(ck.state.data as { epoch: number; index: number });
@@ -197,6 +199,10 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     const resumed = mode !== 'off' && this.resume(log);
     if (!resumed && existsSync(join(cfg.out, 'metrics.jsonl'))) log.truncateAfter(-1);
     writeFileSync(join(cfg.out, 'training_config.json'), JSON.stringify({ method: this.method, backend: getBackend().describe(), ...cfg }, null, 2) + '\n');
+    if (resumed && this.step >= cfg.max_steps) {
+      this.writeModelFolder(join(cfg.out, 'final'));
+      return { steps: this.step, tokens: this.tokensSeen, finalLoss: Number(this.lastMetrics.loss ?? NaN), out: cfg.out, metrics: readMetrics(log.file) };
+    }
     const progress = new Progress(cfg.max_steps, this.method, cfg.quiet);
     const history: Metrics[] = [];
     let lastLoss = NaN;
