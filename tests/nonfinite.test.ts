@@ -3,7 +3,7 @@
 // a row stop the run with a TrainingError that names the last good checkpoint, and write no model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as F from '../src/tensor/ops/index.js';
 import { TrainingError } from '../src/errors.js';
@@ -61,6 +61,12 @@ test('one NaN loss and one NaN gradient step are skipped, logged, and training c
   // no checkpoint of a skipped step
   assert.ok(existsSync(join(out, 'checkpoint-1')) && existsSync(join(out, 'checkpoint-3')));
   assert.ok(!existsSync(join(out, 'checkpoint-2')) && !existsSync(join(out, 'checkpoint-4')));
+  // the skip count is part of the checkpoint: resuming from checkpoint-3 logs the same rows
+  const again = tempDir();
+  cpSync(join(out, 'checkpoint-3'), join(again, 'checkpoint-3'), { recursive: true });
+  await new PoisonedPretrain(cfgFor(again, { resume: 'true' }), (s) => (s === 1 ? 'loss' : s === 3 ? 'grad' : null)).train();
+  const strip = (rows: typeof m) => rows.map(({ tokens_per_s: _t, ...rest }) => rest);
+  assert.deepEqual(strip(readMetrics(join(again, 'metrics.jsonl'))), strip(m.slice(3)));
 });
 
 test('max_nonfinite_skips NaN steps in a row stop the run with a TrainingError, keeping the last good checkpoint', async () => {
