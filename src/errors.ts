@@ -67,3 +67,10 @@ export class UsageError extends GlmkitError {
     super('usage', message);
   }
 }
+
+/** A training run that cannot go on (e.g. repeated non-finite losses); its last good checkpoint is kept. */
+export class TrainingError extends GlmkitError {
+  constructor(message: string) {
+    super('training', message);
+  }
+}

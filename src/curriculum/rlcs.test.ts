@@ -134,3 +134,26 @@ test('tier weights scale with tier size: a tier of a few prompts is not drawn ev
   assert.ok(Math.abs(weights.medium - med / (med + hard + 100 * 0.05)) < 1e-9, `medium ${weights.medium}`);
   assert.ok(weights.medium < 0.05 && weights.hard > 0.8, JSON.stringify(weights));
 });
+
+test('curriculum and dynamic temperature state survive a JSON round trip: the restored copy draws and decides the same', () => {
+  for (const kind of ['rlcs', 'uniform', 'two_stage'] as const) {
+    const a = new Curriculum(12, opts(kind));
+    const rng = new Rng(7);
+    a.setOffline(0, 4, 1);
+    for (let it = 0; it < 3; it++) {
+      a.progress = it / 4;
+      a.observe(a.draw(3, rng).map((p) => ({ prompt: p, rewards: Array.from({ length: 8 }, () => (rng.random() < 0.4 ? 1 : 0)) })));
+    }
+    const b = new Curriculum(12, opts(kind));
+    b.importState(JSON.parse(JSON.stringify(a.exportState())));
+    const [ra, rb] = [new Rng(9), new Rng(9)];
+    for (let it = 0; it < 3; it++) assert.deepEqual(b.draw(4, rb), a.draw(4, ra), kind);
+    assert.deepEqual(b.summary(), a.summary());
+    assert.throws(() => new Curriculum(5, opts(kind)).importState(a.exportState()), /estimates of 5 prompts, found 12/);
+  }
+  const t = new DynamicTemperature(1, { candidates: [0.7, 1.3], patience: 2 });
+  assert.deepEqual([0.5, 0.1, 0.1].map((r) => t.observe(r)), [false, false, true]); // a plateau re-arms the detector
+  const u = new DynamicTemperature(1, { candidates: [0.7, 1.3], patience: 2 });
+  u.importState(JSON.parse(JSON.stringify(t.exportState())));
+  for (const r of [0.3, 0.3, 0.2, 0.5]) assert.equal(u.observe(r), t.observe(r));
+});

@@ -25,6 +25,7 @@
  * - `two_stage` (GLM-4.5): moderate prompts (0.2 <= p <= 0.8) with G samples, then, after
  *   `stageSwitch` of training, hard ones (p < 0.25 yet solved at least once) with `stage2Samples`.
  */
+import { CheckpointError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import { informativeGroupProb } from './pass-at-k.js';
 
@@ -48,6 +49,15 @@ export interface CurriculumOptions {
 export interface Group {
   prompt: number;
   rewards: number[];
+}
+
+/** A curriculum's saved state (see Curriculum.exportState). */
+export interface CurriculumState {
+  stats: PromptStat[];
+  invalid_rate: number;
+  order: number[];
+  order_pos: number;
+  progress: number;
 }
 
 interface PromptStat {
@@ -206,6 +216,23 @@ export class Curriculum {
       if (rewardSpread(g.rewards) <= 1e-6) invalid++;
     }
     this.invalidRate = d * this.invalidRate + (1 - d) * (invalid / groups.length);
+  }
+
+  /** Everything that decides later draws: per-prompt estimates, the invalid-rate EMA, the uniform order. */
+  exportState(): CurriculumState {
+    return { stats: this.stats.map((s) => ({ ...s })), invalid_rate: this.invalidRate, order: this.order.slice(), order_pos: this.orderPos, progress: this.progress };
+  }
+
+  /** Restores `exportState()`; the prompt pool must have the same size. */
+  importState(st: CurriculumState): void {
+    if (!Array.isArray(st.stats) || st.stats.length !== this.stats.length) {
+      throw new CheckpointError(`curriculum state: expected estimates of ${this.stats.length} prompts, found ${Array.isArray(st.stats) ? st.stats.length : 'none'}; resume with the same --data`);
+    }
+    st.stats.forEach((s, i) => Object.assign(this.stats[i], s));
+    this.invalidRate = st.invalid_rate;
+    this.order = st.order.slice();
+    this.orderPos = st.order_pos;
+    this.progress = st.progress;
   }
 
   /** Tier sizes, weights and mean pass rates, for metrics and summaries. */

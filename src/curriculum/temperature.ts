@@ -4,6 +4,13 @@
  * (relative, 1% by default) of the best — more exploration at no cost in quality.
  */
 
+export interface DynamicTemperatureState {
+  temperature: number;
+  best: number | null;
+  since_best: number;
+  ema: number | null;
+}
+
 export class DynamicTemperature {
   private best = -Infinity;
   private sinceBest = 0;
@@ -28,6 +35,18 @@ export class DynamicTemperature {
     this.sinceBest = 0;
     this.best = -Infinity; // re-arm after a change
     return true;
+  }
+
+  /** The plateau detector's state and the current temperature (best is null while re-armed). */
+  exportState(): DynamicTemperatureState {
+    return { temperature: this.temperature, best: Number.isFinite(this.best) ? this.best : null, since_best: this.sinceBest, ema: this.ema };
+  }
+
+  importState(s: DynamicTemperatureState): void {
+    this.temperature = s.temperature;
+    this.best = s.best ?? -Infinity;
+    this.sinceBest = s.since_best;
+    this.ema = s.ema;
   }
 
   /** Moves to the highest candidate temperature scoring within tolerance of the best; returns it. */

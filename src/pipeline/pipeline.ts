@@ -97,7 +97,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       }
       case 'pretrain': {
         const tc = resolveConfig(pretrainSchema, {
-          object: { model: paths.init, data: join(paths.data, 'pretrain.jsonl'), out: paths.pretrain, max_steps: cfg.pretrain_steps, per_device_train_batch_size: cfg.pretrain_batch, max_seq_length: cfg.seq_len, learning_rate: cfg.pretrain_lr, warmup_steps: Math.max(1, Math.round(cfg.pretrain_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.pretrain_steps / 100)), resume: true, quiet: cfg.quiet },
+          object: { model: paths.init, data: join(paths.data, 'pretrain.jsonl'), out: paths.pretrain, max_steps: cfg.pretrain_steps, per_device_train_batch_size: cfg.pretrain_batch, max_seq_length: cfg.seq_len, learning_rate: cfg.pretrain_lr, warmup_steps: Math.max(1, Math.round(cfg.pretrain_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.pretrain_steps / 100)), resume: 'auto', quiet: cfg.quiet },
           objectSource: 'pipeline',
         });
         const tok = loadTokenizer(paths.init);
@@ -109,7 +109,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       case 'sft': {
         const src = join(paths.pretrain, 'final');
         const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.sft_seq_len, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: true, quiet: cfg.quiet },
+          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.sft_seq_len, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: 'auto', quiet: cfg.quiet },
           objectSource: 'pipeline',
         });
         const tok = loadTokenizer(src);

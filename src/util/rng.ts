@@ -85,13 +85,16 @@ export class Rng extends Xoshiro128 {
     return items;
   }
 
-  getState(): number[] {
-    return [...this.s, this.spareNormal === null ? NaN : this.spareNormal];
+  /** Four state words and the cached normal (null when none); JSON-serialisable. */
+  getState(): (number | null)[] {
+    return [...this.s, this.spareNormal];
   }
 
-  setState(state: number[]): void {
-    for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
-    this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
+  /** Restores `getState()` (a cached normal saved as NaN, null or absent means none). */
+  setState(state: readonly (number | null)[]): void {
+    for (let i = 0; i < 4; i++) this.s[i] = (state[i] ?? 0) >>> 0;
+    const spare = state[4];
+    this.spareNormal = typeof spare === 'number' && !Number.isNaN(spare) ? spare : null;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Training checkpoints: OUT/checkpoint-<step>/ holds the model (an HF folder), the tokenizer files,
- * optimizer.safetensors, trainer_state.json (step, RNG state, data position, metrics) and the
- * resolved config. It is written to a temporary folder, fsynced, then renamed, so a crash or kill
+ * optimizer.safetensors, trainer_state.json (step, RNG state, data position, metrics), the
+ * method's own state (method_state.json, e.g. GRPO's curriculum), modules beyond the model
+ * (<name>.safetensors, e.g. PPO's value model) and the resolved config. It is written to a temporary folder, fsynced, then renamed, so a crash or kill
  * never leaves a half-written checkpoint under the final name.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +12,11 @@ import { loadOptimizerState, saveOptimizerState, type OptimizerState } from '../
 
 export interface TrainerState {
   step: number;
-  rng: number[];
+  rng: (number | null)[];
   data: unknown;
   tokens_seen: number;
+  /** steps skipped for a non-finite loss or gradient norm: in a row at the checkpoint, and in all */
+  nonfinite?: { consecutive: number; total: number };
   metrics: Record<string, unknown>;
 }
 

@@ -21,6 +21,8 @@ export interface Field<T> {
   max?: number;
   /** allow null (optional paths) */
   nullable?: boolean;
+  /** the value of the flag given bare (`--resume` = `--resume true`); the next word is then not taken as its value unless it is one of the field's choices */
+  implicit?: string;
 }
 
 export type Schema = Record<string, Field<unknown>>;
@@ -39,6 +41,7 @@ function coerce(key: string, f: Field<unknown>, raw: unknown, source: string): u
   if (raw === null && f.nullable) return null;
   const kind = f.kind;
   if (Array.isArray(kind)) {
+    if (typeof raw === 'boolean' && kind.includes(String(raw))) return String(raw);
     if (typeof raw !== 'string' || !kind.includes(raw)) throw new ConfigError(`${where}: expected one of ${kind.join(', ')}, found ${JSON.stringify(raw)}`);
     return raw;
   }
@@ -124,6 +127,7 @@ export function resolveConfig<S extends Schema>(schema: S, layers: { object?: Re
     f = schema[key];
     if (value === undefined) {
       if (f.kind === 'boolean' && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) value = 'true';
+      else if (f.implicit !== undefined && (i + 1 >= argv.length || !(Array.isArray(f.kind) && f.kind.includes(argv[i + 1])))) value = f.implicit;
       else if (i + 1 < argv.length) value = argv[++i];
       else throw new UsageError(`option --${name} needs a value`);
     }

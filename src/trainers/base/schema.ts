@@ -1,5 +1,25 @@
 /** The fields every trainer shares (TRL's names where they exist). Methods extend this schema. */
-import { choice, field } from './config.js';
+import { choice, field, type Field } from './config.js';
+
+/**
+ * `--resume` (bare, or `true`): continue from the newest complete checkpoint in --out, an error when
+ * there is none or when it is already at --max-steps; `--resume auto`: continue when a checkpoint
+ * exists (one at --max-steps only writes final/ again), else start fresh; absent (`false`): a fresh
+ * run. Config files may also say `resume: true` / `resume: false`.
+ */
+export const resumeField: Field<'false' | 'true' | 'auto'> = {
+  ...choice(['false', 'true', 'auto'], 'false', 'continue from the newest complete checkpoint in --out (an error when there is none); --resume auto starts fresh when there is none'),
+  implicit: 'true',
+};
+
+/** How a run treats the checkpoints in --out (see resumeField). */
+export type ResumeMode = 'off' | 'on' | 'auto';
+
+export function resumeMode(v: unknown): ResumeMode {
+  if (v === true || v === 'true') return 'on';
+  if (v === 'auto') return 'auto';
+  return 'off';
+}
 
 export const baseSchema = {
   model: field('path', '', 'model folder to start from (Hugging Face layout: config.json + model.safetensors + tokenizer files)'),
@@ -27,7 +47,8 @@ export const baseSchema = {
   save_steps: field('int', 0, 'save a checkpoint every N steps (0 = only the final model)', { min: 0 }),
   save_total_limit: field('int', 0, 'keep at most N checkpoints, deleting the oldest (0 = keep all)', { min: 0 }),
   eval_steps: field('int', 0, 'evaluate every N steps (0 = only at the end)', { min: 0 }),
-  resume: field('boolean', false, 'continue from the newest complete checkpoint in --out'),
+  resume: resumeField,
+  max_nonfinite_skips: field('int', 3, 'stop the run after this many consecutive steps with a non-finite loss or gradient norm (each is skipped, never applied)', { min: 1 }),
   threads: field('int', 0, 'native threads (0 = GLMKIT_THREADS or all cores)', { min: 0 }),
   quiet: field('boolean', false, 'no progress output'),
 };

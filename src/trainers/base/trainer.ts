@@ -3,11 +3,19 @@
  *   for each step: LR -> (eval / checkpoint when due) -> micro-batches with gradient accumulation
  *   -> clip -> optimizer step -> MoE bias update -> log.
  * Methods subclass Trainer and implement `microBatchLoss` (and optionally `evaluate`); everything
- * else — checkpoints, resume, metrics, schedules — lives here once.
+ * else — checkpoints, resume, metrics, schedules, non-finite steps — lives here once.
+ *
+ * Resume is exact: a checkpoint holds everything that decides the next step (model, optimizer, RNG,
+ * data position, the method's own state from `exportState`, and modules beyond the model from
+ * `extraModules`), so a run killed after checkpoint k and resumed writes the same metrics as one that
+ * never stopped. A step whose loss or gradient norm is not finite is skipped (no update, gradients
+ * dropped) and logged with `skipped_nonfinite: 1`; `max_nonfinite_skips` in a row stop the run with a
+ * TrainingError, leaving the last good checkpoint and writing no final model.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError } from '../../errors.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CheckpointError, ConfigError, TrainingError } from '../../errors.js';
+import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import { setNativeThreads } from '../../tensor/backend/native.js';
 import { getBackend } from '../../tensor/backend/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -19,10 +27,10 @@ import { saveTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
 import { DataCursor } from './cursor.js';
-import { MetricsLog, Progress, type Metrics } from './metrics.js';
+import { MetricsLog, Progress, readMetrics, type Metrics } from './metrics.js';
 import { buildOptimizer, clipGradNorm, learningRateAt, type TrainOptimizer } from './optimizer.js';
 import type { Values } from './config.js';
-import type { BaseSchema } from './schema.js';
+import { resumeMode, type BaseSchema } from './schema.js';
 
 export type BaseConfig = Values<BaseSchema>;
 
@@ -52,6 +60,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   optimizer!: TrainOptimizer;
   step = 0;
   tokensSeen = 0;
+  /** steps skipped for a non-finite loss or gradient norm: in a row, and in all */
+  nonfinite = { consecutive: 0, total: 0 };
   protected lastMetrics: Metrics = {};
 
   constructor(
@@ -76,8 +86,19 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   /** Called before each optimizer step's micro-batches (async work such as RL rollouts with tools). */
   protected async prepareStep(): Promise<void> {}
 
-  /** Extra trainer-state to save and restore (e.g. a reference model's position). */
-  protected extraState(): Record<string, unknown> {
+  /**
+   * The method's own state that decides later steps (curricula, rollout queues, counters), JSON-
+   * serialisable; saved in each checkpoint's method_state.json and given back to `importState` on resume.
+   */
+  protected exportState(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Restores what `exportState` saved. */
+  protected importState(_state: Record<string, unknown>): void {}
+
+  /** Trained modules beyond the model (e.g. PPO's value model), saved as <name>.safetensors in each checkpoint. */
+  protected extraModules(): Record<string, Module> {
     return {};
   }
 
@@ -92,44 +113,96 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   }
 
   private checkpoint(): void {
+    const method = this.exportState();
     saveCheckpoint(this.config.out, {
-      state: { step: this.step, rng: this.rng.getState(), data: this.cursor.getState(), tokens_seen: this.tokensSeen, metrics: { ...this.lastMetrics, ...this.extraState() } },
+      state: { step: this.step, rng: this.rng.getState(), data: this.cursor.getState(), tokens_seen: this.tokensSeen, nonfinite: { ...this.nonfinite }, metrics: { ...this.lastMetrics } },
       config: { method: this.method, ...this.config },
       optimizer: this.optimizer.exportState(),
-      writeModel: (dir) => this.writeModelFolder(dir),
+      writeModel: (dir) => {
+        this.writeModelFolder(dir);
+        for (const [name, m] of Object.entries(this.extraModules())) {
+          writeSafetensors(join(dir, `${name}.safetensors`), [...m.stateDict()].map(([k, t]) => ({ name: k, shape: [...t.shape], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) })));
+        }
+        if (Object.keys(method).length > 0) writeFileSync(join(dir, 'method_state.json'), JSON.stringify(method) + '\n');
+      },
     });
     pruneCheckpoints(this.config.out, this.config.save_total_limit);
   }
 
-  /** Restores model, optimizer, RNG and data position from the newest complete checkpoint. */
+  /** Restores model, optimizer, RNG, data position and the method's state from the newest complete checkpoint. */
   private resume(log: MetricsLog): boolean {
-    const all = listCheckpoints(this.config.out);
+    const cfg = this.config;
+    const all = listCheckpoints(cfg.out);
     if (all.length === 0) return false;
     const ck = loadCheckpoint(all[all.length - 1].dir);
+    // `--resume auto` on a run that already reached max_steps (e.g. killed while writing final/) finishes it
+    if (cfg.max_steps < ck.state.step || (cfg.max_steps === ck.state.step && resumeMode(cfg.resume) === 'on')) {
+      throw new ConfigError(`--resume: ${ck.dir} is at step ${ck.state.step}, and --max-steps ${cfg.max_steps} leaves nothing to run; pass --max-steps above ${ck.state.step} to continue the run`);
+    }
+    this.checkSameInputs(ck.dir);
     const saved = loadModel(ck.dir);
     const dst = this.model.stateDict();
     for (const [name, t] of saved.stateDict()) dst.get(name)?.data.set(t.data);
+    for (const [name, m] of Object.entries(this.extraModules())) {
+      const file = join(ck.dir, `${name}.safetensors`);
+      if (!existsSync(file)) throw new CheckpointError(`${file}: missing; this checkpoint cannot resume ${this.method} (its ${name} model was not saved)`);
+      const tensors = readSafetensors(file);
+      for (const [k, t] of m.stateDict()) {
+        const src = tensors.get(k);
+        if (!src || src.data.length !== t.data.length) throw new CheckpointError(`${file}: tensor "${k}" ${src ? `has ${src.data.length} values, expected ${t.data.length}` : 'is missing'}`);
+        t.data.set(src.data);
+      }
+    }
     this.optimizer.importState(ck.optimizer);
     this.step = ck.state.step;
     this.tokensSeen = ck.state.tokens_seen;
+    this.lastMetrics = ck.state.metrics as Metrics;
+    this.nonfinite = { consecutive: 0, total: 0, ...(ck.state.nonfinite ?? {}) };
     this.rng.setState(ck.state.rng);
     this.cursor.setState(ck.state.data as { epoch: number; index: number });
+    const methodFile = join(ck.dir, 'method_state.json');
+    if (existsSync(methodFile)) this.importState(JSON.parse(readFileSync(methodFile, 'utf8')) as Record<string, unknown>);
     log.truncateAfter(this.step);
     return true;
+  }
+
+  /** The model folders a run starts from (and takes its reference from) must be the ones it was started with. */
+  private checkSameInputs(dir: string): void {
+    let saved: Record<string, unknown>;
+    try {
+      saved = JSON.parse(readFileSync(join(dir, 'training_config.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const cfg = this.config as unknown as Record<string, unknown>;
+    for (const key of ['model', 'ref_model', 'reward_model']) {
+      const [a, b] = [saved[key], cfg[key]];
+      if (typeof a !== 'string' || typeof b !== 'string' || a === '' || b === '' || resolve(a) === resolve(b)) continue;
+      throw new ConfigError(`--resume: ${dir} was trained with --${key.replace(/_/g, '-')} ${a}, this run gives ${b}; resume with the same folder or start a new --out`);
+    }
   }
 
   async train(): Promise<TrainResult> {
     const cfg = this.config;
     if (cfg.threads > 0) setNativeThreads(cfg.threads);
+    const mode = resumeMode(cfg.resume);
+    const found = listCheckpoints(cfg.out).length;
+    if (mode === 'off' && found > 0) {
+      throw new ConfigError(`${cfg.out} already holds checkpoints of an earlier run; pass --resume to continue it, or choose another --out (nothing was overwritten)`);
+    }
+    if (mode === 'on' && found === 0) {
+      throw new ConfigError(`--resume: ${cfg.out} holds no checkpoint-<step>/ folder, so there is nothing to resume; pass --resume auto to start fresh when there is none, or drop --resume`);
+    }
     mkdirSync(cfg.out, { recursive: true });
     this.optimizer = buildOptimizer(this.trainableModule(), cfg);
     const log = new MetricsLog(join(cfg.out, 'metrics.jsonl'));
-    if (!cfg.resume && listCheckpoints(cfg.out).length > 0) {
-      throw new ConfigError(`${cfg.out} already holds checkpoints of an earlier run; pass --resume to continue it, or choose another --out (nothing was overwritten)`);
-    }
-    const resumed = cfg.resume && this.resume(log);
+    const resumed = mode !== 'off' && this.resume(log);
     if (!resumed && existsSync(join(cfg.out, 'metrics.jsonl'))) log.truncateAfter(-1);
     writeFileSync(join(cfg.out, 'training_config.json'), JSON.stringify({ method: this.method, backend: getBackend().describe(), ...cfg }, null, 2) + '\n');
+    if (resumed && this.step >= cfg.max_steps) {
+      this.writeModelFolder(join(cfg.out, 'final'));
+      return { steps: this.step, tokens: this.tokensSeen, finalLoss: Number(this.lastMetrics.loss ?? NaN), out: cfg.out, metrics: readMetrics(log.file) };
+    }
     const progress = new Progress(cfg.max_steps, this.method, cfg.quiet);
     const history: Metrics[] = [];
     let lastLoss = NaN;
@@ -143,20 +216,39 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       const extra: Record<string, number> = {};
       for (let micro = 0; micro < cfg.gradient_accumulation_steps; micro++) {
         const r = this.microBatchLoss(cfg.gradient_accumulation_steps);
-        r.loss.backward();
+        // a non-finite loss poisons the step: the remaining micro-batches are still drawn (the data
+        // position stays that of an applied step) but nothing is back-propagated
+        if (Number.isFinite(r.lossValue) && Number.isFinite(lossSum)) r.loss.backward();
         lossSum += r.lossValue;
         tokens += r.tokens;
         for (const [k, v] of Object.entries(r.metrics ?? {})) extra[k] = (extra[k] ?? 0) + v / cfg.gradient_accumulation_steps;
       }
-      const gradNorm = clipGradNorm(this.trainableModule().parameters(), cfg.max_grad_norm);
-      this.optimizer.update();
+      const gradNorm = Number.isFinite(lossSum) ? clipGradNorm(this.trainableModule().parameters(), cfg.max_grad_norm) : NaN;
+      const skip = !Number.isFinite(lossSum) || !Number.isFinite(gradNorm);
+      if (!skip) this.optimizer.update();
       this.optimizer.zeroGrad();
-      const moe = this.moeStats();
+      const moe = this.moeStats(!skip);
       this.step++;
       this.tokensSeen += tokens;
       lastLoss = lossSum / cfg.gradient_accumulation_steps;
       const dt = (performance.now() - t0) / 1000;
       this.lastMetrics = { step: this.step, loss: lastLoss, learning_rate: lr, grad_norm: gradNorm, tokens_per_s: tokens / dt, epoch: this.cursor.progress(), num_tokens: this.tokensSeen, ...extra, ...moe };
+      if (skip) {
+        this.nonfinite.consecutive++;
+        this.nonfinite.total++;
+        Object.assign(this.lastMetrics, { skipped_nonfinite: 1, skipped_nonfinite_total: this.nonfinite.total });
+        log.write(this.lastMetrics);
+        history.push(this.lastMetrics);
+        const what = Number.isFinite(lossSum) ? `gradient norm ${gradNorm}` : `loss ${lastLoss}`;
+        if (!cfg.quiet) process.stderr.write(`${this.method}: step ${this.step}: non-finite ${what}; the update was skipped (${this.nonfinite.consecutive} in a row, at most ${cfg.max_nonfinite_skips})\n`);
+        if (this.nonfinite.consecutive >= cfg.max_nonfinite_skips) {
+          const last = listCheckpoints(cfg.out).at(-1);
+          throw new TrainingError(`${this.method}: ${this.nonfinite.consecutive} steps in a row (up to step ${this.step}) had a non-finite loss or gradient norm (max_nonfinite_skips ${cfg.max_nonfinite_skips}); stopped without writing a model. ${last ? `The last good checkpoint is ${last.dir}` : 'No checkpoint was written yet'}; lower --learning-rate or check the data, then rerun${last ? ' with --resume' : ''}`);
+        }
+        continue;
+      }
+      this.nonfinite.consecutive = 0;
+      if (this.nonfinite.total > 0) this.lastMetrics.skipped_nonfinite_total = this.nonfinite.total;
       const evalDue = cfg.eval_steps > 0 && this.step % cfg.eval_steps === 0 && this.step < cfg.max_steps;
       if (evalDue) Object.assign(this.lastMetrics, this.runEvaluate());
       if (this.step % cfg.logging_steps === 0 || this.step === cfg.max_steps) {
@@ -187,8 +279,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     }
   }
 
-  /** MoE: apply the aux-loss-free bias update and report the load balance of this step. */
-  private moeStats(): Record<string, number> {
+  /** MoE: apply the aux-loss-free bias update (unless the step was skipped) and report the load balance of this step. */
+  private moeStats(apply: boolean): Record<string, number> {
     const causal = this.model as GlmForCausalLM;
     if (typeof causal.moeLayers !== 'function') return {};
     const layers = causal.moeLayers();
@@ -199,7 +291,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       const total = load.reduce((a, b) => a + b, 0);
       const mean = total / load.length;
       if (mean > 0) maxVio = Math.max(maxVio, Math.max(...load) / mean - 1);
-      if (this.config.moe_bias_update_rate > 0) m.updateBias(load, this.config.moe_bias_update_rate);
+      if (apply && this.config.moe_bias_update_rate > 0) m.updateBias(load, this.config.moe_bias_update_rate);
     }
     return { 'moe/max_load_violation': maxVio };
   }

@@ -19,8 +19,8 @@ import { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { recordReward } from '../../rewards/index.js';
-import { Curriculum, rewardSpread, TIERS, type Group } from '../../curriculum/rlcs.js';
-import { DynamicTemperature } from '../../curriculum/temperature.js';
+import { Curriculum, rewardSpread, TIERS, type CurriculumState, type Group } from '../../curriculum/rlcs.js';
+import { DynamicTemperature, type DynamicTemperatureState } from '../../curriculum/temperature.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { groupAdvantages, klPerToken, nextTokenTargets, sequenceBatch, tokenLogprobsNoGrad } from '../rl-utils.js';
 import type { GrpoConfig } from './grpo-config.js';
@@ -223,8 +223,28 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     return { eval_accuracy: accuracy, ...(levels.length > 1 ? Object.fromEntries(levels) : {}), rollouts: this.rollouts };
   }
 
-  protected override extraState(): Record<string, unknown> {
-    return { rollouts: this.rollouts, curriculum: this.curriculum.summary() };
+  /**
+   * Everything of GRPO that decides later steps: the curriculum, the dynamic temperature, the pre-pass
+   * (done, and its results inside the curriculum), rollout counts, and the current rollout batch (used
+   * again by the next num_iterations - 1 steps).
+   */
+  protected override exportState(): Record<string, unknown> {
+    return {
+      rollouts: this.rollouts, prepass_rollouts: this.prepassRollouts, prepass_done: this.prepassDone,
+      curriculum: this.curriculum.exportState(), dynamic_temperature: this.dynTemp?.exportState() ?? null,
+      chunks: this.chunks, totals: this.totals, step_metrics: this.stepMetrics,
+    };
+  }
+
+  protected override importState(s: Record<string, unknown>): void {
+    this.rollouts = s.rollouts as number;
+    this.prepassRollouts = s.prepass_rollouts as number;
+    this.prepassDone = s.prepass_done as boolean;
+    this.curriculum.importState(s.curriculum as CurriculumState);
+    if (this.dynTemp && s.dynamic_temperature) this.dynTemp.importState(s.dynamic_temperature as DynamicTemperatureState);
+    this.chunks = s.chunks as Sample[][];
+    this.totals = s.totals as { tokens: number; samples: number };
+    this.stepMetrics = s.step_metrics as Record<string, number>;
   }
 }
 

@@ -18,6 +18,7 @@
  * shift a value initialised at r(x, y) starts r(x, y_ref) away from every return, value clipping
  * lets it close that gap by only cliprange_value per rollout, and until then GAE gives the last tokens
  * of every response the same large negative advantage. Each ingredient can be switched off.
+ * Resume is exact: checkpoints hold the value model, the rollout count and the queued mini-batches.
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
@@ -143,7 +144,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
   private readonly both: PolicyAndValue;
   private readonly padId: number;
   private queue: { data: RolloutData; rows: number[] }[] = [];
-  private rolloutIndex = 0;
+  /** rollouts sampled so far */
+  private rollouts = 0;
 
   constructor(
     config: PpoConfig,
@@ -156,7 +158,6 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     private readonly sftExamples: SftExample[] | null,
   ) {
     super(config, policy, tokenizer, prompts.length);
-    if (config.resume) throw new ConfigError('ppo: --resume is not supported (the value model and the rollout queue are not checkpointed); start a fresh run');
     if (config.ptx_coef > 0 && (!sftExamples || sftExamples.length === 0)) throw new ConfigError('ppo: --ptx-coef > 0 needs --sft-data (or pass --ptx-coef 0)');
     this.both = new PolicyAndValue(policy, value);
     this.padId = padTokenId(tokenizer);
@@ -166,6 +167,27 @@ export class PpoTrainer extends Trainer<PpoConfig> {
 
   protected override trainableModule(): Module {
     return this.both;
+  }
+
+  protected override extraModules(): Record<string, Module> {
+    return { value: this.value };
+  }
+
+  /** The rollout count and the mini-batches still queued from the last rollout (with their rollout data). */
+  protected override exportState(): Record<string, unknown> {
+    const datas: RolloutData[] = [];
+    const queue = this.queue.map((q) => {
+      let k = datas.indexOf(q.data);
+      if (k < 0) k = datas.push(q.data) - 1;
+      return { data: k, rows: q.rows };
+    });
+    return { rollout_index: this.rollouts, queue, rollouts: datas.map(rolloutToJson) };
+  }
+
+  protected override importState(s: Record<string, unknown>): void {
+    this.rollouts = s.rollout_index as number;
+    const datas = (s.rollouts as SavedRollout[]).map(rolloutFromJson);
+    this.queue = (s.queue as { data: number; rows: number[] }[]).map((q) => ({ data: datas[q.data], rows: q.rows }));
   }
 
   /** Samples a rollout from the current policy and computes rewards, values and advantages. */
@@ -233,7 +255,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       this.policy.eval();
       const data = this.makeRollout();
       this.policy.train();
-      this.rolloutIndex++;
+      this.rollouts++;
       const B = data.batch.ids.shape[0];
       const per = Math.ceil(B / cfg.num_mini_batches);
       for (let e = 0; e < cfg.num_ppo_epochs; e++) {
@@ -259,7 +281,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const vClip = F.add(oldV, F.clamp(F.sub(v, oldV), -cfg.cliprange_value, cfg.cliprange_value));
     const vfLoss = F.mul(maskedMeanAll(F.maximum(F.square(F.sub(v, ret)), F.square(F.sub(vClip, ret))), mask), 0.5);
     let loss = F.add(pgLoss, F.mul(vfLoss, cfg.vf_coef));
-    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rolloutIndex };
+    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts };
     let tokens = mb.batch.attentionMask!.reduce((a, b) => a + b, 0);
     if (cfg.ptx_coef > 0 && this.sftExamples) {
       const ex = Array.from({ length: cfg.ptx_batch_size }, (_, i) => this.sftExamples![(this.rng.int(this.sftExamples!.length) + i) % this.sftExamples!.length]);
@@ -271,6 +293,35 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     }
     return { loss: accumulation === 1 ? loss : F.mul(loss, 1 / accumulation), lossValue: loss.item(), tokens, metrics };
   }
+}
+
+/** A rollout as JSON (float32 values print and parse back exactly). */
+interface SavedRollout {
+  shape: number[];
+  ids: number[];
+  attention_mask: number[];
+  loss_mask: number[];
+  old_logp: number[];
+  old_values: number[];
+  advantages: number[];
+  returns: number[];
+  baselines: number[];
+  stats: Record<string, number>;
+}
+
+function rolloutToJson(d: RolloutData): SavedRollout {
+  return {
+    shape: [...d.batch.ids.shape], ids: [...d.batch.ids.data], attention_mask: [...d.batch.attentionMask!], loss_mask: [...d.batch.lossMask],
+    old_logp: [...d.oldLogp], old_values: [...d.oldValues], advantages: [...d.advantages], returns: [...d.returns], baselines: [...d.baselines], stats: d.stats,
+  };
+}
+
+function rolloutFromJson(s: SavedRollout): RolloutData {
+  return {
+    batch: { ids: new Tensor(Int32Array.from(s.ids), s.shape), attentionMask: Int32Array.from(s.attention_mask), lossMask: Float32Array.from(s.loss_mask) },
+    oldLogp: Float32Array.from(s.old_logp), oldValues: Float32Array.from(s.old_values), advantages: Float32Array.from(s.advantages),
+    returns: Float32Array.from(s.returns), baselines: Float32Array.from(s.baselines), stats: s.stats,
+  };
 }
 
 /** Rows of a rollout as a smaller rollout (columns trimmed to the longest selected row). */
