@@ -13,7 +13,8 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { CheckpointError } from '../errors.js';
-import { f32ToF16Bits, fromHalf, preadExact, writeAll, writeFileAtomic } from './safetensors.js';
+import { f32ToF16Bits, fromHalf, preadExact } from './safetensors.js';
+import { writeAll, writeFileAtomic } from './atomic.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;

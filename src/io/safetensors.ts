@@ -12,19 +12,17 @@ import {
   closeSync,
   existsSync,
   fstatSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
   readSync,
-  renameSync,
   rmSync,
-  writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 
 import { fromHalf, toHalf } from './half.js';
+import { writeAll, writeFileAtomic } from './atomic.js';
 
 export { f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32, toHalf, fromHalf } from './half.js';
 
@@ -39,36 +37,6 @@ export function preadExact(fd: number, dst: Uint8Array, position: number, file: 
     const n = readSync(fd, dst, done, Math.min(CHUNK, dst.length - done), position + done);
     if (n <= 0) throw new CheckpointError(`${file}: unexpected end of file at byte ${position + done}; the file is truncated`);
     done += n;
-  }
-}
-
-/** Writes all of `src` at the current position. */
-export function writeAll(fd: number, src: Uint8Array): void {
-  let done = 0;
-  while (done < src.length) done += writeSync(fd, src, done, Math.min(CHUNK, src.length - done));
-}
-
-/** Creates `path` atomically: `write(fd)` fills a temporary file, which is fsynced and renamed. */
-export function writeFileAtomic(path: string, write: (fd: number) => void): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    write(fd);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dirname(path), 'r'); // make the rename durable (not possible on every OS)
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // directories cannot be fsynced on this platform
   }
 }
 

@@ -46,13 +46,18 @@ export function saveCheckpoint(out: string, p: CheckpointPayload): string {
   const tmp = join(out, `.checkpoint-${p.state.step}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  p.writeModel(tmp);
-  saveOptimizerState(join(tmp, 'optimizer.safetensors'), p.optimizer);
-  writeFileSync(join(tmp, 'training_config.json'), JSON.stringify(p.config, null, 2) + '\n');
-  writeFileSync(join(tmp, 'trainer_state.json'), JSON.stringify(p.state, null, 2) + '\n');
-  fsyncDir(tmp);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
+  try {
+    p.writeModel(tmp);
+    saveOptimizerState(join(tmp, 'optimizer.safetensors'), p.optimizer);
+    writeFileSync(join(tmp, 'training_config.json'), JSON.stringify(p.config, null, 2) + '\n');
+    writeFileSync(join(tmp, 'trainer_state.json'), JSON.stringify(p.state, null, 2) + '\n');
+    fsyncDir(tmp);
+    rmSync(final, { recursive: true, force: true });
+    renameSync(tmp, final);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // a failed checkpoint leaves nothing behind
+    throw e;
+  }
   return final;
 }
 
