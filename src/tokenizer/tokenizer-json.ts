@@ -239,5 +239,27 @@ export function loadTokenizer(dir: string): Tokenizer {
       chatTemplate: typeof cfg.chat_template === 'string' ? cfg.chat_template : null,
     };
   }
+  checkFitsModel(dir, tok);
   return tok;
+}
+
+/**
+ * In a model folder (config.json beside tokenizer.json), every tokenizer id must be a row of the
+ * embedding: a tokenizer with more ids than `vocab_size` belongs to another model (e.g. one replaced by
+ * `glmkit tokenizer train --out MODEL_DIR`), and running on it would index past the embedding table.
+ */
+function checkFitsModel(dir: string, tok: Tokenizer): void {
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) return;
+  let vocab: unknown;
+  try {
+    vocab = (JSON.parse(readFileSync(cfgPath, 'utf8')) as { vocab_size?: unknown }).vocab_size;
+  } catch {
+    return; // a broken config.json is reported by the model loader, which names the problem
+  }
+  if (typeof vocab !== 'number' || tok.vocabSize <= vocab) return;
+  const outside = tok.addedTokens.filter((t) => t.id >= vocab).map((t) => `${t.content} = ${t.id}`);
+  throw new CheckpointError(
+    `${dir}: the tokenizer has ${tok.vocabSize} ids but the model's config.json has vocab_size ${vocab}${outside.length ? `; special tokens outside the model: ${outside.slice(0, 4).join(', ')}${outside.length > 4 ? ', ...' : ''}` : ''}. The tokenizer belongs to another model: restore this model's tokenizer.json, or train one with --vocab-size <= ${vocab}`,
+  );
 }
