@@ -3,6 +3,7 @@
 #define NAPI_VERSION 8
 #include <napi.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "kernels/kernels.h"
@@ -277,7 +278,30 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Test hook: a parallel_for over n ranges whose range `bad` throws after the others have started;
+// every range writes its index into `out` (so JavaScript can see they all ran to the end) unless it
+// is the one that throws. The exception reaches JavaScript as an Error.
+Napi::Value TestThrowInParallel(const Napi::CallbackInfo& info) {
+  Args a{info, "_testThrowInParallel"};
+  const int64_t n = a.integer(0, "n", 1), bad = a.integer(1, "bad");
+  int32_t* out = a.i32(2, "out", n);
+  try {
+    glmkit::parallel_for(n, 1, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) {
+        if (i == bad) throw std::runtime_error("chunk " + std::to_string(i) + " failed on purpose");
+        volatile double x = 0;
+        for (int k = 0; k < 200000; ++k) x = x + k;  // some work, so the other ranges are still running
+        out[i] = static_cast<int32_t>(i);
+      }
+    });
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("glmkit native _testThrowInParallel: ") + e.what());
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("_testThrowInParallel", Napi::Function::New(env, TestThrowInParallel));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("gemm", Napi::Function::New(env, Gemm));

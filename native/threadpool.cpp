@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -52,23 +53,37 @@ class Pool {
       n_ = n;
       chunks_ = chunks;
       pending_ = chunks - 1;
+      error_ = nullptr;
       ++generation_;
     }
     cv_.notify_all();
     tls_in_pool = true;
-    run_chunk(0);
+    run_chunk(0);  // never throws: an exception is kept in error_
     tls_in_pool = false;
-    std::unique_lock<std::mutex> lk(m_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
-    fn_ = nullptr;
+    // Every worker finishes its chunk before this returns (fn and what it captures live on the
+    // caller's stack); then the first exception of any chunk is rethrown here.
+    std::exception_ptr err;
+    {
+      std::unique_lock<std::mutex> lk(m_);
+      done_cv_.wait(lk, [this] { return pending_ == 0; });
+      fn_ = nullptr;
+      err = error_;
+      error_ = nullptr;
+    }
+    if (err) std::rethrow_exception(err);
   }
 
  private:
-  void run_chunk(int i) {
+  void run_chunk(int i) noexcept {
     int64_t per = n_ / chunks_, rem = n_ % chunks_;
     int64_t begin = i * per + std::min<int64_t>(i, rem);
     int64_t end = begin + per + (i < rem ? 1 : 0);
-    (*fn_)(begin, end, i);
+    try {
+      (*fn_)(begin, end, i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(m_);
+      if (!error_) error_ = std::current_exception();
+    }
   }
 
   void worker_loop(int index, uint64_t seen) {
@@ -109,6 +124,7 @@ class Pool {
   int chunks_ = 0;
   int pending_ = 0;
   uint64_t generation_ = 0;
+  std::exception_ptr error_;  // the first exception thrown by a chunk of the current job
   bool stop_ = false;
 };
 

@@ -13,6 +13,8 @@ void set_num_threads(int n);
 // Calls fn(begin, end, worker) on contiguous ranges covering [0, n); ranges are at least `grain`
 // long (except possibly the last). Runs inline when n is small or only one thread is set.
 // Blocks until every range is done. Re-entrant calls (from inside fn) run inline.
+// If fn throws in any range (on the calling thread or a worker), the other ranges still run to the
+// end, then the first exception is rethrown to the caller: no worker outlives the call.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
 }  // namespace glmkit
