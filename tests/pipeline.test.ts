@@ -66,4 +66,24 @@ test('pipeline --quick runs every stage and resumes', () => {
   assert.equal(third.code, 0, third.stderr);
   assert.match(third.stderr, /pretrain already done/);
   assert.match(third.stderr, /eval arithmetic level 2 thinking/);
+  // Settings are recorded: another seed or preset into the same folder is refused, naming the keys;
+  // settings that only change how it runs (threads, quiet) are not.
+  const recorded = JSON.parse(readFileSync(statePath, 'utf8'));
+  assert.equal(recorded.config.seed, 0);
+  assert.match(recorded.config_hash, /^[0-9a-f]{16}$/);
+  const other = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick', '--seed', '1']);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /^glmkit: error\[config\]: .* holds a pipeline run with other settings \(seed: 0 -> 1\); .*--force-stage/);
+  const moe = runCli(['pipeline', '--preset', 'tiny-moe', '--out', out, '--quick']);
+  assert.equal(moe.code, 1);
+  assert.match(moe.stderr, /preset: "tiny" -> "tiny-moe"/);
+  const threads = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick', '--threads', '1', '--quiet']);
+  assert.equal(threads.code, 0, threads.stderr);
+  // --force-stage redoes that stage and the later ones under the new settings, keeping the earlier ones
+  const forced = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick', '--seed', '1', '--force-stage', 'grpo']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stderr, /--force-stage grpo: redoing grpo, report with seed: 0 -> 1/);
+  assert.match(forced.stderr, /align already done/);
+  assert.match(forced.stderr, /pipeline: grpo \.\.\./);
+  assert.equal(JSON.parse(readFileSync(statePath, 'utf8')).config.seed, 1);
 });

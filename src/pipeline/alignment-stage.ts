@@ -6,7 +6,7 @@
  * keys (reward_model, sft.gold_reward, ppo / dpo / exo {gold_reward, kl}), the aligned model with the
  * highest held-out gold reward (best_method, best_model) and whether it beats SFT (best_beats_sft).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, goldReward, writeJsonl, type PreferenceRecord } from '../data/world/index.js';
 import { loadPreferenceData, worldCorrectness, type TokenizedPair } from '../data/preference.js';
@@ -24,6 +24,8 @@ import { ValueModel } from '../trainers/ppo/value-model.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { evaluateAlignment } from '../eval/alignment-eval.js';
 import { CheckpointError } from '../errors.js';
+import { readJsonl } from '../data/jsonl.js';
+import { writeTextAtomic } from '../io/atomic.js';
 import type { StageContext } from './stage.js';
 
 /** See StageContext. */
@@ -79,8 +81,8 @@ export function uniquePrompts(records: readonly { prompt: ChatMessage[] }[]): Ch
   return out;
 }
 
-function readJsonl<T>(file: string): T[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+function readRecords<T>(file: string): T[] {
+  return readJsonl(file).map((r) => r.value as T);
 }
 
 /** RM held-out metrics on pairs. */
@@ -116,7 +118,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   const stateFile = join(ctx.out, 'alignment', 'state.json');
   mkdirSync(join(ctx.out, 'alignment'), { recursive: true });
   const state: { done: string[]; summary: Record<string, unknown> } = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : { done: [], summary: {} };
-  const save = () => writeFileSync(stateFile, JSON.stringify(state, null, 2) + '\n');
+  const save = () => writeTextAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
   // Every stage works in thinking mode: responses are reasoning + answer, so the reward model can check
   // the answer against the reasoning (docs/experiments/alignment.md).
   const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen };
@@ -144,8 +146,8 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
     await writeJsonl(prefTest, generateWorldTask('preference', { n: S.testPairs, seed: ctx.seed + 301, split: 'test' }));
   });
   const tok = loadTokenizer(ctx.sftDir);
-  const trainRecords = readJsonl<PreferenceRecord>(prefTrain);
-  const evalPrompts = uniquePrompts(readJsonl<PreferenceRecord>(prefTest)).slice(0, S.evalPrompts);
+  const trainRecords = readRecords<PreferenceRecord>(prefTrain);
+  const evalPrompts = uniquePrompts(readRecords<PreferenceRecord>(prefTest)).slice(0, S.evalPrompts);
   const trainPrompts = uniquePrompts(trainRecords);
 
   await stage('reward', async () => {

@@ -3,9 +3,10 @@
  * mixed difficulty (arithmetic levels 1-7). Accuracy is measured greedily, before and after, on
  * distinct held-out (test-split) arithmetic prompts of `HARD_LEVELS`, the same number per level.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, writeJsonl, type RlRecord } from '../data/world/index.js';
+import { readJsonl } from '../data/jsonl.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { resolveConfig } from '../trainers/base/config.js';
@@ -72,8 +73,9 @@ export async function writeGrpoStageData(ctx: Pick<GrpoStageContext, 'dataDir' |
   return { train, eval: evalFile };
 }
 
+/** RL prompts of a JSONL file; a bad record names its file and line (blank lines counted). */
 export function readPrompts(file: string): RlPrompt[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => toRlPrompt(JSON.parse(l) as Record<string, unknown>, { file, line: i + 1 }));
+  return readJsonl(file).map((r) => toRlPrompt(r.value, { file, line: r.line }));
 }
 
 /** Runs GRPO + RLCS from `ctx.sftDir`; the model lands in OUT/grpo/final. Returns the `grpo` summary. */

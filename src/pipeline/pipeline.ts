@@ -5,7 +5,7 @@
  * Each finished stage is recorded in OUT/pipeline_state.json; an interrupted training stage resumes
  * from its newest checkpoint. OUT/final/ is the final model; OUT/summary.json holds the figures.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { setNativeThreads } from '../tensor/backend/native.js';
@@ -25,16 +25,13 @@ import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { evalChat } from '../eval/chat-eval.js';
 import { writeReport } from '../report/report.js';
 import { runGrpoStage } from './grpo-stage.js';
+import { openPipelineState, savePipelineState, STAGES, type Stage } from './state.js';
+import { readJsonl } from '../data/jsonl.js';
+import { writeTextAtomic } from '../io/atomic.js';
+import { machineInfo } from '../util/machine.js';
 import { runAlignmentStages } from './alignment-stage.js';
 import { quickOverrides, type PipelineConfig } from './recipe.js';
 
-type Stage = 'data' | 'tokenizer' | 'init' | 'pretrain' | 'sft' | 'eval' | 'align' | 'grpo' | 'report';
-const STAGES: Stage[] = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'report'];
-
-interface State {
-  done: Stage[];
-  summary: Record<string, unknown>;
-}
 
 export async function runPipeline(input: PipelineConfig, log: (s: string) => void = (s) => console.error(s)): Promise<Record<string, unknown>> {
   const cfg = input.quick ? quickOverrides(input) : input;
@@ -42,9 +39,8 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
   if (cfg.threads > 0) setNativeThreads(cfg.threads);
   const out = cfg.out;
   mkdirSync(out, { recursive: true });
-  const statePath = join(out, 'pipeline_state.json');
-  const state: State = existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : { done: [], summary: {} };
-  const saveState = () => writeFileSync(statePath, JSON.stringify(state, null, 2) + '\n');
+  const state = openPipelineState(out, cfg, (cfg.force_stage as Stage | 'none') === 'none' ? null : (cfg.force_stage as Stage), log);
+  const saveState = () => savePipelineState(out, state);
   const paths = {
     data: join(out, 'data'),
     tokenizer: join(out, 'tokenizer'),
@@ -163,8 +159,10 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
     timings[stage] = (Date.now() - s0) / 1000;
     state.summary.seconds = timings;
     state.summary.preset = cfg.preset;
+    state.summary.machine = machineInfo();
     if (!state.done.includes(stage)) state.done.push(stage);
-    writeFileSync(join(out, 'summary.json'), JSON.stringify(state.summary, null, 2) + '\n');
+    state.stage_config_hash[stage] = state.config_hash;
+    writeTextAtomic(join(out, 'summary.json'), JSON.stringify(state.summary, null, 2) + '\n');
     if (stage === 'report') writeReport(out);
     saveState();
   }
@@ -181,7 +179,7 @@ function levels(cfg: PipelineConfig): number[] {
 }
 
 function readJsonlRecords<T>(file: string): T[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+  return readJsonl(file).map((r) => r.value as T);
 }
 
 function readTexts(file: string): string[] {

@@ -12,6 +12,7 @@ export const pipelineSchema = {
   quick: field('boolean', false, 'a smoke run: every stage tiny (minutes become seconds)'),
   until: choice(['init', 'eval', 'align', 'grpo'], 'grpo', 'last stage to run (then the report): init = world data, tokenizer and the initial model; eval = the base recipe (pre-train, SFT, evaluation); align adds RM/PPO/DPO/EXO; grpo adds RL'),
   quiet: field('boolean', false, 'no progress output'),
+  force_stage: choice(['none', 'data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo'], 'none', 'redo this stage and every later one (their folders are removed), e.g. after changing a setting; without it a rerun with other settings is refused'),
   pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),
   sft_examples: field('int', 12000, 'world SFT chats (each question in thinking and direct mode)', { min: 2 }),
   sft_style_noise: field('number', 0.5, 'share of SFT demonstrations worded as the annotator dislikes (verbose, rude): what preference alignment fixes', { min: 0, max: 1 }),

@@ -1,0 +1,84 @@
+/**
+ * OUT/pipeline_state.json: which stages of a pipeline run finished, under which resolved settings.
+ * A rerun into the same folder with settings that change results is refused, naming the keys that
+ * differ; `--force-stage S` redoes S and every later stage under the new settings (their folders are
+ * removed first), keeping the earlier ones. Written atomically, as checkpoints are.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointError, ConfigError } from '../errors.js';
+import { writeTextAtomic } from '../io/atomic.js';
+import { configDiff, configHash } from '../util/config-hash.js';
+
+export const STAGES = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'report'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Settings that do not change what a stage computes (how it runs, how far, how loudly). */
+const RUN_ONLY_KEYS = ['out', 'threads', 'quiet', 'until', 'force_stage'];
+
+/** The folders under OUT each stage writes (removed when the stage is forced to run again). */
+const STAGE_DIRS: Record<Stage, string[]> = {
+  data: ['data'],
+  tokenizer: ['tokenizer'],
+  init: ['init'],
+  pretrain: ['pretrain'],
+  sft: ['sft'],
+  eval: [],
+  align: ['alignment', 'reward', 'ppo', 'dpo', 'exo'],
+  grpo: ['grpo'],
+  report: [],
+};
+
+export interface PipelineState {
+  /** the settings that decide results, as resolved for the run that wrote each stage */
+  config: Record<string, unknown>;
+  config_hash: string;
+  /** finished stages, in order, each with the hash of the settings it ran under */
+  done: Stage[];
+  stage_config_hash: Partial<Record<Stage, string>>;
+  summary: Record<string, unknown>;
+}
+
+/** The settings of a resolved pipeline config that change results. */
+export function resultConfig(cfg: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(cfg).filter(([k]) => !RUN_ONLY_KEYS.includes(k)));
+}
+
+/**
+ * Loads OUT/pipeline_state.json (or starts a new state) and checks it against `cfg`. A mismatch is a
+ * ConfigError naming the differing keys unless `forceStage` is given: then that stage and every later
+ * one are forgotten, their folders removed, and the new settings recorded.
+ */
+export function openPipelineState(out: string, cfg: Record<string, unknown>, forceStage: Stage | null, log: (s: string) => void): PipelineState {
+  const file = join(out, 'pipeline_state.json');
+  const config = resultConfig(cfg);
+  const hash = configHash(config);
+  if (!existsSync(file)) return { config, config_hash: hash, done: [], stage_config_hash: {}, summary: {} };
+  let state: PipelineState;
+  try {
+    state = JSON.parse(readFileSync(file, 'utf8')) as PipelineState;
+  } catch (e) {
+    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message}); remove it to start the pipeline over in ${out}, or choose another --out`);
+  }
+  if (!state.config || !state.config_hash) {
+    throw new ConfigError(`${file} records no settings (written by an older glmkit), so a rerun cannot be checked against it; choose a new --out`);
+  }
+  const diff = configDiff(state.config, config);
+  if (forceStage) {
+    const from = STAGES.indexOf(forceStage);
+    const redo = STAGES.slice(from);
+    for (const s of redo) for (const d of STAGE_DIRS[s]) rmSync(join(out, d), { recursive: true, force: true });
+    state.done = state.done.filter((s) => STAGES.indexOf(s) < from);
+    for (const s of redo) delete state.stage_config_hash[s];
+    log(`pipeline: --force-stage ${forceStage}: redoing ${redo.join(', ')}${diff.length ? ` with ${diff.join('; ')}` : ''}`);
+  } else if (diff.length > 0 && state.done.length > 0) {
+    throw new ConfigError(
+      `${out} holds a pipeline run with other settings (${diff.join('; ')}); rerun with the same settings to continue it, pass --force-stage STAGE to redo STAGE and every later stage with these settings (stages: ${STAGES.join(', ')}), or choose a new --out`,
+    );
+  }
+  return { ...state, config, config_hash: hash };
+}
+
+export function savePipelineState(out: string, state: PipelineState): void {
+  writeTextAtomic(join(out, 'pipeline_state.json'), JSON.stringify(state, null, 2) + '\n');
+}
