@@ -36,6 +36,15 @@ test('pipeline --quick runs every stage and resumes', () => {
     assertFiniteIn(summary[m].gold_reward, `${m} gold reward`, 0, 1);
     assertFiniteIn(summary[m].kl, `${m} kl`);
   }
+  // final/ is chosen on validation prompts; each gain is reported on test prompts with a 95% interval
+  assert.equal(summary.final_model_selected_on, 'validation');
+  assert.ok(summary.eval_prompts.validation >= 2 && summary.eval_prompts.test >= 2, JSON.stringify(summary.eval_prompts));
+  for (const m of ['ppo', 'dpo', 'exo', 'grpo']) {
+    const [lo, hi] = summary[m].gain_ci95;
+    assertFiniteIn(summary[m].gain, `${m} gain`, lo - 1e-12, hi + 1e-12);
+  }
+  assertFiniteIn(summary.reward_model.validation_accuracy, 'reward model validation accuracy', 0, 1);
+  assert.ok(summary.machine.cores >= 1 && /native|reference/.test(summary.machine.backend), JSON.stringify(summary.machine));
   assertFiniteIn(summary.grpo.accuracy_before, 'grpo accuracy before', 0, 1);
   assertFiniteIn(summary.grpo.accuracy_after, 'grpo accuracy after', 0, 1);
   assert.ok(summary.grpo.rollouts > 0);

@@ -38,8 +38,8 @@ export interface AlignmentEvalResult {
   truncated: number;
   n: number;
   samples: { prompt: string; response: string; gold: number }[];
-  /** per prompt (in `prompts` order), the mean over its samples: what paired comparisons resample */
-  per_prompt: { gold: number[]; kl: number[]; length: number[] };
+  /** per prompt (in `prompts` order), the mean over its samples: what paired comparisons resample (proxy: NaN without opts.proxy) */
+  per_prompt: { gold: number[]; kl: number[]; length: number[]; proxy: number[] };
 }
 
 /**
@@ -54,6 +54,7 @@ export function evaluateAlignment(policy: GlmForCausalLM, ref: GlmForCausalLM, t
   const samples: AlignmentEvalResult['samples'] = [];
   const P = prompts.length;
   const perPrompt = { gold: new Array<number>(P).fill(0), kl: new Array<number>(P).fill(0), length: new Array<number>(P).fill(0) };
+  // per prompt: its samples' mean (every prompt gets numSamples samples)
   const count = new Array<number>(P).fill(0);
   for (let i = 0; i < rs.length; i += bs) {
     const chunk: Rollout[] = rs.slice(i, i + bs);
@@ -82,5 +83,7 @@ export function evaluateAlignment(policy: GlmForCausalLM, ref: GlmForCausalLM, t
   const n = rs.length;
   const proxy = opts.proxy ? opts.proxy(rs.map((r) => prompts[r.promptIndex]), rs.map(rolloutMessage)) : [];
   const proxyReward = opts.proxy ? proxy.reduce((a, b) => a + b, 0) / n : NaN;
-  return { gold_reward: goldSum / n, kl: kl / n, proxy_reward: proxyReward, length: len / n, truncated: truncated / n, n, samples, per_prompt: perPrompt };
+  const proxyPerPrompt = new Array<number>(P).fill(opts.proxy ? 0 : NaN);
+  if (opts.proxy) rs.forEach((r, i) => (proxyPerPrompt[r.promptIndex] += proxy[i] / Math.max(1, count[r.promptIndex])));
+  return { gold_reward: goldSum / n, kl: kl / n, proxy_reward: proxyReward, length: len / n, truncated: truncated / n, n, samples, per_prompt: { ...perPrompt, proxy: proxyPerPrompt } };
 }

@@ -22,7 +22,8 @@ import { ExoTrainer, candidatePairs, exoSchema, sampleCandidates, type Candidate
 import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../trainers/ppo/ppo-trainer.js';
 import { ValueModel } from '../trainers/ppo/value-model.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
-import { evaluateAlignment } from '../eval/alignment-eval.js';
+import { evaluateAlignment, type AlignmentEvalResult } from '../eval/alignment-eval.js';
+import { pairedBootstrap } from '../experiment/stats.js';
 import { CheckpointError } from '../errors.js';
 import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
@@ -122,7 +123,9 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   // Every stage works in thinking mode: responses are reasoning + answer, so the reward model can check
   // the answer against the reasoning (docs/experiments/alignment.md).
   const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen };
-  const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl');
+  // preference_test.jsonl (seed + 301) is the validation set: the recipe's settings were chosen on it and
+  // it chooses final/; preference_heldout.jsonl (seed + 311) is the test set the reported figures come from.
+  const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl'), prefHeld = join(ctx.dataDir, 'preference_heldout.jsonl');
   const rewardFiles: Record<RewardData, string> = { world: prefTrain, contrastive: join(ctx.dataDir, 'preference_contrastive.jsonl'), mixed: join(ctx.dataDir, 'preference_mixed.jsonl') };
   const stage = async (name: string, fn: () => Promise<void> | void) => {
     if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
@@ -144,10 +147,12 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
     await writeJsonl(rewardFiles.contrastive, generateWorldTask('preference', { n: S.contrastivePairs, seed: ctx.seed + 302, split: 'train', contrastive: 1 }));
     await writeJsonl(rewardFiles.mixed, generateWorldTask('preference', { n: S.mixedPairs, seed: ctx.seed + 303, split: 'train', contrastive: 0.5 }));
     await writeJsonl(prefTest, generateWorldTask('preference', { n: S.testPairs, seed: ctx.seed + 301, split: 'test' }));
+    await writeJsonl(prefHeld, generateWorldTask('preference', { n: S.testPairs, seed: ctx.seed + 311, split: 'test' }));
   });
   const tok = loadTokenizer(ctx.sftDir);
   const trainRecords = readRecords<PreferenceRecord>(prefTrain);
-  const evalPrompts = uniquePrompts(readRecords<PreferenceRecord>(prefTest)).slice(0, S.evalPrompts);
+  const validationPrompts = uniquePrompts(readRecords<PreferenceRecord>(prefTest)).slice(0, Math.ceil(S.evalPrompts / 2));
+  const testPrompts = uniquePrompts(readRecords<PreferenceRecord>(prefHeld)).slice(0, S.evalPrompts);
   const trainPrompts = uniquePrompts(trainRecords);
 
   await stage('reward', async () => {
@@ -174,10 +179,12 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
       if (i < phases.length - 1) rmSync(cfg.out, { recursive: true, force: true });
       trained.push({ data: ph.data, steps: ph.steps, pairs: pairs.length });
     }
-    const test = loadPreferenceData(prefTest, tok, { maxLen: S.maxLen });
-    const m = evaluateRewardModel(rm, tok, test.pairs, configs.at(-1)!.length_bucket_width, { worldCorrectness: true });
-    state.summary.reward_model = { ...m, curriculum: trained, test_pairs: test.pairs.length };
-    ctx.log(`pipeline: reward model held-out accuracy ${(100 * m.accuracy).toFixed(1)}% (margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
+    const width = configs.at(-1)!.length_bucket_width;
+    const validation = evaluateRewardModel(rm, tok, loadPreferenceData(prefTest, tok, { maxLen: S.maxLen }).pairs, width);
+    const test = loadPreferenceData(prefHeld, tok, { maxLen: S.maxLen });
+    const m = evaluateRewardModel(rm, tok, test.pairs, width, { worldCorrectness: true });
+    state.summary.reward_model = { ...m, validation_accuracy: validation.accuracy, curriculum: trained, test_pairs: test.pairs.length, curriculum_chosen_on: 'validation pairs (data/preference_test.jsonl)' };
+    ctx.log(`pipeline: reward model accuracy on test pairs ${(100 * m.accuracy).toFixed(1)}% (validation ${(100 * validation.accuracy).toFixed(1)}%; margin ${m.margin.toFixed(2)}; style-decided pairs ${(100 * m.accuracy_style_pairs).toFixed(1)}%, correctness-decided ${(100 * m.accuracy_correctness_pairs).toFixed(1)}%: slips ${(100 * m.accuracy_slip_pairs).toFixed(1)}%, misreads ${(100 * m.accuracy_misread_pairs).toFixed(1)}%)`);
   });
   const rmDir = join(dir('reward'), 'final');
   if (opts.until === 'reward') return { reward_model: state.summary.reward_model };
@@ -233,33 +240,51 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   });
 
   await stage('alignment-eval', () => {
+    // The validation prompts choose the model for final/; the test prompts (a seed no choice saw) give
+    // the reported figures, each gain with a paired-bootstrap 95% CI over test prompts.
     const ref = loadCausalLM(ctx.sftDir);
     const gold = (p: ChatMessage[], r: string) => goldReward(p, r);
     const rm = loadRm();
     const proxy = (p: ChatMessage[][], r: ChatMessage[]) => scoreResponses(rm, tok, p, r);
     const opts = { numSamples: S.evalSamples, maxNewTokens: S.maxNew, thinking: true, seed: ctx.seed, proxy };
-    const evalOne = (m: GlmForCausalLM) => evaluateAlignment(m, ref, tok, evalPrompts, gold, opts);
-    const sft = evalOne(ref);
-    state.summary.sft = { gold_reward: sft.gold_reward, kl: sft.kl, rm_score: sft.proxy_reward, length: sft.length };
-    ctx.log(`pipeline: sft gold reward ${sft.gold_reward.toFixed(3)}`);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const evalBoth = (m: GlmForCausalLM) => ({ v: evaluateAlignment(m, ref, tok, validationPrompts, gold, opts), t: evaluateAlignment(m, ref, tok, testPrompts, gold, opts) });
+    const figures = (r: { v: AlignmentEvalResult; t: AlignmentEvalResult }) => ({
+      gold_reward: r.t.gold_reward,
+      kl: r.t.kl,
+      rm_score: r.t.proxy_reward,
+      length: r.t.length,
+      validation_gold_reward: mean(r.v.per_prompt.gold),
+      samples: r.t.samples.slice(0, 3),
+    });
+    const sft = evalBoth(ref);
+    state.summary.sft = figures(sft);
+    state.summary.eval_prompts = { validation: validationPrompts.length, test: testPrompts.length, samples_per_prompt: S.evalSamples };
+    ctx.log(`pipeline: sft gold reward ${sft.t.gold_reward.toFixed(3)} (${testPrompts.length} test prompts)`);
     for (const method of ['ppo', 'dpo', 'exo']) {
-      const r = evalOne(loadCausalLM(join(dir(method), 'final')));
-      state.summary[method] = { gold_reward: r.gold_reward, kl: r.kl, rm_score: r.proxy_reward, length: r.length, truncated: r.truncated, samples: r.samples.slice(0, 3) };
-      ctx.log(`pipeline: ${method} gold reward ${r.gold_reward.toFixed(3)} (sft ${sft.gold_reward.toFixed(3)}), reward-model score ${r.proxy_reward.toFixed(3)} (sft ${sft.proxy_reward.toFixed(3)}), KL to SFT ${r.kl.toFixed(2)} nats`);
+      const r = evalBoth(loadCausalLM(join(dir(method), 'final')));
+      const f = figures(r);
+      const gain = testPrompts.length >= 2 ? pairedBootstrap(r.t.per_prompt.gold, sft.t.per_prompt.gold, { seed: 0 }) : null;
+      state.summary[method] = { ...f, gain: gain?.estimate ?? NaN, gain_ci95: gain?.ci ?? null, truncated: r.t.truncated };
+      ctx.log(`pipeline: ${method} gold reward ${f.gold_reward.toFixed(3)}, gain over SFT ${gain ? `${gain.estimate.toFixed(3)} [${gain.ci[0].toFixed(3)}, ${gain.ci[1].toFixed(3)}]` : 'n/a'} (test prompts), KL to SFT ${f.kl.toFixed(2)} nats, reward-model score ${f.rm_score.toFixed(3)}`);
     }
   });
 
   const s = state.summary;
-  const best = (['ppo', 'dpo', 'exo'] as const).reduce((a, b) => ((s[b] as { gold_reward: number }).gold_reward > (s[a] as { gold_reward: number }).gold_reward ? b : a));
+  const val = (m: string) => (s[m] as { validation_gold_reward: number }).validation_gold_reward;
+  // chosen on the validation half only; the figures above are the test half's
+  const best = (['ppo', 'dpo', 'exo'] as const).reduce((a, b) => (val(b) > val(a) ? b : a));
   return {
     reward_model: s.reward_model,
     sft: s.sft,
     ppo: s.ppo,
     dpo: s.dpo,
     exo: s.exo,
+    eval_prompts: s.eval_prompts,
     best_method: best,
     best_model: join(dir(best), 'final'),
-    best_beats_sft: (s[best] as { gold_reward: number }).gold_reward > (s.sft as { gold_reward: number }).gold_reward,
+    best_beats_sft: val(best) > val('sft'),
+    final_model_selected_on: 'validation',
     alignment_seconds: s.seconds,
   };
 }

@@ -16,7 +16,7 @@ import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { sampleCandidates, type CandidateGroup } from '../../trainers/exo/exo-trainer.js';
-import { configHash } from '../../util/config-hash.js';
+import { validationTestSplit } from '../../eval/splits.js';
 import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
 import { xyChart } from '../../report/svg.js';
 import type { ArmResult, BaseArtifacts, Comparison, ExperimentContext, ScoreRow } from '../types.js';
@@ -45,13 +45,6 @@ export interface AlignmentMetrics extends Record<string, unknown> {
 
 export type AlignmentArm = ArmResult<AlignmentMetrics>;
 
-/** Held-out world prompts, split in two halves by a hash of the prompt: validation and test never share one. */
-export function validationTestPrompts(prompts: readonly ChatMessage[][]): { validation: ChatMessage[][]; test: ChatMessage[][] } {
-  const validation: ChatMessage[][] = [], test: ChatMessage[][] = [];
-  for (const p of prompts) (parseInt(configHash(p).slice(0, 8), 16) % 2 === 0 ? validation : test).push(p);
-  return { validation, test };
-}
-
 export interface AlignmentSetup {
   base: BaseArtifacts;
   tok: Tokenizer;
@@ -79,7 +72,7 @@ export async function alignmentSetup(ctx: ExperimentContext, S: AlignmentSetting
   const trainPrompts = uniquePrompts(readJsonl(prefTrain).map((r) => r.value as unknown as PreferenceRecord)).slice(0, S.train_prompts);
   // held-out prompts of a seed no pipeline stage used, halved into validation and test
   const heldOut = uniquePrompts(generateWorldTask('preference', { n: 4 * (S.validation_prompts + S.test_prompts), seed: S.prompt_seed, split: 'test' }) as PreferenceRecord[]);
-  const halves = validationTestPrompts(heldOut);
+  const halves = validationTestSplit(heldOut);
   const validation = halves.validation.slice(0, S.validation_prompts), test = halves.test.slice(0, S.test_prompts);
   if (validation.length < S.validation_prompts || test.length < S.test_prompts) ctx.log(`experiment: only ${validation.length} validation and ${test.length} test prompts were drawn`);
   const loadRm = () => {

@@ -14,7 +14,7 @@ import { resolveConfig } from '../../trainers/base/config.js';
 import { evalLoss } from '../../trainers/base/lm-loss.js';
 import { readMetrics } from '../../trainers/base/metrics.js';
 import { PretrainTrainer, packText, packedBatch, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
-import { configHash } from '../../util/config-hash.js';
+import { validationTestSplit } from '../../eval/splits.js';
 import { tInterval, verdictOf } from '../stats.js';
 import { barChart, xyChart, type XYSeries } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
@@ -65,7 +65,7 @@ export const muonVsAdamw: Experiment = {
     const dataDir = join(ctx.out, 'data');
     mkdirSync(dataDir, { recursive: true });
     const docs = generateWorldTask('pretrain', { n: S.heldout_docs, seed: 900, split: 'test' }) as { text: string }[];
-    const halves = { validation: docs.filter((d) => parseInt(configHash(d.text).slice(0, 8), 16) % 2 === 0), test: docs.filter((d) => parseInt(configHash(d.text).slice(0, 8), 16) % 2 === 1) };
+    const halves = validationTestSplit(docs, (d) => d.text);
     await writeJsonl(join(dataDir, 'validation.jsonl'), halves.validation);
     await writeJsonl(join(dataDir, 'test.jsonl'), halves.test);
     const valSeqs = packText(join(dataDir, 'validation.jsonl'), tok, S.seq_len), testSeqs = packText(join(dataDir, 'test.jsonl'), tok, S.seq_len);

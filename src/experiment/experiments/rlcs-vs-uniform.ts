@@ -11,8 +11,7 @@ import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { readPrompts, grpoStageConfig, writeGrpoStageData } from '../../pipeline/grpo-stage.js';
 import { GrpoTrainer, greedyScores } from '../../trainers/grpo/grpo-trainer.js';
-import type { RlPrompt } from '../../trainers/grpo/grpo-data.js';
-import { configHash } from '../../util/config-hash.js';
+import { validationTestSplit } from '../../eval/splits.js';
 import { pairedBootstrap, verdictOf } from '../stats.js';
 import { barChart, xyChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
@@ -38,13 +37,6 @@ interface ArmMetrics extends Record<string, unknown> {
   curve: [number, number][];
 }
 
-/** Hard prompts halved by a hash of the prompt into validation and test. */
-export function promptHalves(prompts: readonly RlPrompt[]): { validation: RlPrompt[]; test: RlPrompt[] } {
-  const out = { validation: [] as RlPrompt[], test: [] as RlPrompt[] };
-  for (const p of prompts) (parseInt(configHash(p.prompt).slice(0, 8), 16) % 2 === 0 ? out.validation : out.test).push(p);
-  return out;
-}
-
 export const rlcsVsUniform: Experiment = {
   name: 'rlcs-vs-uniform',
   paper: 'GLM-4.1V-Thinking: Towards Versatile Multimodal Reasoning with Scalable Reinforcement Learning',
@@ -63,7 +55,7 @@ export const rlcsVsUniform: Experiment = {
     // the full-size prompt files in both modes (cheap to write); --quick uses a few of them
     const files = await writeGrpoStageData({ dataDir: join(ctx.out, 'data'), seed: S.data_seed, quick: false });
     const prompts = readPrompts(files.train).slice(0, S.train_prompts);
-    const split = promptHalves(readPrompts(files.eval));
+    const split = validationTestSplit(readPrompts(files.eval), (p) => p.prompt);
     const validation = split.validation.slice(0, S.validation_prompts), test = split.test.slice(0, S.test_prompts);
     const stage = (seed: number, out: string, overrides: Parameters<typeof grpoStageConfig>[0]['overrides'] = {}) =>
       grpoStageConfig({ out, dataDir: '', sftDir: base.sftDir, seed, quick: ctx.quick, quiet: true, log: ctx.log, overrides }, { ...files, out });

@@ -18,7 +18,7 @@ import { GrpoTrainer, greedyScores } from '../../trainers/grpo/grpo-trainer.js';
 import { bootstrapMean, mean, pairedBootstrap, verdictOf } from '../stats.js';
 import { xyChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
-import { promptHalves } from './rlcs-vs-uniform.js';
+import { validationTestSplit } from '../../eval/splits.js';
 
 interface Settings extends Record<string, unknown> {
   group_sizes: number[];
@@ -48,7 +48,7 @@ export const rlhfScaling: Experiment = {
     const tok = loadTokenizer(base.sftDir);
     const files = await writeGrpoStageData({ dataDir: join(ctx.out, 'data'), seed: S.data_seed, quick: false });
     const prompts = readPrompts(files.train).slice(0, S.train_prompts);
-    const test = promptHalves(readPrompts(files.eval)).test.slice(0, S.test_prompts);
+    const test = validationTestSplit(readPrompts(files.eval), (p) => p.prompt).test.slice(0, S.test_prompts);
     const arms: Record<string, ArmResult<Record<string, number>>> = {};
     let sftScores: number[] | null = null;
     for (const seed of S.seeds) {
