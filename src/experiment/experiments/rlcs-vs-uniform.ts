@@ -9,9 +9,9 @@
 import { join } from 'node:path';
 import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
-import { readPrompts, grpoStageConfig, writeGrpoStageData } from '../../pipeline/grpo-stage.js';
+import { grpoStageConfig } from '../../pipeline/grpo-stage.js';
 import { GrpoTrainer, greedyScores } from '../../trainers/grpo/grpo-trainer.js';
-import { validationTestSplit } from '../../eval/splits.js';
+import { correctOverSeeds, grpoPromptSets } from './grpo-arms.js';
 import { pairedBootstrap, verdictOf } from '../stats.js';
 import { barChart, xyChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
@@ -52,11 +52,7 @@ export const rlcsVsUniform: Experiment = {
     const S = raw as Settings;
     const base = await ctx.base();
     const tok = loadTokenizer(base.sftDir);
-    // the full-size prompt files in both modes (cheap to write); --quick uses a few of them
-    const files = await writeGrpoStageData({ dataDir: join(ctx.out, 'data'), seed: S.data_seed, quick: false });
-    const prompts = readPrompts(files.train).slice(0, S.train_prompts);
-    const split = validationTestSplit(readPrompts(files.eval), (p) => p.prompt);
-    const validation = split.validation.slice(0, S.validation_prompts), test = split.test.slice(0, S.test_prompts);
+    const { files, train: prompts, validation, test } = await grpoPromptSets(ctx.out, S.data_seed, { train: S.train_prompts, validation: S.validation_prompts, test: S.test_prompts });
     const stage = (seed: number, out: string, overrides: Parameters<typeof grpoStageConfig>[0]['overrides'] = {}) =>
       grpoStageConfig({ out, dataDir: '', sftDir: base.sftDir, seed, quick: ctx.quick, quiet: true, log: ctx.log, overrides }, { ...files, out });
     const perStep = stage(0, ctx.out).per_device_train_batch_size;
@@ -85,7 +81,7 @@ export const rlcsVsUniform: Experiment = {
       }
     }
     // per test prompt, correctness averaged over seeds; paired bootstrap over prompts
-    const perPrompt = (c: string) => test.map((_, i) => S.seeds.reduce((a, s) => a + (arms[`${c}-s${s}`].scores[i].correct as number), 0) / S.seeds.length);
+    const perPrompt = (c: string) => correctOverSeeds(arms, c, S.seeds, test);
     const r = pairedBootstrap(perPrompt('rlcs'), perPrompt('uniform'), { resamples: S.resamples, seed: 0 });
     const comparisons: Comparison[] = [{ metric: 'test accuracy at equal rollouts', a: 'rlcs', b: 'uniform', diff: r.estimate, ci95: r.ci, n: r.n, claim: 'greater', margin: 0, method: 'paired bootstrap over prompts', verdict: verdictOf(r.ci, 'greater'), decides: true }];
     const series = S.seeds.flatMap((s) => (['rlcs', 'uniform'] as const).map((c) => ({ name: `${c} seed ${s}`, line: true, points: arms[`${c}-s${s}`].metrics.curve.map(([x, y]) => ({ x, y })) })));

@@ -13,12 +13,12 @@
 import { join } from 'node:path';
 import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
-import { grpoStageConfig, readPrompts, writeGrpoStageData } from '../../pipeline/grpo-stage.js';
+import { grpoStageConfig } from '../../pipeline/grpo-stage.js';
 import { GrpoTrainer, greedyScores } from '../../trainers/grpo/grpo-trainer.js';
 import { bootstrapMean, mean, pairedBootstrap, verdictOf } from '../stats.js';
 import { xyChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
-import { validationTestSplit } from '../../eval/splits.js';
+import { correctOverSeeds, grpoPromptSets } from './grpo-arms.js';
 
 interface Settings extends Record<string, unknown> {
   group_sizes: number[];
@@ -46,9 +46,7 @@ export const rlhfScaling: Experiment = {
     const S = raw as Settings;
     const base = await ctx.base();
     const tok = loadTokenizer(base.sftDir);
-    const files = await writeGrpoStageData({ dataDir: join(ctx.out, 'data'), seed: S.data_seed, quick: false });
-    const prompts = readPrompts(files.train).slice(0, S.train_prompts);
-    const test = validationTestSplit(readPrompts(files.eval), (p) => p.prompt).test.slice(0, S.test_prompts);
+    const { files, train: prompts, test } = await grpoPromptSets(ctx.out, S.data_seed, { train: S.train_prompts, validation: 0, test: S.test_prompts });
     const arms: Record<string, ArmResult<Record<string, number>>> = {};
     let sftScores: number[] | null = null;
     for (const seed of S.seeds) {
@@ -68,7 +66,7 @@ export const rlhfScaling: Experiment = {
       }
     }
     // per prompt, correctness averaged over seeds
-    const acc = (G: number) => test.map((_, i) => S.seeds.reduce((a, s) => a + (arms[`g${G}-s${s}`].scores[i].correct as number), 0) / S.seeds.length);
+    const acc = (G: number) => correctOverSeeds(arms, `g${G}`, S.seeds, test);
     const [g2, g4, g8, g16] = [2, 4, 8, 16].map(acc);
     const boot = { resamples: S.resamples, seed: 0 };
     const more = pairedBootstrap(g8, g2, boot);
