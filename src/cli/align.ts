@@ -15,7 +15,7 @@ import { GlmForSequenceClassification, type GlmForCausalLM } from '../models/glm
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { ChatMessage } from '../tokenizer/chat-types.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { readJsonl } from '../data/jsonl.js';
+import { readJsonlFiles, type DataFiles } from '../data/jsonl.js';
 import { loadPreferenceData } from '../data/preference.js';
 import { goldReward } from '../data/world/index.js';
 import { DpoTrainer, dpoSchema } from '../trainers/dpo/dpo-trainer.js';
@@ -29,12 +29,12 @@ import { uniquePrompts } from '../pipeline/alignment-stage.js';
 import { resolveCommandConfig } from './train.js';
 
 /** Prompts of a JSONL file with a "prompt" field (a string becomes one user message), deduplicated. */
-export function readPrompts(file: string): ChatMessage[][] {
-  const recs = readJsonl(file).map((r) => {
+export function readPrompts(files: DataFiles): ChatMessage[][] {
+  const recs = readJsonlFiles(files).map((r) => {
     const p = r.value.prompt;
     if (typeof p === 'string') return { prompt: [{ role: 'user' as const, content: p }] };
     if (Array.isArray(p) && p.length > 0) return { prompt: p as ChatMessage[] };
-    throw new DataError('expected "prompt": a string or a list of messages', { file, line: r.line, field: 'prompt' });
+    throw new DataError('expected "prompt": a string or a list of messages', { file: r.file, line: r.line, field: 'prompt' });
   });
   return uniquePrompts(recs);
 }

@@ -33,7 +33,8 @@ export function lineChart(title: string, points: [number, number][], w = 420, h 
 <path d="${path}" class="line"/>${points.length === 1 ? `<circle cx="${X(points[0][0])}" cy="${Y(points[0][1])}" r="3" class="dot"/>` : ''}</svg>`;
 }
 
-function findMetricFiles(dir: string, depth = 0, out: string[] = []): string[] {
+/** Every metrics.jsonl under `dir` (3 levels deep, checkpoints skipped). */
+export function findMetricFiles(dir: string, depth = 0, out: string[] = []): string[] {
   if (depth > 3 || !existsSync(dir)) return out;
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
