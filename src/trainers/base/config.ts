@@ -300,8 +300,11 @@ function suggest(schema: Schema, name: string, config = false): string {
   const want = name.replace(/_/g, '-');
   const names = Object.entries(schema).flatMap(([k, f]) => [flagName(k, f), ...(f.alsoFlags ?? []), ...Object.keys(f.switches ?? {})]);
   if (config) names.push('config');
-  const close = names.filter((k) => (want.length >= 3 && (k.includes(want) || want.includes(k))) || editDistance(k, want) <= 2);
-  return close.length ? ` (did you mean ${close.slice(0, 3).map((k) => `--${k}`).join(', ')}?)` : '';
+  const score = (k: string) => (want.length >= 3 && (k.startsWith(want) || want.startsWith(k)) ? 0 : editDistance(k, want));
+  const close = names.filter((k) => score(k) <= 2).sort((x, y) => score(x) - score(y));
+  const best = close.length ? score(close[0]) : 0;
+  const shown = close.filter((k) => score(k) === best).slice(0, 3);
+  return shown.length ? ` (did you mean ${shown.map((k) => `--${k}`).join(', ')}?)` : '';
 }
 
 function keySuggest(schema: Schema, key: string): string {
@@ -313,7 +316,10 @@ function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1); // a transposition
+    }
   return d[a.length][b.length];
 }
 
