@@ -4,17 +4,9 @@
  */
 import { UsageError } from '../errors.js';
 import { commandHelp, field, parseCommand } from './args.js';
+import { BENCHMARKS, BENCHMARK_NAMES, type BenchmarkName } from './bench-list.js';
 
-/** Every benchmark, in one place: the help, the error for an unknown one and the dispatch use it. */
-export const BENCHMARKS = {
-  kernels: 'GEMM GFLOPS for the reference shapes and fused attention forward/backward tokens/s',
-  train: 'training tokens/s of a GLM preset (default bench: batch 8, sequence 256, AdamW, fp32)',
-  tokenizer: 'BPE training and encoding speed, against @huggingface/tokenizers when installed',
-  generate: 'decode tokens/s at batch 1 and 8 (tiny, small), against llama.cpp on the GGUF export (see bench generate --help)',
-  serve: 'loopback load test of glmkit serve (concurrent streaming clients; see bench serve --help)',
-} as const;
-
-const names = Object.keys(BENCHMARKS) as (keyof typeof BENCHMARKS)[];
+const names = BENCHMARK_NAMES;
 
 const spec = {
   name: 'bench',
@@ -35,12 +27,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(commandHelp(spec));
     return 0;
   }
-  if (what === undefined || !(names as string[]).includes(what)) {
+  if (what === undefined || !(names as readonly string[]).includes(what)) {
     throw new UsageError(`bench: expected a benchmark ${names.join(', ')}, got ${what === undefined ? 'nothing' : `'${what}'`}; see glmkit bench --help`);
   }
   if (what === 'serve') return (await import('../bench/serve.js')).benchServeCommand(rest);
   if (what === 'generate') return (await import('../bench/generate.js')).benchGenerateCommand(rest);
-  const parsed = parseCommand({ ...spec, name: `bench ${what}`, usage: `glmkit bench ${what} [options]`, description: BENCHMARKS[what as keyof typeof BENCHMARKS] }, rest);
+  const parsed = parseCommand({ ...spec, name: `bench ${what}`, usage: `glmkit bench ${what} [options]`, description: BENCHMARKS[what as BenchmarkName] }, rest);
   if (!parsed) return 0;
   const values = parsed.values;
   const opts = { threads: values.threads ?? undefined, json: values.json, quick: values.quick };

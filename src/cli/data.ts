@@ -33,11 +33,11 @@ export const DATA_HELP = commandHelp(spec) + '\n';
 export async function dataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === '-h' || sub === '--help') {
-    process.stdout.write(DATA_HELP);
+    console.log(DATA_HELP.trimEnd());
     return 0;
   }
   if (sub !== 'world') throw new UsageError(`data: expected the subcommand "world", got ${sub === undefined ? 'nothing' : `'${sub}'`}; see glmkit data world --help`);
-  const parsed = parseCommand(spec, rest, (t) => process.stdout.write(t + '\n'));
+  const parsed = parseCommand(spec, rest);
   if (!parsed) return 0;
   const v = parsed.values;
   const task = v.task;

@@ -12,9 +12,7 @@
  *      an --out that would be overwritten without --overwrite), an unknown command or subcommand
  */
 import { GlmkitError, UsageError } from '../errors.js';
-
-/** The benchmarks of `glmkit bench` (the same list as cli/bench.ts BENCHMARKS, which a test checks). */
-const BENCHMARK_NAMES = ['kernels', 'train', 'tokenizer', 'generate', 'serve'];
+import { BENCHMARK_NAMES } from './bench-list.js';
 
 /** The exit codes of every glmkit command (see the file comment). */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
@@ -110,4 +108,9 @@ function oneLine(message: string): string {
 function suggestCommand(name: string): string {
   const close = Object.keys(commands).filter((c) => c.startsWith(name.slice(0, 3)) || name.startsWith(c));
   return close.length ? ` (did you mean ${close.slice(0, 3).join(', ')}?)` : '';
+}
+
+/** The names of every command (for tests and completions). */
+export function commandNames(): string[] {
+  return Object.keys(commands);
 }

@@ -97,3 +97,8 @@ export function holdsModel(dir: string): boolean {
 export function modelDir(command: string, flag: string, path: string, tokenizer = false): void {
   inputDir(command, flag, path, `a model folder (config.json + model.safetensors${tokenizer ? ' + tokenizer.json' : ''})`, tokenizer ? ['config.json', 'tokenizer.json'] : ['config.json']);
 }
+
+/** True when `path` is an existing folder. */
+export function isFolder(path: string): boolean {
+  return kindOf(path) === 'folder';
+}

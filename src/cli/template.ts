@@ -32,7 +32,7 @@ type Write = (text: string) => void;
 
 /** Runs `glmkit template ...`; writes the rendered text (no newline added) and returns the exit code. */
 export async function templateCommand(argv: string[], write: Write = (t) => process.stdout.write(t)): Promise<number> {
-  const parsed = parseCommand(spec, argv, (t) => write(t + '\n'));
+  const parsed = parseCommand(spec, argv);
   if (!parsed) return 0;
   const v = parsed.values;
   const values = { ...v, model: v.model ?? undefined };

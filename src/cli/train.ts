@@ -12,7 +12,7 @@ import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { dataFilesLabel } from '../data/jsonl.js';
 import { parseCommand, type CommandSpec } from './args.js';
-import { inputFile, modelDir, outputDir } from './paths.js';
+import { inputFile, isFolder, modelDir, outputDir } from './paths.js';
 import { UsageError } from '../errors.js';
 
 /** Keys every trainer's command line needs. */
@@ -59,7 +59,7 @@ function checkPaths(command: string, schema: Schema, cfg: Record<string, unknown
     else if (k === 'data' || k.endsWith('_data')) for (const file of Array.isArray(v) ? v : [v]) inputFile(command, flag, file as string, 'a JSONL file');
   }
   if (typeof cfg.out === 'string' && cfg.out !== '' && 'resume' in schema) {
-    const hasCheckpoints = listCheckpoints(cfg.out).length > 0;
+    const hasCheckpoints = isFolder(cfg.out) && listCheckpoints(cfg.out).length > 0;
     // a folder with checkpoints is the trainer's to judge (--resume continues it); anything else non-empty needs --overwrite
     if (!hasCheckpoints && !(cfg.resume && cfg.resume !== 'false')) outputDir(command, '--out', cfg.out, overwrite, 'an output folder');
     else outputDir(command, '--out', cfg.out, true, 'an output folder');

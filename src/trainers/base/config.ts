@@ -343,7 +343,7 @@ export function helpText(usage: string, schema: Schema, opts: HelpOptions = { co
     if (f.required) tail = 'required';
     else if (f.kind === 'boolean' && !f.onOff) tail = f.default ? 'on unless --no-' + name : '';
     else if (f.kind === 'boolean') tail = `default ${f.default ? 'on' : 'off'}`;
-    else if (f.default === null || f.default === '' || f.default === undefined) tail = /optional/.test(f.doc) ? '' : 'optional';
+    else if (f.default === null || f.default === '' || f.default === undefined) tail = /optional|default/.test(f.doc) ? '' : 'optional';
     else tail = `default ${JSON.stringify(f.default)}`;
     if (f.implicit !== undefined) tail += `${tail ? '; ' : ''}bare --${name} means ${JSON.stringify(f.implicit)}`;
     if (f.multiple) tail += `${tail ? '; ' : ''}repeatable: every value is used, in order`;
