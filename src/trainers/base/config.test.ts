@@ -36,7 +36,7 @@ test('parseArgv: bare switches never swallow the next word; --no-x; on|off', () 
   assert.deepEqual(parseArgv(schema, ['--thinking', 'off', '--seed', '1']).values, { thinking: false, seed: 1 });
   assert.deepEqual(parseArgv(schema, ['--thinking', '--seed', '1']).values, { thinking: true, seed: 1 });
   assert.deepEqual(parseArgv(schema, ['--no-think']).values, { thinking: false });
-  assert.throws(() => parseArgv(schema, ['--thinking=maybe']), (e: unknown) => e instanceof UsageError && /expected on or off/.test(e.message));
+  for (const argv of [['--thinking=maybe'], ['--thinking', 'maybe']]) assert.throws(() => parseArgv(schema, argv), (e: unknown) => e instanceof UsageError && /--thinking: expected on or off, found "maybe"/.test(e.message));
 });
 
 test('parseArgv: implicit values of bare flags; repeated values; repeats of single flags are errors', () => {

@@ -252,8 +252,8 @@ export function parseArgv(schema: Schema, argv: readonly string[], opts: { comma
             continue;
           }
         } else if (f.kind === 'boolean' && f.onOff) {
-          if (next === 'on' || next === 'off' || next === 'true' || next === 'false') value = argv[++i];
-          else value = 'on';
+          // `--thinking off`; a bare `--thinking` (followed by an option or nothing) is on
+          value = nextIsValue && !opts.positionals ? argv[++i] : nextIsValue && ['on', 'off', 'true', 'false'].includes(next) ? argv[++i] : 'on';
         } else if (nextIsValue) value = argv[++i];
         else throw new UsageError(`--${shown} needs a value${next === undefined ? '' : `, found the option '${next}'`} (a value starting with '-' can be given as --${shown}=VALUE)`);
       }
