@@ -140,8 +140,8 @@ const NUMBER_RE = /^-(\d|\.\d)/;
 
 /**
  * Reads `argv` against a schema: `--flag value`, `--flag=value`, negative numbers as values, bare
- * boolean switches that never take the next word (`--no-flag` switches one off), repeated values for
- * `multiple` fields, `implicit` values for flags given bare, `-h/--help`, and (with `config`)
+ * boolean switches that never take the next word (`--no-flag` switches one off), every value of a
+ * repeated `multiple` field (a repeated single-value flag: the last wins), `implicit` values for flags given bare, `-h/--help`, and (with `config`)
  * `--config FILE`. Every problem is a UsageError naming the flag; unknown flags get a suggestion.
  */
 export function parseArgv(schema: Schema, argv: readonly string[], opts: { command?: string; config?: boolean; positionals?: boolean } = {}): ParsedArgv {
@@ -164,11 +164,10 @@ export function parseArgv(schema: Schema, argv: readonly string[], opts: { comma
   const fail = (msg: string) => {
     firstError ??= new UsageError(cmd + msg);
   };
-  const set = (key: string, shown: string, v: unknown) => {
+  const set = (key: string, _shown: string, v: unknown) => {
     const f = schema[key];
     if (f.multiple) (collected[key] ??= []).push(v);
-    else if (key in values && values[key] !== v) fail(`--${shown} given more than once (${JSON.stringify(values[key])} and ${JSON.stringify(v)}); give it once`);
-    else values[key] = v;
+    else values[key] = v; // a single-value flag given twice: the last one wins (as a later flag overrides --config)
   };
   let rest = false;
   for (let i = 0; i < argv.length; i++) {
