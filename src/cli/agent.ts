@@ -15,7 +15,7 @@ import { PythonSandbox, pythonTool } from '../agent/tools/python.js';
 import { Browser, browserTool, DocumentIndex } from '../agent/tools/browser.js';
 import { loadFunctionTools } from '../agent/tools/functions.js';
 import { field, parseCommand } from './args.js';
-import { inputFile, modelDir } from './paths.js';
+import { inputFile, modelDir, outputDir } from './paths.js';
 
 const spec = {
   name: 'agent',
@@ -60,6 +60,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const names = v.tools.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none');
   for (const n of names) if (n !== 'python' && n !== 'browser') throw new UsageError(`agent: --tools: unknown built-in tool '${n}' (expected python, browser or none)`);
   if (v.functions !== null) inputFile('agent', '--functions', v.functions, 'a JavaScript module');
+  if (v.workdir !== null) outputDir('agent', '--workdir', v.workdir, true, 'a folder for the python session');
   if (v.url === null) modelDir('agent', '--model', v.model, true);
   const backend: ChatBackend = v.url !== null
     ? new HttpChatBackend(v.url, v.model, { apiKey: process.env.GLMKIT_API_KEY, temperature, maxTokens: maxNew, enableThinking: thinking })
