@@ -83,6 +83,7 @@ test('every bad input exits 1 or 2 with one line naming what is wrong', { timeou
     { args: ['data', 'world', '--task', 'rl', '--n', 'abc', '--out', out], code: 2, names: '--n' },
     { args: ['data', 'world', '--task', 'poems', '--n', '1', '--out', out], code: 2, names: '--task' },
     { args: ['data', 'world', '--task', 'rl', '--n', '1'], code: 2, names: '--out' },
+    { args: ['data', 'world', '--task', 'rl', '--out', out], code: 2, names: '--n' },
     { args: ['data', 'world', '--task', 'rl', '--n', '1', '--out', out, '--bogus'], code: 2, names: '--bogus' },
     { args: ['data', 'galaxy'], code: 2, names: "'galaxy'" },
     { args: ['data', 'world', '--task', 'rl', '--n', '1', '--out', folder], code: 2, names: folder },

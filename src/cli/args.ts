@@ -55,7 +55,7 @@ export function parseCommand<S extends Schema>(spec: CommandSpec<S>, argv: reado
   }
   const object = p.configFile !== undefined ? readConfigObject(p.configFile) : undefined;
   const values = resolveConfig(spec.schema, { object, objectSource: p.configFile, values: p.values });
-  checkRequired(spec.schema, values, spec.name);
+  checkRequired(spec.schema, values, spec.name, new Set([...Object.keys(p.values), ...Object.keys(object ?? {})]));
   return { values, positionals: p.positionals, configFile: p.configFile };
 }
 

@@ -287,10 +287,14 @@ export function resolveConfig<S extends Schema>(schema: S, layers: { object?: Re
   return out as Values<S>;
 }
 
-/** Throws a UsageError naming every required field that is still empty. */
-export function checkRequired(schema: Schema, values: Record<string, unknown>, command: string): void {
+/**
+ * Throws a UsageError naming every required field that was not given (`given`: the keys set on the
+ * command line or in the --config file) or is still empty.
+ */
+export function checkRequired(schema: Schema, values: Record<string, unknown>, command: string, given?: ReadonlySet<string>): void {
+  const empty = (v: unknown) => v === '' || v === null || v === undefined || (Array.isArray(v) && v.length === 0);
   const missing = Object.entries(schema)
-    .filter(([k, f]) => f.required && (values[k] === '' || values[k] === null || values[k] === undefined || (Array.isArray(values[k]) && (values[k] as unknown[]).length === 0)))
+    .filter(([k, f]) => f.required && ((given !== undefined && !given.has(k)) || empty(values[k])))
     .map(([k, f]) => `--${flagName(k, f)}`);
   if (missing.length) throw new UsageError(`${command}: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} required; see glmkit ${command} --help`);
 }
