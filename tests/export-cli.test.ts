@@ -74,11 +74,11 @@ test('export gguf warns when group-limited routing may differ in llama.cpp (nega
 
 test('export gguf (CLI): a bad input exits non-zero with one line naming it', () => {
   const r = runCli(['export', 'gguf', '--model', join(work, 'nope'), '--out', join(work, 'x.gguf')]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr.trim(), /^glmkit: error\[\w+\]: --model .*nope: no such folder/);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^glmkit: error\[usage\]: export gguf: --model .*nope does not exist; expected a Hugging Face model folder/);
   const u = runCli(['export', 'onnx', '--model', moeDir, '--out', join(work, 'x.onnx')]);
   assert.equal(u.code, 2);
-  assert.match(u.stderr, /unknown format 'onnx'; expected 'gguf'/);
+  assert.match(u.stderr, /expected the format 'gguf', got 'onnx'/);
 });
 
 test('export gguf: errors name what is wrong', () => {

@@ -78,7 +78,7 @@ export async function trainChatModel(dir: string, chats: Conversation[], opts: {
   const r = runCli([
     'sft', '--model', init, '--data', data, '--out', join(dir, 'sft'), '--max-steps', String(opts.steps ?? 200),
     '--per-device-train-batch-size', String(chats.length), '--learning-rate', String(opts.lr ?? 5e-3), '--warmup-steps', '5',
-    '--weight-decay', '0', '--quiet', 'true',
+    '--weight-decay', '0', '--quiet',
   ], { timeoutMs: 300_000 });
   if (r.code !== 0) throw new Error(`sft of the fixture model failed: ${r.stderr}`);
   return final;

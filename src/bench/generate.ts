@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateWorldTask } from '../data/world/index.js';
+import { field } from '../trainers/base/config.js';
 import { loadPreset } from '../models/glm/config.js';
 import { saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
@@ -154,24 +155,29 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
   return results;
 }
 
-const HELP = `usage: glmkit bench generate [--presets tiny,small] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]
-
-Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF
-export of the same random weights; ratio = glmkit / llama.cpp. Both use --threads (default 1).`;
+const spec = {
+  name: 'bench generate',
+  usage: 'glmkit bench generate [--presets tiny,small] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]',
+  description:
+    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.",
+  schema: {
+    presets: field<string | null>('string', null, 'comma-separated presets (default tiny,small)', { nullable: true, placeholder: 'list' }),
+    tokens: field<number | null>('int', null, 'tokens decoded per measurement', { nullable: true, min: 2 }),
+    threads: field('int', 1, 'native threads of both', { min: 1 }),
+    json: field('boolean', false, 'one JSON object per line'),
+    quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
+    llama: field('boolean', true, 'also time llama.cpp (--no-llama skips it)'),
+  },
+};
 
 export async function benchGenerateCommand(argv: string[]): Promise<number> {
-  const { parseFlags, intFlag } = await import('../cli/args.js');
-  const { values } = parseFlags('bench generate', argv, {
-    presets: { type: 'string' }, tokens: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, quick: { type: 'boolean' },
-    'no-llama': { type: 'boolean' }, help: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const { parseCommand } = await import('../cli/args.js');
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
   await benchGenerate({
-    presets: values.presets?.split(',').filter(Boolean), tokens: values.tokens === undefined ? undefined : intFlag('bench generate', 'tokens', values.tokens, 128, 2),
-    threads: intFlag('bench generate', 'threads', values.threads, 1, 1), json: values.json ?? false, quick: values.quick ?? false, noLlama: values['no-llama'] ?? false,
+    presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
+    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama,
   }, (l) => console.log(l));
   return 0;
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateWorldTask } from '../data/world/index.js';
+import { field } from '../trainers/base/config.js';
 import { loadPreset } from '../models/glm/config.js';
 import { saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
@@ -127,24 +128,29 @@ export async function benchServe(opts: BenchServeOptions, print: (line: string) 
   }
 }
 
-const HELP = `usage: glmkit bench serve [--model DIR | --preset tiny] [--concurrency 32] [--requests 128] [--max-tokens 32] [--max-batch 8] [--json]
-
-Loopback load test of glmkit serve on 127.0.0.1 with concurrent streaming clients.`;
+const spec = {
+  name: 'bench serve',
+  usage: 'glmkit bench serve [--model DIR | --preset tiny] [--concurrency 32] [--requests 128] [--max-tokens 32] [--max-batch 8] [--json]',
+  description: 'Loopback load test of glmkit serve on 127.0.0.1 with concurrent streaming clients.',
+  schema: {
+    model: field<string | null>('path', null, 'model folder (default: a random model of --preset with a world tokenizer)', { nullable: true, placeholder: 'dir' }),
+    preset: field<string | null>('string', null, 'preset of the random model (default tiny)', { nullable: true }),
+    concurrency: field('int', 32, 'concurrent streaming clients', { min: 1 }),
+    requests: field('int', 128, 'requests in total', { min: 1 }),
+    max_tokens: field('int', 32, 'new tokens per request', { min: 1 }),
+    max_batch: field('int', 8, "the server's --max-batch", { min: 1 }),
+    json: field('boolean', false, 'one JSON object'),
+  },
+};
 
 export async function benchServeCommand(argv: string[]): Promise<number> {
-  const { parseFlags, intFlag } = await import('../cli/args.js');
-  const { values } = parseFlags('bench serve', argv, {
-    model: { type: 'string' }, preset: { type: 'string' }, concurrency: { type: 'string' }, requests: { type: 'string' }, 'max-tokens': { type: 'string' },
-    'max-batch': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const { parseCommand } = await import('../cli/args.js');
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
   const row = await benchServe({
-    model: values.model, preset: values.preset, concurrency: intFlag('bench serve', 'concurrency', values.concurrency, 32, 1),
-    requests: intFlag('bench serve', 'requests', values.requests, 128, 1), maxTokens: intFlag('bench serve', 'max-tokens', values['max-tokens'], 32, 1),
-    maxBatch: intFlag('bench serve', 'max-batch', values['max-batch'], 8, 1), json: values.json ?? false,
+    model: v.model ?? undefined, preset: v.preset ?? undefined, concurrency: v.concurrency,
+    requests: v.requests, maxTokens: v.max_tokens, maxBatch: v.max_batch, json: v.json,
   }, (l) => console.log(l));
   return row.errors === 0 ? 0 : 1;
 }

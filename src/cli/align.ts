@@ -15,7 +15,7 @@ import { GlmForSequenceClassification, type GlmForCausalLM } from '../models/glm
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { ChatMessage } from '../tokenizer/chat-types.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { readJsonl } from '../data/jsonl.js';
+import { dataFilesLabel, readJsonlFiles, type DataFiles } from '../data/jsonl.js';
 import { loadPreferenceData } from '../data/preference.js';
 import { goldReward } from '../data/world/index.js';
 import { DpoTrainer, dpoSchema } from '../trainers/dpo/dpo-trainer.js';
@@ -29,12 +29,12 @@ import { uniquePrompts } from '../pipeline/alignment-stage.js';
 import { resolveCommandConfig } from './train.js';
 
 /** Prompts of a JSONL file with a "prompt" field (a string becomes one user message), deduplicated. */
-export function readPrompts(file: string): ChatMessage[][] {
-  const recs = readJsonl(file).map((r) => {
+export function readPrompts(files: DataFiles): ChatMessage[][] {
+  const recs = readJsonlFiles(files).map((r) => {
     const p = r.value.prompt;
     if (typeof p === 'string') return { prompt: [{ role: 'user' as const, content: p }] };
     if (Array.isArray(p) && p.length > 0) return { prompt: p as ChatMessage[] };
-    throw new DataError('expected "prompt": a string or a list of messages', { file, line: r.line, field: 'prompt' });
+    throw new DataError('expected "prompt": a string or a list of messages', { file: r.file, line: r.line, field: 'prompt' });
   });
   return uniquePrompts(recs);
 }
@@ -66,7 +66,7 @@ export async function dpoCommand(argv: string[]): Promise<number> {
   require('dpo', cfg, ['model', 'data', 'out']);
   const tok = loadTokenizer(cfg.model);
   const train = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length });
-  if (!cfg.quiet) console.error(`dpo: ${train.pairs.length} pairs from ${cfg.data} (${JSON.stringify(train.stats)})`);
+  if (!cfg.quiet) console.error(`dpo: ${train.pairs.length} pairs from ${dataFilesLabel(cfg.data)} (${JSON.stringify(train.stats)})`);
   const policy = loadCausalLM(cfg.model);
   const r = await new DpoTrainer(cfg, policy, loadCausalLM(cfg.ref_model ?? cfg.model), tok, train.pairs, null).train();
   console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.ref_model ?? cfg.model, tok, cfg.eval_data, cfg.eval_max_new_tokens, cfg.seed, cfg.enable_thinking) }));
@@ -74,7 +74,7 @@ export async function dpoCommand(argv: string[]): Promise<number> {
 }
 
 export async function exoCommand(argv: string[]): Promise<number> {
-  const cfg = resolveCommandConfig('exo', exoSchema, argv);
+  const cfg = resolveCommandConfig('exo', exoSchema, argv, 'glmkit exo --model SFT_DIR --data FILE.jsonl --out DIR [--mode rw --reward-model RM_DIR | --mode pref] [options]');
   if (!cfg) return 0;
   require('exo', cfg, ['model', 'data', 'out']);
   const tok = loadTokenizer(cfg.model);
@@ -89,7 +89,7 @@ export async function exoCommand(argv: string[]): Promise<number> {
   } else {
     groups = pairGroups(loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length }).pairs);
   }
-  if (groups.length === 0) throw new DataError('no candidate groups fit --max-seq-length', { file: cfg.data });
+  if (groups.length === 0) throw new DataError('no candidate groups fit --max-seq-length', { file: dataFilesLabel(cfg.data) });
   const policy = loadCausalLM(cfg.model);
   const r = await new ExoTrainer(cfg, policy, sft, tok, groups).train();
   console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.model, tok, cfg.eval_data, cfg.max_new_tokens, cfg.seed, cfg.enable_thinking) }));
@@ -97,7 +97,7 @@ export async function exoCommand(argv: string[]): Promise<number> {
 }
 
 export async function ppoCommand(argv: string[]): Promise<number> {
-  const cfg = resolveCommandConfig('ppo', ppoSchema, argv);
+  const cfg = resolveCommandConfig('ppo', ppoSchema, argv, 'glmkit ppo --model SFT_DIR --data PROMPTS.jsonl --reward-model RM_DIR --out DIR [options]', { required: ['model', 'data', 'reward_model', 'out'] });
   if (!cfg) return 0;
   require('ppo', cfg, ['model', 'data', 'reward_model', 'out']);
   const tok = loadTokenizer(cfg.model);
@@ -117,7 +117,7 @@ export async function ppoCommand(argv: string[]): Promise<number> {
 const sweepSchema = {
   model: field('path', '', 'SFT model folder (policy start, reference, candidate sampler)'),
   reward_model: field('path', '', 'reward model folder (EXO-rw candidates)'),
-  data: field('path', '', 'preference pairs or prompts: their prompts get K SFT samples scored by the reward model (EXO-rw groups; DPO pairs from the same groups, see --dpo-pairs)'),
+  data: field<string | string[]>('path', '', 'preference pairs or prompts: their prompts get K SFT samples scored by the reward model (EXO-rw groups; DPO pairs from the same groups, see --dpo-pairs)', { multiple: true }),
   eval_data: field('path', '', 'held-out world prompts (JSONL with "prompt") for gold reward and KL'),
   out: field('path', '', 'output folder: <method>-beta<b>/ runs and sweep.json'),
   betas: field('string', '0.05,0.2,1', 'comma list: DPO beta and EXO beta_pi (beta_r fixed by --beta-r)'),
@@ -140,7 +140,7 @@ const sweepSchema = {
  * EXO paper's comparison at small scale). Writes OUT/sweep.json and prints a markdown table.
  */
 export async function alignSweepCommand(argv: string[]): Promise<number> {
-  const cfg = resolveCommandConfig('align-sweep', sweepSchema, argv);
+  const cfg = resolveCommandConfig('align-sweep', sweepSchema, argv, 'glmkit align-sweep --model SFT_DIR --reward-model RM_DIR --data FILE.jsonl --eval-data PROMPTS.jsonl --out DIR [options]', { required: ['model', 'reward_model', 'data', 'eval_data', 'out'] });
   if (!cfg) return 0;
   require('align-sweep', cfg, ['model', 'reward_model', 'data', 'eval_data', 'out']);
   const betas = cfg.betas.split(',').map((s) => Number(s.trim()));

@@ -1,37 +1,65 @@
 /**
- * Flag parsing shared by the commands: node:util parseArgs in strict mode, turning its errors
- * into UsageError, plus typed number parsing that names the flag.
+ * The one argument parser of every glmkit command. A command declares its flags as a schema (the
+ * same `field`/`choice` table the trainers use, trainers/base/config.ts); `parseCommand` reads
+ * argv against it (`--flag value`, `--flag=value`, negative numbers, bare switches, repeated values,
+ * `-h/--help`, `--config FILE` where accepted), fills defaults, checks required flags, and prints
+ * the help generated from the same schema. Bad usage is a UsageError (exit 2) naming the flag.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { checkRequired, helpText, parseArgv, readConfigObject, resolveConfig, type Schema, type Values } from '../trainers/base/config.js';
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
+export { choice, field } from '../trainers/base/config.js';
 
-/** The parsed values of an options table: booleans for boolean flags, strings (or arrays) otherwise. */
-export type FlagValues<T extends Options> = {
-  [K in keyof T]?: T[K] extends { type: 'boolean' } ? boolean : T[K] extends { multiple: true } ? string[] : string;
-};
+export interface CommandSpec<S extends Schema> {
+  /** the command as typed after `glmkit` ("tokenizer train") */
+  name: string;
+  /** the usage line, without "usage: " */
+  usage: string;
+  schema: S;
+  /** what the command does (printed in --help) */
+  description?: string;
+  /** printed after the options in --help */
+  notes?: string;
+  /** positional arguments: how many are accepted (default none) and what they are */
+  positionals?: { min: number; max: number; name: string };
+  /** accepts `--config FILE` (JSON or YAML, snake_case keys) */
+  config?: boolean;
+}
 
-export function parseFlags<T extends Options>(command: string, argv: string[], options: T, allowPositionals = false): { values: FlagValues<T>; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options, strict: true, allowPositionals });
-    return { values: r.values as FlagValues<T>, positionals: r.positionals };
-  } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message}`);
+export interface Parsed<S extends Schema> {
+  values: Values<S>;
+  positionals: string[];
+  /** the --config file, when one was given */
+  configFile?: string;
+}
+
+/** The --help text of a command. */
+export function commandHelp<S extends Schema>(spec: CommandSpec<S>): string {
+  return helpText(`usage: ${spec.usage}`, spec.schema, { config: spec.config, description: spec.description, notes: spec.notes });
+}
+
+/**
+ * Parses a command line. Returns null after printing the help for `-h/--help`; throws UsageError for
+ * bad usage (a ConfigError, exit 1, for a bad value in the --config file, naming the file and key).
+ */
+export function parseCommand<S extends Schema>(spec: CommandSpec<S>, argv: readonly string[], print: (text: string) => void = (t) => console.log(t)): Parsed<S> | null {
+  const p = parseArgv(spec.schema, argv, { command: spec.name, config: spec.config, positionals: !!spec.positionals });
+  if (p.help) {
+    print(commandHelp(spec));
+    return null;
   }
+  const pos = spec.positionals;
+  if (pos) {
+    if (p.positionals.length < pos.min) throw new UsageError(`${spec.name}: expected ${pos.name}, got nothing; see glmkit ${spec.name} --help`);
+    if (p.positionals.length > pos.max) throw new UsageError(`${spec.name}: expected ${pos.max === 1 ? `one ${pos.name}` : `at most ${pos.max} of ${pos.name}`}, got ${p.positionals.map((s) => `'${s}'`).join(' ')}; see glmkit ${spec.name} --help`);
+  }
+  const object = p.configFile !== undefined ? readConfigObject(p.configFile) : undefined;
+  const values = resolveConfig(spec.schema, { object, objectSource: p.configFile, values: p.values });
+  checkRequired(spec.schema, values, spec.name, new Set([...Object.keys(p.values), ...Object.keys(object ?? {})]));
+  return { values, positionals: p.positionals, configFile: p.configFile };
 }
 
-/** Parses an integer flag value, or returns the default when absent. */
-export function intFlag(command: string, name: string, value: string | undefined, def: number, min = Number.MIN_SAFE_INTEGER): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be an integer >= ${min}, got '${value}'`);
-  return n;
-}
-
-export function numberFlag(command: string, name: string, value: string | undefined, def: number): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`${command}: --${name} must be a number, got '${value}'`);
-  return n;
+/** A UsageError for a command: `command: message; see glmkit command --help`. */
+export function usageError(command: string, message: string): UsageError {
+  return new UsageError(`${command}: ${message}; see glmkit ${command} --help`);
 }

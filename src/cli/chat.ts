@@ -4,34 +4,37 @@
  * /reset, /exit.
  */
 import { createInterface } from 'node:readline';
-import { UsageError } from '../errors.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer, type ChatMessage } from '../tokenizer/index.js';
-import { intFlag, numberFlag, parseFlags } from './args.js';
+import { field, parseCommand } from './args.js';
 import { chatTurn } from './chat-turn.js';
+import { modelDir } from './paths.js';
 
-const HELP = `usage: glmkit chat --model DIR [--thinking on|off] [--max-new-tokens N] [--temperature T] [--system TEXT]
-
-Type a message and press enter. /think and /nothink switch reasoning, /reset clears the history,
-/exit (or end of input) quits.`;
+const spec = {
+  name: 'chat',
+  usage: 'glmkit chat --model DIR [--thinking on|off] [--max-new-tokens N] [--temperature T] [--system TEXT]',
+  description: 'Type a message and press enter. /think and /nothink switch reasoning, /reset clears the history,\n/exit (or end of input) quits.',
+  schema: {
+    model: field('path', '', 'the model folder (with tokenizer.json)', { required: true, placeholder: 'dir' }),
+    thinking: field('boolean', true, 'reason in <think> before answering (on) or answer directly (off)', { onOff: true }),
+    max_new_tokens: field('int', 256, 'tokens per answer at most', { min: 1 }),
+    temperature: field('number', 0.7, 'sampling temperature (0 = greedy)', { min: 0 }),
+    system: field<string | null>('string', null, 'a system message', { nullable: true, placeholder: 'text' }),
+    seed: field('int', 0, 'sampling seed of the first answer (then +1 per answer)'),
+  },
+};
 
 export async function chatCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('chat', argv, {
-    model: { type: 'string' }, thinking: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-    temperature: { type: 'string' }, system: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.model) throw new UsageError('chat: --model DIR is required');
-  if (values.thinking && values.thinking !== 'on' && values.thinking !== 'off') throw new UsageError(`chat: --thinking must be on or off, got '${values.thinking}'`);
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const values = parsed.values;
+  modelDir('chat', '--model', values.model, true);
   const model = loadCausalLM(values.model);
   const tok = loadTokenizer(values.model);
-  let thinking = values.thinking !== 'off';
-  const maxNewTokens = intFlag('chat', 'max-new-tokens', values['max-new-tokens'], 256, 1);
-  const temperature = numberFlag('chat', 'temperature', values.temperature, 0.7);
-  let seed = intFlag('chat', 'seed', values.seed, 0);
+  let thinking = values.thinking;
+  const maxNewTokens = values.max_new_tokens;
+  const temperature = values.temperature;
+  let seed = values.seed;
   const start: ChatMessage[] = values.system ? [{ role: 'system', content: values.system }] : [];
   let history: ChatMessage[] = [...start];
   const tty = !!process.stdout.isTTY;

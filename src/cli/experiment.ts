@@ -6,47 +6,48 @@ import { UsageError } from '../errors.js';
 import { EXPERIMENTS, findExperiment } from '../experiment/registry.js';
 import { runExperiment } from '../experiment/runner.js';
 import { setNativeThreads } from '../tensor/backend/native.js';
-import { intFlag, parseFlags } from './args.js';
+import { commandHelp, field, parseCommand } from './args.js';
 
-const HELP = `usage: glmkit experiment list
-       glmkit experiment run NAME --out DIR [--base PIPELINE_DIR] [--seeds 0,1,2] [--quick] [--threads N] [--quiet]
-
-Runs a paper's claim at small scale and writes DIR/result.json (arms, comparisons with 95% CIs, the
-verdict), DIR/report.md, DIR/*.svg and DIR/<arm>/scores.jsonl. A rerun skips finished arms; a rerun
-with other settings is refused.
-
-  --out DIR            output folder (required)
-  --base DIR           a finished \`glmkit pipeline\` output to build on (its data, SFT model, reward model);
-                       without it the base recipe runs under DIR/base
-  --seeds LIST         training seeds, comma separated (default: the experiment's, see list)
-  --quick              a smoke run: seconds per arm; checks the plumbing and the statistics, not the claim
-  --threads N          native threads (default: all cores)
-  --quiet              no progress on stderr
-  -h, --help           this help`;
+const spec = {
+  name: 'experiment run',
+  usage: 'glmkit experiment run NAME --out DIR [--base PIPELINE_DIR] [--seeds 0,1,2] [--quick] [--threads N] [--quiet]',
+  description:
+    "Runs a paper's claim at small scale and writes DIR/result.json (arms, comparisons with 95% CIs, the\nverdict), DIR/report.md, DIR/*.svg and DIR/<arm>/scores.jsonl. A rerun skips finished arms; a rerun\nwith other settings is refused. `glmkit experiment list` lists the experiments.",
+  positionals: { min: 1, max: 1, name: 'an experiment name (glmkit experiment list)' },
+  schema: {
+    out: field('path', '', 'output folder', { required: true, placeholder: 'dir' }),
+    base: field<string | null>('path', null, 'a finished `glmkit pipeline` output to build on (its data, SFT model, reward model); without it the base recipe runs under DIR/base', { nullable: true, placeholder: 'dir' }),
+    seeds: field<string | null>('string', null, "training seeds, comma separated (default: the experiment's, see list)", { nullable: true, placeholder: 'list' }),
+    quick: field('boolean', false, 'a smoke run: seconds per arm; checks the plumbing and the statistics, not the claim'),
+    threads: field('int', 0, 'native threads (0 = all cores)', { min: 0 }),
+    quiet: field('boolean', false, 'no progress on stderr'),
+  },
+};
 
 export async function experimentCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(HELP);
-    return sub ? 0 : 2;
+  if (sub === '--help' || sub === '-h') {
+    console.log(commandHelp(spec));
+    return 0;
   }
+  if (sub === undefined) throw new UsageError('experiment: expected a subcommand list or run, got nothing; see glmkit experiment --help');
   if (sub === 'list') {
     const w = Math.max(...EXPERIMENTS.map((e) => e.name.length));
     for (const e of EXPERIMENTS) console.log(`${e.name.padEnd(w)}  ${e.paper}\n${' '.repeat(w)}  claim: ${e.claim}\n${' '.repeat(w)}  ~${e.minutes.alone} min on 2 cores (${e.minutes.withBase} with --base)`);
     return 0;
   }
   if (sub !== 'run') throw new UsageError(`experiment: unknown subcommand '${sub}'; expected list or run (glmkit experiment --help)`);
-  const { values, positionals } = parseFlags('experiment run', rest, { out: { type: 'string' }, base: { type: 'string' }, seeds: { type: 'string' }, quick: { type: 'boolean' }, threads: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(`experiment run: expected one experiment name (glmkit experiment list), got ${positionals.length ? positionals.join(' ') : 'none'}`);
-  const exp = findExperiment(positionals[0]);
-  if (!values.out) throw new UsageError('experiment run: --out DIR is required');
-  const seeds = values.seeds === undefined ? null : values.seeds.split(',').map((s) => intFlag('experiment run', 'seeds', s.trim(), 0, 0));
-  const threads = intFlag('experiment run', 'threads', values.threads, 0, 0);
-  if (threads > 0) setNativeThreads(threads);
+  const parsed = parseCommand(spec, rest);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  const values = { ...v, base: v.base ?? undefined, seeds: v.seeds ?? undefined };
+  const exp = findExperiment(parsed.positionals[0]);
+  const seeds = values.seeds === undefined ? null : values.seeds.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`experiment run: --seeds must be a comma list of integers >= 0, got '${values.seeds}'`);
+    return n;
+  });
+  if (v.threads > 0) setNativeThreads(v.threads);
   const command = ['glmkit experiment run', exp.name, '--out', values.out, ...(values.base ? ['--base', values.base] : []), ...(values.seeds ? ['--seeds', values.seeds] : []), ...(values.quick ? ['--quick'] : [])].join(' ');
   const r = await runExperiment(exp, { out: values.out, base: values.base ?? null, seeds, quick: values.quick ?? false, quiet: values.quiet ?? false, command });
   console.log(JSON.stringify({ experiment: r.experiment, verdict: r.verdict, comparisons: r.comparisons.map((c) => ({ metric: c.metric, a: c.a, b: c.b, diff: c.diff, ci95: c.ci95 })), result: `${values.out}/result.json` }));

@@ -15,21 +15,24 @@ import { GLM_CHAT_TEMPLATE } from '../tokenizer/chat-template.js';
 import { GLM4_SPLIT_PATTERN, GPT2_SPLIT_PATTERN } from '../tokenizer/pretokenize.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { parseFlags } from './args.js';
+import { choice, commandHelp, field, parseCommand } from './args.js';
+import { inputDir, outputFile } from './paths.js';
 
-const HELP = `usage: glmkit export gguf --model DIR --out FILE.gguf [--dtype f32|f16] [--tokenizer DIR] [--no-mtp] [--name NAME]
-
-Writes a GGUF v3 file for llama.cpp / Ollama from a Hugging Face GLM folder (config.json +
-model.safetensors or shards; f32, bf16 or f16 weights): architecture glm4 (model_type glm4) or
-glm4moe (model_type glm4_moe), with the tokenizer's vocabulary, merges and chat template.
-  --model      the model folder (a causal LM: *ForCausalLM)
-  --out        the GGUF file to write (its folder is created; an existing file is replaced)
-  --dtype      f32 (default) or f16: f16 stores the matrices as F16; norms, biases and the MoE
-               router stay F32
-  --tokenizer  folder holding tokenizer.json (default: the model folder). llama.cpp cannot run a
-               model without its vocabulary, so a tokenizer is required
-  --no-mtp     leave out GLM-4.5's MTP layers (llama.cpp does not use them to generate)
-  --name       general.name in the file (default glmkit-<model_type>)`;
+const spec = {
+  name: 'export gguf',
+  usage: 'glmkit export gguf --model DIR --out FILE.gguf [--dtype f32|f16] [--tokenizer DIR] [--no-mtp] [--name NAME] [--overwrite]',
+  description:
+    'Writes a GGUF v3 file for llama.cpp / Ollama from a Hugging Face GLM folder (config.json +\nmodel.safetensors or shards; f32, bf16 or f16 weights): architecture glm4 (model_type glm4) or\nglm4moe (model_type glm4_moe), with the tokenizer\'s vocabulary, merges and chat template.',
+  schema: {
+    model: field('path', '', 'the model folder (a causal LM: *ForCausalLM)', { required: true, placeholder: 'dir' }),
+    out: field('path', '', 'the GGUF file to write (its folder is created; an existing file is refused unless --overwrite)', { required: true, placeholder: 'file' }),
+    dtype: choice(['f32', 'f16'], 'f32', 'f16 stores the matrices as F16; norms, biases and the MoE router stay F32'),
+    tokenizer: field<string | null>('path', null, 'folder holding tokenizer.json (default: the model folder); llama.cpp needs the vocabulary', { nullable: true, placeholder: 'dir' }),
+    mtp: field('boolean', true, "export GLM-4.5's MTP layers when stored (--no-mtp leaves them out; llama.cpp does not use them to generate)"),
+    name: field<string | null>('string', null, 'general.name in the file (default glmkit-<model_type>)', { nullable: true }),
+    overwrite: field('boolean', false, 'replace an existing --out file'),
+  },
+};
 
 /** llama.cpp's `tokenizer.ggml.pre` for a tokenizer's pre-tokenizer, or a CheckpointError. */
 export function ggufPreTokenizer(tok: Tokenizer, where: string): string {
@@ -157,28 +160,18 @@ export function exportGguf(modelDir: string, out: string, opts: { fileType?: 'f3
 
 export async function exportCommand(argv: string[]): Promise<number> {
   const [format, ...rest] = argv;
-  if (format === undefined || format === '--help' || format === '-h') {
-    console.log(HELP);
-    return format === undefined ? 2 : 0;
-  }
-  if (format !== 'gguf') throw new UsageError(`export: unknown format '${format}'; expected 'gguf' (glmkit export gguf --model DIR --out FILE.gguf)`);
-  const { values } = parseFlags('export gguf', rest, {
-    model: { type: 'string' },
-    out: { type: 'string' },
-    dtype: { type: 'string' },
-    tokenizer: { type: 'string' },
-    'no-mtp': { type: 'boolean' },
-    name: { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
+  if (format === '--help' || format === '-h') {
+    console.log(commandHelp(spec));
     return 0;
   }
-  if (!values.model || !values.out) throw new UsageError('export gguf: --model DIR and --out FILE.gguf are required (see glmkit export gguf --help)');
-  const dtype = values.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError(`export gguf: --dtype must be f32 or f16, got '${dtype}'`);
-  const r = exportGguf(values.model, values.out, { fileType: dtype, tokenizerDir: values.tokenizer, mtp: !values['no-mtp'], name: values.name });
+  if (format !== 'gguf') throw new UsageError(`export: expected the format 'gguf', got ${format === undefined ? 'nothing' : `'${format}'`} (glmkit export gguf --model DIR --out FILE.gguf)`);
+  const parsed = parseCommand(spec, rest);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  inputDir('export gguf', '--model', v.model, 'a Hugging Face model folder (config.json + model.safetensors)');
+  if (v.tokenizer !== null) inputDir('export gguf', '--tokenizer', v.tokenizer, 'a folder with tokenizer.json');
+  outputFile('export gguf', '--out', v.out, v.overwrite, 'a .gguf file');
+  const r = exportGguf(v.model, v.out, { fileType: v.dtype, tokenizerDir: v.tokenizer ?? undefined, mtp: v.mtp, name: v.name ?? undefined });
   for (const w of r.warnings) console.error(`glmkit: warning: ${w}`);
   console.log(JSON.stringify(r));
   return 0;

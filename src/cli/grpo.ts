@@ -3,26 +3,23 @@
  * verifiable rewards, RLCS curriculum and tool rollouts (see trainers/grpo/). Prompts are the
  * world's RL records (`glmkit data world --task rl`) or any JSONL with "prompt" and "answer".
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, UsageError } from '../errors.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { grpoSchema } from '../trainers/grpo/grpo-config.js';
 import { loadRlPrompts } from '../trainers/grpo/grpo-data.js';
 import { GrpoTrainer } from '../trainers/grpo/grpo-trainer.js';
 import { resolveCommandConfig } from './train.js';
+import { dataFilesLabel } from '../data/jsonl.js';
 
 export async function grpoCommand(argv: string[]): Promise<number> {
   const cfg = resolveCommandConfig('grpo', grpoSchema, argv);
   if (!cfg) return 0;
-  for (const k of ['model', 'data', 'out'] as const) if (!cfg[k]) throw new UsageError(`grpo: --${k} is required (see glmkit grpo --help)`);
-  if (!existsSync(join(cfg.model, 'tokenizer.json'))) throw new ConfigError(`grpo: ${cfg.model} has no tokenizer.json; GRPO starts from a chat model folder (e.g. the SFT stage's final/)`);
   const tok = loadTokenizer(cfg.model);
   const model = loadCausalLM(cfg.model);
   const prompts = loadRlPrompts(cfg.data);
   const evalPrompts = cfg.eval_data ? loadRlPrompts(cfg.eval_data) : null;
-  if (!cfg.quiet) console.error(`grpo: ${prompts.length} prompts from ${cfg.data}, ${cfg.num_generations} samples each, curriculum ${cfg.curriculum}`);
+  if (!cfg.quiet) console.error(`grpo: ${prompts.length} prompts from ${dataFilesLabel(cfg.data)}, ${cfg.num_generations} samples each, curriculum ${cfg.curriculum}`);
   const trainer = new GrpoTrainer(cfg, model, tok, prompts, evalPrompts);
   const r = await trainer.train();
   const last = r.metrics.at(-1) ?? {};

@@ -2,7 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getBackend, nativeUnavailableReason } from '../tensor/backend/index.js';
-import { parseFlags } from './args.js';
+import { field, parseCommand } from './args.js';
+
+const spec = {
+  name: 'info',
+  usage: 'glmkit info [--json]',
+  description: 'Shows the glmkit version, the active compute backend and why the native one is not active.',
+  schema: { json: field('boolean', false, 'print one JSON object') },
+};
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
@@ -10,11 +17,9 @@ export function version(): string {
 }
 
 export async function infoCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('info', argv, { json: { type: 'boolean' }, help: { type: 'boolean' } });
-  if (values.help) {
-    console.log('usage: glmkit info [--json]\n\nShows the glmkit version, the active compute backend and why the native one is not active.');
-    return 0;
-  }
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const values = parsed.values;
   const backend = getBackend();
   const info = {
     version: version(),

@@ -1,49 +1,47 @@
 /** `glmkit init --preset P --out DIR [--seed N] [--dtype f32|bf16|f16]`: a randomly initialised HF model folder. */
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { loadPreset, presetNames } from '../models/glm/config.js';
 import { saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
-import { intFlag, parseFlags } from './args.js';
-
-const HELP = `usage: glmkit init --preset NAME --out DIR [--seed N] [--dtype f32|bf16|f16] [--tokenizer DIR]
-
-Writes a complete Hugging Face model folder (config.json, generation_config.json, model.safetensors)
-with randomly initialised weights (normal, std = initializer_range; norms 1; biases 0).
-  --preset     one of: ${presetNames().join(', ')}
-  --seed       initialisation seed (default 0)
-  --dtype      storage dtype of the weights (default f32)
-  --tokenizer  copy tokenizer.json and tokenizer_config.json from this folder`;
+import { field, choice, parseCommand } from './args.js';
+import { inputDir, outputDir } from './paths.js';
 
 export const DTYPES = { f32: 'F32', bf16: 'BF16', f16: 'F16' } as const;
 
+const spec = {
+  name: 'init',
+  usage: 'glmkit init --preset NAME --out DIR [--seed N] [--dtype f32|bf16|f16] [--tokenizer DIR] [--overwrite]',
+  description:
+    'Writes a complete Hugging Face model folder (config.json, generation_config.json, model.safetensors)\nwith randomly initialised weights (normal, std = initializer_range; norms 1; biases 0).',
+  schema: {
+    preset: field('string', '', `model preset, one of: ${presetNames().join(', ')}`, { required: true, placeholder: 'name' }),
+    out: field('path', '', 'the model folder to write (a non-empty folder is refused unless --overwrite)', { required: true, placeholder: 'dir' }),
+    seed: field('int', 0, 'initialisation seed', { min: 0 }),
+    dtype: choice(['f32', 'bf16', 'f16'], 'f32', 'storage dtype of the weights'),
+    tokenizer: field<string | null>('path', null, 'copy tokenizer.json and tokenizer_config.json from this folder', { nullable: true, placeholder: 'dir' }),
+    overwrite: field('boolean', false, 'write into a non-empty --out folder (replacing a model there)'),
+  },
+};
+
 export async function initCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('init', argv, {
-    preset: { type: 'string' },
-    out: { type: 'string' },
-    seed: { type: 'string' },
-    dtype: { type: 'string' },
-    tokenizer: { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  let cfg;
+  try {
+    cfg = loadPreset(v.preset);
+  } catch (e) {
+    if (e instanceof ConfigError && !presetNames().includes(v.preset)) throw new UsageError(`init: --preset: ${e.message}`);
+    throw e;
   }
-  if (!values.preset || !values.out) throw new UsageError('init: --preset and --out are required (see glmkit init --help)');
-  const dtype = DTYPES[(values.dtype ?? 'f32') as keyof typeof DTYPES];
-  if (!dtype) throw new UsageError(`init: --dtype must be f32, bf16 or f16, got '${values.dtype}'`);
-  const cfg = loadPreset(values.preset);
-  const model = new GlmForCausalLM(cfg, { seed: intFlag('init', 'seed', values.seed, 0, 0) });
-  saveModel(values.out, model, { dtype });
-  if (values.tokenizer) {
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
-      const src = join(values.tokenizer, f);
-      if (!existsSync(src)) throw new UsageError(`init: --tokenizer ${values.tokenizer} has no ${f}`);
-      cpSync(src, join(values.out, f));
-    }
-  }
-  console.log(JSON.stringify({ out: values.out, preset: values.preset, parameters: model.numParameters() }));
+  if (v.tokenizer !== null) inputDir('init', '--tokenizer', v.tokenizer, 'a folder with tokenizer.json and tokenizer_config.json', ['tokenizer.json', 'tokenizer_config.json']);
+  outputDir('init', '--out', v.out, v.overwrite, 'a folder for the model');
+  const dtype = DTYPES[v.dtype];
+  const model = new GlmForCausalLM(cfg, { seed: v.seed });
+  saveModel(v.out, model, { dtype });
+  if (v.tokenizer !== null) for (const f of ['tokenizer.json', 'tokenizer_config.json']) cpSync(join(v.tokenizer, f), join(v.out, f));
+  console.log(JSON.stringify({ out: v.out, preset: v.preset, parameters: model.numParameters() }));
   return 0;
 }

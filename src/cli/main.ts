@@ -1,8 +1,21 @@
 /**
- * The `glmkit` command line: one thin file per command, loaded on demand. Every command exits
- * non-zero with one clear line on bad input (`glmkit: error[code]: message`).
+ * The `glmkit` command line: one thin file per command, loaded on demand, every one parsing its flags
+ * with the one schema-driven parser (cli/args.ts). Every command exits non-zero with one clear line
+ * on bad input (`glmkit: error[code]: message`).
+ *
+ * Exit codes (the one convention of every command, see EXIT):
+ *   0  success
+ *   1  a runtime or data error: bad data, a bad --config FILE value (named by file and key), a
+ *      checkpoint that cannot be read, a failure while working, an unexpected internal error
+ *   2  a usage error: an unknown, missing or repeated flag, a bad flag value (wrong type, out of
+ *      range, not one of the choices), a wrong path (missing, a folder where a file is expected,
+ *      an --out that would be overwritten without --overwrite), an unknown command or subcommand
  */
 import { GlmkitError, UsageError } from '../errors.js';
+import { BENCHMARK_NAMES } from './bench-list.js';
+
+/** The exit codes of every glmkit command (see the file comment). */
+export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
 type CommandFn = (argv: string[]) => Promise<number>;
 
@@ -12,9 +25,9 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  pipeline: { summary: 'run the whole recipe on the built-in world (data, tokenizer, pretrain, SFT, eval, report)', load: async () => (await import('./pipeline.js')).pipelineCommand },
+  pipeline: { summary: 'run the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align, grpo, report', load: async () => (await import('./pipeline.js')).pipelineCommand },
   info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
-  bench: { summary: 'benchmarks: kernels | train | tokenizer | generate | serve', load: async () => (await import('./bench.js')).benchCommand },
+  bench: { summary: `benchmarks: ${BENCHMARK_NAMES.join(' | ')}`, load: async () => (await import('./bench.js')).benchCommand },
   init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },
   logits: { summary: 'print next-token logits for token ids', load: async () => (await import('./logits.js')).logitsCommand },
   generate: { summary: 'generate tokens from a model', load: async () => (await import('./generate.js')).generateCommand },
@@ -40,22 +53,34 @@ const commands: Record<string, Command> = {
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return ['usage: glmkit <command> [options]', '', 'commands:', ...lines, '', 'Run `glmkit <command> --help` for a command\'s options.'].join('\n');
+  return [
+    'usage: glmkit <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Run `glmkit <command> --help` (or -h) for a command\'s options; `glmkit --version` (-V) prints the version.',
+    'Exit codes: 0 success, 1 runtime or data error, 2 usage error (bad or missing flag, bad flag value or path).',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
+    if (!name) {
+      console.error(usage());
+      return EXIT.usage;
+    }
     console.log(usage());
-    return name ? 0 : 2;
+    return EXIT.ok;
   }
-  if (name === '--version' || name === '-v') {
+  if (name === '--version' || name === '-V' || name === '-v') {
     console.log((await import('./info.js')).version());
-    return 0;
+    return EXIT.ok;
   }
-  const cmd = commands[name];
+  const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
   try {
-    if (!cmd) throw new UsageError(`unknown command '${name}'; run \`glmkit --help\` for the list`);
+    if (!cmd) throw new UsageError(`unknown command '${name}'${suggestCommand(name)}; run glmkit --help for the list`);
     const fn = await cmd.load();
     return await fn(rest);
   } catch (e) {
@@ -66,11 +91,26 @@ export async function main(argv: string[]): Promise<number> {
 /** Prints one line for a known error (a stack only for unexpected ones) and returns the exit code. */
 export function reportError(e: unknown): number {
   if (e instanceof GlmkitError) {
-    console.error(`glmkit: error[${e.code}]: ${e.message}`);
-    return e instanceof UsageError ? 2 : 1;
+    console.error(`glmkit: error[${e.code}]: ${oneLine(e.message)}`);
+    return e instanceof UsageError ? EXIT.usage : EXIT.error;
   }
   const err = e as Error;
-  console.error(`glmkit: internal error: ${err?.message ?? String(e)}`);
+  console.error(`glmkit: internal error: ${oneLine(err?.message ?? String(e))}`);
   if (process.env.GLMKIT_DEBUG) console.error(err?.stack);
-  return 1;
+  return EXIT.error;
+}
+
+/** Messages are printed on one line (a multi-line message would read as several errors). */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ');
+}
+
+function suggestCommand(name: string): string {
+  const close = Object.keys(commands).filter((c) => c.startsWith(name.slice(0, 3)) || name.startsWith(c));
+  return close.length ? ` (did you mean ${close.slice(0, 3).join(', ')}?)` : '';
+}
+
+/** The names of every command (for tests and completions). */
+export function commandNames(): string[] {
+  return Object.keys(commands);
 }

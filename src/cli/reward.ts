@@ -7,7 +7,6 @@
  * docs/experiments/alignment.md).
  */
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
 import { loadModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../models/glm/model.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -16,17 +15,17 @@ import { isWorldPrompt, loadPreferenceData } from '../data/preference.js';
 import { RewardTrainer, rewardModelFromCausal, rewardSchema } from '../trainers/reward/reward-trainer.js';
 import { evaluateRewardModel } from '../pipeline/alignment-stage.js';
 import { resolveCommandConfig } from './train.js';
+import { dataFilesLabel } from '../data/jsonl.js';
 
 export async function rewardCommand(argv: string[]): Promise<number> {
   const cfg = resolveCommandConfig('reward', rewardSchema, argv);
   if (!cfg) return 0;
-  for (const k of ['model', 'data', 'out'] as const) if (!cfg[k]) throw new UsageError(`reward: --${k} is required (see glmkit reward --help)`);
   const tok = loadTokenizer(cfg.model);
   const start = loadModel(cfg.model);
   const rm = start instanceof GlmForCausalLM ? rewardModelFromCausal(start, cfg.seed) : (start as GlmForSequenceClassification);
   const train = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
   const test = cfg.eval_data ? loadPreferenceData(cfg.eval_data, tok, { maxLen: cfg.max_seq_length }) : null;
-  if (!cfg.quiet) console.error(`reward: ${train.pairs.length} pairs from ${cfg.data} (${JSON.stringify(train.stats)})`);
+  if (!cfg.quiet) console.error(`reward: ${train.pairs.length} pairs from ${dataFilesLabel(cfg.data)} (${JSON.stringify(train.stats)})`);
   const r = await new RewardTrainer(cfg, rm, tok, train.pairs, test?.pairs ?? null).train();
   // world pairs (every prompt one the world answers) are also split by what decides them
   const world = test !== null && test.pairs.every((p) => isWorldPrompt(p.pair.prompt as ChatMessage[]));

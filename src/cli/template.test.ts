@@ -61,8 +61,8 @@ test('template prints the rendered text; --ids adds token ids and the loss mask'
 test('template errors: missing flag, unreadable file, bad conversation', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glmkit-cli-tpl-'));
   try {
-    await assert.rejects(run([]), (e: Error) => e.name === 'UsageError' && /expected --conversation/.test(e.message));
-    await assert.rejects(run(['--conversation', join(dir, 'none.json')]), (e: Error) => e.name === 'DataError' && /none\.json: cannot read/.test(e.message));
+    await assert.rejects(run([]), (e: Error) => e.name === 'UsageError' && /--conversation is required/.test(e.message));
+    await assert.rejects(run(['--conversation', join(dir, 'none.json')]), (e: Error) => e.name === 'UsageError' && /--conversation \S*none\.json does not exist; expected a JSON conversation file/.test(e.message));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ messages: [{ role: 'user', content: 'x' }, { role: 'tool', content: 'y' }] }));
     await assert.rejects(run(['--conversation', file]), (e: Error) => e.name === 'DataError' && /bad\.json: messages\[1\]: tool message with no preceding tool call/.test(e.message));

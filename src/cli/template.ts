@@ -13,25 +13,33 @@ import { renderChat, renderChatText } from '../tokenizer/chat.js';
 import { GLM_CHAT_TEMPLATE } from '../tokenizer/chat-template.js';
 import { normalizeConversation } from '../tokenizer/chat-validate.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
-import { parseFlags } from './args.js';
+import { commandHelp, field, parseCommand } from './args.js';
+import { inputDir, inputFile } from './paths.js';
 
-export const TEMPLATE_HELP = `usage: glmkit template --conversation FILE.json [--model DIR] [--ids]
+const spec = {
+  name: 'template',
+  usage: 'glmkit template --conversation FILE.json [--model DIR] [--ids]',
+  schema: {
+    conversation: field('path', '', '{"messages": [...], "tools"?: [...], "enable_thinking"?: bool, "add_generation_prompt"?: bool}', { required: true, placeholder: 'file' }),
+    model: field<string | null>('path', null, "tokenizer folder: its chat_template (when not glmkit's) and its tokenizer for --ids", { nullable: true, placeholder: 'dir' }),
+    ids: field('boolean', false, 'print {"text", "ids", "assistant_mask"} (SFT loss mask) instead of the text (needs --model)'),
+  },
+};
 
-  --conversation FILE  {"messages": [...], "tools"?: [...], "enable_thinking"?: bool, "add_generation_prompt"?: bool}
-  --model DIR          tokenizer folder: its chat_template (when not glmkit's) and its tokenizer for --ids
-  --ids                print {"text", "ids", "assistant_mask"} (SFT loss mask) instead of the text`;
+export const TEMPLATE_HELP = commandHelp(spec);
 
 type Write = (text: string) => void;
 
 /** Runs `glmkit template ...`; writes the rendered text (no newline added) and returns the exit code. */
 export async function templateCommand(argv: string[], write: Write = (t) => process.stdout.write(t)): Promise<number> {
-  const { values } = parseFlags('template', argv, { model: { type: 'string' }, conversation: { type: 'string' }, ids: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-  if (values.help) {
-    write(TEMPLATE_HELP + '\n');
-    return 0;
-  }
-  const file = values.conversation;
-  if (!file) throw new UsageError('template: expected --conversation FILE.json');
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  const values = { ...v, model: v.model ?? undefined };
+  const file = v.conversation;
+  if (values.ids && !values.model) throw new UsageError('template: --ids needs --model DIR (the tokenizer); see glmkit template --help');
+  inputFile('template', '--conversation', file, 'a JSON conversation file');
+  if (values.model) inputDir('template', '--model', values.model, 'a folder with tokenizer.json', ['tokenizer.json']);
   let conv: unknown;
   try {
     conv = JSON.parse(readFileSync(file, 'utf8'));

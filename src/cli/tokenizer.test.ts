@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -48,14 +48,14 @@ test('tokenizer train (text + JSONL) -> encode -> decode', async () => {
 test('tokenizer CLI errors: usage and data problems are typed errors with a reason', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glmkit-cli-tok-'));
   try {
-    await assert.rejects(run(['frobnicate']), (e: Error) => e.name === 'UsageError' && /unknown subcommand 'frobnicate'/.test(e.message));
-    await assert.rejects(run(['train', '--vocab-size', '400', '--out', dir]), /expected --data FILE/);
-    await assert.rejects(run(['train', '--data', join(dir, 'missing.txt'), '--vocab-size', '400', '--out', dir]), (e: Error) => e.name === 'DataError' && /missing\.txt: training file not found/.test(e.message));
+    await assert.rejects(run(['frobnicate']), (e: Error) => e.name === 'UsageError' && /expected a subcommand train, encode or decode, got 'frobnicate'/.test(e.message));
+    await assert.rejects(run(['train', '--vocab-size', '400', '--out', dir]), /--data is required/);
+    await assert.rejects(run(['train', '--data', join(dir, 'missing.txt'), '--vocab-size', '400', '--out', dir]), (e: Error) => e.name === 'UsageError' && /--data \S*missing\.txt does not exist; expected a text or JSONL file/.test(e.message));
     writeFileSync(join(dir, 'bad.jsonl'), '{"text": "ok"}\n{oops\n');
     await assert.rejects(run(['train', '--data', join(dir, 'bad.jsonl'), '--vocab-size', '400', '--out', dir]), (e: Error) => e.name === 'DataError' && /bad\.jsonl:2: not valid JSON/.test(e.message));
     await assert.rejects(run(['encode', '--model', dir]), /exactly one of --text T or --file F/);
-    await assert.rejects(run(['train', '--data', join(dir, 'bad.jsonl'), '--vocab-size', 'many', '--out', dir]), /--vocab-size must be an integer/);
-    assert.equal((await run([])).code, 2);
+    await assert.rejects(run(['train', '--data', join(dir, 'bad.jsonl'), '--vocab-size', 'many', '--out', dir]), /--vocab-size: expected an integer, found "many"/);
+    await assert.rejects(run([]), (e: Error) => e.name === 'UsageError' && /got nothing/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,4 +68,44 @@ test('JSONL records: "text" wins, else every string value except labels', async 
     recordText({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', reasoning_content: 'r', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"x": 1}' } }] }] }),
     'q\nr\nf\n{"x": 1}',
   );
+});
+
+test('tokenizer train refuses a model folder, an empty corpus, and warns when the vocabulary cannot be reached', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glmkit-cli-tok-'));
+  try {
+    const text = join(dir, 'text.txt');
+    writeFileSync(text, 'the cat sat on the mat. the cat ate the rat. '.repeat(20));
+    const model = join(dir, 'model');
+    mkdirSync(model);
+    writeFileSync(join(model, 'config.json'), '{}');
+    // a model folder: replacing its tokenizer would leave embeddings sized for another vocabulary
+    await assert.rejects(run(['train', '--data', text, '--vocab-size', '300', '--out', model]), (e: Error) => e.name === 'UsageError' && /already holds config\.json.*--overwrite/.test(e.message));
+    assert.ok(!existsSync(join(model, 'tokenizer.json')));
+    // an earlier tokenizer is not replaced silently either
+    const out = join(dir, 'tok');
+    assert.equal((await run(['train', '--data', text, '--vocab-size', '300', '--out', out])).code, 0);
+    await assert.rejects(run(['train', '--data', text, '--vocab-size', '300', '--out', out]), /already holds tokenizer\.json/);
+    assert.equal((await run(['train', '--data', text, '--vocab-size', '300', '--out', out, '--overwrite'])).code, 0);
+    // an empty corpus learns nothing: an error, not a 0-merge tokenizer
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '');
+    await assert.rejects(run(['train', '--data', empty, '--vocab-size', '300', '--out', join(dir, 'e')]), (e: Error) => e.name === 'DataError' && /no text to train on/.test(e.message));
+    // more vocabulary than the data gives: a warning naming what was reached, and the tokenizer is written
+    const warnings: string[] = [];
+    const err = console.error;
+    console.error = (m: string) => warnings.push(m);
+    let r;
+    try {
+      r = await run(['train', '--data', text, '--vocab-size', '5000', '--out', join(dir, 'big')]);
+    } finally {
+      console.error = err;
+    }
+    const got = JSON.parse(r.lines[0]);
+    assert.ok(got.vocab_size > 256 && got.vocab_size < 5000, `vocab ${got.vocab_size}`);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], new RegExp(`--vocab-size 5000 asked.*wrote a vocabulary of ${got.vocab_size}`));
+    assert.ok(existsSync(join(dir, 'big', 'tokenizer.json')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -41,3 +41,21 @@ export function stringField(rec: JsonlRecord, file: string, key: string): string
   if (typeof v !== 'string') throw new DataError(`expected a string, found ${v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 60)}`, { file, line: rec.line, field: key });
   return v;
 }
+
+/** One data file, or several (a repeated `--data`) whose records are used in order. */
+export type DataFiles = string | readonly string[];
+
+/** The files of a DataFiles, in order. */
+export function dataFileList(files: DataFiles): string[] {
+  return typeof files === 'string' ? [files] : [...files];
+}
+
+/** The files named for a message: `a.jsonl` or `a.jsonl, b.jsonl`. */
+export function dataFilesLabel(files: DataFiles): string {
+  return dataFileList(files).join(', ');
+}
+
+/** Every record of every file, in order, each with the file it came from. */
+export function readJsonlFiles(files: DataFiles): Array<JsonlRecord & { file: string }> {
+  return dataFileList(files).flatMap((file) => readJsonl(file).map((r) => ({ ...r, file })));
+}

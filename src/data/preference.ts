@@ -14,7 +14,7 @@
  * bucket of length difference so that the longer response wins as often as it loses.
  */
 import { DataError, GlmkitError } from '../errors.js';
-import { readJsonl, type JsonlRecord } from './jsonl.js';
+import { dataFilesLabel, readJsonlFiles, type DataFiles, type JsonlRecord } from './jsonl.js';
 import { renderChat } from '../tokenizer/chat.js';
 import type { ChatMessage } from '../tokenizer/chat-types.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -101,8 +101,8 @@ function parseRecord(rec: JsonlRecord, file: string): PreferencePair {
 }
 
 /** Reads and validates a preference JSONL file (see the file comment for the formats). */
-export function readPreferencePairs(file: string): PreferencePair[] {
-  return readJsonl(file).map((r) => parseRecord(r, file));
+export function readPreferencePairs(files: DataFiles): PreferencePair[] {
+  return readJsonlFiles(files).map((r) => parseRecord(r, r.file));
 }
 
 /** Tokenizes prompt + response: conversational pairs with the chat template, standard ones as text + <|endoftext|>. */
@@ -274,8 +274,9 @@ export function responseBatch(seqs: readonly TokenizedResponse[], padId: number)
 }
 
 /** Loads, cleans and tokenizes a preference file; reports what was dropped. */
-export function loadPreferenceData(file: string, tok: Tokenizer, opts: { maxLen: number; balanceLength?: boolean; bucketWidth?: number; seed?: number }): { pairs: TokenizedPair[]; stats: Record<string, number> } {
-  const raw = readPreferencePairs(file);
+export function loadPreferenceData(files: DataFiles, tok: Tokenizer, opts: { maxLen: number; balanceLength?: boolean; bucketWidth?: number; seed?: number }): { pairs: TokenizedPair[]; stats: Record<string, number> } {
+  const raw = readPreferencePairs(files);
+  const file = dataFilesLabel(files);
   const d = dedupePairs(raw);
   const t = tokenizePairs(tok, d.kept, opts.maxLen, file);
   let pairs = t.pairs, balanced = 0;

@@ -18,7 +18,8 @@ import { esc, fmt, hbarChart, xyChart, type XYSeries } from './svg.js';
 
 type Obj = Record<string, unknown>;
 
-function findMetricFiles(dir: string, depth = 0, out: string[] = []): string[] {
+/** Every metrics.jsonl under `dir` (3 levels deep, checkpoints skipped). */
+export function findMetricFiles(dir: string, depth = 0, out: string[] = []): string[] {
   if (depth > 3 || !existsSync(dir)) return out;
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { GLM_CHAT_TEMPLATE } from './chat-template.js';
-import { GLM4_SPLIT_PATTERN, GPT2_SPLIT_PATTERN, type PreTokenizerSpec } from './pretokenize.js';
+import { GPT2_SPLIT_PATTERN, type PreTokenizerSpec } from './pretokenize.js';
 import { Tokenizer, type AddedToken, type TokenizerSpec } from './tokenizer.js';
 
 type Json = Record<string, unknown>;

@@ -23,9 +23,9 @@ export function resumeMode(v: unknown): ResumeMode {
 
 export const baseSchema = {
   model: field('path', '', 'model folder to start from (Hugging Face layout: config.json + model.safetensors + tokenizer files)'),
-  data: field('path', '', 'training data, JSONL'),
+  data: field<string | string[]>('path', '', 'training data, JSONL', { multiple: true }),
   eval_data: field<string | null>('path', null, 'held-out data for evaluation, JSONL (optional)', { nullable: true }),
-  out: field('path', '', 'output folder: checkpoint-<step>/, final/, metrics.jsonl, config.json'),
+  out: field('path', '', 'output folder: checkpoint-<step>/, final/ (the trained model), metrics.jsonl, training_config.json'),
   max_steps: field('int', 100, 'optimizer steps to run', { min: 1 }),
   per_device_train_batch_size: field('int', 8, 'sequences per micro-batch', { min: 1 }),
   gradient_accumulation_steps: field('int', 1, 'micro-batches per optimizer step', { min: 1 }),
@@ -44,7 +44,7 @@ export const baseSchema = {
   moe_bias_update_rate: field('number', 1e-3, 'u of the aux-loss-free expert bias update after each step (0 = off)', { min: 0 }),
   seed: field('int', 0, 'seed of data order and sampling', { min: 0 }),
   logging_steps: field('int', 1, 'log metrics every N steps', { min: 1 }),
-  save_steps: field('int', 0, 'save a checkpoint every N steps (0 = only the final model)', { min: 0 }),
+  save_steps: field('int', 0, 'save a checkpoint every N steps (0 = none during the run); the last step is always saved as checkpoint-<step>/ beside final/', { min: 0 }),
   save_total_limit: field('int', 0, 'keep at most N checkpoints, deleting the oldest (0 = keep all)', { min: 0 }),
   eval_steps: field('int', 0, 'evaluate every N steps (0 = only at the end)', { min: 0 }),
   resume: resumeField,

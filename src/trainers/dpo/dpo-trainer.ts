@@ -22,7 +22,7 @@ import { dpoLoss } from '../preference-losses.js';
 export const dpoSchema = {
   ...baseSchema,
   model: field('path', '', 'SFT model folder: the policy to train and the frozen reference'),
-  data: field('path', '', 'preference pairs, JSONL in TRL format (prompt?/chosen/rejected)'),
+  data: field<string | string[]>('path', '', 'preference pairs, JSONL in TRL format (prompt?/chosen/rejected)', { multiple: true }),
   ref_model: field<string | null>('path', null, 'reference model folder (default: --model)', { nullable: true }),
   max_steps: field('int', 40, 'optimizer steps to run', { min: 1 }),
   per_device_train_batch_size: field('int', 16, 'pairs per micro-batch', { min: 1 }),

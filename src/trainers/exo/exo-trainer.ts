@@ -27,7 +27,7 @@ import { ConfigError } from '../../errors.js';
 export const exoSchema = {
   ...baseSchema,
   model: field('path', '', 'SFT model folder: the policy to train, the frozen reference and (mode rw) the sampler of candidates'),
-  data: field('path', '', 'mode rw: prompts (JSONL with "prompt", e.g. preference pairs); mode pref: preference pairs'),
+  data: field<string | string[]>('path', '', 'mode rw: prompts (JSONL with "prompt", e.g. preference pairs); mode pref: preference pairs', { multiple: true }),
   mode: choice(['rw', 'pref'], 'rw', 'rw: K sampled candidates scored by --reward-model; pref: preference pairs (K = 2)'),
   reward_model: field<string | null>('path', null, 'reward model folder (mode rw)', { nullable: true }),
   max_steps: field('int', 120, 'optimizer steps to run', { min: 1 }),

@@ -6,7 +6,7 @@
  * `offline_*` carry pass@k evidence from earlier checkpoints or other models into RLCS.
  */
 import { DataError } from '../../errors.js';
-import { readJsonl } from '../../data/jsonl.js';
+import { dataFilesLabel, readJsonlFiles, type DataFiles } from '../../data/jsonl.js';
 import { sampleToolProblem } from '../../data/world/tools.js';
 import type { WorldRng } from '../../data/world/rng.js';
 import type { ChatMessage, ToolSpec } from '../../tokenizer/chat-types.js';
@@ -47,9 +47,9 @@ export function toRlPrompt(v: Record<string, unknown>, where: { file?: string; l
 }
 
 /** Reads RL prompts from a JSONL file. */
-export function loadRlPrompts(file: string): RlPrompt[] {
-  const out = readJsonl(file).map((r) => toRlPrompt(r.value as Record<string, unknown>, { file, line: r.line }));
-  if (out.length === 0) throw new DataError('no RL prompts found; expected JSONL records with "prompt" and "answer"', { file });
+export function loadRlPrompts(files: DataFiles): RlPrompt[] {
+  const out = readJsonlFiles(files).map((r) => toRlPrompt(r.value as Record<string, unknown>, { file: r.file, line: r.line }));
+  if (out.length === 0) throw new DataError('no RL prompts found; expected JSONL records with "prompt" and "answer"', { file: dataFilesLabel(files) });
   return out;
 }
 

@@ -42,7 +42,7 @@ import { PolicyAndValue, ValueModel } from './value-model.js';
 export const ppoSchema = {
   ...baseSchema,
   model: field('path', '', 'SFT model folder: the initial policy, the frozen reference and the sampler of y_ref'),
-  data: field('path', '', 'prompts: JSONL with "prompt" (a string or a list of messages), e.g. preference pairs'),
+  data: field<string | string[]>('path', '', 'prompts: JSONL with "prompt" (a string or a list of messages), e.g. preference pairs', { multiple: true }),
   reward_model: field('path', '', 'reward model folder (glmkit reward); also initialises the value model'),
   sft_data: field<string | null>('path', null, 'SFT chats for the PPO-ptx loss (JSONL, glmkit sft formats)', { nullable: true }),
   max_steps: field('int', 40, 'PPO mini-batch updates (rollouts = max_steps / (num_ppo_epochs * num_mini_batches))', { min: 1 }),

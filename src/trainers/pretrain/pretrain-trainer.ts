@@ -5,7 +5,7 @@
  */
 import { DataError } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { readJsonl, stringField } from '../../data/jsonl.js';
+import { dataFilesLabel, readJsonlFiles, stringField, type DataFiles } from '../../data/jsonl.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
@@ -18,17 +18,17 @@ export const pretrainSchema = { ...baseSchema };
 export type PretrainConfig = Values<typeof pretrainSchema>;
 
 /** Tokenizes {"text"} records and packs them into sequences of `len + 1` tokens. */
-export function packText(file: string, tok: Tokenizer, len: number): Int32Array[] {
+export function packText(files: DataFiles, tok: Tokenizer, len: number): Int32Array[] {
   const eos = tok.requireId(EOS_TOKEN);
   const stream: number[] = [];
-  for (const rec of readJsonl(file)) {
-    const text = stringField(rec, file, 'text');
+  for (const rec of readJsonlFiles(files)) {
+    const text = stringField(rec, rec.file, 'text');
     for (const id of tok.encode(text)) stream.push(id);
     stream.push(eos);
   }
   const seqs: Int32Array[] = [];
   for (let s = 0; s + len + 1 <= stream.length; s += len + 1) seqs.push(Int32Array.from(stream.slice(s, s + len + 1)));
-  if (seqs.length === 0) throw new DataError(`holds ${stream.length} tokens, fewer than one sequence of max_seq_length + 1 = ${len + 1}; add data or lower --max-seq-length`, { file });
+  if (seqs.length === 0) throw new DataError(`holds ${stream.length} tokens, fewer than one sequence of max_seq_length + 1 = ${len + 1}; add data or lower --max-seq-length`, { file: dataFilesLabel(files) });
   return seqs;
 }
 

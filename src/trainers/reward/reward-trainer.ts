@@ -24,7 +24,7 @@ import { pairwiseRewardLoss } from '../preference-losses.js';
 export const rewardSchema = {
   ...baseSchema,
   model: field('path', '', 'SFT model folder to initialise the reward model from (a causal LM, or a reward model to continue)'),
-  data: field('path', '', 'preference pairs, JSONL in TRL format (prompt?/chosen/rejected)'),
+  data: field<string | string[]>('path', '', 'preference pairs, JSONL in TRL format (prompt?/chosen/rejected)', { multiple: true }),
   max_steps: field('int', 100, 'optimizer steps to run', { min: 1 }),
   per_device_train_batch_size: field('int', 16, 'pairs per micro-batch', { min: 1 }),
   learning_rate: field('number', 1e-3, 'peak learning rate', { min: 0 }),

@@ -10,7 +10,7 @@
  */
 import { DataError, GlmkitError } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { readJsonl, type JsonlRecord } from '../../data/jsonl.js';
+import { dataFilesLabel, readJsonlFiles, type DataFiles, type JsonlRecord } from '../../data/jsonl.js';
 import { renderChat } from '../../tokenizer/chat.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
@@ -49,19 +49,19 @@ function tokenizeRecord(rec: JsonlRecord, file: string, tok: Tokenizer): SftExam
   throw new DataError('expected "messages", or "prompt" and "completion" (TRL formats)', { ...where, field: 'messages' });
 }
 
-export function loadSftExamples(file: string, tok: Tokenizer, maxLen: number): { examples: SftExample[]; dropped: number } {
+export function loadSftExamples(files: DataFiles, tok: Tokenizer, maxLen: number): { examples: SftExample[]; dropped: number } {
   const examples: SftExample[] = [];
   let dropped = 0;
-  for (const rec of readJsonl(file)) {
-    const ex = tokenizeRecord(rec, file, tok);
-    if (!ex.mask.some((m) => m === 1)) throw new DataError('has no assistant tokens to train on', { file, line: rec.line });
+  for (const rec of readJsonlFiles(files)) {
+    const ex = tokenizeRecord(rec, rec.file, tok);
+    if (!ex.mask.some((m) => m === 1)) throw new DataError('has no assistant tokens to train on', { file: rec.file, line: rec.line });
     if (ex.ids.length > maxLen + 1) {
       dropped++;
       continue;
     }
     examples.push(ex);
   }
-  if (examples.length === 0) throw new DataError(`all ${dropped} examples are longer than max_seq_length ${maxLen}; raise --max-seq-length`, { file });
+  if (examples.length === 0) throw new DataError(`all ${dropped} examples are longer than max_seq_length ${maxLen}; raise --max-seq-length`, { file: dataFilesLabel(files) });
   return { examples, dropped };
 }
 
