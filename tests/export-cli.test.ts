@@ -3,7 +3,7 @@
 // checks that llama.cpp runs the files).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../src/errors.js';
 import { ggufGet, openGguf } from '../src/io/gguf.js';
@@ -117,4 +117,19 @@ test('export gguf: errors name what is wrong', () => {
   writeFileSync(join(odd, 'tokenizer.json'), JSON.stringify(tj));
   assert.throws(() => exportGguf(moeDir, out, { tokenizerDir: odd }), /pre-tokenizer pattern .* no llama\.cpp equivalent/);
   unlinkSync(join(odd, 'tokenizer.json'));
+});
+
+test('export gguf to an existing folder: one clear line (CLI and library), no temporary file left in the parent', () => {
+  const parent = join(work, 'parent');
+  const dirOut = join(parent, 'model.gguf');
+  mkdirSync(dirOut, { recursive: true });
+  const r = runCli(['export', 'gguf', '--model', moeDir, '--tokenizer', tokDir, '--out', dirOut]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /--out .*model\.gguf is a folder; expected a \.gguf file to write/);
+  assert.doesNotMatch(r.stderr, /EISDIR|internal error/);
+  // the library call (no CLI path check) fails before writing, and leaves nothing beside the folder
+  assert.throws(() => exportGguf(moeDir, dirOut, { tokenizerDir: tokDir }), (e: Error) => e instanceof CheckpointError && /is a folder; expected a file path/.test(e.message));
+  assert.deepEqual(readdirSync(parent), ['model.gguf']);
+  assert.deepEqual(readdirSync(dirOut), []);
 });

@@ -10,7 +10,8 @@ export interface JsonlRecord {
   value: Record<string, unknown>;
 }
 
-export function readJsonl(file: string): JsonlRecord[] {
+/** Every record of `file` with its line number (blank lines counted); an empty file is an error unless `allowEmpty`. */
+export function readJsonl(file: string, opts: { allowEmpty?: boolean } = {}): JsonlRecord[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -31,7 +32,7 @@ export function readJsonl(file: string): JsonlRecord[] {
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DataError('expected a JSON object per line', { file, line: i + 1 });
     out.push({ line: i + 1, value: v as Record<string, unknown> });
   }
-  if (out.length === 0) throw new DataError('the file holds no records; a training run needs data', { file });
+  if (out.length === 0 && !opts.allowEmpty) throw new DataError('the file holds no records; a training run needs data', { file });
   return out;
 }
 

@@ -6,7 +6,7 @@
  * keys (reward_model, sft.gold_reward, ppo / dpo / exo {gold_reward, kl}), the aligned model with the
  * highest held-out gold reward (best_method, best_model) and whether it beats SFT (best_beats_sft).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, goldReward, writeJsonl, type PreferenceRecord } from '../data/world/index.js';
 import { loadPreferenceData, worldCorrectness, type TokenizedPair } from '../data/preference.js';
@@ -28,6 +28,7 @@ import { CheckpointError } from '../errors.js';
 import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import type { StageContext } from './stage.js';
+import { readStateFile } from './state.js';
 
 /** See StageContext. */
 export type AlignmentContext = StageContext;
@@ -118,7 +119,9 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   const dir = (name: string) => join(ctx.out, name);
   const stateFile = join(ctx.out, 'alignment', 'state.json');
   mkdirSync(join(ctx.out, 'alignment'), { recursive: true });
-  const state: { done: string[]; summary: Record<string, unknown> } = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : { done: [], summary: {} };
+  const state: { done: string[]; summary: Record<string, unknown> } = existsSync(stateFile)
+    ? readStateFile(stateFile, `remove ${join(ctx.out, 'alignment')} to redo the alignment stages, or rerun the pipeline with --force-stage align`)
+    : { done: [], summary: {} };
   const save = () => writeTextAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
   // Every stage works in thinking mode: responses are reasoning + answer, so the reward model can check
   // the answer against the reasoning (docs/experiments/alignment.md).

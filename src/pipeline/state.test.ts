@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DataError } from '../errors.js';
+import { CheckpointError, ConfigError, DataError } from '../errors.js';
 import { tempDir } from '../util/temp-dir.js';
 import { readPrompts } from './grpo-stage.js';
-import { openPipelineState, savePipelineState } from './state.js';
+import { openPipelineState, readStateFile, savePipelineState } from './state.js';
 
 const cfg = { out: 'x', preset: 'tiny', seed: 0, threads: 0, quiet: false, until: 'grpo', force_stage: 'none', sft_steps: 600 };
 
@@ -46,4 +46,12 @@ test('GRPO-stage prompts are read through the JSONL reader: a bad record names f
   assert.throws(() => readPrompts(f), (e: unknown) => e instanceof DataError && (e as Error).message.includes(`${f}:3`));
   writeFileSync(f, '{"prompt": "What is 1 + 1?", "answer": "2"}\n{not json\n');
   assert.throws(() => readPrompts(f), (e: unknown) => e instanceof DataError && (e as Error).message.startsWith(`${f}:2: not valid JSON`));
+});
+
+test('pipeline state: an unreadable state file is a CheckpointError naming it and what to do', () => {
+  const out = tempDir();
+  const file = join(out, 'pipeline_state.json');
+  writeFileSync(file, '{"config": {'); // e.g. written by hand
+  assert.throws(() => openPipelineState(out, cfg, null, () => {}), (e: unknown) => e instanceof CheckpointError && (e as Error).message.startsWith(`${file}: not a readable JSON state file`) && /choose another --out/.test((e as Error).message));
+  assert.throws(() => readStateFile(join(out, 'missing.json'), 'x'), (e: unknown) => e instanceof CheckpointError && /missing\.json: not a readable JSON state file/.test((e as Error).message));
 });

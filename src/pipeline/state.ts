@@ -54,12 +54,7 @@ export function openPipelineState(out: string, cfg: Record<string, unknown>, for
   const config = resultConfig(cfg);
   const hash = configHash(config);
   if (!existsSync(file)) return { config, config_hash: hash, done: [], stage_config_hash: {}, summary: {} };
-  let state: PipelineState;
-  try {
-    state = JSON.parse(readFileSync(file, 'utf8')) as PipelineState;
-  } catch (e) {
-    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message}); remove it to start the pipeline over in ${out}, or choose another --out`);
-  }
+  const state = readStateFile<PipelineState>(file, `remove it to start the pipeline over in ${out}, or choose another --out`);
   if (!state.config || !state.config_hash) {
     throw new ConfigError(`${file} records no settings (written by an older glmkit), so a rerun cannot be checked against it; choose a new --out`);
   }
@@ -77,6 +72,15 @@ export function openPipelineState(out: string, cfg: Record<string, unknown>, for
     );
   }
   return { ...state, config, config_hash: hash };
+}
+
+/** A JSON state file written by a stage; one that cannot be read is a CheckpointError naming it and `remedy`. */
+export function readStateFile<T>(file: string, remedy: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new CheckpointError(`${file}: not a readable JSON state file (${(e as Error).message}); ${remedy}`);
+  }
 }
 
 export function savePipelineState(out: string, state: PipelineState): void {

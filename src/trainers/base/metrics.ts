@@ -3,6 +3,7 @@
  * and a progress bar with ETA on a terminal (plain log lines otherwise).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readJsonl } from '../../data/jsonl.js';
 
 export type Metrics = Record<string, number | string>;
 
@@ -30,13 +31,10 @@ export class MetricsLog {
   }
 }
 
-/** Reads metrics.jsonl back (for reports and tests). */
+/** Reads metrics.jsonl back (for reports and tests); a bad line is a DataError naming file:line. */
 export function readMetrics(file: string): Metrics[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Metrics);
+  return readJsonl(file, { allowEmpty: true }).map((r) => r.value as Metrics);
 }
 
 export class Progress {
