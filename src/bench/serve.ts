@@ -15,6 +15,7 @@ import { GlmForCausalLM } from '../models/glm/model.js';
 import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { createServer } from '../server/app.js';
+import { STOP_TOKENS } from '../tokenizer/index.js';
 
 export interface BenchServeOptions {
   /** model folder (default: a random model of --preset with a world tokenizer) */
@@ -82,13 +83,24 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-/** A random model of a preset with a tokenizer trained on the world corpus, in a temp folder. */
-function scratchModel(preset: string, dir: string): string {
+/**
+ * A random model of a preset with a tokenizer trained on the world corpus, in `dir`/model.
+ * `neverStop`: larger random weights and zero LM-head rows for the stop tokens, so a greedy
+ * (temperature 0) generation never picks one (their logit 0 is below the best of ~1000 random
+ * logits) and always runs to max_tokens; tests use it for long, predictable streams.
+ */
+export function scratchModel(preset: string, dir: string, opts: { neverStop?: boolean } = {}): string {
   const texts = (generateWorldTask('pretrain', { n: 300, seed: 1 }) as { text: string }[]).map((d) => d.text);
   const base = loadPreset(preset);
   const tok = trainBpeFromTexts(texts, { vocabSize: base.vocabSize });
   const model = join(dir, 'model');
-  saveModel(model, new GlmForCausalLM({ ...base, vocabSize: tok.vocabSize, padTokenId: null, eosTokenId: null, bosTokenId: null }, { seed: 0 }));
+  const cfg = { ...base, vocabSize: tok.vocabSize, padTokenId: null, eosTokenId: null, bosTokenId: null };
+  const lm = new GlmForCausalLM(opts.neverStop ? { ...cfg, initializerRange: 0.3 } : cfg, { seed: 0 });
+  if (opts.neverStop) {
+    const W = lm.lmHead!.weight.data as Float32Array, H = cfg.hiddenSize;
+    for (const id of STOP_TOKENS.map((t) => tok.tokenToId(t))) if (id !== undefined) W.fill(0, id * H, (id + 1) * H);
+  }
+  saveModel(model, lm);
   saveTokenizer(tok, model);
   return model;
 }
