@@ -32,7 +32,7 @@ async function serve(extra: string[], env: Record<string, string> = {}): Promise
 const ask = (content: string, max_tokens: number) => ({ model: MODEL, messages: [{ role: 'user' as const, content }], temperature: 0, max_tokens });
 
 /** An error the server sent in OpenAI's shape (status or SSE error event, with message and type). */
-function openAiShaped(e: unknown): e is OpenAI.APIError {
+function openAiShaped(e: unknown): e is InstanceType<typeof OpenAI.APIError> {
   if (!(e instanceof OpenAI.APIError) || e instanceof OpenAI.APIConnectionError) return false;
   const body = e.error as { message?: unknown; type?: unknown } | undefined;
   return typeof body?.message === 'string' && body.message.length > 0 && typeof body.type === 'string';
