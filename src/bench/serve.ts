@@ -3,7 +3,8 @@
  * clients send R chat requests in total (each asks for max_tokens new tokens with usage reporting)
  * to a server on 127.0.0.1; reports requests/s, generated tokens/s, p50/p99 latency and
  * time-to-first-token, and the error count (which must be 0: the queue is sized for the clients).
- * Under a fault mix (--cancel-rate, --timeout-rate) some clients cancel or give up early; the
+ * Under a fault mix (--cancel-rate, --timeout-rate, a short --request-timeout) some clients cancel
+ * or give up early and the server stops requests that run too long (504); the
  * report adds latency over all requests, the count of each way a request ended, and leaked slots.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -175,7 +176,9 @@ export async function benchServe(opts: BenchServeOptions, print: (line: string) 
     const ok = results.filter((r) => r.ok);
     const tokens = ok.reduce((a, r) => a + r.tokens, 0);
     // Injected faults are expected; anything else is an error.
-    const errors = results.filter((r) => !r.ok && r.kind !== 'client_cancel' && r.kind !== 'client_timeout');
+    // With --request-timeout, the server's 504 (whole or as the stream's last event) is expected too.
+    const injected = new Set(['client_cancel', 'client_timeout', ...(opts.requestTimeout ? ['http_504', 'stream_request_timeout'] : [])]);
+    const errors = results.filter((r) => !r.ok && !injected.has(r.kind));
     const byKind: Record<string, number> = {};
     for (const r of results) byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
     // Every slot must come back once the clients are gone (cancels reach the engine asynchronously).
