@@ -4,12 +4,13 @@
 // reasoning, tool calls and the thinking switch come from a real model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { loadTokenizer, renderChat } from '../src/tokenizer/index.js';
-import { root, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { startServer, waitHealth } from './serve-process.js';
 import { serverChats, trainChatModel, WEATHER_TOOL } from './tool-model.js';
 
 let proc: ChildProcess;
@@ -19,24 +20,9 @@ let modelDir = '';
 const KEY = 'test-key-123';
 let client: OpenAI;
 
-/** Starts `glmkit serve` on a free port and resolves its base URL from the first output line. */
-function startServer(model: string, extra: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'serve', '--model', model, '--port', '0', '--model-name', 'glm-test', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '', err = '';
-    p.stdout!.on('data', (d) => {
-      out += d;
-      const m = /at (http:\/\/[^\s]+)\/v1/.exec(out);
-      if (m) resolve({ proc: p, url: m[1] });
-    });
-    p.stderr!.on('data', (d) => (err += d));
-    p.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
-  });
-}
-
 before(async () => {
   modelDir = await trainChatModel(work, serverChats(), { steps: 150 });
-  ({ proc, url: base } = await startServer(modelDir, ['--api-key', KEY, '--max-batch', '4']));
+  ({ proc, url: base } = await startServer(modelDir, ['--model-name', 'glm-test', '--api-key', KEY, '--max-batch', '4']));
   client = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0 });
 });
 
@@ -244,13 +230,10 @@ test('overload answers 429 (never a crash); a client that disconnects frees its 
     const reader = stream.body!.getReader();
     await reader.read();
     abort.abort();
-    let health = before;
-    for (let i = 0; i < 100 && health.cancelled === before.cancelled; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      health = (await (await fetch(`${url}/health`)).json()) as typeof before;
-    }
+    const health = await waitHealth(url, (h) => h.cancelled > before.cancelled && h.in_flight === 0, 'the disconnected request is cancelled in the engine');
     assert.equal(health.cancelled, before.cancelled + 1, 'the disconnected request was cancelled in the engine');
     assert.equal(health.in_flight, 0);
+    assert.equal(health.active_slots, 0);
     const after = await post();
     assert.equal(after.status, 200);
     // A body over the limit is refused before it is parsed (413, OpenAI-shaped).

@@ -1,5 +1,5 @@
 /** `glmkit serve --model DIR [--host H] [--port P] [--api-key K]`: the OpenAI-compatible server. */
-import { createServer } from '../server/app.js';
+import { startServe } from '../server/serve-start.js';
 import { field, parseCommand } from './args.js';
 import { modelDir } from './paths.js';
 
@@ -18,6 +18,7 @@ const spec = {
     context: field<number | null>('int', null, 'tokens per sequence (default: min(max_position_embeddings, 4096); KV memory is reserved up front)', { nullable: true, min: 2 }),
     agent_dir: field<string | null>('path', null, 'enable server-side python (request field "agent": {"tools": ["python"]}); sessions live under DIR', { nullable: true, placeholder: 'dir' }),
     docs: field<string | null>('string', null, 'comma-separated files/folders for the server-side browser tool', { nullable: true, placeholder: 'paths' }),
+    request_timeout: field<number | null>('number', null, 'seconds a generation request may run; longer ones are stopped with HTTP 504 (default: no limit)', { nullable: true, min: 0.001, placeholder: 'seconds' }),
     allow_host: field<string | null>('string', null, 'comma-separated hosts the server-side browser may fetch', { nullable: true, placeholder: 'list' }),
   },
 };
@@ -27,22 +28,5 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   modelDir('serve', '--model', v.model, true);
-  const server = await createServer({
-    modelDir: v.model,
-    modelId: v.model_name ?? undefined,
-    apiKey: v.api_key ?? process.env.GLMKIT_API_KEY ?? null,
-    maxSlots: v.max_batch,
-    maxPending: v.max_pending,
-    contextLength: v.context ?? undefined,
-    agent: { dir: v.agent_dir, docs: v.docs?.split(',').filter(Boolean), allowHosts: v.allow_host?.split(',').filter(Boolean) },
-  });
-  const url = await server.listen(v.host, v.port);
-  console.log(`glmkit serve: ${server.context.modelId} at ${url}/v1 (ctrl-c to stop)`);
-  await new Promise<void>((resolveStop) => {
-    const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await server.close();
-  return 0;
+  return startServe(v);
 }

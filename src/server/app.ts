@@ -13,6 +13,7 @@ import { completions } from './completions.js';
 import { DEFAULT_LIMITS, ServerContext, type ServerLimits, type SseWriter } from './context.js';
 import { EngineClient, EngineRejectedError, OverloadedError } from './engine-client.js';
 import { ServerAgents, type ServerAgentOptions } from './agent-route.js';
+import { ListenError, listenErrorMessage } from './listen-check.js';
 
 export interface ServerOptions {
   modelDir: string;
@@ -29,6 +30,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** server-side tool execution (the `agent` request field); off when neither dir nor docs is set */
   agent?: ServerAgentOptions;
+  /** a generation request running longer is stopped and answered 504 (default: no limit) */
+  requestTimeoutMs?: number | null;
 }
 
 export interface GlmServer {
@@ -52,8 +55,13 @@ function toApiError(e: unknown): ApiError {
   return new ApiError(500, `internal server error: ${(e as Error)?.message ?? String(e)}`, 'server_error', null, 'internal_error');
 }
 
+/** The answer to a request stopped by --request-timeout. */
+function timeoutError(ms: number): ApiError {
+  return new ApiError(504, `the request took longer than the server's --request-timeout of ${ms / 1000} s and was stopped; ask for fewer tokens (max_tokens) or retry when the server is less busy`, 'timeout_error', null, 'request_timeout');
+}
+
 /** An SSE writer over the raw response (the reply is hijacked: fastify no longer owns it). */
-function sseWriter(reply: FastifyReply): SseWriter {
+function sseWriter(reply: FastifyReply, timedOut: () => ApiError | null): SseWriter {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -63,7 +71,10 @@ function sseWriter(reply: FastifyReply): SseWriter {
       if (!res.destroyed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
     },
     end: () => {
-      if (!res.destroyed) res.end('data: [DONE]\n\n');
+      if (res.destroyed) return;
+      // A stream cut by the timeout ends with the error as its last event, never as a normal finish.
+      const e = timedOut();
+      res.end(e ? `data: ${JSON.stringify(e.body())}\n\ndata: [DONE]\n\n` : 'data: [DONE]\n\n');
     },
   };
 }
@@ -74,7 +85,13 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
   const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
   const modelId = opts.modelId ?? basename(resolve(opts.modelDir));
-  const agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;
+  let agents: ServerAgents | null;
+  try {
+    agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
   const ctx = new ServerContext(engine, tokenizer, modelId, engine.slotCapacity, stopTokens, limits, agents);
   const created = Math.floor(Date.now() / 1000);
 
@@ -95,7 +112,7 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     });
   }
 
-  app.get('/health', async () => ({ status: 'ok', model: modelId, in_flight: engine.inFlight, ...engine.stats }));
+  app.get('/health', async () => ({ status: engine.state, model: modelId, in_flight: engine.inFlight, active_slots: engine.activeSlots, ...engine.stats }));
   app.get('/v1/models', async () => ({ object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: ctx.contextLength }] }));
   app.get('/v1/models/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     if (req.params.id !== modelId) throw new ApiError(404, `The model '${req.params.id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
@@ -108,17 +125,26 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
+    const limitMs = opts.requestTimeoutMs ?? null;
+    let timedOut: ApiError | null = null;
+    const timer = limitMs === null ? null : setTimeout(() => {
+      timedOut = timeoutError(limitMs);
+      abort.abort();
+    }, limitMs);
     let streaming = false;
     try {
       const out = await handler(ctx, req.body, abort.signal, () => {
         streaming = true;
-        return sseWriter(reply);
+        return sseWriter(reply, () => timedOut);
       });
+      if (timedOut && !streaming) throw timedOut;
       if (out) return reply.send(out);
     } catch (e) {
-      if (!streaming) throw e;
+      if (!streaming) throw timedOut ?? e;
       // Headers are gone: report the error as a final event.
-      if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(toApiError(e).body())}\n\ndata: [DONE]\n\n`);
+      if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(toApiError(timedOut ?? e).body())}\n\ndata: [DONE]\n\n`);
+    } finally {
+      if (timer) clearTimeout(timer);
     }
     return reply;
   };
@@ -129,7 +155,13 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     app,
     context: ctx,
     listen: async (host = '127.0.0.1', port = 8000) => {
-      await app.listen({ host, port });
+      try {
+        await app.listen({ host, port });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) throw new ListenError(listenErrorMessage(host, port, e as NodeJS.ErrnoException));
+        throw e;
+      }
       const addr = app.server.address();
       const p = typeof addr === 'object' && addr ? addr.port : port;
       return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;

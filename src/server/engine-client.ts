@@ -63,51 +63,54 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: string | null = null;
+  /** set while a crashed worker is being replaced */
+  private restarting: Promise<void> | null = null;
+  private closed = false;
+  private worker: Worker;
   readonly maxPending: number;
-  /** requests finished, by how they ended */
-  readonly stats = { completed: 0, cancelled: 0 };
+  /** requests finished, by how they ended; worker restarts after a crash */
+  readonly stats = { completed: 0, cancelled: 0, failed: 0, worker_restarts: 0 };
+  /** KV slots the engine is decoding now (as last reported by the worker) */
+  private slotsActive = 0;
 
   private constructor(
-    private readonly worker: Worker,
+    worker: Worker,
+    private readonly init: WorkerInit,
     readonly slotCapacity: number,
     readonly vocabSize: number,
     maxPending: number,
   ) {
     this.maxPending = maxPending;
+    this.worker = worker;
+    this.attach(worker);
+  }
+
+  private attach(worker: Worker): void {
     worker.on('message', (m) => this.onMessage(m));
-    worker.on('error', (e) => this.fail(`generation worker crashed: ${e.message}`));
-    worker.on('exit', (code) => this.fail(`generation worker exited (code ${code})`));
+    worker.on('error', (e) => this.crashed(worker, `generation worker crashed: ${e.message}`));
+    worker.on('exit', (code) => this.crashed(worker, `generation worker exited (code ${code})`));
   }
 
   /** Starts the worker, loads the model in it and resolves once it is ready. */
   static async start(modelDir: string, opts: EngineClientOptions = {}): Promise<EngineClient> {
-    const worker = spawnWorker({ modelDir, maxSlots: opts.maxSlots ?? 8, slotCapacity: opts.slotCapacity, vocabLimit: opts.vocabLimit });
-    let onMsg: ((m: { type: string; message?: string; slotCapacity?: number; vocabSize?: number }) => void) | null = null;
-    let onErr: ((e: Error) => void) | null = null, onExit: ((code: number) => void) | null = null;
-    try {
-      const ready = await new Promise<{ slotCapacity: number; vocabSize: number }>((resolve, reject) => {
-        onMsg = (m) => {
-          if (m.type === 'ready') resolve({ slotCapacity: m.slotCapacity!, vocabSize: m.vocabSize! });
-          else if (m.type === 'fatal') reject(new EngineRejectedError(`cannot load the model from ${modelDir}: ${m.message}`));
-        };
-        onErr = reject;
-        onExit = (code) => reject(new EngineRejectedError(`generation worker exited during start (code ${code})`));
-        worker.on('message', onMsg);
-        worker.on('error', onErr);
-        worker.on('exit', onExit);
-      });
-      return new EngineClient(worker, ready.slotCapacity, ready.vocabSize, opts.maxPending ?? 64);
-    } finally {
-      // Only our own listeners: the Worker keeps internal ones that start its message port.
-      if (onMsg) worker.off('message', onMsg);
-      if (onErr) worker.off('error', onErr);
-      if (onExit) worker.off('exit', onExit);
-    }
+    const init: WorkerInit = { modelDir, maxSlots: opts.maxSlots ?? 8, slotCapacity: opts.slotCapacity, vocabLimit: opts.vocabLimit, generation: 0 };
+    const { worker, ready } = await startWorker(init);
+    return new EngineClient(worker, init, ready.slotCapacity, ready.vocabSize, opts.maxPending ?? 64);
   }
 
   /** Requests in flight (running or waiting for a slot). */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** KV slots in use by running sequences. */
+  get activeSlots(): number {
+    return this.slotsActive;
+  }
+
+  /** 'ok', 'restarting' (a crashed worker is being replaced) or 'down'. */
+  get state(): 'ok' | 'restarting' | 'down' {
+    return this.dead ? 'down' : this.restarting ? 'restarting' : 'ok';
   }
 
   /**
@@ -116,6 +119,7 @@ export class EngineClient {
    */
   submit(req: Omit<EngineRequest, 'id'>, listener: RequestListener): RequestHandle {
     if (this.dead) throw new OverloadedError(this.dead, 503);
+    if (this.restarting) throw new OverloadedError('the generation worker is restarting after a crash; retry in a few seconds', 503);
     if (this.pending.size >= this.maxPending) {
       throw new OverloadedError(`the server is busy: ${this.pending.size} requests in flight (limit ${this.maxPending}); retry later`, 429);
     }
@@ -126,11 +130,13 @@ export class EngineClient {
       reject = rej;
     });
     this.pending.set(id, { listener, resolve, reject });
-    this.worker.postMessage({ type: 'submit', req: { ...req, id } });
-    return { done, cancel: () => this.pending.has(id) && this.worker.postMessage({ type: 'cancel', id }) };
+    const worker = this.worker;
+    worker.postMessage({ type: 'submit', req: { ...req, id } });
+    return { done, cancel: () => this.pending.has(id) && this.worker === worker && worker.postMessage({ type: 'cancel', id }) };
   }
 
-  private onMessage(m: { type: string; events?: EngineEvent[]; id?: number; message?: string }): void {
+  private onMessage(m: { type: string; events?: EngineEvent[]; id?: number; message?: string; active?: number }): void {
+    if (typeof m.active === 'number') this.slotsActive = m.active;
     if (m.type === 'events') {
       for (const e of m.events!) {
         const p = this.pending.get(e.id);
@@ -141,6 +147,7 @@ export class EngineClient {
           // A listener failure (e.g. a closed socket) must not take the engine down: stop that request.
           this.worker.postMessage({ type: 'cancel', id: e.id });
           this.pending.delete(e.id);
+          this.stats.failed++;
           p.reject(err as Error);
           continue;
         }
@@ -155,21 +162,79 @@ export class EngineClient {
       const p = this.pending.get(m.id!);
       this.pending.delete(m.id!);
       p?.reject(new EngineRejectedError(m.message!));
-    } else if (m.type === 'fatal') {
-      this.fail(m.message!);
     }
+    // 'fatal' is followed by the worker's exit, which crashed() handles.
   }
 
-  private fail(reason: string): void {
-    if (this.dead) return;
-    this.dead = reason;
-    for (const p of this.pending.values()) p.reject(new OverloadedError(reason, 503));
+  /**
+   * The worker died: every request in flight gets a 503, and a new worker is started (requests
+   * meanwhile get 503 too). If the new worker cannot load the model, the engine stays down.
+   */
+  private crashed(worker: Worker, reason: string): void {
+    if (worker !== this.worker || this.closed || this.dead) return;
+    this.slotsActive = 0;
+    for (const p of this.pending.values()) p.reject(new OverloadedError(`${reason}; the request was lost, retry it`, 503));
+    this.stats.failed += this.pending.size;
     this.pending.clear();
+    if (this.restarting) return;
+    this.restarting = (async () => {
+      try {
+        const init = { ...this.init, generation: this.stats.worker_restarts + 1 };
+        const { worker: fresh } = await startWorker(init);
+        if (this.closed) {
+          await fresh.terminate();
+          return;
+        }
+        this.worker = fresh;
+        this.attach(fresh);
+        this.stats.worker_restarts++;
+      } catch (e) {
+        this.dead = `${reason}, and restarting it failed: ${(e as Error).message}`;
+      } finally {
+        this.restarting = null;
+      }
+    })();
+  }
+
+  /** Resolves when no worker restart is in progress (for tests and the health check). */
+  async settled(): Promise<void> {
+    while (this.restarting) await this.restarting;
   }
 
   /** Stops the worker. */
   async close(): Promise<void> {
+    this.closed = true;
     this.dead ??= 'the server is shutting down';
+    await this.restarting;
     await this.worker.terminate();
+  }
+}
+
+/** Spawns a worker and waits for its 'ready' (the model loaded); the worker is stopped on failure. */
+async function startWorker(init: WorkerInit): Promise<{ worker: Worker; ready: { slotCapacity: number; vocabSize: number } }> {
+  const worker = spawnWorker(init);
+  let onMsg: ((m: { type: string; message?: string; slotCapacity?: number; vocabSize?: number }) => void) | null = null;
+  let onErr: ((e: Error) => void) | null = null, onExit: ((code: number) => void) | null = null;
+  try {
+    const ready = await new Promise<{ slotCapacity: number; vocabSize: number }>((resolve, reject) => {
+      onMsg = (m) => {
+        if (m.type === 'ready') resolve({ slotCapacity: m.slotCapacity!, vocabSize: m.vocabSize! });
+        else if (m.type === 'fatal') reject(new EngineRejectedError(`cannot load the model from ${init.modelDir}: ${m.message}`));
+      };
+      onErr = reject;
+      onExit = (code) => reject(new EngineRejectedError(`generation worker exited during start (code ${code})`));
+      worker.on('message', onMsg);
+      worker.on('error', onErr);
+      worker.on('exit', onExit);
+    });
+    return { worker, ready };
+  } catch (e) {
+    await worker.terminate();
+    throw e;
+  } finally {
+    // Only our own listeners: the Worker keeps internal ones that start its message port.
+    if (onMsg) worker.off('message', onMsg);
+    if (onErr) worker.off('error', onErr);
+    if (onExit) worker.off('exit', onExit);
   }
 }

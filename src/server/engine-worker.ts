@@ -2,7 +2,11 @@
  * Worker-thread entry of the server's generation engine: loads the model, then runs engine steps
  * whenever work is pending, yielding between steps so submits and cancels from the HTTP thread are
  * taken at step boundaries. Messages in: submit | cancel | shutdown. Messages out: ready | fatal |
- * rejected | events (one batch per step).
+ * rejected | events (one batch per step, with `active`: the slots in use after it).
+ *
+ * Test hook: GLMKIT_TEST_CRASH_WORKER_AFTER=N makes the first worker (not its restarts) fail its
+ * engine step once it has generated N tokens, as a crash in the engine would;
+ * GLMKIT_TEST_STEP_DELAY_MS=D waits D ms between engine steps (a slow engine, for timeout tests).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
@@ -14,6 +18,8 @@ export interface WorkerInit {
   slotCapacity?: number;
   /** the tokenizer's size: ids past it are never sampled */
   vocabLimit?: number;
+  /** 0 for the first worker, k for its k-th restart after a crash */
+  generation?: number;
 }
 
 export type ToWorker = { type: 'submit'; req: EngineRequest } | { type: 'cancel'; id: number } | { type: 'shutdown' };
@@ -32,18 +38,26 @@ try {
 }
 
 let scheduled = false;
+let lastActive = 0;
+const crashAfter = (init.generation ?? 0) === 0 ? Number(process.env.GLMKIT_TEST_CRASH_WORKER_AFTER ?? NaN) : NaN;
+let tokensOut = 0;
+const stepDelayMs = Number(process.env.GLMKIT_TEST_STEP_DELAY_MS ?? 0) || 0;
 
 function schedule(): void {
   if (scheduled || engine.idle) return;
   scheduled = true;
-  setImmediate(run);
+  if (stepDelayMs > 0) setTimeout(run, stepDelayMs);
+  else setImmediate(run);
 }
 
 function run(): void {
   scheduled = false;
   try {
     const events = engine.step();
-    if (events.length > 0) port.postMessage({ type: 'events', events });
+    for (const e of events) if (e.type === 'token') tokensOut++;
+    if (tokensOut >= crashAfter) throw new Error(`test crash after ${tokensOut} tokens (GLMKIT_TEST_CRASH_WORKER_AFTER)`);
+    if (events.length > 0 || engine.active !== lastActive) port.postMessage({ type: 'events', events, active: engine.active });
+    lastActive = engine.active;
   } catch (e) {
     port.postMessage({ type: 'fatal', message: `engine step failed: ${(e as Error).message}` });
     process.exit(1);

@@ -60,3 +60,22 @@ test('a dead generation worker turns requests into 503s, not a crash', async () 
   assert.throws(() => client.submit({ prompt: [1], maxTokens: 1 }, () => {}), (e: unknown) => e instanceof OverloadedError && e.status === 503);
   await client.close();
 });
+
+test('a request whose client left before it reached the engine is cancelled at once (its slot is never held)', async () => {
+  const { scratchModel } = await import('../bench/serve.js');
+  const { loadTokenizer } = await import('../tokenizer/index.js');
+  const { runGeneration } = await import('./run.js');
+  const dir = scratchModel('tiny', tempDir('glmkit-run-'), { neverStop: true });
+  const client = await EngineClient.start(dir, { maxSlots: 1, maxPending: 4 });
+  try {
+    const gone = new AbortController();
+    gone.abort();
+    const params = { prompt: [1, 2, 3], maxTokens: 300, temperature: 0, topP: 1, stop: [], stopTokens: [] };
+    const r = await runGeneration(client, loadTokenizer(dir), params, () => {}, gone.signal);
+    assert.ok(r.completionTokens < 300, `stopped early, got ${r.completionTokens} tokens`);
+    assert.equal(client.stats.cancelled, 1);
+    assert.equal(client.inFlight, 0);
+  } finally {
+    await client.close();
+  }
+});

@@ -129,7 +129,9 @@ export async function runGeneration(
   );
   handle = h;
   const onAbort = () => h.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // A client that left before the request reached the engine is cancelled at once too.
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await h.done;
   } finally {
