@@ -49,6 +49,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
     sft: join(out, 'sft'),
   };
   const t0 = Date.now();
+  const machine = machineInfo(); // once per run (it asks git for the commit)
   const timings: Record<string, number> = (state.summary.seconds as Record<string, number>) ?? {};
 
   const last = STAGES.indexOf(cfg.until);
@@ -159,7 +160,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
     timings[stage] = (Date.now() - s0) / 1000;
     state.summary.seconds = timings;
     state.summary.preset = cfg.preset;
-    state.summary.machine = machineInfo();
+    state.summary.machine = machine;
     if (!state.done.includes(stage)) state.done.push(stage);
     state.stage_config_hash[stage] = state.config_hash;
     writeTextAtomic(join(out, 'summary.json'), JSON.stringify(state.summary, null, 2) + '\n');

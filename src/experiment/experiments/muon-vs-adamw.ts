@@ -8,12 +8,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, writeJsonl } from '../../data/world/index.js';
 import { loadCausalLM } from '../../models/glm/checkpoint.js';
-import type { GlmForCausalLM } from '../../models/glm/model.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { resolveConfig } from '../../trainers/base/config.js';
-import { evalLoss } from '../../trainers/base/lm-loss.js';
 import { readMetrics } from '../../trainers/base/metrics.js';
-import { PretrainTrainer, packText, packedBatch, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
+import { PretrainTrainer, packText, packedLoss, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
 import { validationTestSplit } from '../../eval/splits.js';
 import { tInterval, verdictOf } from '../stats.js';
 import { barChart, xyChart, type XYSeries } from '../../report/svg.js';
@@ -37,12 +35,6 @@ interface ArmMetrics extends Record<string, unknown> {
 
 const OPTIMIZERS = ['adamw', 'muon'] as const;
 type Opt = (typeof OPTIMIZERS)[number];
-
-function lossOn(model: GlmForCausalLM, seqs: Int32Array[], bs: number): number {
-  const batches = [];
-  for (let i = 0; i < seqs.length; i += bs) batches.push(packedBatch(seqs.slice(i, i + bs)));
-  return evalLoss(model, batches);
-}
 
 export const muonVsAdamw: Experiment = {
   name: 'muon-vs-adamw',
@@ -82,7 +74,7 @@ export const muonVsAdamw: Experiment = {
         const cfg = resolveConfig(pretrainSchema, { object: { model: base.initDir, data: trainFile, out: join(dir, 'train'), max_steps: S.steps, per_device_train_batch_size: S.batch, max_seq_length: S.seq_len, learning_rate: lr, warmup_steps: Math.max(1, Math.round(S.steps / 20)), optimizer: opt, seed, save_steps: 0, logging_steps: 1, quiet: true }, objectSource: 'muon-vs-adamw' });
         const r = await new PretrainTrainer(cfg, model, tok, trainSeqs, null).train();
         model.eval();
-        const metrics: ArmMetrics = { train_loss: r.finalLoss, validation_loss: lossOn(model, valSeqs, S.batch), test_loss: lossOn(model, testSeqs, S.batch), tokens: r.tokens };
+        const metrics: ArmMetrics = { train_loss: r.finalLoss, validation_loss: packedLoss(model, valSeqs, S.batch), test_loss: packedLoss(model, testSeqs, S.batch), tokens: r.tokens };
         return { metrics, scores: [{ split: 'validation', loss: metrics.validation_loss }, { split: 'test', loss: metrics.test_loss }] };
       });
       const m = arms[name].metrics;

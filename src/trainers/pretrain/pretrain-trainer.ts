@@ -43,6 +43,13 @@ export function packedBatch(seqs: Int32Array[]): LmBatch {
   return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), attentionMask: null, tokens: B * L };
 }
 
+/** Mean next-token loss of `model` on packed sequences, `bs` sequences per forward pass. */
+export function packedLoss(model: GlmForCausalLM, seqs: Int32Array[], bs: number): number {
+  const batches: LmBatch[] = [];
+  for (let i = 0; i < seqs.length; i += bs) batches.push(packedBatch(seqs.slice(i, i + bs)));
+  return evalLoss(model, batches);
+}
+
 export class PretrainTrainer extends Trainer<PretrainConfig> {
   readonly method = 'pretrain';
   private readonly evalSeqs: Int32Array[] | null;
@@ -61,9 +68,6 @@ export class PretrainTrainer extends Trainer<PretrainConfig> {
 
   protected override evaluate(): Record<string, number> {
     if (!this.evalSeqs) return {};
-    const bs = this.config.per_device_train_batch_size;
-    const batches: LmBatch[] = [];
-    for (let i = 0; i < this.evalSeqs.length; i += bs) batches.push(packedBatch(this.evalSeqs.slice(i, i + bs)));
-    return { eval_loss: evalLoss(this.model as GlmForCausalLM, batches) };
+    return { eval_loss: packedLoss(this.model as GlmForCausalLM, this.evalSeqs, this.config.per_device_train_batch_size) };
   }
 }
