@@ -3,7 +3,12 @@
 #define NAPI_VERSION 8
 #include <napi.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string>
 
 #include "kernels/kernels.h"
@@ -300,7 +305,23 @@ Napi::Value TestThrowInParallel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Every tensor is a fresh zeroed ArrayBuffer (calloc). With glibc's defaults a buffer over 128 KiB
+// is its own mmap, returned to the kernel when collected, so the next one page-faults in again: at
+// the tiny preset's training step that was ~15,000 faults, paid inside the kernels that first write
+// the output. Keeping freed memory in the heap (blocks up to 32 MiB from the heap, trim at 512 MiB)
+// turns those faults into a memset. GLMKIT_MALLOC_TUNE=0 keeps glibc's defaults.
+void TuneMalloc() {
+#if defined(__GLIBC__)
+  const char* env = std::getenv("GLMKIT_MALLOC_TUNE");
+  if (env && std::strcmp(env, "0") == 0) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  TuneMalloc();
   exports.Set("_testThrowInParallel", Napi::Function::New(env, TestThrowInParallel));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
