@@ -136,7 +136,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
 }
 
 // Attention shape arguments start at index `base`:
-// batch, tq, tk, qOffset, headsQ, headsKv, headDim, scale, causal, prefixLen|null, keyMask|null
+// batch, tq, tk, qOffset, headsQ, headsKv, headDim, scale, causal, prefixLen|null, keyMask|null[, kvCapacity]
 AttentionParams attention_params(const Args& a, size_t base) {
   AttentionParams p{};
   p.batch = a.integer(base + 0, "batch");
@@ -149,7 +149,9 @@ AttentionParams attention_params(const Args& a, size_t base) {
   p.scale = a.number(base + 7, "scale");
   p.causal = a.boolean(base + 8, "causal");
   p.prefix_len = a.i32(base + 9, "prefixLen", p.batch, true);
-  p.key_mask = a.i32(base + 10, "keyMask", p.batch * p.tk, true);
+  p.kv_capacity = base + 11 < a.info.Length() && !a.info[base + 11].IsUndefined() ? a.integer(base + 11, "kvCapacity", 1) : p.tk;
+  if (p.kv_capacity < p.tk) fail(a.env(), a.fn, "kvCapacity must be >= tk");
+  p.key_mask = a.i32(base + 10, "keyMask", p.batch * p.kv_capacity, true);
   if (p.heads_q % p.heads_kv != 0) fail(a.env(), a.fn, "headsQ must be a multiple of headsKv");
   return p;
 }
@@ -158,7 +160,7 @@ AttentionParams attention_params(const Args& a, size_t base) {
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Args a{info, "attentionForward"};
   AttentionParams p = attention_params(a, 5);
-  int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.tk * p.heads_kv * p.head_dim;
+  int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.kv_capacity * p.heads_kv * p.head_dim;
   glmkit::attention_forward(p, a.f32(0, "q", nq), a.f32(1, "k", nk), a.f32(2, "v", nk), a.f32(3, "out", nq),
                             a.f32(4, "lse", p.batch * p.heads_q * p.tq));
   return info.Env().Undefined();
@@ -168,6 +170,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a{info, "attentionBackward"};
   AttentionParams p = attention_params(a, 9);
+  if (p.kv_capacity != p.tk) fail(a.env(), a.fn, "kvCapacity must equal tk (a KV cache's buffers are for inference only)");
   int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.tk * p.heads_kv * p.head_dim;
   glmkit::attention_backward(p, a.f32(0, "q", nq), a.f32(1, "k", nk), a.f32(2, "v", nk), a.f32(3, "out", nq),
                              a.f32(4, "lse", p.batch * p.heads_q * p.tq), a.f32(5, "dout", nq), a.f32(6, "dq", nq),
