@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { generate } from '../generation/generate.js';
+import { generateSpeculative } from '../generation/speculative.js';
 import { field, parseCommand } from './args.js';
 import { parseIds } from './logits.js';
 import { loadTokenizer } from '../tokenizer/index.js';
@@ -26,6 +27,7 @@ const spec = {
     top_k: field('int', 0, 'top-k sampling (0 = off)', { min: 0 }),
     stop: field<string | null>('string', null, "stop token ids, e.g. 5,6 (default: the config's eos_token_id)", { nullable: true, placeholder: 'ids' }),
     seed: field('int', 0, 'sampling seed'),
+    speculative: field('boolean', false, "with --ids: draft with the model's MTP layer and verify with the main model (GLM-4.5 models; same output distribution, greedy output identical)"),
     json: field('boolean', false, 'print JSON ({"ids": [...]} or the chat turn)'),
   },
 };
@@ -34,6 +36,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (!parsed) return 0;
   const v = parsed.values;
+  if (v.speculative && v.prompt !== null) throw new UsageError('generate: --speculative works with --ids (raw continuation) only; drop --prompt or --speculative');
   if ((v.ids === null) === (v.prompt === null)) throw new UsageError('generate: give exactly one of --ids 1,2,3 or --prompt TEXT; see glmkit generate --help');
   if (v.prompt !== null) {
     modelDir('generate', '--model', v.model, true);
@@ -59,14 +62,18 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const model = loadCausalLM(v.model);
   const eos = model.config.eosTokenId;
   const stopTokens = stop ?? (eos === null ? [] : Array.isArray(eos) ? eos : [eos]);
-  const res = generate(model, [ids], {
-    maxNewTokens: v.max_new_tokens ?? 32,
-    temperature: v.temperature ?? 1,
-    topP: v.top_p,
-    topK: v.top_k,
-    seed: v.seed,
-    stopTokens,
-  });
+  const sampling = { maxNewTokens: v.max_new_tokens ?? 32, temperature: v.temperature ?? 1, topP: v.top_p, topK: v.top_k, seed: v.seed, stopTokens };
+  if (v.speculative) {
+    const r = generateSpeculative(model, ids, sampling);
+    const rate = r.drafted ? r.accepted / r.drafted : 0;
+    if (v.json) process.stdout.write(JSON.stringify({ ids: r.tokens, finish_reason: r.finishReason, drafted: r.drafted, accepted: r.accepted, accept_rate: rate, main_forwards: r.mainForwards }) + '\n');
+    else {
+      console.log(r.tokens.join(' '));
+      console.error(`speculative: ${r.accepted} of ${r.drafted} drafts accepted (${(100 * rate).toFixed(1)}%), ${r.mainForwards} main forwards for ${r.tokens.length} tokens`);
+    }
+    return 0;
+  }
+  const res = generate(model, [ids], sampling);
   if (v.json) process.stdout.write(JSON.stringify({ ids: res.tokens[0], finish_reason: res.finishReason[0] }) + '\n');
   else console.log(res.tokens[0].join(' '));
   return 0;

@@ -56,6 +56,22 @@ export class KVCache {
     return positions;
   }
 
+  /**
+   * Drops the slots from `length` on (speculative decoding's rejected drafts): their keys are masked
+   * out and each sequence's next RoPE position steps back over its dropped real tokens.
+   */
+  rollback(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.length) throw new ShapeError(`KVCache.rollback: expected a length in [0, ${this.length}], got ${length}`);
+    for (let b = 0; b < this.batch; b++) {
+      for (let t = length; t < this.length; t++) {
+        const i = b * this.capacity + t;
+        if (this.keyMask[i]) this.nextPos[b]--;
+        this.keyMask[i] = 0;
+      }
+    }
+    this.length = length;
+  }
+
   /** Writes the new tokens' k, v ([B, T, Hkv, D]) of one layer into the slots reserved by the last advance(T). */
   write(layer: number, k: Float32Array, v: Float32Array, T: number): void {
     const row = this.headsKv * this.headDim;

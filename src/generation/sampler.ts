@@ -42,33 +42,47 @@ export function tokenLogprob(logits: ArrayLike<number>, token: number, temperatu
   return (logits[token] - max) / t - Math.log(z);
 }
 
-export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): { token: number; logprob: number } {
-  const temperature = opts.temperature ?? 1;
+/** softmax(logits / temperature) in float64 (temperature > 0). */
+function temperedProbs(logits: Float32Array, temperature: number): Float64Array {
   const V = logits.length;
-  if (temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
-    return { token: best, logprob: tokenLogprob(logits, best, 1) };
-  }
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
   const probs = new Float64Array(V);
   let z = 0;
   for (let i = 0; i < V; i++) z += probs[i] = Math.exp((logits[i] - max) / temperature);
   for (let i = 0; i < V; i++) probs[i] /= z;
+  return probs;
+}
+
+/** The ids top-k / top-p keep, most likely first (empty when neither truncates: every id is kept). */
+function candidatesOf(probs: Float64Array, opts: SamplingOptions): number[] {
   const topK = opts.topK ?? 0, topP = opts.topP ?? 1;
-  let candidates: number[];
-  if (topK > 0 || topP < 1) {
-    candidates = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
-    if (topK > 0) candidates = candidates.slice(0, topK);
-    if (topP < 1) {
-      let acc = 0, n = 0;
-      while (n < candidates.length && acc < topP) acc += probs[candidates[n++]];
-      candidates = candidates.slice(0, Math.max(1, n));
-    }
-  } else {
-    candidates = [];
+  if (!(topK > 0 || topP < 1)) return [];
+  let candidates = Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
+  if (topK > 0) candidates = candidates.slice(0, topK);
+  if (topP < 1) {
+    let acc = 0, n = 0;
+    while (n < candidates.length && acc < topP) acc += probs[candidates[n++]];
+    candidates = candidates.slice(0, Math.max(1, n));
   }
+  return candidates;
+}
+
+function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): { token: number; logprob: number } {
+  const temperature = opts.temperature ?? 1;
+  const V = logits.length;
+  if (temperature === 0) {
+    const best = argmax(logits);
+    return { token: best, logprob: tokenLogprob(logits, best, 1) };
+  }
+  const probs = temperedProbs(logits, temperature);
+  const candidates = candidatesOf(probs, opts);
   let token: number;
   if (candidates.length > 0) {
     let mass = 0;
@@ -83,15 +97,41 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
       }
     }
   } else {
-    let u = rng.random();
-    token = V - 1;
-    for (let i = 0; i < V; i++) {
-      u -= probs[i];
-      if (u < 0) {
-        token = i;
-        break;
-      }
-    }
+    token = sampleFrom(probs, rng);
   }
   return { token, logprob: Math.log(probs[token]) };
+}
+
+/**
+ * The distribution sampleToken draws from, as probabilities over all ids: softmax(logits / T) cut to
+ * the top-k / top-p candidates and renormalised; one-hot at the argmax for temperature 0.
+ */
+export function samplingDistribution(logits: Float32Array, opts: SamplingOptions): Float64Array {
+  const temperature = opts.temperature ?? 1;
+  if (temperature === 0) {
+    const out = new Float64Array(logits.length);
+    out[argmax(logits)] = 1;
+    return out;
+  }
+  const probs = temperedProbs(logits, temperature);
+  const candidates = candidatesOf(probs, opts);
+  if (candidates.length === 0) return probs;
+  const out = new Float64Array(logits.length);
+  let mass = 0;
+  for (const c of candidates) mass += probs[c];
+  for (const c of candidates) out[c] = probs[c] / mass;
+  return out;
+}
+
+/** One draw from a probability vector (its entries sum to 1, up to rounding). */
+export function sampleFrom(probs: ArrayLike<number>, rng: Rng): number {
+  let u = rng.random();
+  let last = 0;
+  for (let i = 0; i < probs.length; i++) {
+    if (probs[i] <= 0) continue;
+    last = i;
+    u -= probs[i];
+    if (u < 0) return i;
+  }
+  return last;
 }

@@ -19,6 +19,7 @@ import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { PretrainTrainer, packText, packedBatch, packedLoss, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
 import { tInterval, verdictOf } from '../stats.js';
+import { compareSpeculative } from '../../generation/speculative.js';
 import { barChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext } from '../types.js';
 
@@ -31,6 +32,9 @@ interface Settings extends Record<string, unknown> {
   mtp_weight: number;
   loss_margin: number;
   heldout_docs: number;
+  /** speculative decoding measurement: prompts (first 32 tokens of held-out sequences) and tokens each */
+  decode_prompts: number;
+  decode_tokens: number;
   seeds: number[];
 }
 
@@ -38,6 +42,10 @@ interface ArmMetrics extends Record<string, unknown> {
   test_loss: number;
   test_mtp_accept_rate: number;
   train_loss: number;
+  /** MTP arms: greedy speculative decoding on held-out prompts, measured (batch 1) */
+  speculative_speedup?: number;
+  speculative_accept_rate?: number;
+  speculative_identical?: boolean;
 }
 
 /** Share of greedy MTP drafts (token t+2 from h_t and token t+1) equal to the main model's greedy token t+2. */
@@ -93,8 +101,8 @@ export const mtp: Experiment = {
   defaultSeeds: (quick) => (quick ? [0, 1] : [0, 1, 2]),
   settings(quick) {
     return quick
-      ? { preset: 'tiny-moe', steps: 3, batch: 4, seq_len: 64, learning_rate: 3e-3, mtp_weight: 0.3, loss_margin: 0.02, heldout_docs: 60 }
-      : { preset: 'tiny-moe', steps: 300, batch: 16, seq_len: 256, learning_rate: 3e-3, mtp_weight: 0.3, loss_margin: 0.02, heldout_docs: 600 };
+      ? { preset: 'tiny-moe', steps: 3, batch: 4, seq_len: 64, learning_rate: 3e-3, mtp_weight: 0.3, loss_margin: 0.02, heldout_docs: 60, decode_prompts: 2, decode_tokens: 8 }
+      : { preset: 'tiny-moe', steps: 300, batch: 16, seq_len: 256, learning_rate: 3e-3, mtp_weight: 0.3, loss_margin: 0.02, heldout_docs: 600, decode_prompts: 16, decode_tokens: 128 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
@@ -118,22 +126,33 @@ export const mtp: Experiment = {
           const r = await new PretrainTrainer(cfg, model, tok, trainSeqs, null).train();
           model.eval();
           const metrics: ArmMetrics = { train_loss: r.finalLoss, test_loss: packedLoss(model, testSeqs, S.batch), test_mtp_accept_rate: mtpAcceptRate(model, testSeqs, S.batch) };
+          if (withMtp) {
+            const prompts = testSeqs.slice(0, S.decode_prompts).map((q) => Array.from(q.subarray(0, 32)));
+            const c = compareSpeculative(model, prompts, S.decode_tokens);
+            Object.assign(metrics, { speculative_speedup: c.plainSeconds / c.speculativeSeconds, speculative_accept_rate: c.accepted / Math.max(1, c.drafted), speculative_identical: c.identical });
+          }
           return { metrics, scores: [{ split: 'test', loss: metrics.test_loss, accept_rate: metrics.test_mtp_accept_rate }] };
         });
         const m = arms[name].metrics;
-        ctx.log(`mtp: ${name}: test loss ${m.test_loss.toFixed(4)}, MTP draft accept rate ${m.test_mtp_accept_rate.toFixed(3)}`);
+        ctx.log(`mtp: ${name}: test loss ${m.test_loss.toFixed(4)}, MTP draft accept rate ${m.test_mtp_accept_rate.toFixed(3)}` + (m.speculative_speedup !== undefined ? `; speculative decoding ${m.speculative_speedup.toFixed(2)}x, accept rate ${m.speculative_accept_rate!.toFixed(3)}, output identical: ${m.speculative_identical}` : ''));
       }
     }
     const cost = mtpCostShare(initModelForTokenizer(S.preset, tok, 0));
     const comparisons: Comparison[] = [];
     const lossDiffs = S.seeds.map((s) => arms[`mtp-s${s}`].metrics.test_loss - arms[`no-mtp-s${s}`].metrics.test_loss);
     const accept = S.seeds.map((s) => arms[`mtp-s${s}`].metrics.test_mtp_accept_rate);
+    const speedups = S.seeds.map((s) => arms[`mtp-s${s}`].metrics.speculative_speedup ?? NaN);
     if (S.seeds.length >= 2) {
       const l = tInterval(lossDiffs), a = tInterval(accept);
       comparisons.push(
         { metric: 'test loss (nats/token)', a: 'mtp', b: 'no-mtp', diff: l.estimate, ci95: l.ci, n: l.n, claim: 'less', margin: S.loss_margin, method: 't-interval over seeds', verdict: verdictOf(l.ci, 'less', S.loss_margin), decides: true },
         { metric: 'MTP draft accept rate minus its cost share', a: 'mtp accept rate', b: `cost ${cost.toFixed(3)}`, diff: a.estimate - cost, ci95: [a.ci[0] - cost, a.ci[1] - cost], n: a.n, claim: 'greater', margin: 0, method: 't-interval over seeds', verdict: verdictOf([a.ci[0] - cost, a.ci[1] - cost], 'greater'), decides: true },
       );
+      if (speedups.every(Number.isFinite)) {
+        const sp = tInterval(speedups);
+        const ci: [number, number] = [sp.ci[0] - 1, sp.ci[1] - 1];
+        comparisons.push({ metric: 'speculative decoding speed-up minus 1 (plain / speculative wall time, greedy, batch 1)', a: 'speculative', b: 'plain', diff: sp.estimate - 1, ci95: ci, n: sp.n, claim: 'greater', margin: 0, method: 't-interval over seeds', verdict: verdictOf(ci, 'greater'), decides: true });
+      }
     }
     const meanAccept = accept.reduce((x, y) => x + y, 0) / accept.length;
     return {
@@ -148,7 +167,8 @@ export const mtp: Experiment = {
         : [],
       notes: [
         `${S.preset}, ${S.steps} steps of ${S.batch} x ${S.seq_len} tokens (Muon, lr ${S.learning_rate}) per arm; the MTP arm adds ${S.mtp_weight} x the MTP loss. Test loss differences per seed: ${lossDiffs.map((d) => d.toFixed(4)).join(', ')}.`,
-        `MTP draft accept rate per seed: ${accept.map((a) => a.toFixed(3)).join(', ')}; the MTP layer costs ${cost.toFixed(3)} of a main forward per token, so one drafted token per step would decode about ${((1 + meanAccept) / (1 + cost)).toFixed(2)}x as many tokens per unit of compute (measured wall-clock speed-up needs speculative decoding in the engine, not built yet).`,
+        `MTP draft accept rate per seed: ${accept.map((a) => a.toFixed(3)).join(', ')}; the MTP layer costs ${cost.toFixed(3)} of a main forward per token, so one drafted token per step would decode about ${((1 + meanAccept) / (1 + cost)).toFixed(2)}x as many tokens per unit of compute.`,
+        `Measured greedy speculative decoding (batch 1, ${S.decode_prompts} held-out prompts of 32 tokens, ${S.decode_tokens} new tokens each, src/generation/speculative.ts): speed-up per seed ${speedups.map((x) => x.toFixed(2)).join(', ')}; output identical to plain decoding: ${S.seeds.every((s) => arms[`mtp-s${s}`].metrics.speculative_identical !== false)}.`,
         ...(comparisons.length ? [] : ['One seed only: no interval across seeds, so no verdict (pass --seeds with at least two).']),
       ],
     };
