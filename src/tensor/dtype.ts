@@ -17,6 +17,27 @@ export function allocData(dtype: DType, size: number): TypedData {
   }
 }
 
+let poisonUninit = false;
+
+/** Tests: fill allocUninit's arrays with NaN (f32/f64), so an op that leaves part of its output unwritten shows. */
+export function setPoisonUninit(on: boolean): void {
+  poisonUninit = on;
+}
+
+/**
+ * An array whose contents are unspecified (not zeroed): for outputs an op overwrites entirely. Node
+ * allocates it without the memset a zeroed ArrayBuffer costs (a training step's outputs are hundreds
+ * of megabytes).
+ */
+export function allocUninit(dtype: DType, size: number): TypedData {
+  const bytes = dtype === 'f64' ? 8 : 4;
+  if (size * bytes < 4096) return allocData(dtype, size); // small: not worth a separate buffer
+  const buf = Buffer.allocUnsafeSlow(size * bytes).buffer;
+  const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : new Int32Array(buf, 0, size);
+  if (poisonUninit && dtype !== 'i32') out.fill(Number.NaN);
+  return out;
+}
+
 export function dtypeOf(data: TypedData): DType {
   if (data instanceof Float32Array) return 'f32';
   if (data instanceof Float64Array) return 'f64';

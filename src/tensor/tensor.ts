@@ -7,7 +7,7 @@
 import { DTypeError, ShapeError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { runBackward, type GradNode } from './autograd.js';
-import { allocData, dtypeOf, type DType, type TypedData } from './dtype.js';
+import { allocData, allocUninit, dtypeOf, type DType, type TypedData } from './dtype.js';
 import { checkShape, fmt, sizeOf, type Shape } from './shape.js';
 
 export class Tensor {
@@ -125,7 +125,7 @@ export class Tensor {
 }
 
 function addSameShape(a: Tensor, b: Tensor): Tensor {
-  const out = allocData(a.dtype, a.size);
+  const out = allocUninit(a.dtype, a.size);
   const x = a.data, y = b.data;
   for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
   return new Tensor(out, a.shape);

@@ -7,7 +7,7 @@ import { record } from '../autograd.js';
 import { broadcastShapes, fmt, shapesEqual, sizeOf, stridesOf, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { FloatArray } from '../dtype.js';
-import { commonFloat, empty, floatData } from './util.js';
+import { commonFloat, empty, floatData, uninit } from './util.js';
 import { sumToShape } from './reduce.js';
 
 type BinKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
@@ -16,7 +16,7 @@ type BinKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
 function binaryRaw(kind: BinKind, a: Tensor, b: Tensor): Tensor {
   const dtype = commonFloat(kind, a, b);
   const shape = broadcastShapes(kind, a.shape, b.shape);
-  const out = empty(shape, dtype);
+  const out = uninit(shape, dtype); // every path below writes all of it
   const o = out.data as FloatArray, x = a.data as FloatArray, y = b.data as FloatArray;
   const n = o.length;
   if (x.length === n && y.length === n) {

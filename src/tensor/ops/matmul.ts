@@ -8,7 +8,7 @@ import { backendFor } from '../backend/index.js';
 import type { FloatArray } from '../dtype.js';
 import { fmt, shapesEqual, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { commonFloat, empty } from './util.js';
+import { commonFloat, uninit } from './util.js';
 import { sumToShape } from './reduce.js';
 
 export interface MatmulOptions {
@@ -44,7 +44,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   else if (aBatch.length === 0) batchShape = bBatch;
   else throw new ShapeError(`matmul: batch dims differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (equal batch dims, or one side 2-D)`);
   const batch = sizeOf(batchShape);
-  const out = empty([...batchShape, m, n], a.dtype);
+  const out = uninit([...batchShape, m, n], a.dtype); // beta 0: overwritten
   const sa = aBatch.length === 0 ? 0 : m * k, sb = bBatch.length === 0 ? 0 : k * n;
   const A = a.data as FloatArray, B = b.data as FloatArray, C = out.data as FloatArray;
   if (sb === 0 && sa !== 0 && !transA) gemm(A, B, C, 1, batch * m, n, k, false, transB, 0, 0); // one tall GEMM
@@ -54,7 +54,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const G = g.data as FloatArray;
     let ga: Tensor | null = null, gb: Tensor | null = null;
     if (a.requiresGrad) {
-      ga = empty(a.shape, a.dtype);
+      ga = uninit(a.shape, a.dtype); // the first GEMM into it has beta 0
       const GA = ga.data as FloatArray;
       if (sa === 0) {
         // a shared across the batch: sum the per-batch gradients.
@@ -66,7 +66,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       }
     }
     if (b.requiresGrad) {
-      gb = empty(b.shape, b.dtype);
+      gb = uninit(b.shape, b.dtype); // the first GEMM into it has beta 0
       const GB = gb.data as FloatArray;
       if (sb === 0 && sa !== 0 && !transA) {
         // b shared and a flattened: one GEMM sums over all rows.
@@ -104,7 +104,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== nOut)) throw new ShapeError(`linear: bias must be [${nOut}], got ${fmt(bias.shape)}`);
   commonFloat('linear', x, weight, ...(bias ? [bias] : []));
   const rows = x.size / nIn;
-  const out = empty([...x.shape.slice(0, -1), nOut], x.dtype);
+  const out = uninit([...x.shape.slice(0, -1), nOut], x.dtype); // bias rows then beta 1, or beta 0
   const X = x.data as FloatArray, W = weight.data as FloatArray, Y = out.data as FloatArray;
   if (bias) {
     const bd = bias.data as FloatArray;
@@ -116,11 +116,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     const G = g.data as FloatArray;
     let gx: Tensor | null = null, gw: Tensor | null = null, gbias: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = empty(x.shape, x.dtype); // [rows, in] = G [rows, out] @ W [out, in]
+      gx = uninit(x.shape, x.dtype); // [rows, in] = G [rows, out] @ W [out, in]
       gemm(G, W, gx.data as FloatArray, 1, rows, nIn, nOut, false, false, 0, 0);
     }
     if (weight.requiresGrad) {
-      gw = empty(weight.shape, weight.dtype); // [out, in] = G^T [out, rows] @ X [rows, in]
+      gw = uninit(weight.shape, weight.dtype); // [out, in] = G^T [out, rows] @ X [rows, in]
       gemm(G, X, gw.data as FloatArray, 1, nOut, nIn, rows, true, false, 0, 0);
     }
     if (bias?.requiresGrad) gbias = sumToShape(new Tensor(G, [rows, nOut]), [nOut]);

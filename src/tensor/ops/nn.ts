@@ -9,7 +9,7 @@ import { backendFor } from '../backend/index.js';
 import { allocData, type DType, type FloatArray } from '../dtype.js';
 import { fmt, normAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { commonFloat, empty, expectNdim, intData } from './util.js';
+import { commonFloat, empty, expectNdim, intData, uninit } from './util.js';
 
 /** w * x / sqrt(mean(x^2) + eps) over the last dim. x: [..., d], w: [d]. */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
@@ -17,12 +17,12 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const dim = x.shape[x.ndim - 1];
   if (weight.ndim !== 1 || weight.shape[0] !== dim) throw new ShapeError(`rmsNorm: weight ${fmt(weight.shape)} does not match the last dim of ${fmt(x.shape)}`);
   const rows = x.size / dim;
-  const out = empty(x.shape, dtype);
+  const out = uninit(x.shape, dtype);
   const rstd = allocData(dtype, rows) as FloatArray;
   const be = backendFor(x.data);
   be.rmsnormForward(x.data as FloatArray, weight.data as FloatArray, out.data as FloatArray, rstd, rows, dim, eps);
   return record(out, 'rmsNorm', [x, weight], (g) => {
-    const gx = empty(x.shape, dtype), gw = empty(weight.shape, dtype);
+    const gx = uninit(x.shape, dtype), gw = empty(weight.shape, dtype); // dx overwritten, dw accumulated
     be.rmsnormBackward(g.data as FloatArray, x.data as FloatArray, weight.data as FloatArray, rstd, gx.data as FloatArray, gw.data as FloatArray, rows, dim);
     return [gx, gw];
   });
@@ -62,7 +62,7 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: RopeOptions): Te
   }
   const be = backendFor(x.data);
   const run = (src: Tensor, inverse: boolean): Tensor => {
-    const out = empty(src.shape, dtype);
+    const out = uninit(src.shape, dtype);
     be.rope({ x: src.data as FloatArray, cos: cos.data as FloatArray, sin: sin.data as FloatArray, out: out.data as FloatArray, rows, heads: H, headDim: D, rotaryDim: opts.rotaryDim, interleaved: opts.interleaved, inverse });
     return out;
   };
@@ -107,11 +107,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   };
   if (shape.qOffset < 0) throw new ShapeError(`attention: qOffset ${shape.qOffset} < 0 (more queries than keys?)`);
   const be = backendFor(q.data);
-  const out = empty(q.shape, dtype);
+  const out = uninit(q.shape, dtype);
   const lse = allocData(dtype, B * Hq * Tq) as FloatArray;
   be.attentionForward({ ...shape, q: q.data as FloatArray, k: k.data as FloatArray, v: v.data as FloatArray, out: out.data as FloatArray, lse });
   return record(out, 'attention', [q, k, v], (g) => {
-    const dq = empty(q.shape, dtype), dk = empty(k.shape, dtype), dv = empty(v.shape, dtype);
+    const dq = uninit(q.shape, dtype), dk = uninit(k.shape, dtype), dv = uninit(v.shape, dtype);
     be.attentionBackward({
       ...shape, q: q.data as FloatArray, k: k.data as FloatArray, v: v.data as FloatArray, out: out.data as FloatArray, lse,
       dout: g.data as FloatArray, dq: dq.data as FloatArray, dk: dk.data as FloatArray, dv: dv.data as FloatArray,
@@ -130,10 +130,10 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const dtype = commonFloat('softmax', x);
   const [rows, cols] = lastAxisOnly('softmax', x, axis);
   const be = backendFor(x.data);
-  const out = empty(x.shape, dtype);
+  const out = uninit(x.shape, dtype);
   be.softmaxForward(x.data as FloatArray, out.data as FloatArray, rows, cols);
   return record(out, 'softmax', [x], (g) => {
-    const gx = empty(x.shape, dtype);
+    const gx = uninit(x.shape, dtype);
     be.softmaxBackward(out.data as FloatArray, g.data as FloatArray, gx.data as FloatArray, rows, cols);
     return [gx];
   });
@@ -143,10 +143,10 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const dtype = commonFloat('logSoftmax', x);
   const [rows, cols] = lastAxisOnly('logSoftmax', x, axis);
   const be = backendFor(x.data);
-  const out = empty(x.shape, dtype);
+  const out = uninit(x.shape, dtype);
   be.logSoftmaxForward(x.data as FloatArray, out.data as FloatArray, rows, cols);
   return record(out, 'logSoftmax', [x], (g) => {
-    const gx = empty(x.shape, dtype);
+    const gx = uninit(x.shape, dtype);
     be.logSoftmaxBackward(out.data as FloatArray, g.data as FloatArray, gx.data as FloatArray, rows, cols);
     return [gx];
   });
@@ -188,7 +188,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     const dloss = allocData(dtype, rows) as FloatArray;
     if (reduction === 'none') dloss.set(g.data as FloatArray);
     else dloss.fill(reduction === 'mean' ? g.data[0] / count : g.data[0]);
-    const gx = empty(logits.shape, dtype);
+    const gx = uninit(logits.shape, dtype);
     be.crossEntropyBackward(logits.data as FloatArray, t, lse, dloss, gx.data as FloatArray, rows, V, ignoreIndex);
     return [gx];
   });
@@ -201,10 +201,10 @@ export function swiglu(x: Tensor): Tensor {
   if (two % 2 !== 0) throw new ShapeError(`swiglu: last dim of ${fmt(x.shape)} must be even (gate and up halves)`);
   const inner = two / 2, rows = two === 0 ? 0 : x.size / two;
   const be = backendFor(x.data);
-  const out = empty([...x.shape.slice(0, -1), inner], dtype);
+  const out = uninit([...x.shape.slice(0, -1), inner], dtype);
   be.swigluForward(x.data as FloatArray, out.data as FloatArray, rows, inner);
   return record(out, 'swiglu', [x], (g) => {
-    const gx = empty(x.shape, dtype);
+    const gx = uninit(x.shape, dtype);
     be.swigluBackward(x.data as FloatArray, g.data as FloatArray, gx.data as FloatArray, rows, inner);
     return [gx];
   });
@@ -217,7 +217,7 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
   const id = intData(ids, 'embedding');
   const [V, D] = table.shape;
   const be = backendFor(table.data);
-  const out = empty([...ids.shape, D], dtype);
+  const out = uninit([...ids.shape, D], dtype);
   be.embeddingForward(table.data as FloatArray, id, out.data as FloatArray, V, D);
   return record(out, 'embedding', [table], (g) => {
     const gt = empty(table.shape, dtype);

@@ -1,12 +1,17 @@
 /** Shared helpers of the op implementations. */
 import { DTypeError, ShapeError } from '../../errors.js';
-import { allocData, type DType, type FloatArray } from '../dtype.js';
+import { allocData, allocUninit, type DType, type FloatArray } from '../dtype.js';
 import { fmt, sizeOf, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
-/** A fresh tensor of the given shape and float dtype. */
+/** A fresh zeroed tensor of the given shape and float dtype (for outputs that are accumulated into). */
 export function empty(shape: Shape, dtype: DType): Tensor {
   return new Tensor(allocData(dtype, sizeOf(shape)), shape);
+}
+
+/** A fresh tensor whose contents are unspecified: only for outputs the op then writes entirely. */
+export function uninit(shape: Shape, dtype: DType): Tensor {
+  return new Tensor(allocUninit(dtype, sizeOf(shape)), shape);
 }
 
 export function floatData(t: Tensor, op: string, name = 'input'): FloatArray {
