@@ -76,6 +76,14 @@ export class GlmMoe extends Module {
   private load: Float64Array;
   private readonly E: number;
   private readonly K: number;
+  /** when set, every forward keeps its expert choices in `lastRouting` (RL routing checks) */
+  recordRouting = false;
+  /** K: routed experts per token */
+  get expertsPerToken(): number {
+    return this.K;
+  }
+  /** [N, K] experts chosen by the last forward while `recordRouting` was set */
+  lastRouting: Int32Array | null = null;
 
   constructor(private readonly cfg: GlmConfig, init: InitOptions) {
     super();
@@ -108,6 +116,7 @@ export class GlmMoe extends Module {
     const xf = F.reshape(x, [N, H]);
     const { experts, weights, scores } = this.route(xf);
     const K = this.K;
+    if (this.recordRouting) this.lastRouting = experts;
     // Group (token, slot) pairs by expert; compute each expert only on its tokens.
     const rowsOf: number[][] = Array.from({ length: this.E }, () => []);
     const slotsOf: number[][] = Array.from({ length: this.E }, () => []);

@@ -1,6 +1,7 @@
 /** `glmkit grpo` configuration: the base trainer fields plus GRPO, rollout and curriculum fields (TRL's names where they exist). */
 import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
+import { rlCheckSchema } from '../checks/check-config.js';
 
 export const grpoSchema = {
   ...baseSchema,
@@ -37,6 +38,7 @@ export const grpoSchema = {
   temperature_candidates: field('string', '0.7,0.85,1.0,1.15,1.3', 'temperatures tried by dynamic_temperature'),
   temperature_patience: field('int', 8, 'steps without reward improvement that count as a plateau', { min: 1 }),
   eval_max_examples: field('int', 64, 'held-out prompts scored greedily at each evaluation', { min: 1 }),
+  ...rlCheckSchema,
 };
 
 export type GrpoConfig = Values<typeof grpoSchema>;
