@@ -110,12 +110,16 @@ function quantity(r, t, q){
   if (q === 'kl') { const lp = tr ?? s; return lp === null || ref === null ? null : lp - ref; }
   const a = r[q]; return a ? a[t] : null;
 }
-function colour(v, q, scale){
+const SIGNED = { advantage: true, ratio: true, kl: true };
+function colour(v, q, lo, hi){
   if (v === null || !isFinite(v)) return 'transparent';
-  const c = q === 'ratio' ? v - 1 : v;
-  const x = Math.max(-1, Math.min(1, scale > 0 ? c / scale : 0));
-  const a = Math.abs(x) * 0.75;
-  return x >= 0 ? 'rgba(220,60,40,' + a.toFixed(3) + ')' : 'rgba(40,90,220,' + a.toFixed(3) + ')';
+  if (SIGNED[q]) {
+    const c = q === 'ratio' ? v - 1 : v, scale = Math.max(Math.abs(lo), Math.abs(hi));
+    const x = Math.max(-1, Math.min(1, scale > 0 ? c / scale : 0)), a = Math.abs(x) * 0.75;
+    return x >= 0 ? 'rgba(220,60,40,' + a.toFixed(3) + ')' : 'rgba(40,90,220,' + a.toFixed(3) + ')';
+  }
+  const x = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+  return 'rgba(230,140,20,' + (0.08 + 0.7 * x).toFixed(3) + ')';
 }
 function fill(select, items){ select.innerHTML = ''; items.forEach(([v, t]) => { const o = document.createElement('option'); o.value = v; o.textContent = t; select.appendChild(o); }); }
 function filtered(){
@@ -152,14 +156,16 @@ function renderDetail(){
   $('prompt').textContent = r.prompt;
   const q = $('qty').value;
   const vals = r.token_ids.map((_, t) => quantity(r, t, q));
-  let scale = 0; vals.forEach((v) => { if (v !== null && isFinite(v)) scale = Math.max(scale, Math.abs(q === 'ratio' ? v - 1 : v)); });
-  $('legend').textContent = '(' + q + ', |max| ' + fmt(scale) + ')';
+  let lo = Infinity, hi = -Infinity;
+  vals.forEach((v) => { if (v !== null && isFinite(v)) { const c = q === 'ratio' ? v - 1 : v; lo = Math.min(lo, c); hi = Math.max(hi, c); } });
+  if (SIGNED[q]) $('legend').textContent = '(' + q + ': blue < ' + (q === 'ratio' ? '1' : '0') + ' < red, largest |' + (q === 'ratio' ? 'ratio - 1' : q) + '| ' + fmt(Math.max(Math.abs(lo), Math.abs(hi))) + ')';
+  else $('legend').textContent = '(' + q + ': light ' + fmt(lo) + ' to dark ' + fmt(hi) + ')';
   r.pieces.forEach((p, t) => {
     const s = document.createElement('span');
     s.className = 'tok' + (r.mask[t] ? '' : ' off');
     s.textContent = p; s.dataset.t = String(t);
     s.dataset.value = vals[t] === null ? '' : String(vals[t]);
-    s.style.background = colour(vals[t], q, scale);
+    s.style.background = colour(vals[t], q, lo, hi);
     const lines = ['token ' + t + '  id ' + r.token_ids[t] + (r.mask[t] ? '' : '  (not sampled)'), 'sampler  ' + fmt(r.sampler_logprob[t]), 'trainer  ' + fmt(r.trainer_logprob[t]), 'ref      ' + fmt(r.ref_logprob ? r.ref_logprob[t] : null), 'ratio    ' + fmt(quantity(r, t, 'ratio')), 'entropy  ' + fmt(r.entropy[t]), 'advantage ' + fmt(r.advantage[t])];
     if (r.value) lines.push('value    ' + fmt(r.value[t]));
     s.title = lines.join('\\n');
