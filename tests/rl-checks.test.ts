@@ -130,12 +130,15 @@ test('PPO: step-0 log-prob deviation, reward/value padding, alarms and a dump wi
   }
 });
 
-test('GRPO on an MoE policy: the training forward routes the sampled tokens to the experts the rollout chose', async () => {
+test('GRPO on an MoE policy: the training forward routes the sampled tokens to the experts the rollout chose; routing replay runs', async () => {
   const moe = await makeFixture(tempDir(), { moe: true, docs: 40, chats: 4 });
-  const out = tempDir();
-  const cfg = resolveConfig(grpoSchema, { object: { model: moe.model, data: rlFile, out, max_steps: 1, num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 8, prepass_k: 0, curriculum: 'uniform', dynamic_sampling: false, quiet: true } });
-  await new GrpoTrainer(cfg, loadCausalLM(moe.model), loadTokenizer(moe.model), loadRlPrompts(rlFile), null).train();
-  const m = readMetrics(join(out, 'metrics.jsonl'));
-  assert.equal(m[0]['check/moe_routing_mismatch'], 0);
-  assertFiniteIn(m[0]['check/logprob_max_dev'], 'deviation', 0, 1e-3);
+  for (const routing_replay of [false, true]) {
+    const out = tempDir();
+    const cfg = resolveConfig(grpoSchema, { object: { model: moe.model, data: rlFile, out, max_steps: 2, num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 8, prepass_k: 0, curriculum: 'uniform', dynamic_sampling: false, quiet: true, routing_replay, num_iterations: 2 } });
+    await new GrpoTrainer(cfg, loadCausalLM(moe.model), loadTokenizer(moe.model), loadRlPrompts(rlFile), null).train();
+    const m = readMetrics(join(out, 'metrics.jsonl'));
+    assert.equal(m[0]['check/moe_routing_mismatch'], 0, `replay ${routing_replay}`);
+    assertFiniteIn(m[0]['check/logprob_max_dev'], 'deviation', 0, 1e-3);
+    assertFiniteIn(m[1].loss, 'loss of the reused rollouts');
+  }
 });

@@ -41,6 +41,8 @@ export interface GenerateResult {
    * (the last one)
    */
   routing?: (number[] | null)[][];
+  /** with `recordRouting` on an MoE model: per prompt, the experts of each prompt token in the prefill */
+  promptRouting?: number[][][];
 }
 
 export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
@@ -80,6 +82,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     const cache = model.createCache(B, T + opts.maxNewTokens);
     // Prefill: only the last position's logits are needed.
     let { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
+    if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
     let lastRows = lastPositions(hidden, B, T);
     for (let step = 0; step < opts.maxNewTokens; step++) {
       const logits = model.logits(lastRows); // [B, V]

@@ -9,7 +9,8 @@ import { GlmForCausalLM } from '../../models/glm/model.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { sequenceBatch, tokenLogprobsNoGrad } from '../rl-utils.js';
 import { assertLogprobsAgree, logprobDeviation } from './logprob-check.js';
-import { clearRouting, routingAgreement, withRoutingRecorded } from './routing-check.js';
+import { clearRouting, routedForward, routingAgreement, withRoutingRecorded } from './routing-check.js';
+import { targetLogprobs } from '../rl-utils.js';
 
 const prompts = [[5, 6, 7, 8, 9], [11, 12], [3, 3, 3, 4]];
 
@@ -78,4 +79,19 @@ test('MoE routing: rollout and training forward choose the same experts; a pertu
   for (let i = 0; i < w.length; i++) w[i] += ((i * 7919) % 13) / 13 - 0.5;
   const moved = agree();
   assert.ok(moved.mismatched / moved.compared > 0.2, `perturbed router: ${moved.mismatched}/${moved.compared}`);
+});
+
+test('routing replay: after a selection-bias update between rollout and training, replay restores the sampler\'s log-probs', () => {
+  const model = new GlmForCausalLM({ ...loadPreset('tiny-moe'), vocabSize: 64, numHiddenLayers: 2, initializerRange: 0.2, padTokenId: null, eosTokenId: null }, { seed: 5 }).eval();
+  const { res, batch, offsets, T } = sampled(model, { temperature: 1, recordRouting: true });
+  // the aux-loss-free bias update moves expert selection only (the combine weights use unbiased scores)
+  const bias = model.moeLayers()[0].gate.eScoreCorrectionBias.data;
+  for (let e = 0; e < bias.length; e++) bias[e] = e % 2 ? 0.3 : -0.3;
+  assert.deepEqual(res.promptRouting!.map((r) => r.length), prompts.map((p) => p.length));
+  const lp = (replay: boolean) => noGrad(() => targetLogprobs(routedForward(model, batch, res.routing!, offsets, replay, res.promptRouting).logits!, batch)).data;
+  const drifted = logprobDeviation(lp(false), T, offsets, res.logprobs);
+  const replayed = logprobDeviation(lp(true), T, offsets, res.logprobs);
+  assert.ok(drifted.max > 1e-3, `the bias change moves log-probs: ${drifted.max}`);
+  assert.ok(replayed.max < 2e-4, `replayed routing gives the sampler's log-probs: ${replayed.max}`);
+  assert.equal(model.moeLayers()[0].replayRouting, null);
 });

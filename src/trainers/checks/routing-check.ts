@@ -5,7 +5,8 @@
  * (`generate({ recordRouting })`); the training forward records its own (`GlmMoe.recordRouting`);
  * this compares them per (token, layer) as sets of experts.
  */
-import type { GlmForCausalLM } from '../../models/glm/model.js';
+import type { CausalLMOutput, GlmForCausalLM } from '../../models/glm/model.js';
+import type { SequenceBatch } from '../rl-utils.js';
 import type { GlmMoe } from '../../models/glm/moe.js';
 
 export interface RoutingAgreement {
@@ -53,6 +54,46 @@ export function routingAgreement(layers: readonly GlmMoe[], T: number, offsets: 
     });
   });
   return { compared, mismatched };
+}
+
+/**
+ * Routing replay: per MoE layer, the [B*T, K] experts a training forward over a [B, T] batch must
+ * use, taken from the rollouts' records (completion token t of row b is the input at position
+ * offsets[b] + t + 1); -1 rows (prompt tokens, tokens never fed back) keep the router's choice.
+ */
+export function replayGrids(layers: readonly GlmMoe[], B: number, T: number, offsets: readonly number[], rollout: readonly (readonly (readonly number[] | null)[] | undefined)[], prompt: readonly (readonly (readonly number[])[] | undefined)[] = []): Int32Array[] {
+  const grids = layers.map((m) => new Int32Array(B * T * m.expertsPerToken).fill(-1));
+  const put = (n: number, rec: readonly number[] | null) => {
+    if (!rec) return;
+    let off = 0;
+    layers.forEach((m, l) => {
+      const K = m.expertsPerToken;
+      grids[l].set(rec.slice(off, off + K), n * K);
+      off += K;
+    });
+  };
+  prompt.forEach((rows, b) => rows?.forEach((rec, i) => put(b * T + i, rec)));
+  rollout.forEach((rows, b) => rows?.forEach((rec, t) => put(b * T + offsets[b] + t + 1, rec)));
+  return grids;
+}
+
+/** Runs `fn` with the layers replaying `grids` (see replayGrids). */
+export function withRoutingReplay<T>(layers: readonly GlmMoe[], grids: readonly Int32Array[], fn: () => T): T {
+  layers.forEach((m, l) => (m.replayRouting = grids[l]));
+  try {
+    return fn();
+  } finally {
+    for (const m of layers) m.replayRouting = null;
+  }
+}
+
+/** The policy's forward over a batch, replaying the rollouts' MoE routing when `replay` is set (a no-op for dense models). */
+export function routedForward(policy: GlmForCausalLM, batch: SequenceBatch, routing: readonly (readonly (readonly number[] | null)[] | undefined)[], offsets: readonly number[], replay: boolean, promptRouting: readonly (readonly (readonly number[])[] | undefined)[] = []): CausalLMOutput {
+  const run = () => policy.forward(batch.ids, { attentionMask: batch.attentionMask });
+  const layers = replay ? policy.moeLayers() : [];
+  if (layers.length === 0 || !routing.some(Boolean)) return run();
+  const [B, T] = batch.ids.shape;
+  return withRoutingReplay(layers, replayGrids(layers, B, T, offsets, routing, promptRouting), run);
 }
 
 /** Clears the layers' recorded routing (the arrays are large). */

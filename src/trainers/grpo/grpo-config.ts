@@ -38,6 +38,7 @@ export const grpoSchema = {
   temperature_candidates: field('string', '0.7,0.85,1.0,1.15,1.3', 'temperatures tried by dynamic_temperature'),
   temperature_patience: field('int', 8, 'steps without reward improvement that count as a plateau', { min: 1 }),
   eval_max_examples: field('int', 64, 'held-out prompts scored greedily at each evaluation', { min: 1 }),
+  routing_replay: field('boolean', false, 'MoE policies: the training forward routes each sampled token to the experts chosen while sampling it (routing replay)'),
   ...rlCheckSchema,
 };
 

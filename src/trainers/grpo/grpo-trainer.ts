@@ -27,7 +27,7 @@ import { RlChecks, RolloutDump, type DumpRecord } from '../checks/rl-checks.js';
 import { boundaryError, grpoDumpRecords, rolloutAlarmFields, rolloutBoundaryProblems } from './grpo-checks.js';
 import { groupAdvantages, klPerToken, positionEntropy, samplingLogits, sequenceBatch, targetLogprobs, tokenLogprobsNoGrad } from '../rl-utils.js';
 import { logprobDeviation, type LogprobDeviation } from '../checks/logprob-check.js';
-import { clearRouting, routingAgreement, withRoutingRecorded, type RoutingAgreement } from '../checks/routing-check.js';
+import { clearRouting, routedForward, routingAgreement, withRoutingRecorded, type RoutingAgreement } from '../checks/routing-check.js';
 import { eosDroppedRows } from '../checks/sequence-checks.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { RlPrompt } from './grpo-data.js';
@@ -223,7 +223,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     for (let i = 0; i < samples.length; i += bs) {
       const part = samples.slice(i, i + bs);
       const batch = sequenceBatch(part.map((s) => s.r.promptIds), part.map((s) => s.r.completion), this.padId, part.map((s) => s.r.mask));
-      const lp = tokenLogprobsNoGrad(this.policy, batch, temperature, this.tok.vocabSize);
+      const lp = noGrad(() => targetLogprobs(samplingLogits(routedForward(this.policy, batch, part.map((s) => s.r.routing), part.map((s) => s.r.promptIds.length - 1), this.config.routing_replay, part.map((s) => s.r.promptRouting)).logits!, temperature, this.tok.vocabSize), batch));
       const T = lp.shape[1];
       part.forEach((s, b) => (s.old = s.r.completion.map((_, t) => lp.data[b * T + s.r.promptIds.length + t - 1] as number)));
     }
@@ -240,7 +240,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const temperature = this.stepMetrics.temperature ?? c.temperature;
     // the first step on a rollout batch runs on the policy that sampled it: compare with the sampler
     const fresh = this.step % c.num_iterations === 0;
-    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, compareSampler: fresh });
+    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, compareSampler: fresh, routingReplay: c.routing_replay });
     this.observeChecks(chunk, r.detail);
     return { loss: r.loss, lossValue: r.value * accumulation, tokens: r.tokens, metrics: { ...this.stepMetrics, ...r.metrics } };
   }
@@ -353,6 +353,8 @@ export interface GrpoLossOptions {
   vocabLimit?: number;
   /** the policy is still the one that sampled the chunk: compare its log-probs (and MoE routing) with the sampler's */
   compareSampler?: boolean;
+  /** MoE: route sampled tokens to the experts the rollout chose (routing replay) */
+  routingReplay?: boolean;
 }
 
 /** What grpoLoss measured beyond the loss: per-position grids for dumps, and the sampler checks. */
@@ -379,13 +381,14 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
   const temperature = c.temperature;
   const batch = sequenceBatch(chunk.map((s) => s.r.promptIds), chunk.map((s) => s.r.completion), c.padId, chunk.map((s) => s.r.mask));
   const [B, T] = batch.ids.shape;
+  const offsets = chunk.map((s) => s.r.promptIds.length - 1);
   const recordRouting = !!c.compareSampler && chunk.some((s) => s.r.routing);
-  const fwd = recordRouting ? withRoutingRecorded(policy, () => policy.forward(batch.ids, { attentionMask: batch.attentionMask })) : { result: policy.forward(batch.ids, { attentionMask: batch.attentionMask }), layers: [] };
+  const forward = () => routedForward(policy, batch, chunk.map((s) => s.r.routing), offsets, !!c.routingReplay, chunk.map((s) => s.r.promptRouting));
+  const fwd = recordRouting ? withRoutingRecorded(policy, forward) : { result: forward(), layers: [] };
   const out = fwd.result;
   const logits = samplingLogits(out.logits!, temperature, c.vocabLimit);
   const logp = targetLogprobs(logits, batch); // [B, T]
   const ent = positionEntropy(logits, batch.lossMask);
-  const offsets = chunk.map((s) => s.r.promptIds.length - 1);
   const deviation = c.compareSampler ? logprobDeviation(logp.data, T, offsets, chunk.map((s) => s.r.logprobs), chunk.map((s) => s.r.mask)) : null;
   let routing: RoutingAgreement | null = null;
   if (fwd.layers.length > 0) {

@@ -51,6 +51,8 @@ export interface Rollout {
    * during sampling (layer-major), null where none was recorded
    */
   routing?: (number[] | null)[];
+  /** the same for the prompt tokens (from the first prefill) */
+  promptRouting?: number[][];
 }
 
 export interface RolloutOptions {
@@ -164,6 +166,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     const res = gen(model, active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting });
     const next: Live[] = [];
     const forced: Live[] = [];
+    active.forEach((l, j) => fillPrefillRouting(l, res.promptRouting?.[j]));
     for (const [j, l] of active.entries()) {
       // a sample may not use more than its own remaining budget
       const own = Math.max(0, opts.maxNewTokens - l.r.generated);
@@ -197,6 +200,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
       const room = Math.min(opts.answerTokens, maxPos - Math.max(...forced.map((l) => l.ids.length)));
       const ans = room > 0 ? gen(model, forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting }) : null;
       forced.forEach((l, j) => {
+        fillPrefillRouting(l, ans?.promptRouting?.[j]);
         if (ans) push(l, ans.tokens[j], ans.logprobs[j], ans.routing?.[j]);
         l.r.finish = 'forced';
         l.r.parsed = parseChatOutput(turnText(l), { tools: toolsOf(l) });
@@ -207,6 +211,20 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     active = next;
   }
   return lives.map((l) => l.r);
+}
+
+/**
+ * Routing of a generate call's prefill over a sample's ids (prompt + completion so far): the prompt's
+ * routing once, and completion tokens that have none yet (tool observations, forced tokens, the last
+ * token of a turn, which decoding never fed back).
+ */
+function fillPrefillRouting(l: Live, prefill: readonly number[][] | undefined): void {
+  if (!prefill) return;
+  const P = l.r.promptIds.length;
+  l.r.promptRouting ??= prefill.slice(0, P);
+  const routing = l.r.routing;
+  if (!routing) return;
+  for (let k = 0; k < routing.length && P + k < prefill.length; k++) if (!routing[k]) routing[k] = prefill[P + k];
 }
 
 /**
