@@ -142,3 +142,18 @@ test('GRPO on an MoE policy: the training forward routes the sampled tokens to t
     assertFiniteIn(m[1].loss, 'loss of the reused rollouts');
   }
 });
+
+test('PPO on an MoE policy: sampled tokens keep their experts in the first mini-batch', async () => {
+  const moe = await makeFixture(tempDir(), { moe: true, docs: 40, chats: 4 });
+  const pairs = join(fx.dir, 'pairs-moe.jsonl');
+  await writeJsonl(pairs, generateWorldTask('preference', { n: 4, seed: 5 }));
+  const tok = loadTokenizer(moe.model);
+  const sft = loadCausalLM(moe.model);
+  const out = tempDir();
+  const cfg = resolveConfig(ppoSchema, { object: { model: moe.model, data: pairs, reward_model: moe.model, out, max_steps: 1, per_device_train_batch_size: 4, response_length: 6, ptx_coef: 0, quiet: true } });
+  const prompts = generateWorldTask('preference', { n: 4, seed: 5 }).map((r) => ({ messages: r.prompt, baseline: 0 }));
+  await new PpoTrainer(cfg, loadCausalLM(moe.model), sft, new ValueModel(rewardModelFromCausal(sft, 1)), rewardModelFromCausal(sft, 1), tok, prompts, null).train();
+  const m = readMetrics(join(out, 'metrics.jsonl'));
+  assert.equal(m[0]['check/moe_routing_mismatch'], 0);
+  assertFiniteIn(m[0]['check/logprob_max_dev'], 'deviation', 0, 1e-3);
+});

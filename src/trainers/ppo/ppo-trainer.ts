@@ -39,6 +39,7 @@ import { maskedMeanAll, positionEntropy, samplingLogits, targetLogprobs, tokenLo
 import type { Metrics } from '../base/metrics.js';
 import { rlCheckSchema } from '../checks/check-config.js';
 import { gridDeviation } from '../checks/logprob-check.js';
+import { clearRouting, routingAgreement, withRoutingRecorded } from '../checks/routing-check.js';
 import { RlChecks, RolloutDump, round6, type DumpRecord } from '../checks/rl-checks.js';
 import { eosDroppedRows } from '../checks/sequence-checks.js';
 import { goldRewards, headPaddingDeviation, ppoAlarmFields, ppoBoundaryProblems, ppoDumpRecords } from './ppo-checks.js';
@@ -129,6 +130,8 @@ interface RolloutData {
   returns: Float32Array;
   /** r(x, y_ref) of each row (0 without the reference baseline): subtracted from the value head */
   baselines: Float32Array;
+  /** MoE: the experts each sampled token was routed to (not saved in checkpoints) */
+  routing?: ((number[] | null)[] | undefined)[];
   stats: Record<string, number>;
 }
 
@@ -212,7 +215,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const cfg = this.config;
     this.flushPending();
     const picked = Array.from({ length: cfg.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
-    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng });
+    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 });
     const batch = rolloutBatch(rs, this.padId);
     const [B, T] = batch.ids.shape;
     const oldLogp = rolloutLogprobGrid(rs, batch);
@@ -265,7 +268,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       const parts = rs.map((_, b) => ({ score: scores[b], baseline: baselines[b], gold: gold?.[b] ?? null, kl: -cfg.kl_coef * rowKl[b] }));
       this.pending = { step: this.step + 1, records: ppoDumpRecords(this.tokenizer!, this.step + 1, rs, batch, { old: oldLogp, ref: refLogp, values, adv: advantages }, parts), filled: new Set() };
     }
-    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats };
+    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats, routing: rs.some((r) => r.routing) ? rs.map((r) => r.routing) : undefined };
   }
 
   /**
@@ -343,7 +346,16 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     }
     const { data, rows } = this.queue.shift()!;
     const mb = selectRows(data, rows);
-    const logits = samplingLogits(this.policy.forward(mb.batch.ids, { attentionMask: mb.batch.attentionMask }).logits!, cfg.temperature, this.tokenizer!.vocabSize);
+    const compareRouting = this.fresh && !!mb.routing;
+    const forward = () => this.policy.forward(mb.batch.ids, { attentionMask: mb.batch.attentionMask });
+    const fwd = compareRouting ? withRoutingRecorded(this.policy, forward) : { result: forward(), layers: [] };
+    if (fwd.layers.length > 0) {
+      const T = mb.batch.ids.shape[1];
+      const offsets = rows.map((_, b) => mb.batch.lossMask.subarray(b * T, (b + 1) * T).indexOf(1));
+      this.checks.routingAgreement(routingAgreement(fwd.layers, T, offsets, mb.routing!));
+      clearRouting(fwd.layers);
+    }
+    const logits = samplingLogits(fwd.result.logits!, cfg.temperature, this.tokenizer!.vocabSize);
     const logp = targetLogprobs(logits, mb.batch);
     const mask = mb.batch.lossMask;
     const shape = mb.batch.ids.shape;
@@ -440,6 +452,7 @@ function selectRows(d: RolloutData, rows: number[]): RolloutData {
     returns: pick(d.returns, f32),
     baselines: Float32Array.from(rows, (r) => d.baselines[r]),
     stats: d.stats,
+    routing: d.routing ? rows.map((r) => d.routing![r]) : undefined,
   };
 }
 
