@@ -22,7 +22,7 @@ export const grpoSchema = {
   epsilon: field('number', 0.2, 'lower clip range eps_low of the ratio', { min: 0 }),
   epsilon_high: field('number', 0.28, 'upper clip range eps_high ("clip-higher")', { min: 0 }),
   beta: field('number', 0, 'KL coefficient to the initial model (0 = no KL term, as GLM-4.5)', { min: 0 }),
-  loss_type: choice(['token_mean', 'sample_mean'], 'token_mean', 'average the loss over all completion tokens of the batch (GLM-4.5) or per sample first (GLM-4.1V)'),
+  loss_type: choice(['token_mean', 'sample_mean', 'dr_grpo'], 'token_mean', 'average the loss over all completion tokens of the batch (GLM-4.5, DAPO), per sample first (GLM-4.1V), or sum it over tokens / (samples x max_completion_length) (Dr. GRPO)'),
   scale_rewards: field('boolean', true, 'divide advantages by the group std (false: mean-centred only, the agentic variant)'),
   dynamic_sampling: field('boolean', true, 'drop prompt groups whose rewards have zero spread'),
   num_iterations: field('int', 1, 'optimizer steps per rollout batch (mu); > 1 reuses rollouts with old log-probs', { min: 1 }),

@@ -349,6 +349,8 @@ export interface GrpoLossOptions {
   padId: number;
   /** generated tokens and samples of the whole optimizer step (the normalisers) */
   totals: { tokens: number; samples: number };
+  /** dr_grpo: the generated-token budget per sample (the constant normaliser) */
+  max_completion_length?: number;
   /** ids the sampler could draw (the tokenizer's vocabulary); log-probs renormalise over these */
   vocabLimit?: number;
   /** the policy is still the one that sampled the chunk: compare its log-probs (and MoE routing) with the sampler's */
@@ -419,7 +421,8 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
     klMean = maskedMean(kl.data as Float32Array, batch.lossMask);
     perToken = F.add(perToken, F.mul(kl, c.beta));
   }
-  const { weights, scale } = lossWeights(chunk, batch.lossMask, B, T, c.loss_type, c.totals);
+  if (c.loss_type === 'dr_grpo' && !(c.max_completion_length! > 0)) throw new ConfigError('grpoLoss: loss_type dr_grpo needs max_completion_length (the constant normaliser)');
+  const { weights, scale } = lossWeights(chunk, batch.lossMask, B, T, c.loss_type, c.totals, c.max_completion_length ?? 0);
   const loss = F.mul(F.sum(F.mul(perToken, new Tensor(weights, [B, T]))), scale);
   let constValue = 0;
   for (let i = 0; i < B * T; i++) constValue += constant[i] * weights[i];
@@ -471,15 +474,18 @@ export function accuracyByLevel(prompts: readonly RlPrompt[], scores: readonly n
 /**
  * Per-position weights and a scale so that sum(perToken * weights) * scale is the step's loss share
  * of this micro-batch: token_mean -> 1 / (generated tokens of the whole step); sample_mean -> each
- * sample's tokens weigh 1 / its length, scaled by 1 / (samples of the whole step).
+ * sample's tokens weigh 1 / its length, scaled by 1 / (samples of the whole step); dr_grpo -> the
+ * constant 1 / (samples of the whole step x max_completion_length), so no sample's tokens weigh
+ * more for being short (Dr. GRPO).
  */
-function lossWeights(chunk: readonly Sample[], mask: Float32Array, B: number, T: number, kind: GrpoConfig['loss_type'], totals: { tokens: number; samples: number }): { weights: Float32Array; scale: number } {
+function lossWeights(chunk: readonly Sample[], mask: Float32Array, B: number, T: number, kind: GrpoConfig['loss_type'], totals: { tokens: number; samples: number }, maxLength: number): { weights: Float32Array; scale: number } {
   const w = new Float32Array(B * T);
   for (let b = 0; b < B; b++) {
     const len = kind === 'sample_mean' ? Math.max(1, chunk[b].r.generated) : 1;
     for (let t = 0; t < T; t++) w[b * T + t] = mask[b * T + t] / len;
   }
-  return { weights: w, scale: kind === 'token_mean' ? 1 / totals.tokens : 1 / totals.samples };
+  const scale = kind === 'token_mean' ? 1 / totals.tokens : kind === 'sample_mean' ? 1 / totals.samples : 1 / (totals.samples * maxLength);
+  return { weights: w, scale };
 }
 
 function maskedMean(x: Float32Array, mask: Float32Array): number {
