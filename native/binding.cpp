@@ -3,7 +3,12 @@
 #define NAPI_VERSION 8
 #include <napi.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string>
 
 #include "kernels/kernels.h"
@@ -131,7 +136,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
 }
 
 // Attention shape arguments start at index `base`:
-// batch, tq, tk, qOffset, headsQ, headsKv, headDim, scale, causal, prefixLen|null, keyMask|null
+// batch, tq, tk, qOffset, headsQ, headsKv, headDim, scale, causal, prefixLen|null, keyMask|null[, kvCapacity]
 AttentionParams attention_params(const Args& a, size_t base) {
   AttentionParams p{};
   p.batch = a.integer(base + 0, "batch");
@@ -144,7 +149,9 @@ AttentionParams attention_params(const Args& a, size_t base) {
   p.scale = a.number(base + 7, "scale");
   p.causal = a.boolean(base + 8, "causal");
   p.prefix_len = a.i32(base + 9, "prefixLen", p.batch, true);
-  p.key_mask = a.i32(base + 10, "keyMask", p.batch * p.tk, true);
+  p.kv_capacity = base + 11 < a.info.Length() && !a.info[base + 11].IsUndefined() ? a.integer(base + 11, "kvCapacity", 1) : p.tk;
+  if (p.kv_capacity < p.tk) fail(a.env(), a.fn, "kvCapacity must be >= tk");
+  p.key_mask = a.i32(base + 10, "keyMask", p.batch * p.kv_capacity, true);
   if (p.heads_q % p.heads_kv != 0) fail(a.env(), a.fn, "headsQ must be a multiple of headsKv");
   return p;
 }
@@ -153,7 +160,7 @@ AttentionParams attention_params(const Args& a, size_t base) {
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Args a{info, "attentionForward"};
   AttentionParams p = attention_params(a, 5);
-  int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.tk * p.heads_kv * p.head_dim;
+  int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.kv_capacity * p.heads_kv * p.head_dim;
   glmkit::attention_forward(p, a.f32(0, "q", nq), a.f32(1, "k", nk), a.f32(2, "v", nk), a.f32(3, "out", nq),
                             a.f32(4, "lse", p.batch * p.heads_q * p.tq));
   return info.Env().Undefined();
@@ -163,6 +170,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a{info, "attentionBackward"};
   AttentionParams p = attention_params(a, 9);
+  if (p.kv_capacity != p.tk) fail(a.env(), a.fn, "kvCapacity must equal tk (a KV cache's buffers are for inference only)");
   int64_t nq = p.batch * p.tq * p.heads_q * p.head_dim, nk = p.batch * p.tk * p.heads_kv * p.head_dim;
   glmkit::attention_backward(p, a.f32(0, "q", nq), a.f32(1, "k", nk), a.f32(2, "v", nk), a.f32(3, "out", nq),
                              a.f32(4, "lse", p.batch * p.heads_q * p.tq), a.f32(5, "dout", nq), a.f32(6, "dq", nq),
@@ -300,7 +308,23 @@ Napi::Value TestThrowInParallel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Every tensor is a fresh zeroed ArrayBuffer (calloc). With glibc's defaults a buffer over 128 KiB
+// is its own mmap, returned to the kernel when collected, so the next one page-faults in again: at
+// the tiny preset's training step that was ~15,000 faults, paid inside the kernels that first write
+// the output. Keeping freed memory in the heap (blocks up to 32 MiB from the heap, trim at 512 MiB)
+// turns those faults into a memset. GLMKIT_MALLOC_TUNE=0 keeps glibc's defaults.
+void TuneMalloc() {
+#if defined(__GLIBC__)
+  const char* env = std::getenv("GLMKIT_MALLOC_TUNE");
+  if (env && std::strcmp(env, "0") == 0) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  TuneMalloc();
   exports.Set("_testThrowInParallel", Napi::Function::New(env, TestThrowInParallel));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -14,9 +15,38 @@ namespace {
 
 thread_local bool tls_in_pool = false;
 
+// Waking a sleeping thread costs tens of microseconds on a VM, and a training step of a small model
+// makes hundreds of parallel_for calls a few hundred microseconds apart. So both sides spin for a
+// while before sleeping: a worker polls for the next job, the caller polls for the workers to finish.
+// GLMKIT_SPIN_US (default 200; 0 = sleep at once) bounds the spin.
+int spin_microseconds() {
+  const char* env = std::getenv("GLMKIT_SPIN_US");
+  if (!env) return 200;
+  int v = std::atoi(env);
+  return v < 0 ? 0 : v;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or the spin budget is spent; true when done() held.
+template <typename Pred>
+bool spin_until(Pred done, int budget_us) {
+  if (budget_us <= 0) return done();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(budget_us);
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
 class Pool {
  public:
-  Pool() {
+  Pool() : spin_us_(spin_microseconds()) {
     int n = 0;
     if (const char* env = std::getenv("GLMKIT_THREADS")) n = std::atoi(env);
     if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
@@ -31,10 +61,8 @@ class Pool {
     std::lock_guard<std::mutex> job_lock(job_mutex_);
     stop_workers();
     nthreads_ = std::max(1, n);
-    stop_ = false;
-    // A new worker starts from the current generation, so it does not mistake the last finished
-    // job (before a resize) for a new one.
-    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back([this, i, g = generation_] { worker_loop(i, g); });
+    stop_.store(false);
+    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back([this, i, g = generation_.load()] { worker_loop(i, g); });
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
@@ -48,24 +76,26 @@ class Pool {
     }
     std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time (e.g. several JS threads)
     {
+      // the job is published under m_, so a worker reads (generation, chunks) of one job together
       std::lock_guard<std::mutex> lk(m_);
       fn_ = &fn;
       n_ = n;
       chunks_ = chunks;
-      pending_ = chunks - 1;
+      pending_.store(chunks - 1);
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     tls_in_pool = true;
     run_chunk(0);  // never throws: an exception is kept in error_
     tls_in_pool = false;
-    // Every worker finishes its chunk before this returns (fn and what it captures live on the
-    // caller's stack); then the first exception of any chunk is rethrown here.
+    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, spin_us_)) {
+      std::unique_lock<std::mutex> lk(m_);
+      done_cv_.wait(lk, [this] { return pending_.load() == 0; });
+    }
     std::exception_ptr err;
     {
-      std::unique_lock<std::mutex> lk(m_);
-      done_cv_.wait(lk, [this] { return pending_ == 0; });
+      std::lock_guard<std::mutex> lk(m_);
       fn_ = nullptr;
       err = error_;
       error_ = nullptr;
@@ -89,17 +119,18 @@ class Pool {
   void worker_loop(int index, uint64_t seen) {
     tls_in_pool = true;
     for (;;) {
+      spin_until([&] { return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen; }, spin_us_);
       {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
+        cv_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
+        if (stop_.load()) return;
+        seen = generation_.load();
         if (index >= chunks_) continue;
       }
       run_chunk(index);
-      {
-        std::lock_guard<std::mutex> lk(m_);
-        if (--pending_ == 0) done_cv_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(m_);  // the caller may be about to sleep on done_cv_
+        done_cv_.notify_one();
       }
     }
   }
@@ -107,13 +138,14 @@ class Pool {
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lk(m_);
-      stop_ = true;
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
   }
 
+  const int spin_us_;
   int nthreads_ = 1;
   std::vector<std::thread> workers_;
   std::mutex job_mutex_;
@@ -122,10 +154,10 @@ class Pool {
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
   int64_t n_ = 0;
   int chunks_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   std::exception_ptr error_;  // the first exception thrown by a chunk of the current job
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 Pool& pool() {

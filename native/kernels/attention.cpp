@@ -1,6 +1,7 @@
 // Fused scaled-dot-product attention (flash-attention style) with GQA, causal and
 // prefix-bidirectional masks and key padding (docs/methods.md §1.1, §1.5). Contract: backend.ts.
-//   q, out, dout, dq [B, Tq, Hq, D]    k, v, dk, dv [B, Tk, Hkv, D]    lse [B, Hq, Tq]
+//   q, out, dout, dq [B, Tq, Hq, D]    k, v, dk, dv [B, C, Hkv, D] (C = kv_capacity >= Tk, the first
+//   Tk slots read)    lse [B, Hq, Tq]
 // Query head h reads kv head h / (Hq / Hkv). Key j is visible to query i iff
 //   (key_mask == null || key_mask[b, j] != 0) && (!causal || j <= q_offset + i || j < prefix_len[b]).
 //
@@ -14,6 +15,9 @@
 //           share it, and walks key blocks x (query head, query block) in a fixed order;
 //   split   when B * Hkv is too small to keep the threads busy: tasks (b, kv head, key block) write
 //           dk/dv, then tasks (b, h, query block) recompute the tiles and write dq.
+// Decoding (a few queries against a KV cache) skips the tiles: one task per (b, kv head) walks the
+// visible keys once per query row for all the query heads that share them (scores, softmax, then the
+// weighted sum of V).
 // Tile products go through tile_gemm (AVX2/FMA micro-kernel in attention_avx2.cpp when the CPU
 // has it, else a portable loop).
 #include <algorithm>
@@ -33,6 +37,9 @@ namespace attn {
 // transposed view) and B [kk x n] row-major with leading dimension ldb.
 void tile_gemm_avx2(int64_t m, int64_t n, int64_t kk, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                     int64_t ldb, float* c, int64_t ldc, bool accumulate);
+void decode_scores_avx2(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
+                        float* s);
+void decode_weighted_sum_avx2(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D, float* o);
 }  // namespace attn
 
 namespace {
@@ -94,7 +101,7 @@ struct Geometry {
   bool tile_full(int64_t b, int64_t i0, int64_t j0, int64_t j1) const {
     if (p.key_mask)
       for (int64_t j = j0; j < j1; ++j)
-        if (p.key_mask[b * p.tk + j] == 0) return false;
+        if (p.key_mask[b * p.kv_capacity + j] == 0) return false;
     return !p.causal || j1 - 1 <= p.q_offset + i0 || j1 <= prefix(b);
   }
   // Row (b, i, h) of a [B, Tq, Hq, D] array and row (b, j, hk) of a [B, Tk, Hkv, D] array.
@@ -104,7 +111,7 @@ struct Geometry {
   }
   template <class T>
   T* krow(T* base, int64_t b, int64_t j, int64_t hk) const {
-    return base + ((b * p.tk + j) * p.heads_kv + hk) * p.head_dim;
+    return base + ((b * p.kv_capacity + j) * p.heads_kv + hk) * p.head_dim;
   }
 };
 
@@ -126,7 +133,7 @@ void mask_row(const Geometry& g, int64_t b, int64_t i, int64_t j0, int64_t nk, f
     for (int64_t j = std::max<int64_t>(first_hidden, 0); j < nk; ++j) row[j] = fill;
   }
   if (g.p.key_mask) {
-    const int32_t* km = g.p.key_mask + b * g.p.tk + j0;
+    const int32_t* km = g.p.key_mask + b * g.p.kv_capacity + j0;
     for (int64_t j = 0; j < nk; ++j)
       if (km[j] == 0) row[j] = fill;
   }
@@ -137,9 +144,81 @@ void mask_row(const Geometry& g, int64_t b, int64_t i, int64_t j0, int64_t nk, f
 // ---------------------------------------------------------------------------------------------
 // forward
 
+namespace {
+
+constexpr int64_t kDecodeRows = 4;  // at most this many queries: the row-wise decode path
+
+// Portable twins of decode_scores_avx2 / decode_weighted_sum_avx2 (attention_avx2.cpp).
+void decode_scores_portable(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
+                            float* s) {
+  for (int64_t j = 0; j < nk; ++j)
+    for (int64_t g = 0; g < G; ++g) {
+      float acc = 0.f;
+      for (int64_t d = 0; d < D; ++d) acc += q[g * D + d] * k[j * ldk + d];
+      s[g * nk + j] = scale * acc;
+    }
+}
+
+void decode_weighted_sum_portable(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D,
+                                  float* o) {
+  for (int64_t j = 0; j < nk; ++j)
+    for (int64_t g = 0; g < G; ++g) {
+      const float w = p[g * nk + j];
+      if (w != 0.f)
+        for (int64_t d = 0; d < D; ++d) o[g * D + d] += w * v[j * ldk + d];
+    }
+}
+
+// One task per (b, kv head): for each query row, the scores of its G query heads against the
+// visible keys, a softmax per head, then the weighted sum of V; each K and V row is read once per
+// query row for all G heads.
+void attention_forward_rows(const Geometry& g, const float* q, const float* k, const float* v, float* out, float* lse) {
+  const AttentionParams& p = g.p;
+  const int64_t D = p.head_dim, G = g.group;
+  const bool avx2 = D % 8 == 0 && tile_gemm_impl() == attn::tile_gemm_avx2;
+  parallel_for(p.batch * p.heads_kv, 1, [&](int64_t t0, int64_t t1, int) {
+    std::vector<float> s(G * p.tk), o(G * D);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / p.heads_kv, hk = t % p.heads_kv;
+      for (int64_t i = 0; i < p.tq; ++i) {
+        const int64_t nk = g.key_limit(b, i + 1), h0 = hk * G;
+        const float* qi = g.qrow(q, b, i, h0);  // the G heads of the group are adjacent
+        const float* kb = g.krow(k, b, 0, hk);
+        const float* vb = g.krow(v, b, 0, hk);
+        if (avx2) attn::decode_scores_avx2(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
+        else decode_scores_portable(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
+        for (int64_t h = 0; h < G; ++h) {
+          float* sh = s.data() + h * nk;
+          mask_row(g, b, i, 0, nk, sh, -INFINITY);
+          const float mx = nk > 0 ? vmax(sh, nk) : -INFINITY;
+          float* lrow = lse + (b * p.heads_q + h0 + h) * p.tq + i;
+          if (mx == -INFINITY) {  // no visible key: weights 0, out 0
+            std::fill(sh, sh + nk, 0.f);
+            *lrow = -INFINITY;
+            continue;
+          }
+          const float sum = vexp_sum(sh, mx, sh, nk);
+          vscale(sh, 1.f / sum, nk);
+          *lrow = mx + std::log(sum);
+        }
+        std::fill(o.begin(), o.end(), 0.f);
+        if (avx2) attn::decode_weighted_sum_avx2(s.data(), G, nk, vb, g.ldk, D, o.data());
+        else decode_weighted_sum_portable(s.data(), G, nk, vb, g.ldk, D, o.data());
+        for (int64_t h = 0; h < G; ++h) std::memcpy(g.qrow(out, b, i, h0 + h), o.data() + h * D, sizeof(float) * D);
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void attention_forward(const AttentionParams& p, const float* q, const float* k, const float* v, float* out,
                        float* lse) {
   const Geometry g(p);
+  if (p.tq <= kDecodeRows) {
+    attention_forward_rows(g, q, k, v, out, lse);
+    return;
+  }
   const int64_t D = p.head_dim;
   const TileGemm gemm_tile = tile_gemm_impl();
   const int64_t tasks = p.batch * p.heads_q * g.nqb;

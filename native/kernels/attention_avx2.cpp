@@ -84,5 +84,37 @@ void tile_gemm_avx2(int64_t m, int64_t n, int64_t kk, const float* a, int64_t a_
   }
 }
 
+// Decoding: G query heads (q [G, D] contiguous) of one query row against nk keys of their kv head,
+// key row j at k + j * ldk. s [G, nk] = scale * q k^T. D must be a multiple of 8.
+void decode_scores_avx2(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
+                        float* s) {
+  for (int64_t j = 0; j < nk; ++j) {
+    const float* kj = k + j * ldk;
+    for (int64_t g = 0; g < G; ++g) {
+      const float* qg = q + g * D;
+      __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(qg), _mm256_loadu_ps(kj));
+      for (int64_t d = 8; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(qg + d), _mm256_loadu_ps(kj + d), acc);
+      __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_add_ss(h, _mm_movehdup_ps(h));
+      s[g * nk + j] = scale * _mm_cvtss_f32(h);
+    }
+  }
+}
+
+// o [G, D] += sum over j of p[g, j] * v_j (value row j at v + j * ldk). D must be a multiple of 8.
+void decode_weighted_sum_avx2(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D, float* o) {
+  for (int64_t j = 0; j < nk; ++j) {
+    const float* vj = v + j * ldk;
+    for (int64_t g = 0; g < G; ++g) {
+      const float w = p[g * nk + j];
+      if (w == 0.f) continue;
+      const __m256 wv = _mm256_set1_ps(w);
+      float* og = o + g * D;
+      for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(og + d, _mm256_fmadd_ps(wv, _mm256_loadu_ps(vj + d), _mm256_loadu_ps(og + d)));
+    }
+  }
+}
+
 }  // namespace attn
 }  // namespace glmkit

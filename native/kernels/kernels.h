@@ -37,7 +37,8 @@ struct AttentionParams {
   float scale;
   bool causal;
   const int32_t* prefix_len;  // [batch] or nullptr
-  const int32_t* key_mask;    // [batch, tk] or nullptr
+  const int32_t* key_mask;    // [batch, kv_capacity] or nullptr
+  int64_t kv_capacity;        // key slots per batch row of k, v, key_mask (>= tk; the first tk are read)
 };
 void attention_forward(const AttentionParams& p, const float* q, const float* k, const float* v, float* out,
                        float* lse);

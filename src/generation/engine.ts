@@ -90,6 +90,12 @@ export class SlotKVCache extends KVCache {
     }
   }
 
+  /** One call over the slots only when the active slots are 0..B-1 in order (batch row i = slot i). */
+  override batchView(layer: number): { k: Float32Array; v: Float32Array; keyMask: Int32Array; capacity: number } | null {
+    for (let i = 0; i < this.active.length; i++) if (this.active[i] !== i) return null;
+    return super.batchView(layer);
+  }
+
   override view(layer: number, b: number): { k: Float32Array; v: Float32Array; keyMask: Int32Array } {
     const s = this.active[b];
     const row = this.headsKv * this.headDim;

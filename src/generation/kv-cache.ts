@@ -68,6 +68,15 @@ export class KVCache {
     }
   }
 
+  /**
+   * The whole cache of one layer when batch row b is cache row b: k, v [B, capacity, Hkv, D] and the
+   * key mask [B, capacity], of which the first `length` slots are filled. Null when rows are mapped.
+   */
+  batchView(layer: number): { k: Float32Array; v: Float32Array; keyMask: Int32Array; capacity: number } | null {
+    const { k, v } = this.layers[layer];
+    return { k, v, keyMask: this.keyMask, capacity: this.capacity };
+  }
+
   /** Contiguous views of sequence b's filled keys and values ([1, length, Hkv, D]) and key mask ([1, length]). */
   view(layer: number, b: number): { k: Float32Array; v: Float32Array; keyMask: Int32Array } {
     const row = this.headsKv * this.headDim;

@@ -55,8 +55,7 @@ export function rewardCurriculum(quick: boolean): RewardPhase[] {
   const k = quick ? 1 / 500 : 1;
   const steps = (n: number) => Math.max(1, Math.round(n * k));
   return [
-    { data: 'contrastive', steps: steps(1500), learningRate: 3e-4, lengthBalance: false },
-    { data: 'mixed', steps: steps(300), learningRate: 3e-4, lengthBalance: true },
+    { data: 'contrastive', steps: steps(400), learningRate: 3e-4, lengthBalance: false },
     { data: 'mixed', steps: steps(300), learningRate: 3e-4, lengthBalance: true },
     { data: 'world', steps: steps(150), learningRate: 1e-4, lengthBalance: true },
   ];

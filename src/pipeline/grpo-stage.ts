@@ -41,7 +41,7 @@ export type GrpoStageContext = StageContext & { overrides?: Partial<GrpoConfig> 
 export function grpoStageConfig(ctx: GrpoStageContext, paths: { train: string; eval: string; out: string }): GrpoConfig {
   // Rollouts at temperature 0.7: at 1 the tiny model's ~100-token traces break so often that most
   // level 3-5 prompts are never solved in the pre-pass (docs/experiments/rl.md).
-  const full = { max_steps: 100, per_device_train_batch_size: 32, num_generations: 8, prepass_k: 4, eval_max_examples: 240, max_completion_length: 256, temperature: 0.7 };
+  const full = { max_steps: 50, per_device_train_batch_size: 32, num_generations: 8, prepass_k: 4, eval_max_examples: 240, max_completion_length: 256, temperature: 0.7 };
   const quick = { max_steps: 2, per_device_train_batch_size: 4, num_generations: 2, prepass_k: 2, eval_max_examples: 4, max_completion_length: 16 };
   return resolveConfig(grpoSchema, {
     object: {

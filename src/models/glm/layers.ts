@@ -75,8 +75,9 @@ export class GlmAttention extends Module {
   }
 
   /**
-   * Inference with a KV cache: append this step's k, v, then attend each sequence over its filled
-   * cache (contiguous per sequence, so the fused kernel runs on views without copies).
+   * Inference with a KV cache: append this step's k, v, then attend every sequence over the filled
+   * slots of the cache. When batch row b is cache row b (always for generate()'s cache) the kernel
+   * reads the cache's [B, capacity, Hkv, D] buffers in one call; otherwise once per sequence on views.
    */
   private cachedAttention(q: Tensor, k: Tensor, v: Tensor, ctx: LayerContext): Tensor {
     const cache = ctx.cache!;
@@ -84,15 +85,23 @@ export class GlmAttention extends Module {
     return noGrad(() => {
       cache.write(this.layerIndex, k.data as Float32Array, v.data as Float32Array, T);
       const out = Tensor.zeros([B, T, Hq, D]);
-      const lse = new Float32Array(Hq * T);
       const be = getBackend();
+      const shape = { tq: T, tk: cache.length, qOffset: cache.length - T, headsQ: Hq, headsKv: this.headsKv, headDim: D, scale: 1 / Math.sqrt(D), causal: ctx.causal };
+      const whole = cache.batchView(this.layerIndex);
+      if (whole) {
+        be.attentionForward({
+          ...shape, batch: B, prefixLen: ctx.prefixLen ?? null, keyMask: whole.keyMask, kvCapacity: whole.capacity,
+          q: q.data as Float32Array, k: whole.k, v: whole.v, out: out.data as Float32Array, lse: new Float32Array(B * Hq * T),
+        });
+        return out;
+      }
+      const lse = new Float32Array(Hq * T);
       const per = T * Hq * D;
       for (let b = 0; b < B; b++) {
         const view = cache.view(this.layerIndex, b);
         be.attentionForward({
-          batch: 1, tq: T, tk: cache.length, qOffset: cache.length - T, headsQ: Hq, headsKv: this.headsKv, headDim: D,
-          scale: 1 / Math.sqrt(D), causal: ctx.causal, prefixLen: ctx.prefixLen ? ctx.prefixLen.subarray(b, b + 1) : null,
-          keyMask: view.keyMask, q: (q.data as Float32Array).subarray(b * per, (b + 1) * per), k: view.k, v: view.v,
+          ...shape, batch: 1, prefixLen: ctx.prefixLen ? ctx.prefixLen.subarray(b, b + 1) : null, keyMask: view.keyMask,
+          q: (q.data as Float32Array).subarray(b * per, (b + 1) * per), k: view.k, v: view.v,
           out: (out.data as Float32Array).subarray(b * per, (b + 1) * per), lse,
         });
       }

@@ -251,6 +251,8 @@ function nativeSpecs(): CaseSpec[] {
     { batch: 2, tq: 100, tk: 100, headsQ: 2, headsKv: 2, headDim: 64, causal: true, prefixLen: [70, 0], pad: [3, 0] },
     { batch: 1, tq: 33, tk: 100, headsQ: 4, headsKv: 4, headDim: 64, causal: false, pad: [10] },
     { batch: 2, tq: 130, tk: 130, headsQ: 2, headsKv: 1, headDim: 8, causal: true, prefixLen: [63, 64] }, // prefix at a tile edge
+    { batch: 3, tq: 2, tk: 41, qOffset: 39, headsQ: 6, headsKv: 2, headDim: 12, causal: true, pad: [0, 41, 9] }, // decode rows, D not a multiple of 8
+    { batch: 2, tq: 4, tk: 50, qOffset: 46, headsQ: 2, headsKv: 2, headDim: 16, causal: true, prefixLen: [48, 0] }, // decode rows with a prefix
   ];
   for (let n = 0; n < 10; n++) {
     const batch = pick([1, 2, 3]);
@@ -282,6 +284,36 @@ test('attention native matches reference, forward and backward, on random shapes
     for (const k of ['dq', 'dk', 'dv'] as const) {
       const e = relErr(gg[k], gw[k]);
       assert.ok(e < 1e-4, `${what}: ${k} relative error ${e}`);
+    }
+  });
+});
+
+// A KV cache attends in one call over buffers with more key slots than are filled (kvCapacity > tk):
+// the same result as the reference on the compacted [B, tk, Hkv, D] arrays, on both paths (decode
+// rows and tiles), and the slots past tk are never read (NaN there changes nothing).
+test('attention forward with kvCapacity > tk matches the reference on compacted keys (native and reference)', () => {
+  const specs: CaseSpec[] = [
+    { batch: 3, tq: 1, tk: 37, qOffset: 36, headsQ: 4, headsKv: 2, headDim: 32, causal: true, pad: [0, 5, 37] },
+    { batch: 2, tq: 9, tk: 70, qOffset: 61, headsQ: 2, headsKv: 1, headDim: 8, causal: true, pad: [3, 0] },
+  ];
+  const cap = 80;
+  specs.forEach((spec, n) => {
+    const c = makeCase(spec, 500 + n, f32);
+    const want = runForward(c, f32, attentionForward);
+    const row = spec.headsKv * spec.headDim;
+    const widen = (x: FloatArray): Float32Array => {
+      const out = new Float32Array(spec.batch * cap * row).fill(Number.NaN);
+      for (let b = 0; b < spec.batch; b++) out.set(x.subarray(b * spec.tk * row, (b + 1) * spec.tk * row), b * cap * row);
+      return out;
+    };
+    const mask = new Int32Array(spec.batch * cap);
+    for (let b = 0; b < spec.batch; b++) for (let j = 0; j < spec.tk; j++) mask[b * cap + j] = c.keyMask ? c.keyMask[b * spec.tk + j] : 1;
+    const wide = { ...c, k: widen(c.k), v: widen(c.v), keyMask: mask, kvCapacity: cap };
+    const backends = [['reference', attentionForward] as const, ...(native && !skipNative ? [['native', native.attentionForward] as const] : [])];
+    for (const [name, fwd] of backends) {
+      const got = runForward(wide, f32, fwd);
+      assert.ok(relErr(got.out, want.out) < 2e-5, `${name} case ${n}: out ${relErr(got.out, want.out)}`);
+      assert.ok(relErr(got.lse, want.lse) < 2e-5, `${name} case ${n}: lse`);
     }
   });
 });

@@ -72,8 +72,13 @@ export interface AttentionShape {
   causal: boolean;
   /** [batch] prefix-bidirectional length (GLM blank infilling), or null. */
   prefixLen: Int32Array | null;
-  /** [batch, tk] 1 = real token, 0 = padding, or null (all real). */
+  /** [batch, kvCapacity] 1 = real token, 0 = padding, or null (all real); only the first tk keys are read. */
   keyMask: Int32Array | null;
+  /**
+   * Key slots per batch row of k, v (and dk, dv, keyMask): k is [B, kvCapacity, Hkv, D] of which the
+   * first tk slots are used (a KV cache's buffers, attended in one call). Default tk.
+   */
+  kvCapacity?: number;
 }
 
 export interface AttentionForwardArgs extends AttentionShape {

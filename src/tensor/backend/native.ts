@@ -66,7 +66,7 @@ function call<T>(op: string, fn: () => T): T {
 }
 
 function attentionShapeArgs(s: AttentionShape): unknown[] {
-  return [s.batch, s.tq, s.tk, s.qOffset, s.headsQ, s.headsKv, s.headDim, s.scale, s.causal, s.prefixLen, s.keyMask];
+  return [s.batch, s.tq, s.tk, s.qOffset, s.headsQ, s.headsKv, s.headDim, s.scale, s.causal, s.prefixLen, s.keyMask, s.kvCapacity];
 }
 
 export function createNativeBackend(native: Addon): Backend {

@@ -38,3 +38,22 @@ test('parallel_for: a throwing range waits for the others, then reaches JavaScri
     setNativeThreads(threads);
   }
 });
+
+// The pool spins for a while before sleeping (GLMKIT_SPIN_US): jobs that arrive back to back find
+// the worker spinning, jobs after a pause find it asleep. Both hand-offs must run every range.
+test('parallel_for: back-to-back jobs and jobs after a pause (spin and sleep hand-offs) all complete', { skip }, () => {
+  const addon = loadNativeAddon() as unknown as { _testThrowInParallel(n: number, bad: number, out: Int32Array): void };
+  const threads = nativeInfo()!.threads;
+  setNativeThreads(2);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  try {
+    for (let rep = 0; rep < 300; rep++) {
+      const out = new Int32Array(2).fill(-1); // two ranges: [0, 1) here, [1, 2) on the worker
+      addon._testThrowInParallel(2, 2, out); // bad = 2: no range throws
+      assert.deepEqual(Array.from(out), [0, 1], `rep ${rep}`);
+      if (rep % 3 === 2) Atomics.wait(pause, 0, 0, 2); // 2 ms: longer than the spin, so the worker sleeps
+    }
+  } finally {
+    setNativeThreads(threads);
+  }
+});

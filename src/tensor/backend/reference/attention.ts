@@ -3,17 +3,19 @@
  * padding (docs/methods.md §1.1, §1.5). Written to be obviously correct: one score row per
  * (batch, query head, query) is materialised, sums run in double precision.
  *
- * Layouts: q, out, dout, dq [B, Tq, Hq, D]; k, v, dk, dv [B, Tk, Hkv, D]; lse [B, Hq, Tq].
+ * Layouts: q, out, dout, dq [B, Tq, Hq, D]; k, v, dk, dv [B, C, Hkv, D] with C = kvCapacity (default Tk;
+ * only the first Tk slots are read); lse [B, Hq, Tq].
  * Query head h reads kv head floor(h / (Hq / Hkv)).
  * Key j is visible to query i iff (keyMask == null || keyMask[b, j] != 0) and
  *   (!causal || j <= qOffset + i || (prefixLen != null && j < prefixLen[b])).
  * A row with no visible key has out = 0, lse = -Infinity and contributes nothing to the gradients.
  */
+import { ShapeError } from '../../../errors.js';
 import type { AttentionBackwardArgs, AttentionForwardArgs, AttentionShape } from '../backend.js';
 
 /** Whether key j is visible to query i of batch row b. */
 export function keyVisible(s: AttentionShape, b: number, i: number, j: number): boolean {
-  if (s.keyMask !== null && s.keyMask[b * s.tk + j] === 0) return false;
+  if (s.keyMask !== null && s.keyMask[b * (s.kvCapacity ?? s.tk) + j] === 0) return false;
   if (!s.causal) return true;
   return j <= s.qOffset + i || (s.prefixLen !== null && j < s.prefixLen[b]);
 }
@@ -26,6 +28,7 @@ function rowOffset(b: number, t: number, h: number, T: number, H: number, D: num
 /** out = softmax(scale * q k^T + mask) v per (b, h); lse = log-sum-exp of each scaled score row. */
 export function attentionForward(p: AttentionForwardArgs): void {
   const { batch: B, tq, tk, headsQ: Hq, headsKv: Hkv, headDim: D, scale, q, k, v, out, lse } = p;
+  const C = p.kvCapacity ?? tk;
   const group = Hq / Hkv;
   const scores = new Float64Array(tk);
   const acc = new Float64Array(D);
@@ -41,7 +44,7 @@ export function attentionForward(p: AttentionForwardArgs): void {
             scores[j] = -Infinity;
             continue;
           }
-          const ko = rowOffset(b, j, hk, tk, Hkv, D);
+          const ko = rowOffset(b, j, hk, C, Hkv, D);
           let s = 0;
           for (let d = 0; d < D; d++) s += q[qo + d] * k[ko + d];
           scores[j] = scale * s;
@@ -54,7 +57,7 @@ export function attentionForward(p: AttentionForwardArgs): void {
             if (scores[j] === -Infinity) continue;
             const e = Math.exp(scores[j] - max);
             sum += e;
-            const vo = rowOffset(b, j, hk, tk, Hkv, D);
+            const vo = rowOffset(b, j, hk, C, Hkv, D);
             for (let d = 0; d < D; d++) acc[d] += e * v[vo + d];
           }
         }
@@ -74,6 +77,8 @@ export function attentionForward(p: AttentionForwardArgs): void {
  */
 export function attentionBackward(p: AttentionBackwardArgs): void {
   const { batch: B, tq, tk, headsQ: Hq, headsKv: Hkv, headDim: D, scale, q, k, v, out, lse, dout, dq, dk, dv } = p;
+  if (p.kvCapacity !== undefined && p.kvCapacity !== tk) throw new ShapeError(`attentionBackward: kvCapacity (${p.kvCapacity}) must equal tk (${tk}); a KV cache's buffers are for inference only`);
+  const C = tk;
   const group = Hq / Hkv;
   dq.fill(0);
   dk.fill(0);
@@ -89,7 +94,7 @@ export function attentionBackward(p: AttentionBackwardArgs): void {
         for (let d = 0; d < D; d++) delta += dout[qo + d] * out[qo + d];
         for (let j = 0; j < tk; j++) {
           if (!keyVisible(p, b, i, j)) continue;
-          const ko = rowOffset(b, j, hk, tk, Hkv, D);
+          const ko = rowOffset(b, j, hk, C, Hkv, D);
           let s = 0;
           let dpij = 0;
           for (let d = 0; d < D; d++) {
