@@ -60,6 +60,8 @@ test('glmkit inspect: a GRPO dump and a large synthetic one, in headless Chromiu
     await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
     // the large run: 3000 samples, a few dozen rows in the page
     assert.equal(await page.textContent('#count'), '3000 of 3000 samples');
+    // the step at a glance: groups i % 50 (60 samples each, rewards differ), a group counts as trained when its first sample is (i % 7 != 0)
+    assert.match((await page.textContent('#summary'))!, /^step: 3000 samples in 50 groups, 42 trained; 0 groups with equal rewards; mean reward 0\.3333; finish length 600, stop 2400$/);
     const rendered = await page.$$eval('#list .row', (r) => r.length);
     assert.ok(rendered > 5 && rendered < 80, `rows in the page: ${rendered}`);
     await page.$eval('#list', (l) => (l.scrollTop = 28 * 2000));

@@ -66,6 +66,7 @@ export function inspectorHtml(runs: readonly InspectRun[]): string {
 <main>
 <section id="list" aria-label="samples"><div id="spacer"></div></section>
 <section id="detail">
+<div id="summary"></div>
 <div id="meta"></div>
 <h2>Prompt</h2><pre id="prompt"></pre>
 <h2>Completion <span id="legend"></span></h2><div id="tokens"></div>
@@ -90,6 +91,7 @@ main{display:flex;height:calc(100vh - 50px)}
 .row.sel{background:#dde8ff} .row .r{display:inline-block;width:54px;font-variant-numeric:tabular-nums}
 .row.dropped{color:#888}
 #detail{flex:1;overflow-y:auto;padding:8px 16px}
+#summary{color:#555;margin-bottom:6px}
 pre{white-space:pre-wrap;background:#f4f4f4;padding:6px;margin:0;max-height:160px;overflow:auto}
 #tokens{font-family:ui-monospace,monospace;white-space:pre-wrap;line-height:1.9}
 .tok{padding:1px 0;border-radius:2px;cursor:default} .tok.off{color:#999;background:none}
@@ -126,7 +128,18 @@ function filtered(){
   const f = $('rfilter').value, kept = $('keptonly').checked;
   return run.steps[stepIdx].records.filter((r) => (!kept || r.kept !== false) && (f === 'all' || (f === 'pos' ? r.reward > 0 : f === 'zero' ? r.reward === 0 : r.reward < 0)));
 }
+function stepSummary(recs){
+  const finish = {};
+  recs.forEach((r) => { finish[r.finish] = (finish[r.finish] || 0) + 1; });
+  const groups = new Map();
+  recs.forEach((r) => { const g = groups.get(r.group) || { kept: r.kept !== false, rewards: [] }; g.rewards.push(r.reward); groups.set(r.group, g); });
+  const flat = [...groups.values()].filter((g) => g.rewards.every((x) => x === g.rewards[0])).length;
+  const kept = [...groups.values()].filter((g) => g.kept).length;
+  const mean = recs.reduce((a, r) => a + (r.reward || 0), 0) / Math.max(1, recs.length);
+  return 'step: ' + recs.length + ' samples in ' + groups.size + ' groups, ' + kept + ' trained; ' + flat + ' groups with equal rewards; mean reward ' + fmt(mean) + '; finish ' + Object.entries(finish).map(([k, v]) => k + ' ' + v).join(', ');
+}
 function renderList(){
+  $('summary').textContent = stepSummary(run.steps[stepIdx].records);
   rows = filtered();
   $('count').textContent = rows.length + ' of ' + run.steps[stepIdx].records.length + ' samples';
   $('spacer').style.height = rows.length * ROW + 'px';
