@@ -41,6 +41,7 @@ const commands: Record<string, Command> = {
   exo: { summary: 'EXO: reverse-KL alignment on sampled candidates scored by a reward model, or on pairs', load: async () => (await import('./align.js')).exoCommand },
   'align-sweep': { summary: 'reward vs KL of DPO and EXO at several betas from one SFT model', load: async () => (await import('./align.js')).alignSweepCommand },
   report: { summary: 'write OUT/report.html with the training curves', load: async () => (await import('./report.js')).reportCommand },
+  inspect: { summary: 'write OUT/inspect.html: per-token view of the rollouts dumped by grpo/ppo --dump-rollouts', load: async () => (await import('./inspect.js')).inspectCommand },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
   data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },

@@ -61,7 +61,8 @@ export function evaluateAlignment(policy: GlmForCausalLM, ref: GlmForCausalLM, t
     const batch = rolloutBatch(chunk, padTokenId(tok));
     const T = batch.ids.shape[1];
     const sampled = rolloutLogprobGrid(chunk, batch);
-    const refLp = tokenLogprobsNoGrad(ref, batch, temperature).data;
+    // over the ids the sampler draws from, as the sampled log-probs are (a padded vocabulary)
+    const refLp = tokenLogprobsNoGrad(ref, batch, temperature, tok.vocabSize).data;
     for (let j = 0; j < sampled.length; j++) {
       if (!batch.lossMask[j]) continue;
       const d = sampled[j] - refLp[j];

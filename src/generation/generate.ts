@@ -8,6 +8,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
+import type { GlmMoe } from '../models/glm/moe.js';
 import { checkSampling, sampleToken, sampleableIds, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -24,6 +25,8 @@ export interface GenerateOptions extends SamplingOptions {
    * differs from the full one by the padded ids' probability mass (~0 for a trained model)
    */
   vocabLimit?: number;
+  /** MoE models: record the experts each fed-back token was routed to (GenerateResult.routing) */
+  recordRouting?: boolean;
 }
 
 export interface GenerateResult {
@@ -32,6 +35,14 @@ export interface GenerateResult {
   /** log-probability of each new token under the sampling distribution */
   logprobs: number[][];
   finishReason: ('stop' | 'length')[];
+  /**
+   * with `recordRouting` on an MoE model: per prompt, per new token, the experts chosen for it in
+   * every MoE layer ([layer0 k0..kK-1, layer1 ...]) when it was fed back; null for a token never fed
+   * (the last one)
+   */
+  routing?: (number[] | null)[][];
+  /** with `recordRouting` on an MoE model: per prompt, the experts of each prompt token in the prefill */
+  promptRouting?: number[][][];
 }
 
 export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
@@ -63,10 +74,15 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
   const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finishReason: prompts.map(() => 'length') };
   if (opts.maxNewTokens === 0) return out;
   const done = new Array<boolean>(B).fill(false);
+  const moe = opts.recordRouting ? model.moeLayers() : [];
+  if (moe.length > 0) out.routing = prompts.map(() => []);
+  for (const m of moe) m.recordRouting = true;
+  try {
   noGrad(() => {
     const cache = model.createCache(B, T + opts.maxNewTokens);
     // Prefill: only the last position's logits are needed.
     let { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
+    if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
     let lastRows = lastPositions(hidden, B, T);
     for (let step = 0; step < opts.maxNewTokens; step++) {
       const logits = model.logits(lastRows); // [B, V]
@@ -79,6 +95,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
         const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, b * V + limit), opts, rng);
         out.tokens[b].push(token);
         out.logprobs[b].push(logprob);
+        out.routing?.[b].push(null);
         next[b] = token;
         stepMask[b] = 1;
         if (stops.has(token)) {
@@ -89,9 +106,26 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
       if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
       hidden = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask }).hidden;
       lastRows = lastPositions(hidden, B, 1);
+      if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
     }
   });
+  } finally {
+    for (const m of moe) {
+      m.recordRouting = false;
+      m.lastRouting = null;
+    }
+  }
   return out;
+}
+
+/** The experts row `n` of the last forward was routed to, in every MoE layer (layer-major). */
+export function routingRow(moe: readonly GlmMoe[], n: number): number[] {
+  const row: number[] = [];
+  for (const m of moe) {
+    const r = m.lastRouting!, K = m.expertsPerToken;
+    for (let k = 0; k < K; k++) row.push(r[n * K + k]);
+  }
+  return row;
 }
 
 /** hidden [B, T, H] -> [B, H] at position T-1. */

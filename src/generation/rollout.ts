@@ -41,6 +41,8 @@ export interface RolloutOptions {
   thinking?: boolean;
   /** extra stop token ids (the GLM stop tokens are always included) */
   stopTokens?: readonly number[];
+  /** MoE models: record the experts of each sampled token (Rollout.routing) */
+  recordRouting?: boolean;
   /** random source (advanced by sampling); or a seed */
   rng?: Rng;
   seed?: number;
@@ -60,6 +62,8 @@ export interface Rollout {
   /** the completion parsed into reasoning / content / tool calls (never throws) */
   parsed: ParsedOutput;
   finishReason: 'stop' | 'length';
+  /** with recordRouting on an MoE model: per completion token, its experts (layer-major) when fed back, else null */
+  routing?: (number[] | null)[];
 }
 
 /** Token ids of the GLM stop tokens in this tokenizer. */
@@ -106,6 +110,7 @@ export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly
       stopTokens: stops,
       padId: padTokenId(tok),
       vocabLimit: tok.vocabSize,
+      recordRouting: opts.recordRouting,
       rng,
     });
     chunk.forEach((r, j) => {
@@ -118,6 +123,7 @@ export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly
         text,
         parsed: parseChatOutput(text),
         finishReason: res.finishReason[j],
+        ...(res.routing ? { routing: res.routing[j] } : {}),
       });
     });
   }

@@ -44,6 +44,8 @@ const GROUPS: { title: string; yLabel: string; match: (k: string) => boolean }[]
   { title: 'Learning rate', yLabel: 'learning rate', match: (k) => k === 'learning_rate' },
   { title: 'Gradient norm', yLabel: 'gradient norm (before clipping)', match: (k) => k === 'grad_norm' },
   { title: 'MoE load', yLabel: 'max load / mean load - 1', match: (k) => k.startsWith('moe/') },
+  { title: 'RL alarms: shares', yLabel: 'share', match: (k) => ['alarm/zero_var_groups', 'alarm/truncated', 'alarm/clip_low', 'alarm/clip_high', 'alarm/grad_norm_bad'].includes(k) },
+  { title: 'RL checks: sampler vs trainer', yLabel: 'max |log-prob difference|, routing mismatch share', match: (k) => ['check/logprob_max_dev', 'check/moe_routing_mismatch'].includes(k) },
 ];
 
 const SMALL = { width: 540, height: 300 };

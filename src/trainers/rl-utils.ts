@@ -49,19 +49,37 @@ export function nextTokenTargets(batch: SequenceBatch): Tensor {
 }
 
 /**
- * log pi(token_{t+1} | tokens_<=t) for every position: [B, T] (0 where there is no next token).
- * Logits are divided by `temperature` first (the distribution the samples were drawn from).
- * Differentiable w.r.t. the model's parameters.
+ * The logits of the distribution rollouts are sampled from: the first `vocabLimit` ids only (the
+ * tokenizer's vocabulary when the model's embedding is padded past it; the sampler never draws a
+ * padded id, so its distribution renormalises over the real ids), divided by `temperature`.
+ * Trainers must take log-probs under exactly this distribution, or the importance ratio is not 1
+ * before the first update (glmkit's RL checks report the difference as check/logprob_max_dev).
  */
-export function tokenLogprobs(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1): Tensor {
+export function samplingLogits(logits: Tensor, temperature = 1, vocabLimit?: number): Tensor {
+  const V = logits.shape[logits.ndim - 1];
+  const cut = vocabLimit !== undefined && vocabLimit < V ? F.slice(logits, logits.ndim - 1, 0, vocabLimit) : logits;
+  return temperature === 1 ? cut : F.mul(cut, 1 / temperature);
+}
+
+/**
+ * log pi(token_{t+1} | tokens_<=t) for every position: [B, T] (0 where there is no next token).
+ * Logits are divided by `temperature` first and cut to the first `vocabLimit` ids when given (the
+ * distribution the samples were drawn from, see `samplingLogits`). Differentiable w.r.t. the model's
+ * parameters.
+ */
+export function tokenLogprobs(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1, vocabLimit?: number): Tensor {
   const out = model.forward(batch.ids, { attentionMask: batch.attentionMask });
-  const logits = temperature === 1 ? out.logits! : F.mul(out.logits!, 1 / temperature);
+  return targetLogprobs(samplingLogits(out.logits!, temperature, vocabLimit), batch);
+}
+
+/** log-softmax of `logits` [B, T, V] at each position's next token: [B, T] (0 where there is none). */
+export function targetLogprobs(logits: Tensor, batch: SequenceBatch): Tensor {
   return F.neg(F.crossEntropy(logits, nextTokenTargets(batch), { reduction: 'none', ignoreIndex: -100 }));
 }
 
 /** The same without building a graph (reference policies, old policies). */
-export function tokenLogprobsNoGrad(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1): Tensor {
-  return noGrad(() => tokenLogprobs(model, batch, temperature));
+export function tokenLogprobsNoGrad(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1, vocabLimit?: number): Tensor {
+  return noGrad(() => tokenLogprobs(model, batch, temperature, vocabLimit));
 }
 
 /** sum over t of x[b, t] * mask[b, t] -> [B] */
@@ -110,4 +128,30 @@ export function groupAdvantages(rewards: readonly number[], groupSize: number, o
 export function klPerToken(logp: Tensor, logpRef: Tensor, kind: 'k1' | 'k3' = 'k3'): Tensor {
   const d = F.sub(logpRef, logp);
   return kind === 'k1' ? F.neg(d) : F.sub(F.sub(F.exp(d), d), 1);
+}
+
+/** Entropy (nats) of the policy's next-token distributions at the masked positions: [B, T] grid and mean. */
+export function positionEntropy(logits: Tensor, mask: Float32Array): { grid: Float32Array; mean: number } {
+  return noGrad(() => {
+    const V = logits.shape[2];
+    const d = logits.data as Float32Array;
+    const grid = new Float32Array(mask.length);
+    let s = 0, n = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      const row = d.subarray(i * V, (i + 1) * V);
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) if (row[v] > m) m = row[v];
+      let z = 0, ez = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(row[v] - m);
+        z += e;
+        ez += e * (row[v] - m);
+      }
+      grid[i] = Math.log(z) - ez / z;
+      s += grid[i];
+      n++;
+    }
+    return { grid, mean: n ? s / n : 0 };
+  });
 }

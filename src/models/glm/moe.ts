@@ -7,6 +7,7 @@
 import { noGrad } from '../../tensor/autograd.js';
 import * as F from '../../tensor/ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { ShapeError } from '../../errors.js';
 import type { InitOptions } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
 import type { GlmConfig } from './config.js';
@@ -76,6 +77,19 @@ export class GlmMoe extends Module {
   private load: Float64Array;
   private readonly E: number;
   private readonly K: number;
+  /** when set, every forward keeps its expert choices in `lastRouting` (RL routing checks) */
+  recordRouting = false;
+  /** K: routed experts per token */
+  get expertsPerToken(): number {
+    return this.K;
+  }
+  /** [N, K] experts the router chose in the last forward while `recordRouting` was set (before any replay) */
+  lastRouting: Int32Array | null = null;
+  /**
+   * routing replay: [N, K] experts to use instead of the router's choice, for the rows of the next
+   * forwards whose first entry is >= 0 (the combine weights are still the router's scores of them)
+   */
+  replayRouting: Int32Array | null = null;
 
   constructor(private readonly cfg: GlmConfig, init: InitOptions) {
     super();
@@ -92,6 +106,12 @@ export class GlmMoe extends Module {
     const [N] = x.shape;
     const scores = F.sigmoid(F.linear(x, this.gate.weight)); // [N, E]
     const experts = selectExperts(scores.data as Float32Array, this.gate.eScoreCorrectionBias.data, N, this.E, this.K, this.cfg.nGroup, this.cfg.topkGroup);
+    if (this.recordRouting) this.lastRouting = experts.slice();
+    const replay = this.replayRouting;
+    if (replay) {
+      if (replay.length !== N * this.K) throw new ShapeError(`routing replay: ${replay.length / this.K} rows of experts for ${N} tokens`);
+      for (let n = 0; n < N; n++) if (replay[n * this.K] >= 0) experts.set(replay.subarray(n * this.K, (n + 1) * this.K), n * this.K);
+    }
     let w = F.gather(scores, 1, new Tensor(experts, [N, this.K])); // [N, K] unbiased scores
     if (this.cfg.normTopkProb) w = F.div(w, F.add(F.sum(w, -1, true), 1e-20));
     if (this.cfg.routedScalingFactor !== 1) w = F.mul(w, this.cfg.routedScalingFactor);

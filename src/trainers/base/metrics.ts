@@ -49,7 +49,8 @@ export class Progress {
     const elapsed = (Date.now() - this.start) / 1000;
     const eta = step > 0 ? (elapsed / step) * (this.total - step) : 0;
     const loss = typeof m.loss === 'number' ? m.loss.toFixed(4) : String(m.loss ?? '');
-    const extra = `loss ${loss} lr ${Number(m.learning_rate ?? 0).toExponential(2)} ${Math.round(Number(m.tokens_per_s ?? 0))} tok/s`;
+    const alarms = Number(m['alarm/active'] ?? 0);
+    const extra = `loss ${loss} lr ${Number(m.learning_rate ?? 0).toExponential(2)} ${Math.round(Number(m.tokens_per_s ?? 0))} tok/s${alarms > 0 ? ` alarms ${alarms}` : ''}`;
     if (this.tty) {
       const width = 24;
       const filled = Math.round((width * step) / Math.max(1, this.total));

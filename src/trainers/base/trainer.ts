@@ -97,6 +97,13 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   /** Restores what `exportState` saved. */
   protected importState(_state: Record<string, unknown>): void {}
 
+  /**
+   * Called once per optimizer step with its metrics (grad_norm included; skipped steps too) before
+   * they are logged: a method may add fields (taken as they are, not averaged over micro-batches) or
+   * throw to stop the run, which keeps the checkpoints written so far and writes no final model.
+   */
+  protected afterStep(_metrics: Metrics): void {}
+
   /** Trained modules beyond the model (e.g. PPO's value model), saved as <name>.safetensors in each checkpoint. */
   protected extraModules(): Record<string, Module> {
     return {};
@@ -233,6 +240,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       lastLoss = lossSum / cfg.gradient_accumulation_steps;
       const dt = (performance.now() - t0) / 1000;
       this.lastMetrics = { step: this.step, loss: lastLoss, learning_rate: lr, grad_norm: gradNorm, tokens_per_s: tokens / dt, epoch: this.cursor.progress(), num_tokens: this.tokensSeen, ...extra, ...moe };
+      this.afterStep(this.lastMetrics);
       if (skip) {
         this.nonfinite.consecutive++;
         this.nonfinite.total++;

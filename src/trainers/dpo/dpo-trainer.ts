@@ -18,6 +18,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { maskedSum, tokenLogprobs, type SequenceBatch } from '../rl-utils.js';
 import { dpoLoss } from '../preference-losses.js';
+import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-logprob-cache.js';
 
 export const dpoSchema = {
   ...baseSchema,
@@ -35,6 +36,7 @@ export const dpoSchema = {
   label_smoothing: field('number', 0, 'cDPO: assumed chance that a preference label is flipped, in [0, 0.5)', { min: 0 }),
   rpo_alpha: field('number', 0, 'weight of the SFT (NLL, token mean) loss on the chosen response (LongReward uses a small one; 0 = off)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
+  ref_logprob_cache: field<string | null>('path', null, 'folder caching the reference log-probs on disk, keyed by a fingerprint of the reference model and the dataset; reruns reuse them', { nullable: true }),
   enable_thinking: field('boolean', false, 'with --eval-data: sample evaluation responses in thinking mode'),
   eval_max_new_tokens: field('int', 48, 'with --eval-data: token budget of each evaluation response', { min: 1 }),
 };
@@ -50,14 +52,28 @@ export function sequenceLogps(model: GlmForCausalLM, batch: SequenceBatch, tempe
  * handed to an optimizer.
  */
 export class ReferenceLogps {
-  private readonly cache = new Map<string, number>();
-  constructor(readonly model: GlmForCausalLM, readonly temperature = 1) {}
+  private readonly cache: Map<string, number>;
+  /** reference forwards run (batches), for tests and logs */
+  forwards = 0;
+  /**
+   * With `store` (--ref-logprob-cache), values start from its file and new ones are appended to it;
+   * the store's fingerprint must cover this model, the keyed sequences and the temperature.
+   */
+  constructor(readonly model: GlmForCausalLM, readonly temperature = 1, private readonly store: RefLogprobStore | null = null) {
+    this.cache = new Map(store?.loaded ?? []);
+  }
 
   /** log pi_ref of each row of `batch`, keyed by `keys` (rows with a cached key are not recomputed). */
   get(keys: readonly string[], batch: () => SequenceBatch): number[] {
     if (keys.some((k) => !this.cache.has(k))) {
       const lp = noGrad(() => sequenceLogps(this.model, batch(), this.temperature));
-      keys.forEach((k, i) => this.cache.set(k, lp.data[i]));
+      this.forwards++;
+      const fresh: [string, number][] = [];
+      keys.forEach((k, i) => {
+        if (!this.cache.has(k)) fresh.push([k, lp.data[i]]);
+        this.cache.set(k, lp.data[i]);
+      });
+      this.store?.append(fresh);
     }
     return keys.map((k) => this.cache.get(k)!);
   }
@@ -75,7 +91,8 @@ export class DpoTrainer extends Trainer<DpoConfig> {
   constructor(config: DpoConfig, readonly policy: GlmForCausalLM, ref: GlmForCausalLM, tokenizer: Tokenizer, private readonly pairs: TokenizedPair[], private readonly evalPairs: TokenizedPair[] | null) {
     super(config, policy, tokenizer, pairs.length);
     this.padId = tokenizer.requireId(EOS_TOKEN);
-    this.reference = new ReferenceLogps(ref.eval());
+    const all = [...pairs, ...(evalPairs ?? [])].flatMap((p) => [p.chosen, p.rejected]);
+    this.reference = new ReferenceLogps(ref.eval(), 1, config.ref_logprob_cache ? new RefLogprobStore(config.ref_logprob_cache, { model: modelFingerprint(ref), dataset: datasetFingerprint(all), temperature: 1 }) : null);
   }
 
   /** Loss and stats of a list of pairs (policy with a graph when `grad`). */

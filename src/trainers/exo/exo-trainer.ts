@@ -21,6 +21,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { exoLoss, pairTargets, rewardTargets } from '../preference-losses.js';
 import { ReferenceLogps, sequenceLogps } from '../dpo/dpo-trainer.js';
+import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-logprob-cache.js';
 import { scoreResponses } from '../reward/reward-trainer.js';
 import { ConfigError } from '../../errors.js';
 
@@ -44,6 +45,7 @@ export const exoSchema = {
   enable_thinking: field('boolean', false, 'sample candidates in thinking mode (reasoning, then the answer; mode rw)'),
   max_prompts: field('int', 0, 'use at most N prompts of --data (mode rw; 0 = all)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer candidates are dropped)', { min: 2 }),
+  ref_logprob_cache: field<string | null>('path', null, 'folder caching the reference log-probs on disk, keyed by a fingerprint of the reference model and the candidates; reruns reuse them', { nullable: true }),
 };
 export type ExoConfig = Values<typeof exoSchema>;
 
@@ -127,7 +129,8 @@ export class ExoTrainer extends Trainer<ExoConfig> {
     super(config, policy, tokenizer, groups.length);
     this.padId = tokenizer.requireId(EOS_TOKEN);
     this.temperature = config.mode === 'rw' ? config.temperature : 1;
-    this.reference = new ReferenceLogps(ref.eval(), this.temperature);
+    const store = config.ref_logprob_cache ? new RefLogprobStore(config.ref_logprob_cache, { model: modelFingerprint(ref), dataset: datasetFingerprint(groups.flatMap((g) => g.seqs)), temperature: this.temperature }) : null;
+    this.reference = new ReferenceLogps(ref.eval(), this.temperature, store);
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {

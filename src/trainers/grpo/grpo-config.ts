@@ -1,6 +1,7 @@
 /** `glmkit grpo` configuration: the base trainer fields plus GRPO, rollout and curriculum fields (TRL's names where they exist). */
 import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
+import { rlCheckSchema } from '../checks/check-config.js';
 
 export const grpoSchema = {
   ...baseSchema,
@@ -21,7 +22,7 @@ export const grpoSchema = {
   epsilon: field('number', 0.2, 'lower clip range eps_low of the ratio', { min: 0 }),
   epsilon_high: field('number', 0.28, 'upper clip range eps_high ("clip-higher")', { min: 0 }),
   beta: field('number', 0, 'KL coefficient to the initial model (0 = no KL term, as GLM-4.5)', { min: 0 }),
-  loss_type: choice(['token_mean', 'sample_mean'], 'token_mean', 'average the loss over all completion tokens of the batch (GLM-4.5) or per sample first (GLM-4.1V)'),
+  loss_type: choice(['token_mean', 'sample_mean', 'dr_grpo'], 'token_mean', 'average the loss over all completion tokens of the batch (GLM-4.5, DAPO), per sample first (GLM-4.1V), or sum it over tokens / (samples x max_completion_length) (Dr. GRPO)'),
   scale_rewards: field('boolean', true, 'divide advantages by the group std (false: mean-centred only, the agentic variant)'),
   dynamic_sampling: field('boolean', true, 'drop prompt groups whose rewards have zero spread'),
   num_iterations: field('int', 1, 'optimizer steps per rollout batch (mu); > 1 reuses rollouts with old log-probs', { min: 1 }),
@@ -37,6 +38,8 @@ export const grpoSchema = {
   temperature_candidates: field('string', '0.7,0.85,1.0,1.15,1.3', 'temperatures tried by dynamic_temperature'),
   temperature_patience: field('int', 8, 'steps without reward improvement that count as a plateau', { min: 1 }),
   eval_max_examples: field('int', 64, 'held-out prompts scored greedily at each evaluation', { min: 1 }),
+  routing_replay: field('boolean', false, 'MoE policies: the training forward routes each sampled token to the experts chosen while sampling it (routing replay)'),
+  ...rlCheckSchema,
 };
 
 export type GrpoConfig = Values<typeof grpoSchema>;

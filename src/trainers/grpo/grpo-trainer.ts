@@ -22,7 +22,13 @@ import { recordReward } from '../../rewards/index.js';
 import { Curriculum, rewardSpread, TIERS, type CurriculumState, type Group } from '../../curriculum/rlcs.js';
 import { DynamicTemperature, type DynamicTemperatureState } from '../../curriculum/temperature.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
-import { groupAdvantages, klPerToken, nextTokenTargets, sequenceBatch, tokenLogprobsNoGrad } from '../rl-utils.js';
+import type { Metrics } from '../base/metrics.js';
+import { RlChecks, RolloutDump, type DumpRecord } from '../checks/rl-checks.js';
+import { boundaryError, grpoDumpRecords, rolloutAlarmFields, rolloutBoundaryProblems } from './grpo-checks.js';
+import { groupAdvantages, klPerToken, positionEntropy, samplingLogits, sequenceBatch, targetLogprobs, tokenLogprobsNoGrad } from '../rl-utils.js';
+import { logprobDeviation, type LogprobDeviation } from '../checks/logprob-check.js';
+import { clearRouting, routedForward, routingAgreement, withRoutingRecorded, type RoutingAgreement } from '../checks/routing-check.js';
+import { eosDroppedRows } from '../checks/sequence-checks.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { RlPrompt } from './grpo-data.js';
 import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
@@ -34,6 +40,9 @@ export interface Sample {
   advantage: number;
   /** per completion token, log-probs of the policy that sampled it (num_iterations > 1) */
   old: number[] | null;
+  /** the rollout's reward, and its group (index in the step) for dumps */
+  reward?: number;
+  group?: number;
 }
 
 export class GrpoTrainer extends Trainer<GrpoConfig> {
@@ -51,6 +60,13 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   private readonly ref: GlmForCausalLM | null;
   private readonly dynTemp: DynamicTemperature | null;
   private prepassDone = false;
+  readonly checks: RlChecks;
+  private readonly dump: RolloutDump;
+  /** prompts whose chat-template boundary was checked */
+  private readonly boundaryChecked = new Set<number>();
+  /** dump records of the current step's dropped groups */
+  private dropped: DumpRecord[] = [];
+  private drawnPrompts: number[] = [];
 
   constructor(
     config: GrpoConfig,
@@ -79,6 +95,8 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       for (const [name, t] of this.ref.stateDict()) t.data.set(src.get(name)!.data);
       this.ref.eval();
     } else this.ref = null;
+    this.checks = new RlChecks(config, 'grpo');
+    this.dump = new RolloutDump(config.out, config.dump_rollouts);
     this.dynTemp = config.dynamic_temperature
       ? new DynamicTemperature(config.temperature, { candidates: config.temperature_candidates.split(',').map(Number), patience: config.temperature_patience })
       : null;
@@ -94,6 +112,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     return {
       samplesPerPrompt, temperature, topP: c.top_p, maxNewTokens: c.max_completion_length, forceAnswer: c.force_answer,
       answerTokens: c.force_answer_tokens, maxTurns: c.max_tool_turns, enableThinking: c.enable_thinking, tools: this.tools, rng: this.rng,
+      recordRouting: this.policy.moeLayers().length > 0,
     };
   }
 
@@ -146,10 +165,18 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const groups: (Group & { k: number })[] = drawn.map((p, k) => ({ prompt: p, k, rewards: rewards.slice(k * G, (k + 1) * G) }));
     this.curriculum.observe(groups);
     const kept = this.curriculum.select(groups, nPrompts, c.dynamic_sampling) as (Group & { k: number })[];
+    this.checkBoundaries(drawn, rolls, G);
     const samples: Sample[] = [];
     for (const g of kept) {
       const adv = groupAdvantages(g.rewards, G, { scaleByStd: c.scale_rewards });
-      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null });
+      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null, reward: g.rewards[i], group: g.k });
+    }
+    this.drawnPrompts = drawn;
+    this.dropped = [];
+    if (this.dump.due(this.step + 1)) {
+      const keptK = new Set(kept.map((g) => g.k));
+      const rest = rolls.map((r, i) => ({ r, advantage: 0, reward: rewards[i], group: r.prompt })).filter((s) => !keptK.has(s.group));
+      this.dropped = grpoDumpRecords(this.tok, this.step + 1, rest, null, samples.length, (s) => (s as Sample).group ?? 0, (s) => drawn[(s as Sample).group ?? 0]);
     }
     if (c.num_iterations > 1) this.recordOldLogprobs(samples, temperature);
     // split into micro-batches; the loss normalisers are over the whole step
@@ -175,6 +202,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       'curriculum/expansion': cur.expansion,
       'curriculum/invalid_rate': cur.invalid_rate,
       ...Object.fromEntries(TIERS.filter((t) => cur.tiers[t]).map((t) => [`curriculum/weight_${t}`, cur.tiers[t].weight])),
+      ...rolloutAlarmFields(rolls, rewards, stds.filter((s) => s <= 1e-6).length / stds.length),
     };
     if (this.dynTemp && this.dynTemp.observe(mean) && this.evalPrompts) await this.retuneTemperature();
   }
@@ -195,7 +223,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     for (let i = 0; i < samples.length; i += bs) {
       const part = samples.slice(i, i + bs);
       const batch = sequenceBatch(part.map((s) => s.r.promptIds), part.map((s) => s.r.completion), this.padId, part.map((s) => s.r.mask));
-      const lp = tokenLogprobsNoGrad(this.policy, batch, temperature);
+      const lp = noGrad(() => targetLogprobs(samplingLogits(routedForward(this.policy, batch, part.map((s) => s.r.routing), part.map((s) => s.r.promptIds.length - 1), this.config.routing_replay, part.map((s) => s.r.promptRouting)).logits!, temperature, this.tok.vocabSize), batch));
       const T = lp.shape[1];
       part.forEach((s, b) => (s.old = s.r.completion.map((_, t) => lp.data[b * T + s.r.promptIds.length + t - 1] as number)));
     }
@@ -210,8 +238,47 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       return { loss: F.mul(F.sum(p), 0), lossValue: 0, tokens: 0, metrics: { ...this.stepMetrics } };
     }
     const temperature = this.stepMetrics.temperature ?? c.temperature;
-    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals });
+    // the first step on a rollout batch runs on the policy that sampled it: compare with the sampler
+    const fresh = this.step % c.num_iterations === 0;
+    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, compareSampler: fresh, routingReplay: c.routing_replay });
+    this.observeChecks(chunk, r.detail);
     return { loss: r.loss, lossValue: r.value * accumulation, tokens: r.tokens, metrics: { ...this.stepMetrics, ...r.metrics } };
+  }
+
+  /** Chat-template boundary of each prompt drawn for the first time (one rollout per prompt). */
+  private checkBoundaries(drawn: readonly number[], rolls: readonly Rollout[], G: number): void {
+    let bad = 0;
+    drawn.forEach((p, k) => {
+      if (this.boundaryChecked.has(p)) return;
+      this.boundaryChecked.add(p);
+      const problems = rolloutBoundaryProblems(this.tok, this.prompts[p], rolls[k * G], this.config.enable_thinking);
+      if (problems.length === 0) return;
+      bad++;
+      this.checks.violation('template', boundaryError(this.prompts[p], p, problems).message, () => boundaryError(this.prompts[p], p, problems));
+    });
+    this.checks.set({ 'check/template_violations': bad });
+  }
+
+  /** Sampler checks and dump records of one micro-batch. */
+  private observeChecks(chunk: readonly Sample[], d: GrpoLossDetail): void {
+    const describe = (row: number) => `prompt ${this.drawnPrompts[chunk[row].r.prompt] ?? chunk[row].r.prompt}`;
+    if (d.deviation) this.checks.logprobs(d.deviation, this.step === 0, describe);
+    if (d.routing) this.checks.routingAgreement(d.routing);
+    if (d.eosDropped.length > 0) this.checks.violation('eos', `the stop token of ${d.eosDropped.length} completion(s) (${describe(d.eosDropped[0])}) is not in the loss: the policy cannot learn to end its turn (pad == EOS masking?)`);
+    if (this.dump.due(this.step + 1)) {
+      const first = (this.micro - 1) * Math.ceil(this.totals.samples / this.config.gradient_accumulation_steps);
+      for (const rec of grpoDumpRecords(this.tok, this.step + 1, chunk, d, first, (s) => (s as Sample).group ?? 0, (s) => this.drawnPrompts[(s as Sample).group ?? 0] ?? -1)) this.dump.add(rec);
+    }
+  }
+
+  protected override afterStep(m: Metrics): void {
+    for (const [from, to] of [['clip_ratio/low_mean', 'alarm/clip_low'], ['clip_ratio/high_mean', 'alarm/clip_high'], ['clip_ratio', 'alarm/clip_share'], ['entropy', 'alarm/entropy'], ['kl', 'alarm/kl']] as const) if (typeof m[from] === 'number') m[to] = m[from];
+    if (this.dump.due(Number(m.step))) {
+      for (const rec of this.dropped) this.dump.add(rec);
+      this.dropped = [];
+      this.dump.flush(Number(m.step));
+    }
+    this.checks.afterStep(m);
   }
 
   /** Greedy accuracy on the held-out prompts (eval_accuracy). */
@@ -232,7 +299,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     return {
       rollouts: this.rollouts, prepass_rollouts: this.prepassRollouts, prepass_done: this.prepassDone,
       curriculum: this.curriculum.exportState(), dynamic_temperature: this.dynTemp?.exportState() ?? null,
-      chunks: this.chunks, totals: this.totals, step_metrics: this.stepMetrics,
+      chunks: this.chunks, totals: this.totals, step_metrics: this.stepMetrics, alarms: this.checks.alarms.exportState(),
     };
   }
 
@@ -245,6 +312,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     this.chunks = s.chunks as Sample[][];
     this.totals = s.totals as { tokens: number; samples: number };
     this.stepMetrics = s.step_metrics as Record<string, number>;
+    this.checks.alarms.importState(s.alarms as Record<string, unknown> | undefined);
   }
 }
 
@@ -281,6 +349,29 @@ export interface GrpoLossOptions {
   padId: number;
   /** generated tokens and samples of the whole optimizer step (the normalisers) */
   totals: { tokens: number; samples: number };
+  /** dr_grpo: the generated-token budget per sample (the constant normaliser) */
+  max_completion_length?: number;
+  /** ids the sampler could draw (the tokenizer's vocabulary); log-probs renormalise over these */
+  vocabLimit?: number;
+  /** the policy is still the one that sampled the chunk: compare its log-probs (and MoE routing) with the sampler's */
+  compareSampler?: boolean;
+  /** MoE: route sampled tokens to the experts the rollout chose (routing replay) */
+  routingReplay?: boolean;
+}
+
+/** What grpoLoss measured beyond the loss: per-position grids for dumps, and the sampler checks. */
+export interface GrpoLossDetail {
+  /** [B, T] trainer log-probs, reference log-probs (beta > 0) and entropies (masked positions) */
+  T: number;
+  logp: Float32Array;
+  ref: Float32Array | null;
+  entropy: Float32Array;
+  /** with compareSampler: trainer vs sampler log-probs of the sampled tokens */
+  deviation: LogprobDeviation | null;
+  /** with compareSampler on an MoE policy whose rollouts recorded their routing */
+  routing: RoutingAgreement | null;
+  /** rows whose final stop token is not in the loss */
+  eosDropped: number[];
 }
 
 /**
@@ -288,14 +379,25 @@ export interface GrpoLossOptions {
  * beta * KL_k3 to `ref` when given, averaged token-mean or sample-mean over the whole step.
  * Returns the differentiable loss, its full value (clipped tokens' constants included) and metrics.
  */
-export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chunk: readonly Sample[], c: GrpoLossOptions): { loss: Tensor; value: number; tokens: number; metrics: Record<string, number> } {
+export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chunk: readonly Sample[], c: GrpoLossOptions): { loss: Tensor; value: number; tokens: number; metrics: Record<string, number>; detail: GrpoLossDetail } {
   const temperature = c.temperature;
   const batch = sequenceBatch(chunk.map((s) => s.r.promptIds), chunk.map((s) => s.r.completion), c.padId, chunk.map((s) => s.r.mask));
   const [B, T] = batch.ids.shape;
-  const out = policy.forward(batch.ids, { attentionMask: batch.attentionMask });
-  const logits = temperature === 1 ? out.logits! : F.mul(out.logits!, 1 / temperature);
-  const logp = F.neg(F.crossEntropy(logits, nextTokenTargets(batch), { reduction: 'none', ignoreIndex: -100 })); // [B, T]
-  const entropy = maskedEntropy(logits, batch.lossMask);
+  const offsets = chunk.map((s) => s.r.promptIds.length - 1);
+  const recordRouting = !!c.compareSampler && chunk.some((s) => s.r.routing);
+  const forward = () => routedForward(policy, batch, chunk.map((s) => s.r.routing), offsets, !!c.routingReplay, chunk.map((s) => s.r.promptRouting));
+  const fwd = recordRouting ? withRoutingRecorded(policy, forward) : { result: forward(), layers: [] };
+  const out = fwd.result;
+  const logits = samplingLogits(out.logits!, temperature, c.vocabLimit);
+  const logp = targetLogprobs(logits, batch); // [B, T]
+  const ent = positionEntropy(logits, batch.lossMask);
+  const deviation = c.compareSampler ? logprobDeviation(logp.data, T, offsets, chunk.map((s) => s.r.logprobs), chunk.map((s) => s.r.mask)) : null;
+  let routing: RoutingAgreement | null = null;
+  if (fwd.layers.length > 0) {
+    routing = routingAgreement(fwd.layers, T, offsets, chunk.map((s) => s.r.routing));
+    clearRouting(fwd.layers);
+  }
+  const eosDropped = eosDroppedRows(batch, chunk.map((s) => (s.r.finish === 'stop' ? s.r.completion.at(-1)! : null)));
   // old log-probs: the sampling policy = the current one when each batch is used once
   const old = new Float32Array(B * T);
   const adv = new Float32Array(B * T);
@@ -311,25 +413,28 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
   const { coef, constant, tokens: n, low, high } = clipCoefficients(ratio.data as Float32Array, adv, batch.lossMask, c.epsilon, c.epsilon_high);
   let perToken = F.mul(ratio, new Tensor(coef, [B, T])); // -rho A where unclipped, 0 where clipped
   let klMean = NaN;
+  let refGrid: Float32Array | null = null;
   if (ref) {
-    const refLp = tokenLogprobsNoGrad(ref, batch, temperature);
+    const refLp = tokenLogprobsNoGrad(ref, batch, temperature, c.vocabLimit);
+    refGrid = refLp.data as Float32Array;
     const kl = klPerToken(logp, refLp, 'k3');
     klMean = maskedMean(kl.data as Float32Array, batch.lossMask);
     perToken = F.add(perToken, F.mul(kl, c.beta));
   }
-  const { weights, scale } = lossWeights(chunk, batch.lossMask, B, T, c.loss_type, c.totals);
+  if (c.loss_type === 'dr_grpo' && !(c.max_completion_length! > 0)) throw new ConfigError('grpoLoss: loss_type dr_grpo needs max_completion_length (the constant normaliser)');
+  const { weights, scale } = lossWeights(chunk, batch.lossMask, B, T, c.loss_type, c.totals, c.max_completion_length ?? 0);
   const loss = F.mul(F.sum(F.mul(perToken, new Tensor(weights, [B, T]))), scale);
   let constValue = 0;
   for (let i = 0; i < B * T; i++) constValue += constant[i] * weights[i];
   const value = (loss.data[0] as number) + constValue * scale;
   const metrics: Record<string, number> = {
-    entropy,
+    entropy: ent.mean,
     clip_ratio: n ? (low + high) / n : 0,
     'clip_ratio/low_mean': n ? low / n : 0,
     'clip_ratio/high_mean': n ? high / n : 0,
   };
   if (ref) metrics.kl = klMean;
-  return { loss, value, tokens: n, metrics };
+  return { loss, value, tokens: n, metrics, detail: { T, logp: logp.data as Float32Array, ref: refGrid, entropy: ent.grid, deviation, routing, eosDropped } };
 }
 
 /** Share of prompts answered correctly by a greedy rollout each (batched, synchronous tools). */
@@ -369,15 +474,18 @@ export function accuracyByLevel(prompts: readonly RlPrompt[], scores: readonly n
 /**
  * Per-position weights and a scale so that sum(perToken * weights) * scale is the step's loss share
  * of this micro-batch: token_mean -> 1 / (generated tokens of the whole step); sample_mean -> each
- * sample's tokens weigh 1 / its length, scaled by 1 / (samples of the whole step).
+ * sample's tokens weigh 1 / its length, scaled by 1 / (samples of the whole step); dr_grpo -> the
+ * constant 1 / (samples of the whole step x max_completion_length), so no sample's tokens weigh
+ * more for being short (Dr. GRPO).
  */
-function lossWeights(chunk: readonly Sample[], mask: Float32Array, B: number, T: number, kind: GrpoConfig['loss_type'], totals: { tokens: number; samples: number }): { weights: Float32Array; scale: number } {
+function lossWeights(chunk: readonly Sample[], mask: Float32Array, B: number, T: number, kind: GrpoConfig['loss_type'], totals: { tokens: number; samples: number }, maxLength: number): { weights: Float32Array; scale: number } {
   const w = new Float32Array(B * T);
   for (let b = 0; b < B; b++) {
     const len = kind === 'sample_mean' ? Math.max(1, chunk[b].r.generated) : 1;
     for (let t = 0; t < T; t++) w[b * T + t] = mask[b * T + t] / len;
   }
-  return { weights: w, scale: kind === 'token_mean' ? 1 / totals.tokens : 1 / totals.samples };
+  const scale = kind === 'token_mean' ? 1 / totals.tokens : kind === 'sample_mean' ? 1 / totals.samples : 1 / (totals.samples * maxLength);
+  return { weights: w, scale };
 }
 
 function maskedMean(x: Float32Array, mask: Float32Array): number {
@@ -387,28 +495,4 @@ function maskedMean(x: Float32Array, mask: Float32Array): number {
     n++;
   }
   return n ? s / n : 0;
-}
-
-/** Mean entropy (nats) of the policy's next-token distributions at the masked positions. */
-function maskedEntropy(logits: Tensor, mask: Float32Array): number {
-  return noGrad(() => {
-    const V = logits.shape[2];
-    const d = logits.data as Float32Array;
-    let s = 0, n = 0;
-    for (let i = 0; i < mask.length; i++) {
-      if (!mask[i]) continue;
-      const row = d.subarray(i * V, (i + 1) * V);
-      let m = -Infinity;
-      for (let v = 0; v < V; v++) if (row[v] > m) m = row[v];
-      let z = 0, ez = 0;
-      for (let v = 0; v < V; v++) {
-        const e = Math.exp(row[v] - m);
-        z += e;
-        ez += e * (row[v] - m);
-      }
-      s += Math.log(z) - ez / z;
-      n++;
-    }
-    return n ? s / n : 0;
-  });
 }

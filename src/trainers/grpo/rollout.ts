@@ -46,6 +46,13 @@ export interface Rollout {
   toolCalls: number;
   /** generated tokens (mask 1) */
   generated: number;
+  /**
+   * MoE models with `recordRouting`: per completion token, the experts it was routed to when fed back
+   * during sampling (layer-major), null where none was recorded
+   */
+  routing?: (number[] | null)[];
+  /** the same for the prompt tokens (from the first prefill) */
+  promptRouting?: number[][];
 }
 
 export interface RolloutOptions {
@@ -63,6 +70,8 @@ export interface RolloutOptions {
   enableThinking: boolean;
   tools: ReadonlyMap<string, ToolRunner>;
   rng: Rng;
+  /** record MoE routing of sampled tokens (Rollout.routing) */
+  recordRouting?: boolean;
   /** the sampler (default `generate`; tests script the policy's tokens through this) */
   generateFn?: typeof generate;
 }
@@ -132,8 +141,10 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
       lives.push({ r, ids: ids.slice(), turnStart: 0, turns: 0 });
     }
   });
-  const push = (l: Live, tokens: readonly number[], logprobs: readonly number[] | null) => {
+  const push = (l: Live, tokens: readonly number[], logprobs: readonly number[] | null, routing?: readonly (number[] | null)[]) => {
+    if (opts.recordRouting) l.r.routing ??= [];
     for (let k = 0; k < tokens.length; k++) {
+      l.r.routing?.push(routing?.[k] ?? null);
       l.r.completion.push(tokens[k]);
       l.r.mask.push(logprobs ? 1 : 0);
       l.r.logprobs.push(logprobs ? logprobs[k] : 0);
@@ -152,15 +163,16 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
       for (const l of active) l.r.finish = 'length';
       break;
     }
-    const res = gen(model, active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize });
+    const res = gen(model, active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting });
     const next: Live[] = [];
     const forced: Live[] = [];
+    active.forEach((l, j) => fillPrefillRouting(l, res.promptRouting?.[j]));
     for (const [j, l] of active.entries()) {
       // a sample may not use more than its own remaining budget
       const own = Math.max(0, opts.maxNewTokens - l.r.generated);
       const tokens = res.tokens[j].slice(0, own), lps = res.logprobs[j].slice(0, own);
       const stopped = res.finishReason[j] === 'stop' && tokens.length === res.tokens[j].length;
-      push(l, tokens, lps);
+      push(l, tokens, lps, res.routing?.[j]);
       l.turns++;
       const last = tokens.at(-1);
       if (stopped && last === observation) {
@@ -186,9 +198,10 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     if (forced.length > 0) {
       for (const l of forced) push(l, [endThink], null);
       const room = Math.min(opts.answerTokens, maxPos - Math.max(...forced.map((l) => l.ids.length)));
-      const ans = room > 0 ? gen(model, forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize }) : null;
+      const ans = room > 0 ? gen(model, forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting }) : null;
       forced.forEach((l, j) => {
-        if (ans) push(l, ans.tokens[j], ans.logprobs[j]);
+        fillPrefillRouting(l, ans?.promptRouting?.[j]);
+        if (ans) push(l, ans.tokens[j], ans.logprobs[j], ans.routing?.[j]);
         l.r.finish = 'forced';
         l.r.parsed = parseChatOutput(turnText(l), { tools: toolsOf(l) });
         // a tool call inside a forced answer is not run: the budget is spent
@@ -198,6 +211,20 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     active = next;
   }
   return lives.map((l) => l.r);
+}
+
+/**
+ * Routing of a generate call's prefill over a sample's ids (prompt + completion so far): the prompt's
+ * routing once, and completion tokens that have none yet (tool observations, forced tokens, the last
+ * token of a turn, which decoding never fed back).
+ */
+function fillPrefillRouting(l: Live, prefill: readonly number[][] | undefined): void {
+  if (!prefill) return;
+  const P = l.r.promptIds.length;
+  l.r.promptRouting ??= prefill.slice(0, P);
+  const routing = l.r.routing;
+  if (!routing) return;
+  for (let k = 0; k < routing.length && P + k < prefill.length; k++) if (!routing[k]) routing[k] = prefill[P + k];
 }
 
 /**

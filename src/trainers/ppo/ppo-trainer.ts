@@ -23,19 +23,26 @@
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, DataError } from '../../errors.js';
 import type { Module } from '../../nn/module.js';
 import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
-import { padTokenId, rollout, rolloutBatch, rolloutLogprobGrid, rolloutMessage } from '../../generation/rollout.js';
+import { padTokenId, rollout, rolloutBatch, rolloutLogprobGrid, rolloutMessage, type Rollout } from '../../generation/rollout.js';
 import { Rng } from '../../util/rng.js';
 import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { lmLoss } from '../base/lm-loss.js';
 import { sftBatch, type SftExample } from '../sft/sft-data.js';
-import { maskedMeanAll, tokenLogprobs, tokenLogprobsNoGrad, type SequenceBatch } from '../rl-utils.js';
+import { maskedMeanAll, positionEntropy, samplingLogits, targetLogprobs, tokenLogprobsNoGrad, type SequenceBatch } from '../rl-utils.js';
+import type { Metrics } from '../base/metrics.js';
+import { rlCheckSchema } from '../checks/check-config.js';
+import { gridDeviation } from '../checks/logprob-check.js';
+import { clearRouting, routingAgreement, withRoutingRecorded } from '../checks/routing-check.js';
+import { RlChecks, RolloutDump, round6, type DumpRecord } from '../checks/rl-checks.js';
+import { eosDroppedRows } from '../checks/sequence-checks.js';
+import { goldRewards, headPaddingDeviation, ppoAlarmFields, ppoBoundaryProblems, ppoDumpRecords } from './ppo-checks.js';
 import { scoreResponses } from '../reward/reward-trainer.js';
 import { PolicyAndValue, ValueModel } from './value-model.js';
 
@@ -72,6 +79,7 @@ export const ppoSchema = {
   filter_min_std: field('number', 0.1, 'epsilon of the prompt filter: the minimum reward std of a prompt, as a fraction of the std of all sampled rewards', { min: 0 }),
   max_prompts: field('int', 0, 'use at most N prompts of --data (0 = all)', { min: 0 }),
   max_seq_length: field('int', 256, 'prompt tokens + response_length must fit here', { min: 2 }),
+  ...rlCheckSchema,
 };
 export type PpoConfig = Values<typeof ppoSchema>;
 
@@ -122,6 +130,8 @@ interface RolloutData {
   returns: Float32Array;
   /** r(x, y_ref) of each row (0 without the reference baseline): subtracted from the value head */
   baselines: Float32Array;
+  /** MoE: the experts each sampled token was routed to (not saved in checkpoints) */
+  routing?: ((number[] | null)[] | undefined)[];
   stats: Record<string, number>;
 }
 
@@ -146,6 +156,13 @@ export class PpoTrainer extends Trainer<PpoConfig> {
   private queue: { data: RolloutData; rows: number[] }[] = [];
   /** rollouts sampled so far */
   private rollouts = 0;
+  readonly checks: RlChecks;
+  private readonly dump: RolloutDump;
+  /** the rollout being dumped: its step, records, and rows whose trainer values are filled */
+  private pending: { step: number; records: DumpRecord[]; filled: Set<number> } | null = null;
+  /** the next mini-batch is the first on a fresh rollout (the policy is still the sampler) */
+  private fresh = false;
+  private readonly boundaryChecked = new WeakSet<PpoPrompt>();
 
   constructor(
     config: PpoConfig,
@@ -161,6 +178,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     if (config.ptx_coef > 0 && (!sftExamples || sftExamples.length === 0)) throw new ConfigError('ppo: --ptx-coef > 0 needs --sft-data (or pass --ptx-coef 0)');
     this.both = new PolicyAndValue(policy, value);
     this.padId = padTokenId(tokenizer);
+    this.checks = new RlChecks(config, 'ppo');
+    this.dump = new RolloutDump(config.out, config.dump_rollouts);
     reference.eval();
     rm.eval();
   }
@@ -181,29 +200,33 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       if (k < 0) k = datas.push(q.data) - 1;
       return { data: k, rows: q.rows };
     });
-    return { rollout_index: this.rollouts, queue, rollouts: datas.map(rolloutToJson) };
+    return { rollout_index: this.rollouts, queue, rollouts: datas.map(rolloutToJson), alarms: this.checks.alarms.exportState() };
   }
 
   protected override importState(s: Record<string, unknown>): void {
     this.rollouts = s.rollout_index as number;
     const datas = (s.rollouts as SavedRollout[]).map(rolloutFromJson);
     this.queue = (s.queue as { data: number; rows: number[] }[]).map((q) => ({ data: datas[q.data], rows: q.rows }));
+    this.checks.alarms.importState(s.alarms as Record<string, unknown> | undefined);
   }
 
   /** Samples a rollout from the current policy and computes rewards, values and advantages. */
   private makeRollout(): RolloutData {
     const cfg = this.config;
+    this.flushPending();
     const picked = Array.from({ length: cfg.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
-    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng });
+    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 });
     const batch = rolloutBatch(rs, this.padId);
     const [B, T] = batch.ids.shape;
     const oldLogp = rolloutLogprobGrid(rs, batch);
-    const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature).data;
+    const vocabLimit = this.tokenizer!.vocabSize;
+    const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
     const values = noGrad(() => this.values(batch, baselines)).data;
     const scores = scoreResponses(this.rm, this.tokenizer!, picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;
+    const rowKl: number[] = [];
     rs.forEach((r, b) => {
       const P = r.promptIds.length, L = r.completionIds.length;
       const pos = Array.from({ length: L }, (_, i) => b * T + P + i - 1);
@@ -220,6 +243,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
         oldValues[p] = v[i];
       });
       kl += klRow;
+      rowKl.push(klRow);
       scoreSum += scores[b];
       shifted += s;
       len += L;
@@ -237,7 +261,55 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       'val/num_eos_tokens': eos,
       'val/mean_response_length': len / B,
     };
-    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats };
+    const gold = goldRewards(picked.map((p) => p.messages), rs);
+    Object.assign(stats, ppoAlarmFields(rs, scores, gold, kl / B));
+    this.checkRollout(picked, rs, batch);
+    if (this.dump.due(this.step + 1)) {
+      const parts = rs.map((_, b) => ({ score: scores[b], baseline: baselines[b], gold: gold?.[b] ?? null, kl: -cfg.kl_coef * rowKl[b] }));
+      this.pending = { step: this.step + 1, records: ppoDumpRecords(this.tokenizer!, this.step + 1, rs, batch, { old: oldLogp, ref: refLogp, values, adv: advantages }, parts), filled: new Set() };
+    }
+    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats, routing: rs.some((r) => r.routing) ? rs.map((r) => r.routing) : undefined };
+  }
+
+  /**
+   * Invariants of a rollout: the chat-template boundary of prompts seen for the first time, the stop
+   * token in the loss, and at step 0 the padding invariance of the reward and value heads.
+   */
+  private checkRollout(picked: readonly PpoPrompt[], rs: readonly Rollout[], batch: SequenceBatch): void {
+    const cfg = this.config;
+    let bad = 0;
+    rs.forEach((r, b) => {
+      if (this.boundaryChecked.has(picked[b])) return;
+      this.boundaryChecked.add(picked[b]);
+      const problems = ppoBoundaryProblems(this.tokenizer!, picked[b].messages, r, cfg.enable_thinking);
+      if (problems.length === 0) return;
+      bad++;
+      const text = JSON.stringify(picked[b].messages.map((m) => m.content ?? '').join(' ').slice(0, 60));
+      this.checks.violation('template', `prompt ${text}: chat-template boundary: ${problems.join('; ')}`, () => new DataError(`prompt ${text}: chat-template boundary: ${problems.join('; ')}; the policy would be trained on a context the template never produces. Fix the template or the prompt`, { field: 'prompt' }));
+    });
+    this.checks.set({ 'check/template_violations': bad });
+    const dropped = eosDroppedRows(batch, rs.map((r) => (r.finishReason === 'stop' ? r.completionIds.at(-1)! : null)));
+    if (dropped.length > 0) this.checks.violation('eos', `the stop token of ${dropped.length} response(s) is not in the loss: the policy cannot learn to end its turn (pad == EOS masking?)`);
+    if (this.step === 0) {
+      const seqs = rs.slice(0, 4).map((r) => [...r.promptIds, ...r.completionIds]);
+      const dev = headPaddingDeviation(this.rm, this.value, seqs, this.padId);
+      this.checks.set({ 'check/rm_padding_dev': dev.rm, 'check/value_padding_dev': dev.value });
+      const tol = Math.max(cfg.logprob_tolerance, 1e-3);
+      if (dev.rm > tol || dev.value > tol) this.checks.violation('padding', `the reward model (${dev.rm.toPrecision(3)}) or the value head (${dev.value.toPrecision(3)}) scores a response differently when padded: it does not read the last real token`);
+    }
+  }
+
+  /** Writes the pending rollout dump (trainer values of rows not yet trained stay null). */
+  private flushPending(): void {
+    if (!this.pending) return;
+    for (const r of this.pending.records) this.dump.add(r);
+    this.dump.flush(this.pending.step);
+    this.pending = null;
+  }
+
+  protected override afterStep(m: Metrics): void {
+    if (this.pending && this.pending.filled.size === this.pending.records.length) this.flushPending();
+    this.checks.afterStep(m);
   }
 
   /** V_t = value head - r(x, y_ref) of the row: [B, T]. */
@@ -249,6 +321,10 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     return F.sub(v, new Tensor(shift, [B, T]));
   }
 
+  private fillPending(rows: readonly number[], mb: RolloutData, logp: ArrayLike<number>, entropy: ArrayLike<number>): void {
+    if (this.pending) fillPendingRows(this.pending, rows, mb, logp, entropy);
+  }
+
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const cfg = this.config;
     if (this.queue.length === 0) {
@@ -258,6 +334,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       this.rollouts++;
       const B = data.batch.ids.shape[0];
       const per = Math.ceil(B / cfg.num_mini_batches);
+      this.fresh = true;
       for (let e = 0; e < cfg.num_ppo_epochs; e++) {
         const order = Array.from({ length: B }, (_, i) => i);
         for (let i = B - 1; i > 0; i--) {
@@ -269,9 +346,27 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     }
     const { data, rows } = this.queue.shift()!;
     const mb = selectRows(data, rows);
-    const logp = tokenLogprobs(this.policy, mb.batch, cfg.temperature);
+    const compareRouting = this.fresh && !!mb.routing;
+    const forward = () => this.policy.forward(mb.batch.ids, { attentionMask: mb.batch.attentionMask });
+    const fwd = compareRouting ? withRoutingRecorded(this.policy, forward) : { result: forward(), layers: [] };
+    if (fwd.layers.length > 0) {
+      const T = mb.batch.ids.shape[1];
+      const offsets = rows.map((_, b) => mb.batch.lossMask.subarray(b * T, (b + 1) * T).indexOf(1));
+      this.checks.routingAgreement(routingAgreement(fwd.layers, T, offsets, mb.routing!));
+      clearRouting(fwd.layers);
+    }
+    const logits = samplingLogits(fwd.result.logits!, cfg.temperature, this.tokenizer!.vocabSize);
+    const logp = targetLogprobs(logits, mb.batch);
     const mask = mb.batch.lossMask;
     const shape = mb.batch.ids.shape;
+    const ent = positionEntropy(logits, mask);
+    if (this.fresh) {
+      // the first mini-batch of a rollout runs on the policy that sampled it
+      this.fresh = false;
+      const d = gridDeviation(logp.data, mb.oldLogp, mask, shape[1]);
+      this.checks.logprobs(d, this.step === 0, (row) => `rollout row ${rows[row]}`);
+    }
+    this.fillPending(rows, mb, logp.data, ent.grid);
     const adv = new Tensor(mb.advantages, shape);
     const ratio = F.exp(F.sub(logp, new Tensor(mb.oldLogp, shape)));
     const pg1 = F.mul(F.neg(adv), ratio), pg2 = F.mul(F.neg(adv), F.clamp(ratio, 1 - cfg.cliprange, 1 + cfg.cliprange));
@@ -281,7 +376,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const vClip = F.add(oldV, F.clamp(F.sub(v, oldV), -cfg.cliprange_value, cfg.cliprange_value));
     const vfLoss = F.mul(maskedMeanAll(F.maximum(F.square(F.sub(v, ret)), F.square(F.sub(vClip, ret))), mask), 0.5);
     let loss = F.add(pgLoss, F.mul(vfLoss, cfg.vf_coef));
-    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts };
+    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'alarm/entropy': ent.mean, 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts };
     let tokens = mb.batch.attentionMask!.reduce((a, b) => a + b, 0);
     if (cfg.ptx_coef > 0 && this.sftExamples) {
       const ex = Array.from({ length: cfg.ptx_batch_size }, (_, i) => this.sftExamples![(this.rng.int(this.sftExamples!.length) + i) % this.sftExamples!.length]);
@@ -293,6 +388,19 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     }
     return { loss: accumulation === 1 ? loss : F.mul(loss, 1 / accumulation), lossValue: loss.item(), tokens, metrics };
   }
+}
+
+/** Fills the pending dump's trainer log-prob and entropy of rows trained for the first time. */
+function fillPendingRows(p: { records: DumpRecord[]; filled: Set<number> }, rows: readonly number[], mb: RolloutData, logp: ArrayLike<number>, entropy: ArrayLike<number>): void {
+  const T = mb.batch.ids.shape[1];
+  rows.forEach((row, b) => {
+    if (p.filled.has(row)) return;
+    p.filled.add(row);
+    const rec = p.records[row];
+    const start = mb.batch.lossMask.subarray(b * T, (b + 1) * T).indexOf(1);
+    rec.trainer_logprob = rec.token_ids.map((_, t) => round6(logp[b * T + start + t]));
+    rec.entropy = rec.token_ids.map((_, t) => round6(entropy[b * T + start + t]));
+  });
 }
 
 /** A rollout as JSON (float32 values print and parse back exactly). */
@@ -344,6 +452,7 @@ function selectRows(d: RolloutData, rows: number[]): RolloutData {
     returns: pick(d.returns, f32),
     baselines: Float32Array.from(rows, (r) => d.baselines[r]),
     stats: d.stats,
+    routing: d.routing ? rows.map((r) => d.routing![r]) : undefined,
   };
 }
 
@@ -356,17 +465,22 @@ function whiten(x: Float32Array, mask: Float32Array): void {
 }
 
 function ratioStats(ratio: Tensor, logp: Tensor, mb: RolloutData, cfg: PpoConfig): Record<string, number> {
-  let n = 0, clipped = 0, approxKl = 0, r = 0;
+  let n = 0, clipped = 0, approxKl = 0, r = 0, low = 0, high = 0;
   for (let i = 0; i < ratio.size; i++) {
     if (!mb.batch.lossMask[i]) continue;
     n++;
     const x = ratio.data[i];
     r += x;
     if (Math.abs(x - 1) > cfg.cliprange) clipped++;
+    if (x < 1 - cfg.cliprange) low++;
+    else if (x > 1 + cfg.cliprange) high++;
     const d = logp.data[i] - mb.oldLogp[i];
     approxKl += 0.5 * d * d;
   }
-  return { 'policy/clipfrac_avg': n ? clipped / n : 0, 'policy/approxkl_avg': n ? approxKl / n : 0, 'val/ratio': n ? r / n : 1 };
+  return {
+    'policy/clipfrac_avg': n ? clipped / n : 0, 'policy/approxkl_avg': n ? approxKl / n : 0, 'val/ratio': n ? r / n : 1,
+    'alarm/clip_low': n ? low / n : 0, 'alarm/clip_high': n ? high / n : 0, 'alarm/clip_share': n ? clipped / n : 0,
+  };
 }
 
 function clipFrac(v: Tensor, oldV: Tensor, mask: Float32Array, eps: number): number {
