@@ -28,7 +28,7 @@ for (const [preset, dtype] of [['tiny', 'f32'], ['tiny-moe', 'f32'], ['tiny', 'f
   test(`unzeroed outputs are fully written: ${preset} ${dtype} loss and gradients equal with NaN-poisoned allocations`, () => {
     const clean = lossAndGrads(preset, dtype);
     setPoisonUninit(true);
-    let poisoned;
+    let poisoned: ReturnType<typeof lossAndGrads>;
     try {
       poisoned = lossAndGrads(preset, dtype);
     } finally {
