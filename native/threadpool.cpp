@@ -16,12 +16,14 @@ namespace {
 thread_local bool tls_in_pool = false;
 
 // Waking a sleeping thread costs tens of microseconds on a VM, and a training step of a small model
-// makes hundreds of parallel_for calls a few hundred microseconds apart. So both sides spin for a
-// while before sleeping: a worker polls for the next job, the caller polls for the workers to finish.
-// GLMKIT_SPIN_US (default 200; 0 = sleep at once) bounds the spin.
+// makes hundreds of parallel_for calls a few hundred microseconds apart. GLMKIT_SPIN_US > 0 lets both
+// sides spin that long before sleeping (a worker polls for the next job, the caller for the workers to
+// finish). Off by default: on a 2-core machine shared with other work, a spinning worker took the core
+// from the thread it waited for (decode at batch 8, 2 threads: 2.8k tokens/s with 200 us of spin,
+// 5.1k without, 2026-12-05, docs/performance.md).
 int spin_microseconds() {
   const char* env = std::getenv("GLMKIT_SPIN_US");
-  if (!env) return 200;
+  if (!env) return 0;
   int v = std::atoi(env);
   return v < 0 ? 0 : v;
 }

@@ -31,7 +31,7 @@ export function setPoisonUninit(on: boolean): void {
  */
 export function allocUninit(dtype: DType, size: number): TypedData {
   const bytes = dtype === 'f64' ? 8 : 4;
-  if (size * bytes < 4096) return allocData(dtype, size); // small: not worth a separate buffer
+  if (size * bytes < 1 << 18) return allocData(dtype, size); // under 256 KiB zeroing costs less than a Buffer
   const buf = Buffer.allocUnsafeSlow(size * bytes).buffer;
   const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : new Int32Array(buf, 0, size);
   if (poisonUninit && dtype !== 'i32') out.fill(Number.NaN);

@@ -4,6 +4,8 @@
 // frame, and a throw on a worker terminated the process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { needNativeOptions, nativeBackendForTests } from '../../util/test-skip.js';
 import { referenceBackend } from './index.js';
 import { loadNativeAddon, nativeInfo, setNativeThreads } from './native.js';
@@ -39,8 +41,9 @@ test('parallel_for: a throwing range waits for the others, then reaches JavaScri
   }
 });
 
-// The pool spins for a while before sleeping (GLMKIT_SPIN_US): jobs that arrive back to back find
-// the worker spinning, jobs after a pause find it asleep. Both hand-offs must run every range.
+// With GLMKIT_SPIN_US the pool spins for a while before sleeping: jobs that arrive back to back find
+// the worker spinning, jobs after a pause find it asleep. Both hand-offs must run every range (the
+// test runs with the environment's setting; the suite runs it again with a spin in a child process).
 test('parallel_for: back-to-back jobs and jobs after a pause (spin and sleep hand-offs) all complete', { skip }, () => {
   const addon = loadNativeAddon() as unknown as { _testThrowInParallel(n: number, bad: number, out: Int32Array): void };
   const threads = nativeInfo()!.threads;
@@ -56,4 +59,15 @@ test('parallel_for: back-to-back jobs and jobs after a pause (spin and sleep han
   } finally {
     setNativeThreads(threads);
   }
+});
+
+test('parallel_for: the hand-off test passes with a spin (GLMKIT_SPIN_US=200)', { skip: skip || process.env.GLMKIT_SPIN_US !== undefined }, () => {
+  // The spin is read once per process, so the hand-off test reruns in a child process.
+  const env: NodeJS.ProcessEnv = { ...process.env, GLMKIT_SPIN_US: '200' };
+  delete env.NODE_TEST_CONTEXT;
+  const args = ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-name-pattern=hand-offs', fileURLToPath(import.meta.url)];
+  const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, `spinning run failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /# pass 1\n/);
+  assert.match(r.stdout, /# fail 0\n/);
 });
