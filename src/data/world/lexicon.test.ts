@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateWorldTask } from './index.js';
+import { eventKey, eventSimilarity, realise, type LexEvent } from './lexicon.js';
+import { splitOf } from './rng.js';
+
+const words = (s: string) => s.toLowerCase().replace(/[.,]/g, '').split(/\s+/).sort().join(' ');
+
+test('pairs: positive is another wording; a swap negative has the anchor\'s very words', () => {
+  const pairs = generateWorldTask('pairs', { n: 200, seed: 1, split: 'train' });
+  assert.equal(pairs.length, 200);
+  let swaps = 0;
+  for (const p of pairs) {
+    assert.notEqual(p.positive, p.anchor);
+    assert.notEqual(p.negative, p.anchor);
+    if (p.negative_kind === 'swap') {
+      swaps++;
+      assert.equal(words(p.negative), words(p.anchor));
+    }
+  }
+  assert.ok(swaps > 60 && swaps < 140, `swaps ${swaps}`);
+});
+
+test('wordings of one event; gold similarity counts shared slots', () => {
+  const e: LexEvent = { subject: 'Ann', verb: 0, object: 'Bo', place: 0 };
+  assert.equal(realise(e, 'active', 0, 0), 'Ann helped Bo at the market.');
+  assert.equal(realise(e, 'passive', 1, 2), 'Bo was assisted by Ann at the bazaar.');
+  assert.equal(realise(e, 'fronted', 2, 1), 'At the marketplace, Ann aided Bo.');
+  assert.equal(eventSimilarity(e, e), 5);
+  assert.equal(eventSimilarity(e, { ...e, subject: 'Bo', object: 'Ann' }), 2.5);
+  assert.equal(eventSimilarity(e, { ...e, place: 3 }), 3.75);
+});
+
+test('sts: graded gold scores over the whole 0..5 range; test split is disjoint from train by event', () => {
+  const sts = generateWorldTask('sts', { n: 300, seed: 2, split: 'test' });
+  const scores = new Set(sts.map((r) => r.score));
+  for (const s of [0, 1.25, 2.5, 3.75, 5]) assert.ok(scores.has(s), `score ${s} present`);
+  assert.equal(splitOf(eventKey({ subject: 'Ann', verb: 0, object: 'Bo', place: 0 })), splitOf(eventKey({ subject: 'Ann', verb: 0, object: 'Bo', place: 0 })));
+  // same options, same records
+  assert.deepEqual(generateWorldTask('sts', { n: 20, seed: 2, split: 'test' }), sts.slice(0, 20));
+});
