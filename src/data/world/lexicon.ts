@@ -4,7 +4,8 @@
  * (active, passive, place fronted). From it come
  *   - `pairs`: {anchor, positive, negative} for contrastive training: the positive says the same
  *     event in other words (another template, other synonyms); the negative is a hard one — the same
- *     words with the roles swapped ("Ann helped Bo" vs "Bo helped Ann"), or one concept changed;
+ *     words with the roles swapped ("Ann helped Bo" vs "Bo helped Ann"), the roles swapped in the
+ *     other voice ("Ann was helped by Bo"), or one concept changed;
  *   - `sts`: {sentence1, sentence2, score} with graded gold similarity 0..5 = 5 x the share of the
  *     four meaning slots (subject, verb, object, place) the two events have in common.
  * Events are split train/test by a hash of the event, so `sts --split test` pairs start from events
@@ -64,6 +65,8 @@ export type Template = (typeof TEMPLATES)[number];
 function cap(s: string): string {
   return s[0].toUpperCase() + s.slice(1);
 }
+
+const OTHER_VOICE: Readonly<Record<Template, Template>> = { active: 'passive', passive: 'active', fronted: 'fronted-passive', 'fronted-passive': 'fronted' };
 
 /** The event in words, with a template and the synonym indices given. */
 export function realise(e: LexEvent, template: Template, verbForm: number, placeForm: number): string {
@@ -151,9 +154,10 @@ export function generatePairs(rng: WorldRng, world: World, n: number, split: Spl
     let positive = anchor;
     while (positive === anchor) positive = randomWording(rng, e);
     let neg: LexEvent, kind: string;
-    if (rng.next() < 0.5) {
+    const r = rng.next();
+    if (r < 0.5) {
       neg = { ...e, subject: e.object, object: e.subject };
-      kind = 'swap';
+      kind = r < 0.35 ? 'swap' : 'swap-reworded';
     } else {
       kind = rng.pick(['verb', 'place', 'subject', 'object']);
       neg = { ...e };
@@ -161,8 +165,11 @@ export function generatePairs(rng: WorldRng, world: World, n: number, split: Spl
       else if (kind === 'place') neg.place = (e.place + rng.int(1, PLACES.length - 1)) % PLACES.length;
       else neg = { ...e, [kind]: rng.pick(world.people.map((p) => p.name).filter((x) => x !== e.subject && x !== e.object)) };
     }
-    // the hard negative keeps the anchor's wording: same template and synonyms, different meaning
-    return { anchor, positive, negative: realise(neg, t1, v1, p1), negative_kind: kind };
+    // the hard negative keeps the anchor's wording (same template and synonyms, different meaning),
+    // except 'swap-reworded': the roles swapped and the voice changed (active <-> passive), so the
+    // encoder must read who did what rather than word order
+    const t2 = kind === 'swap-reworded' ? OTHER_VOICE[t1] : t1;
+    return { anchor, positive, negative: realise(neg, t2, v1, p1), negative_kind: kind };
   });
 }
 
