@@ -161,3 +161,26 @@ test('a server of only an embedding model', async () => {
     s.proc.kill('SIGTERM');
   }
 });
+
+test('glmkit seqa: SEQA and the three LM baselines on world multiple-choice questions', async () => {
+  const mcq = join(work, 'mcq.jsonl');
+  await writeJsonl(mcq, generateWorldTask('mcq', { n: 3, seed: 4 }));
+  const out = join(work, 'seqa');
+  const r = runCli(['seqa', '--generator', chatModel, '--encoder', encoder, '--data', mcq, '--voters', '4', '--max-voter-tokens', '6', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.n, 3);
+  assert.deepEqual(Object.keys(summary.accuracy), ['seqa', 'lm_sum', 'lm_mean', 'lm_pmi']);
+  for (const a of Object.values(summary.accuracy)) assertFiniteIn(a, 'accuracy', 0, 1);
+  const rows = readFileSync(join(out, 'questions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 3);
+  for (const row of rows) {
+    assert.ok(row.voters.length <= 4);
+    assert.equal(row.scores.seqa.length, 4);
+  }
+  // a record without choices names file, line and field
+  writeFileSync(mcq, '{"prefix": "x", "choices": ["a"], "answer": 0}\n');
+  const bad = runCli(['seqa', '--generator', chatModel, '--encoder', encoder, '--data', mcq, '--out', join(work, 'seqa2')]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /mcq\.jsonl:1: choices: expected an array of at least 2/);
+});

@@ -37,6 +37,7 @@ const commands: Record<string, Command> = {
   grpo: { summary: 'GRPO with verifiable rewards, RLCS curriculum and tool rollouts', load: async () => (await import('./grpo.js')).grpoCommand },
   reward: { summary: 'train a reward model on preference pairs (pairwise loss, length balancing)', load: async () => (await import('./reward.js')).rewardCommand },
   embed: { summary: 'sentence vectors of texts (embed --model DIR --text T), or train an encoder (embed train ...)', load: async () => (await import('./embed.js')).embedCommand },
+  seqa: { summary: 'SEQA semantic voting vs LM scoring on multiple-choice questions (seqa --generator DIR --encoder DIR --data F --out DIR)', load: async () => (await import('./seqa.js')).seqaCommand },
   ppo: { summary: 'PPO against a reward model, as ChatGLM-RLHF (reference baseline, KL, PPO-ptx)', load: async () => (await import('./align.js')).ppoCommand },
   dpo: { summary: 'DPO on preference pairs (optional SFT loss on the chosen)', load: async () => (await import('./align.js')).dpoCommand },
   exo: { summary: 'EXO: reverse-KL alignment on sampled candidates scored by a reward model, or on pairs', load: async () => (await import('./align.js')).exoCommand },
