@@ -29,7 +29,7 @@ test('LM scores: the sum of the choice tokens\' log-probs after the prefix, its 
   const got = choiceLogprobs(lm, tok, prefix, choices);
   choices.forEach((c, i) => {
     const p = tok.encode(prefix), ids = [...p, ...tok.encode(' ' + c)];
-    const logits = noGrad(() => lm.forward(Tensor.ids(ids, [1, ids.length])).logits!.data);
+    const logits = noGrad(() => lm.forward(Tensor.ids(ids, [1, ids.length])).logits!.data as Float32Array);
     const V = lm.config.vocabSize;
     let s = 0;
     for (let t = p.length - 1; t < ids.length - 1; t++) {
