@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { generateWorldTask, writeJsonl } from '../src/data/world/index.js';
+import { CHOICE_SYNONYMS, generateWorldTask, writeJsonl } from '../src/data/world/index.js';
 import { loadCausalLM } from '../src/models/glm/checkpoint.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import { noGrad } from '../src/tensor/autograd.js';
@@ -164,19 +164,26 @@ test('a server of only an embedding model', async () => {
 
 test('glmkit seqa: SEQA and the three LM baselines on world multiple-choice questions', async () => {
   const mcq = join(work, 'mcq.jsonl');
-  await writeJsonl(mcq, generateWorldTask('mcq', { n: 3, seed: 4 }));
+  const records = generateWorldTask('mcq', { n: 3, seed: 4 });
+  await writeJsonl(mcq, records);
   const out = join(work, 'seqa');
-  const r = runCli(['seqa', '--generator', chatModel, '--encoder', encoder, '--data', mcq, '--voters', '4', '--max-voter-tokens', '6', '--out', out]);
+  const r = runCli(['seqa', '--generator', chatModel, '--encoder', encoder, '--data', mcq, '--voters', '4', '--max-voter-tokens', '6', '--synonym-swap', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.n, 3);
   assert.deepEqual(Object.keys(summary.accuracy), ['seqa', 'lm_sum', 'lm_mean', 'lm_pmi']);
   for (const a of Object.values(summary.accuracy)) assertFiniteIn(a, 'accuracy', 0, 1);
+  for (const m of ['seqa', 'lm_sum', 'lm_mean', 'lm_pmi']) {
+    assertFiniteIn(summary.accuracy_synonym_swap[m], 'swapped accuracy', 0, 1);
+    assert.ok(Math.abs(summary.accuracy_drop[m] - (summary.accuracy[m] - summary.accuracy_synonym_swap[m])) < 1e-9);
+  }
   const rows = readFileSync(join(out, 'questions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(rows.length, 3);
-  for (const row of rows) {
+  for (const [i, row] of rows.entries()) {
     assert.ok(row.voters.length <= 4);
     assert.equal(row.scores.seqa.length, 4);
+    assert.equal(row.swapped_choices.length, 4);
+    assert.deepEqual(row.swapped_choices, records[i].choices.map((c) => CHOICE_SYNONYMS[c]));
   }
   // a record without choices names file, line and field
   writeFileSync(mcq, '{"prefix": "x", "choices": ["a"], "answer": 0}\n');

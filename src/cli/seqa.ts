@@ -1,7 +1,8 @@
 /**
  * `glmkit seqa --generator DIR --encoder DIR --data mcq.jsonl --out DIR`: SEQA (semantic voting)
  * and the three LM-scoring baselines on multiple-choice questions {"prefix", "choices", "answer"}
- * (the world's mcq records have them). Writes OUT/questions.jsonl (per question: every method's
+ * (the world's mcq records have them). With --synonym-swap each question is also answered with its
+ * choices rewritten by the world's paraphrases (the robustness attack), reusing its voters. Writes OUT/questions.jsonl (per question: every method's
  * scores and prediction, and the voters) and OUT/summary.json (accuracy per method); prints the summary.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { readJsonl, stringField } from '../data/jsonl.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { loadEncoder } from '../embed/st-layout.js';
+import { synonymOf } from '../data/world/lexicon.js';
 import { SEQA_METHODS, seqaQuestion, type SeqaQuestion } from '../eval/seqa.js';
 import { field, parseCommand } from './args.js';
 import { inputFile, modelDir, outputDir } from './paths.js';
@@ -30,6 +32,7 @@ const spec = {
     top_p: field('number', 0.9, 'nucleus of voter sampling (temperature 1)', { min: 0.01, max: 1 }),
     seed: field('int', 0, 'sampling seed', { min: 0 }),
     pmi_prefix: field('string', 'Answer:', 'the neutral prefix of the PMI baseline'),
+    synonym_swap: field('boolean', false, 'also answer each question with its choices rewritten by synonyms (same voters) and report every method\'s accuracy drop'),
     limit: field<number | null>('int', null, 'use the first N questions', { nullable: true, min: 1 }),
     overwrite: field('boolean', false, 'write into an --out folder that already holds files'),
   },
@@ -67,14 +70,29 @@ export async function seqaCommand(argv: string[]): Promise<number> {
   const opts = { voters: v.voters, temperature: v.temperature, maxVoterTokens: v.max_voter_tokens, topP: v.top_p, seed: v.seed, pmiPrefix: v.pmi_prefix };
   mkdirSync(v.out, { recursive: true });
   const correct = Object.fromEntries(SEQA_METHODS.map((m) => [m, 0])) as Record<string, number>;
+  const correctSwap = { ...correct };
   let lines = '';
   questions.forEach((q, i) => {
     const r = seqaQuestion(lm, tok, enc, q, { ...opts, seed: v.seed + i });
     for (const m of SEQA_METHODS) correct[m] += Number(r.predictions[m] === q.answer);
-    lines += JSON.stringify({ index: i, answer: q.answer, predictions: r.predictions, scores: r.scores, voters: r.voters }) + '\n';
+    const row: Record<string, unknown> = { index: i, answer: q.answer, predictions: r.predictions, scores: r.scores, voters: r.voters };
+    if (v.synonym_swap) {
+      const swapped = { ...q, choices: q.choices.map(synonymOf) };
+      const s = seqaQuestion(lm, tok, enc, swapped, opts, r.voters);
+      for (const m of SEQA_METHODS) correctSwap[m] += Number(s.predictions[m] === q.answer);
+      Object.assign(row, { swapped_choices: swapped.choices, swapped_predictions: s.predictions, swapped_scores: s.scores });
+    }
+    lines += JSON.stringify(row) + '\n';
   });
   writeFileSync(join(v.out, 'questions.jsonl'), lines);
-  const summary = { n: questions.length, accuracy: Object.fromEntries(SEQA_METHODS.map((m) => [m, correct[m] / questions.length])), options: opts };
+  const n = questions.length;
+  const acc = (c: Record<string, number>) => Object.fromEntries(SEQA_METHODS.map((m) => [m, c[m] / n]));
+  const summary: Record<string, unknown> = { n, accuracy: acc(correct) };
+  if (v.synonym_swap) {
+    summary.accuracy_synonym_swap = acc(correctSwap);
+    summary.accuracy_drop = Object.fromEntries(SEQA_METHODS.map((m) => [m, (correct[m] - correctSwap[m]) / n]));
+  }
+  summary.options = opts;
   writeFileSync(join(v.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   console.log(JSON.stringify(summary));
   return 0;

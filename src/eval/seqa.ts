@@ -105,9 +105,10 @@ export function semanticScores(choiceVecs: readonly Float32Array[], voterVecs: r
   return choiceVecs.map((c) => voterVecs.reduce((s, v) => s + Math.exp(cosine(c, v) / temperature), 0) / voterVecs.length);
 }
 
-/** Every method's scores and prediction for one question. */
-export function seqaQuestion(lm: GlmForCausalLM, tok: Tokenizer, enc: SentenceEncoder, q: SeqaQuestion, opts: SeqaOptions): SeqaResult {
-  const voters = sampleVoters(lm, tok, q.prefix, opts);
+/** Every method's scores and prediction for one question (`given`: voters sampled before for the same prefix). */
+export function seqaQuestion(lm: GlmForCausalLM, tok: Tokenizer, enc: SentenceEncoder, q: SeqaQuestion, opts: SeqaOptions, given?: readonly string[]): SeqaResult {
+  // voters depend on the prefix only: a rewritten question (e.g. synonym-swapped choices) reuses them
+  const voters = given ? [...given] : sampleVoters(lm, tok, q.prefix, opts);
   const seqa = semanticScores(enc.embed(q.choices), voters.length > 0 ? enc.embed(voters) : [], opts.temperature);
   const scores = { seqa, ...lmScores(lm, tok, q, opts.pmiPrefix) };
   const predictions = Object.fromEntries(SEQA_METHODS.map((m) => [m, argmax(scores[m])])) as Record<SeqaMethod, number>;

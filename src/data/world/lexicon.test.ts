@@ -43,3 +43,12 @@ test('sts: graded gold scores over the whole 0..5 range; test split is disjoint 
   // same options, same records
   assert.deepEqual(generateWorldTask('sts', { n: 20, seed: 2, split: 'test' }), sts.slice(0, 20));
 });
+
+test('every answer a world mcq question offers has a paraphrase for the synonym-swap attack', async () => {
+  const { CHOICE_SYNONYMS } = await import('./lexicon.js');
+  const recs = generateWorldTask('mcq', { n: 300, seed: 5 });
+  for (const r of recs) for (const c of r.choices) {
+    assert.ok(CHOICE_SYNONYMS[c] !== undefined, `no paraphrase of "${c}"`);
+    assert.notEqual(CHOICE_SYNONYMS[c], c);
+  }
+});

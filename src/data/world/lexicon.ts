@@ -182,3 +182,25 @@ export function generateSts(rng: WorldRng, world: World, n: number, split: Split
     return { sentence1: randomWording(rng, a), sentence2: randomWording(rng, b), score: eventSimilarity(a, b) };
   });
 }
+
+/**
+ * Paraphrases of every answer the world's multiple-choice questions offer (workplaces, tools, object
+ * uses, landscape activities): the synonym-swap attack rewrites a question's choices with them, the
+ * meaning unchanged and the surface form unlike anything the generator saw.
+ */
+export const CHOICE_SYNONYMS: Readonly<Record<string, string>> = {
+  bakery: 'bakehouse', hospital: 'clinic', school: 'schoolhouse', farm: 'ranch', harbor: 'port', workshop: 'woodshop',
+  library: 'reading room', restaurant: 'eatery', park: 'public garden', studio: 'atelier', garage: 'auto shop', shop: 'boutique',
+  oven: 'stove', stethoscope: 'listening tube', chalk: 'blackboard crayon', tractor: 'farm vehicle', net: 'mesh trap', saw: 'cutting blade',
+  catalog: 'book index', knife: 'blade', shovel: 'spade', brush: 'paintbrush', wrench: 'spanner', needle: 'sewing pin',
+  'ride to the market': 'cycle to the bazaar', 'play a song': 'perform a tune', 'fly it in the wind': 'let it soar on the breeze',
+  'stay dry in the rain': 'keep dry when it pours', 'take a photo': 'snap a picture', 'make some tea': 'brew a cup',
+  'read at night': 'see the page after dark', 'know the time': 'tell the hour',
+  'swim in the sea': 'bathe in the ocean', 'climb a peak': 'scale a summit', 'row a boat': 'paddle a canoe',
+  'pick mushrooms': 'gather fungi', 'ride a camel': 'travel on a dromedary', 'take the ferry': 'board the boat',
+};
+
+/** A choice rewritten with its paraphrase (unchanged when the table has none). */
+export function synonymOf(choice: string): string {
+  return CHOICE_SYNONYMS[choice] ?? choice;
+}
