@@ -4,8 +4,8 @@ export const BENCHMARKS = {
   train: 'training tokens/s of a GLM preset (default bench: batch 8, sequence 256, AdamW, fp32)',
   tokenizer: 'BPE training and encoding speed, against @huggingface/tokenizers when installed',
   generate: 'decode tokens/s at batch 1 and 8 (tiny, small), against llama.cpp on the GGUF export (see bench generate --help)',
-  embed: 'sentence embeddings/s of the encoder (batch 32 x 32 tokens, tiny) against the same model\'s plain forward',
   serve: 'loopback load test of glmkit serve (concurrent streaming clients; see bench serve --help)',
+  embed: 'sentence embeddings/s of the encoder (batch 32 x 32 tokens, tiny) against the same model\'s plain forward',
 } as const;
 
 export type BenchmarkName = keyof typeof BENCHMARKS;
