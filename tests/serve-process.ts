@@ -3,9 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { root } from './helpers.js';
 
-/** Starts `glmkit serve` on a free port and resolves its base URL from the first output line. */
-export function startServer(model: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'serve', '--model', model, '--port', '0', ...extra], {
+/**
+ * Starts `glmkit serve` on a free port and resolves its base URL from the first output line
+ * (`model` null: no --model, e.g. a server of only --embedding-model).
+ */
+export function startServer(model: string | null, extra: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'serve', ...(model === null ? [] : ['--model', model]), '--port', '0', ...extra], {
     cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {

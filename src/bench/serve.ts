@@ -182,7 +182,7 @@ export async function benchServe(opts: BenchServeOptions, print: (line: string) 
     const byKind: Record<string, number> = {};
     for (const r of results) byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
     // Every slot must come back once the clients are gone (cancels reach the engine asynchronously).
-    const engine = server.context.engine;
+    const engine = server.context!.engine;
     for (let i = 0; i < 400 && (engine.inFlight > 0 || engine.activeSlots > 0); i++) await new Promise((r) => setTimeout(r, 25));
     const leaked = Math.max(engine.inFlight, engine.activeSlots);
     const all = results.map((r) => r.latencyMs);

@@ -12,12 +12,12 @@ const spec = {
   name: 'bench',
   usage: `glmkit bench <${names.join('|')}> [options]`,
   description: names.map((n) => `  ${n.padEnd(10)} ${BENCHMARKS[n]}`).join('\n'),
-  notes: 'The options above are those of kernels, train and tokenizer; generate and serve have their own (bench generate --help, bench serve --help).',
+  notes: 'The options above are those of kernels, train, embed and tokenizer; generate and serve have their own (bench generate --help, bench serve --help).',
   schema: {
     threads: field<number | null>('int', null, 'native thread count (default: GLMKIT_THREADS or all cores)', { nullable: true, min: 1 }),
     json: field('boolean', false, 'one JSON object per line'),
     quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
-    preset: field<string | null>('string', null, 'train: the GLM preset to time', { nullable: true }),
+    preset: field<string | null>('string', null, 'train, embed: the GLM preset to time', { nullable: true }),
   },
 };
 
@@ -43,6 +43,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
       return 0;
     case 'train':
       await (await import('../bench/train.js')).benchTrain({ ...opts, preset: values.preset ?? undefined }, print);
+      return 0;
+    case 'embed':
+      await (await import('../bench/embed.js')).benchEmbed({ ...opts, preset: values.preset ?? undefined }, print);
       return 0;
     default:
       await (await import('../bench/tokenizer.js')).benchTokenizer(opts, print);

@@ -1,14 +1,16 @@
 /** `glmkit serve --model DIR [--host H] [--port P] [--api-key K]`: the OpenAI-compatible server. */
 import { startServe } from '../server/serve-start.js';
-import { field, parseCommand } from './args.js';
+import { field, parseCommand, usageError } from './args.js';
 import { modelDir } from './paths.js';
 
 const spec = {
   name: 'serve',
-  usage: 'glmkit serve --model DIR [options]',
-  description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health.',
+  usage: 'glmkit serve --model DIR [--embedding-model DIR] [options]   |   glmkit serve --embedding-model DIR [options]',
+  description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health,\nand /v1/embeddings when given a sentence encoder (--embedding-model).',
   schema: {
-    model: field('path', '', 'the model folder (config.json, model.safetensors and tokenizer.json)', { required: true, placeholder: 'dir' }),
+    model: field<string | null>('path', null, 'the chat model folder (config.json, model.safetensors and tokenizer.json)', { nullable: true, placeholder: 'dir' }),
+    embedding_model: field<string | null>('path', null, 'a sentence-encoder folder (made by glmkit embed train) served on /v1/embeddings', { nullable: true, placeholder: 'dir' }),
+    embedding_model_name: field<string | null>('string', null, 'the embedding model id clients send (default: the folder name)', { nullable: true, placeholder: 'name' }),
     host: field('string', '127.0.0.1', 'address to listen on (127.0.0.1: this machine only)'),
     port: field('int', 8000, 'port (0 = any free port)', { min: 0, max: 65535 }),
     api_key: field<string | null>('string', null, 'require "Authorization: Bearer K" on /v1/* (default: GLMKIT_API_KEY or none)', { nullable: true, placeholder: 'key' }),
@@ -27,6 +29,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (!parsed) return 0;
   const v = parsed.values;
-  modelDir('serve', '--model', v.model, true);
+  if (v.model === null && v.embedding_model === null) throw usageError('serve', 'give --model DIR (a chat model), --embedding-model DIR (a sentence encoder), or both');
+  if (v.model !== null) modelDir('serve', '--model', v.model, true);
+  if (v.embedding_model !== null) modelDir('serve', '--embedding-model', v.embedding_model, true);
   return startServe(v);
 }

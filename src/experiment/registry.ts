@@ -8,8 +8,9 @@ import { rmLengthBias } from './experiments/rm-length-bias.js';
 import { rlhfScaling } from './experiments/rlhf-scaling.js';
 import { ppoVsDpo } from './experiments/ppo-vs-dpo.js';
 import { rlcsVsUniform } from './experiments/rlcs-vs-uniform.js';
+import { seqa } from './experiments/seqa.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

@@ -5,7 +5,10 @@
  */
 import { basename, resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { GlmkitError } from '../errors.js';
+import { ConfigError, GlmkitError } from '../errors.js';
+import type { SentenceEncoder } from '../embed/encoder.js';
+import { loadEncoder } from '../embed/st-layout.js';
+import { embeddings } from './embeddings.js';
 import { loadTokenizer, STOP_TOKENS } from '../tokenizer/index.js';
 import { ApiError } from './api-error.js';
 import { chatCompletions } from './chat.js';
@@ -16,7 +19,12 @@ import { ServerAgents, type ServerAgentOptions } from './agent-route.js';
 import { ListenError, listenErrorMessage } from './listen-check.js';
 
 export interface ServerOptions {
-  modelDir: string;
+  /** the chat model folder (optional when an embedding model is served) */
+  modelDir?: string | null;
+  /** a sentence-encoder folder served on /v1/embeddings */
+  embeddingModelDir?: string | null;
+  /** the id clients send as `model` for embeddings (default: the folder name) */
+  embeddingModelId?: string;
   /** the id clients send as `model` (default: the folder name) */
   modelId?: string;
   /** bearer key required on /v1/* when set */
@@ -36,7 +44,10 @@ export interface ServerOptions {
 
 export interface GlmServer {
   app: FastifyInstance;
-  context: ServerContext;
+  /** the chat model's context (null when only an embedding model is served) */
+  context: ServerContext | null;
+  /** the ids of the served models (chat model first) */
+  modelIds: string[];
   /** Starts listening; resolves to the base URL (http://host:port). */
   listen(host?: string, port?: number): Promise<string>;
   close(): Promise<void>;
@@ -81,6 +92,12 @@ function sseWriter(reply: FastifyReply, timedOut: () => ApiError | null): SseWri
 
 export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const encoder = opts.embeddingModelDir ? loadEncoder(opts.embeddingModelDir) : null;
+  const embeddingId = opts.embeddingModelDir ? opts.embeddingModelId ?? basename(resolve(opts.embeddingModelDir)) : null;
+  if (!opts.modelDir) {
+    if (!encoder || !embeddingId) throw new ConfigError('serve: no model to serve; give --model DIR (chat) and/or --embedding-model DIR');
+    return createEmbeddingOnlyServer(opts, limits, encoder, embeddingId);
+  }
   const tokenizer = loadTokenizer(opts.modelDir);
   const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
   const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
@@ -95,29 +112,11 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   const ctx = new ServerContext(engine, tokenizer, modelId, engine.slotCapacity, stopTokens, limits, agents);
   const created = Math.floor(Date.now() / 1000);
 
-  const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false });
-  app.setErrorHandler((err, _req, reply) => {
-    const e = toApiError(err);
-    void reply.status(e.status).send(e.body());
-  });
-  app.setNotFoundHandler((req, reply) => {
-    const e = new ApiError(404, `no route ${req.method} ${req.url}; see /v1/models, /v1/chat/completions, /v1/completions, /health`, 'invalid_request_error', null, 'not_found');
-    void reply.status(404).send(e.body());
-  });
-  if (opts.apiKey) {
-    const want = `Bearer ${opts.apiKey}`;
-    app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/v1/')) return;
-      if (req.headers.authorization !== want) throw new ApiError(401, 'missing or wrong API key: send "Authorization: Bearer <key>"', 'invalid_request_error', null, 'invalid_api_key');
-    });
-  }
-
+  const models: ModelEntry[] = [{ id: modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: ctx.contextLength }];
+  if (encoder && embeddingId) models.push(embeddingEntry(embeddingId, encoder, created));
+  const app = baseApp(opts, limits, models);
   app.get('/health', async () => ({ status: engine.state, model: modelId, in_flight: engine.inFlight, active_slots: engine.activeSlots, ...engine.stats }));
-  app.get('/v1/models', async () => ({ object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: ctx.contextLength }] }));
-  app.get('/v1/models/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    if (req.params.id !== modelId) throw new ApiError(404, `The model '${req.params.id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
-    return { id: modelId, object: 'model', created, owned_by: 'glmkit' };
-  });
+  if (encoder && embeddingId) app.post('/v1/embeddings', async (req) => embeddings(encoder, embeddingId, req.body));
 
   /** Runs a generation route; a client that goes away aborts its requests (freeing engine slots). */
   const route = (handler: typeof chatCompletions) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -151,9 +150,67 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   app.post('/v1/chat/completions', route(chatCompletions));
   app.post('/v1/completions', route(completions));
 
+  return serverOf(app, ctx, models.map((m) => m.id), async () => {
+    await agents?.close();
+    await engine.close();
+  });
+}
+
+interface ModelEntry {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  [k: string]: unknown;
+}
+
+function embeddingEntry(id: string, enc: SentenceEncoder, created: number): ModelEntry {
+  return { id, object: 'model', created, owned_by: 'glmkit', type: 'embedding', dimensions: enc.dimension, max_model_len: enc.config.maxSeqLength };
+}
+
+/** The fastify app with the error handlers, the API key check and the model list. */
+function baseApp(opts: ServerOptions, limits: ServerLimits, models: ModelEntry[]): FastifyInstance {
+  const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false });
+  const routes = models.some((m) => m.type === 'embedding') ? '/v1/models, /v1/embeddings' : '/v1/models';
+  const chat = models.some((m) => m.type !== 'embedding') ? ', /v1/chat/completions, /v1/completions' : '';
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toApiError(err);
+    void reply.status(e.status).send(e.body());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new ApiError(404, `no route ${req.method} ${req.url}; see ${routes}${chat}, /health`, 'invalid_request_error', null, 'not_found');
+    void reply.status(404).send(e.body());
+  });
+  if (opts.apiKey) {
+    const want = `Bearer ${opts.apiKey}`;
+    app.addHook('onRequest', async (req) => {
+      if (!req.url.startsWith('/v1/')) return;
+      if (req.headers.authorization !== want) throw new ApiError(401, 'missing or wrong API key: send "Authorization: Bearer <key>"', 'invalid_request_error', null, 'invalid_api_key');
+    });
+  }
+  app.get('/v1/models', async () => ({ object: 'list', data: models }));
+  app.get('/v1/models/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const m = models.find((x) => x.id === req.params.id);
+    if (!m) throw new ApiError(404, `The model '${req.params.id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
+    return { id: m.id, object: 'model', created: m.created, owned_by: m.owned_by };
+  });
+  return app;
+}
+
+/** A server of only /v1/embeddings (no chat model, no engine). */
+function createEmbeddingOnlyServer(opts: ServerOptions, limits: ServerLimits, encoder: SentenceEncoder, id: string): GlmServer {
+  const models = [embeddingEntry(id, encoder, Math.floor(Date.now() / 1000))];
+  const app = baseApp(opts, limits, models);
+  app.get('/health', async () => ({ status: 'ready', model: id }));
+  app.post('/v1/embeddings', async (req) => embeddings(encoder, id, req.body));
+  return serverOf(app, null, [id], async () => undefined);
+}
+
+function serverOf(app: FastifyInstance, context: ServerContext | null, modelIds: string[], closeRest: () => Promise<void>): GlmServer {
   return {
     app,
-    context: ctx,
+    context,
+    modelIds,
     listen: async (host = '127.0.0.1', port = 8000) => {
       try {
         await app.listen({ host, port });
@@ -168,8 +225,7 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     },
     close: async () => {
       await app.close();
-      await agents?.close();
-      await engine.close();
+      await closeRest();
     },
   };
 }

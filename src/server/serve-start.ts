@@ -7,7 +7,9 @@ import { createServer, type GlmServer } from './app.js';
 import { checkListen } from './listen-check.js';
 
 export interface ServeValues {
-  model: string;
+  model: string | null;
+  embedding_model: string | null;
+  embedding_model_name: string | null;
   host: string;
   port: number;
   api_key: string | null;
@@ -26,6 +28,8 @@ export async function startServe(v: ServeValues): Promise<number> {
   await checkListen(v.host, v.port);
   const server: GlmServer = await createServer({
     modelDir: v.model,
+    embeddingModelDir: v.embedding_model,
+    embeddingModelId: v.embedding_model_name ?? undefined,
     modelId: v.model_name ?? undefined,
     apiKey: v.api_key ?? process.env.GLMKIT_API_KEY ?? null,
     maxSlots: v.max_batch,
@@ -42,7 +46,7 @@ export async function startServe(v: ServeValues): Promise<number> {
     await server.close().catch(() => undefined);
     throw e;
   }
-  console.log(`glmkit serve: ${server.context.modelId} at ${url}/v1 (ctrl-c to stop)`);
+  console.log(`glmkit serve: ${server.modelIds.join(', ')} at ${url}/v1 (ctrl-c to stop)`);
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
     process.once('SIGINT', stop);

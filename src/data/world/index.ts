@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { MAX_ARITHMETIC_LEVEL } from './arithmetic.js';
 import { generatePreference, type PreferenceRecord } from './preference.js';
+import { generatePairs, generateSts, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type PretrainRecord } from './pretrain.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
@@ -21,6 +22,7 @@ import { generateSft, type SftRecord } from './sft.js';
 import { getWorld } from './world.js';
 
 export * from './arithmetic.js';
+export * from './lexicon.js';
 export * from './preference.js';
 export * from './pretrain.js';
 export * from './questions.js';
@@ -50,7 +52,7 @@ export interface WorldTaskOptions {
   contrastive?: number;
 }
 
-export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord;
+export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord;
 
 export interface WorldTaskRecordMap {
   pretrain: PretrainRecord;
@@ -60,6 +62,8 @@ export interface WorldTaskRecordMap {
   longqa: LongQaRecord;
   mrc: MrcRecord;
   mcq: McqRecord;
+  pairs: PairRecord;
+  sts: StsRecord;
 }
 
 /** Highest difficulty level each task accepts. */
@@ -71,6 +75,8 @@ export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
   longqa: Math.max(...Object.keys(LONGQA_LENGTHS).map(Number)),
   mrc: 2,
   mcq: 1,
+  pairs: 1,
+  sts: 1,
 };
 
 /**
@@ -145,6 +151,10 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     }
     case 'mcq':
       return Array.from({ length: n }, () => sampleMcq(rng, world));
+    case 'pairs':
+      return generatePairs(rng, world, n, split);
+    case 'sts':
+      return generateSts(rng, world, n, split);
   }
 }
 

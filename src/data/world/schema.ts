@@ -6,7 +6,7 @@
 import { DataError } from '../../errors.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 
-export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'mrc', 'mcq'] as const;
+export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'mrc', 'mcq', 'pairs', 'sts'] as const;
 export type WorldTask = (typeof WORLD_TASKS)[number];
 
 type Obj = Record<string, unknown>;
@@ -174,6 +174,16 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
       int(o, 'answer', line);
       if ((o.answer as number) >= choices.length) fail('answer', `an index < ${choices.length}`, o.answer, line);
       str(o, 'prefix', line);
+      return;
+    }
+    case 'pairs':
+      for (const k of ['anchor', 'positive', 'negative', 'negative_kind']) str(o, k, line);
+      return;
+    case 'sts': {
+      str(o, 'sentence1', line);
+      str(o, 'sentence2', line);
+      const v = o.score;
+      if (typeof v !== 'number' || !(v >= 0 && v <= 5)) fail('score', 'a number in [0, 5]', v, line);
       return;
     }
   }

@@ -114,7 +114,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     return this.model;
   }
 
-  private writeModelFolder(dir: string): void {
+  /** Writes the model (and tokenizer) folder of a checkpoint or of final/; a method may add files. */
+  protected writeModelFolder(dir: string): void {
     saveModel(dir, this.model);
     if (this.tokenizer) saveTokenizer(this.tokenizer, dir);
   }

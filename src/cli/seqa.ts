@@ -1,0 +1,99 @@
+/**
+ * `glmkit seqa --generator DIR --encoder DIR --data mcq.jsonl --out DIR`: SEQA (semantic voting)
+ * and the three LM-scoring baselines on multiple-choice questions {"prefix", "choices", "answer"}
+ * (the world's mcq records have them). With --synonym-swap each question is also answered with its
+ * choices rewritten by the world's paraphrases (the robustness attack), reusing its voters. Writes OUT/questions.jsonl (per question: every method's
+ * scores and prediction, and the voters) and OUT/summary.json (accuracy per method); prints the summary.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataError } from '../errors.js';
+import { readJsonl, stringField } from '../data/jsonl.js';
+import { loadCausalLM } from '../models/glm/checkpoint.js';
+import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
+import { loadEncoder } from '../embed/st-layout.js';
+import { synonymOf } from '../data/world/lexicon.js';
+import { SEQA_METHODS, seqaQuestion, type SeqaQuestion } from '../eval/seqa.js';
+import { field, parseCommand } from './args.js';
+import { inputFile, modelDir, outputDir } from './paths.js';
+
+const spec = {
+  name: 'seqa',
+  usage: 'glmkit seqa --generator DIR --encoder DIR --data mcq.jsonl --out DIR [options]',
+  description: 'SEQA: N voters sampled after each question\'s declarative prefix, embedded with the encoder;\nscore(choice) = mean_j exp(cos(choice, voter_j) / T). Compared with LM scoring (sum, mean, PMI).',
+  schema: {
+    generator: field('path', '', 'the generator (a causal LM folder with tokenizer)', { required: true, placeholder: 'dir' }),
+    encoder: field('path', '', 'the sentence-encoder folder (glmkit embed train)', { required: true, placeholder: 'dir' }),
+    data: field('path', '', 'questions, JSONL {"prefix", "choices", "answer"}', { required: true, placeholder: 'file' }),
+    out: field('path', '', 'output folder: questions.jsonl, summary.json', { required: true, placeholder: 'dir' }),
+    voters: field('int', 100, 'voters sampled per question', { min: 1 }),
+    temperature: field('number', 0.1, 'T of exp(cos / T)', { min: 1e-4 }),
+    max_voter_tokens: field('int', 24, 'tokens per voter at most (cut at the first sentence end)', { min: 1 }),
+    top_p: field('number', 0.9, 'nucleus of voter sampling (temperature 1)', { min: 0.01, max: 1 }),
+    seed: field('int', 0, 'sampling seed', { min: 0 }),
+    pmi_prefix: field('string', 'Answer:', 'the neutral prefix of the PMI baseline'),
+    synonym_swap: field('boolean', false, 'also answer each question with its choices rewritten by synonyms (same voters) and report every method\'s accuracy drop'),
+    limit: field<number | null>('int', null, 'use the first N questions', { nullable: true, min: 1 }),
+    overwrite: field('boolean', false, 'write into an --out folder that already holds files'),
+  },
+};
+
+/** The questions of a JSONL file, each checked (file, line and field named on error). */
+export function loadQuestions(file: string): SeqaQuestion[] {
+  return readJsonl(file).map((rec) => {
+    const where = { file, line: rec.line };
+    const prefix = stringField(rec, file, 'prefix');
+    const choices = rec.value.choices;
+    if (!Array.isArray(choices) || choices.length < 2 || choices.some((c) => typeof c !== 'string' || c.trim() === '')) {
+      throw new DataError('expected an array of at least 2 non-empty strings', { ...where, field: 'choices' });
+    }
+    const answer = rec.value.answer;
+    if (typeof answer !== 'number' || !Number.isInteger(answer) || answer < 0 || answer >= choices.length) {
+      throw new DataError(`expected an index into choices (0..${choices.length - 1}), got ${JSON.stringify(answer)}`, { ...where, field: 'answer' });
+    }
+    return { prefix, choices: choices as string[], answer };
+  });
+}
+
+export async function seqaCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  modelDir('seqa', '--generator', v.generator, true);
+  modelDir('seqa', '--encoder', v.encoder, true);
+  inputFile('seqa', '--data', v.data, 'a JSONL file');
+  outputDir('seqa', '--out', v.out, v.overwrite, 'an output folder');
+  let questions = loadQuestions(v.data);
+  if (v.limit !== null) questions = questions.slice(0, v.limit);
+  const lm = loadCausalLM(v.generator), tok = loadTokenizer(v.generator);
+  const enc = loadEncoder(v.encoder);
+  const opts = { voters: v.voters, temperature: v.temperature, maxVoterTokens: v.max_voter_tokens, topP: v.top_p, seed: v.seed, pmiPrefix: v.pmi_prefix };
+  mkdirSync(v.out, { recursive: true });
+  const correct = Object.fromEntries(SEQA_METHODS.map((m) => [m, 0])) as Record<string, number>;
+  const correctSwap = { ...correct };
+  let lines = '';
+  questions.forEach((q, i) => {
+    const r = seqaQuestion(lm, tok, enc, q, { ...opts, seed: v.seed + i });
+    for (const m of SEQA_METHODS) correct[m] += Number(r.predictions[m] === q.answer);
+    const row: Record<string, unknown> = { index: i, answer: q.answer, predictions: r.predictions, scores: r.scores, voters: r.voters };
+    if (v.synonym_swap) {
+      const swapped = { ...q, choices: q.choices.map(synonymOf) };
+      const s = seqaQuestion(lm, tok, enc, swapped, opts, r.voters);
+      for (const m of SEQA_METHODS) correctSwap[m] += Number(s.predictions[m] === q.answer);
+      Object.assign(row, { swapped_choices: swapped.choices, swapped_predictions: s.predictions, swapped_scores: s.scores });
+    }
+    lines += JSON.stringify(row) + '\n';
+  });
+  writeFileSync(join(v.out, 'questions.jsonl'), lines);
+  const n = questions.length;
+  const acc = (c: Record<string, number>) => Object.fromEntries(SEQA_METHODS.map((m) => [m, c[m] / n]));
+  const summary: Record<string, unknown> = { n, accuracy: acc(correct) };
+  if (v.synonym_swap) {
+    summary.accuracy_synonym_swap = acc(correctSwap);
+    summary.accuracy_drop = Object.fromEntries(SEQA_METHODS.map((m) => [m, (correct[m] - correctSwap[m]) / n]));
+  }
+  summary.options = opts;
+  writeFileSync(join(v.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  console.log(JSON.stringify(summary));
+  return 0;
+}
