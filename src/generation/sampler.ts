@@ -76,7 +76,6 @@ function argmax(x: ArrayLike<number>): number {
 
 export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): { token: number; logprob: number } {
   const temperature = opts.temperature ?? 1;
-  const V = logits.length;
   if (temperature === 0) {
     const best = argmax(logits);
     return { token: best, logprob: tokenLogprob(logits, best, 1) };

@@ -144,31 +144,28 @@ export function compareSpeculative(model: GlmForCausalLM, prompts: readonly (rea
   const r: SpeculativeComparison = { plainSeconds: 0, speculativeSeconds: 0, tokens: 0, drafted: 0, accepted: 0, identical: true };
   const opts = { maxNewTokens, temperature: 0 };
   generateSpeculative(model, prompts[0], { ...opts, maxNewTokens: 4 }); // warm-up
+  const timed = <T>(f: () => T): [T, number] => {
+    const t = performance.now();
+    const v = f();
+    return [v, (performance.now() - t) / 1000];
+  };
   prompts.forEach((p, i) => {
-    let plain: number[] = [], spec: SpeculativeResult | null = null;
-    const runPlain = () => {
-      const t = performance.now();
-      plain = generate(model, [p], opts).tokens[0];
-      r.plainSeconds += (performance.now() - t) / 1000;
-    };
-    const runSpec = () => {
-      const t = performance.now();
-      spec = generateSpeculative(model, p, opts);
-      r.speculativeSeconds += (performance.now() - t) / 1000;
-    };
+    const runPlain = () => timed(() => generate(model, [p], opts).tokens[0]);
+    const runSpec = () => timed(() => generateSpeculative(model, p, opts));
+    let plain: [number[], number], spec: [SpeculativeResult, number];
     if (i % 2 === 0) {
-      runPlain();
-      runSpec();
+      plain = runPlain();
+      spec = runSpec();
     } else {
-      runSpec();
-      runPlain();
+      spec = runSpec();
+      plain = runPlain();
     }
-    const s = spec as SpeculativeResult | null;
-    if (!s) return;
-    r.tokens += s.tokens.length;
-    r.drafted += s.drafted;
-    r.accepted += s.accepted;
-    if (s.tokens.join(',') !== plain.join(',')) r.identical = false;
+    r.plainSeconds += plain[1];
+    r.speculativeSeconds += spec[1];
+    r.tokens += spec[0].tokens.length;
+    r.drafted += spec[0].drafted;
+    r.accepted += spec[0].accepted;
+    if (spec[0].tokens.join(',') !== plain[0].join(',')) r.identical = false;
   });
   return r;
 }
