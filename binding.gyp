@@ -3,14 +3,14 @@
     {
       "target_name": "glmkit_avx2",
       "type": "static_library",
-      "sources": ["native/kernels/gemm_avx2.cpp", "native/kernels/vecmath_avx2.cpp", "native/kernels/attention_avx2.cpp"],
+      "sources": ["native/kernels/gemm_avx2.cpp", "native/kernels/vecmath_avx2.cpp", "native/kernels/attention_avx2.cpp", "native/kernels/gemm_bf16_avx2.cpp"],
       "cflags_cc": ["-std=c++17", "-O3", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
       "target_name": "glmkit_avx512",
       "type": "static_library",
-      "sources": ["native/kernels/gemm_avx512.cpp"],
+      "sources": ["native/kernels/gemm_avx512.cpp", "native/kernels/gemm_bf16_avx512.cpp"],
       "cflags_cc": ["-std=c++17", "-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"]
     },
@@ -21,6 +21,7 @@
         "native/binding.cpp",
         "native/threadpool.cpp",
         "native/kernels/gemm.cpp",
+        "native/kernels/gemm_bf16.cpp",
         "native/kernels/vecmath.cpp",
         "native/kernels/norm.cpp",
         "native/kernels/rope.cpp",

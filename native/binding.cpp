@@ -17,6 +17,7 @@
 namespace {
 
 using glmkit::AttentionParams;
+using glmkit::GemmBf16Params;
 using glmkit::GemmParams;
 
 [[noreturn]] void fail(Napi::Env env, const std::string& fn, const std::string& msg) {
@@ -33,6 +34,17 @@ struct Args {
         info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       fail(env(), fn, std::string("argument '") + name + "' must be a Float32Array");
     auto arr = info[i].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(arr.ElementLength()) < min_len)
+      fail(env(), fn, std::string("argument '") + name + "' has " + std::to_string(arr.ElementLength()) +
+                          " elements, expected at least " + std::to_string(min_len));
+    return arr.Data();
+  }
+  // Uint16Array (bfloat16 bits).
+  uint16_t* u16(size_t i, const char* name, int64_t min_len) const {
+    if (i >= info.Length() || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+      fail(env(), fn, std::string("argument '") + name + "' must be a Uint16Array (bfloat16 bits)");
+    auto arr = info[i].As<Napi::Uint16Array>();
     if (static_cast<int64_t>(arr.ElementLength()) < min_len)
       fail(env(), fn, std::string("argument '") + name + "' has " + std::to_string(arr.ElementLength()) +
                           " elements, expected at least " + std::to_string(min_len));
@@ -72,6 +84,7 @@ struct Args {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("isa", glmkit::gemm_isa());
+  o.Set("bf16Isa", glmkit::gemm_bf16_isa());
   o.Set("threads", glmkit::num_threads());
   return o;
 }
@@ -102,6 +115,22 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   p.b = a.f32(1, "b", (p.batch - 1) * p.stride_b + p.k * p.n);
   p.c = a.f32(2, "c", (p.batch - 1) * p.stride_c + p.m * p.n);
   glmkit::gemm(p);
+  return info.Env().Undefined();
+}
+
+// gemmBf16(a, b, c, m, n, k, transB, beta): C = A @ op(B) + beta * C with B bfloat16 bits
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  Args a{info, "gemmBf16"};
+  GemmBf16Params p{};
+  p.m = a.integer(3, "m");
+  p.n = a.integer(4, "n");
+  p.k = a.integer(5, "k");
+  p.trans_b = a.boolean(6, "transB");
+  p.beta = a.number(7, "beta");
+  p.a = a.f32(0, "a", p.m * p.k);
+  p.b = a.u16(1, "b", p.k * p.n);
+  p.c = a.f32(2, "c", p.m * p.n);
+  glmkit::gemm_bf16(p);
   return info.Env().Undefined();
 }
 
@@ -329,6 +358,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("rope", Napi::Function::New(env, Rope));

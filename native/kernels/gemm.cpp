@@ -322,6 +322,22 @@ constexpr double kThreadFlops = 3.0e6;
 constexpr double kThreadSkinnyB = 262144.0;
 
 }  // namespace
+
+void gemm_strided(const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb, int64_t csb, float* c,
+                  int64_t m, int64_t n, int64_t k, float alpha, float beta) {
+  if (m <= 0 || n <= 0) return;
+  if (k == 0 || alpha == 0.0f) {
+    scale_c(c, m * n, beta);
+    return;
+  }
+  const GemmKernel& K = select_kernel();
+  const Problem P{a, rsa, csa, b, rsb, csb, c, m, n, k, alpha, beta};
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const bool skinny = K.skinny && (m <= kSkinnyMaxM || n == 1);
+  const bool big = skinny ? static_cast<double>(n) * static_cast<double>(k) >= kThreadSkinnyB : flops >= kThreadFlops;
+  gemm_one(K, P, big ? num_threads() : 1);
+}
+
 }  // namespace gemm_detail
 
 const char* gemm_isa() { return gemm_detail::select_kernel().isa; }

@@ -47,5 +47,11 @@ const GemmKernel& avx2_gemm_kernel();
 // skinny products use the AVX2 kernels).
 const GemmKernel& avx512_gemm_kernel();
 
+// C[m, n] (row stride n) = alpha * A @ B + beta * C with A(i, l) = a[i*rsa + l*csa] and
+// B(l, j) = b[l*rsb + j*csb] where rsb == 1 or csb == 1: one product through the same kernels and
+// threading rules as gemm() (gemm.cpp), for callers that pack or convert their operands themselves.
+void gemm_strided(const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb, int64_t csb, float* c,
+                  int64_t m, int64_t n, int64_t k, float alpha, float beta);
+
 }  // namespace gemm_detail
 }  // namespace glmkit

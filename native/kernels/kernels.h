@@ -21,6 +21,21 @@ void gemm(const GemmParams& p);
 // "avx2+fma" or "portable": the micro-kernel chosen at run time.
 const char* gemm_isa();
 
+// ---- gemm_bf16.cpp / gemm_bf16_avx2.cpp / gemm_bf16_avx512.cpp ----------------------------
+// C[m, n] = A[m, k] @ op(B) + beta * C (beta == 0: C not read), A and C float32, B bfloat16 bits
+// stored [k, n], or [n, k] when trans_b (a linear weight). Arithmetic in float32.
+struct GemmBf16Params {
+  const float* a;
+  const uint16_t* b;
+  float* c;
+  int64_t m, n, k;
+  bool trans_b;
+  float beta;
+};
+void gemm_bf16(const GemmBf16Params& p);
+// The skinny (decode) kernel chosen at run time: "avx512", "avx2+fma" or "portable".
+const char* gemm_bf16_isa();
+
 // ---- norm.cpp -----------------------------------------------------------------------------
 void rmsnorm_forward(const float* x, const float* w, float* out, float* rstd, int64_t rows, int64_t dim, float eps);
 // dx overwritten, dw accumulated (+=).

@@ -39,6 +39,23 @@ export interface GemmArgs {
   beta: number;
 }
 
+/**
+ * C[m, n] = A[m, k] @ op(B) + beta * C with B in bfloat16 (the bits, as a Uint16Array): B is [k, n],
+ * or [n, k] used transposed when transB (a linear layer's weight W [out, in]). A and C are float32;
+ * products and sums are float32 (bf16 -> f32 is exact).
+ */
+export interface GemmBf16Args {
+  a: Float32Array;
+  b: Uint16Array;
+  c: Float32Array;
+  m: number;
+  n: number;
+  k: number;
+  transB: boolean;
+  /** 0 means C is overwritten without being read. */
+  beta: number;
+}
+
 export interface RopeArgs {
   /** [rows, heads, headDim] where rows = B*T. */
   x: FloatArray;
@@ -129,6 +146,8 @@ export interface Backend {
   describe(): string;
 
   gemm(args: GemmArgs): void;
+  /** GEMM with a bfloat16 right operand (models stored in bf16; see GemmBf16Args). */
+  gemmBf16(args: GemmBf16Args): void;
 
   /** out = w * x / sqrt(mean(x^2) + eps) per row; rstd[r] = 1/sqrt(mean(x_r^2) + eps). x, out: [rows, dim]. */
   rmsnormForward(x: FloatArray, w: FloatArray, out: FloatArray, rstd: FloatArray, rows: number, dim: number, eps: number): void;

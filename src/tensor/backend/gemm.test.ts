@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { DTypeError, NativeError } from '../../errors.js';
 import { Rng } from '../../util/rng.js';
 import type { Backend, GemmArgs } from './backend.js';
 import { nativeBackendForTests, needNativeOptions } from '../../util/test-skip.js';
 import { referenceBackend } from './index.js';
 import { nativeInfo, setNativeThreads } from './native.js';
+import { GEMM_ISA_PATHS as ISA_PATHS, withGemmIsa as withIsa } from './kernel-testing.js';
 
 const native = nativeBackendForTests();
 const { skip: skipNative } = needNativeOptions();
@@ -111,24 +111,6 @@ const SHAPES: Array<[number, number, number]> = [
   [1, 3000, 520], [2, 300, 2600], [3000, 1, 520], // skinny and threaded
 ];
 
-/**
- * Runs fn with GLMKIT_GEMM_ISA set as given (undefined: automatic choice) and 2 native threads (so
- * the threaded paths run whatever GLMKIT_THREADS says), restoring both after.
- */
-function withIsa<T>(isa: string | undefined, fn: () => T): T {
-  const prev = process.env.GLMKIT_GEMM_ISA;
-  const threads = nativeInfo()?.threads ?? 1;
-  if (isa === undefined) delete process.env.GLMKIT_GEMM_ISA;
-  else process.env.GLMKIT_GEMM_ISA = isa;
-  setNativeThreads(2);
-  try {
-    return fn();
-  } finally {
-    if (prev === undefined) delete process.env.GLMKIT_GEMM_ISA;
-    else process.env.GLMKIT_GEMM_ISA = prev;
-    setNativeThreads(threads);
-  }
-}
 
 test('reference gemm matches a hand-computed product', () => {
   // [[1,2],[3,4]] @ [[5,6],[7,8]] = [[19,22],[43,50]]; with alpha 2, beta 0.5 and C = 1.
@@ -140,20 +122,6 @@ test('reference gemm matches a hand-computed product', () => {
   if (native) assert.deepEqual(Array.from(run(native, args)), [38.5, 44.5, 86.5, 100.5]);
 });
 
-/** Every GEMM path: the automatic choice, each SIMD path the CPU has (a missing one skips, saying so), portable. */
-const cpuFlags = (() => {
-  try {
-    return new Set((readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
-  } catch {
-    return new Set<string>();
-  }
-})();
-const ISA_PATHS = [
-  { isa: 'auto', env: undefined, skip: skipNative },
-  { isa: 'avx512', env: 'avx512', skip: skipNative || (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => cpuFlags.has(f)) ? false : 'this CPU lacks AVX-512F/BW/VL/DQ') },
-  { isa: 'avx2', env: 'avx2', skip: skipNative || (cpuFlags.has('avx2') && cpuFlags.has('fma') ? false : 'this CPU lacks AVX2/FMA') },
-  { isa: 'portable', env: 'portable', skip: skipNative },
-] as const;
 
 for (const { isa, env, skip } of ISA_PATHS) {
   test(`native gemm (${isa}) matches the reference on all transpose combinations`, { skip }, () => {

@@ -3,8 +3,10 @@
  * seeded random arrays, and an elementwise closeness assertion that names the failing index.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Rng } from '../../util/rng.js';
 import { nativeBackendForTests, needNativeOptions } from '../../util/test-skip.js';
+import { nativeInfo, setNativeThreads } from './native.js';
 
 export const native = nativeBackendForTests();
 /** Test options for a native test: the suite's skip policy (src/util/test-skip.ts). */
@@ -29,5 +31,39 @@ export function assertAllClose(a: ArrayLike<number>, b: ArrayLike<number>, atol:
     }
     const err = Math.abs(a[i] - b[i]);
     assert.ok(err <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: got ${a[i]}, expected ${b[i]} (error ${err})`);
+  }
+}
+
+/** Every GEMM path: the automatic choice, each SIMD path the CPU has (a missing one skips, saying so), portable. */
+const cpuFlags = (() => {
+  try {
+    return new Set((readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
+  } catch {
+    return new Set<string>();
+  }
+})();
+export const GEMM_ISA_PATHS = [
+  { isa: 'auto', env: undefined, skip: needNative.skip },
+  { isa: 'avx512', env: 'avx512', skip: needNative.skip || (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => cpuFlags.has(f)) ? false : 'this CPU lacks AVX-512F/BW/VL/DQ') },
+  { isa: 'avx2', env: 'avx2', skip: needNative.skip || (cpuFlags.has('avx2') && cpuFlags.has('fma') ? false : 'this CPU lacks AVX2/FMA') },
+  { isa: 'portable', env: 'portable', skip: needNative.skip },
+] as const;
+
+/**
+ * Runs fn with GLMKIT_GEMM_ISA set as given (undefined: automatic choice) and 2 native threads (so
+ * the threaded paths run whatever GLMKIT_THREADS says), restoring both after.
+ */
+export function withGemmIsa<T>(isa: string | undefined, fn: () => T): T {
+  const prev = process.env.GLMKIT_GEMM_ISA;
+  const threads = nativeInfo()?.threads ?? 1;
+  if (isa === undefined) delete process.env.GLMKIT_GEMM_ISA;
+  else process.env.GLMKIT_GEMM_ISA = isa;
+  setNativeThreads(2);
+  try {
+    return fn();
+  } finally {
+    if (prev === undefined) delete process.env.GLMKIT_GEMM_ISA;
+    else process.env.GLMKIT_GEMM_ISA = prev;
+    setNativeThreads(threads);
   }
 }

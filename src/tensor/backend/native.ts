@@ -9,13 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { DTypeError, NativeError } from '../../errors.js';
 import type { FloatArray } from '../dtype.js';
-import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, RopeArgs } from './backend.js';
+import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, GemmBf16Args, RopeArgs } from './backend.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Addon = Record<string, (...args: any[]) => any>;
 
 export interface NativeInfo {
   isa: string;
+  /** the bf16-weight GEMM's decode kernel: "avx512", "avx2+fma" or "portable" */
+  bf16Isa: string;
   threads: number;
 }
 
@@ -80,6 +82,9 @@ export function createNativeBackend(native: Addon): Backend {
       call('gemm', () =>
         native.gemm(f32(p.a, 'gemm', 'a'), f32(p.b, 'gemm', 'b'), f32(p.c, 'gemm', 'c'), p.batch, p.m, p.n, p.k, p.transA, p.transB, p.strideA, p.strideB, p.strideC, p.alpha, p.beta),
       );
+    },
+    gemmBf16(p: GemmBf16Args) {
+      call('gemmBf16', () => native.gemmBf16(p.a, p.b, p.c, p.m, p.n, p.k, p.transB, p.beta));
     },
     rmsnormForward(x, w, out, rstd, rows, dim, eps) {
       const op = 'rmsnormForward';

@@ -1,4 +1,4 @@
-import type { GemmArgs } from '../backend.js';
+import type { GemmArgs, GemmBf16Args } from '../backend.js';
 
 /** C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], accumulated in double precision. */
 export function gemm(p: GemmArgs): void {
@@ -16,6 +16,20 @@ export function gemm(p: GemmArgs): void {
         const idx = oc + i * n + j;
         c[idx] = beta === 0 ? alpha * s : alpha * s + beta * c[idx];
       }
+    }
+  }
+}
+
+/** GEMM with bfloat16 B: each B element widened to float32 exactly (bits << 16), sums in double. */
+export function gemmBf16(p: GemmBf16Args): void {
+  const { a, b, c, m, n, k, transB, beta } = p;
+  const wide = new Float32Array(new Uint32Array(Array.from(b, (h) => h << 16)).buffer);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let l = 0; l < k; l++) s += a[i * k + l] * (transB ? wide[j * k + l] : wide[l * n + j]);
+      const idx = i * n + j;
+      c[idx] = beta === 0 ? s : s + beta * c[idx];
     }
   }
 }

@@ -4,7 +4,7 @@
  * that every native kernel is tested against.
  */
 import type { Backend } from '../backend.js';
-import { gemm } from './gemm.js';
+import { gemm, gemmBf16 } from './gemm.js';
 import { rmsnormBackward, rmsnormForward } from './norm.js';
 import { rope } from './rope.js';
 import { attentionBackward, attentionForward } from './attention.js';
@@ -23,6 +23,7 @@ export const referenceBackend: Backend = {
   name: 'reference',
   describe: () => 'reference (pure TypeScript)',
   gemm,
+  gemmBf16,
   rmsnormForward,
   rmsnormBackward,
   rope,

@@ -1,0 +1,92 @@
+// AVX-512 skinny kernel of the bf16-weight GEMM (see gemm_bf16.cpp; compiled with -mavx512f
+// -mavx512bw -mavx512vl -mavx512dq). Per step of 16 along k it loads 16 bf16 weights of each of two
+// rows of W (one ymm each), widens them to float32 in registers (zero-extend to 32 bits, shift
+// left 16) and issues 2 * M FMAs against M rows of A: 2 * M <= 16 zmm accumulators. The k tail is
+// a masked step, so no scalar loop remains.
+#include <immintrin.h>
+
+// GCC 12's AVX-512 headers build "undefined" vectors as self-initialised locals, which its own
+// uninitialised-use analysis then reports inside every inlined intrinsic: silence that noise here.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include "gemm_bf16_internal.h"
+
+namespace glmkit {
+namespace bf16_detail {
+namespace {
+
+inline float hsum(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+
+// C[0:M, j:j+R] for R consecutive rows of W.
+template <int M, int R>
+inline void dot_block(int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc, float beta) {
+  __m512 acc[M][R];
+  for (int i = 0; i < M; ++i)
+    for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_ps();
+  int64_t l = 0;
+  for (; l + 16 <= k; l += 16) {
+    __m512 wv[R];
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + r * k + l + 512), _MM_HINT_T1);
+      wv[r] = widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * k + l)));
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      const __m512 av = _mm512_loadu_ps(a + i * lda + l);
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(av, wv[r], acc[i][r]);
+    }
+  }
+  if (l < k) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (k - l)) - 1);
+    __m512 wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = widen(_mm256_maskz_loadu_epi16(mask, w + r * k + l));
+    for (int i = 0; i < M; ++i) {
+      const __m512 av = _mm512_maskz_loadu_ps(mask, a + i * lda + l);
+      for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(av, wv[r], acc[i][r]);
+    }
+  }
+  for (int i = 0; i < M; ++i)
+    for (int r = 0; r < R; ++r) {
+      float* cij = c + i * ldc + r;
+      const float s = hsum(acc[i][r]);
+      *cij = beta == 0.0f ? s : s + beta * *cij;
+    }
+}
+
+template <int M>
+void skinny_m(int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc, int64_t j0, int64_t j1,
+              float beta) {
+  int64_t j = j0;
+  for (; j + 2 <= j1; j += 2) dot_block<M, 2>(k, a, lda, w + j * k, c + j, ldc, beta);
+  for (; j < j1; ++j) dot_block<M, 1>(k, a, lda, w + j * k, c + j, ldc, beta);
+}
+
+}  // namespace
+
+void skinny_bf16_avx512(int m, int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc,
+                        int64_t j0, int64_t j1, float beta) {
+  switch (m) {
+    case 1: return skinny_m<1>(k, a, lda, w, c, ldc, j0, j1, beta);
+    case 2: return skinny_m<2>(k, a, lda, w, c, ldc, j0, j1, beta);
+    case 3: return skinny_m<3>(k, a, lda, w, c, ldc, j0, j1, beta);
+    case 4: return skinny_m<4>(k, a, lda, w, c, ldc, j0, j1, beta);
+    case 5: return skinny_m<5>(k, a, lda, w, c, ldc, j0, j1, beta);
+    case 6: return skinny_m<6>(k, a, lda, w, c, ldc, j0, j1, beta);
+    case 7: return skinny_m<7>(k, a, lda, w, c, ldc, j0, j1, beta);
+    default: return skinny_m<8>(k, a, lda, w, c, ldc, j0, j1, beta);
+  }
+}
+
+}  // namespace bf16_detail
+}  // namespace glmkit
