@@ -25,7 +25,7 @@ export { Linear, Embedding, RMSNorm } from './nn/layers.js';
 // Models and checkpoints
 export { GlmForCausalLM, GlmForSequenceClassification, GlmModel, type CausalLMOptions, type CausalLMOutput } from './models/glm/model.js';
 export { configFromHf, configToHf, loadPreset, presetNames, validateConfig, type GlmConfig } from './models/glm/config.js';
-export { loadModel, loadCausalLM, saveModel } from './models/glm/checkpoint.js';
+export { castWeights, loadModel, loadCausalLM, saveModel, type WeightDtype } from './models/glm/checkpoint.js';
 export { exportGlmGguf, exportGlmGgufFromFolder } from './models/glm/gguf-export.js';
 export { openSafetensors, openSafetensorsCheckpoint, readSafetensors, writeSafetensors } from './io/safetensors.js';
 

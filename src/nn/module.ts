@@ -5,6 +5,8 @@
  * hand-kept mapping table exists.
  */
 import { CheckpointError } from '../errors.js';
+import { toHalf } from '../io/half.js';
+import type { TypedData } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 
@@ -76,9 +78,38 @@ export abstract class Module {
       const src = tensors.get(name);
       if (!src) throw new CheckpointError(`${source}: missing tensor '${name}' (expected shape ${fmt(t.shape)})`);
       if (!shapesEqual(src.shape, t.shape)) throw new CheckpointError(`${source}: tensor '${name}' has shape ${fmt(src.shape)}, expected ${fmt(t.shape)}`);
-      (t.data as Float32Array).set(src.data);
+      if (t.dtype === 'bf16') (t.data as Uint16Array).set(toHalf(src.data instanceof Float32Array ? src.data : Float32Array.from(src.data), 'bf16'));
+      else (t.data as Float32Array).set(src.data);
     }
     return [...tensors.keys()].filter((k) => !own.has(k));
+  }
+
+  /**
+   * Converts, in place, the parameters `select` picks (by HF name) to `dtype`: 'bf16' stores frozen
+   * weights in half the memory (linear and embedding read them directly, src/tensor/ops/bf16.ts;
+   * they no longer require gradients); 'f32' widens them back (exact) and makes them trainable
+   * again. The Tensor objects stay, so every layer holding one sees the new data. Returns how many
+   * parameters changed.
+   */
+  castParameters(dtype: 'bf16' | 'f32', select: (name: string, t: Tensor) => boolean = () => true): number {
+    let changed = 0;
+    for (const [name, t] of this.namedParameters()) {
+      if (t.dtype === dtype || !select(name, t)) continue;
+      const converted = t.to(dtype).data;
+      t.requiresGrad = false;
+      t.grad = null;
+      (t as unknown as { data: TypedData }).data = converted;
+      if (dtype === 'f32') t.requireGrad(true);
+      changed++;
+    }
+    return changed;
+  }
+
+  /** Bytes the parameters and buffers hold. */
+  parameterBytes(): number {
+    let n = 0;
+    for (const t of this.stateDict().values()) n += t.data.byteLength;
+    return n;
   }
 
   zeroGrad(): void {

@@ -1,10 +1,12 @@
 /**
  * Element types. `f32` is what models train in; `f64` exists so the reference backend can check
- * gradients by finite differences in double precision; `i32` holds token ids and indices.
+ * gradients by finite differences in double precision; `i32` holds token ids and indices; `bf16`
+ * (bfloat16 bits in a Uint16Array) is a storage type for frozen weights: linear layers and
+ * embeddings read it directly (src/tensor/ops/bf16.ts), every other op refuses it.
  */
-export type DType = 'f32' | 'f64' | 'i32';
+export type DType = 'f32' | 'f64' | 'i32' | 'bf16';
 export type FloatArray = Float32Array | Float64Array;
-export type TypedData = Float32Array | Float64Array | Int32Array;
+export type TypedData = Float32Array | Float64Array | Int32Array | Uint16Array;
 
 export function allocData(dtype: DType, size: number): TypedData {
   switch (dtype) {
@@ -14,6 +16,8 @@ export function allocData(dtype: DType, size: number): TypedData {
       return new Float64Array(size);
     case 'i32':
       return new Int32Array(size);
+    case 'bf16':
+      return new Uint16Array(size);
   }
 }
 
@@ -30,20 +34,22 @@ export function setPoisonUninit(on: boolean): void {
  * of megabytes).
  */
 export function allocUninit(dtype: DType, size: number): TypedData {
-  const bytes = dtype === 'f64' ? 8 : 4;
+  const bytes = dtype === 'f64' ? 8 : dtype === 'bf16' ? 2 : 4;
   if (size * bytes < 1 << 18) return allocData(dtype, size); // under 256 KiB zeroing costs less than a Buffer
   const buf = Buffer.allocUnsafeSlow(size * bytes).buffer;
-  const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : new Int32Array(buf, 0, size);
-  if (poisonUninit && dtype !== 'i32') out.fill(Number.NaN);
+  const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : dtype === 'bf16' ? new Uint16Array(buf, 0, size) : new Int32Array(buf, 0, size);
+  if (poisonUninit && (dtype === 'f32' || dtype === 'f64')) out.fill(Number.NaN);
   return out;
 }
 
 export function dtypeOf(data: TypedData): DType {
   if (data instanceof Float32Array) return 'f32';
   if (data instanceof Float64Array) return 'f64';
+  if (data instanceof Uint16Array) return 'bf16';
   return 'i32';
 }
 
+/** Whether ops compute in this dtype (f32, f64); bf16 is storage only. */
 export function isFloat(dtype: DType): boolean {
-  return dtype !== 'i32';
+  return dtype === 'f32' || dtype === 'f64';
 }

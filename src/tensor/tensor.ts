@@ -5,6 +5,7 @@
  * noGrad. Views (reshape) share data.
  */
 import { DTypeError, ShapeError } from '../errors.js';
+import { bf16BitsToF32, fromHalf, toHalf } from '../io/half.js';
 import { Rng } from '../util/rng.js';
 import { runBackward, type GradNode } from './autograd.js';
 import { allocData, allocUninit, dtypeOf, type DType, type TypedData } from './dtype.js';
@@ -78,6 +79,7 @@ export class Tensor {
   /** Marks a leaf tensor as a parameter whose gradient is wanted. Returns this. */
   requireGrad(on = true): this {
     if (on && this.dtype === 'i32') throw new DTypeError('requireGrad: integer tensors cannot have gradients');
+    if (on && this.dtype === 'bf16') throw new DTypeError(`requireGrad: bf16 tensors are frozen storage (shape ${fmt(this.shape)}); train in f32 and convert with .to('bf16') afterwards`);
     this.requiresGrad = on;
     return this;
   }
@@ -96,24 +98,34 @@ export class Tensor {
   clone(): Tensor {
     return new Tensor(this.data.slice(), this.shape);
   }
-  /** A copy with another float dtype (f32 <-> f64), or the same tensor when it already has it. */
+  /**
+   * A copy with another dtype, or the same tensor when it already has it. f32 -> bf16 rounds to
+   * nearest even; bf16 -> f32 is exact; f32 <-> f64 and to/from i32 copy the values.
+   */
   to(dtype: DType): Tensor {
     if (dtype === this.dtype) return this;
+    if (dtype === 'bf16') return new Tensor(toHalf(this.dtype === 'f32' ? (this.data as Float32Array) : Float32Array.from(this.data), 'bf16'), this.shape);
+    const src = this.dtype === 'bf16' ? fromHalf(this.data as Uint16Array, 'bf16') : this.data;
+    if (dtype === 'f32' && src !== this.data) return new Tensor(src, this.shape);
     const out = allocData(dtype, this.size);
-    for (let i = 0; i < this.size; i++) out[i] = this.data[i];
+    for (let i = 0; i < this.size; i++) out[i] = src[i];
     return new Tensor(out, this.shape);
+  }
+  /** Element i as a number (bf16 widened to its value). */
+  private at(i: number): number {
+    return this.dtype === 'bf16' ? bf16BitsToF32(this.data[i]) : this.data[i];
   }
   item(): number {
     if (this.size !== 1) throw new ShapeError(`item(): tensor of shape ${fmt(this.shape)} has ${this.size} elements, expected 1`);
-    return this.data[0];
+    return this.at(0);
   }
   toArray(): number[] {
-    return Array.from(this.data);
+    return this.dtype === 'bf16' ? Array.from(fromHalf(this.data as Uint16Array, 'bf16')) : Array.from(this.data);
   }
   /** Nested arrays following the shape. */
   toNested(): unknown {
     const build = (dim: number, offset: number): unknown => {
-      if (dim === this.shape.length) return this.data[offset];
+      if (dim === this.shape.length) return this.at(offset);
       const stride = sizeOf(this.shape.slice(dim + 1));
       return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, offset + i * stride));
     };

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError } from '../../errors.js';
 import { noGrad } from '../../tensor/autograd.js';
+import { fromHalf } from '../../io/half.js';
 import { openSafetensorsCheckpoint, writeShardedSafetensors, type TensorToWrite } from '../../io/safetensors.js';
 import { configToHf, HF_ARCHITECTURE, readConfigFile, type GlmConfig } from './config.js';
 import { checkTensors } from './names.js';
@@ -16,8 +17,21 @@ export type GlmModelKind = GlmForCausalLM | GlmForSequenceClassification;
 
 const SEQ_CLS: Record<string, string> = { glm4: 'Glm4ForSequenceClassification', glm4_moe: 'Glm4MoeForSequenceClassification' };
 
+/** How a loaded model keeps its weights in memory: f32, or bf16 for inference (half the memory). */
+export type WeightDtype = 'f32' | 'bf16';
+
+/**
+ * Stores the matrices of a model (projections, experts, embeddings, heads) as bf16, or back as f32.
+ * Norm weights, biases and the MoE router (`mlp.gate.weight`, whose top-k choice should not move by
+ * rounding) stay f32. A bf16 model is for inference and frozen roles (reference, reward model):
+ * its matrices take no gradient. Returns the number of tensors converted.
+ */
+export function castWeights(model: GlmModelKind, dtype: WeightDtype): number {
+  return model.castParameters(dtype, (name, t) => t.ndim === 2 && !name.endsWith('mlp.gate.weight'));
+}
+
 export interface SaveOptions {
-  /** storage dtype of float tensors (default F32) */
+  /** storage dtype of float tensors (default F32, or BF16 when the model holds bf16 weights) */
   dtype?: 'F32' | 'BF16' | 'F16';
   /** shard size in bytes (default: one file) */
   maxShardBytes?: number;
@@ -39,14 +53,18 @@ export function saveModel(dir: string, model: GlmModelKind, opts: SaveOptions = 
   } else {
     hf.architectures = [HF_ARCHITECTURE[cfg.modelType]];
   }
-  hf.torch_dtype = opts.dtype === 'BF16' ? 'bfloat16' : opts.dtype === 'F16' ? 'float16' : 'float32';
+  // Default: F32, or, for a model holding bf16 matrices, each tensor in the dtype it has in memory
+  // (the f32 ones, e.g. the router, are not rounded on the way out).
+  const mixed = opts.dtype === undefined && [...model.stateDict().values()].some((t) => t.dtype === 'bf16');
+  const dtype = opts.dtype ?? (mixed ? 'BF16' : 'F32');
+  hf.torch_dtype = dtype === 'BF16' ? 'bfloat16' : dtype === 'F16' ? 'float16' : 'float32';
   const tensors: TensorToWrite[] = [];
   for (const [name, t] of model.stateDict()) {
-    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+    const data = t.data instanceof Float32Array ? t.data : t.dtype === 'bf16' ? fromHalf(t.data as Uint16Array, 'bf16') : Float32Array.from(t.data);
     // Norms, biases and the router's selection bias stay f32 (as released GLM checkpoints keep the bias).
-    tensors.push({ name, shape: [...t.shape], data, dtype: name.endsWith('e_score_correction_bias') ? 'F32' : undefined });
+    tensors.push({ name, shape: [...t.shape], data, dtype: name.endsWith('e_score_correction_bias') || (mixed && t.dtype === 'f32') ? 'F32' : undefined });
   }
-  writeShardedSafetensors(dir, tensors, { dtype: opts.dtype ?? 'F32', maxShardBytes: opts.maxShardBytes });
+  writeShardedSafetensors(dir, tensors, { dtype, maxShardBytes: opts.maxShardBytes });
   writeJson(join(dir, 'config.json'), hf);
   const eos = cfg.eosTokenId;
   writeJson(join(dir, 'generation_config.json'), {
@@ -67,9 +85,10 @@ function numLabels(cfg: GlmConfig): number {
 /**
  * Loads an HF GLM folder. The kind of model follows `architectures`: *ForSequenceClassification
  * gives a GlmForSequenceClassification, anything else a GlmForCausalLM. A missing tensor or a
- * wrong shape is a CheckpointError naming it; tensors glmkit does not use are ignored.
+ * wrong shape is a CheckpointError naming it; tensors glmkit does not use are ignored. With
+ * `dtype: 'bf16'` the matrices are kept as bf16 (see castWeights).
  */
-export function loadModel(dir: string): GlmModelKind {
+export function loadModel(dir: string, opts: { dtype?: WeightDtype } = {}): GlmModelKind {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new CheckpointError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
   const cfg = readConfigFile(configPath);
@@ -91,6 +110,7 @@ export function loadModel(dir: string): GlmModelKind {
         (t.data as Float32Array).set(src.read());
       }
     });
+    if (opts.dtype === 'bf16') castWeights(model, 'bf16');
     return model;
   } finally {
     ckpt.close();
@@ -98,8 +118,8 @@ export function loadModel(dir: string): GlmModelKind {
 }
 
 /** Loads a causal LM folder (a CheckpointError when it holds a classifier). */
-export function loadCausalLM(dir: string): GlmForCausalLM {
-  const m = loadModel(dir);
+export function loadCausalLM(dir: string, opts: { dtype?: WeightDtype } = {}): GlmForCausalLM {
+  const m = loadModel(dir, opts);
   if (!(m instanceof GlmForCausalLM)) throw new CheckpointError(`${dir}: holds a sequence-classification model; expected a causal LM (architectures *ForCausalLM)`);
   return m;
 }

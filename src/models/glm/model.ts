@@ -141,7 +141,7 @@ export class GlmModel extends Module {
     }
     positions ??= positionsFromMask(mask, B, T);
     if (positions.length !== B * T) throw new ShapeError(`forward: positions has ${positions.length} entries, expected B*T = ${B * T}`);
-    const { cos, sin } = F.ropeTables(positions, rotaryDim(this.config), this.config.ropeTheta, this.embedTokens.weight.dtype);
+    const { cos, sin } = F.ropeTables(positions, rotaryDim(this.config), this.config.ropeTheta, this.embedTokens.weight.dtype === 'f64' ? 'f64' : 'f32');
     return { cos, sin, keyMask: opts.cache ? null : mask, prefixLen: opts.prefixLen ?? null, causal: true, cache: opts.cache ?? null };
   }
 

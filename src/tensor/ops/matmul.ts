@@ -9,6 +9,7 @@ import type { FloatArray } from '../dtype.js';
 import { fmt, shapesEqual, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { commonFloat, uninit } from './util.js';
+import { linearBf16 } from './bf16.js';
 import { sumToShape } from './reduce.js';
 
 export interface MatmulOptions {
@@ -102,6 +103,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const [nOut, nIn] = weight.shape;
   if (x.shape[x.ndim - 1] !== nIn) throw new ShapeError(`linear: input ${fmt(x.shape)} does not end in ${nIn} (weight ${fmt(weight.shape)})`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== nOut)) throw new ShapeError(`linear: bias must be [${nOut}], got ${fmt(bias.shape)}`);
+  if (weight.dtype === 'bf16') return linearBf16(x, weight, bias);
   commonFloat('linear', x, weight, ...(bias ? [bias] : []));
   const rows = x.size / nIn;
   const out = uninit([...x.shape.slice(0, -1), nOut], x.dtype); // bias rows then beta 1, or beta 0

@@ -9,6 +9,7 @@ import { backendFor } from '../backend/index.js';
 import { allocData, type DType, type FloatArray } from '../dtype.js';
 import { fmt, normAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { embeddingBf16 } from './bf16.js';
 import { commonFloat, empty, expectNdim, intData, uninit } from './util.js';
 
 /** w * x / sqrt(mean(x^2) + eps) over the last dim. x: [..., d], w: [d]. */
@@ -212,6 +213,10 @@ export function swiglu(x: Tensor): Tensor {
 
 /** table [V, D] gathered at int32 ids [...] -> [..., D]; backward scatter-adds into the table. */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
+  if (table.dtype === 'bf16') {
+    expectNdim('embedding', table, 2, 'table');
+    return embeddingBf16(table, intData(ids, 'embedding'), ids.shape);
+  }
   const dtype = commonFloat('embedding', table);
   expectNdim('embedding', table, 2, 'table');
   const id = intData(ids, 'embedding');

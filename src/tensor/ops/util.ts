@@ -14,8 +14,14 @@ export function uninit(shape: Shape, dtype: DType): Tensor {
   return new Tensor(allocUninit(dtype, sizeOf(shape)), shape);
 }
 
+/** The error for a bf16 tensor given to an op that computes in f32/f64 only. */
+export function bf16Refused(op: string, t: Tensor, name = 'input'): DTypeError {
+  return new DTypeError(`${op}: '${name}' is a bf16 tensor of shape ${fmt(t.shape)}; bf16 is a storage type read only by linear and embedding weights; convert it with .to('f32') first`);
+}
+
 export function floatData(t: Tensor, op: string, name = 'input'): FloatArray {
   if (t.dtype === 'i32') throw new DTypeError(`${op}: '${name}' must be a float tensor, got int32 of shape ${fmt(t.shape)}`);
+  if (t.dtype === 'bf16') throw bf16Refused(op, t, name);
   return t.data as FloatArray;
 }
 
@@ -29,6 +35,7 @@ export function commonFloat(op: string, ...ts: Tensor[]): DType {
   const d = ts[0].dtype;
   for (const t of ts) {
     if (t.dtype === 'i32') throw new DTypeError(`${op}: expected float tensors, got int32 of shape ${fmt(t.shape)}`);
+    if (t.dtype === 'bf16') throw bf16Refused(op, t);
     if (t.dtype !== d) throw new DTypeError(`${op}: dtypes differ (${d} vs ${t.dtype}); convert with .to()`);
   }
   return d;
