@@ -9,6 +9,11 @@ import { UsageError } from '../errors.js';
 import { checkRequired, helpText, parseArgv, readConfigObject, resolveConfig, type Schema, type Values } from '../trainers/base/config.js';
 
 export { choice, field } from '../trainers/base/config.js';
+import { choice } from '../trainers/base/config.js';
+
+/** `--dtype f32|bf16`: how an inference command keeps the model's matrices in memory. */
+export const dtypeField = () =>
+  choice(['f32', 'bf16'] as const, 'f32', 'weights in memory: f32, or bf16 (half the memory and of the bytes each decode step reads; arithmetic stays f32)');
 
 export interface CommandSpec<S extends Schema> {
   /** the command as typed after `glmkit` ("tokenizer train") */

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer, type ChatMessage } from '../tokenizer/index.js';
-import { field, parseCommand } from './args.js';
+import { dtypeField, field, parseCommand } from './args.js';
 import { chatTurn } from './chat-turn.js';
 import { modelDir } from './paths.js';
 
@@ -21,6 +21,7 @@ const spec = {
     temperature: field('number', 0.7, 'sampling temperature (0 = greedy)', { min: 0 }),
     system: field<string | null>('string', null, 'a system message', { nullable: true, placeholder: 'text' }),
     seed: field('int', 0, 'sampling seed of the first answer (then +1 per answer)'),
+    dtype: dtypeField(),
   },
 };
 
@@ -29,7 +30,7 @@ export async function chatCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const values = parsed.values;
   modelDir('chat', '--model', values.model, true);
-  const model = loadCausalLM(values.model);
+  const model = loadCausalLM(values.model, { dtype: values.dtype });
   const tok = loadTokenizer(values.model);
   let thinking = values.thinking;
   const maxNewTokens = values.max_new_tokens;

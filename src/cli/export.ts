@@ -1,5 +1,5 @@
 /**
- * `glmkit export gguf --model DIR --out FILE.gguf [--dtype f32|f16] [--tokenizer DIR] [--no-mtp]`:
+ * `glmkit export gguf --model DIR --out FILE.gguf [--dtype f32|f16|bf16] [--tokenizer DIR] [--no-mtp]`:
  * an HF GLM model folder -> one GGUF v3 file that llama.cpp (and Ollama) run, architecture `glm4`
  * (GLM-4, dense) or `glm4moe` (GLM-4.5, MoE), with the tokenizer's vocabulary, merges, special ids
  * and chat template. The tensor layout is `src/models/glm/gguf-export.ts`'s; this file only gathers
@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CheckpointError, UsageError } from '../errors.js';
 import { openSafetensorsCheckpoint } from '../io/safetensors.js';
 import { readConfigFile, type GlmConfig } from '../models/glm/config.js';
-import { TokenType, exportGlmGguf, ggufArch, type GgufTokenizer } from '../models/glm/gguf-export.js';
+import { TokenType, exportGlmGguf, ggufArch, type GgufFileType, type GgufTokenizer } from '../models/glm/gguf-export.js';
 import { GLM_CHAT_TEMPLATE } from '../tokenizer/chat-template.js';
 import { GLM4_SPLIT_PATTERN, GPT2_SPLIT_PATTERN } from '../tokenizer/pretokenize.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -20,13 +20,13 @@ import { inputDir, outputFile } from './paths.js';
 
 const spec = {
   name: 'export gguf',
-  usage: 'glmkit export gguf --model DIR --out FILE.gguf [--dtype f32|f16] [--tokenizer DIR] [--no-mtp] [--name NAME] [--overwrite]',
+  usage: 'glmkit export gguf --model DIR --out FILE.gguf [--dtype f32|f16|bf16] [--tokenizer DIR] [--no-mtp] [--name NAME] [--overwrite]',
   description:
     'Writes a GGUF v3 file for llama.cpp / Ollama from a Hugging Face GLM folder (config.json +\nmodel.safetensors or shards; f32, bf16 or f16 weights): architecture glm4 (model_type glm4) or\nglm4moe (model_type glm4_moe), with the tokenizer\'s vocabulary, merges and chat template.',
   schema: {
     model: field('path', '', 'the model folder (a causal LM: *ForCausalLM)', { required: true, placeholder: 'dir' }),
     out: field('path', '', 'the GGUF file to write (its folder is created; an existing file is refused unless --overwrite)', { required: true, placeholder: 'file' }),
-    dtype: choice(['f32', 'f16'], 'f32', 'f16 stores the matrices as F16; norms, biases and the MoE router stay F32'),
+    dtype: choice(['f32', 'f16', 'bf16'], 'f32', 'f16 / bf16 store the matrices as F16 / BF16; norms, biases and the MoE router stay F32'),
     tokenizer: field<string | null>('path', null, 'folder holding tokenizer.json (default: the model folder); llama.cpp needs the vocabulary', { nullable: true, placeholder: 'dir' }),
     mtp: field('boolean', true, "export GLM-4.5's MTP layers when stored (--no-mtp leaves them out; llama.cpp does not use them to generate)"),
     name: field<string | null>('string', null, 'general.name in the file (default glmkit-<model_type>)', { nullable: true }),
@@ -99,7 +99,7 @@ function readCausalConfig(modelDir: string): GlmConfig {
 export interface ExportGgufResult {
   out: string;
   arch: 'glm4' | 'glm4moe';
-  fileType: 'f32' | 'f16';
+  fileType: GgufFileType;
   tensors: number;
   bytes: number;
   mtp: boolean;
@@ -124,7 +124,7 @@ function routingWarnings(cfg: GlmConfig, tensors: ReadonlyMap<string, { read(): 
 }
 
 /** Exports `modelDir` to `out` (see HELP). */
-export function exportGguf(modelDir: string, out: string, opts: { fileType?: 'f32' | 'f16'; tokenizerDir?: string; mtp?: boolean; name?: string } = {}): ExportGgufResult {
+export function exportGguf(modelDir: string, out: string, opts: { fileType?: GgufFileType; tokenizerDir?: string; mtp?: boolean; name?: string } = {}): ExportGgufResult {
   requireFolder('--model', modelDir);
   const cfg = readCausalConfig(modelDir);
   const tokDir = opts.tokenizerDir ?? modelDir;

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { generate } from '../generation/generate.js';
 import { generateSpeculative } from '../generation/speculative.js';
-import { field, parseCommand } from './args.js';
+import { dtypeField, field, parseCommand } from './args.js';
 import { parseIds } from './logits.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import { chatTurn } from './chat-turn.js';
@@ -28,6 +28,7 @@ const spec = {
     stop: field<string | null>('string', null, "stop token ids, e.g. 5,6 (default: the config's eos_token_id)", { nullable: true, placeholder: 'ids' }),
     seed: field('int', 0, 'sampling seed'),
     speculative: field('boolean', false, "with --ids: draft with the model's MTP layer and verify with the main model (GLM-4.5 models; same output distribution, greedy output identical)"),
+    dtype: dtypeField(),
     json: field('boolean', false, 'print JSON ({"ids": [...]} or the chat turn)'),
   },
 };
@@ -40,7 +41,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   if ((v.ids === null) === (v.prompt === null)) throw new UsageError('generate: give exactly one of --ids 1,2,3 or --prompt TEXT; see glmkit generate --help');
   if (v.prompt !== null) {
     modelDir('generate', '--model', v.model, true);
-    const model = loadCausalLM(v.model);
+    const model = loadCausalLM(v.model, { dtype: v.dtype });
     const tok = loadTokenizer(v.model);
     const turn = chatTurn(model, tok, [{ role: 'user', content: v.prompt }], {
       thinking: v.thinking,
@@ -59,7 +60,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const ids = parseIds('generate', v.ids ?? undefined);
   const stop = v.stop !== null ? parseIds('generate', v.stop, '--stop') : null;
   modelDir('generate', '--model', v.model);
-  const model = loadCausalLM(v.model);
+  const model = loadCausalLM(v.model, { dtype: v.dtype });
   const eos = model.config.eosTokenId;
   const stopTokens = stop ?? (eos === null ? [] : Array.isArray(eos) ? eos : [eos]);
   const sampling = { maxNewTokens: v.max_new_tokens ?? 32, temperature: v.temperature ?? 1, topP: v.top_p, topK: v.top_k, seed: v.seed, stopTokens };

@@ -1,6 +1,6 @@
 /** `glmkit serve --model DIR [--host H] [--port P] [--api-key K]`: the OpenAI-compatible server. */
 import { startServe } from '../server/serve-start.js';
-import { field, parseCommand, usageError } from './args.js';
+import { dtypeField, field, parseCommand, usageError } from './args.js';
 import { modelDir } from './paths.js';
 
 const spec = {
@@ -16,6 +16,7 @@ const spec = {
     api_key: field<string | null>('string', null, 'require "Authorization: Bearer K" on /v1/* (default: GLMKIT_API_KEY or none)', { nullable: true, placeholder: 'key' }),
     model_name: field<string | null>('string', null, 'the model id clients send (default: the folder name)', { nullable: true, placeholder: 'name' }),
     max_batch: field('int', 8, 'sequences decoded together', { min: 1 }),
+    dtype: dtypeField(),
     max_pending: field('int', 64, 'requests in flight at most; more get HTTP 429', { min: 1 }),
     context: field<number | null>('int', null, 'tokens per sequence (default: min(max_position_embeddings, 4096); KV memory is reserved up front)', { nullable: true, min: 2 }),
     agent_dir: field<string | null>('path', null, 'enable server-side python (request field "agent": {"tools": ["python"]}); sessions live under DIR', { nullable: true, placeholder: 'dir' }),

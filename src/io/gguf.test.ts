@@ -106,3 +106,23 @@ test('bad GGUF files raise CheckpointError naming the file', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('BF16 tensors: written as ggml type 30 with round-to-nearest-even bits, read back as float32', () => {
+  const dir = tmp();
+  try {
+    const file = join(dir, 'bf.gguf');
+    const w = new Float32Array([1, Math.PI, -2.5e-3, 3.140625, 0]);
+    writeGguf(file, [{ key: 'general.architecture', value: gv.str('glm4') }], [{ name: 'w', shape: [5], type: 'BF16', data: w }]);
+    const g = openGguf(file);
+    const t = g.tensors[0];
+    assert.equal(t.type, 30);
+    const back = t.read();
+    assert.equal(back[1], 3.140625, 'pi rounds to bf16 0x4049');
+    assert.equal(back[3], 3.140625);
+    assert.equal(back[0], 1);
+    assert.ok(Math.abs(back[2] + 2.5e-3) < 2.5e-3 / 128);
+    g.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

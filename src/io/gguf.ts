@@ -9,11 +9,11 @@
  * A string is u64 length + UTF-8 bytes; an array is u32 item type + u64 count + items.
  * Tensor dims are in ggml order: dims[0] is the fastest-varying one, i.e. the reverse of the
  * row-major (PyTorch) shape. This writer takes row-major shapes and reverses them.
- * Tensor types written: F32 (ggml type 0) and F16 (ggml type 1).
+ * Tensor types written: F32 (ggml type 0), F16 (ggml type 1) and BF16 (ggml type 30).
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { CheckpointError } from '../errors.js';
-import { f32ToF16Bits, fromHalf, preadExact } from './safetensors.js';
+import { f32ToBf16Bits, f32ToF16Bits, fromHalf, preadExact } from './safetensors.js';
 import { writeAll, writeFileAtomic } from './atomic.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -39,7 +39,7 @@ export const GgufType = {
 export type GgufScalarType = Exclude<(typeof GgufType)[keyof typeof GgufType], 9>;
 
 /** ggml tensor types this module reads and writes. */
-export const GgmlType = { F32: 0, F16: 1 } as const;
+export const GgmlType = { F32: 0, F16: 1, BF16: 30 } as const;
 export type GgmlTypeName = keyof typeof GgmlType;
 
 export type GgufValue =
@@ -135,7 +135,7 @@ function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
-const TYPE_SIZE: Record<GgmlTypeName, number> = { F32: 4, F16: 2 };
+const TYPE_SIZE: Record<GgmlTypeName, number> = { F32: 4, F16: 2, BF16: 2 };
 
 /**
  * Writes a GGUF v3 file atomically. `metadata` is written in order; `general.alignment` is added
@@ -196,7 +196,8 @@ export function writeGguf(path: string, metadata: readonly GgufKv[], tensors: re
         bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       } else {
         const h = new Uint16Array(n);
-        for (let i = 0; i < n; i++) h[i] = f32ToF16Bits(data[i]);
+        const conv = t.type === 'BF16' ? f32ToBf16Bits : f32ToF16Bits;
+        for (let i = 0; i < n; i++) h[i] = conv(data[i]);
         bytes = new Uint8Array(h.buffer);
       }
       writeAll(fd, bytes);
@@ -217,7 +218,7 @@ export interface GgufTensorInfo {
   /** Offset relative to the data section, and absolute in the file. */
   offset: number;
   fileOffset: number;
-  /** Reads an F32 or F16 tensor as float32. */
+  /** Reads an F32, F16 or BF16 tensor as float32. */
   read(): Float32Array;
 }
 
@@ -341,7 +342,7 @@ export function openGguf(path: string): GgufFile {
     const dataOffset = alignUp(c.pos, alignment);
     const tensors: GgufTensorInfo[] = infos.map((info) => {
       const n = info.dims.reduce((a, b) => a * b, 1);
-      const elem = info.type === GgmlType.F32 ? 4 : info.type === GgmlType.F16 ? 2 : 0;
+      const elem = info.type === GgmlType.F32 ? 4 : info.type === GgmlType.F16 || info.type === GgmlType.BF16 ? 2 : 0;
       const fileOffset = dataOffset + info.offset;
       if (info.offset % alignment !== 0) {
         throw new CheckpointError(`${path}: tensor "${info.name}": offset ${info.offset} is not aligned to ${alignment}`);
@@ -354,11 +355,11 @@ export function openGguf(path: string): GgufFile {
         fileOffset,
         read(): Float32Array {
           if (!open) throw new CheckpointError(`${path}: tensor "${info.name}" read after close`);
-          if (elem === 0) throw new CheckpointError(`${path}: tensor "${info.name}": ggml type ${info.type} not supported (F32 or F16 only)`);
+          if (elem === 0) throw new CheckpointError(`${path}: tensor "${info.name}": ggml type ${info.type} not supported (F32, F16 or BF16 only)`);
           const bytes = new Uint8Array(n * elem);
           preadExact(fd, bytes, fileOffset, path);
           if (elem === 4) return new Float32Array(bytes.buffer);
-          return fromHalf(new Uint16Array(bytes.buffer), 'f16');
+          return fromHalf(new Uint16Array(bytes.buffer), info.type === GgmlType.BF16 ? 'bf16' : 'f16');
         },
       };
     });

@@ -12,6 +12,7 @@ import { embeddings } from './embeddings.js';
 import { loadTokenizer, STOP_TOKENS } from '../tokenizer/index.js';
 import { ApiError } from './api-error.js';
 import { chatCompletions } from './chat.js';
+import type { WeightDtype } from '../models/glm/checkpoint.js';
 import { completions } from './completions.js';
 import { DEFAULT_LIMITS, ServerContext, type ServerLimits, type SseWriter } from './context.js';
 import { EngineClient, EngineRejectedError, OverloadedError } from './engine-client.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   apiKey?: string | null;
   /** sequences decoded together */
   maxSlots?: number;
+  /** how the chat model keeps its matrices in memory (default f32) */
+  dtype?: WeightDtype;
   /** requests in flight at most (429 beyond) */
   maxPending?: number;
   /** context per sequence (default: the model's max_position_embeddings) */
@@ -99,7 +102,7 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     return createEmbeddingOnlyServer(opts, limits, encoder, embeddingId);
   }
   const tokenizer = loadTokenizer(opts.modelDir);
-  const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
+  const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, dtype: opts.dtype, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
   const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
   const modelId = opts.modelId ?? basename(resolve(opts.modelDir));
   let agents: ServerAgents | null;

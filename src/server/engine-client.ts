@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GlmkitError } from '../errors.js';
 import type { EngineEvent, EngineRequest } from '../generation/engine.js';
+import type { WeightDtype } from '../models/glm/checkpoint.js';
 import type { WorkerInit } from './engine-worker.js';
 
 /** The server is full (HTTP 429) or its engine is gone (HTTP 503). */
@@ -31,6 +32,8 @@ export interface EngineClientOptions {
   slotCapacity?: number;
   /** the tokenizer's size: ids past it are never sampled */
   vocabLimit?: number;
+  /** how the model keeps its matrices in memory (default f32) */
+  dtype?: WeightDtype;
 }
 
 export type RequestListener = (e: EngineEvent) => void;
@@ -93,7 +96,7 @@ export class EngineClient {
 
   /** Starts the worker, loads the model in it and resolves once it is ready. */
   static async start(modelDir: string, opts: EngineClientOptions = {}): Promise<EngineClient> {
-    const init: WorkerInit = { modelDir, maxSlots: opts.maxSlots ?? 8, slotCapacity: opts.slotCapacity, vocabLimit: opts.vocabLimit, generation: 0 };
+    const init: WorkerInit = { modelDir, dtype: opts.dtype ?? 'f32', maxSlots: opts.maxSlots ?? 8, slotCapacity: opts.slotCapacity, vocabLimit: opts.vocabLimit, generation: 0 };
     const { worker, ready } = await startWorker(init);
     return new EngineClient(worker, init, ready.slotCapacity, ready.vocabSize, opts.maxPending ?? 64);
   }

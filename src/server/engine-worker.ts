@@ -9,11 +9,12 @@
  * GLMKIT_TEST_STEP_DELAY_MS=D waits D ms between engine steps (a slow engine, for timeout tests).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadCausalLM } from '../models/glm/checkpoint.js';
+import { loadCausalLM, type WeightDtype } from '../models/glm/checkpoint.js';
 import { GenerationEngine, type EngineRequest } from '../generation/engine.js';
 
 export interface WorkerInit {
   modelDir: string;
+  dtype?: WeightDtype;
   maxSlots: number;
   slotCapacity?: number;
   /** the tokenizer's size: ids past it are never sampled */
@@ -29,7 +30,7 @@ const init = workerData as WorkerInit;
 
 let engine: GenerationEngine;
 try {
-  const model = loadCausalLM(init.modelDir).eval();
+  const model = loadCausalLM(init.modelDir, { dtype: init.dtype }).eval();
   engine = new GenerationEngine(model, { maxSlots: init.maxSlots, slotCapacity: init.slotCapacity, vocabLimit: init.vocabLimit });
   port.postMessage({ type: 'ready', slotCapacity: engine.slotCapacity, vocabSize: model.config.vocabSize });
 } catch (e) {

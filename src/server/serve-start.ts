@@ -15,6 +15,8 @@ export interface ServeValues {
   api_key: string | null;
   model_name: string | null;
   max_batch: number;
+  /** how the chat model keeps its matrices in memory */
+  dtype: 'f32' | 'bf16';
   max_pending: number;
   context: number | null;
   agent_dir: string | null;
@@ -33,6 +35,7 @@ export async function startServe(v: ServeValues): Promise<number> {
     modelId: v.model_name ?? undefined,
     apiKey: v.api_key ?? process.env.GLMKIT_API_KEY ?? null,
     maxSlots: v.max_batch,
+    dtype: v.dtype,
     maxPending: v.max_pending,
     contextLength: v.context ?? undefined,
     requestTimeoutMs: v.request_timeout === null ? null : Math.round(v.request_timeout * 1000),

@@ -13,7 +13,7 @@ import { TokenType, exportGlmGguf, exportGlmGgufFromFolder, glmGgufTensorPlan } 
 import type { GgufTokenizer } from './gguf-export.js';
 import { checkTensors, expectedTensors, hfToModulePath, modulePathToHf } from './names.js';
 
-function planMap(cfg: GlmConfig, fileType: 'f32' | 'f16' = 'f32') {
+function planMap(cfg: GlmConfig, fileType: 'f32' | 'f16' | 'bf16' = 'f32') {
   return new Map(glmGgufTensorPlan(cfg, { fileType }).map((p) => [p.name, p]));
 }
 
@@ -47,6 +47,10 @@ test('tiny dense (glm4): GGUF names and shapes per docs/methods.md §1.3', () =>
   assert.equal(f16.get('blk.0.attn_q.weight')!.type, 'F16');
   assert.equal(f16.get('blk.0.attn_q.bias')!.type, 'F32');
   assert.equal(f16.get('output_norm.weight')!.type, 'F32');
+  const bf16 = planMap(cfg, 'bf16');
+  assert.equal(bf16.get('blk.0.attn_q.weight')!.type, 'BF16');
+  assert.equal(bf16.get('blk.0.attn_q.bias')!.type, 'F32');
+  assert.equal(bf16.get('output_norm.weight')!.type, 'F32');
   assert.equal(f16.get('token_embd.weight')!.type, 'F16');
 });
 

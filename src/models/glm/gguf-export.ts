@@ -43,8 +43,8 @@ export interface GgufTokenizer {
 export interface GlmGgufOptions {
   /** `general.name` (default "glmkit-<model_type>"). */
   name?: string;
-  /** 'f16' stores 2-D/3-D weights as F16; norms, biases and the router stay F32. Default 'f32'. */
-  fileType?: 'f32' | 'f16';
+  /** 'f16' / 'bf16' store 2-D/3-D weights as F16 / BF16; norms, biases and the router stay F32. Default 'f32'. */
+  fileType?: GgufFileType;
   /** Export the MTP layers (default true; only glm4_moe has them). */
   mtp?: boolean;
   /** Names the source in error messages (default "GGUF export"). */
@@ -68,6 +68,13 @@ export function ggufArch(cfg: GlmConfig): 'glm4' | 'glm4moe' {
   return cfg.modelType === 'glm4' ? 'glm4' : 'glm4moe';
 }
 
+export type GgufFileType = 'f32' | 'f16' | 'bf16';
+
+/** The ggml type of the matrices for a file type. */
+function halfType(fileType: GgufFileType | undefined): 'F32' | 'F16' | 'BF16' {
+  return fileType === 'f16' ? 'F16' : fileType === 'bf16' ? 'BF16' : 'F32';
+}
+
 function keepF32(ggufName: string, shape: number[]): boolean {
   return shape.length < 2 || /\.ffn_gate_inp\.weight$/.test(ggufName);
 }
@@ -75,7 +82,7 @@ function keepF32(ggufName: string, shape: number[]): boolean {
 /** The GGUF tensors (name, row-major shape, type, HF sources) of a model with this config. */
 export function glmGgufTensorPlan(cfg: GlmConfig, options: GlmGgufOptions = {}): GgufTensorPlan[] {
   const mtp = options.mtp ?? true;
-  const f16 = options.fileType === 'f16';
+  const half = halfType(options.fileType);
   const plan: GgufTensorPlan[] = [];
   const experts = new Map<string, GgufTensorPlan>();
   for (const t of expectedTensors(cfg, { mtp })) {
@@ -85,7 +92,7 @@ export function glmGgufTensorPlan(cfg: GlmConfig, options: GlmGgufOptions = {}):
       const name = ggufExpertsName(Number(m[1]), m[3] as 'gate' | 'up' | 'down');
       let p = experts.get(name);
       if (!p) {
-        p = { name, shape: [cfg.nRoutedExperts, ...t.shape], type: f16 ? 'F16' : 'F32', sources: [] };
+        p = { name, shape: [cfg.nRoutedExperts, ...t.shape], type: half, sources: [] };
         experts.set(name, p);
         plan.push(p);
       }
@@ -94,7 +101,7 @@ export function glmGgufTensorPlan(cfg: GlmConfig, options: GlmGgufOptions = {}):
     }
     const name = ggufTensorName(cfg, t.name);
     if (name === null) throw new CheckpointError(`no GGUF name for HF tensor "${t.name}" (model_type ${cfg.modelType})`);
-    plan.push({ name, shape: t.shape, type: f16 && !keepF32(name, t.shape) ? 'F16' : 'F32', sources: [t.name] });
+    plan.push({ name, shape: t.shape, type: keepF32(name, t.shape) ? 'F32' : half, sources: [t.name] });
   }
   return plan;
 }
@@ -113,7 +120,8 @@ export function glmGgufMetadata(cfg: GlmConfig, tok: GgufTokenizer, options: Glm
   const a = (k: string) => `${arch}.${k}`;
   add('general.architecture', gv.str(arch));
   add('general.name', gv.str(options.name ?? `glmkit-${cfg.modelType}`));
-  add('general.file_type', gv.u32(options.fileType === 'f16' ? 1 : 0));
+  // llama.cpp's LLAMA_FTYPE: ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32
+  add('general.file_type', gv.u32(options.fileType === 'f16' ? 1 : options.fileType === 'bf16' ? 32 : 0));
   add('general.alignment', gv.u32(32));
   add(a('vocab_size'), gv.u32(cfg.vocabSize));
   add(a('context_length'), gv.u32(cfg.maxPositionEmbeddings));
@@ -209,7 +217,7 @@ export function exportGlmGguf(
   for (const t of expectedTensors(cfg, { mtp })) {
     if (!t.optional || !tensors.has(t.name)) continue;
     const name = ggufTensorName(cfg, t.name);
-    if (name !== null) plan.push({ name, shape: t.shape, type: options.fileType === 'f16' ? 'F16' : 'F32', sources: [t.name] });
+    if (name !== null) plan.push({ name, shape: t.shape, type: halfType(options.fileType), sources: [t.name] });
   }
   const out: GgufTensorToWrite[] = plan.map((p) => ({
     name: p.name,
