@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics } from '../src/trainers/base/metrics.js';
-import { loadCausalLM, loadModel } from '../src/models/glm/checkpoint.js';
+import { castWeights, loadCausalLM, loadModel } from '../src/models/glm/checkpoint.js';
 import { GlmForSequenceClassification } from '../src/models/glm/model.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import { generateWorldTask, writeJsonl } from '../src/data/world/index.js';
@@ -51,6 +51,23 @@ test('DPO: the reference model and its log-probs never change while the policy t
   for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/margins']) assertFiniteIn(m[0][k], k);
   assertFiniteIn(m[0]['rewards/accuracies'], 'rewards/accuracies', 0, 1);
   assertFiniteIn(m[0]['logps/chosen'], 'logps/chosen', -Infinity, 0);
+});
+
+test('DPO with the reference held in bf16: its log-probs are those of the rounded f32 reference, and the policy trains', async () => {
+  const tok = loadTokenizer(fx.model);
+  const data = loadPreferenceData(pairs, tok, { maxLen: 1024 });
+  const ref16 = loadCausalLM(fx.model, { dtype: 'bf16' });
+  const rounded = loadCausalLM(fx.model, { dtype: 'bf16' });
+  castWeights(rounded, 'f32');
+  const probe = responseBatch(data.pairs.slice(0, 4).map((p) => p.chosen), tok.requireId('<|endoftext|>'));
+  const lp16 = noGrad(() => sequenceLogps(ref16, probe)).data, lp32 = noGrad(() => sequenceLogps(rounded, probe)).data;
+  for (let i = 0; i < lp16.length; i++) assert.ok(Math.abs(lp16[i] - lp32[i]) < 1e-3 * (1 + Math.abs(lp32[i])), `row ${i}: ${lp16[i]} vs ${lp32[i]}`);
+  const policy = loadCausalLM(fx.model), policyBefore = snapshot(policy), refBefore = snapshot(ref16);
+  const cfg = resolveConfig(dpoSchema, { object: { model: fx.model, data: pairs, out: tempDir(), max_steps: 3, per_device_train_batch_size: 4, learning_rate: 1e-2, warmup_steps: 0, quiet: true, frozen_dtype: 'bf16' } });
+  await new DpoTrainer(cfg, policy, ref16, tok, data.pairs, null).train();
+  assert.ok(!sameWeights(policyBefore, snapshot(policy)), 'policy did not train');
+  assert.ok(sameWeights(refBefore, snapshot(ref16)), 'bf16 reference changed');
+  assertFiniteIn(readMetrics(join(cfg.out, 'metrics.jsonl'))[0]['rewards/margins'], 'rewards/margins');
 });
 
 test('PPO: reference and reward model frozen, policy and value trained, TRL metric names', async () => {
@@ -127,13 +144,13 @@ test('CLI: reward, dpo, exo (pref and rw) and ppo run; bad input is one clear li
   // a reward model continues training (a correctness warm-up, then mixed pairs: docs/experiments/alignment.md)
   r = runCli(['reward', '--model', rm, '--data', pairs, '--out', tempDir(), '--max-steps', '1', '--per-device-train-batch-size', '4', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
-  r = runCli(['dpo', '--model', fx.model, '--data', pairs, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '4', '--rpo-alpha', '0.1', '--quiet']);
+  r = runCli(['dpo', '--model', fx.model, '--data', pairs, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '4', '--rpo-alpha', '0.1', '--frozen-dtype', 'bf16', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   r = runCli(['exo', '--model', fx.model, '--data', pairs, '--mode', 'pref', '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '2', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   r = runCli(['exo', '--model', fx.model, '--data', pairs, '--reward-model', rm, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '2', '--max-prompts', '4', '--max-new-tokens', '6', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
-  r = runCli(['ppo', '--model', fx.model, '--data', pairs, '--reward-model', rm, '--sft-data', fx.sftData, '--eval-data', pairs, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '4', '--max-prompts', '6', '--response-length', '6', '--filter-min-std', '0', '--quiet']);
+  r = runCli(['ppo', '--model', fx.model, '--data', pairs, '--reward-model', rm, '--sft-data', fx.sftData, '--eval-data', pairs, '--out', tempDir(), '--max-steps', '2', '--per-device-train-batch-size', '4', '--max-prompts', '6', '--response-length', '6', '--filter-min-std', '0', '--frozen-dtype', 'bf16', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const ppoRes = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   assertFiniteIn(ppoRes.eval.kl, 'ppo eval kl');

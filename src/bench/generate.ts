@@ -2,7 +2,9 @@
  * `glmkit bench generate`: decode tokens/s of glmkit's generate() at batch 1 and batch 8 for the
  * tiny and small presets, side by side with llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF export
  * of the same weights, in the same run and with the same thread count. Decode speed excludes the
- * prompt: rate = (tokens after the first) / (time after the first token).
+ * prompt: rate = (tokens after the first) / (time after the first token). With `--dtypes f32,bf16`
+ * each preset is also timed with its matrices held in bf16 (glmkit --dtype bf16) against llama.cpp
+ * on a BF16 GGUF of the same weights.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { generateWorldTask } from '../data/world/index.js';
 import { field } from '../trainers/base/config.js';
 import { loadPreset } from '../models/glm/config.js';
-import { saveModel } from '../models/glm/checkpoint.js';
+import { castWeights, saveModel, type WeightDtype } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { generate } from '../generation/generate.js';
 import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
@@ -18,6 +20,7 @@ import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { Rng } from '../util/rng.js';
 import { exportGguf } from '../cli/export.js';
+import { UsageError } from '../errors.js';
 
 export interface BenchGenerateOptions {
   presets?: string[];
@@ -28,6 +31,8 @@ export interface BenchGenerateOptions {
   quick?: boolean;
   /** skip llama.cpp (when node-llama-cpp is not installed) */
   noLlama?: boolean;
+  /** weight dtypes to time (default f32 only) */
+  dtypes?: WeightDtype[];
 }
 
 interface Rate {
@@ -109,43 +114,46 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
       const tok = trainBpeFromTexts(texts, { vocabSize: base.vocabSize });
       // The model's vocabulary is the tokenizer's (the world corpus may not fill the preset's).
       const cfg = { ...base, vocabSize: tok.vocabSize, padTokenId: null, eosTokenId: null, bosTokenId: null };
-      const model = new GlmForCausalLM(cfg, { seed: 0 }).eval();
-      const dir = join(work, preset);
-      saveModel(dir, model);
-      saveTokenizer(tok, dir);
-      const gguf = join(work, `${preset}.gguf`);
-      exportGguf(dir, gguf, { fileType: 'f32' });
-      const rng = new Rng(1);
-      const prompt = () => Array.from({ length: 16 }, () => rng.int(tok.vocabSize - 64));
-      for (const batch of [1, 8]) {
-        const prompts = Array.from({ length: batch }, prompt);
-        // Interleaved repetitions, medians reported: the machine may be shared and noisy.
-        const reps = opts.quick ? 2 : 3;
-        const gs: number[] = [], ls: number[] = [];
-        let llamaTokens = 0;
-        for (let r = 0; r < reps; r++) {
-          gs.push(glmkitRate(model, prompts, n).tokensPerS);
-          if (llama && mod) {
-            const l = await llamaRate(mod, llama, gguf, prompts, n, threads);
-            ls.push(l.tokensPerS);
-            llamaTokens = l.tokens;
+      for (const dtype of opts.dtypes ?? ['f32']) {
+        const model = new GlmForCausalLM(cfg, { seed: 0 }).eval();
+        if (dtype === 'bf16') castWeights(model, 'bf16');
+        const dir = join(work, `${preset}-${dtype}`);
+        saveModel(dir, model);
+        saveTokenizer(tok, dir);
+        const gguf = join(work, `${preset}-${dtype}.gguf`);
+        exportGguf(dir, gguf, { fileType: dtype });
+        const rng = new Rng(1);
+        const prompt = () => Array.from({ length: 16 }, () => rng.int(tok.vocabSize - 64));
+        for (const batch of [1, 8]) {
+          const prompts = Array.from({ length: batch }, prompt);
+          // Interleaved repetitions, medians reported: the machine may be shared and noisy.
+          const reps = opts.quick ? 2 : 3;
+          const gs: number[] = [], ls: number[] = [];
+          let llamaTokens = 0;
+          for (let r = 0; r < reps; r++) {
+            gs.push(glmkitRate(model, prompts, n).tokensPerS);
+            if (llama && mod) {
+              const l = await llamaRate(mod, llama, gguf, prompts, n, threads);
+              ls.push(l.tokensPerS);
+              llamaTokens = l.tokens;
+            }
           }
+          const g = median(gs);
+          const row: Record<string, unknown> = {
+            bench: 'generate', preset, dtype, weight_mb: +(model.parameterBytes() / 2 ** 20).toFixed(1), params: model.numParameters(), vocab: cfg.vocabSize, batch, new_tokens: n, threads: nativeInfo()?.threads ?? threads, reps,
+            glmkit_tokens_per_s: Math.round(g),
+          };
+          if (ls.length > 0) {
+            const l = median(ls);
+            row.llamacpp_tokens_per_s = Math.round(l);
+            row.llamacpp_tokens = llamaTokens;
+            row.ratio = +(g / l).toFixed(3);
+          } else {
+            row.llamacpp = llamaError ?? 'skipped (--no-llama)';
+          }
+          results.push(row);
+          print(opts.json ? JSON.stringify(row) : `${preset} ${dtype} batch ${batch}: glmkit ${row.glmkit_tokens_per_s} tok/s` + (row.llamacpp_tokens_per_s !== undefined ? `, llama.cpp ${row.llamacpp_tokens_per_s} tok/s, ratio ${row.ratio}` : ` (${row.llamacpp})`));
         }
-        const g = median(gs);
-        const row: Record<string, unknown> = {
-          bench: 'generate', preset, params: model.numParameters(), vocab: cfg.vocabSize, batch, new_tokens: n, threads: nativeInfo()?.threads ?? threads, reps,
-          glmkit_tokens_per_s: Math.round(g),
-        };
-        if (ls.length > 0) {
-          const l = median(ls);
-          row.llamacpp_tokens_per_s = Math.round(l);
-          row.llamacpp_tokens = llamaTokens;
-          row.ratio = +(g / l).toFixed(3);
-        } else {
-          row.llamacpp = llamaError ?? 'skipped (--no-llama)';
-        }
-        results.push(row);
-        print(opts.json ? JSON.stringify(row) : `${preset} batch ${batch}: glmkit ${row.glmkit_tokens_per_s} tok/s` + (row.llamacpp_tokens_per_s !== undefined ? `, llama.cpp ${row.llamacpp_tokens_per_s} tok/s, ratio ${row.ratio}` : ` (${row.llamacpp})`));
       }
     }
   } finally {
@@ -157,11 +165,12 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
 
 const spec = {
   name: 'bench generate',
-  usage: 'glmkit bench generate [--presets tiny,small] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]',
+  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]',
   description:
     "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.",
   schema: {
     presets: field<string | null>('string', null, 'comma-separated presets (default tiny,small)', { nullable: true, placeholder: 'list' }),
+    dtypes: field('string', 'f32', 'weight dtypes to time, comma separated: f32, bf16 (bf16: glmkit --dtype bf16 vs llama.cpp on a BF16 GGUF)'),
     tokens: field<number | null>('int', null, 'tokens decoded per measurement', { nullable: true, min: 2 }),
     threads: field('int', 1, 'native threads of both', { min: 1 }),
     json: field('boolean', false, 'one JSON object per line'),
@@ -177,7 +186,14 @@ export async function benchGenerateCommand(argv: string[]): Promise<number> {
   const v = parsed.values;
   await benchGenerate({
     presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
-    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama,
+    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes),
   }, (l) => console.log(l));
   return 0;
+}
+
+function parseDtypes(list: string): WeightDtype[] {
+  const out = list.split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of out) if (d !== 'f32' && d !== 'bf16') throw new UsageError(`bench generate: --dtypes takes f32 and/or bf16 (comma separated), got '${d}'`);
+  if (out.length === 0) throw new UsageError('bench generate: --dtypes is empty; give f32, bf16 or f32,bf16');
+  return out as WeightDtype[];
 }

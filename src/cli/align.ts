@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { choice, field, resolveConfig } from '../trainers/base/config.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
-import { loadCausalLM, loadModel } from '../models/glm/checkpoint.js';
+import { loadCausalLM, loadModel, type WeightDtype } from '../models/glm/checkpoint.js';
 import { GlmForSequenceClassification, type GlmForCausalLM } from '../models/glm/model.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { ChatMessage } from '../tokenizer/chat-types.js';
@@ -39,8 +39,8 @@ export function readPrompts(files: DataFiles): ChatMessage[][] {
   return uniquePrompts(recs);
 }
 
-export function loadRewardModel(dir: string): GlmForSequenceClassification {
-  const m = loadModel(dir);
+export function loadRewardModel(dir: string, dtype: WeightDtype = 'f32'): GlmForSequenceClassification {
+  const m = loadModel(dir, { dtype });
   if (!(m instanceof GlmForSequenceClassification)) throw new CheckpointError(`${dir}: holds a causal LM; expected a reward model (glmkit reward output, architectures *ForSequenceClassification)`);
   return m;
 }
@@ -68,7 +68,7 @@ export async function dpoCommand(argv: string[]): Promise<number> {
   const train = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length });
   if (!cfg.quiet) console.error(`dpo: ${train.pairs.length} pairs from ${dataFilesLabel(cfg.data)} (${JSON.stringify(train.stats)})`);
   const policy = loadCausalLM(cfg.model);
-  const r = await new DpoTrainer(cfg, policy, loadCausalLM(cfg.ref_model ?? cfg.model), tok, train.pairs, null).train();
+  const r = await new DpoTrainer(cfg, policy, loadCausalLM(cfg.ref_model ?? cfg.model, { dtype: cfg.frozen_dtype }), tok, train.pairs, null).train();
   console.log(JSON.stringify({ steps: r.steps, loss: r.finalLoss, final: join(r.out, 'final'), eval: finalEval(policy, cfg.ref_model ?? cfg.model, tok, cfg.eval_data, cfg.eval_max_new_tokens, cfg.seed, cfg.enable_thinking) }));
   return 0;
 }
@@ -78,13 +78,13 @@ export async function exoCommand(argv: string[]): Promise<number> {
   if (!cfg) return 0;
   require('exo', cfg, ['model', 'data', 'out']);
   const tok = loadTokenizer(cfg.model);
-  const sft = loadCausalLM(cfg.model);
+  const sft = loadCausalLM(cfg.model, { dtype: cfg.frozen_dtype });
   let groups;
   if (cfg.mode === 'rw') {
     if (!cfg.reward_model) throw new UsageError('exo: --mode rw needs --reward-model (or use --mode pref with preference pairs)');
     let prompts = readPrompts(cfg.data);
     if (cfg.max_prompts > 0) prompts = prompts.slice(0, cfg.max_prompts);
-    groups = sampleCandidates(sft, loadRewardModel(cfg.reward_model), tok, prompts, { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: cfg.enable_thinking });
+    groups = sampleCandidates(sft, loadRewardModel(cfg.reward_model, cfg.frozen_dtype), tok, prompts, { K: cfg.num_candidates, temperature: cfg.temperature, maxNewTokens: cfg.max_new_tokens, betaR: cfg.beta_r, seed: cfg.seed, maxLen: cfg.max_seq_length, thinking: cfg.enable_thinking });
     if (!cfg.quiet) console.error(`exo: ${groups.length} prompts x ${cfg.num_candidates} candidates (${JSON.stringify(candidateStats(groups))})`);
   } else {
     groups = pairGroups(loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length }).pairs);
@@ -103,8 +103,8 @@ export async function ppoCommand(argv: string[]): Promise<number> {
   const tok = loadTokenizer(cfg.model);
   let prompts = readPrompts(cfg.data);
   if (cfg.max_prompts > 0) prompts = prompts.slice(0, cfg.max_prompts);
-  const rm = loadRewardModel(cfg.reward_model);
-  const sft = loadCausalLM(cfg.model);
+  const rm = loadRewardModel(cfg.reward_model, cfg.frozen_dtype);
+  const sft = loadCausalLM(cfg.model, { dtype: cfg.frozen_dtype });
   const prep = preparePpoPrompts(sft, rm, tok, prompts, cfg);
   if (!cfg.quiet) console.error(`ppo: ${JSON.stringify(prep.stats)}`);
   const sftEx = cfg.sft_data && cfg.ptx_coef > 0 ? loadSftExamples(cfg.sft_data, tok, cfg.max_seq_length).examples : null;

@@ -54,3 +54,11 @@ export const baseSchema = {
 };
 
 export type BaseSchema = typeof baseSchema;
+
+/**
+ * `--frozen-dtype f32|bf16`: how a preference or RL trainer keeps its frozen models (reference,
+ * reward model) in memory. bf16 halves their memory and the bytes their forwards read; their
+ * arithmetic stays f32 (src/tensor/ops/bf16.ts). The trained policy and value model stay f32.
+ */
+export const frozenDtypeField = () =>
+  choice(['f32', 'bf16'] as const, 'f32', 'how the frozen reference (and reward) models keep their matrices: bf16 halves their memory; the trained models stay f32');

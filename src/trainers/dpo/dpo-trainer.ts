@@ -13,7 +13,7 @@ import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { responseBatch, type TokenizedPair } from '../../data/preference.js';
-import { baseSchema } from '../base/schema.js';
+import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { maskedSum, tokenLogprobs, type SequenceBatch } from '../rl-utils.js';
@@ -22,6 +22,7 @@ import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-lo
 
 export const dpoSchema = {
   ...baseSchema,
+  frozen_dtype: frozenDtypeField(),
   model: field('path', '', 'SFT model folder: the policy to train and the frozen reference'),
   data: field<string | string[]>('path', '', 'preference pairs, JSONL in TRL format (prompt?/chosen/rejected)', { multiple: true }),
   ref_model: field<string | null>('path', null, 'reference model folder (default: --model)', { nullable: true }),

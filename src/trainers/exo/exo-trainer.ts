@@ -16,7 +16,7 @@ import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { responseBatch, type TokenizedPair, type TokenizedResponse } from '../../data/preference.js';
 import { rollout, rolloutMessage } from '../../generation/rollout.js';
 import { Rng } from '../../util/rng.js';
-import { baseSchema } from '../base/schema.js';
+import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { exoLoss, pairTargets, rewardTargets } from '../preference-losses.js';
@@ -27,6 +27,7 @@ import { ConfigError } from '../../errors.js';
 
 export const exoSchema = {
   ...baseSchema,
+  frozen_dtype: frozenDtypeField(),
   model: field('path', '', 'SFT model folder: the policy to train, the frozen reference and (mode rw) the sampler of candidates'),
   data: field<string | string[]>('path', '', 'mode rw: prompts (JSONL with "prompt", e.g. preference pairs); mode pref: preference pairs', { multiple: true }),
   mode: choice(['rw', 'pref'], 'rw', 'rw: K sampled candidates scored by --reward-model; pref: preference pairs (K = 2)'),

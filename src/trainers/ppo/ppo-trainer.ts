@@ -30,7 +30,7 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { padTokenId, rollout, rolloutBatch, rolloutLogprobGrid, rolloutMessage, type Rollout } from '../../generation/rollout.js';
 import { Rng } from '../../util/rng.js';
-import { baseSchema } from '../base/schema.js';
+import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { lmLoss } from '../base/lm-loss.js';
@@ -48,6 +48,7 @@ import { PolicyAndValue, ValueModel } from './value-model.js';
 
 export const ppoSchema = {
   ...baseSchema,
+  frozen_dtype: frozenDtypeField(),
   model: field('path', '', 'SFT model folder: the initial policy, the frozen reference and the sampler of y_ref'),
   data: field<string | string[]>('path', '', 'prompts: JSONL with "prompt" (a string or a list of messages), e.g. preference pairs', { multiple: true }),
   reward_model: field('path', '', 'reward model folder (glmkit reward); also initialises the value model'),
