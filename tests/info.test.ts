@@ -8,7 +8,7 @@ test('info reports the native backend and honours GLMKIT_BACKEND=reference', () 
   assert.equal(native.code, 0, native.stderr);
   const a = JSON.parse(native.stdout);
   assert.equal(a.backend, 'native');
-  assert.match(a.detail, /native \((avx512|avx2\+fma|portable), \d+ threads?\)/);
+  assert.match(a.detail, /native \((avx512|avx2\+fma|portable), bf16 weights (avx512|avx2\+fma|portable), \d+ threads?\)/);
   const ref = JSON.parse(runCli(['info', '--json'], { env: { GLMKIT_BACKEND: 'reference' } }).stdout);
   assert.equal(ref.backend, 'reference');
   const bad = runCli(['info'], { env: { GLMKIT_BACKEND: 'cuda' } });

@@ -76,7 +76,7 @@ export function createNativeBackend(native: Addon): Backend {
     name: 'native',
     describe() {
       const info = native.info() as NativeInfo;
-      return `native (${info.isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
     },
     gemm(p: GemmArgs) {
       call('gemm', () =>
