@@ -13,7 +13,7 @@ import { noGrad } from '../tensor/autograd.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../tokenizer/special-tokens.js';
-import { generate } from '../generation/generate.js';
+import { generateFromSharedPrefix } from '../generation/generate.js';
 import { sequenceBatch, tokenLogprobsNoGrad } from '../trainers/rl-utils.js';
 import { cosine, type SentenceEncoder } from '../embed/encoder.js';
 
@@ -91,11 +91,11 @@ export function lmScores(lm: GlmForCausalLM, tok: Tokenizer, q: SeqaQuestion, pm
   };
 }
 
-/** N voters for a prefix, sampled as one batch; each cut at its first sentence end (empty ones dropped). */
+/** N voters for a prefix, sampled as one batch after one prefill of the prefix (shared KV cache); each cut at its first sentence end (empty ones dropped). */
 export function sampleVoters(lm: GlmForCausalLM, tok: Tokenizer, prefix: string, opts: Pick<SeqaOptions, 'voters' | 'maxVoterTokens' | 'topP' | 'seed'>): string[] {
   const p = tok.encode(prefix);
   const eos = tok.requireId(EOS_TOKEN);
-  const r = generate(lm, Array.from({ length: opts.voters }, () => p), { maxNewTokens: opts.maxVoterTokens, temperature: 1, topP: opts.topP, seed: opts.seed, stopTokens: [eos], padId: eos, vocabLimit: tok.vocabSize });
+  const r = generateFromSharedPrefix(lm, p, opts.voters, { maxNewTokens: opts.maxVoterTokens, temperature: 1, topP: opts.topP, seed: opts.seed, stopTokens: [eos], padId: eos, vocabLimit: tok.vocabSize });
   return r.tokens.map((t) => firstSentence(tok.decode(t.filter((x) => x !== eos), { skipSpecial: true }))).filter((s) => s.length > 0);
 }
 

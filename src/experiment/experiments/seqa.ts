@@ -111,7 +111,7 @@ export const seqa: Experiment = {
       notes: [
         `Encoder trained ${S.encoder_steps} steps from the SFT model on ${S.train_triples} world triples; held-out STS Spearman ${(encoder.metrics.sts_spearman as number).toFixed(3)}.`,
         `${questions.length} questions; ${LM_METHODS.map((m) => `${m} ${(answers.metrics[m] as number).toFixed(3)} (swapped ${(answers.metrics[`swap_${m}`] as number).toFixed(3)})`).join(', ')}; SEQA ${S.voter_counts.map((n) => `N=${n} ${(answers.metrics[`seqa_${n}`] as number).toFixed(3)}`).join(', ')} (swapped N=${maxN} ${(answers.metrics[`swap_${seqaKey}`] as number).toFixed(3)}).`,
-        'Voters are sampled as one batch of N prompts per question (the shared prefix is recomputed per row, not shared in the KV cache).',
+        'Voters are sampled as one batch per question after one prefill of the prefix (its KV cache copied into the N rows).',
       ],
     };
   },
