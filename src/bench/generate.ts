@@ -2,7 +2,9 @@
  * `glmkit bench generate`: decode tokens/s of glmkit's generate() at batch 1 and batch 8 for the
  * tiny and small presets, side by side with llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF export
  * of the same weights, in the same run and with the same thread count. Decode speed excludes the
- * prompt: rate = (tokens after the first) / (time after the first token).
+ * prompt: rate = (tokens after the first) / (time after the first token). With `voters`, each preset
+ * also gets a SEQA-style row (src/bench/voters.ts): N voters after one shared prefix, in voters/s,
+ * beside the model's plain forward tokens/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { Rng } from '../util/rng.js';
 import { exportGguf } from '../cli/export.js';
+import { benchVoters } from './voters.js';
 
 export interface BenchGenerateOptions {
   presets?: string[];
@@ -28,6 +31,10 @@ export interface BenchGenerateOptions {
   quick?: boolean;
   /** skip llama.cpp (when node-llama-cpp is not installed) */
   noLlama?: boolean;
+  /** SEQA-style sampling: this many voters after one prefix (absent or 0: not timed) */
+  voters?: number;
+  /** tokens per voter (default 24) */
+  voterTokens?: number;
 }
 
 interface Rate {
@@ -147,6 +154,12 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
         results.push(row);
         print(opts.json ? JSON.stringify(row) : `${preset} batch ${batch}: glmkit ${row.glmkit_tokens_per_s} tok/s` + (row.llamacpp_tokens_per_s !== undefined ? `, llama.cpp ${row.llamacpp_tokens_per_s} tok/s, ratio ${row.ratio}` : ` (${row.llamacpp})`));
       }
+      if (opts.voters) {
+        const r = benchVoters(model, { voters: opts.voters, voterTokens: opts.voterTokens ?? 24, prefixTokens: 24, reps: opts.quick ? 2 : 3, vocabLimit: tok.vocabSize });
+        const row = { bench: 'generate-voters', preset, params: model.numParameters(), threads: nativeInfo()?.threads ?? threads, ...r };
+        results.push(row);
+        print(opts.json ? JSON.stringify(row) : `${preset} SEQA voters: ${r.voters_per_s} voters/s (${r.voters} voters x ${r.voter_tokens} tokens after one ${r.prefix_tokens}-token prefix, ${r.voter_tokens_per_s} tok/s; prefix per row: ${r.voters_per_s_unshared} voters/s; plain forward ${r.forward_tokens_per_s} tok/s)`);
+      }
     }
   } finally {
     await llama?.dispose();
@@ -157,9 +170,9 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
 
 const spec = {
   name: 'bench generate',
-  usage: 'glmkit bench generate [--presets tiny,small] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]',
+  usage: 'glmkit bench generate [--presets tiny,small] [--tokens N] [--threads N] [--voters N] [--json] [--quick] [--no-llama]',
   description:
-    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.",
+    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.\nWith --voters N (default 32; 0 = off): SEQA-style sampling, N voters of --voter-tokens after one shared\nprefix, in voters/s, beside the prefix-per-row path and the model's plain forward tokens/s.",
   schema: {
     presets: field<string | null>('string', null, 'comma-separated presets (default tiny,small)', { nullable: true, placeholder: 'list' }),
     tokens: field<number | null>('int', null, 'tokens decoded per measurement', { nullable: true, min: 2 }),
@@ -167,6 +180,8 @@ const spec = {
     json: field('boolean', false, 'one JSON object per line'),
     quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
     llama: field('boolean', true, 'also time llama.cpp (--no-llama skips it)'),
+    voters: field('int', 32, 'SEQA-style rows: voters sampled after one prefix (0 = none)', { min: 0 }),
+    voter_tokens: field('int', 24, 'tokens per voter', { min: 1 }),
   },
 };
 
@@ -177,7 +192,7 @@ export async function benchGenerateCommand(argv: string[]): Promise<number> {
   const v = parsed.values;
   await benchGenerate({
     presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
-    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama,
+    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama, voters: v.voters, voterTokens: v.voter_tokens,
   }, (l) => console.log(l));
   return 0;
 }
