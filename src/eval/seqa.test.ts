@@ -48,9 +48,9 @@ test('LM scores: the sum of the choice tokens\' log-probs after the prefix, its 
   lmS.lm_mean.forEach((x, i) => assert.ok(Math.abs(x - got.sum[i] / got.count[i]) < 1e-9));
 });
 
-test('seqaQuestion: every method predicts a choice; voters are single sentences', () => {
+test('seqaQuestion: every method predicts a choice; voters are single sentences', async () => {
   const enc = microEncoder({ normalize: true });
-  const r = seqaQuestion(enc.lm, enc.tokenizer, enc, { prefix: 'the big dog', choices: ['eats bread', 'sings', 'sleeps'], answer: 0 }, { ...DEFAULT_SEQA, voters: 6, maxVoterTokens: 6 });
+  const r = await seqaQuestion(enc.lm, enc.tokenizer, enc, { prefix: 'the big dog', choices: ['eats bread', 'sings', 'sleeps'], answer: 0 }, { ...DEFAULT_SEQA, voters: 6, maxVoterTokens: 6 });
   assert.ok(r.voters.length <= 6);
   for (const v of r.voters) assert.equal(v, firstSentence(v));
   for (const p of Object.values(r.predictions)) assert.ok(p >= 0 && p < 3);

@@ -15,7 +15,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../tokenizer/special-tokens.js';
 import { generateFromSharedPrefix } from '../generation/generate.js';
 import { sequenceBatch, tokenLogprobsNoGrad } from '../trainers/rl-utils.js';
-import { cosine, type SentenceEncoder } from '../embed/encoder.js';
+import { cosine, type SentenceEmbedder } from '../embed/encoder.js';
 
 export interface SeqaQuestion {
   prefix: string;
@@ -105,11 +105,15 @@ export function semanticScores(choiceVecs: readonly Float32Array[], voterVecs: r
   return choiceVecs.map((c) => voterVecs.reduce((s, v) => s + Math.exp(cosine(c, v) / temperature), 0) / voterVecs.length);
 }
 
-/** Every method's scores and prediction for one question (`given`: voters sampled before for the same prefix). */
-export function seqaQuestion(lm: GlmForCausalLM, tok: Tokenizer, enc: SentenceEncoder, q: SeqaQuestion, opts: SeqaOptions, given?: readonly string[]): SeqaResult {
+/**
+ * Every method's scores and prediction for one question (`given`: voters sampled before for the same
+ * prefix). The encoder is local or an HTTP endpoint (SentenceEmbedder).
+ */
+export async function seqaQuestion(lm: GlmForCausalLM, tok: Tokenizer, enc: SentenceEmbedder, q: SeqaQuestion, opts: SeqaOptions, given?: readonly string[]): Promise<SeqaResult> {
   // voters depend on the prefix only: a rewritten question (e.g. synonym-swapped choices) reuses them
   const voters = given ? [...given] : sampleVoters(lm, tok, q.prefix, opts);
-  const seqa = semanticScores(enc.embed(q.choices), voters.length > 0 ? enc.embed(voters) : [], opts.temperature);
+  const vecs = await enc.embedTexts([...q.choices, ...voters]);
+  const seqa = semanticScores(vecs.slice(0, q.choices.length), vecs.slice(q.choices.length), opts.temperature);
   const scores = { seqa, ...lmScores(lm, tok, q, opts.pmiPrefix) };
   const predictions = Object.fromEntries(SEQA_METHODS.map((m) => [m, argmax(scores[m])])) as Record<SeqaMethod, number>;
   return { scores, predictions, voters };
