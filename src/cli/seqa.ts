@@ -16,8 +16,8 @@ import { loadEncoder } from '../embed/st-layout.js';
 import type { SentenceEmbedder } from '../embed/encoder.js';
 import { HttpSentenceEncoder, isHttpUrl } from '../embed/http-encoder.js';
 import { synonymOf } from '../data/world/lexicon.js';
-import { SEQA_METHODS, seqaQuestion, type SeqaQuestion } from '../eval/seqa.js';
-import { field, parseCommand } from './args.js';
+import { EMBED_CONTEXTS, SEQA_METHODS, seqaQuestion, VOTER_CUTS, type SeqaQuestion } from '../eval/seqa.js';
+import { choice, field, parseCommand } from './args.js';
 import { inputFile, modelDir, outputDir } from './paths.js';
 
 const spec = {
@@ -39,6 +39,8 @@ const spec = {
     top_p: field('number', 0.9, 'nucleus of voter sampling (temperature 1)', { min: 0.01, max: 1 }),
     seed: field('int', 0, 'sampling seed', { min: 0 }),
     pmi_prefix: field('string', 'Answer:', 'the neutral prefix of the PMI baseline'),
+    voter_cut: choice(VOTER_CUTS, 'clause', 'a voter ends at its first clause end (, ; : . ! ?) or its first sentence end (the paper)'),
+    embed_context: choice(EMBED_CONTEXTS, 'prefixed', 'embed choices and voters after the prefix, as statements, or alone (bare, the paper)'),
     synonym_swap: field('boolean', false, 'also answer each question with its choices rewritten by synonyms (same voters) and report every method\'s accuracy drop'),
     limit: field<number | null>('int', null, 'use the first N questions', { nullable: true, min: 1 }),
     overwrite: field('boolean', false, 'write into an --out folder that already holds files'),
@@ -86,7 +88,7 @@ export async function seqaCommand(argv: string[]): Promise<number> {
   if (v.limit !== null) questions = questions.slice(0, v.limit);
   const lm = loadCausalLM(v.generator), tok = loadTokenizer(v.generator);
   const enc = openEncoder(v);
-  const opts = { voters: v.voters, temperature: v.temperature, maxVoterTokens: v.max_voter_tokens, topP: v.top_p, seed: v.seed, pmiPrefix: v.pmi_prefix };
+  const opts = { voters: v.voters, temperature: v.temperature, maxVoterTokens: v.max_voter_tokens, topP: v.top_p, seed: v.seed, pmiPrefix: v.pmi_prefix, voterCut: v.voter_cut, embedContext: v.embed_context };
   mkdirSync(v.out, { recursive: true });
   const correct = Object.fromEntries(SEQA_METHODS.map((m) => [m, 0])) as Record<string, number>;
   const correctSwap = { ...correct };
