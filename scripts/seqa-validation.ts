@@ -46,7 +46,7 @@ for (const [qi, q] of questions.entries()) {
     const r = generateFromSharedPrefix(lm, ids, N, { maxNewTokens: maxTok, temperature: 1, topP: 0.9, seed: 1000 + qi, stopTokens: [eos], padId: eos, vocabLimit: tok.vocabSize });
     const lmS = lmScoresWith(q, prefixMode);
     for (const m of ['lm_sum', 'lm_mean', 'lm_pmi'] as const) add(`${prefixMode} ${m}`, { acc: Number(argmax(lmS[m]) === q.answer) });
-    for (const special of ['cut'] as const) {
+    for (const special of ['keep', 'cut'] as const) {
       for (const cut of ['clause', 'sentence', 'none'] as const) {
         const voters = r.tokens.map((t) => {
           const k = special === 'cut' ? t.findIndex((x) => tok.isSpecial(x)) : -1;
@@ -73,9 +73,11 @@ for (const [qi, q] of questions.entries()) {
 }
 
 function lmScoresWith(q: SeqaQuestion, mode: 'raw' | 'eos') {
-  // the eos variant scores the choices after <|endoftext|> + prefix (a document start, as in pre-training)
   if (mode === 'raw') return lmScores(lm, tok, q, 'Answer:');
-  return lmScores(lm, { ...tok, encode: (s: string) => (s === q.prefix || s === 'Answer:' ? [eos, ...tok.encode(s)] : tok.encode(s)), requireId: (s: string) => tok.requireId(s) } as typeof tok, q, 'Answer:');
+  // the eos variant scores the choices after <|endoftext|> + prefix (a document start, as in
+  // pre-training), the neutral PMI prefix likewise
+  const startsDoc = Object.create(tok, { encode: { value: (s: string) => (s === q.prefix || s === 'Answer:' ? [eos, ...tok.encode(s)] : tok.encode(s)) } }) as typeof tok;
+  return lmScores(lm, startsDoc, q, 'Answer:');
 }
 
 const summary = Object.fromEntries(Object.entries(rows).map(([k, rs]) => [k, Object.fromEntries(Object.keys(rs[0]).map((m) => [m, +(rs.reduce((s, r) => s + r[m], 0) / rs.length).toFixed(3)]))]));
