@@ -9,7 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
-import { readJsonl, stringField } from '../data/jsonl.js';
+import { readJsonl } from '../data/jsonl.js';
+import { questionPrefix } from '../eval/seqa-prefix.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { loadEncoder } from '../embed/st-layout.js';
@@ -31,7 +32,7 @@ const spec = {
     encoder_api_key_env: field<string | null>('string', null, 'URL encoder: the environment variable holding the API key (sent as a Bearer token)', { nullable: true, placeholder: 'var' }),
     encoder_batch_size: field('int', 64, 'URL encoder: texts per request', { min: 1, max: 2048 }),
     encoder_timeout_s: field('number', 60, 'URL encoder: seconds per request before giving up', { min: 0.001 }),
-    data: field('path', '', 'questions, JSONL {"prefix", "choices", "answer"}', { required: true, placeholder: 'file' }),
+    data: field('path', '', 'questions, JSONL {"prefix", "choices", "answer"} (or {"premise", "question": "cause"|"effect"} / {"context", "question"} rewritten to a prefix)', { required: true, placeholder: 'file' }),
     out: field('path', '', 'output folder: questions.jsonl, summary.json', { required: true, placeholder: 'dir' }),
     voters: field('int', 100, 'voters sampled per question', { min: 1 }),
     temperature: field('number', 0.1, 'T of exp(cos / T)', { min: 1e-4 }),
@@ -47,11 +48,14 @@ const spec = {
   },
 };
 
-/** The questions of a JSONL file, each checked (file, line and field named on error). */
+/**
+ * The questions of a JSONL file, each checked (file, line and field named on error); a record without
+ * a "prefix" gets one from the rewrite templates (COPA premise + cause/effect, social questions).
+ */
 export function loadQuestions(file: string): SeqaQuestion[] {
   return readJsonl(file).map((rec) => {
     const where = { file, line: rec.line };
-    const prefix = stringField(rec, file, 'prefix');
+    const prefix = questionPrefix(rec.value, where);
     const choices = rec.value.choices;
     if (!Array.isArray(choices) || choices.length < 2 || choices.some((c) => typeof c !== 'string' || c.trim() === '')) {
       throw new DataError('expected an array of at least 2 non-empty strings', { ...where, field: 'choices' });
