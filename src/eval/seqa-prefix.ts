@@ -1,5 +1,5 @@
 /**
- * Question -> declarative prefix for SEQA (docs/embeddings.md "Prefixes"): the voters are sampled as
+ * Question -> declarative prefix for SEQA (docs/embeddings.md "SEQA"): the voters are sampled as
  * continuations of a statement, so a question is rewritten into the start of one.
  *   - COPA-style records {premise, question: "cause" | "effect"}: the premise without its final mark,
  *     then " because" (cause) or " so" (effect);
