@@ -79,7 +79,7 @@ export const seqa: Experiment = {
     const triplesFile = join(dataDir, 'pairs.jsonl'), stsFile = join(dataDir, 'sts_test.jsonl');
     await writeJsonl(triplesFile, generateWorldTask('pairs', { n: S.train_triples, seed: 1, split: 'train' }));
     await writeJsonl(stsFile, generateWorldTask('sts', { n: S.sts_pairs, seed: 2, split: 'test' }));
-    const encoder = await ctx.arm('encoder', { base: base.dir, steps: S.encoder_steps, batch: S.encoder_batch, learning_rate: S.encoder_learning_rate, triples: S.train_triples }, async (dir) => {
+    const encoder = await ctx.arm('encoder', { base: base.dir, from: 'pretrain', steps: S.encoder_steps, batch: S.encoder_batch, learning_rate: S.encoder_learning_rate, triples: S.train_triples }, async (dir) => {
       const cfg = resolveConfig(embedSchema, { object: { model: base.pretrainDir, data: triplesFile, out: join(dir, 'train'), max_steps: S.encoder_steps, per_device_train_batch_size: S.encoder_batch, learning_rate: S.encoder_learning_rate, warmup_steps: Math.min(30, S.encoder_steps), save_steps: 0, logging_steps: 10, quiet: true }, objectSource: 'seqa' });
       const trainer = new EmbedTrainer(cfg, loadCausalLM(base.pretrainDir), loadTokenizer(base.pretrainDir), loadTriples(triplesFile), null);
       await trainer.train();
