@@ -3,7 +3,7 @@
  * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { MAX_DIFFICULTY, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { MAX_DIFFICULTY, PARAPHRASE_CHOICES, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
 
@@ -17,6 +17,7 @@ const schema = {
   split: choice(['train', 'test', 'all'], 'all', 'train (~90% of problems), test (the other ~10%) or all'),
   style_noise: field('number', 0, 'sft: share of demonstrations worded as the annotator dislikes, 0..1', { min: 0, max: 1 }),
   contrastive: field('number', 0, 'preference: share of contrastive pairs (right vs wrong, worded alike), 0..1', { min: 0, max: 1 }),
+  paraphrase_choices: choice(PARAPHRASE_CHOICES, 'none', 'mcq: write choices with paraphrases of the world\'s words: all of them, or only the right one (answer)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
 };
 
@@ -51,7 +52,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
     }
   }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { MAX_ARITHMETIC_LEVEL } from './arithmetic.js';
 import { generatePreference, type PreferenceRecord } from './preference.js';
-import { generatePairs, generateSts, type PairRecord, type StsRecord } from './lexicon.js';
+import { generatePairs, generateSts, synonymOf, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type PretrainRecord } from './pretrain.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
@@ -50,7 +50,16 @@ export interface WorldTaskOptions {
   styleNoise?: number;
   /** preference only: share of contrastive pairs (a right and a wrong response worded alike), 0..1 (default 0). */
   contrastive?: number;
+  /**
+   * mcq only: write choices with their paraphrases (`CHOICE_SYNONYMS`) instead of the words the
+   * world's texts use: 'all' every choice, 'answer' only the right one (the distractors keep the seen
+   * words, so surface-form scoring is drawn to them); default 'none'. The questions are the same.
+   */
+  paraphraseChoices?: ParaphraseChoices;
 }
+
+export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
+export type ParaphraseChoices = (typeof PARAPHRASE_CHOICES)[number];
 
 export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord;
 
@@ -110,6 +119,9 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const [k, v] of [['styleNoise', opts.styleNoise], ['contrastive', opts.contrastive]] as const) {
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new ConfigError(`world ${task}: expected ${k} within 0..1, got ${v}`);
   }
+  if (opts.paraphraseChoices !== undefined && !(PARAPHRASE_CHOICES as readonly string[]).includes(opts.paraphraseChoices)) {
+    throw new ConfigError(`world ${task}: expected paraphraseChoices ${PARAPHRASE_CHOICES.join(', ')}, got "${opts.paraphraseChoices}"`);
+  }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
     if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
@@ -150,12 +162,19 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
       return out;
     }
     case 'mcq':
-      return Array.from({ length: n }, () => sampleMcq(rng, world));
+      return Array.from({ length: n }, () => paraphrasedMcq(sampleMcq(rng, world), opts.paraphraseChoices ?? 'none'));
     case 'pairs':
       return generatePairs(rng, world, n, split);
     case 'sts':
       return generateSts(rng, world, n, split);
   }
+}
+
+/** An mcq record with its choices written by their paraphrases (`seen_choices` keeps the world's words). */
+export function paraphrasedMcq(r: McqRecord, mode: ParaphraseChoices): McqRecord {
+  if (mode === 'none') return r;
+  const choices = r.choices.map((c, i) => (mode === 'all' || i === r.answer ? synonymOf(c) : c));
+  return { ...r, choices, seen_choices: r.choices };
 }
 
 /**

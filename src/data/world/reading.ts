@@ -44,6 +44,8 @@ export interface McqRecord {
   /** A declarative prefix that the right choice completes: `prefix + " " + choice`. */
   prefix: string;
   kind: 'workplace' | 'tool' | 'object_use' | 'landscape';
+  /** with paraphrased choices (`paraphraseChoices`): the choices in the world's own words */
+  seen_choices?: string[];
 }
 
 /** Splits text made of sentences ending in ". ", "? " or "! " into sentences. */

@@ -174,6 +174,7 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
       int(o, 'answer', line);
       if ((o.answer as number) >= choices.length) fail('answer', `an index < ${choices.length}`, o.answer, line);
       str(o, 'prefix', line);
+      if (o.seen_choices !== undefined && strArray(o, 'seen_choices', line, 2).length !== choices.length) fail('seen_choices', `${choices.length} strings (one per choice)`, o.seen_choices, line);
       return;
     }
     case 'pairs':
