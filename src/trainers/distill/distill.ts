@@ -152,7 +152,9 @@ export interface RoundResult {
   filter: FilterStats;
   /** per domain: examples kept, stored in direct mode, and the share in direct mode */
   data: Record<string, { kept: number; direct: number; direct_share: number }>;
+  /** the student's folder (the round's base when the filter kept nothing) */
   student: string;
+  student_trained: boolean;
   /** mean test score: experts on their own domain; base and student on every domain */
   scores: { experts: Record<string, number>; base: Record<string, number>; student: Record<string, number> };
   /** per-prompt test scores (for paired intervals): model -> domain -> scores */
@@ -213,21 +215,25 @@ export async function runDistill(cfg: DistillConfig, log: (line: string) => void
       byDomain.set(d, recs.map((r) => r.rec));
     }
     const records = mixRecords(byDomain, mix, rng);
-    if (records.length === 0) throw new ConfigError(`distill: round ${round}: the filter kept no sample (${JSON.stringify(stats)}); sample more (--samples-per-prompt, --prompts-per-domain) or train the experts longer`);
     const file = join(dir, 'distill.jsonl');
     await writeJsonl(file, records);
     log(`distill: round ${round}: ${records.length} examples -> ${file} (${JSON.stringify(dataStats)})`);
-    // 3. the student
+    // 3. the student (none when the filter kept nothing: the round's student is its base, and says so)
     const studentOut = join(dir, 'student');
-    const sc = resolveConfig(sftSchema, {
-      object: { model: base, data: file, out: studentOut, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, learning_rate: cfg.sft_learning_rate, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), max_seq_length: cfg.max_seq_length, seed: cfg.seed, quiet: cfg.quiet, save_steps: 0, logging_steps: 5 },
-      objectSource: 'distill student',
-    });
-    const { examples, dropped } = loadSftExamples(file, tok, sc.max_seq_length);
-    if (dropped > 0) log(`distill: round ${round}: ${dropped} examples longer than ${sc.max_seq_length} tokens dropped`);
     const studentModel = loadCausalLM(base);
-    await new SftTrainer(sc, studentModel, tok, examples, null).train();
-    const student = join(studentOut, 'final');
+    let student = base;
+    if (records.length === 0) {
+      log(`distill: round ${round}: the filter kept no sample (${JSON.stringify(stats)}); no student is trained (sample more with --samples-per-prompt / --prompts-per-domain, or train the experts longer)`);
+    } else {
+      const sc = resolveConfig(sftSchema, {
+        object: { model: base, data: file, out: studentOut, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, learning_rate: cfg.sft_learning_rate, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), max_seq_length: cfg.max_seq_length, seed: cfg.seed, quiet: cfg.quiet, save_steps: 0, logging_steps: 5 },
+        objectSource: 'distill student',
+      });
+      const { examples, dropped } = loadSftExamples(file, tok, sc.max_seq_length);
+      if (dropped > 0) log(`distill: round ${round}: ${dropped} examples longer than ${sc.max_seq_length} tokens dropped`);
+      await new SftTrainer(sc, studentModel, tok, examples, null).train();
+      student = join(studentOut, 'final');
+    }
     // 4. scores on the test prompts
     const perPrompt: RoundResult['perPrompt'] = { base: {}, student: {} };
     const scores: RoundResult['scores'] = { experts: {}, base: {}, student: {} };
@@ -245,7 +251,7 @@ export async function runDistill(cfg: DistillConfig, log: (line: string) => void
       scores.experts[d] = mean(perPrompt[`expert_${d}`][d]);
     }
     log(`distill: round ${round}: experts on their domain ${JSON.stringify(scores.experts)}; base ${JSON.stringify(scores.base)}; student ${JSON.stringify(scores.student)}`);
-    results.push({ round, base, experts, filter: stats, data: dataStats, student, scores, perPrompt });
+    results.push({ round, base, experts, filter: stats, data: dataStats, student, student_trained: records.length > 0, scores, perPrompt });
     base = student;
   }
   writeFileSync(join(cfg.out, 'summary.json'), JSON.stringify(results.map(({ perPrompt: _p, ...r }) => r), null, 2) + '\n');
