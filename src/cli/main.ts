@@ -35,6 +35,7 @@ const commands: Record<string, Command> = {
   pretrain: { summary: 'pre-train a model on text (next-token loss, packed sequences)', load: async () => (await import('./train.js')).pretrainCommand },
   sft: { summary: 'supervised fine-tuning on chats (loss on assistant tokens)', load: async () => (await import('./train.js')).sftCommand },
   grpo: { summary: 'GRPO with verifiable rewards, RLCS curriculum and tool rollouts', load: async () => (await import('./grpo.js')).grpoCommand },
+  distill: { summary: 'expert iteration: domain experts, rejection-sampled distillation data, one hybrid-reasoning student (GLM-4.5)', load: async () => (await import('./distill.js')).distillCommand },
   reward: { summary: 'train a reward model on preference pairs (pairwise loss, length balancing)', load: async () => (await import('./reward.js')).rewardCommand },
   embed: { summary: 'sentence vectors of texts (embed --model DIR --text T), or train an encoder (embed train ...)', load: async () => (await import('./embed.js')).embedCommand },
   seqa: { summary: 'SEQA semantic voting vs LM scoring on multiple-choice questions (seqa --generator DIR --encoder DIR --data F --out DIR)', load: async () => (await import('./seqa.js')).seqaCommand },
