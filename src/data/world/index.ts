@@ -14,6 +14,7 @@ import { generatePreference, type PreferenceRecord } from './preference.js';
 import { generatePairs, generateSts, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type PretrainRecord } from './pretrain.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
+import { BASIC_MRC_KINDS, HARD_MRC_KINDS, MRC_KINDS, type HardMrcKind, type MrcKind, sampleMrcHard } from './reading-hard.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
 import { type ModelResponse, verifyChoice, verifyExact } from './verify.js';
 import { type Split, WorldRng } from './rng.js';
@@ -27,6 +28,7 @@ export * from './preference.js';
 export * from './pretrain.js';
 export * from './questions.js';
 export * from './reading.js';
+export * from './reading-hard.js';
 export * from './rl.js';
 export * from './rng.js';
 export * from './schema.js';
@@ -50,6 +52,8 @@ export interface WorldTaskOptions {
   styleNoise?: number;
   /** preference only: share of contrastive pairs (a right and a wrong response worded alike), 0..1 (default 0). */
   contrastive?: number;
+  /** mrc only: the question kinds to draw from, uniformly (default: the basic 'literal' and 'owner_bridge'). */
+  mrcKinds?: MrcKind[];
 }
 
 export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord;
@@ -73,7 +77,7 @@ export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
   rl: MAX_ARITHMETIC_LEVEL,
   preference: 5,
   longqa: Math.max(...Object.keys(LONGQA_LENGTHS).map(Number)),
-  mrc: 2,
+  mrc: 3,
   mcq: 1,
   pairs: 1,
   sts: 1,
@@ -110,6 +114,9 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const [k, v] of [['styleNoise', opts.styleNoise], ['contrastive', opts.contrastive]] as const) {
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new ConfigError(`world ${task}: expected ${k} within 0..1, got ${v}`);
   }
+  for (const k of opts.mrcKinds ?? []) {
+    if (!(MRC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected mrc kinds among ${MRC_KINDS.join(', ')}, got "${k}"`);
+  }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
     if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
@@ -143,9 +150,19 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     }
     case 'mrc': {
       const out: MrcRecord[] = [];
+      const kinds = opts.mrcKinds && opts.mrcKinds.length > 0 ? opts.mrcKinds : null;
+      let tries = 0;
       while (out.length < n) {
-        const r = sampleMrc(rng, world);
+        let r: MrcRecord;
+        if (!kinds) r = sampleMrc(rng, world);
+        else {
+          const k = rng.pick(kinds);
+          if ((HARD_MRC_KINDS as readonly string[]).includes(k)) r = sampleMrcHard(rng, world, k as HardMrcKind);
+          else do r = sampleMrc(rng, world);
+          while (r.kind !== k);
+        }
         if (!levels || levels.includes(r.difficulty)) out.push(r);
+        else if (++tries > 1000 + 100 * n) throw new ConfigError(`world mrc: kinds ${(kinds ?? BASIC_MRC_KINDS).join(', ')} rarely or never have difficulty ${levels.join(',')}; choose other kinds or levels`);
       }
       return out;
     }
