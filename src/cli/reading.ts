@@ -51,7 +51,7 @@ const reptSpec = {
     data: field<string | null>('path', null, 'documents JSONL {"text"} or {"sentences", "annotations"?}', { nullable: true, placeholder: 'file' }),
     world_docs: field('int', 0, 'instead of --data: this many annotated documents of the built-in world', { min: 0 }),
     out: field('path', '', 'output reader folder', { required: true, placeholder: 'dir' }),
-    objective: choice(['rept', 'mlm'], 'rept', 'rept (SSP + retrieval MSP) or mlm (plain masked LM baseline)'),
+    objective: choice(['rept', 'mlm', 'clm'], 'rept', 'rept (SSP + retrieval MSP), or a baseline: mlm (plain masked LM) or clm (causal LM)'),
     steps: field('int', 200, 'optimizer steps', { min: 1 }),
     batch: field('int', 4, 'documents per step', { min: 1 }),
     learning_rate: field('number', 1e-3, 'AdamW learning rate', { min: 0 }),

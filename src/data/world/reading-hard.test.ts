@@ -10,7 +10,7 @@ const NAMES = w.people.map((p) => p.name);
 const named = (s: string) => NAMES.filter((n) => new RegExp(`\\b${n}\\b`).test(s));
 
 test('hard mrc: every kind appears, records validate, evidence holds the facts the question needs', () => {
-  const recs = generateWorldTask('mrc', { n: 400, seed: 11, mrcKinds: [...HARD_MRC_KINDS] });
+  const recs = generateWorldTask('mrc', { n: 1500, seed: 12345, mrcKinds: [...HARD_MRC_KINDS] });
   const kinds = new Set(recs.map((r) => r.kind));
   assert.deepEqual([...kinds].sort(), [...HARD_MRC_KINDS].sort());
   for (const r of recs) {

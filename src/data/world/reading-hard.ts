@@ -143,7 +143,7 @@ export function sampleMrcHard(rng: WorldRng, world: World, kind: HardMrcKind): M
   const otherBlocks = (cast: Person[], style: () => Style) => {
     for (const p of cast) {
       const st = style();
-      P.block(p, st === 'alias' ? ['job', ...rng.sample(['home', 'owns', 'likes'] as Rel[], 2)] : rng.shuffle(['job', 'home', 'owns'] as Rel[]), st);
+      P.block(p, st === 'alias' ? ['job', ...rng.shuffle(['home', 'owns'] as Rel[])] : rng.shuffle(['job', 'home', 'owns'] as Rel[]), st);
     }
   };
   const styles = (): Style => rng.pick(['name', 'pronoun', 'alias'] as const);

@@ -237,13 +237,20 @@ export function plainMlmLoss(reader: Reader, ids: number[], maskId: number, rand
   return F.crossEntropy(reader.lm.logits(h), Tensor.ids(targets, [targets.length]));
 }
 
+/** Causal next-token loss of one row (the "causal LM as is" baseline). */
+export function causalLoss(reader: Reader, ids: number[]): Tensor {
+  const T = ids.length;
+  const targets = Int32Array.from(ids, (_, i) => (i + 1 < T ? ids[i + 1] : -100));
+  return reader.lm.forward(Tensor.ids(ids, [1, T]), { targets: new Tensor(targets, [1, T]) }).loss!;
+}
+
 export interface PretrainOptions {
   steps: number;
   batch: number;
   lr: number;
   seed: number;
-  /** 'rept' (SSP + retrieval MSP) or 'mlm' (plain masked LM, the baseline) */
-  objective: 'rept' | 'mlm';
+  /** 'rept' (SSP + retrieval MSP), 'mlm' (plain masked LM) or 'clm' (causal next-token LM): the baselines */
+  objective: 'rept' | 'mlm' | 'clm';
   data?: ReptDataOptions;
   log?: (s: string) => void;
 }
@@ -268,9 +275,9 @@ export function reptPretrain(reader: Reader, docs: readonly AnnotatedDocument[],
     const row: PretrainLog = { step: step + 1, prev: 0, next: 0, mlm: 0 };
     for (let b = 0; b < o.batch; b++) {
       const doc = docs[rng.int(docs.length)];
-      if (o.objective === 'mlm') {
+      if (o.objective !== 'rept') {
         const ids = doc.sentences.flatMap((s, i) => reader.tokenizer.encode(i === 0 ? s : ` ${s}`));
-        const l = plainMlmLoss(reader, ids, maskId, rand);
+        const l = o.objective === 'mlm' ? plainMlmLoss(reader, ids, maskId, rand) : causalLoss(reader, ids);
         row.mlm += l.item() / o.batch;
         if (l.requiresGrad) F.scale(l, 1 / o.batch).backward();
         continue;
