@@ -97,3 +97,11 @@ test('annotated documents carry world entities and nouns; the heuristic annotato
   assert.deepEqual(annotateText('She met Anna Maria Lopez in New York and bought two apples.'), { entities: ['Anna Maria Lopez', 'New York'], nouns: ['apples'] });
   assert.deepEqual(annotateText('The baker from Oakridge owns a kite.'), { entities: ['Oakridge'], nouns: ['baker', 'kite'] });
 });
+
+test('--mrc-kinds: "hard" expands to the hard kinds, lists are checked', async () => {
+  const { parseMrcKinds } = await import('../../cli/data.js');
+  assert.deepEqual(parseMrcKinds('hard'), [...HARD_MRC_KINDS]);
+  assert.deepEqual(parseMrcKinds('literal, count'), ['literal', 'count']);
+  assert.equal(parseMrcKinds(null), undefined);
+  assert.throws(() => parseMrcKinds('pronoun,riddle'), /expected kinds among hard, literal, .*got "riddle"/);
+});
