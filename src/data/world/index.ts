@@ -14,6 +14,7 @@ import { generatePreference, type PreferenceRecord } from './preference.js';
 import { generatePairs, generateSts, synonymOf, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type PretrainRecord } from './pretrain.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
+import { BASIC_MRC_KINDS, HARD_MRC_KINDS, MRC_KINDS, type HardMrcKind, type MrcKind, sampleMrcHard } from './reading-hard.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
 import { type ModelResponse, verifyChoice, verifyExact } from './verify.js';
 import { type Split, WorldRng } from './rng.js';
@@ -27,6 +28,7 @@ export * from './preference.js';
 export * from './pretrain.js';
 export * from './questions.js';
 export * from './reading.js';
+export * from './reading-hard.js';
 export * from './rl.js';
 export * from './rng.js';
 export * from './schema.js';
@@ -56,6 +58,8 @@ export interface WorldTaskOptions {
    * words, so surface-form scoring is drawn to them); default 'none'. The questions are the same.
    */
   paraphraseChoices?: ParaphraseChoices;
+  /** mrc only: the question kinds to draw from, uniformly (default: the basic 'literal' and 'owner_bridge'). */
+  mrcKinds?: MrcKind[];
 }
 
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
@@ -82,7 +86,7 @@ export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
   rl: MAX_ARITHMETIC_LEVEL,
   preference: 5,
   longqa: Math.max(...Object.keys(LONGQA_LENGTHS).map(Number)),
-  mrc: 2,
+  mrc: 3,
   mcq: 1,
   pairs: 1,
   sts: 1,
@@ -122,6 +126,9 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   if (opts.paraphraseChoices !== undefined && !(PARAPHRASE_CHOICES as readonly string[]).includes(opts.paraphraseChoices)) {
     throw new ConfigError(`world ${task}: expected paraphraseChoices ${PARAPHRASE_CHOICES.join(', ')}, got "${opts.paraphraseChoices}"`);
   }
+  for (const k of opts.mrcKinds ?? []) {
+    if (!(MRC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected mrc kinds among ${MRC_KINDS.join(', ')}, got "${k}"`);
+  }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
     if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
@@ -155,9 +162,19 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     }
     case 'mrc': {
       const out: MrcRecord[] = [];
+      const kinds = opts.mrcKinds && opts.mrcKinds.length > 0 ? opts.mrcKinds : null;
+      let tries = 0;
       while (out.length < n) {
-        const r = sampleMrc(rng, world);
+        let r: MrcRecord;
+        if (!kinds) r = sampleMrc(rng, world);
+        else {
+          const k = rng.pick(kinds);
+          if ((HARD_MRC_KINDS as readonly string[]).includes(k)) r = sampleMrcHard(rng, world, k as HardMrcKind);
+          else do r = sampleMrc(rng, world);
+          while (r.kind !== k);
+        }
         if (!levels || levels.includes(r.difficulty)) out.push(r);
+        else if (++tries > 1000 + 100 * n) throw new ConfigError(`world mrc: kinds ${(kinds ?? BASIC_MRC_KINDS).join(', ')} rarely or never have difficulty ${levels.join(',')}; choose other kinds or levels`);
       }
       return out;
     }

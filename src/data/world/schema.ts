@@ -166,6 +166,7 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
       if ((o.answer as number) >= opts.length) fail('answer', `an index < ${opts.length}`, o.answer, line);
       indexArray(o, 'evidence', sentences.length, line);
       int(o, 'difficulty', line, 1);
+      if (o.kind !== undefined && typeof o.kind !== 'string') fail('kind', 'a string naming the question kind', o.kind, line);
       return;
     }
     case 'mcq': {
