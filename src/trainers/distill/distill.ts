@@ -193,12 +193,12 @@ export async function runDistill(cfg: DistillConfig, log: (line: string) => void
     // 2. samples, filter, hybrid rule
     const samples: DistillSample[] = [];
     for (const d of domains) {
-      const s = await sampleExpert(loadCausalLM(experts[d], { dtype: 'bf16' }), tok, data.get(d)!, cfg, rmScore, rng);
+      const s = await sampleExpert(loadCausalLM(experts[d]), tok, data.get(d)!, cfg, rmScore, rng);
       samples.push(...s);
       log(`distill: round ${round}: ${d}: ${s.length} samples, ${s.filter((x) => x.correct !== false && x.wellFormed).length} well formed and right`);
     }
     const { kept, stats } = rejectionFilter(samples, { scoreQuantile: cfg.score_quantile, minScore: cfg.min_score }, (s) => data.get(s.domain as Domain)!.train[s.prompt].prompt.length);
-    const baseModel = loadCausalLM(base, { dtype: 'bf16' });
+    const baseModel = loadCausalLM(base);
     const byDomain = new Map<Domain, object[]>();
     const dataStats: RoundResult['data'] = {};
     for (const d of domains) {
@@ -245,7 +245,7 @@ export async function runDistill(cfg: DistillConfig, log: (line: string) => void
       scores.student[d] = mean(perPrompt.student[d]);
     }
     for (const d of domains) {
-      const em = loadCausalLM(experts[d], { dtype: 'bf16' });
+      const em = loadCausalLM(experts[d]);
       perPrompt[`expert_${d}`] = {};
       for (const d2 of domains) perPrompt[`expert_${d}`][d2] = await scoreDomain(em, tok, data.get(d2)!, cfg);
       scores.experts[d] = mean(perPrompt[`expert_${d}`][d]);
