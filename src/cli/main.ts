@@ -48,6 +48,7 @@ const commands: Record<string, Command> = {
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
   data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },
   serve: { summary: 'OpenAI-compatible server (serve --model DIR [--host H] [--port P] [--api-key K])', load: async () => (await import('./serve.js')).serveCommand },
+  ui: { summary: 'the web UI without a model: runs dashboard and label stats (ui --runs DIR)', load: async () => (await import('./ui.js')).uiCommand },
   agent: { summary: 'chat with a model that calls tools (python, browser, your functions)', load: async () => (await import('./agent.js')).agentCommand },
   experiment: { summary: 'a paper\'s claim as one reproducible command with 95% CIs (experiment list | run NAME --out DIR)', load: async () => (await import('./experiment.js')).experimentCommand },
   export: { summary: 'export a model folder for llama.cpp / Ollama (export gguf --model DIR --out FILE.gguf)', load: async () => (await import('./export.js')).exportCommand },

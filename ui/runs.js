@@ -1,0 +1,5 @@
+import { html } from './lib.js';
+
+export function RunsView() {
+  return html`<p>Runs: coming.</p>`;
+}
