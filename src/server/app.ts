@@ -156,7 +156,7 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   app.post('/v1/completions', route(completions));
   let closeUi: () => Promise<void> = async () => undefined;
   try {
-    if (opts.ui) closeUi = await registerUi(app, access, [modelId], opts.ui);
+    if (opts.ui) closeUi = await registerUi(app, access, [modelId], opts.ui, agents?.available() ?? []);
   } catch (e) {
     await agents?.close();
     await engine.close();

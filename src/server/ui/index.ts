@@ -19,6 +19,8 @@ export interface UiOptions {
 /** What the page asks first: which views exist and which models it may call. */
 export interface UiConfig {
   models: string[];
+  /** the server-side tools the chat may enable (agent mode) */
+  agent_tools: string[];
   runs: boolean;
   labels: boolean;
   key_required: boolean;
@@ -32,10 +34,10 @@ export function isUiPage(path: string): boolean {
 }
 
 /** Registers the UI's pages, files and routes. Returns a function that closes what they opened. */
-export async function registerUi(app: FastifyInstance, access: Access, chatModels: string[], opts: UiOptions): Promise<() => Promise<void>> {
+export async function registerUi(app: FastifyInstance, access: Access, chatModels: string[], opts: UiOptions, agentTools: string[] = []): Promise<() => Promise<void>> {
   registerAssets(app);
   access.registerRoutes(app);
-  const config: UiConfig = { models: chatModels, runs: !!opts.runsDir, labels: !!opts.labelsDb, key_required: access.keyRequired };
+  const config: UiConfig = { models: chatModels, agent_tools: agentTools, runs: !!opts.runsDir, labels: !!opts.labelsDb, key_required: access.keyRequired };
   app.get('/', async (_req, reply) => sendPage(reply, pageHtml('glmkit', 'app.js')));
   app.get('/index.html', async (_req, reply) => reply.redirect('/', 301));
   app.get('/login', async (_req, reply) => sendPage(reply, pageHtml('glmkit: log in', 'login.js')));
