@@ -49,6 +49,7 @@ const commands: Record<string, Command> = {
   data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },
   serve: { summary: 'OpenAI-compatible server (serve --model DIR [--host H] [--port P] [--api-key K])', load: async () => (await import('./serve.js')).serveCommand },
   ui: { summary: 'the web UI without a model: runs dashboard and label stats (ui --runs DIR)', load: async () => (await import('./ui.js')).uiCommand },
+  labels: { summary: 'preference labels made in the web UI: labels export --db F --out pairs.jsonl | labels stats --db F', load: async () => (await import('./labels.js')).labelsCommand },
   agent: { summary: 'chat with a model that calls tools (python, browser, your functions)', load: async () => (await import('./agent.js')).agentCommand },
   experiment: { summary: 'a paper\'s claim as one reproducible command with 95% CIs (experiment list | run NAME --out DIR)', load: async () => (await import('./experiment.js')).experimentCommand },
   export: { summary: 'export a model folder for llama.cpp / Ollama (export gguf --model DIR --out FILE.gguf)', load: async () => (await import('./export.js')).exportCommand },

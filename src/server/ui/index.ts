@@ -6,6 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import { registerAssets, pageHtml, sendPage } from './assets.js';
 import type { Access } from './auth.js';
+import { registerLabelRoutes } from './labels-routes.js';
+import { LabelStore } from './labels-store.js';
 
 export interface UiOptions {
   /** the folder whose run folders the dashboard shows (null: no dashboard) */
@@ -43,6 +45,17 @@ export async function registerUi(app: FastifyInstance, access: Access, chatModel
   app.get('/login', async (_req, reply) => sendPage(reply, pageHtml('glmkit: log in', 'login.js')));
   app.get('/ui/api/config', async () => config);
   const closers: (() => Promise<void>)[] = [];
+  if (opts.labelsDb) {
+    const store = new LabelStore(opts.labelsDb);
+    closers.push(async () => store.close());
+    try {
+      if (opts.labelPrompts) store.queuePrompts(opts.labelPrompts);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    registerLabelRoutes(app, store);
+  }
   return async () => {
     for (const c of closers) await c();
   };
