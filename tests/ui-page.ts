@@ -49,7 +49,8 @@ export interface OpenedPage {
 
 /** A fresh browser context (its own cookies) with one page at `url`. */
 export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<OpenedPage> {
-  const context = await browser.newContext({ viewport });
+  // a fixed locale: Chromium takes it from the environment otherwise (e.g. 'en-US@posix', which Intl rejects)
+  const context = await browser.newContext({ viewport, locale: 'en-US' });
   const page = await context.newPage();
   const requests: string[] = [], errors: string[] = [];
   page.on('request', (r) => requests.push(r.url()));

@@ -8,6 +8,7 @@ import { registerAssets, pageHtml, sendPage } from './assets.js';
 import type { Access } from './auth.js';
 import { registerLabelRoutes } from './labels-routes.js';
 import { LabelStore } from './labels-store.js';
+import { registerRunRoutes } from './runs.js';
 
 export interface UiOptions {
   /** the folder whose run folders the dashboard shows (null: no dashboard) */
@@ -56,6 +57,7 @@ export async function registerUi(app: FastifyInstance, access: Access, chatModel
     }
     registerLabelRoutes(app, store);
   }
+  if (opts.runsDir) registerRunRoutes(app, opts.runsDir);
   return async () => {
     for (const c of closers) await c();
   };
