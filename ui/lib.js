@@ -22,7 +22,8 @@ async function failure(res) {
     const body = await res.json();
     if (body && body.error) ({ message: msg, code } = body.error);
   } catch { /* not JSON */ }
-  if (res.status === 401) location.href = '/login';
+  // a lost session: back to the login page (which shows its own errors)
+  if (res.status === 401 && location.pathname !== '/login') location.href = '/login';
   return new ApiFailure(res.status, msg, code);
 }
 
