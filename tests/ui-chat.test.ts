@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { launchBrowserForTests, type TestBrowser } from '../src/util/test-skip.js';
 import { runCli, tempDir } from './helpers.js';
 import { trainUiModel, uiChats } from './ui-model.js';
-import { openPage, startUi, type UiProcess } from './ui-page.js';
+import { openPage, screenshot, startUi, type UiProcess } from './ui-page.js';
 
 const { browser, skip } = await launchBrowserForTests();
 const work = tempDir('glmkit-ui-chat-');
@@ -76,6 +76,7 @@ test('chat: reasoning streams first and is shown apart; thinking switch, regener
   t.diagnostic(`stats: ${await page.textContent('#stats')}; ${snaps.length} page changes while streaming`);
   await page.click('.msg.assistant summary');
   assert.equal(await page.$eval('.msg.assistant details', (d) => d.hasAttribute('open')), true, 'the reasoning opens on click');
+  await screenshot(page, 'ui-chat');
 
   await page.uncheck('#thinking');
   await page.click('#regenerate');
@@ -127,7 +128,8 @@ test('compare & label: ten comparisons by keyboard, a second annotator, kappa sh
     last = (await cmp.getAttribute('data-id'))!;
     assert.equal(await page.textContent('#label-prompt'), `Tell me about ${i}.`);
     assert.doesNotMatch(await page.textContent('#comparison') ?? '', /glm-ui/, 'no model name on the page');
-    if (i === 0) await page.keyboard.press('c'); // reason: correct
+    if (i === 0) await screenshot(page, 'ui-label');
+    if (i === 9) await page.keyboard.press('c'); // reason: correct (on a comparison only alice labels)
     await page.keyboard.press(key);
   }
   await page.locator('#label-status', { hasText: 'The queue is empty' }).waitFor({ timeout: 120_000 });
@@ -147,6 +149,7 @@ test('compare & label: ten comparisons by keyboard, a second annotator, kappa sh
   assert.deepEqual(row.slice(0, 2), ['alice & bob', '4']);
   assert.match(row[3]!, /^(-?\d\.\d{3}|undefined)$/);
   assert.equal(await page.textContent('#stats-counts td:first-child'), '14');
+  await screenshot(page, 'ui-label-stats');
   await context.close();
 
   const pairs = join(work, 'pairs.jsonl');
@@ -161,7 +164,7 @@ test('compare & label: ten comparisons by keyboard, a second annotator, kappa sh
   assert.equal(records.length + Number(m[2]), 8);
   const first = records.find((r) => r.labels.some((l: { annotator: string; reasons: string[] }) => l.annotator === 'alice' && l.reasons.includes('correct')));
   assert.ok(first, 'the reason given by key is stored');
-  assert.deepEqual(first.prompt, [{ role: 'user', content: 'Tell me about 0.' }]);
+  assert.deepEqual(first.prompt, [{ role: 'user', content: 'Tell me about 9.' }]);
   assert.equal(first.chosen[0].role, 'assistant');
   const rm = join(work, 'rm');
   const r = runCli(['reward', '--model', model, '--data', pairs, '--out', rm, '--max-steps', '2', '--per-device-train-batch-size', '4', '--no-length-balance', '--quiet']);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { launchBrowserForTests, type TestBrowser } from '../src/util/test-skip.js';
 import { root, tempDir } from './helpers.js';
 import { makeFixture } from './fixtures.js';
-import { openPage, startUi, type UiProcess } from './ui-page.js';
+import { openPage, screenshot, startUi, type UiProcess } from './ui-page.js';
 
 const { browser, skip } = await launchBrowserForTests();
 const runs = tempDir('glmkit-ui-runs-');
@@ -94,6 +94,7 @@ test('runs: a 100,000-line metrics.jsonl is drawn downsampled; ten runs overlaid
   await page.locator('.chart[data-metric="loss"] .u-legend .u-series').nth(10).waitFor(); // x + 10 series
   assert.equal(await page.locator('.chart[data-metric="loss"] .u-legend .u-series').count(), 11);
   t.diagnostic(`10 runs of 2,000 lines overlaid in ${Date.now() - t1} ms`);
+  await screenshot(page, 'ui-runs');
 
   await select(page, ['pipe', 'pipe/sft', 'exp']);
   const summary = page.locator('details[data-file="summary.json"] table');

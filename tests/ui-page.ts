@@ -61,3 +61,13 @@ export async function openPage(browser: Browser, url: string, viewport = { width
   await page.goto(url, { waitUntil: 'load' });
   return { context, page, requests, errors };
 }
+
+/**
+ * Saves a PNG of the page as NAME.png in GLMKIT_UI_SCREENSHOTS (e.g. docs/images) when that is set;
+ * does nothing otherwise.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.GLMKIT_UI_SCREENSHOTS;
+  if (!dir) return;
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+}

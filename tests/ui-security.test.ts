@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowserForTests, type TestBrowser } from '../src/util/test-skip.js';
 import { tempDir } from './helpers.js';
-import { openPage, startUi, type UiProcess } from './ui-page.js';
+import { openPage, screenshot, startUi, type UiProcess } from './ui-page.js';
 
 const { browser, skip } = await launchBrowserForTests();
 const KEY = 'k-3f9a-secret';
@@ -30,6 +30,7 @@ after(async () => {
 async function login(key: string) {
   const opened = await openPage(browser!, `${ui.url}/`);
   await opened.page.waitForSelector('input[name="key"]');
+  await screenshot(opened.page, 'ui-login');
   assert.equal(new URL(opened.page.url()).pathname, '/login', 'a page without a session goes to /login');
   await opened.page.fill('input[name="key"]', key);
   await opened.page.press('input[name="key"]', 'Enter');
