@@ -12,6 +12,7 @@ import { launchBrowserForTests, type TestBrowser } from '../src/util/test-skip.j
 import { runCli, tempDir } from './helpers.js';
 import { trainUiModel, uiChats } from './ui-model.js';
 import { openPage, screenshot, startUi, type UiProcess } from './ui-page.js';
+import { waitHealth } from './serve-process.js';
 
 const { browser, skip } = await launchBrowserForTests();
 const work = tempDir('glmkit-ui-chat-');
@@ -46,7 +47,7 @@ async function lastAnswer(page: import('playwright-core').Page, n: number) {
   })).at(-1)!);
 }
 
-test('chat: reasoning streams first and is shown apart; thinking switch, regenerate, export, edit', { skip }, async (t) => {
+test('chat: reasoning streams first and is shown apart; thinking switch, regenerate, export, edit, stop', { skip }, async (t) => {
   const { page, context, errors } = await openPage(browser!, `${ui.url}/#/chat`);
   await page.waitForSelector('#prompt');
   await page.fill('#temperature', '0');
@@ -92,6 +93,21 @@ test('chat: reasoning streams first and is shown apart; thinking switch, regener
   await page.click('.msg.user .edit');
   assert.equal(await page.inputValue('#prompt'), 'Say hello.');
   assert.equal(await page.locator('.msg').count(), 0, 'editing drops the message and what followed');
+
+  // Stop: on the slow network again, stop while the reasoning streams; the partial answer stays and
+  // the server frees the request.
+  await page.check('#thinking');
+  await page.fill('#system', '');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 600, uploadThroughput: -1 });
+  await page.press('#prompt', 'Enter');
+  await page.locator('[data-streaming] .reasoning-text').waitFor({ state: 'attached', timeout: 60_000 });
+  await page.click('#stop');
+  const stopped = await lastAnswer(page, 1);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  assert.equal(stopped.error, null);
+  assert.ok(stopped.reasoning !== null && 'The user greets me.'.startsWith(stopped.reasoning) && stopped.content.length < 'Hello there!'.length,
+    `stopped part-way: ${JSON.stringify(stopped)}`);
+  await waitHealth(ui.url, (h) => h.in_flight === 0, 'the stopped request is freed');
   assert.deepEqual(errors, []);
   await context.close();
 });

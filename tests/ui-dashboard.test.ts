@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowserForTests, type TestBrowser } from '../src/util/test-skip.js';
 import { root, tempDir } from './helpers.js';
@@ -25,6 +25,9 @@ const metricLines = (n: number, f: (s: number) => object) => Array.from({ length
 before(async () => {
   write('big/metrics.jsonl', metricLines(100_000, (s) => ({ loss: 3 - s / 50_000 + (s === 60_000 ? 20 : 0), learning_rate: 1e-3 })));
   for (let i = 0; i < 10; i++) write(`sweep/r${i}/metrics.jsonl`, metricLines(2000, (s) => ({ loss: 3 / (1 + s / (100 * (i + 1))) })));
+  // finished runs (written an hour ago): drawn, not followed
+  const hourAgo = new Date(Date.now() - 3600_000);
+  for (const f of ['big/metrics.jsonl', ...Array.from({ length: 10 }, (_, i) => `sweep/r${i}/metrics.jsonl`)]) utimesSync(join(runs, f), hourAgo, hourAgo);
   write('pipe/summary.json', JSON.stringify({ sft: { final_loss: 1.23456, steps: 300 }, reward: { accuracy: 0.875 } }));
   write('pipe/sft/metrics.jsonl', metricLines(3, (s) => ({ loss: 3 - s / 2 })));
   mkdirSync(join(runs, 'pipe', 'sft', 'checkpoint-3'), { recursive: true });
@@ -95,6 +98,13 @@ test('runs: a 100,000-line metrics.jsonl is drawn downsampled; ten runs overlaid
   assert.equal(await page.locator('.chart[data-metric="loss"] .u-legend .u-series').count(), 11);
   t.diagnostic(`10 runs of 2,000 lines overlaid in ${Date.now() - t1} ms`);
   await screenshot(page, 'ui-runs');
+
+  // the same ten runs opened by a link: the whole load, page to ten curves
+  const t2 = Date.now();
+  const linked = await openPage(browser!, `${ui.url}/#/runs/${sweep.join(',')}`, { width: 1400, height: 1000 });
+  await linked.page.locator('.chart[data-metric="loss"] .u-legend .u-series').nth(10).waitFor();
+  t.diagnostic(`page with 10 runs loaded by a link in ${Date.now() - t2} ms`);
+  await linked.context.close();
 
   await select(page, ['pipe', 'pipe/sft', 'exp']);
   const summary = page.locator('details[data-file="summary.json"] table');

@@ -4,7 +4,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download, html, Markdown, streamSse } from './lib.js';
 
-const DEFAULTS = { system: '', thinking: true, temperature: 0.7, top_p: 1, max_tokens: 512, tools: [] };
+// max_tokens null: up to the end of the model's context
+const DEFAULTS = { system: '', thinking: true, temperature: 0.7, top_p: 1, max_tokens: null, tools: [] };
 
 /** The conversation as sent to the API (and exported): system prompt first, reasoning kept apart. */
 export function toMessages(system, messages) {
@@ -39,12 +40,12 @@ function Message({ m, i, busy, onEdit }) {
 }
 
 function Settings({ s, set, agentTools }) {
-  const num = (k) => (e) => set({ ...s, [k]: Number(e.target.value) });
+  const num = (k) => (e) => set({ ...s, [k]: e.target.value === '' ? null : Number(e.target.value) });
   return html`<aside class="settings card">
     <label class="switch"><input type="checkbox" id="thinking" checked=${s.thinking} onChange=${(e) => set({ ...s, thinking: e.target.checked })} /> Thinking</label>
     <label>Temperature <input id="temperature" type="number" min="0" max="2" step="0.1" value=${s.temperature} onInput=${num('temperature')} /></label>
     <label>Top-p <input id="top_p" type="number" min="0.01" max="1" step="0.05" value=${s.top_p} onInput=${num('top_p')} /></label>
-    <label>Max tokens <input id="max_tokens" type="number" min="1" step="1" value=${s.max_tokens} onInput=${num('max_tokens')} /></label>
+    <label>Max tokens <input id="max_tokens" type="number" min="1" step="1" placeholder="up to the context" value=${s.max_tokens ?? ''} onInput=${num('max_tokens')} /></label>
     <label>System prompt <textarea id="system" rows="4" value=${s.system} onInput=${(e) => set({ ...s, system: e.target.value })}></textarea></label>
     ${agentTools.length ? html`<fieldset><legend class="muted">Agent tools (answers come whole, with their steps)</legend>
       ${agentTools.map((t) => html`<label class="switch"><input type="checkbox" id=${`tool-${t}`} checked=${s.tools.includes(t)}
@@ -72,7 +73,7 @@ export function ChatView({ config }) {
     show();
     const body = {
       model, messages: toMessages(settings.system, history), temperature: settings.temperature, top_p: settings.top_p,
-      max_tokens: settings.max_tokens, chat_template_kwargs: { enable_thinking: settings.thinking },
+      ...(settings.max_tokens ? { max_tokens: settings.max_tokens } : {}), chat_template_kwargs: { enable_thinking: settings.thinking },
     };
     const t0 = performance.now();
     let first = null, chunks = 0, frame = 0;

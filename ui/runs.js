@@ -7,6 +7,9 @@ import { api, html } from './lib.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4d7c0f', '#be185d'];
 const POINTS = 2000;
+// Runs whose files changed this recently are followed live (each follow holds a connection, and a
+// browser opens only six to one server).
+const LIVE_SECONDS = 120;
 const q = (run) => `run=${encodeURIComponent(run)}`;
 
 /** Exponential moving average with TensorBoard's debiasing; nulls stay nulls. */
@@ -111,15 +114,16 @@ function RunDetails({ root, run }) {
   </div>`;
 }
 
-function RunMetrics({ run, onData }) {
-  const data = useMetrics(run.path, true);
+function RunMetrics({ run, live, onData }) {
+  const data = useMetrics(run.path, live);
   useEffect(() => onData(run.path, data), [data]);
   return null;
 }
 
-export function RunsView() {
+export function RunsView({ args }) {
   const [list, setList] = useState(null);
-  const [selected, setSelected] = useState(null);
+  // #/runs/a,b/c: those runs ticked (a link to a comparison); otherwise the newest run with metrics
+  const [selected, setSelected] = useState(args.length ? args.join('/').split(',') : null);
   const [smoothing, setSmoothing] = useState(0);
   const [log, setLog] = useState(false);
   const [metrics, setMetrics] = useState({});
@@ -152,7 +156,7 @@ export function RunsView() {
         <label class="switch"><input id="log-scale" type="checkbox" checked=${log} onChange=${(e) => setLog(e.target.checked)} /> log scale</label>
         <span class="muted" id="lines">${withData.map((r) => `${r.path || '.'}: ${metrics[r.path].lines} lines`).join(' · ')}</span>
       </div>
-      ${sel.filter((r) => r.files.includes('metrics.jsonl')).map((r) => html`<${RunMetrics} key=${r.path} run=${r} onData=${onData} />`)}
+      ${sel.filter((r) => r.files.includes('metrics.jsonl')).map((r) => html`<${RunMetrics} key=${r.path} run=${r} live=${list.now - r.mtime < LIVE_SECONDS} onData=${onData} />`)}
       <div class="charts">${keys.map((k) => html`<${Chart} key=${k} title=${k} log=${log} smoothing=${smoothing}
         runs=${withData.filter((r) => metrics[r.path].series[k]).map((r) => ({ name: r.path || '.', x: metrics[r.path].x, y: metrics[r.path].series[k] }))} />`)}</div>
       ${sel.map((r) => html`<${RunDetails} key=${r.path} root=${list.root} run=${r} />`)}

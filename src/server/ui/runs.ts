@@ -210,7 +210,7 @@ export function registerRunRoutes(app: FastifyInstance, root: string, pollMs = 5
   app.addHook('preClose', async () => {
     for (const res of streams) res.end();
   });
-  app.get('/ui/api/runs', async () => ({ root: resolve(root), runs: listRuns(root) }));
+  app.get('/ui/api/runs', async () => ({ root: resolve(root), now: Date.now() / 1000, runs: listRuns(root) }));
 
   app.get('/ui/api/runs/metrics', async (req) => {
     const q = queryOf(req);
