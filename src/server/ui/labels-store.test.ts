@@ -95,7 +95,7 @@ test('queued prompts: read from JSONL (errors name file, line, field), claimed b
   s.close();
 });
 
-test('two processes labelling at once into one database lose nothing', async () => {
+test('two processes labelling at once into one database lose nothing; a killed one loses only what it had not committed', async () => {
   const dir = tempDir();
   const file = join(dir, 'labels.db');
   const s = new LabelStore(file);
@@ -119,5 +119,15 @@ s.close();
   assert.equal(labels.filter((l) => l.annotator === 'alice').length, 150);
   assert.equal(labels.filter((l) => l.annotator === 'bob').length, 150);
   assert.equal(labelStats(s).agreement[0].items, 150);
+
+  // a writer killed (SIGKILL) while labelling: every label it committed is there, the file is sound
+  const killed = spawn(process.execPath, ['--import', 'tsx', writer, file, 'carol', String(ids[0]), String(ids.at(-1))], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: 'ignore' });
+  while (s.labels().filter((l) => l.annotator === 'carol').length < 5 && killed.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  killed.kill('SIGKILL');
+  await new Promise((r) => killed.once('exit', r));
+  const carol = s.labels().filter((l) => l.annotator === 'carol');
+  assert.ok(carol.length >= 5, `${carol.length} of carol's labels kept`);
+  assert.deepEqual(carol.map((l) => l.comparison_id), ids.slice(0, carol.length), 'no gap: what was committed is there');
+  assert.equal(s.db.pragma('integrity_check', { simple: true }), 'ok');
   s.close();
 });
