@@ -1,12 +1,12 @@
 /** `glmkit serve --model DIR [--host H] [--port P] [--api-key K]`: the OpenAI-compatible server. */
 import { startServe } from '../server/serve-start.js';
 import { dtypeField, field, parseCommand, usageError } from './args.js';
-import { modelDir } from './paths.js';
+import { inputDir, inputFile, modelDir } from './paths.js';
 
 const spec = {
   name: 'serve',
   usage: 'glmkit serve --model DIR [--embedding-model DIR] [options]   |   glmkit serve --embedding-model DIR [options]',
-  description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health,\nand /v1/embeddings when given a sentence encoder (--embedding-model).',
+  description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health,\nand /v1/embeddings when given a sentence encoder (--embedding-model); with a chat model, the web UI\n(chat, compare-and-label, runs dashboard) at / (docs/web-ui.md).',
   schema: {
     model: field<string | null>('path', null, 'the chat model folder (config.json, model.safetensors and tokenizer.json)', { nullable: true, placeholder: 'dir' }),
     embedding_model: field<string | null>('path', null, 'a sentence-encoder folder (made by glmkit embed train) served on /v1/embeddings', { nullable: true, placeholder: 'dir' }),
@@ -23,6 +23,9 @@ const spec = {
     docs: field<string | null>('string', null, 'comma-separated files/folders for the server-side browser tool', { nullable: true, placeholder: 'paths' }),
     request_timeout: field<number | null>('number', null, 'seconds a generation request may run; longer ones are stopped with HTTP 504 (default: no limit)', { nullable: true, min: 0.001, placeholder: 'seconds' }),
     allow_host: field<string | null>('string', null, 'comma-separated hosts the server-side browser may fetch', { nullable: true, placeholder: 'list' }),
+    runs: field<string | null>('path', null, 'a folder of run folders shown on the web UI\'s Runs tab', { nullable: true, placeholder: 'dir' }),
+    labels: field<string | null>('path', null, 'SQLite file of preference labels for the Label tab (created on first use)', { nullable: true, placeholder: 'file.db' }),
+    label_prompts: field<string | null>('path', null, 'prompts JSONL ({"prompt": "..."} or {"messages": [...]}) queued for labelling', { nullable: true, placeholder: 'file' }),
   },
 };
 
@@ -33,5 +36,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (v.model === null && v.embedding_model === null) throw usageError('serve', 'give --model DIR (a chat model), --embedding-model DIR (a sentence encoder), or both');
   if (v.model !== null) modelDir('serve', '--model', v.model, true);
   if (v.embedding_model !== null) modelDir('serve', '--embedding-model', v.embedding_model, true);
+  if (v.runs !== null) inputDir('serve', '--runs', v.runs, 'a folder of run folders');
+  if (v.label_prompts !== null) inputFile('serve', '--label-prompts', v.label_prompts, 'a prompts JSONL file');
+  if (v.label_prompts !== null && v.labels === null) throw usageError('serve', '--label-prompts needs --labels FILE.db (where the labels are stored)');
   return startServe(v);
 }

@@ -18,6 +18,8 @@ import { DEFAULT_LIMITS, ServerContext, type ServerLimits, type SseWriter } from
 import { EngineClient, EngineRejectedError, OverloadedError } from './engine-client.js';
 import { ServerAgents, type ServerAgentOptions } from './agent-route.js';
 import { ListenError, listenErrorMessage } from './listen-check.js';
+import { Access } from './ui/auth.js';
+import { isUiPage, registerUi, type UiOptions } from './ui/index.js';
 
 export interface ServerOptions {
   /** the chat model folder (optional when an embedding model is served) */
@@ -43,6 +45,8 @@ export interface ServerOptions {
   agent?: ServerAgentOptions;
   /** a generation request running longer is stopped and answered 504 (default: no limit) */
   requestTimeoutMs?: number | null;
+  /** the web UI at / (chat, labelling, runs dashboard); null: no UI */
+  ui?: UiOptions | null;
 }
 
 export interface GlmServer {
@@ -117,7 +121,8 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
 
   const models: ModelEntry[] = [{ id: modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: ctx.contextLength }];
   if (encoder && embeddingId) models.push(embeddingEntry(embeddingId, encoder, created));
-  const app = baseApp(opts, limits, models);
+  const access = new Access(opts.apiKey);
+  const app = baseApp(access, limits, models);
   app.get('/health', async () => ({ status: engine.state, model: modelId, in_flight: engine.inFlight, active_slots: engine.activeSlots, ...engine.stats }));
   if (encoder && embeddingId) app.post('/v1/embeddings', async (req) => embeddings(encoder, embeddingId, req.body));
 
@@ -152,8 +157,17 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   };
   app.post('/v1/chat/completions', route(chatCompletions));
   app.post('/v1/completions', route(completions));
+  let closeUi: () => Promise<void> = async () => undefined;
+  try {
+    if (opts.ui) closeUi = await registerUi(app, access, [modelId], opts.ui, agents?.available() ?? []);
+  } catch (e) {
+    await agents?.close();
+    await engine.close();
+    throw e;
+  }
 
   return serverOf(app, ctx, models.map((m) => m.id), async () => {
+    await closeUi();
     await agents?.close();
     await engine.close();
   });
@@ -171,8 +185,8 @@ function embeddingEntry(id: string, enc: SentenceEncoder, created: number): Mode
   return { id, object: 'model', created, owned_by: 'glmkit', type: 'embedding', dimensions: enc.dimension, max_model_len: enc.config.maxSeqLength };
 }
 
-/** The fastify app with the error handlers, the API key check and the model list. */
-function baseApp(opts: ServerOptions, limits: ServerLimits, models: ModelEntry[]): FastifyInstance {
+/** The fastify app with the error handlers, the API key and origin checks and the model list. */
+function baseApp(access: Access, limits: ServerLimits, models: ModelEntry[]): FastifyInstance {
   const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false });
   const routes = models.some((m) => m.type === 'embedding') ? '/v1/models, /v1/embeddings' : '/v1/models';
   const chat = models.some((m) => m.type !== 'embedding') ? ', /v1/chat/completions, /v1/completions' : '';
@@ -184,13 +198,7 @@ function baseApp(opts: ServerOptions, limits: ServerLimits, models: ModelEntry[]
     const e = new ApiError(404, `no route ${req.method} ${req.url}; see ${routes}${chat}, /health`, 'invalid_request_error', null, 'not_found');
     void reply.status(404).send(e.body());
   });
-  if (opts.apiKey) {
-    const want = `Bearer ${opts.apiKey}`;
-    app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/v1/')) return;
-      if (req.headers.authorization !== want) throw new ApiError(401, 'missing or wrong API key: send "Authorization: Bearer <key>"', 'invalid_request_error', null, 'invalid_api_key');
-    });
-  }
+  access.register(app, isUiPage);
   app.get('/v1/models', async () => ({ object: 'list', data: models }));
   app.get('/v1/models/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const m = models.find((x) => x.id === req.params.id);
@@ -203,10 +211,19 @@ function baseApp(opts: ServerOptions, limits: ServerLimits, models: ModelEntry[]
 /** A server of only /v1/embeddings (no chat model, no engine). */
 function createEmbeddingOnlyServer(opts: ServerOptions, limits: ServerLimits, encoder: SentenceEncoder, id: string): GlmServer {
   const models = [embeddingEntry(id, encoder, Math.floor(Date.now() / 1000))];
-  const app = baseApp(opts, limits, models);
+  const app = baseApp(new Access(opts.apiKey), limits, models);
   app.get('/health', async () => ({ status: 'ready', model: id }));
   app.post('/v1/embeddings', async (req) => embeddings(encoder, id, req.body));
   return serverOf(app, null, [id], async () => undefined);
+}
+
+/** The web UI alone (`glmkit ui`): the runs dashboard and labelling views, no model and no /v1 generation. */
+export async function createUiServer(opts: { apiKey?: string | null; ui: UiOptions }): Promise<GlmServer> {
+  const access = new Access(opts.apiKey);
+  const app = baseApp(access, DEFAULT_LIMITS, []);
+  app.get('/health', async () => ({ status: 'ready', model: null }));
+  const closeUi = await registerUi(app, access, [], opts.ui);
+  return serverOf(app, null, [], closeUi);
 }
 
 function serverOf(app: FastifyInstance, context: ServerContext | null, modelIds: string[], closeRest: () => Promise<void>): GlmServer {

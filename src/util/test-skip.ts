@@ -69,3 +69,29 @@ export async function loadLlamaForTests(): Promise<{ llama: LoadedLlama | null; 
     return { llama: null, skip: `llama.cpp (node-llama-cpp prebuilt binary) cannot load on this machine: ${(e as Error).message.split('\n')[0]}` };
   }
 }
+
+const BROWSER_ARGS_DROPPED = new Set(['--single-process', '--no-zygote', '--disable-web-security', '--allow-running-insecure-content']);
+
+type PlaywrightModule = typeof import('playwright-core');
+export type TestBrowser = Awaited<ReturnType<PlaywrightModule['chromium']['launch']>>;
+
+/**
+ * Starts headless Chromium: the browser shipped inside the @sparticuz/chromium package (a dev
+ * dependency, nothing downloaded), driven by playwright-core. A browser is optional: where it cannot
+ * start, returns a skip reason naming why, and browser tests skip printing it.
+ */
+export async function launchBrowserForTests(): Promise<{ browser: TestBrowser | null; skip: string | false }> {
+  try {
+    const chromium = (await import('@sparticuz/chromium')).default;
+    const { chromium: pw } = await import('playwright-core');
+    const executablePath = await chromium.executablePath();
+    // The package's args are made for serverless hosts: --single-process closes the browser with its
+    // first closed context, and --disable-web-security would hide what the security tests check.
+    // Without them where the browser starts so; with all of them otherwise.
+    const args = chromium.args.filter((a) => !BROWSER_ARGS_DROPPED.has(a));
+    const browser = await pw.launch({ executablePath, args, headless: true }).catch(() => pw.launch({ executablePath, args: chromium.args, headless: true }));
+    return { browser, skip: false };
+  } catch (e) {
+    return { browser: null, skip: `headless Chromium (@sparticuz/chromium) cannot start here: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
