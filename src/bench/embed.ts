@@ -12,6 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { Rng } from '../util/rng.js';
 import { SentenceEncoder } from '../embed/encoder.js';
+import { medianSeconds } from './timing.js';
 
 export interface BenchEmbedOptions {
   threads?: number;
@@ -20,18 +21,6 @@ export interface BenchEmbedOptions {
   preset?: string;
   batch?: number;
   seqLen?: number;
-}
-
-function medianSeconds(run: () => void, reps: number): number {
-  run(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    run();
-    times.push((performance.now() - t) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }
 
 export async function benchEmbed(opts: BenchEmbedOptions, print: (line: string) => void): Promise<{ embeddingsPerS: number }> {

@@ -24,6 +24,7 @@ import { Rng } from '../util/rng.js';
 import { exportGguf } from '../cli/export.js';
 import { UsageError } from '../errors.js';
 import { benchVoters } from './voters.js';
+import { median } from './timing.js';
 
 export interface BenchGenerateOptions {
   presets?: string[];
@@ -57,11 +58,6 @@ function glmkitRate(model: GlmForCausalLM, prompts: number[][], n: number): Rate
   const t1 = Math.min(time(1), time(1), time(1));
   const tn = time(n);
   return { tokensPerS: (prompts.length * (n - 1)) / Math.max(tn - t1, 1e-9), tokens: prompts.length * n };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 type LlamaModule = typeof import('node-llama-cpp');

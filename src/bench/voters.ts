@@ -11,6 +11,7 @@ import { generate, generateFromSharedPrefix } from '../generation/generate.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
+import { medianSeconds } from './timing.js';
 
 export interface VoterBenchOptions {
   /** voters per prefix */
@@ -40,18 +41,6 @@ export interface VoterBenchResult {
   forward_tokens_per_s: number;
   shared_ms_median: number;
   unshared_ms_median: number;
-}
-
-function medianSeconds(run: () => void, reps: number): number {
-  run(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    run();
-    times.push((performance.now() - t) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }
 
 export function benchVoters(model: GlmForCausalLM, opts: VoterBenchOptions): VoterBenchResult {
