@@ -3,7 +3,7 @@
  * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { MAX_DIFFICULTY, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { MAX_DIFFICULTY, STEP_FAMILIES, WORLD_TASKS, type StepFamily, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
 
@@ -17,6 +17,8 @@ const schema = {
   split: choice(['train', 'test', 'all'], 'all', 'train (~90% of problems), test (the other ~10%) or all'),
   style_noise: field('number', 0, 'sft: share of demonstrations worded as the annotator dislikes, 0..1', { min: 0, max: 1 }),
   contrastive: field('number', 0, 'preference: share of contrastive pairs (right vs wrong, worded alike), 0..1', { min: 0, max: 1 }),
+  families: field<string | null>('string', null, 'steps: task families, e.g. "add,mul" (add, sub, mul, chain; default all)', { nullable: true }),
+  wrong_share: field('number', 0.5, 'steps: share of corrupted traces (labelled from their first wrong step), 0..1', { min: 0, max: 1 }),
   overwrite: field('boolean', false, 'replace an existing --out file'),
 };
 
@@ -50,8 +52,12 @@ export async function dataCommand(argv: string[]): Promise<number> {
       throw err;
     }
   }
+  const families = v.families === null ? undefined : v.families.split(',').map((f) => f.trim()) as StepFamily[];
+  for (const f of families ?? []) {
+    if (!(STEP_FAMILIES as readonly string[]).includes(f)) throw new UsageError(`data world --families: expected a comma-separated list of ${STEP_FAMILIES.join(', ')}, got '${f}'`);
+  }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, families, wrongShare: v.wrong_share });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {
