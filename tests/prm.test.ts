@@ -1,0 +1,69 @@
+// Process reward models end to end on a micro model: step scores at the step ends, `reward --process`
+// (loss falls on a small set, saved as a reward model marked as a PRM), `rerank`, and GRPO with a
+// reward model as its reward.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateWorldTask, writeJsonl } from '../src/data/world/index.js';
+import { loadModel, loadCausalLM } from '../src/models/glm/checkpoint.js';
+import { GlmForSequenceClassification } from '../src/models/glm/model.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { noGrad } from '../src/tensor/autograd.js';
+import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
+import { readMetrics } from '../src/trainers/base/metrics.js';
+import { tokenizeSteps } from '../src/data/stepwise.js';
+import { scoreSteps, stepRewardInfo, stepRewardModelFromCausal } from '../src/trainers/reward/prm.js';
+import { makeFixture, type Fixture } from './fixtures.js';
+import { runCli, tempDir } from './helpers.js';
+
+let fx: Fixture;
+let steps: string;
+
+test('setup fixture', async () => {
+  fx = await makeFixture(tempDir(), { docs: 60, chats: 8 });
+  steps = join(fx.dir, 'steps.jsonl');
+  await writeJsonl(steps, generateWorldTask('steps', { n: 8, seed: 4, families: ['add'] }));
+});
+
+test('a step is scored at its last token: the same score as the sequence cut there', () => {
+  const tok = loadTokenizer(fx.model);
+  const rm = stepRewardModelFromCausal(loadCausalLM(fx.model), { type: 'process', aggregation: 'min', step_separator: '\n' }, 1);
+  const t = tokenizeSteps(tok, 'What is 4 + 5?', ['4 + 5:', 'ones: 4 + 5 + 0 = 9, write 9, carry 0', '4 + 5 = 9']);
+  const [scores] = scoreSteps(rm, [t], tok.requireId('<|endoftext|>'));
+  assert.equal(scores.length, 3);
+  noGrad(() => {
+    t.stepEnds.forEach((e, i) => {
+      const cut = t.ids.slice(0, e + 1);
+      const s = rm.forward(new Tensor(Int32Array.from(cut), [1, cut.length])).data[0];
+      assert.ok(Math.abs(s - scores[i]) < 1e-4, `step ${i}: ${s} vs ${scores[i]}`);
+    });
+  });
+});
+
+test('reward --process: a micro PRM overfits 8 traces (loss falls) and is saved as a reward model marked as a PRM', () => {
+  const out = join(fx.dir, 'prm');
+  const r = runCli(['reward', '--process', '--model', fx.model, '--data', steps, '--eval-data', steps, '--out', out, '--max-steps', '40', '--per-device-train-batch-size', '8', '--learning-rate', '0.01', '--warmup-steps', '0', '--max-seq-length', '512', '--reward-aggregation', 'prod', '--quiet'], { timeoutMs: 240_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const losses = readMetrics(join(out, 'metrics.jsonl')).filter((m) => typeof m.loss === 'number').map((m) => m.loss as number);
+  const first = losses.slice(0, 3).reduce((a, b) => a + b, 0) / 3, last = losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
+  assert.ok(last < 0.5 * first, `loss ${first} -> ${last}`);
+  assert.ok(summary.eval.step_accuracy > 0.9, JSON.stringify(summary.eval));
+  const cfg = JSON.parse(readFileSync(join(out, 'final', 'config.json'), 'utf8'));
+  assert.deepEqual(cfg.glmkit_reward_model, { type: 'process', aggregation: 'prod', step_separator: '\n' });
+  assert.deepEqual(cfg.architectures, ['Glm4ForSequenceClassification']);
+  const rm = loadModel(join(out, 'final'));
+  assert.ok(rm instanceof GlmForSequenceClassification);
+  assert.equal(stepRewardInfo(rm)?.type, 'process');
+  // bad step data names file:line
+  const bad = join(fx.dir, 'bad.jsonl');
+  writeJsonlSync(bad, [{ prompt: 'q', completions: ['a'], labels: [true, true] }]);
+  const e = runCli(['reward', '--process', '--model', fx.model, '--data', bad, '--out', join(fx.dir, 'prm-bad'), '--quiet']);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /bad\.jsonl:1: labels: expected 1 labels/);
+});
+
+function writeJsonlSync(file: string, rows: unknown[]): void {
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
