@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorldTask, writeJsonl } from '../src/data/world/index.js';
-import { loadModel, loadCausalLM } from '../src/models/glm/checkpoint.js';
+import { loadModel, loadCausalLM, saveModel } from '../src/models/glm/checkpoint.js';
+import { resolveConfig } from '../src/trainers/base/config.js';
+import { grpoSchema } from '../src/trainers/grpo/grpo-config.js';
+import { loadRlPrompts } from '../src/trainers/grpo/grpo-data.js';
+import { GrpoTrainer } from '../src/trainers/grpo/grpo-trainer.js';
+import { rewardModelFromCausal } from '../src/trainers/reward/reward-trainer.js';
 import { GlmForSequenceClassification } from '../src/models/glm/model.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { noGrad } from '../src/tensor/autograd.js';
@@ -67,3 +72,42 @@ test('reward --process: a micro PRM overfits 8 traces (loss falls) and is saved 
 function writeJsonlSync(file: string, rows: unknown[]): void {
   writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }
+
+test('rerank: best-of-N with the PRM keeps the highest-scored sample; the aggregation can be overridden', () => {
+  const prompts = join(fx.dir, 'rl.jsonl');
+  writeJsonlSync(prompts, [{ prompt: 'What is 4 + 5? Box the final answer.', answer: '9', task: 'arithmetic' }, { prompt: [{ role: 'user', content: 'What is 12 + 7? Box the final answer.' }], answer: '19', task: 'arithmetic' }]);
+  const out = join(fx.dir, 'rerank.jsonl');
+  const r = runCli(['rerank', '--reward-model', join(fx.dir, 'prm', 'final'), '--policy', fx.model, '--prompts', prompts, '--n', '3', '--max-new-tokens', '6', '--out', out, '--reward-aggregation', 'last'], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim());
+  assert.equal(summary.reward_model, 'process');
+  assert.equal(summary.aggregation, 'last');
+  assert.equal(summary.prompts, 2);
+  // the untrained micro policy never answers right
+  assert.deepEqual([summary.best_of_n_accuracy, summary.oracle_accuracy], [0, 0]);
+  const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 2);
+  for (const row of rows) {
+    assert.equal(row.scores.length, 3);
+    assert.equal(row.score, Math.max(...row.scores));
+    assert.equal(row.scores[row.index], row.score);
+    assert.ok(row.score >= 0 && row.score <= 1);
+  }
+  const pw = join(fx.dir, 'pairwise');
+  saveModel(pw, rewardModelFromCausal(loadCausalLM(fx.model), 2));
+  const bad = runCli(['rerank', '--reward-model', pw, '--policy', fx.model, '--prompts', prompts, '--n', '2', '--reward-aggregation', 'min']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /pairwise reward model .*aggregation applies to a process reward model/);
+});
+
+test('GRPO with --reward-model: the PRM score is the training reward, the verifier is still logged', async () => {
+  const tok = loadTokenizer(fx.model);
+  const data = join(fx.dir, 'rl-train.jsonl');
+  await writeJsonl(data, generateWorldTask('rl', { n: 6, seed: 3, difficulty: [1] }));
+  const out = join(fx.dir, 'grpo-prm');
+  const cfg = resolveConfig(grpoSchema, { object: { model: fx.model, data, out, max_steps: 1, num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 8, prepass_k: 0, curriculum: 'uniform', quiet: true, learning_rate: 1e-3, reward_model: join(fx.dir, 'prm', 'final'), reward_aggregation: 'min' } });
+  await new GrpoTrainer(cfg, loadCausalLM(fx.model), tok, loadRlPrompts(data), null).train();
+  const [m] = readMetrics(join(out, 'metrics.jsonl'));
+  assert.ok(typeof m.reward === 'number' && m.reward > 0 && m.reward < 1, `PRM reward ${m.reward}`);
+  assert.equal(m.verified_reward, 0);
+});
