@@ -9,8 +9,9 @@ import { rlhfScaling } from './experiments/rlhf-scaling.js';
 import { ppoVsDpo } from './experiments/ppo-vs-dpo.js';
 import { rlcsVsUniform } from './experiments/rlcs-vs-uniform.js';
 import { seqa } from './experiments/seqa.js';
+import { prmVsOrm } from './experiments/prm-vs-orm.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, prmVsOrm];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);
