@@ -75,12 +75,12 @@ export const prmVsOrm: Experiment = {
   name: 'prm-vs-orm',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
-  minutes: { alone: 45, withBase: 28 },
+  minutes: { alone: 45, withBase: 15 },
   needs: 'sft',
   settings(quick) {
     return quick
       ? { volumes: [8, 16], family_counts: [1, 4], heldout_examples: 16, test_problems: 4, samples_per_problem: 4, max_new_tokens: 12, steps: 3, batch: 4, learning_rate: 3e-3, max_seq_length: 384, resamples: 2000 }
-      : { volumes: [250, 1000, 4000], family_counts: [1, 2, 4], heldout_examples: 400, test_problems: 96, samples_per_problem: 32, max_new_tokens: 160, steps: 150, batch: 16, learning_rate: 1e-3, max_seq_length: 384, resamples: 2000 };
+      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 80, batch: 16, learning_rate: 1e-3, max_seq_length: 384, resamples: 2000 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
