@@ -17,7 +17,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import { readMetrics } from '../src/trainers/base/metrics.js';
-import { tokenizeSteps } from '../src/data/stepwise.js';
+import { readStepwise, tokenizeSteps } from '../src/data/stepwise.js';
 import { scoreSteps, stepRewardInfo, stepRewardModelFromCausal } from '../src/trainers/reward/prm.js';
 import { makeFixture, type Fixture } from './fixtures.js';
 import { runCli, tempDir } from './helpers.js';
@@ -77,7 +77,7 @@ test('rerank: best-of-N with the PRM keeps the highest-scored sample; the aggreg
   const prompts = join(fx.dir, 'rl.jsonl');
   writeJsonlSync(prompts, [{ prompt: 'What is 4 + 5? Box the final answer.', answer: '9', task: 'arithmetic' }, { prompt: [{ role: 'user', content: 'What is 12 + 7? Box the final answer.' }], answer: '19', task: 'arithmetic' }]);
   const out = join(fx.dir, 'rerank.jsonl');
-  const r = runCli(['rerank', '--reward-model', join(fx.dir, 'prm', 'final'), '--policy', fx.model, '--prompts', prompts, '--n', '3', '--max-new-tokens', '6', '--out', out, '--reward-aggregation', 'last'], { timeoutMs: 120_000 });
+  const r = runCli(['rerank', '--reward-model', join(fx.dir, 'prm', 'final'), '--policy', fx.model, '--prompts', prompts, '--n', '3', '--max-new-tokens', '6', '--out', out, '--reward-aggregation', 'last', '--steps-out', join(fx.dir, 'sampled-steps.jsonl')], { timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim());
   assert.equal(summary.reward_model, 'process');
@@ -85,6 +85,11 @@ test('rerank: best-of-N with the PRM keeps the highest-scored sample; the aggreg
   assert.equal(summary.prompts, 2);
   // the untrained micro policy never answers right
   assert.deepEqual([summary.best_of_n_accuracy, summary.oracle_accuracy], [0, 0]);
+  // every sample labelled by the step checker: the untrained policy's first step is already wrong
+  assert.equal(summary.step_labelled, 6);
+  const labelled = readStepwise(join(fx.dir, 'sampled-steps.jsonl'));
+  assert.equal(labelled.length, 6);
+  for (const l of labelled) assert.ok(l.labels.every((x) => !x), JSON.stringify(l));
   const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(rows.length, 2);
   for (const row of rows) {

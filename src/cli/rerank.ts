@@ -17,6 +17,7 @@ import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import { STEP_AGGREGATIONS, type StepAggregation } from '../trainers/reward/prm.js';
 import { argmax, loadRewardScorer } from '../trainers/reward/reward-scorer.js';
 import { Rng } from '../util/rng.js';
+import { labelSampledResponse } from '../data/world/steps.js';
 import { choice, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
 
@@ -26,6 +27,7 @@ const schema = {
   prompts: field('path', '', 'JSONL with "prompt" (string or messages) and optional "answer" (+ "task" or "verifier")', { required: true }),
   n: field('int', 8, 'responses sampled per prompt', { min: 1 }),
   out: field('path', '', 'JSONL of the pick per prompt (prompt, best, score, scores, correct...); empty: summary only'),
+  steps_out: field('path', '', 'also write every sample to an arithmetic question, labelled step by step by the world\'s checker, as stepwise JSONL (training data for reward --process)'),
   reward_aggregation: choice(['', ...STEP_AGGREGATIONS], '', 'process reward models: min, prod or last of the step probabilities (default: the one saved with the model)'),
   max_new_tokens: field('int', 160, 'tokens per response', { min: 1 }),
   temperature: field('number', 1, 'sampling temperature', { min: 0 }),
@@ -62,6 +64,7 @@ export async function rerankCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (v.out) outputFile('rerank', '--out', v.out, v.overwrite, 'a JSONL file');
+  if (v.steps_out) outputFile('rerank', '--steps-out', v.steps_out, v.overwrite, 'a JSONL file');
   const prompts = readPrompts(v.prompts);
   const tok = loadTokenizer(v.policy);
   const scorer = loadRewardScorer(v.reward_model, tok, (v.reward_aggregation || null) as StepAggregation | null);
@@ -82,7 +85,18 @@ export async function rerankCommand(argv: string[]): Promise<number> {
     rows.push(row);
   });
   if (v.out) writeFileSync(v.out, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  let labelled = 0;
+  if (v.steps_out) {
+    const recs = rs.flatMap((r, i) => {
+      const user = prompts[r.promptIndex].prompt.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+      const rec = labelSampledResponse(user, { content: messages[i].content ?? '', reasoning_content: messages[i].reasoning_content ?? '' });
+      return rec ? [rec] : [];
+    });
+    writeFileSync(v.steps_out, recs.map((r) => JSON.stringify(r)).join('\n') + (recs.length ? '\n' : ''));
+    labelled = recs.length;
+  }
   const summary: Record<string, unknown> = { prompts: prompts.length, n: v.n, reward_model: scorer.kind, aggregation: scorer.aggregation };
+  if (v.steps_out) summary.step_labelled = labelled;
   if (verifiable > 0) Object.assign(summary, { verifiable, best_of_n_accuracy: best / verifiable, first_sample_accuracy: first / verifiable, oracle_accuracy: any / verifiable });
   console.log(JSON.stringify(summary));
   return 0;
