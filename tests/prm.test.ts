@@ -116,3 +116,14 @@ test('GRPO with --reward-model: the PRM score is the training reward, the verifi
   assert.ok(typeof m.reward === 'number' && m.reward > 0 && m.reward < 1, `PRM reward ${m.reward}`);
   assert.equal(m.verified_reward, 0);
 });
+
+test('PPO with a PRM as its reward model: rewards are aggregated step probabilities', () => {
+  const prompts = join(fx.dir, 'ppo-prompts.jsonl');
+  writeJsonlSync(prompts, ['What is 4 + 5? Box the final answer.', 'What is 12 + 7? Box the final answer.', 'What is 30 - 8? Box the final answer.', 'What is 6 * 3? Box the final answer.'].map((prompt) => ({ prompt })));
+  const out = join(fx.dir, 'ppo-prm');
+  const r = runCli(['ppo', '--model', fx.model, '--data', prompts, '--reward-model', join(fx.dir, 'prm', 'final'), '--reward-aggregation', 'last', '--out', out, '--max-steps', '1', '--per-device-train-batch-size', '4', '--response-length', '6', '--filter-min-std', '0', '--ptx-coef', '0', '--quiet'], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const [m] = readMetrics(join(out, 'metrics.jsonl'));
+  const score = m['objective/scores'];
+  assert.ok(typeof score === 'number' && score > 0 && score < 1, `PPO score ${score}: a PRM's last-step probability`);
+});
