@@ -62,4 +62,7 @@ test('the steps world task: TRL stepwise rows, families respected, about the ask
   const wrong = recs.filter((r) => r.labels.includes(false)).length;
   assert.ok(wrong > 25 && wrong < 75, `wrong share ${wrong}/200`);
   assert.deepEqual(generateSteps(new WorldRng(3, 'a'), 5, { split: 'train' }), generateSteps(new WorldRng(3, 'a'), 5, { split: 'train' }));
+  // every fault keeps the chain's subtractions valid (no negative intermediate), for many draws
+  const many = generateSteps(new WorldRng(7, 'b'), 600, { split: 'all', families: ['sub', 'chain'], wrongShare: 1 });
+  assert.ok(many.every((r) => r.labels.includes(false)));
 });

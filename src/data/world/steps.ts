@@ -120,6 +120,16 @@ function misread(rng: WorldRng, n: number, lo = 0): number {
   return n + 1;
 }
 
+/** Whether every subtraction of the chain on `operands` (with a copied-wrong block result) takes no more than there is. */
+function staysNonNegative(p: ArithmeticProblem, operands: readonly number[], copyFault?: { block: number; value: number }): boolean {
+  let v = operands[0];
+  for (let j = 0; j < p.ops.length; j++) {
+    if (p.ops[j] === '-' && operands[j + 1] > v) return false;
+    v = copyFault?.block === j ? copyFault.value : applyOp(v, p.ops[j], operands[j + 1]);
+  }
+  return true;
+}
+
 /** A wrong trace of `p`: one fault, carried forward consistently. Labels come from the checker. */
 export function corruptArithmeticSteps(rng: WorldRng, p: ArithmeticProblem): string[] {
   const right = arithmeticSteps(p);
@@ -132,21 +142,14 @@ export function corruptArithmeticSteps(rng: WorldRng, p: ArithmeticProblem): str
       const block = rng.int(0, p.ops.length - 1);
       let value = p.operands[0];
       for (let i = 0; i <= block; i++) value = applyOp(value, p.ops[i], p.operands[i + 1]);
-      steps = stepsFrom(p, p.operands, { block, value: misread(rng, value) });
+      const fault = { block, value: misread(rng, value) };
+      if (!staysNonNegative(p, p.operands, fault)) continue;
+      steps = stepsFrom(p, p.operands, fault);
     } else {
       const i = rng.int(1, p.operands.length - 1);
       const operands = [...p.operands];
-      let before = operands[0];
-      for (let j = 0; j < i - 1; j++) before = applyOp(before, p.ops[j], operands[j + 1]);
       operands[i] = p.ops[i - 1] === '*' ? rng.pick([2, 3, 4, 5, 6, 7, 8, 9].filter((m) => m !== operands[i])) : misread(rng, operands[i]);
-      if (p.ops[i - 1] === '-' && operands[i] > before) continue;
-      // later subtractions must stay non-negative on the misread values
-      let v = operands[0], valid = true;
-      for (let j = 0; j < p.ops.length; j++) {
-        if (p.ops[j] === '-' && operands[j + 1] > v) valid = false;
-        v = applyOp(v, p.ops[j], operands[j + 1]);
-      }
-      if (!valid) continue;
+      if (!staysNonNegative(p, operands)) continue;
       steps = stepsFrom(p, operands);
     }
     if (firstWrongStep(labelArithmeticSteps(p, steps)) >= 0) return steps;
