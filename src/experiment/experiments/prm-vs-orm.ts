@@ -75,7 +75,7 @@ export const prmVsOrm: Experiment = {
   name: 'prm-vs-orm',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
-  minutes: { alone: 45, withBase: 15 },
+  minutes: { alone: 50, withBase: 20 },
   needs: 'sft',
   settings(quick) {
     return quick
