@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArithmeticQuestion } from './arithmetic.js';
 import { WorldRng } from './rng.js';
-import { arithmeticSteps, corruptArithmeticSteps, firstWrongStep, generateSteps, labelArithmeticSteps, labelSampledResponse, responseSteps } from './steps.js';
+import { arithmeticSteps, corruptArithmeticSteps, slipBlock, firstWrongStep, generateSteps, labelArithmeticSteps, labelSampledResponse, responseSteps } from './steps.js';
 import { generateWorldTask, validateWorldRecord } from './index.js';
 
 const p = parseArithmeticQuestion('What is 47 + 38?')!;
@@ -37,6 +37,16 @@ test('a sampled response splits into reasoning lines and the answer, and is labe
   assert.deepEqual(rec.labels, [true, true, false, false]);
   assert.equal(rec.answer, '85');
   assert.equal(labelSampledResponse('Where does Ada live?', r), null);
+});
+
+test('an arithmetic slip: the column sum is off by one and everything after follows from it', () => {
+  // 47 + 38 with the ones column summed to 14: write 4, carry 1, tens 8 -> 84
+  assert.deepEqual(slipBlock(47, '+', 38, 0, -1), { lines: ['47 + 38:', 'ones: 7 + 8 + 0 = 14, write 4, carry 1', 'tens: 4 + 3 + 1 = 8, write 8, carry 0', '47 + 38 = 84'], value: 84 });
+  // 64 * 7 with the tens column one high: 4 * 7 = 28 (write 8, carry 2), 6 * 7 + 2 + 1 = 45 -> 458
+  assert.deepEqual(slipBlock(64, '*', 7, 1, 1), { lines: ['64 * 7:', 'ones: 4 * 7 + 0 = 28, write 8, carry 2', 'tens: 6 * 7 + 2 = 45, write 5, carry 4', 'final carry: write 4', '64 * 7 = 458'], value: 458 });
+  // unchanged (delta 0) it is the procedure's own block
+  assert.deepEqual(slipBlock(64, '*', 7, 1, 0)!.lines, arithmeticSteps(parseArithmeticQuestion('What is 64 * 7?')!).slice(0, -1));
+  assert.equal(slipBlock(47, '+', 38, 2, 1), null);
 });
 
 test('corrupted traces have exactly one fault carried forward: a right prefix, then all false, a wrong answer', () => {

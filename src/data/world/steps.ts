@@ -8,8 +8,10 @@
  *
  * Records are TRL's stepwise-supervision format: `{"prompt", "completions": [step, ...], "labels":
  * [bool, ...]}`, plus `family` and `answer`. Wrong traces are made from right ones by one fault that the
- * rest of the trace then carries forward consistently: a misread operand digit (the block is worked
- * on the wrong number), a wrong block result copied into the next operation, or a wrong boxed answer.
+ * rest of the trace then carries forward consistently: an arithmetic slip in one column (its sum off
+ * by one; the written digit, the carry and the later columns follow from it), a misread operand digit
+ * (the block is worked on the wrong number), a wrong block result copied into the next operation, or a
+ * wrong boxed answer.
  */
 import { DataError } from '../../errors.js';
 import {
@@ -20,8 +22,10 @@ import {
   arithmeticFinalAnswer,
   arithmeticInSplit,
   arithmeticQuestion,
+  digitAt,
   operationBlock,
   parseArithmeticQuestion,
+  placeName,
   sampleArithmetic,
 } from './arithmetic.js';
 import { type Split, type WorldRng } from './rng.js';
@@ -57,16 +61,48 @@ export function arithmeticSteps(p: ArithmeticProblem): string[] {
   return stepsFrom(p, p.operands);
 }
 
+/** A wrong result of one operation block: its value, and its lines when the fault is inside them. */
+interface BlockFault {
+  block: number;
+  value: number;
+  lines?: string[];
+}
+
+/**
+ * The block of `a op b` (op + or *) with an arithmetic slip in column `col`: that column's sum is off
+ * by `delta`, and the written digit, the carry and every later column follow from the wrong sum.
+ */
+export function slipBlock(a: number, op: '+' | '*', b: number, col: number, delta: number): { lines: string[]; value: number } | null {
+  const cols = op === '+' ? Math.max(String(a).length, String(b).length) : String(a).length;
+  if (col >= cols) return null;
+  const lines = [`${a} ${op} ${b}:`];
+  let carry = 0, value = 0;
+  for (let i = 0; i < cols; i++) {
+    const x = digitAt(a, i), y = op === '+' ? digitAt(b, i) : b;
+    const s = (op === '+' ? x + y + carry : x * y + carry) + (i === col ? delta : 0);
+    if (s < 0) return null;
+    lines.push(`${placeName(i)}: ${x} ${op} ${y} + ${carry} = ${s}, write ${s % 10}, carry ${Math.floor(s / 10)}`);
+    value += (s % 10) * 10 ** i;
+    carry = Math.floor(s / 10);
+  }
+  if (carry > 0) {
+    lines.push(`final carry: write ${carry}`);
+    value += carry * 10 ** cols;
+  }
+  lines.push(`${a} ${op} ${b} = ${value}`);
+  return { lines, value };
+}
+
 /** Trace steps worked on `operands` (possibly misread), headed by the true expression's final line. */
-function stepsFrom(p: ArithmeticProblem, operands: readonly number[], copyFault?: { block: number; value: number }): string[] {
+function stepsFrom(p: ArithmeticProblem, operands: readonly number[], copyFault?: BlockFault): string[] {
   const lines: string[] = [];
   let value = operands[0];
   for (let i = 0; i < p.ops.length; i++) {
-    const block = operationBlock(value, p.ops[i], operands[i + 1]);
+    const block = copyFault?.block === i && copyFault.lines ? copyFault.lines : operationBlock(value, p.ops[i], operands[i + 1]);
     value = applyOp(value, p.ops[i], operands[i + 1]);
     if (copyFault?.block === i) {
       value = copyFault.value;
-      block[block.length - 1] = `${block[0].slice(0, -1)} = ${value}`;
+      if (!copyFault.lines) block[block.length - 1] = `${block[0].slice(0, -1)} = ${value}`;
     }
     lines.push(...block);
   }
@@ -121,7 +157,7 @@ function misread(rng: WorldRng, n: number, lo = 0): number {
 }
 
 /** Whether every subtraction of the chain on `operands` (with a copied-wrong block result) takes no more than there is. */
-function staysNonNegative(p: ArithmeticProblem, operands: readonly number[], copyFault?: { block: number; value: number }): boolean {
+function staysNonNegative(p: ArithmeticProblem, operands: readonly number[], copyFault?: BlockFault): boolean {
   let v = operands[0];
   for (let j = 0; j < p.ops.length; j++) {
     if (p.ops[j] === '-' && operands[j + 1] > v) return false;
@@ -134,9 +170,20 @@ function staysNonNegative(p: ArithmeticProblem, operands: readonly number[], cop
 export function corruptArithmeticSteps(rng: WorldRng, p: ArithmeticProblem): string[] {
   const right = arithmeticSteps(p);
   for (let t = 0; t < 50; t++) {
-    const kind = rng.pick(['misread', 'misread', 'copy', 'answer'] as const);
+    const kind = rng.pick(['slip', 'slip', 'misread', 'copy', 'answer'] as const);
     let steps: string[];
-    if (kind === 'answer') {
+    if (kind === 'slip') {
+      const blocks = p.ops.map((op, i) => (op === '-' ? -1 : i)).filter((i) => i >= 0);
+      if (blocks.length === 0) continue;
+      const block = rng.pick(blocks);
+      let a = p.operands[0];
+      for (let i = 0; i < block; i++) a = applyOp(a, p.ops[i], p.operands[i + 1]);
+      const slipped = slipBlock(a, p.ops[block] as '+' | '*', p.operands[block + 1], rng.int(0, String(a).length + 1), rng.pick([-1, 1]));
+      if (!slipped) continue;
+      const fault = { block, ...slipped };
+      if (!staysNonNegative(p, p.operands, fault)) continue;
+      steps = stepsFrom(p, p.operands, fault);
+    } else if (kind === 'answer') {
       steps = [...right.slice(0, -1), arithmeticFinalAnswer({ ...p, answer: misread(rng, p.answer) })];
     } else if (kind === 'copy') {
       const block = rng.int(0, p.ops.length - 1);
