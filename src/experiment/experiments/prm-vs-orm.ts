@@ -185,6 +185,7 @@ export const prmVsOrm: Experiment = {
       { file: 'diversity.svg', caption: `Best-of-${K} accuracy against the number of task families in the training data (${vMax} examples)`, svg: barChart({ title: 'Reward-model data diversity', yLabel: `best-of-${K} accuracy`, bars: KINDS.flatMap((k) => S.family_counts.map((f) => { const m = mean(perProblem(k, { volume: vMax, families: f }, K)); return { label: `${k.toUpperCase()} ${f} fam.`, value: m.estimate, ci: m.ci }; })) }) },
     ];
     const sm = samples.metrics as Record<string, number>;
+    const rightShare = held.filter((e) => e.labels.every(Boolean)).length / held.length;
     return {
       settings: S,
       arms: Object.fromEntries(Object.entries(arms).map(([k, v]) => [k, v.metrics])),
@@ -194,6 +195,7 @@ export const prmVsOrm: Experiment = {
         `${samples.scores.length} policy samples (${K} per problem) on ${problems.length} held-out problems; ${(100 * sm.answer_right).toFixed(1)}% have the right boxed answer, ${(100 * sm.step_correct).toFixed(1)}% have every step right. Best-of-1 = ${(100 * mean(oracle[0]).estimate).toFixed(1)}% for every reward model, so best-of-N differences are differences in best-of-N gain.`,
         `Training data: ${S.volumes.join(', ')} examples (nested) over ${fAll} families (${familySubset(fAll).join(', ')}), and ${vMax} examples over ${S.family_counts.join(', ')} families; ${S.steps} steps of ${S.batch} examples for every reward model, so volumes above ${S.steps * S.batch} are not all seen.`,
         `Families: ${STEP_FAMILIES.join(', ')}; the held-out problems cycle through all of them.`,
+        `Reward-model accuracy on ${held.length} held-out step-labelled traces (all data): PRM ${(100 * mean(perHeld('prm', full)).estimate).toFixed(1)}%, ORM ${(100 * mean(perHeld('orm', full)).estimate).toFixed(1)}%; a constant answer scores ${(100 * Math.max(rightShare, 1 - rightShare)).toFixed(1)}% (${(100 * rightShare).toFixed(1)}% of them are right throughout). A reward model near that level has not learned to check steps, and its best-of-N picks are no better than chance.`,
       ],
     };
   },
