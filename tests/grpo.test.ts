@@ -84,6 +84,13 @@ test('tool rollout: call, observation (masked), answer; the tokens render like t
   assert.equal(tok.decode(masked), '\n<tool_response>\n42\n</tool_response><|assistant|>');
   assert.equal(r.generated, r.mask.filter((m) => m === 1).length);
   assert.ok(r.logprobs.every((lp, i) => (r.mask[i] ? lp === -0.5 : lp === 0)));
+  // the transcript is the same conversation as messages, and renders to the same text
+  assert.deepEqual(r.transcript.map((m) => [m.role, m.content, m.reasoning_content ?? null, m.tool_calls?.length ?? 0]), [
+    ['assistant', '', 'too big', 1],
+    ['tool', '42', null, 0],
+    ['assistant', 'The answer is <|begin_of_box|>42<|end_of_box|>.', 'python printed 42.', 0],
+  ]);
+  assert.equal(renderChatText({ messages: [...record.prompt, ...r.transcript], tools: record.tools }) + EOS_TOKEN, text);
 });
 
 test('malformed or unknown tool calls end the rollout with reward 0', async () => {
@@ -141,7 +148,7 @@ test('grpoLoss gradient on-policy equals the gradient of -sum(A logp) / tokens (
   const prompts = [tok.encode('What is 2 + 2?'), tok.encode('Name a lake.')];
   const comps = [tok.encode(' 4 is it'), tok.encode(' Blue lake')];
   const samples: Sample[] = prompts.map((p, i) => ({
-    r: { prompt: i, promptIds: p, completion: comps[i], mask: comps[i].map((_, t) => (t === 1 ? 0 : 1)), logprobs: [], parsed: { reasoning_content: null, content: '', tool_calls: [], malformed: [] }, finish: 'stop', toolCalls: 0, generated: comps[i].length - 1 } as Rollout,
+    r: { prompt: i, promptIds: p, completion: comps[i], mask: comps[i].map((_, t) => (t === 1 ? 0 : 1)), logprobs: [], parsed: { reasoning_content: null, content: '', tool_calls: [], malformed: [] }, transcript: [], finish: 'stop', toolCalls: 0, generated: comps[i].length - 1 } as Rollout,
     advantage: i === 0 ? 1.5 : -0.7,
     old: null,
   }));

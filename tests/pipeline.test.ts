@@ -91,8 +91,17 @@ test('pipeline --quick runs every stage and resumes', () => {
   // --force-stage redoes that stage and the later ones under the new settings, keeping the earlier ones
   const forced = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick', '--seed', '1', '--force-stage', 'grpo']);
   assert.equal(forced.code, 0, forced.stderr);
-  assert.match(forced.stderr, /--force-stage grpo: redoing grpo, report with seed: 0 -> 1/);
+  assert.match(forced.stderr, /--force-stage grpo: redoing grpo, experts, report with seed: 0 -> 1/);
   assert.match(forced.stderr, /align already done/);
   assert.match(forced.stderr, /pipeline: grpo \.\.\./);
+  assert.match(forced.stderr, /experts skipped \(--until grpo\)/);
   assert.equal(JSON.parse(readFileSync(statePath, 'utf8')).config.seed, 1);
+  // --until experts adds expert iteration on top of the finished run (docs/distill.md)
+  const experts = runCli(['pipeline', '--preset', 'tiny', '--out', out, '--quick', '--seed', '1', '--until', 'experts']);
+  assert.equal(experts.code, 0, experts.stderr);
+  assert.match(experts.stderr, /grpo already done/);
+  const withExperts = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(Object.keys(withExperts.experts.experts).sort(), ['chat', 'reasoning', 'tool']);
+  assert.equal(withExperts.experts.experts.reasoning, join(out, 'grpo', 'final'));
+  for (const who of ['experts', 'base', 'student']) assert.ok(withExperts.experts.scores[who], who);
 });

@@ -4,7 +4,9 @@
  * of the same weights, in the same run and with the same thread count. Decode speed excludes the
  * prompt: rate = (tokens after the first) / (time after the first token). With `--dtypes f32,bf16`
  * each preset is also timed with its matrices held in bf16 (glmkit --dtype bf16) against llama.cpp
- * on a BF16 GGUF of the same weights.
+ * on a BF16 GGUF of the same weights. With `voters`, each preset also gets a SEQA-style row
+ * (src/bench/voters.ts): N voters after one shared prefix, in voters/s, beside the model's plain
+ * forward tokens/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { Rng } from '../util/rng.js';
 import { exportGguf } from '../cli/export.js';
 import { UsageError } from '../errors.js';
+import { benchVoters } from './voters.js';
 
 export interface BenchGenerateOptions {
   presets?: string[];
@@ -33,6 +36,10 @@ export interface BenchGenerateOptions {
   noLlama?: boolean;
   /** weight dtypes to time (default f32 only) */
   dtypes?: WeightDtype[];
+  /** SEQA-style sampling: this many voters after one prefix (absent or 0: not timed) */
+  voters?: number;
+  /** tokens per voter (default 24) */
+  voterTokens?: number;
 }
 
 interface Rate {
@@ -154,6 +161,12 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
           results.push(row);
           print(opts.json ? JSON.stringify(row) : `${preset} ${dtype} batch ${batch}: glmkit ${row.glmkit_tokens_per_s} tok/s` + (row.llamacpp_tokens_per_s !== undefined ? `, llama.cpp ${row.llamacpp_tokens_per_s} tok/s, ratio ${row.ratio}` : ` (${row.llamacpp})`));
         }
+        if (opts.voters) {
+          const r = benchVoters(model, { voters: opts.voters, voterTokens: opts.voterTokens ?? 24, prefixTokens: 24, reps: opts.quick ? 2 : 3, vocabLimit: tok.vocabSize });
+          const row = { bench: 'generate-voters', preset, dtype, params: model.numParameters(), threads: nativeInfo()?.threads ?? threads, ...r };
+          results.push(row);
+          print(opts.json ? JSON.stringify(row) : `${preset} ${dtype} SEQA voters: ${r.voters_per_s} voters/s (${r.voters} voters x ${r.voter_tokens} tokens after one ${r.prefix_tokens}-token prefix, ${r.voter_tokens_per_s} tok/s; prefix per row: ${r.voters_per_s_unshared} voters/s; plain forward ${r.forward_tokens_per_s} tok/s)`);
+        }
       }
     }
   } finally {
@@ -165,9 +178,9 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
 
 const spec = {
   name: 'bench generate',
-  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16] [--tokens N] [--threads N] [--json] [--quick] [--no-llama]',
+  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16] [--tokens N] [--threads N] [--voters N] [--json] [--quick] [--no-llama]',
   description:
-    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.",
+    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.\nWith --voters N (default 32; 0 = off): SEQA-style sampling, N voters of --voter-tokens after one shared\nprefix, in voters/s, beside the prefix-per-row path and the model's plain forward tokens/s.",
   schema: {
     presets: field<string | null>('string', null, 'comma-separated presets (default tiny,small)', { nullable: true, placeholder: 'list' }),
     dtypes: field('string', 'f32', 'weight dtypes to time, comma separated: f32, bf16 (bf16: glmkit --dtype bf16 vs llama.cpp on a BF16 GGUF)'),
@@ -176,6 +189,8 @@ const spec = {
     json: field('boolean', false, 'one JSON object per line'),
     quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
     llama: field('boolean', true, 'also time llama.cpp (--no-llama skips it)'),
+    voters: field('int', 32, 'SEQA-style rows: voters sampled after one prefix (0 = none)', { min: 0 }),
+    voter_tokens: field('int', 24, 'tokens per voter', { min: 1 }),
   },
 };
 
@@ -186,7 +201,7 @@ export async function benchGenerateCommand(argv: string[]): Promise<number> {
   const v = parsed.values;
   await benchGenerate({
     presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
-    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes),
+    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens,
   }, (l) => console.log(l));
   return 0;
 }

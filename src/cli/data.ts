@@ -1,11 +1,23 @@
 /**
- * `glmkit data world --task T --n N --seed S --out FILE.jsonl [--difficulty D] [--world-seed W] [--split S]`
+ * `glmkit data world --task T --n N --seed S --out FILE.jsonl [--difficulty D] [--world-seed W] [--split S] [--mrc-kinds K]`
  * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { MAX_DIFFICULTY, STEP_FAMILIES, WORLD_TASKS, type StepFamily, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
+
+/** "hard" or a comma-separated list of mrc kinds (a UsageError naming the known kinds otherwise). */
+export function parseMrcKinds(text: string | null): MrcKind[] | undefined {
+  if (text === null) return undefined;
+  const out: MrcKind[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
+    if (part === 'hard') out.push(...HARD_MRC_KINDS);
+    else if ((MRC_KINDS as readonly string[]).includes(part)) out.push(part as MrcKind);
+    else throw new UsageError(`data world: --mrc-kinds: expected kinds among hard, ${MRC_KINDS.join(', ')}; got "${part}"`);
+  }
+  return out;
+}
 
 const schema = {
   task: choice(WORLD_TASKS, '' as WorldTask, 'the task to generate', { required: true }),
@@ -16,9 +28,11 @@ const schema = {
   difficulty: field<string | null>('string', null, 'levels: "2", "1,3" or "1-4" (arithmetic 1-7, world questions 1-3, longqa 1-4)', { nullable: true }),
   split: choice(['train', 'test', 'all'], 'all', 'train (~90% of problems), test (the other ~10%) or all'),
   style_noise: field('number', 0, 'sft: share of demonstrations worded as the annotator dislikes, 0..1', { min: 0, max: 1 }),
+  mrc_kinds: field<string | null>('string', null, `mrc: question kinds, comma-separated (${MRC_KINDS.join(', ')}; "hard" = all but literal and owner_bridge); default literal,owner_bridge`, { nullable: true }),
   contrastive: field('number', 0, 'preference: share of contrastive pairs (right vs wrong, worded alike), 0..1', { min: 0, max: 1 }),
   families: field<string | null>('string', null, 'steps: task families, e.g. "add,mul" (add, sub, mul, chain; default all)', { nullable: true }),
   wrong_share: field('number', 0.5, 'steps: share of corrupted traces (labelled from their first wrong step), 0..1', { min: 0, max: 1 }),
+  paraphrase_choices: choice(PARAPHRASE_CHOICES, 'none', 'mcq: write choices with paraphrases of the world\'s words: all of them, or only the right one (answer)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
 };
 
@@ -57,7 +71,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
     if (!(STEP_FAMILIES as readonly string[]).includes(f)) throw new UsageError(`data world --families: expected a comma-separated list of ${STEP_FAMILIES.join(', ')}, got '${f}'`);
   }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, families, wrongShare: v.wrong_share });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

@@ -72,12 +72,25 @@ export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
   return F.div(x, n);
 }
 
-export class SentenceEncoder {
+/**
+ * What SEQA and evaluation need of a sentence encoder: vectors of texts. Two implementations: the
+ * local `SentenceEncoder` (an encoder folder run in this process) and `HttpSentenceEncoder`
+ * (src/embed/http-encoder.ts, an OpenAI-compatible /v1/embeddings endpoint).
+ */
+export interface SentenceEmbedder {
+  /** what the vectors come from (a folder, a URL and model), for logs and summaries */
+  readonly source: string;
+  /** One vector per text, in order. */
+  embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
+}
+
+export class SentenceEncoder implements SentenceEmbedder {
   constructor(
     readonly lm: GlmForCausalLM,
     readonly tokenizer: Tokenizer,
     readonly config: EncoderConfig,
     readonly padId: number,
+    readonly source = 'local encoder',
   ) {}
 
   get dimension(): number {
@@ -109,6 +122,11 @@ export class SentenceEncoder {
       }
     });
     return out;
+  }
+
+  /** SentenceEmbedder: embed() (batches of 32, as the /v1/embeddings route computes them). */
+  async embedTexts(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.embed(texts);
   }
 
   /** Vectors of texts (no graph). */

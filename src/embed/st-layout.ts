@@ -129,5 +129,5 @@ export function loadEncoder(dir: string): SentenceEncoder {
   if (pc.word_embedding_dimension !== lm.config.hiddenSize) {
     throw new CheckpointError(`${dir}: the pooling config says word_embedding_dimension ${String(pc.word_embedding_dimension)}, the model's hidden_size is ${lm.config.hiddenSize}; they must agree`);
   }
-  return new SentenceEncoder(lm, tok, cfg, padIdOf(tok));
+  return new SentenceEncoder(lm, tok, cfg, padIdOf(tok), dir);
 }

@@ -42,9 +42,9 @@ export interface ExperimentResult {
 
 /** The base artifacts of a pipeline output folder, checked to exist. */
 export function pipelineArtifacts(dir: string, needs: Experiment['needs']): BaseArtifacts {
-  const a: BaseArtifacts = { dir, dataDir: join(dir, 'data'), initDir: join(dir, 'init'), sftDir: join(dir, 'sft', 'final'), rewardDir: join(dir, 'reward', 'final') };
+  const a: BaseArtifacts = { dir, dataDir: join(dir, 'data'), initDir: join(dir, 'init'), pretrainDir: join(dir, 'pretrain', 'final'), sftDir: join(dir, 'sft', 'final'), rewardDir: join(dir, 'reward', 'final') };
   const required: [string, string][] = [[a.dataDir, 'its world data (data stage)'], [join(a.initDir, 'tokenizer.json'), 'the initial model and tokenizer (init stage)']];
-  if (needs !== 'init') required.push([join(a.sftDir, 'config.json'), 'the SFT model (sft stage)']);
+  if (needs !== 'init') required.push([join(a.pretrainDir, 'config.json'), 'the pre-trained model (pretrain stage)'], [join(a.sftDir, 'config.json'), 'the SFT model (sft stage)']);
   if (needs === 'reward') required.push([join(a.rewardDir, 'config.json'), 'the reward model (align stage)']);
   for (const [p, what] of required) {
     if (!existsSync(p)) throw new ConfigError(`--base ${dir}: expected ${what} at ${p}, found nothing; run \`glmkit pipeline --out ${dir}\` (with --until align or later when a reward model is needed) or leave out --base`);

@@ -37,6 +37,8 @@ export interface BaseArtifacts {
   dataDir: string;
   /** the tokenizer and the randomly initialised model (pipeline stage init) */
   initDir: string;
+  /** the pre-trained model (present when the experiment needs stage 'sft' or later) */
+  pretrainDir: string;
   /** the SFT model (present when the experiment needs stage 'sft' or later) */
   sftDir: string;
   /** the pipeline's reward model (present when the experiment needs stage 'reward') */

@@ -9,6 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
 import type { GlmMoe } from '../models/glm/moe.js';
+import type { KVCache } from './kv-cache.js';
 import { checkSampling, sampleToken, sampleableIds, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -45,24 +46,28 @@ export interface GenerateResult {
   promptRouting?: number[][][];
 }
 
-export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
+/** Checks the options and the prompts (non-empty, ids in the vocabulary, length + new tokens within the positions). */
+function checkGenerate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): void {
   checkSampling(opts);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ConfigError(`maxNewTokens must be an integer >= 0, got ${opts.maxNewTokens}`);
-  if (prompts.length === 0) return { tokens: [], logprobs: [], finishReason: [] };
   const V = model.config.vocabSize;
   for (const [i, p] of prompts.entries()) {
     if (p.length === 0) throw new ConfigError(`prompt ${i} is empty; generation needs at least one token`);
     for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt ${i} has token id ${t} outside the vocabulary [0, ${V})`);
   }
-  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const limit = sampleableIds(V, opts.vocabLimit);
-  const stops = new Set(opts.stopTokens ?? []);
-  const B = prompts.length;
-  const T = Math.max(...prompts.map((p) => p.length));
+  const T = Math.max(0, ...prompts.map((p) => p.length));
   const maxPos = model.config.maxPositionEmbeddings;
   if (T + opts.maxNewTokens > maxPos) {
     throw new ConfigError(`prompt length ${T} + max new tokens ${opts.maxNewTokens} exceeds max_position_embeddings ${maxPos}`);
   }
+}
+
+export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
+  checkGenerate(model, prompts, opts);
+  if (prompts.length === 0) return { tokens: [], logprobs: [], finishReason: [] };
+  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const B = prompts.length;
+  const T = Math.max(...prompts.map((p) => p.length));
   const pad = opts.padId ?? 0;
   const ids = new Int32Array(B * T).fill(pad), mask = new Int32Array(B * T);
   prompts.forEach((p, b) => {
@@ -73,7 +78,6 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
   });
   const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finishReason: prompts.map(() => 'length') };
   if (opts.maxNewTokens === 0) return out;
-  const done = new Array<boolean>(B).fill(false);
   const moe = opts.recordRouting ? model.moeLayers() : [];
   if (moe.length > 0) out.routing = prompts.map(() => []);
   for (const m of moe) m.recordRouting = true;
@@ -81,33 +85,9 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
   noGrad(() => {
     const cache = model.createCache(B, T + opts.maxNewTokens);
     // Prefill: only the last position's logits are needed.
-    let { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
+    const { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
     if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
-    let lastRows = lastPositions(hidden, B, T);
-    for (let step = 0; step < opts.maxNewTokens; step++) {
-      const logits = model.logits(lastRows); // [B, V]
-      const next = new Int32Array(B), stepMask = new Int32Array(B);
-      for (let b = 0; b < B; b++) {
-        if (done[b]) {
-          next[b] = pad;
-          continue;
-        }
-        const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, b * V + limit), opts, rng);
-        out.tokens[b].push(token);
-        out.logprobs[b].push(logprob);
-        out.routing?.[b].push(null);
-        next[b] = token;
-        stepMask[b] = 1;
-        if (stops.has(token)) {
-          done[b] = true;
-          out.finishReason[b] = 'stop';
-        }
-      }
-      if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
-      hidden = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask }).hidden;
-      lastRows = lastPositions(hidden, B, 1);
-      if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
-    }
+    decodeLoop(model, cache, lastPositions(hidden, B, T), opts, rng, out, moe);
   });
   } finally {
     for (const m of moe) {
@@ -116,6 +96,76 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     }
   }
   return out;
+}
+
+/**
+ * `n` continuations of one prompt, e.g. SEQA's voters: the prompt is prefilled once (batch 1), its
+ * keys and values are copied into the n rows of the decode cache, and the n rows decode as one batch.
+ * Gives the tokens `generate(model, n copies of prefix, opts)` gives (the same sampling order of the
+ * seeded RNG: row 0..n-1 at each step), at 1/n of the prefill cost. No routing record (`recordRouting`
+ * is refused).
+ */
+export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly number[], n: number, opts: GenerateOptions): GenerateResult {
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`generateFromSharedPrefix: expected a number of sequences >= 0, got ${n}`);
+  if (opts.recordRouting) throw new ConfigError('generateFromSharedPrefix: recordRouting is not supported; use generate() with copies of the prompt');
+  checkGenerate(model, [prefix], opts);
+  const out: GenerateResult = { tokens: [], logprobs: [], finishReason: [] };
+  for (let b = 0; b < n; b++) {
+    out.tokens.push([]);
+    out.logprobs.push([]);
+    out.finishReason.push('length');
+  }
+  if (n === 0 || opts.maxNewTokens === 0) return out;
+  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const P = prefix.length;
+  noGrad(() => {
+    const once = model.createCache(1, P);
+    const { hidden } = model.model.forward(new Tensor(Int32Array.from(prefix), [1, P]), { cache: once, attentionMask: new Int32Array(P).fill(1) });
+    const last = lastPositions(hidden, 1, P).data as Float32Array;
+    const cache = model.createCache(n, P + opts.maxNewTokens);
+    cache.broadcastFrom(once, 0);
+    const H = last.length, rows = new Float32Array(n * H);
+    for (let b = 0; b < n; b++) rows.set(last, b * H);
+    decodeLoop(model, cache, new Tensor(rows, [n, H]), opts, rng, out, []);
+  });
+  return out;
+}
+
+/**
+ * The lockstep decode after a prefill: `lastRows` [B, H] are the hidden states the first tokens are
+ * sampled from, `cache` holds every row's prompt. Fills `out` (tokens, log-probs, finish reasons and,
+ * with MoE layers given, the routing of each fed-back token).
+ */
+function decodeLoop(model: GlmForCausalLM, cache: KVCache, lastRows: Tensor, opts: GenerateOptions, rng: Rng, out: GenerateResult, moe: readonly GlmMoe[]): void {
+  const B = lastRows.shape[0], V = model.config.vocabSize;
+  const limit = sampleableIds(V, opts.vocabLimit);
+  const stops = new Set(opts.stopTokens ?? []);
+  const pad = opts.padId ?? 0;
+  const done = new Array<boolean>(B).fill(false);
+  for (let step = 0; step < opts.maxNewTokens; step++) {
+    const logits = model.logits(lastRows); // [B, V]
+    const next = new Int32Array(B), stepMask = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      if (done[b]) {
+        next[b] = pad;
+        continue;
+      }
+      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, b * V + limit), opts, rng);
+      out.tokens[b].push(token);
+      out.logprobs[b].push(logprob);
+      out.routing?.[b].push(null);
+      next[b] = token;
+      stepMask[b] = 1;
+      if (stops.has(token)) {
+        done[b] = true;
+        out.finishReason[b] = 'stop';
+      }
+    }
+    if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
+    const { hidden } = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask });
+    lastRows = lastPositions(hidden, B, 1);
+    if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
+  }
 }
 
 /** The experts row `n` of the last forward was routed to, in every MoE layer (layer-major). */

@@ -72,6 +72,34 @@ export class KVCache {
     this.length = length;
   }
 
+  /**
+   * Fills this empty cache with row `row` of `src` in every batch row (a prefix prefilled once and
+   * shared by B sequences): each row gets src's filled slots, key mask and next RoPE position.
+   */
+  broadcastFrom(src: KVCache, row = 0): void {
+    if (this.length !== 0) throw new ShapeError(`KVCache.broadcastFrom: the target cache already holds ${this.length} slots; start from an empty one`);
+    if (src.layers.length !== this.layers.length || src.headsKv !== this.headsKv || src.headDim !== this.headDim) {
+      throw new ShapeError(`KVCache.broadcastFrom: source has ${src.layers.length} layers x ${src.headsKv} kv heads x ${src.headDim}, target ${this.layers.length} x ${this.headsKv} x ${this.headDim}`);
+    }
+    if (!Number.isInteger(row) || row < 0 || row >= src.batch) throw new ShapeError(`KVCache.broadcastFrom: expected a source row in [0, ${src.batch}), got ${row}`);
+    if (src.length > this.capacity) throw new ShapeError(`KVCache.broadcastFrom: ${src.length} source slots exceed the capacity ${this.capacity}`);
+    const width = this.headsKv * this.headDim, n = src.length * width;
+    for (let l = 0; l < this.layers.length; l++) {
+      const from = row * src.capacity * width;
+      const k = src.layers[l].k.subarray(from, from + n), v = src.layers[l].v.subarray(from, from + n);
+      for (let b = 0; b < this.batch; b++) {
+        this.layers[l].k.set(k, b * this.capacity * width);
+        this.layers[l].v.set(v, b * this.capacity * width);
+      }
+    }
+    const mask = src.keyMask.subarray(row * src.capacity, row * src.capacity + src.length);
+    for (let b = 0; b < this.batch; b++) {
+      this.keyMask.set(mask, b * this.capacity);
+      this.nextPos[b] = src.nextPos[row];
+    }
+    this.length = src.length;
+  }
+
   /** Writes the new tokens' k, v ([B, T, Hkv, D]) of one layer into the slots reserved by the last advance(T). */
   write(layer: number, k: Float32Array, v: Float32Array, T: number): void {
     const row = this.headsKv * this.headDim;

@@ -26,6 +26,7 @@ import { evalChat } from '../eval/chat-eval.js';
 import { writeReport } from '../report/report.js';
 import { runGrpoStage } from './grpo-stage.js';
 import { openPipelineState, savePipelineState, STAGES, type Stage } from './state.js';
+import { runExpertsStage } from './experts-stage.js';
 import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { machineInfo } from '../util/machine.js';
@@ -153,6 +154,9 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       }
       case 'grpo':
         state.summary.grpo = await runGrpoStage({ out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log });
+        break;
+      case 'experts':
+        state.summary.experts = await runExpertsStage({ out, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log }, state.summary.final_model as string | undefined);
         break;
       case 'report':
         break;

@@ -31,7 +31,7 @@ test('pipeline state: --force-stage forgets that stage and the later ones and re
   assert.deepEqual(f.done, ['data', 'tokenizer']);
   assert.equal(f.config.seed, 5);
   assert.ok(existsSync(join(out, 'tokenizer')) && !existsSync(join(out, 'init')) && !existsSync(join(out, 'pretrain')));
-  assert.match(logs[0], /redoing init, pretrain, sft, eval, align, grpo, report with seed: 0 -> 5/);
+  assert.match(logs[0], /redoing init, pretrain, sft, eval, align, grpo, experts, report with seed: 0 -> 5/);
 });
 
 test('pipeline state: a state file without recorded settings is refused', () => {

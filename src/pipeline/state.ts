@@ -10,7 +10,7 @@ import { CheckpointError, ConfigError } from '../errors.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { configDiff, configHash } from '../util/config-hash.js';
 
-export const STAGES = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'report'] as const;
+export const STAGES = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'experts', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Settings that do not change what a stage computes (how it runs, how far, how loudly). */
@@ -26,6 +26,7 @@ const STAGE_DIRS: Record<Stage, string[]> = {
   eval: [],
   align: ['alignment', 'reward', 'ppo', 'dpo', 'exo'],
   grpo: ['grpo'],
+  experts: ['experts'],
   report: [],
 };
 

@@ -11,9 +11,10 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { MAX_ARITHMETIC_LEVEL } from './arithmetic.js';
 import { generatePreference, type PreferenceRecord } from './preference.js';
-import { generatePairs, generateSts, type PairRecord, type StsRecord } from './lexicon.js';
+import { generatePairs, generateSts, synonymOf, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type PretrainRecord } from './pretrain.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
+import { BASIC_MRC_KINDS, HARD_MRC_KINDS, MRC_KINDS, type HardMrcKind, type MrcKind, sampleMrcHard } from './reading-hard.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
 import { type ModelResponse, verifyChoice, verifyExact } from './verify.js';
 import { type Split, WorldRng } from './rng.js';
@@ -28,6 +29,7 @@ export * from './preference.js';
 export * from './pretrain.js';
 export * from './questions.js';
 export * from './reading.js';
+export * from './reading-hard.js';
 export * from './rl.js';
 export * from './rng.js';
 export * from './schema.js';
@@ -56,7 +58,18 @@ export interface WorldTaskOptions {
   families?: StepFamily[];
   /** steps only: share of corrupted (wrong) traces, 0..1 (default 0.5). */
   wrongShare?: number;
+  /**
+   * mcq only: write choices with their paraphrases (`CHOICE_SYNONYMS`) instead of the words the
+   * world's texts use: 'all' every choice, 'answer' only the right one (the distractors keep the seen
+   * words, so surface-form scoring is drawn to them); default 'none'. The questions are the same.
+   */
+  paraphraseChoices?: ParaphraseChoices;
+  /** mrc only: the question kinds to draw from, uniformly (default: the basic 'literal' and 'owner_bridge'). */
+  mrcKinds?: MrcKind[];
 }
+
+export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
+export type ParaphraseChoices = (typeof PARAPHRASE_CHOICES)[number];
 
 export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord | StepwiseRecord;
 
@@ -80,7 +93,7 @@ export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
   rl: MAX_ARITHMETIC_LEVEL,
   preference: 5,
   longqa: Math.max(...Object.keys(LONGQA_LENGTHS).map(Number)),
-  mrc: 2,
+  mrc: 3,
   mcq: 1,
   pairs: 1,
   sts: 1,
@@ -118,6 +131,12 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const [k, v] of [['styleNoise', opts.styleNoise], ['contrastive', opts.contrastive], ['wrongShare', opts.wrongShare]] as const) {
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new ConfigError(`world ${task}: expected ${k} within 0..1, got ${v}`);
   }
+  if (opts.paraphraseChoices !== undefined && !(PARAPHRASE_CHOICES as readonly string[]).includes(opts.paraphraseChoices)) {
+    throw new ConfigError(`world ${task}: expected paraphraseChoices ${PARAPHRASE_CHOICES.join(', ')}, got "${opts.paraphraseChoices}"`);
+  }
+  for (const k of opts.mrcKinds ?? []) {
+    if (!(MRC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected mrc kinds among ${MRC_KINDS.join(', ')}, got "${k}"`);
+  }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
     if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
@@ -151,14 +170,24 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     }
     case 'mrc': {
       const out: MrcRecord[] = [];
+      const kinds = opts.mrcKinds && opts.mrcKinds.length > 0 ? opts.mrcKinds : null;
+      let tries = 0;
       while (out.length < n) {
-        const r = sampleMrc(rng, world);
+        let r: MrcRecord;
+        if (!kinds) r = sampleMrc(rng, world);
+        else {
+          const k = rng.pick(kinds);
+          if ((HARD_MRC_KINDS as readonly string[]).includes(k)) r = sampleMrcHard(rng, world, k as HardMrcKind);
+          else do r = sampleMrc(rng, world);
+          while (r.kind !== k);
+        }
         if (!levels || levels.includes(r.difficulty)) out.push(r);
+        else if (++tries > 1000 + 100 * n) throw new ConfigError(`world mrc: kinds ${(kinds ?? BASIC_MRC_KINDS).join(', ')} rarely or never have difficulty ${levels.join(',')}; choose other kinds or levels`);
       }
       return out;
     }
     case 'mcq':
-      return Array.from({ length: n }, () => sampleMcq(rng, world));
+      return Array.from({ length: n }, () => paraphrasedMcq(sampleMcq(rng, world), opts.paraphraseChoices ?? 'none'));
     case 'pairs':
       return generatePairs(rng, world, n, split);
     case 'sts':
@@ -166,6 +195,13 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     case 'steps':
       return generateSteps(rng, n, { split, families: opts.families, wrongShare: opts.wrongShare });
   }
+}
+
+/** An mcq record with its choices written by their paraphrases (`seen_choices` keeps the world's words). */
+export function paraphrasedMcq(r: McqRecord, mode: ParaphraseChoices): McqRecord {
+  if (mode === 'none') return r;
+  const choices = r.choices.map((c, i) => (mode === 'all' || i === r.answer ? synonymOf(c) : c));
+  return { ...r, choices, seen_choices: r.choices };
 }
 
 /**

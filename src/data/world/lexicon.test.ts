@@ -52,3 +52,25 @@ test('every answer a world mcq question offers has a paraphrase for the synonym-
     assert.notEqual(CHOICE_SYNONYMS[c], c);
   }
 });
+
+test('mcq paraphraseChoices: the same questions with every choice, or only the right one, in paraphrase', async () => {
+  const { CHOICE_SYNONYMS } = await import('./lexicon.js');
+  const { validateWorldRecord } = await import('./schema.js');
+  const plain = generateWorldTask('mcq', { n: 60, seed: 3 });
+  const all = generateWorldTask('mcq', { n: 60, seed: 3, paraphraseChoices: 'all' });
+  const answer = generateWorldTask('mcq', { n: 60, seed: 3, paraphraseChoices: 'answer' });
+  assert.deepEqual(generateWorldTask('mcq', { n: 60, seed: 3, paraphraseChoices: 'none' }), plain);
+  plain.forEach((p, i) => {
+    for (const r of [all[i], answer[i]]) {
+      assert.deepEqual({ ...r, choices: p.choices, seen_choices: undefined }, { ...p, seen_choices: undefined });
+      assert.deepEqual(r.seen_choices, p.choices);
+      validateWorldRecord('mcq', r);
+    }
+    assert.deepEqual(all[i].choices, p.choices.map((c) => CHOICE_SYNONYMS[c]));
+    assert.deepEqual(answer[i].choices, p.choices.map((c, j) => (j === p.answer ? CHOICE_SYNONYMS[c] : c)));
+    assert.notEqual(answer[i].choices[p.answer], p.choices[p.answer]);
+    assert.equal(new Set(answer[i].choices).size, p.choices.length);
+  });
+  assert.throws(() => generateWorldTask('mcq', { n: 1, paraphraseChoices: 'some' as never }), /paraphraseChoices none, all, answer/);
+  assert.throws(() => validateWorldRecord('mcq', { ...all[0], seen_choices: ['x'] }), /seen_choices/);
+});

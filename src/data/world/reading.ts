@@ -11,6 +11,7 @@ import { BOX_INSTRUCTION } from './questions.js';
 import type { WorldRng } from './rng.js';
 import { choiceLetter } from './verify.js';
 import { JOBS, LANDSCAPES, OBJECTS, type Person, type World, withArticle } from './world.js';
+import type { MrcKind } from './reading-hard.js';
 
 export interface LongQaRecord {
   document: string;
@@ -32,9 +33,11 @@ export interface MrcRecord {
   options: string[];
   /** Index of the right option. */
   answer: number;
-  /** Indices into `sentences` of the gold evidence, in passage order. */
+  /** Indices into `sentences` of the gold evidence (every sentence needed), in passage order. */
   evidence: number[];
   difficulty: number;
+  /** What reading the question takes (src/data/world/reading-hard.ts lists the kinds). */
+  kind: MrcKind;
 }
 
 export interface McqRecord {
@@ -44,6 +47,8 @@ export interface McqRecord {
   /** A declarative prefix that the right choice completes: `prefix + " " + choice`. */
   prefix: string;
   kind: 'workplace' | 'tool' | 'object_use' | 'landscape';
+  /** with paraphrased choices (`paraphraseChoices`): the choices in the world's own words */
+  seen_choices?: string[];
 }
 
 /** Splits text made of sentences ending in ". ", "? " or "! " into sentences. */
@@ -191,6 +196,7 @@ export function sampleMrc(rng: WorldRng, world: World): MrcRecord {
     answer: opt.answer,
     evidence: evidence.sort((a, b) => a - b),
     difficulty: evidence.length,
+    kind: evidence.length === 1 ? 'literal' : 'owner_bridge',
   };
 }
 

@@ -173,6 +173,7 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
       if ((o.answer as number) >= opts.length) fail('answer', `an index < ${opts.length}`, o.answer, line);
       indexArray(o, 'evidence', sentences.length, line);
       int(o, 'difficulty', line, 1);
+      if (o.kind !== undefined && typeof o.kind !== 'string') fail('kind', 'a string naming the question kind', o.kind, line);
       return;
     }
     case 'mcq': {
@@ -181,6 +182,7 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
       int(o, 'answer', line);
       if ((o.answer as number) >= choices.length) fail('answer', `an index < ${choices.length}`, o.answer, line);
       str(o, 'prefix', line);
+      if (o.seen_choices !== undefined && strArray(o, 'seen_choices', line, 2).length !== choices.length) fail('seen_choices', `${choices.length} strings (one per choice)`, o.seen_choices, line);
       return;
     }
     case 'pairs':

@@ -42,6 +42,11 @@ export interface Rollout {
   logprobs: number[];
   /** the last assistant turn, parsed (its answer is what the verifier sees) */
   parsed: ParsedOutput;
+  /**
+   * The conversation after the prompt as chat messages: each tool round trip (the assistant turn with
+   * its tool calls, then one `tool` message per result) and the last assistant turn (TRL `messages`).
+   */
+  transcript: ChatMessage[];
   finish: FinishReason;
   toolCalls: number;
   /** generated tokens (mask 1) */
@@ -137,7 +142,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
   prompts.forEach((p, i) => {
     const ids = renderChat(tok, { messages: p.prompt, tools: p.tools, enable_thinking: opts.enableThinking, add_generation_prompt: true }).ids;
     for (let g = 0; g < opts.samplesPerPrompt; g++) {
-      const r: Rollout = { prompt: i, promptIds: ids, completion: [], mask: [], logprobs: [], parsed: parseChatOutput(''), finish: 'length', toolCalls: 0, generated: 0 };
+      const r: Rollout = { prompt: i, promptIds: ids, completion: [], mask: [], logprobs: [], parsed: parseChatOutput(''), transcript: [], finish: 'length', toolCalls: 0, generated: 0 };
       lives.push({ r, ids: ids.slice(), turnStart: 0, turns: 0 });
     }
   });
@@ -210,7 +215,13 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     }
     active = next;
   }
+  for (const l of lives) l.r.transcript.push(assistantMessage(l.r.parsed));
   return lives.map((l) => l.r);
+}
+
+/** A parsed assistant turn as a chat message (reasoning and tool calls only where present). */
+function assistantMessage(p: ParsedOutput): ChatMessage {
+  return { role: 'assistant', content: p.content, ...(p.reasoning_content !== null ? { reasoning_content: p.reasoning_content } : {}), ...(p.tool_calls.length > 0 ? { tool_calls: p.tool_calls } : {}) };
 }
 
 /**
@@ -236,6 +247,7 @@ function* runTools(l: Live, tok: Tokenizer, text: string, specs: ToolSpec[] | un
   if (parsed.malformed.length > 0 || parsed.tool_calls.length === 0) return 'malformed';
   const allowed = new Set((specs ?? []).map((s) => s.function.name));
   const out: number[] = [];
+  const messages: ChatMessage[] = [assistantMessage(parsed)];
   for (const call of parsed.tool_calls) {
     const c = normalizeToolCall(call);
     const runner = c ? tools.get(c.name) : undefined;
@@ -244,9 +256,11 @@ function* runTools(l: Live, tok: Tokenizer, text: string, specs: ToolSpec[] | un
     if (!('ok' in res)) return 'malformed';
     const result = res.ok;
     l.r.toolCalls++;
+    messages.push({ role: 'tool', content: result, ...(call.id ? { tool_call_id: call.id } : {}), name: c.name });
     // template markers as the chat template tokenizes them; the tool's text never becomes a control token
     out.push(...tok.encode('\n<tool_response>\n', { allowSpecial: true }), ...tok.encodeOrdinary(result), ...tok.encode('\n</tool_response>', { allowSpecial: true }));
   }
   out.push(assistant);
+  l.r.transcript.push(...messages);
   return out;
 }

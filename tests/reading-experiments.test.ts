@@ -1,0 +1,33 @@
+// The reading experiments (rept, stm) run --quick through `glmkit experiment` from a fresh folder
+// (they build their own small reader, no pipeline base) and write a verdict from their intervals.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from './helpers.js';
+
+test('experiment run rept / stm --quick write result.json with deciding comparisons, and stm saves every iteration', () => {
+  for (const name of ['rept', 'stm']) {
+    const out = tempDir();
+    const r = runCli(['experiment', 'run', name, '--out', out, '--quick', '--quiet'], { timeoutMs: 300_000 });
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    assert.equal(result.experiment, name);
+    assert.equal(result.settings.quick, true);
+    assert.ok(result.comparisons.some((c: { decides: boolean }) => c.decides), name);
+    for (const c of result.comparisons) assert.ok(Number.isFinite(c.diff) && c.ci95[0] <= c.diff + 1e-9 && c.diff <= c.ci95[1] + 1e-9, `${name}: ${JSON.stringify(c)}`);
+    assert.ok(['reproduced', 'not reproduced', 'inconclusive'].includes(result.verdict), name);
+    assert.ok(existsSync(join(out, 'report.md')), name);
+    if (name === 'rept') {
+      for (const arm of ['rept', 'mlm', 'clm']) assert.ok(Number.isFinite(result.arms[`${arm}-seed0`].accuracy), arm);
+      assert.ok(result.arms['rept-seed0'].pretrain_ssp_prev > 0 && result.arms['rept-seed0'].pretrain_mlm > 0);
+    } else {
+      for (const i of [0, 1]) {
+        assert.ok(existsSync(join(out, 'stm-seed0', 'run', `iter-${i}`, 'metrics.json')));
+        assert.ok(existsSync(join(out, 'stm-seed0', 'run', `iter-${i}`, 'pseudo_labels.jsonl')));
+      }
+      assert.equal(result.settings.confidence, 0); // quick: thresholds opened so that a few-step reader labels something
+      assert.equal(result.settings.max_k, 3);
+    }
+  }
+});
