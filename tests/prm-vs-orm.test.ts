@@ -14,6 +14,7 @@ test('experiment run prm-vs-orm --quick: PRM and ORM arms, best-of-N comparisons
   mkdirSync(join(base, 'init'), { recursive: true });
   copyFileSync(join(fx.model, 'tokenizer.json'), join(base, 'init', 'tokenizer.json'));
   cpSync(fx.model, join(base, 'sft', 'final'), { recursive: true });
+  cpSync(fx.model, join(base, 'pretrain', 'final'), { recursive: true });
   const out = tempDir();
   const r = runCli(['experiment', 'run', 'prm-vs-orm', '--out', out, '--quick', '--base', base, '--quiet'], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr);
