@@ -42,6 +42,13 @@ test('data world writes N valid records, byte-identical for the same seed', asyn
     await quiet(() => dataCommand(['world', '--task', 'preference', '--n', '10', '--contrastive', '1', '--out', pref]));
     const pairs = (await readFile(pref, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(pairs.length === 10 && pairs.every((r) => r.rejected_correct === 0 && r.score_chosen > r.score_rejected));
+    // --task steps: stepwise rows of the named families, every one corrupted with --wrong-share 1
+    const steps = join(dir, 'steps.jsonl');
+    await quiet(() => dataCommand(['world', '--task', 'steps', '--n', '12', '--families', 'sub,chain', '--wrong-share', '1', '--out', steps]));
+    const rows = (await readFile(steps, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.length, 12);
+    assert.deepEqual([...new Set(rows.map((r) => r.family))].sort(), ['chain', 'sub']);
+    assert.ok(rows.every((r) => r.labels.length === r.completions.length && r.labels.includes(false) && r.labels.at(-1) === false));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -63,6 +70,8 @@ test('bad flags throw UsageError with a reason', async () => {
     ['world', '--task', 'preference', '--n', '1', '--out', 'x', '--contrastive', ''],
     ['world', '--task', 'preference', '--n', '1', '--out', 'x', '--contrastive', 'half'],
     ['galaxy', '--task', 'rl', '--n', '1', '--out', 'x'],
+    ['world', '--task', 'steps', '--n', '1', '--out', 'x', '--families', 'add,div'],
+    ['world', '--task', 'steps', '--n', '1', '--out', 'x', '--wrong-share', '2'],
   ];
   for (const argv of bad) {
     await assert.rejects(() => dataCommand(argv), (e: unknown) => e instanceof UsageError && e.message.length > 10, argv.join(' '));

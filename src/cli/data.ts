@@ -3,7 +3,7 @@
  * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, type MrcKind, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
 
@@ -30,6 +30,8 @@ const schema = {
   style_noise: field('number', 0, 'sft: share of demonstrations worded as the annotator dislikes, 0..1', { min: 0, max: 1 }),
   mrc_kinds: field<string | null>('string', null, `mrc: question kinds, comma-separated (${MRC_KINDS.join(', ')}; "hard" = all but literal and owner_bridge); default literal,owner_bridge`, { nullable: true }),
   contrastive: field('number', 0, 'preference: share of contrastive pairs (right vs wrong, worded alike), 0..1', { min: 0, max: 1 }),
+  families: field<string | null>('string', null, 'steps: task families, e.g. "add,mul" (add, sub, mul, chain; default all)', { nullable: true }),
+  wrong_share: field('number', 0.5, 'steps: share of corrupted traces (labelled from their first wrong step), 0..1', { min: 0, max: 1 }),
   paraphrase_choices: choice(PARAPHRASE_CHOICES, 'none', 'mcq: write choices with paraphrases of the world\'s words: all of them, or only the right one (answer)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
 };
@@ -64,8 +66,12 @@ export async function dataCommand(argv: string[]): Promise<number> {
       throw err;
     }
   }
+  const families = v.families === null ? undefined : v.families.split(',').map((f) => f.trim()) as StepFamily[];
+  for (const f of families ?? []) {
+    if (!(STEP_FAMILIES as readonly string[]).includes(f)) throw new UsageError(`data world --families: expected a comma-separated list of ${STEP_FAMILIES.join(', ')}, got '${f}'`);
+  }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds) });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

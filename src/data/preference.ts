@@ -53,7 +53,8 @@ export interface TokenizedPair {
   rejected: TokenizedResponse;
 }
 
-function isMessages(v: unknown): v is ChatMessage[] {
+/** Whether v is a list of chat messages (objects with a string role). */
+export function isMessages(v: unknown): v is ChatMessage[] {
   return Array.isArray(v) && v.every((m) => m && typeof m === 'object' && typeof (m as ChatMessage).role === 'string');
 }
 

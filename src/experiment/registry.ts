@@ -9,11 +9,12 @@ import { rlhfScaling } from './experiments/rlhf-scaling.js';
 import { ppoVsDpo } from './experiments/ppo-vs-dpo.js';
 import { rlcsVsUniform } from './experiments/rlcs-vs-uniform.js';
 import { seqa } from './experiments/seqa.js';
+import { prmVsOrm } from './experiments/prm-vs-orm.js';
 import { expertIteration } from './experiments/expert-iteration.js';
 import { rept } from './experiments/rept.js';
 import { stm } from './experiments/stm.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, expertIteration, rept, stm];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, expertIteration, rept, stm, prmVsOrm];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

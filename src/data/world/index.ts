@@ -20,6 +20,7 @@ import { type ModelResponse, verifyChoice, verifyExact } from './verify.js';
 import { type Split, WorldRng } from './rng.js';
 import { WORLD_TASKS, type WorldTask } from './schema.js';
 import { generateSft, type SftRecord } from './sft.js';
+import { generateSteps, type StepFamily, type StepwiseRecord } from './steps.js';
 import { getWorld } from './world.js';
 
 export * from './arithmetic.js';
@@ -33,6 +34,7 @@ export * from './rl.js';
 export * from './rng.js';
 export * from './schema.js';
 export * from './sft.js';
+export * from './steps.js';
 export * from './tools.js';
 export * from './verify.js';
 export * from './world.js';
@@ -52,6 +54,10 @@ export interface WorldTaskOptions {
   styleNoise?: number;
   /** preference only: share of contrastive pairs (a right and a wrong response worded alike), 0..1 (default 0). */
   contrastive?: number;
+  /** steps only: task families to draw from (default all: add, sub, mul, chain). */
+  families?: StepFamily[];
+  /** steps only: share of corrupted (wrong) traces, 0..1 (default 0.5). */
+  wrongShare?: number;
   /**
    * mcq only: write choices with their paraphrases (`CHOICE_SYNONYMS`) instead of the words the
    * world's texts use: 'all' every choice, 'answer' only the right one (the distractors keep the seen
@@ -65,7 +71,7 @@ export interface WorldTaskOptions {
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
 export type ParaphraseChoices = (typeof PARAPHRASE_CHOICES)[number];
 
-export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord;
+export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord | StepwiseRecord;
 
 export interface WorldTaskRecordMap {
   pretrain: PretrainRecord;
@@ -77,6 +83,7 @@ export interface WorldTaskRecordMap {
   mcq: McqRecord;
   pairs: PairRecord;
   sts: StsRecord;
+  steps: StepwiseRecord;
 }
 
 /** Highest difficulty level each task accepts. */
@@ -90,6 +97,7 @@ export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
   mcq: 1,
   pairs: 1,
   sts: 1,
+  steps: 1,
 };
 
 /**
@@ -120,7 +128,7 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   if (opts.split !== undefined && !['train', 'test', 'all'].includes(opts.split)) {
     throw new ConfigError(`world ${task}: expected split train, test or all, got "${opts.split}"`);
   }
-  for (const [k, v] of [['styleNoise', opts.styleNoise], ['contrastive', opts.contrastive]] as const) {
+  for (const [k, v] of [['styleNoise', opts.styleNoise], ['contrastive', opts.contrastive], ['wrongShare', opts.wrongShare]] as const) {
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new ConfigError(`world ${task}: expected ${k} within 0..1, got ${v}`);
   }
   if (opts.paraphraseChoices !== undefined && !(PARAPHRASE_CHOICES as readonly string[]).includes(opts.paraphraseChoices)) {
@@ -184,6 +192,8 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
       return generatePairs(rng, world, n, split);
     case 'sts':
       return generateSts(rng, world, n, split);
+    case 'steps':
+      return generateSteps(rng, n, { split, families: opts.families, wrongShare: opts.wrongShare });
   }
 }
 

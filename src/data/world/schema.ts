@@ -6,7 +6,7 @@
 import { DataError } from '../../errors.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 
-export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'mrc', 'mcq', 'pairs', 'sts'] as const;
+export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'mrc', 'mcq', 'pairs', 'sts', 'steps'] as const;
 export type WorldTask = (typeof WORLD_TASKS)[number];
 
 type Obj = Record<string, unknown>;
@@ -121,6 +121,13 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
     case 'pretrain':
       str(o, 'text', line);
       return;
+    case 'steps': {
+      str(o, 'prompt', line);
+      const steps = strArray(o, 'completions', line);
+      const labels = o.labels;
+      if (!Array.isArray(labels) || labels.length !== steps.length || labels.some((x) => typeof x !== 'boolean')) fail('labels', `an array of ${steps.length} booleans (one per step)`, labels, line);
+      return;
+    }
     case 'sft':
       validateSft(o, line);
       return;

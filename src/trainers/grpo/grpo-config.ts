@@ -2,6 +2,7 @@
 import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { rlCheckSchema } from '../checks/check-config.js';
+import { STEP_AGGREGATIONS } from '../reward/prm.js';
 
 export const grpoSchema = {
   ...baseSchema,
@@ -39,6 +40,8 @@ export const grpoSchema = {
   temperature_patience: field('int', 8, 'steps without reward improvement that count as a plateau', { min: 1 }),
   eval_max_examples: field('int', 64, 'held-out prompts scored greedily at each evaluation', { min: 1 }),
   routing_replay: field('boolean', false, 'MoE policies: the training forward routes each sampled token to the experts chosen while sampling it (routing replay)'),
+  reward_model: field('path', '', 'reward model folder (glmkit reward, or reward --process) whose score replaces the verifier as the training reward (the curriculum and evaluation stay on the verifier)'),
+  reward_aggregation: choice(['', ...STEP_AGGREGATIONS], '', 'with a process reward model: min, prod or last of the step probabilities (default: the one saved with it)'),
   ...rlCheckSchema,
 };
 

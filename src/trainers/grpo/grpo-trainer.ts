@@ -33,6 +33,7 @@ import type { GrpoConfig } from './grpo-config.js';
 import type { RlPrompt } from './grpo-data.js';
 import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
 import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
+import { loadRewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
 
 /** One training sample: a rollout with its advantage (and old log-probs when reused). */
 export interface Sample {
@@ -67,6 +68,8 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   /** dump records of the current step's dropped groups */
   private dropped: DumpRecord[] = [];
   private drawnPrompts: number[] = [];
+  /** the reward model that replaces the verifier as the training reward (--reward-model), or null */
+  private readonly rewardModel: ResponseScorer | null;
 
   constructor(
     config: GrpoConfig,
@@ -95,6 +98,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       for (const [name, t] of this.ref.stateDict()) t.data.set(src.get(name)!.data);
       this.ref.eval();
     } else this.ref = null;
+    this.rewardModel = config.reward_model ? loadRewardScorer(config.reward_model, tokenizer, config.reward_aggregation || null) : null;
     this.checks = new RlChecks(config, 'grpo');
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
     this.dynTemp = config.dynamic_temperature
@@ -161,9 +165,13 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const temperature = this.dynTemp?.temperature ?? c.temperature;
     const rolls = await rolloutBatch(this.policy, this.tok, drawn.map((i) => this.prompts[i]), this.rolloutOptions(G, temperature));
     this.rollouts += rolls.length;
-    const rewards = rolls.map((r) => GrpoTrainer.reward(this.prompts[drawn[r.prompt]], r));
+    const verified = rolls.map((r) => GrpoTrainer.reward(this.prompts[drawn[r.prompt]], r));
+    // with --reward-model the advantages come from its scores; the curriculum still tracks verified pass rates
+    const rewards = this.rewardModel
+      ? this.rewardModel.score(rolls.map((r) => this.prompts[drawn[r.prompt]].prompt), rolls.map((r) => ({ role: 'assistant' as const, content: r.parsed.content, reasoning_content: r.parsed.reasoning_content ?? '' })))
+      : verified;
     const groups: (Group & { k: number })[] = drawn.map((p, k) => ({ prompt: p, k, rewards: rewards.slice(k * G, (k + 1) * G) }));
-    this.curriculum.observe(groups);
+    this.curriculum.observe(this.rewardModel ? groups.map((g) => ({ ...g, rewards: verified.slice(g.k * G, (g.k + 1) * G) })) : groups);
     const kept = this.curriculum.select(groups, nPrompts, c.dynamic_sampling) as (Group & { k: number })[];
     this.checkBoundaries(drawn, rolls, G);
     const samples: Sample[] = [];
@@ -189,6 +197,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const cur = this.curriculum.summary();
     this.stepMetrics = {
       reward: mean,
+      ...(this.rewardModel ? { verified_reward: verified.reduce((a, b) => a + b, 0) / verified.length } : {}),
       reward_std: stds.reduce((a, b) => a + b, 0) / stds.length,
       frac_reward_zero_std: stds.filter((s) => s <= 1e-6).length / stds.length,
       'completions/mean_length': rolls.reduce((a, r) => a + r.generated, 0) / rolls.length,

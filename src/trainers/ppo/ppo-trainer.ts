@@ -43,7 +43,8 @@ import { clearRouting, routingAgreement, withRoutingRecorded } from '../checks/r
 import { RlChecks, RolloutDump, round6, type DumpRecord } from '../checks/rl-checks.js';
 import { eosDroppedRows } from '../checks/sequence-checks.js';
 import { goldRewards, headPaddingDeviation, ppoAlarmFields, ppoBoundaryProblems, ppoDumpRecords } from './ppo-checks.js';
-import { scoreResponses } from '../reward/reward-trainer.js';
+import { rewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
+import { STEP_AGGREGATIONS } from '../reward/prm.js';
 import { PolicyAndValue, ValueModel } from './value-model.js';
 
 export const ppoSchema = {
@@ -51,7 +52,8 @@ export const ppoSchema = {
   frozen_dtype: frozenDtypeField(),
   model: field('path', '', 'SFT model folder: the initial policy, the frozen reference and the sampler of y_ref'),
   data: field<string | string[]>('path', '', 'prompts: JSONL with "prompt" (a string or a list of messages), e.g. preference pairs', { multiple: true }),
-  reward_model: field('path', '', 'reward model folder (glmkit reward); also initialises the value model'),
+  reward_model: field('path', '', 'reward model folder (glmkit reward, or reward --process); also initialises the value model'),
+  reward_aggregation: choice(['', ...STEP_AGGREGATIONS], '', 'with a process reward model: min, prod or last of the step probabilities (default: the one saved with it)'),
   sft_data: field<string | null>('path', null, 'SFT chats for the PPO-ptx loss (JSONL, glmkit sft formats)', { nullable: true }),
   max_steps: field('int', 40, 'PPO mini-batch updates (rollouts = max_steps / (num_ppo_epochs * num_mini_batches))', { min: 1 }),
   per_device_train_batch_size: field('int', 32, 'prompts per rollout (one response each)', { min: 1 }),
@@ -90,6 +92,11 @@ export interface PpoPrompt {
   baseline: number;
 }
 
+/** PPO's reward: the reward model's score (a process reward model's aggregated step probabilities). */
+function ppoScorer(rm: GlmForSequenceClassification, tok: Tokenizer, cfg: PpoConfig): ResponseScorer {
+  return rewardScorer(rm, tok, cfg.reward_aggregation || null);
+}
+
 /**
  * Prepares PPO prompts with the SFT policy: the low-variance filter (k samples, drop prompts whose
  * reward std < filter_min_std x the std of all the sampled rewards) and the reference baseline r(x, y_ref) with y_ref the greedy SFT response.
@@ -100,7 +107,7 @@ export function preparePpoPrompts(sft: GlmForCausalLM, rm: GlmForSequenceClassif
   if (cfg.prompt_filter) {
     const k = cfg.filter_samples;
     const rs = rollout(sft, tok, kept, { maxNewTokens: cfg.response_length, temperature: cfg.temperature, numSamples: k, batchSize: 32, thinking: cfg.enable_thinking, rng: new Rng(`${cfg.seed}:ppo-filter`) });
-    const r = scoreResponses(rm, tok, rs.map((x) => kept[x.promptIndex]), rs.map(rolloutMessage));
+    const r = ppoScorer(rm, tok, cfg).score(rs.map((x) => kept[x.promptIndex]), rs.map(rolloutMessage));
     // epsilon is relative to the spread of all sampled rewards, so it does not depend on the RM's scale
     const std = (g: number[]) => {
       const m = g.reduce((a, b) => a + b, 0) / g.length;
@@ -115,7 +122,7 @@ export function preparePpoPrompts(sft: GlmForCausalLM, rm: GlmForSequenceClassif
   let baselines = kept.map(() => 0);
   if (cfg.reference_baseline) {
     const rs = rollout(sft, tok, kept, { maxNewTokens: cfg.response_length, temperature: 0, batchSize: 32, thinking: cfg.enable_thinking });
-    baselines = scoreResponses(rm, tok, kept, rs.map(rolloutMessage));
+    baselines = ppoScorer(rm, tok, cfg).score(kept, rs.map(rolloutMessage));
     stats.baseline_mean = baselines.reduce((a, b) => a + b, 0) / baselines.length;
   }
   stats.kept = kept.length;
@@ -224,7 +231,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
     const values = noGrad(() => this.values(batch, baselines)).data;
-    const scores = scoreResponses(this.rm, this.tokenizer!, picked.map((p) => p.messages), rs.map(rolloutMessage));
+    const scores = ppoScorer(this.rm, this.tokenizer!, cfg).score(picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;
     const rowKl: number[] = [];

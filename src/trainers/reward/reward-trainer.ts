@@ -20,6 +20,7 @@ import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { pairwiseRewardLoss } from '../preference-losses.js';
+import { STEP_AGGREGATIONS } from './prm.js';
 
 export const rewardSchema = {
   ...baseSchema,
@@ -36,6 +37,10 @@ export const rewardSchema = {
   length_bucket_width: field('int', 16, 'tokens per length-difference bucket (balancing and the accuracy-by-length metrics)', { min: 1 }),
   correctness_weight: field('number', 0, 'mu of the multi-task BCE on chosen_correct / rejected_correct labels (0 = off)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
+  process: field('boolean', false, 'train a process reward model on stepwise data ({prompt, completions: steps, labels: one boolean per step}) instead of preference pairs'),
+  supervision: choice(['process', 'outcome'], 'process', 'with --process: a label on every step, or only on the last step (whether the whole response is right: an outcome reward model on the same data)'),
+  reward_aggregation: choice(STEP_AGGREGATIONS, 'min', 'with --process: how step probabilities make a response score (min, prod or last), saved with the model'),
+  step_separator: field('string', '\n', 'with --process: text after each step; a step is scored at its last token'),
 };
 export type RewardConfig = Values<typeof rewardSchema>;
 
