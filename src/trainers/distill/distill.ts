@@ -192,8 +192,9 @@ export async function runDistill(cfg: DistillConfig, log: (line: string) => void
     }
     // 2. samples, filter, hybrid rule
     const samples: DistillSample[] = [];
+    const expertModels = new Map(domains.map((d) => [d, loadCausalLM(experts[d])]));
     for (const d of domains) {
-      const s = await sampleExpert(loadCausalLM(experts[d]), tok, data.get(d)!, cfg, rmScore, rng);
+      const s = await sampleExpert(expertModels.get(d)!, tok, data.get(d)!, cfg, rmScore, rng);
       samples.push(...s);
       log(`distill: round ${round}: ${d}: ${s.length} samples, ${s.filter((x) => x.correct !== false && x.wellFormed).length} well formed and right`);
     }
@@ -245,7 +246,7 @@ export async function runDistill(cfg: DistillConfig, log: (line: string) => void
       scores.student[d] = mean(perPrompt.student[d]);
     }
     for (const d of domains) {
-      const em = loadCausalLM(experts[d]);
+      const em = expertModels.get(d)!;
       perPrompt[`expert_${d}`] = {};
       for (const d2 of domains) perPrompt[`expert_${d}`][d2] = await scoreDomain(em, tok, data.get(d2)!, cfg);
       scores.experts[d] = mean(perPrompt[`expert_${d}`][d]);
