@@ -1,8 +1,10 @@
 // Compare & label with two models (`glmkit serve --model A --model B`), over HTTP as the page does it:
 // one answer from each model's own worker, stored as a comparison, labelled blind by side; the label
 // rows record which model was on which side and the stats' win rates per model follow the choices.
+// Also the runs view's "Chat" link: a checkpoint under --runs loaded into a worker on demand.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadCausalLM, saveModel } from '../src/models/glm/checkpoint.js';
@@ -15,7 +17,11 @@ import { tempDir } from './helpers.js';
 
 const work = tempDir('glmkit-ui-compare-');
 let server: GlmServer | null = null;
-after(async () => server?.close());
+let other: GlmServer | null = null;
+after(async () => {
+  await server?.close();
+  await other?.close();
+});
 
 test('two models: one answer from each, blind sides, label rows name the models, per-model win rates', async () => {
   const fx = await makeFixture(join(work, 'fx'), { docs: 30, chats: 4 });
@@ -73,4 +79,36 @@ test('model ids of several --model folders: folder names, a clash takes the pare
   assert.deepEqual(chatModelIds('/r/a/final', undefined, ['/r/b/final']), ['final', 'b-final']);
   assert.deepEqual(chatModelIds('/m/x', 'named', ['/m/y']), ['named', 'y']);
   assert.throws(() => chatModelIds('/r/a/final', undefined, ['/r/b/final', '/q/b/final']), /both named 'b-final'/);
+});
+
+test('runs view: a checkpoint under --runs is loaded on demand and chatted with; paths outside --runs are refused', async () => {
+  const fx = await makeFixture(join(work, 'fx2'), { docs: 30, chats: 4 });
+  const runs = join(work, 'runs');
+  mkdirSync(join(runs, 'sft', 'checkpoint-5'), { recursive: true });
+  cpSync(fx.model, join(runs, 'sft', 'final'), { recursive: true });
+  symlinkSync(fx.dir, join(runs, 'sft', 'checkpoint-9'));
+  other = await createServer({ modelDir: fx.model, ui: { runsDir: runs } });
+  const url = await other.listen('127.0.0.1', 0);
+  const post = (path: string, body: object) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify(body) });
+  const config = await (await fetch(`${url}/ui/api/config`)).json() as { checkpoint_chat: boolean };
+  assert.equal(config.checkpoint_chat, true);
+  const r = await post('/ui/api/runs/chat', { run: 'sft', checkpoint: 'final' });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { model: 'sft-final' });
+  const again = await post('/ui/api/runs/chat', { run: 'sft', checkpoint: 'final' });
+  assert.deepEqual(await again.json(), { model: 'sft-final' }, 'a loaded checkpoint is reused');
+  const chat = await post('/v1/chat/completions', { model: 'sft-final', messages: [{ role: 'user', content: 'The river' }], max_tokens: 4, temperature: 0 });
+  assert.equal(chat.status, 200);
+  assert.equal((await chat.json() as { model: string }).model, 'sft-final');
+  const listed = await (await fetch(`${url}/v1/models`)).json() as { data: { id: string }[] };
+  assert.deepEqual(listed.data.map((m) => m.id), ['model', 'sft-final']);
+  const refused = async (body: object, status: number, code: string) => {
+    const res = await post('/ui/api/runs/chat', body);
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.equal((await res.json() as { error: { code: string } }).error.code, code);
+  };
+  await refused({ run: '../fx2', checkpoint: 'final' }, 403, 'outside_runs');
+  await refused({ run: 'sft', checkpoint: 'checkpoint-9' }, 403, 'outside_runs');
+  await refused({ run: 'sft', checkpoint: '../../fx2/model' }, 400, 'invalid_value');
+  await refused({ run: 'sft', checkpoint: 'checkpoint-5' }, 404, 'not_found');
 });

@@ -170,7 +170,8 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   app.post('/v1/completions', route(completions));
   let closeUi: () => Promise<void> = async () => undefined;
   try {
-    if (opts.ui) closeUi = await registerUi(app, access, contexts.map((c) => c.modelId), opts.ui, agents?.available() ?? []);
+    const loadModel = checkpointLoader(contexts, models, opts, limits, agents);
+    if (opts.ui) closeUi = await registerUi(app, access, contexts.map((c) => c.modelId), { ...opts.ui, loadModel }, agents?.available() ?? []);
   } catch (e) {
     await agents?.close();
     await closeEngines();
@@ -194,6 +195,40 @@ export function chatModelIds(first: string, firstId: string | undefined, more: s
     ids.push(id);
   }
   return ids;
+}
+
+/** Checkpoints loaded on demand (the runs view's "Chat" link) at most, beside the --model ones. */
+export const MAX_LOADED_CHECKPOINTS = 2;
+
+/**
+ * Loads a checkpoint folder into a new worker once (served as `parent-name`, e.g. `sft-final`) and
+ * adds it to the served models; a folder already loaded answers with its id.
+ */
+function checkpointLoader(contexts: ServerContext[], models: ModelEntry[], opts: ServerOptions, limits: ServerLimits, agents: ServerAgents | null): (dir: string) => Promise<string> {
+  const loading = new Map<string, Promise<string>>();
+  const taken = new Set<string>();
+  return (dir) => {
+    const known = loading.get(dir);
+    if (known) return known;
+    if (loading.size >= MAX_LOADED_CHECKPOINTS) {
+      return Promise.reject(new ApiError(429, `this server already serves ${MAX_LOADED_CHECKPOINTS} checkpoints opened from the runs view; restart it (or serve the checkpoint with glmkit serve --model DIR)`, 'invalid_request_error', 'checkpoint', 'too_many_models'));
+    }
+    const base = `${basename(resolve(dir, '..'))}-${basename(dir)}`;
+    let id = base;
+    for (let k = 2; contexts.some((c) => c.modelId === id) || taken.has(id); k++) id = `${base}-${k}`;
+    taken.add(id);
+    const p = startChatModel(dir, id, opts, limits, agents).then((c) => {
+      contexts.push(c);
+      models.push({ id: c.modelId, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'glmkit', max_model_len: c.contextLength });
+      return c.modelId;
+    }, (e) => {
+      loading.delete(dir);
+      taken.delete(id);
+      throw e;
+    });
+    loading.set(dir, p);
+    return p;
+  };
 }
 
 /** Loads a chat model into its own generation worker. */
