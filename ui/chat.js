@@ -53,8 +53,9 @@ function Settings({ s, set, agentTools }) {
   </aside>`;
 }
 
-export function ChatView({ config }) {
-  const model = config.models[0];
+export function ChatView({ config, args = [] }) {
+  // #/chat/ID: chat with that model (a checkpoint opened from the runs view); otherwise the first
+  const model = args[0] ? decodeURIComponent(args[0]) : config.models[0];
   const [settings, setSettings] = useState(DEFAULTS);
   const [messages, setMessages] = useState([]);
   const [draft, setDraft] = useState('');

@@ -1,5 +1,6 @@
 // The Compare & label view: a prompt (queued with --label-prompts, or typed) gets two answers from
-// /v1/chat/completions (the model sampled twice); the annotator sees them in a blind, drawn order and
+// /v1/chat/completions (the model sampled twice, or one answer from each of the first two models when
+// the server serves two: `glmkit serve --model A --model B`); the annotator sees them in a blind, drawn order and
 // chooses left / right / tie / both bad (keys 1-4), with optional reasons and a note. #/label/stats
 // shows counts, win rates and agreement between annotators.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -54,6 +55,8 @@ function SamplingRow({ s, set }) {
 export function LabelView({ config, args }) {
   if (args[0] === 'stats') return html`<${Stats} />`;
   const model = config.models[0];
+  // two served models: one answer from each; one: that model sampled twice
+  const pair = config.models.length >= 2 ? config.models.slice(0, 2) : null;
   const [annotator, setAnnotator] = useState(localStorage.getItem('glmkit.annotator') ?? '');
   const [started, setStarted] = useState(false);
   const [item, setItem] = useState(null);
@@ -74,11 +77,12 @@ export function LabelView({ config, args }) {
     if (!model) return setStatus('No model is served: start glmkit serve --model DIR to generate answers.');
     setStatus('Generating two answers…');
     try {
-      const r = await api('/v1/chat/completions', {
-        model, messages, n: 2, temperature: sampling.temperature, max_tokens: sampling.max_tokens, chat_template_kwargs: { enable_thinking: sampling.thinking },
+      const ask = (m, n) => api('/v1/chat/completions', {
+        model: m, messages, n, temperature: sampling.temperature, max_tokens: sampling.max_tokens, chat_template_kwargs: { enable_thinking: sampling.thinking },
       });
-      const answers = r.choices.map((c) => ({ model: r.model, content: c.message.content ?? '', reasoning: c.message.reasoning_content ?? null }));
-      const saved = await api('/ui/api/label/comparisons', { annotator, prompt_id: promptId, messages, answers, sampling: { ...sampling, n: 2 } });
+      const rs = pair ? await Promise.all(pair.map((m) => ask(m, 1))) : [await ask(model, 2)];
+      const answers = rs.flatMap((r) => r.choices.map((c) => ({ model: r.model, content: c.message.content ?? '', reasoning: c.message.reasoning_content ?? null })));
+      const saved = await api('/ui/api/label/comparisons', { annotator, prompt_id: promptId, messages, answers, sampling: { ...sampling, n: pair ? 1 : 2 } });
       setItem(saved.comparison);
       setProgress(saved.progress);
       setStatus('');

@@ -103,13 +103,28 @@ function JsonTable({ run, file }) {
     ${rows ? html`<table class="json-table">${rows.map(([k, v]) => html`<tr><td>${k}</td><td class="num">${v}</td></tr>`)}</table>` : 'loading…'}</details>`;
 }
 
-function RunDetails({ root, run }) {
+/** Serves the checkpoint (the server loads it into a worker) and opens the chat with it. */
+function ChatLink({ run, checkpoint }) {
+  const [state, setState] = useState('');
+  const open = async () => {
+    setState('loading the checkpoint…');
+    try {
+      const r = await api('/ui/api/runs/chat', { run: run.path, checkpoint });
+      location.hash = `#/chat/${encodeURIComponent(r.model)}`;
+    } catch (e) {
+      setState(e.message);
+    }
+  };
+  return html`<button class="chat-checkpoint" data-checkpoint=${checkpoint} onClick=${open}>Chat</button> ${state ? html`<span class="muted">${state}</span>` : null}`;
+}
+
+function RunDetails({ root, run, chat }) {
   return html`<div class="run-details">
     ${run.verdict ? html`<p class="verdict">Experiment <strong>${run.path}</strong>: <strong>${run.verdict}</strong></p>` : null}
     ${run.plots.map((p) => html`<img class="plot" alt=${p} src=${`/ui/api/runs/plot?${q(run.path)}&file=${encodeURIComponent(p)}`} />`)}
     ${run.files.filter((f) => f === 'summary.json' || f === 'result.json').map((f) => html`<${JsonTable} run=${run.path} file=${f} />`)}
     ${run.checkpoints.length || run.has_final ? html`<div class="card checkpoints"><strong>Checkpoints of ${run.path}</strong>
-      <ul>${[...run.checkpoints, ...(run.has_final ? ['final'] : [])].map((c) => html`<li><code>${c}</code> — chat with it:
+      <ul>${[...run.checkpoints, ...(run.has_final ? ['final'] : [])].map((c) => html`<li><code>${c}</code> ${chat ? html`<${ChatLink} run=${run} checkpoint=${c} />` : null} — or serve it:
         <code class="cmd">glmkit serve --model ${root}/${run.path ? `${run.path}/` : ''}${c}</code></li>`)}</ul></div>` : null}
   </div>`;
 }
@@ -120,7 +135,7 @@ function RunMetrics({ run, live, onData }) {
   return null;
 }
 
-export function RunsView({ args }) {
+export function RunsView({ config, args }) {
   const [list, setList] = useState(null);
   // #/runs/a,b/c: those runs ticked (a link to a comparison); otherwise the newest run with metrics
   const [selected, setSelected] = useState(args.length ? args.join('/').split(',') : null);
@@ -159,7 +174,7 @@ export function RunsView({ args }) {
       ${sel.filter((r) => r.files.includes('metrics.jsonl')).map((r) => html`<${RunMetrics} key=${r.path} run=${r} live=${list.now - r.mtime < LIVE_SECONDS} onData=${onData} />`)}
       <div class="charts">${keys.map((k) => html`<${Chart} key=${k} title=${k} log=${log} smoothing=${smoothing}
         runs=${withData.filter((r) => metrics[r.path].series[k]).map((r) => ({ name: r.path || '.', x: metrics[r.path].x, y: metrics[r.path].series[k] }))} />`)}</div>
-      ${sel.map((r) => html`<${RunDetails} key=${r.path} root=${list.root} run=${r} />`)}
+      ${sel.map((r) => html`<${RunDetails} key=${r.path} root=${list.root} run=${r} chat=${!!config?.checkpoint_chat} />`)}
     </section>
   </div>`;
 }

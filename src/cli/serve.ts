@@ -8,7 +8,7 @@ const spec = {
   usage: 'glmkit serve --model DIR [--embedding-model DIR] [options]   |   glmkit serve --embedding-model DIR [options]',
   description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health,\nand /v1/embeddings when given a sentence encoder (--embedding-model); with a chat model, the web UI\n(chat, compare-and-label, runs dashboard) at / (docs/web-ui.md).',
   schema: {
-    model: field<string | null>('path', null, 'the chat model folder (config.json, model.safetensors and tokenizer.json)', { nullable: true, placeholder: 'dir' }),
+    model: field<string | string[] | null>('path', null, 'the chat model folder (config.json, model.safetensors and tokenizer.json); given twice, both are served and the Label tab compares them', { nullable: true, placeholder: 'dir', multiple: true }),
     embedding_model: field<string | null>('path', null, 'a sentence-encoder folder (made by glmkit embed train) served on /v1/embeddings', { nullable: true, placeholder: 'dir' }),
     embedding_model_name: field<string | null>('string', null, 'the embedding model id clients send (default: the folder name)', { nullable: true, placeholder: 'name' }),
     host: field('string', '127.0.0.1', 'address to listen on (127.0.0.1: this machine only)'),
@@ -34,10 +34,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   if (v.model === null && v.embedding_model === null) throw usageError('serve', 'give --model DIR (a chat model), --embedding-model DIR (a sentence encoder), or both');
-  if (v.model !== null) modelDir('serve', '--model', v.model, true);
+  const models = v.model === null ? [] : Array.isArray(v.model) ? v.model : [v.model];
+  for (const m of models) modelDir('serve', '--model', m, true);
+  if (models.length > 1 && v.model_name !== null) throw usageError('serve', '--model-name names one model; with several --model folders each is served under its folder name');
   if (v.embedding_model !== null) modelDir('serve', '--embedding-model', v.embedding_model, true);
   if (v.runs !== null) inputDir('serve', '--runs', v.runs, 'a folder of run folders');
   if (v.label_prompts !== null) inputFile('serve', '--label-prompts', v.label_prompts, 'a prompts JSONL file');
   if (v.label_prompts !== null && v.labels === null) throw usageError('serve', '--label-prompts needs --labels FILE.db (where the labels are stored)');
-  return startServe(v);
+  return startServe({ ...v, model: models[0] ?? null, more_models: models.slice(1) });
 }

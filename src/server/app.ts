@@ -30,6 +30,11 @@ export interface ServerOptions {
   embeddingModelId?: string;
   /** the id clients send as `model` (default: the folder name) */
   modelId?: string;
+  /**
+   * more chat model folders, each in its own generation worker, served under its folder name (or its
+   * parent's and its own, `run-final`, when names clash); the labelling view compares the first two
+   */
+  moreModelDirs?: string[];
   /** bearer key required on /v1/* when set */
   apiKey?: string | null;
   /** sequences decoded together */
@@ -105,21 +110,25 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     if (!encoder || !embeddingId) throw new ConfigError('serve: no model to serve; give --model DIR (chat) and/or --embedding-model DIR');
     return createEmbeddingOnlyServer(opts, limits, encoder, embeddingId);
   }
-  const tokenizer = loadTokenizer(opts.modelDir);
-  const engine = await EngineClient.start(opts.modelDir, { maxSlots: opts.maxSlots, dtype: opts.dtype, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
-  const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
-  const modelId = opts.modelId ?? basename(resolve(opts.modelDir));
-  let agents: ServerAgents | null;
+  const agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;
+  const contexts: ServerContext[] = [];
+  const closeEngines = async () => {
+    for (const c of contexts) await c.engine.close();
+  };
   try {
-    agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;
+    const ids = chatModelIds(opts.modelDir, opts.modelId, opts.moreModelDirs ?? []);
+    for (const [i, dir] of [opts.modelDir, ...(opts.moreModelDirs ?? [])].entries()) contexts.push(await startChatModel(dir, ids[i], opts, limits, agents));
   } catch (e) {
-    await engine.close();
+    await closeEngines();
+    await agents?.close();
     throw e;
   }
-  const ctx = new ServerContext(engine, tokenizer, modelId, engine.slotCapacity, stopTokens, limits, agents);
+  const ctx = contexts[0];
+  const { engine } = ctx;
+  const modelId = ctx.modelId;
   const created = Math.floor(Date.now() / 1000);
 
-  const models: ModelEntry[] = [{ id: modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: ctx.contextLength }];
+  const models: ModelEntry[] = contexts.map((c) => ({ id: c.modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: c.contextLength }));
   if (encoder && embeddingId) models.push(embeddingEntry(embeddingId, encoder, created));
   const access = new Access(opts.apiKey);
   const app = baseApp(access, limits, models);
@@ -140,7 +149,9 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
     }, limitMs);
     let streaming = false;
     try {
-      const out = await handler(ctx, req.body, abort.signal, () => {
+      // the context of the model the request names (the first model's reports an unknown name)
+      const named = (req.body as { model?: unknown } | null)?.model;
+      const out = await handler(contexts.find((c) => c.modelId === named) ?? ctx, req.body, abort.signal, () => {
         streaming = true;
         return sseWriter(reply, () => timedOut);
       });
@@ -159,18 +170,73 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   app.post('/v1/completions', route(completions));
   let closeUi: () => Promise<void> = async () => undefined;
   try {
-    if (opts.ui) closeUi = await registerUi(app, access, [modelId], opts.ui, agents?.available() ?? []);
+    const loadModel = checkpointLoader(contexts, models, opts, limits, agents);
+    if (opts.ui) closeUi = await registerUi(app, access, contexts.map((c) => c.modelId), { ...opts.ui, loadModel }, agents?.available() ?? []);
   } catch (e) {
     await agents?.close();
-    await engine.close();
+    await closeEngines();
     throw e;
   }
 
   return serverOf(app, ctx, models.map((m) => m.id), async () => {
     await closeUi();
     await agents?.close();
-    await engine.close();
+    await closeEngines();
   });
+}
+
+/** The ids of the chat models: `modelId` or the folder name; a clashing name becomes `parent-name`. */
+export function chatModelIds(first: string, firstId: string | undefined, more: string[]): string[] {
+  const ids = [firstId ?? basename(resolve(first))];
+  for (const dir of more) {
+    let id = basename(resolve(dir));
+    if (ids.includes(id)) id = `${basename(resolve(dir, '..'))}-${id}`;
+    if (ids.includes(id)) throw new ConfigError(`serve: two --model folders are both named '${id}'; give folders with different names (or parents)`);
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** Checkpoints loaded on demand (the runs view's "Chat" link) at most, beside the --model ones. */
+export const MAX_LOADED_CHECKPOINTS = 2;
+
+/**
+ * Loads a checkpoint folder into a new worker once (served as `parent-name`, e.g. `sft-final`) and
+ * adds it to the served models; a folder already loaded answers with its id.
+ */
+function checkpointLoader(contexts: ServerContext[], models: ModelEntry[], opts: ServerOptions, limits: ServerLimits, agents: ServerAgents | null): (dir: string) => Promise<string> {
+  const loading = new Map<string, Promise<string>>();
+  const taken = new Set<string>();
+  return (dir) => {
+    const known = loading.get(dir);
+    if (known) return known;
+    if (loading.size >= MAX_LOADED_CHECKPOINTS) {
+      return Promise.reject(new ApiError(429, `this server already serves ${MAX_LOADED_CHECKPOINTS} checkpoints opened from the runs view; restart it (or serve the checkpoint with glmkit serve --model DIR)`, 'invalid_request_error', 'checkpoint', 'too_many_models'));
+    }
+    const base = `${basename(resolve(dir, '..'))}-${basename(dir)}`;
+    let id = base;
+    for (let k = 2; contexts.some((c) => c.modelId === id) || taken.has(id); k++) id = `${base}-${k}`;
+    taken.add(id);
+    const p = startChatModel(dir, id, opts, limits, agents).then((c) => {
+      contexts.push(c);
+      models.push({ id: c.modelId, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'glmkit', max_model_len: c.contextLength });
+      return c.modelId;
+    }, (e) => {
+      loading.delete(dir);
+      taken.delete(id);
+      throw e;
+    });
+    loading.set(dir, p);
+    return p;
+  };
+}
+
+/** Loads a chat model into its own generation worker. */
+async function startChatModel(dir: string, id: string, opts: ServerOptions, limits: ServerLimits, agents: ServerAgents | null): Promise<ServerContext> {
+  const tokenizer = loadTokenizer(dir);
+  const engine = await EngineClient.start(dir, { maxSlots: opts.maxSlots, dtype: opts.dtype, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
+  const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
+  return new ServerContext(engine, tokenizer, id, engine.slotCapacity, stopTokens, limits, agents);
 }
 
 interface ModelEntry {

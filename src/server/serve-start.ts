@@ -8,6 +8,8 @@ import { checkListen } from './listen-check.js';
 
 export interface ServeValues {
   model: string | null;
+  /** more chat model folders (a repeated --model) */
+  more_models?: string[];
   embedding_model: string | null;
   embedding_model_name: string | null;
   host: string;
@@ -49,6 +51,7 @@ export async function startServe(v: ServeValues): Promise<number> {
     embeddingModelDir: v.embedding_model,
     embeddingModelId: v.embedding_model_name ?? undefined,
     modelId: v.model_name ?? undefined,
+    moreModelDirs: v.more_models ?? [],
     apiKey: v.api_key ?? process.env.GLMKIT_API_KEY ?? null,
     maxSlots: v.max_batch,
     dtype: v.dtype,

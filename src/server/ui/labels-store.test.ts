@@ -16,7 +16,7 @@ test('the database is created and migrated on first use; a newer schema is refus
   const file = join(tempDir(), 'labels.db');
   const s = new LabelStore(file);
   assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(s.db.pragma('user_version', { simple: true }), 1);
+  assert.equal(s.db.pragma('user_version', { simple: true }), 2);
   s.addComparison({ promptId: null, messages: user('q'), a: { model: 'm', content: 'x' }, b: { model: 'm', content: 'y' }, sampling: {}, createdBy: 'al' });
   s.close();
   const again = new LabelStore(file);
@@ -25,7 +25,7 @@ test('the database is created and migrated on first use; a newer schema is refus
   const raw = new Database(file);
   raw.pragma('user_version = 9');
   raw.close();
-  assert.throws(() => new LabelStore(file), /schema version 9, newer than this glmkit knows \(1\)/);
+  assert.throws(() => new LabelStore(file), /schema version 9, newer than this glmkit knows \(2\)/);
 });
 
 test('blind sides map back to answers; export to TRL pairs leaves ties out; stats and kappa', () => {

@@ -47,6 +47,9 @@ export interface LabelRow {
   choice: Choice;
   reasons: string[];
   note: string;
+  /** the models whose answers this annotator saw on the left and on the right (null in rows labelled before schema 2) */
+  left_model: string | null;
+  right_model: string | null;
   created_at: string;
 }
 
@@ -61,6 +64,8 @@ const MIGRATIONS: string[] = [
      annotator TEXT NOT NULL, choice TEXT NOT NULL CHECK (choice IN ('a', 'b', 'tie', 'both_bad')),
      reasons TEXT NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (comparison_id, annotator));
    CREATE INDEX labels_annotator ON labels (annotator);`,
+  `ALTER TABLE labels ADD COLUMN left_model TEXT;
+   ALTER TABLE labels ADD COLUMN right_model TEXT;`,
 ];
 
 /** How long a drawn prompt stays reserved for the annotator who drew it. */
@@ -172,10 +177,13 @@ export class LabelStore {
   label(l: { comparisonId: number; annotator: string; side: SideChoice; reasons: string[]; note: string }): Choice {
     const swapped = this.swapped(l.comparisonId, l.annotator);
     const choice: Choice = l.side === 'left' ? (swapped ? 'b' : 'a') : l.side === 'right' ? (swapped ? 'a' : 'b') : l.side;
+    const c = this.comparison(l.comparisonId);
+    const [left, right] = c ? (swapped ? [c.b.model, c.a.model] : [c.a.model, c.b.model]) : [null, null];
     this.db.prepare(
-      `INSERT INTO labels (comparison_id, annotator, choice, reasons, note, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (comparison_id, annotator) DO UPDATE SET choice = excluded.choice, reasons = excluded.reasons, note = excluded.note, created_at = excluded.created_at`,
-    ).run(l.comparisonId, l.annotator, choice, JSON.stringify(l.reasons), l.note, new Date().toISOString());
+      `INSERT INTO labels (comparison_id, annotator, choice, reasons, note, left_model, right_model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (comparison_id, annotator) DO UPDATE SET choice = excluded.choice, reasons = excluded.reasons, note = excluded.note,
+         left_model = excluded.left_model, right_model = excluded.right_model, created_at = excluded.created_at`,
+    ).run(l.comparisonId, l.annotator, choice, JSON.stringify(l.reasons), l.note, left, right, new Date().toISOString());
     return choice;
   }
 
