@@ -22,6 +22,8 @@ const spec = {
     agent_dir: field<string | null>('path', null, 'enable server-side python (request field "agent": {"tools": ["python"]}); sessions live under DIR', { nullable: true, placeholder: 'dir' }),
     docs: field<string | null>('string', null, 'comma-separated files/folders for the server-side browser tool', { nullable: true, placeholder: 'paths' }),
     request_timeout: field<number | null>('number', null, 'seconds a generation request may run; longer ones are stopped with HTTP 504 (default: no limit)', { nullable: true, min: 0.001, placeholder: 'seconds' }),
+    enable_weight_updates: field('boolean', false, 'enable POST /update_weights_from_disk (RL trainers push new weights; needs --weights-root)'),
+    weights_root: field<string | null>('path', null, 'folders under DIR may be loaded by /update_weights_from_disk', { nullable: true, placeholder: 'dir' }),
     allow_host: field<string | null>('string', null, 'comma-separated hosts the server-side browser may fetch', { nullable: true, placeholder: 'list' }),
   },
 };
@@ -33,5 +35,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (v.model === null && v.embedding_model === null) throw usageError('serve', 'give --model DIR (a chat model), --embedding-model DIR (a sentence encoder), or both');
   if (v.model !== null) modelDir('serve', '--model', v.model, true);
   if (v.embedding_model !== null) modelDir('serve', '--embedding-model', v.embedding_model, true);
+  if (v.enable_weight_updates && v.weights_root === null) throw usageError('serve', '--enable-weight-updates needs --weights-root DIR (the folder the trainer writes its checkpoints under)');
+  if (v.weights_root !== null && !v.enable_weight_updates) throw usageError('serve', '--weights-root is only used with --enable-weight-updates; add it or drop --weights-root');
   return startServe(v);
 }

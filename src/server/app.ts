@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS, ServerContext, type ServerLimits, type SseWriter } from
 import { EngineClient, EngineRejectedError, OverloadedError } from './engine-client.js';
 import { ServerAgents, type ServerAgentOptions } from './agent-route.js';
 import { ListenError, listenErrorMessage } from './listen-check.js';
+import { registerWeightRoutes } from './weights-route.js';
 
 export interface ServerOptions {
   /** the chat model folder (optional when an embedding model is served) */
@@ -43,6 +44,8 @@ export interface ServerOptions {
   agent?: ServerAgentOptions;
   /** a generation request running longer is stopped and answered 504 (default: no limit) */
   requestTimeoutMs?: number | null;
+  /** enables POST /update_weights_from_disk for folders under this root (weights-route.ts) */
+  weightsRoot?: string | null;
 }
 
 export interface GlmServer {
@@ -152,6 +155,7 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   };
   app.post('/v1/chat/completions', route(chatCompletions));
   app.post('/v1/completions', route(completions));
+  if (opts.weightsRoot) registerWeightRoutes(app, engine, { root: opts.weightsRoot, apiKey: opts.apiKey });
 
   return serverOf(app, ctx, models.map((m) => m.id), async () => {
     await agents?.close();

@@ -23,6 +23,8 @@ export interface ServeValues {
   docs: string | null;
   allow_host: string | null;
   request_timeout: number | null;
+  enable_weight_updates: boolean;
+  weights_root: string | null;
 }
 
 /** Runs the server until SIGINT/SIGTERM; returns the exit code (0) or throws a start-up error. */
@@ -39,6 +41,7 @@ export async function startServe(v: ServeValues): Promise<number> {
     maxPending: v.max_pending,
     contextLength: v.context ?? undefined,
     requestTimeoutMs: v.request_timeout === null ? null : Math.round(v.request_timeout * 1000),
+    weightsRoot: v.enable_weight_updates ? v.weights_root : null,
     agent: { dir: v.agent_dir, docs: v.docs?.split(',').filter(Boolean), allowHosts: v.allow_host?.split(',').filter(Boolean) },
   });
   let url: string;

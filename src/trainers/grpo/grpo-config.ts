@@ -2,6 +2,7 @@
 import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { rlCheckSchema } from '../checks/check-config.js';
+import { remoteRolloutSchema } from '../remote/remote-rollouts.js';
 
 export const grpoSchema = {
   ...baseSchema,
@@ -40,6 +41,7 @@ export const grpoSchema = {
   eval_max_examples: field('int', 64, 'held-out prompts scored greedily at each evaluation', { min: 1 }),
   routing_replay: field('boolean', false, 'MoE policies: the training forward routes each sampled token to the experts chosen while sampling it (routing replay)'),
   ...rlCheckSchema,
+  ...remoteRolloutSchema,
 };
 
 export type GrpoConfig = Values<typeof grpoSchema>;
