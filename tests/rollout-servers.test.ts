@@ -26,6 +26,7 @@ import { RolloutClient, RolloutServersDown } from '../src/trainers/remote/rollou
 import { makeFixture, type Fixture } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { startServer } from './serve-process.js';
+import { createServer } from '../src/server/app.js';
 
 let fx: Fixture;
 let tok: Tokenizer;
@@ -169,4 +170,40 @@ test('GRPO on two servers: the update shows in the next rollout, a killed server
   assert.ok((m[2].rollouts as number) > (m[1].rollouts as number));
   assert.ok(existsSync(join(out, 'checkpoint-3', 'model.safetensors')), 'the last checkpoint is intact');
   loadCausalLM(join(out, 'checkpoint-3'));
+});
+
+test('a weight update during a request: it finishes on the old weights, the next one runs on the new', async () => {
+  const dir = tempDir();
+  const fresh = loadCausalLM(fx.model);
+  for (const [name, t] of fresh.stateDict()) if (name.includes('lm_head')) t.data.forEach((x, i, a) => (a[i] = x * 3));
+  saveModel(join(dir, 'v1'), fresh);
+  // a slow engine (GLMKIT_TEST_STEP_DELAY_MS, read when the worker starts) keeps the first request in flight
+  process.env.GLMKIT_TEST_STEP_DELAY_MS = '100';
+  const server = await createServer({ modelDir: fx.model, weightsRoot: dir });
+  delete process.env.GLMKIT_TEST_STEP_DELAY_MS;
+  try {
+    const url = await server.listen('127.0.0.1', 0);
+    const prompt = tok.encode('Carol has 5 pears.');
+    const N = 64;
+    const ask = () => post(url, '/v1/completions', { prompt, max_tokens: N, temperature: 0, logprobs: 0, return_token_ids: true });
+    let settled = false;
+    const first = ask().finally(() => (settled = true));
+    while (server.context!.engine.activeSlots === 0) await new Promise((r) => setTimeout(r, 5));
+    const upd = await post(url, '/update_weights_from_disk', { model_path: 'v1' });
+    assert.deepEqual([upd.json.success, upd.json.policy_version], [true, 1]);
+    assert.equal(settled, false, 'the first request is still running when the new weights take over');
+    const [a, b] = [await first, await ask()];
+    const stops = STOP_TOKENS.map((t) => tok.requireId(t));
+    const greedy = (m: GlmForCausalLM) => generate(m, [prompt], { maxNewTokens: N, temperature: 0, stopTokens: stops, vocabLimit: tok.vocabSize });
+    const old = greedy(loadCausalLM(fx.model)), neu = greedy(fresh);
+    assert.equal(a.json.policy_version, 0);
+    assert.deepEqual(a.json.choices[0].token_ids, old.tokens[0]);
+    a.json.choices[0].logprobs.token_logprobs.forEach((lp: number, k: number) => assert.ok(Math.abs(lp - old.logprobs[0][k]) < 1e-4));
+    assert.equal(b.json.policy_version, 1);
+    assert.deepEqual(b.json.choices[0].token_ids, neu.tokens[0]);
+    b.json.choices[0].logprobs.token_logprobs.forEach((lp: number, k: number) => assert.ok(Math.abs(lp - neu.logprobs[0][k]) < 1e-4));
+    assert.ok(b.json.choices[0].logprobs.token_logprobs.some((lp: number, k: number) => Math.abs(lp - old.logprobs[0][k]) > 1e-3), 'the new weights differ');
+  } finally {
+    await server.close();
+  }
 });
