@@ -24,7 +24,7 @@ import { rolloutBatch, type RolloutOptions } from '../src/trainers/grpo/rollout.
 import { DEFAULT_TOOLS } from '../src/trainers/grpo/tools.js';
 import { RolloutClient, RolloutServersDown } from '../src/trainers/remote/rollout-client.js';
 import { makeFixture, type Fixture } from './fixtures.js';
-import { tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 import { startServer } from './serve-process.js';
 import { createServer } from '../src/server/app.js';
 
@@ -206,4 +206,14 @@ test('a weight update during a request: it finishes on the old weights, the next
   } finally {
     await server.close();
   }
+});
+
+test('CLI: serve weight-update flags go together; grpo --help lists the rollout options', () => {
+  const r = runCli(['serve', '--model', fx.model, '--enable-weight-updates']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--enable-weight-updates needs --weights-root DIR/);
+  const h = runCli(['grpo', '--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /--rollout-url/);
+  assert.match(h.stdout, /--rollout-api-key-env/);
 });
