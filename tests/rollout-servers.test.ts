@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { loadCausalLM, saveModel } from '../src/models/glm/checkpoint.js';
 import type { GlmForCausalLM } from '../src/models/glm/model.js';
-import { generate } from '../src/generation/generate.js';
+import { generate, type GenerateResult } from '../src/generation/generate.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.js';
 import { STOP_TOKENS } from '../src/tokenizer/special-tokens.js';
@@ -118,6 +118,50 @@ test('rollouts at temperature 0 on a server equal the in-process ones (tokens, l
   assert.equal(client.stats.retokenised, 0);
   assert.equal(client.stats.marked_down, 1);
   assert.equal(client.stats.retries, 6);
+});
+
+test('GRPO: the first update from server rollouts equals the in-process update from the same rollouts', async () => {
+  const base = { model: fx.model, data, max_steps: 1, num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 8, prepass_k: 0, quiet: true, learning_rate: 1e-2, dynamic_sampling: false, seed: 3 };
+  const log: GenerateResult[] = [];
+  class Recording extends GrpoTrainer {
+    override rolloutOptions(G: number, t: number): RolloutOptions {
+      const o = super.rolloutOptions(G, t);
+      const remote = o.remoteGenerate!;
+      return { ...o, remoteGenerate: async (p, g) => { const r = await remote(p, g); log.push(r); return r; } };
+    }
+  }
+  let next = 0;
+  class Replaying extends GrpoTrainer {
+    override rolloutOptions(G: number, t: number): RolloutOptions {
+      // the same tokens and log-probs, and the same draws from the trainer's generator (one seed per prompt)
+      return { ...super.rolloutOptions(G, t), generateFn: (_m, p, g) => { p.forEach(() => g.rng!.random()); return log[next++]; } };
+    }
+  }
+  // the untrained model never earns the verifier's reward: a deterministic reward of the tokens gives the
+  // groups a spread, so the update is not zero
+  const verifier = GrpoTrainer.reward;
+  GrpoTrainer.reward = (_rec, r) => (r.completion.reduce((a, b) => a + b, 0) % 97) / 96;
+  let remote: GrpoTrainer, local: GrpoTrainer;
+  try {
+    remote = new Recording(resolveConfig(grpoSchema, { object: { ...base, out: join(root, 'eq-remote'), rollout_url: servers[0].url } }), loadCausalLM(fx.model), tok, loadRlPrompts(data), null);
+    await remote.train();
+    assert.ok(log.length > 0 && remote.remote!.client.stats.requests > 0);
+    local = new Replaying(resolveConfig(grpoSchema, { object: { ...base, out: join(root, 'eq-local') } }), loadCausalLM(fx.model), tok, loadRlPrompts(data), null);
+    await local.train();
+  } finally {
+    GrpoTrainer.reward = verifier;
+  }
+  assert.equal(next, log.length);
+  const [mr, ml] = [readMetrics(join(root, 'eq-remote', 'metrics.jsonl'))[0], readMetrics(join(root, 'eq-local', 'metrics.jsonl'))[0]];
+  for (const k of ['reward', 'loss', 'completions/mean_length', 'entropy']) assert.equal(mr[k], ml[k], k);
+  assert.ok((mr.reward_std as number) > 0, 'the groups have a reward spread');
+  const wl = local.model.stateDict(), w0 = loadCausalLM(fx.model).stateDict();
+  let moved = false;
+  for (const [name, t] of remote.model.stateDict()) {
+    assert.deepEqual(Array.from(t.data), Array.from(wl.get(name)!.data), name);
+    moved ||= t.data.some((x, i) => x !== w0.get(name)!.data[i]);
+  }
+  assert.ok(moved, 'the first update changed the weights');
 });
 
 test('GRPO on two servers: the update shows in the next rollout, a killed server is routed around, all down stops clearly', async () => {
