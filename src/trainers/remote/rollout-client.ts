@@ -94,17 +94,21 @@ export class RolloutClient {
     return new RolloutServersDown(`all ${this.servers.length} rollout servers are down: ${list}; start them again (glmkit serve --enable-weight-updates ...) and resume the run from its last checkpoint`);
   }
 
-  /** The up server with the least outstanding work; a server back from its down time is synced first. */
-  private async pick(exclude: Set<Server>): Promise<Server> {
-    const now = Date.now();
-    const up = this.servers.filter((s) => s.downUntil <= now && !exclude.has(s));
-    const pool = up.length > 0 ? up : this.servers.filter((s) => s.downUntil <= now);
-    if (pool.length === 0) throw this.downError();
-    const best = pool.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
-    if (this.current !== null && best.dir !== this.current) {
-      if (!(await this.push(best, this.current))) return this.pick(exclude);
+  /**
+   * The up server with the least outstanding work, with `work` reserved on it before anything is
+   * awaited (requests sent together spread); a server back from its down time is synced first.
+   */
+  private async pick(exclude: Set<Server>, work: number): Promise<Server> {
+    for (;;) {
+      const now = Date.now();
+      const up = this.servers.filter((s) => s.downUntil <= now && !exclude.has(s));
+      const pool = up.length > 0 ? up : this.servers.filter((s) => s.downUntil <= now);
+      if (pool.length === 0) throw this.downError();
+      const best = pool.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
+      best.outstanding += work;
+      if (this.current === null || best.dir === this.current || (await this.push(best, this.current))) return best;
+      best.outstanding -= work;
     }
-    return best;
   }
 
   private async post(s: Server, path: string, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -123,10 +127,9 @@ export class RolloutClient {
   async complete(req: CompletionRequest): Promise<RemoteCompletion> {
     const tried = new Set<Server>();
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
-      const s = await this.pick(tried);
+      const s = await this.pick(tried, req.maxTokens + 1);
       tried.add(s);
       if (attempt > 0) this.stats.retries++;
-      s.outstanding += req.maxTokens + 1;
       this.stats.requests++;
       try {
         s.model ??= await this.modelOf(s);
