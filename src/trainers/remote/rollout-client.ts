@@ -152,6 +152,8 @@ export class RolloutClient {
           // sampled on weights older (or newer) than the ones we pushed: never train on it
           this.stats.stale++;
           s.lastError = `stale policy version ${out.version} (expected ${s.version})`;
+          // e.g. a restarted server: it gets the current weights again before its next request
+          s.dir = null;
           continue;
         }
         this.stats.completion_tokens += out.tokens.length;
