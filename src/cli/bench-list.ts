@@ -5,6 +5,7 @@ export const BENCHMARKS = {
   tokenizer: 'BPE training and encoding speed, against @huggingface/tokenizers when installed',
   generate: 'decode tokens/s at batch 1 and 8 (tiny, small), against llama.cpp on the GGUF export (see bench generate --help)',
   serve: 'loopback load test of glmkit serve (concurrent streaming clients; see bench serve --help)',
+  rollout: 'rollout tokens/s in-process vs one and two glmkit serve servers over HTTP, batch 1 and 32 (see bench rollout --help)',
   embed: 'sentence embeddings/s of the encoder (batch 32 x 32 tokens, tiny) against the same model\'s plain forward',
 } as const;
 

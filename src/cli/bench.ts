@@ -12,7 +12,7 @@ const spec = {
   name: 'bench',
   usage: `glmkit bench <${names.join('|')}> [options]`,
   description: names.map((n) => `  ${n.padEnd(10)} ${BENCHMARKS[n]}`).join('\n'),
-  notes: 'The options above are those of kernels, train, embed and tokenizer; generate and serve have their own (bench generate --help, bench serve --help).',
+  notes: 'The options above are those of kernels, train, embed and tokenizer; generate, serve and rollout have their own (bench generate --help, bench serve --help, bench rollout --help).',
   schema: {
     threads: field<number | null>('int', null, 'native thread count (default: GLMKIT_THREADS or all cores)', { nullable: true, min: 1 }),
     json: field('boolean', false, 'one JSON object per line'),
@@ -31,6 +31,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     throw new UsageError(`bench: expected a benchmark ${names.join(', ')}, got ${what === undefined ? 'nothing' : `'${what}'`}; see glmkit bench --help`);
   }
   if (what === 'serve') return (await import('../bench/serve.js')).benchServeCommand(rest);
+  if (what === 'rollout') return (await import('../bench/rollout.js')).benchRolloutCommand(rest);
   if (what === 'generate') return (await import('../bench/generate.js')).benchGenerateCommand(rest);
   const parsed = parseCommand({ ...spec, name: `bench ${what}`, usage: `glmkit bench ${what} [options]`, description: BENCHMARKS[what as BenchmarkName] }, rest);
   if (!parsed) return 0;

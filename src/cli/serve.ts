@@ -22,6 +22,8 @@ const spec = {
     agent_dir: field<string | null>('path', null, 'enable server-side python (request field "agent": {"tools": ["python"]}); sessions live under DIR', { nullable: true, placeholder: 'dir' }),
     docs: field<string | null>('string', null, 'comma-separated files/folders for the server-side browser tool', { nullable: true, placeholder: 'paths' }),
     request_timeout: field<number | null>('number', null, 'seconds a generation request may run; longer ones are stopped with HTTP 504 (default: no limit)', { nullable: true, min: 0.001, placeholder: 'seconds' }),
+    enable_weight_updates: field('boolean', false, 'enable POST /update_weights_from_disk (RL trainers push new weights; needs --weights-root)'),
+    weights_root: field<string | null>('path', null, 'folders under DIR may be loaded by /update_weights_from_disk', { nullable: true, placeholder: 'dir' }),
     allow_host: field<string | null>('string', null, 'comma-separated hosts the server-side browser may fetch', { nullable: true, placeholder: 'list' }),
     runs: field<string | null>('path', null, 'a folder of run folders shown on the web UI\'s Runs tab', { nullable: true, placeholder: 'dir' }),
     labels: field<string | null>('path', null, 'SQLite file of preference labels for the Label tab (created on first use)', { nullable: true, placeholder: 'file.db' }),
@@ -41,5 +43,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (v.runs !== null) inputDir('serve', '--runs', v.runs, 'a folder of run folders');
   if (v.label_prompts !== null) inputFile('serve', '--label-prompts', v.label_prompts, 'a prompts JSONL file');
   if (v.label_prompts !== null && v.labels === null) throw usageError('serve', '--label-prompts needs --labels FILE.db (where the labels are stored)');
+  if (v.enable_weight_updates && v.weights_root === null) throw usageError('serve', '--enable-weight-updates needs --weights-root DIR (the folder the trainer writes its checkpoints under)');
+  if (v.weights_root !== null && !v.enable_weight_updates) throw usageError('serve', '--weights-root is only used with --enable-weight-updates; add it or drop --weights-root');
   return startServe({ ...v, model: models[0] ?? null, more_models: models.slice(1) });
 }

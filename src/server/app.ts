@@ -20,6 +20,7 @@ import { ServerAgents, type ServerAgentOptions } from './agent-route.js';
 import { ListenError, listenErrorMessage } from './listen-check.js';
 import { Access } from './ui/auth.js';
 import { isUiPage, registerUi, type UiOptions } from './ui/index.js';
+import { registerWeightRoutes } from './weights-route.js';
 
 export interface ServerOptions {
   /** the chat model folder (optional when an embedding model is served) */
@@ -52,6 +53,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number | null;
   /** the web UI at / (chat, labelling, runs dashboard); null: no UI */
   ui?: UiOptions | null;
+  /** enables POST /update_weights_from_disk for folders under this root (weights-route.ts) */
+  weightsRoot?: string | null;
 }
 
 export interface GlmServer {
@@ -170,6 +173,7 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   app.post('/v1/completions', route(completions));
   let closeUi: () => Promise<void> = async () => undefined;
   try {
+    if (opts.weightsRoot) registerWeightRoutes(app, engine, { root: opts.weightsRoot, apiKey: opts.apiKey });
     const loadModel = checkpointLoader(contexts, models, opts, limits, agents);
     if (opts.ui) closeUi = await registerUi(app, access, contexts.map((c) => c.modelId), { ...opts.ui, loadModel }, agents?.available() ?? []);
   } catch (e) {

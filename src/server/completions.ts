@@ -20,6 +20,8 @@ interface CompletionParams {
   logprobs: number | null;
   stream: boolean;
   includeUsage: boolean;
+  /** add `prompt_token_ids` and `token_ids` to each choice (vLLM's `return_token_ids`) */
+  returnTokenIds: boolean;
 }
 
 const isIdList = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => typeof t === 'number');
@@ -56,6 +58,7 @@ function parseCompletionRequest(ctx: ServerContext, raw: unknown): CompletionPar
     prompts, maxTokens, temperature: optNumber(b, 'temperature', 0, 2, 1), topP: optNumber(b, 'top_p', 1e-9, 1, 1),
     seed: optInt(b, 'seed', -(2 ** 53), 2 ** 53, null) ?? undefined, n: optInt(b, 'n', 1, ctx.limits.maxN, 1)!, stop: optStop(b),
     echo: optBool(b, 'echo', false), logprobs: optInt(b, 'logprobs', 0, 20, null), stream, includeUsage: includeUsage(b, stream),
+    returnTokenIds: optBool(b, 'return_token_ids', false),
   };
   if (b.best_of !== undefined && b.best_of !== null && b.best_of !== p.n) throw badParam('best_of', "'best_of' is not supported (only best_of == n)");
   if (p.stream && p.echo && p.logprobs !== null) throw badParam('echo', "'echo' with 'logprobs' is not supported while streaming");
@@ -109,14 +112,17 @@ export async function completions(ctx: ServerContext, body: unknown, signal: Abo
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   };
   if (!p.stream) {
+    // every job is submitted in this tick, so all of them run on the weights of this version
+    const version = ctx.engine.policyVersion;
     const rs = await Promise.all(jobs.map((job) => runGeneration(ctx.engine, ctx.tokenizer, params(job), () => {}, signal)));
     const choices = rs.map((r, i) => ({
       index: jobs[i].index,
       text: (p.echo ? ctx.tokenizer.decode(jobs[i].prompt) : '') + r.text,
       logprobs: p.logprobs === null ? null : logprobBlock(ctx, jobs[i].prompt, r, p.echo, p.logprobs),
       finish_reason: r.finishReason,
+      ...(p.returnTokenIds ? { prompt_token_ids: jobs[i].prompt, token_ids: r.tokens.map((t) => t.token) } : {}),
     }));
-    return { id, object: 'text_completion', created, model: ctx.modelId, choices, usage: usage(rs), system_fingerprint: ctx.fingerprint };
+    return { id, object: 'text_completion', created, model: ctx.modelId, choices, usage: usage(rs), system_fingerprint: ctx.fingerprint, policy_version: version };
   }
   const out = sse();
   const chunk = (choices: object[], extra: object = {}) => out.send({ id, object: 'text_completion', created, model: ctx.modelId, system_fingerprint: ctx.fingerprint, choices, ...extra });

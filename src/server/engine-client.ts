@@ -39,6 +39,8 @@ export interface EngineClientOptions {
 export type RequestListener = (e: EngineEvent) => void;
 
 interface Pending {
+  /** the worker the request runs on (an old one keeps its requests after a weight update) */
+  owner: Worker;
   listener: RequestListener;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -75,10 +77,16 @@ export class EngineClient {
   readonly stats = { completed: 0, cancelled: 0, failed: 0, worker_restarts: 0 };
   /** KV slots the engine is decoding now (as last reported by the worker) */
   private slotsActive = 0;
+  /** 0 for the weights loaded at start, +1 per successful `reload` */
+  private version = 0;
+  /** workers replaced by a weight update that still finish their requests */
+  private readonly draining = new Set<Worker>();
+  /** the reload in progress (reloads run one at a time) */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   private constructor(
     worker: Worker,
-    private readonly init: WorkerInit,
+    private init: WorkerInit,
     readonly slotCapacity: number,
     readonly vocabSize: number,
     maxPending: number,
@@ -89,7 +97,7 @@ export class EngineClient {
   }
 
   private attach(worker: Worker): void {
-    worker.on('message', (m) => this.onMessage(m));
+    worker.on('message', (m) => this.onMessage(m, worker));
     worker.on('error', (e) => this.crashed(worker, `generation worker crashed: ${e.message}`));
     worker.on('exit', (code) => this.crashed(worker, `generation worker exited (code ${code})`));
   }
@@ -132,14 +140,63 @@ export class EngineClient {
       resolve = res;
       reject = rej;
     });
-    this.pending.set(id, { listener, resolve, reject });
     const worker = this.worker;
+    this.pending.set(id, { owner: worker, listener, resolve, reject });
     worker.postMessage({ type: 'submit', req: { ...req, id } });
-    return { done, cancel: () => this.pending.has(id) && this.worker === worker && worker.postMessage({ type: 'cancel', id }) };
+    return { done, cancel: () => this.pending.has(id) && (this.worker === worker || this.draining.has(worker)) && worker.postMessage({ type: 'cancel', id }) };
   }
 
-  private onMessage(m: { type: string; events?: EngineEvent[]; id?: number; message?: string; active?: number }): void {
-    if (typeof m.active === 'number') this.slotsActive = m.active;
+  /** The policy version of the weights new requests run on (0 at start, +1 per reload). */
+  get policyVersion(): number {
+    return this.version;
+  }
+
+  /** The model folder new requests run on. */
+  get modelDir(): string {
+    return this.init.modelDir;
+  }
+
+  /**
+   * Loads the weights of `modelDir` in a fresh worker and, once it is ready, sends new requests to
+   * it; requests in flight finish on the old worker, which stops when its last one is done. A folder
+   * that cannot be loaded (or whose vocabulary differs) throws EngineRejectedError and the old weights
+   * keep serving. Resolves to the new policy version.
+   */
+  reload(modelDir: string): Promise<number> {
+    const run = async (): Promise<number> => {
+      if (this.dead) throw new OverloadedError(this.dead, 503);
+      await this.settled();
+      const init: WorkerInit = { ...this.init, modelDir, generation: this.stats.worker_restarts + 1 };
+      const { worker: fresh, ready } = await startWorker(init);
+      if (ready.vocabSize !== this.vocabSize || ready.slotCapacity !== this.slotCapacity || this.closed) {
+        await fresh.terminate();
+        throw new EngineRejectedError(this.closed ? 'the server is shutting down' : `the model in ${modelDir} has vocabulary ${ready.vocabSize} and context ${ready.slotCapacity}; the served one has ${this.vocabSize} and ${this.slotCapacity}`);
+      }
+      const old = this.worker;
+      this.worker = fresh;
+      this.init = init;
+      this.attach(fresh);
+      this.version++;
+      this.draining.add(old);
+      this.retireIfIdle(old);
+      return this.version;
+    };
+    const p = this.reloading.then(run, run);
+    this.reloading = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Stops a replaced worker once none of its requests is in flight. */
+  private retireIfIdle(worker: Worker): void {
+    if (!this.draining.has(worker)) return;
+    for (const p of this.pending.values()) if (p.owner === worker) return;
+    this.draining.delete(worker);
+    void worker.terminate();
+  }
+
+  private onMessage(m: { type: string; events?: EngineEvent[]; id?: number; message?: string; active?: number }, from: Worker): void {
+    if (typeof m.active === 'number' && from === this.worker) this.slotsActive = m.active;
+    if (from !== this.worker) queueMicrotask(() => this.retireIfIdle(from));
     if (m.type === 'events') {
       for (const e of m.events!) {
         const p = this.pending.get(e.id);
@@ -148,7 +205,7 @@ export class EngineClient {
           p.listener(e);
         } catch (err) {
           // A listener failure (e.g. a closed socket) must not take the engine down: stop that request.
-          this.worker.postMessage({ type: 'cancel', id: e.id });
+          p.owner.postMessage({ type: 'cancel', id: e.id });
           this.pending.delete(e.id);
           this.stats.failed++;
           p.reject(err as Error);
@@ -174,6 +231,16 @@ export class EngineClient {
    * meanwhile get 503 too). If the new worker cannot load the model, the engine stays down.
    */
   private crashed(worker: Worker, reason: string): void {
+    if (this.draining.has(worker)) {
+      // a replaced worker died with requests left: they fail, the current worker is unaffected
+      this.draining.delete(worker);
+      for (const [id, p] of this.pending) if (p.owner === worker) {
+        this.pending.delete(id);
+        this.stats.failed++;
+        p.reject(new OverloadedError(`${reason}; the request was lost, retry it`, 503));
+      }
+      return;
+    }
     if (worker !== this.worker || this.closed || this.dead) return;
     this.slotsActive = 0;
     for (const p of this.pending.values()) p.reject(new OverloadedError(`${reason}; the request was lost, retry it`, 503));
@@ -209,6 +276,9 @@ export class EngineClient {
     this.closed = true;
     this.dead ??= 'the server is shutting down';
     await this.restarting;
+    await this.reloading;
+    for (const w of this.draining) await w.terminate();
+    this.draining.clear();
     await this.worker.terminate();
   }
 }

@@ -28,6 +28,8 @@ export interface ServeValues {
   runs: string | null;
   labels: string | null;
   label_prompts: string | null;
+  enable_weight_updates: boolean;
+  weights_root: string | null;
 }
 
 /** True for addresses only this machine can reach. */
@@ -58,6 +60,7 @@ export async function startServe(v: ServeValues): Promise<number> {
     maxPending: v.max_pending,
     contextLength: v.context ?? undefined,
     requestTimeoutMs: v.request_timeout === null ? null : Math.round(v.request_timeout * 1000),
+    weightsRoot: v.enable_weight_updates ? v.weights_root : null,
     agent: { dir: v.agent_dir, docs: v.docs?.split(',').filter(Boolean), allowHosts: v.allow_host?.split(',').filter(Boolean) },
     ui: v.model ? { runsDir: v.runs, labelsDb: v.labels, labelPrompts: v.label_prompts } : null,
   });

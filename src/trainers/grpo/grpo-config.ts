@@ -3,6 +3,7 @@ import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { rlCheckSchema } from '../checks/check-config.js';
 import { STEP_AGGREGATIONS } from '../reward/prm.js';
+import { remoteRolloutSchema } from '../remote/remote-rollouts.js';
 
 export const grpoSchema = {
   ...baseSchema,
@@ -43,6 +44,7 @@ export const grpoSchema = {
   reward_model: field('path', '', 'reward model folder (glmkit reward, or reward --process) whose score replaces the verifier as the training reward (the curriculum and evaluation stay on the verifier)'),
   reward_aggregation: choice(['', ...STEP_AGGREGATIONS], '', 'with a process reward model: min, prod or last of the step probabilities (default: the one saved with it)'),
   ...rlCheckSchema,
+  ...remoteRolloutSchema,
 };
 
 export type GrpoConfig = Values<typeof grpoSchema>;

@@ -31,6 +31,7 @@ import { clearRouting, routedForward, routingAgreement, withRoutingRecorded, typ
 import { eosDroppedRows } from '../checks/sequence-checks.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { RlPrompt } from './grpo-data.js';
+import { RemoteRollouts } from '../remote/remote-rollouts.js';
 import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
 import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
 import { loadRewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
@@ -70,6 +71,8 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   private drawnPrompts: number[] = [];
   /** the reward model that replaces the verifier as the training reward (--reward-model), or null */
   private readonly rewardModel: ResponseScorer | null;
+  /** generation on inference servers (--rollout-url), or null (in-process) */
+  readonly remote: RemoteRollouts | null;
 
   constructor(
     config: GrpoConfig,
@@ -100,6 +103,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     } else this.ref = null;
     this.rewardModel = config.reward_model ? loadRewardScorer(config.reward_model, tokenizer, config.reward_aggregation || null) : null;
     this.checks = new RlChecks(config, 'grpo');
+    this.remote = RemoteRollouts.fromConfig(config, tokenizer);
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
     this.dynTemp = config.dynamic_temperature
       ? new DynamicTemperature(config.temperature, { candidates: config.temperature_candidates.split(',').map(Number), patience: config.temperature_patience })
@@ -116,7 +120,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     return {
       samplesPerPrompt, temperature, topP: c.top_p, maxNewTokens: c.max_completion_length, forceAnswer: c.force_answer,
       answerTokens: c.force_answer_tokens, maxTurns: c.max_tool_turns, enableThinking: c.enable_thinking, tools: this.tools, rng: this.rng,
-      recordRouting: this.policy.moeLayers().length > 0,
+      recordRouting: this.policy.moeLayers().length > 0, remoteGenerate: this.remote?.generate,
     };
   }
 
@@ -129,6 +133,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   async prepass(): Promise<void> {
     const k = this.config.prepass_k;
     const bs = Math.max(1, Math.floor(64 / k));
+    await this.remote?.sync(this.policy, this.step);
     for (let i = 0; i < this.prompts.length; i += bs) {
       const batch = this.prompts.slice(i, i + bs);
       const rolls = await rolloutBatch(this.policy, this.tok, batch, this.rolloutOptions(k, this.config.temperature));
@@ -163,6 +168,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const nPrompts = Math.max(1, Math.floor((c.per_device_train_batch_size * c.gradient_accumulation_steps) / G));
     const drawn = this.curriculum.draw(nPrompts, this.rng);
     const temperature = this.dynTemp?.temperature ?? c.temperature;
+    await this.remote?.sync(this.policy, this.step);
     const rolls = await rolloutBatch(this.policy, this.tok, drawn.map((i) => this.prompts[i]), this.rolloutOptions(G, temperature));
     this.rollouts += rolls.length;
     const verified = rolls.map((r) => GrpoTrainer.reward(this.prompts[drawn[r.prompt]], r));
@@ -207,6 +213,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       'tools/malformed_ratio': rolls.filter((r) => r.finish === 'malformed_tool').length / rolls.length,
       groups_kept: kept.length,
       rollouts: this.rollouts,
+      ...this.remote?.metrics(),
       temperature,
       'curriculum/expansion': cur.expansion,
       'curriculum/invalid_rate': cur.invalid_rate,

@@ -12,7 +12,7 @@
  * `answerTokens` more tokens to answer (finish 'forced'); its reward is computed as usual.
  */
 import { ConfigError } from '../../errors.js';
-import { generate } from '../../generation/generate.js';
+import { generate, type GenerateOptions, type GenerateResult } from '../../generation/generate.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import { parseChatOutput, type ParsedOutput } from '../../tokenizer/chat-parser.js';
 import { renderChat } from '../../tokenizer/chat.js';
@@ -79,6 +79,11 @@ export interface RolloutOptions {
   recordRouting?: boolean;
   /** the sampler (default `generate`; tests script the policy's tokens through this) */
   generateFn?: typeof generate;
+  /**
+   * an asynchronous sampler replacing `generateFn` in `rolloutBatch` (generation on inference
+   * servers, src/trainers/remote/); same contract as `generate` without the model
+   */
+  remoteGenerate?: (prompts: number[][], opts: GenerateOptions) => Promise<GenerateResult>;
 }
 
 interface Live {
@@ -93,17 +98,26 @@ interface ToolJob {
   runner: ToolRunner;
   args: Record<string, unknown>;
 }
-type ToolResult = { ok: string } | { error: unknown };
-type RolloutCore = Generator<ToolJob, Rollout[], ToolResult>;
+/** A generation the core asks its driver to run (with `remoteGenerate`). */
+interface GenJob {
+  gen: { prompts: number[][]; opts: GenerateOptions };
+}
+type ToolResult = { ok: string } | { error: unknown } | { generated: GenerateResult };
+type RolloutCore = Generator<ToolJob | GenJob, Rollout[], ToolResult>;
 
 /** Generates G rollouts for each prompt (G consecutive rollouts per prompt, prompt-major order). */
 export async function rolloutBatch(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Promise<Rollout[]> {
   const core = rolloutCore(model, tok, prompts, opts);
   let step = core.next();
   while (!step.done) {
+    const job = step.value;
+    if ('gen' in job) {
+      step = core.next({ generated: await opts.remoteGenerate!(job.gen.prompts, job.gen.opts) });
+      continue;
+    }
     let res: ToolResult;
     try {
-      res = { ok: await step.value.runner.run(step.value.args) };
+      res = { ok: await job.runner.run(job.args) };
     } catch (error) {
       res = { error };
     }
@@ -114,13 +128,16 @@ export async function rolloutBatch(model: GlmForCausalLM, tok: Tokenizer, prompt
 
 /** The same with synchronous tools only (evaluation inside the training loop). */
 export function rolloutBatchSync(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Rollout[] {
-  const core = rolloutCore(model, tok, prompts, opts);
+  // synchronous rollouts (evaluation) always generate in-process
+  const core = rolloutCore(model, tok, prompts, { ...opts, remoteGenerate: undefined });
   let step = core.next();
   while (!step.done) {
+    const job = step.value;
+    if ('gen' in job) throw new ConfigError('synchronous rollouts cannot generate remotely');
     let res: ToolResult;
     try {
-      const out = step.value.runner.run(step.value.args);
-      if (typeof out !== 'string') throw new ConfigError(`tool "${step.value.runner.name}" returned a Promise; synchronous rollouts (evaluation) need synchronous tools`);
+      const out = job.runner.run(job.args);
+      if (typeof out !== 'string') throw new ConfigError(`tool "${job.runner.name}" returned a Promise; synchronous rollouts (evaluation) need synchronous tools`);
       res = { ok: out };
     } catch (error) {
       if (error instanceof ConfigError) throw error;
@@ -137,7 +154,14 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
   const assistant = tok.requireId('<|assistant|>');
   const endThink = tok.requireId('</think>');
   const maxPos = model.config.maxPositionEmbeddings;
-  const gen = opts.generateFn ?? generate;
+  const local = opts.generateFn ?? generate;
+  // one generation call: in-process, or handed to the driver when generation is remote
+  const gen = function* (ids: number[][], o: GenerateOptions): Generator<GenJob, GenerateResult, ToolResult> {
+    if (!opts.remoteGenerate) return local(model, ids, o);
+    const res = yield { gen: { prompts: ids.map((x) => x.slice()), opts: o } };
+    if (!('generated' in res)) throw new ConfigError('rollout driver answered a generation with something else');
+    return res.generated;
+  };
   const lives: Live[] = [];
   prompts.forEach((p, i) => {
     const ids = renderChat(tok, { messages: p.prompt, tools: p.tools, enable_thinking: opts.enableThinking, add_generation_prompt: true }).ids;
@@ -168,7 +192,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
       for (const l of active) l.r.finish = 'length';
       break;
     }
-    const res = gen(model, active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting });
+    const res = yield* gen(active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting });
     const next: Live[] = [];
     const forced: Live[] = [];
     active.forEach((l, j) => fillPrefillRouting(l, res.promptRouting?.[j]));
@@ -203,7 +227,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     if (forced.length > 0) {
       for (const l of forced) push(l, [endThink], null);
       const room = Math.min(opts.answerTokens, maxPos - Math.max(...forced.map((l) => l.ids.length)));
-      const ans = room > 0 ? gen(model, forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting }) : null;
+      const ans = room > 0 ? yield* gen(forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting }) : null;
       forced.forEach((l, j) => {
         fillPrefillRouting(l, ans?.promptRouting?.[j]);
         if (ans) push(l, ans.tokens[j], ans.logprobs[j], ans.routing?.[j]);
