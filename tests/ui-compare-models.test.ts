@@ -14,13 +14,21 @@ import { loadTokenizer } from '../src/tokenizer/index.js';
 import { saveTokenizer } from '../src/tokenizer/tokenizer-json.js';
 import { makeFixture } from './fixtures.js';
 import { tempDir } from './helpers.js';
+import { launchBrowserForTests, type TestBrowser } from '../src/util/test-skip.js';
+import { openPage } from './ui-page.js';
 
 const work = tempDir('glmkit-ui-compare-');
 let server: GlmServer | null = null;
 let other: GlmServer | null = null;
+const { browser, skip } = await launchBrowserForTests();
+/** the two-model server of the first test, for the browser test */
+let twoModels: { first: string; second: string } | null = null;
+let third: GlmServer | null = null;
 after(async () => {
   await server?.close();
   await other?.close();
+  await third?.close();
+  await (browser as TestBrowser | null)?.close();
 });
 
 test('two models: one answer from each, blind sides, label rows name the models, per-model win rates', async () => {
@@ -29,6 +37,7 @@ test('two models: one answer from each, blind sides, label rows name the models,
   const beta = join(work, 'beta');
   saveModel(beta, new GlmForCausalLM(loadCausalLM(fx.model).config, { seed: 4 }));
   saveTokenizer(loadTokenizer(fx.model), beta);
+  twoModels = { first: fx.model, second: beta };
   const labelsDb = join(work, 'labels.db');
   server = await createServer({ modelDir: fx.model, moreModelDirs: [beta], maxSlots: 2, ui: { labelsDb } });
   const url = await server.listen('127.0.0.1', 0);
@@ -73,6 +82,36 @@ test('two models: one answer from each, blind sides, label rows name the models,
   const stats = await (await fetch(`${url}/ui/api/label/stats`)).json() as { models: Record<string, { wins: number; losses: number; ties: number; win_rate: number | null }> };
   assert.deepEqual(stats.models.model, { wins: 5, losses: 0, ties: 1, both_bad: 0, win_rate: 1 });
   assert.deepEqual(stats.models.beta, { wins: 0, losses: 5, ties: 1, both_bad: 0, win_rate: 0 });
+});
+
+test('two models in the browser: the label page asks each model once, shows no names, and the label row names both', { skip }, async () => {
+  assert.ok(twoModels, 'the two-model server of the first test is running');
+  // a server of its own: a fresh labels file, so no earlier comparison is offered first
+  const labelsDb = join(work, 'labels-browser.db');
+  third = await createServer({ modelDir: twoModels.first, moreModelDirs: [twoModels.second], maxSlots: 2, ui: { labelsDb } });
+  const url = await third.listen('127.0.0.1', 0);
+  const { page, context, errors } = await openPage(browser!, `${url}/#/label`);
+  await page.fill('#annotator', 'carol');
+  await page.fill('#label-max-tokens', '8');
+  await page.press('#annotator', 'Enter');
+  // no queued prompts: the page offers a typed prompt
+  await page.locator('#label-status', { hasText: 'The queue is empty' }).waitFor({ timeout: 60_000 });
+  await page.fill('#typed-prompt', 'The harbour');
+  await page.click('#compare');
+  const cmp = page.locator('#comparison');
+  await cmp.waitFor({ timeout: 60_000 });
+  const shown = (await cmp.textContent()) ?? '';
+  assert.doesNotMatch(shown, /\bbeta\b/, 'no model name on the page');
+  await page.keyboard.press('1'); // left is better
+  await page.locator('#label-status', { hasText: 'The queue is empty' }).waitFor({ timeout: 60_000 });
+  const db = new Database(labelsDb, { readonly: true });
+  const rows = db.prepare("SELECT l.choice, l.left_model, l.right_model FROM labels l WHERE l.annotator = 'carol'").all() as { choice: string; left_model: string; right_model: string }[];
+  db.close();
+  assert.equal(rows.length, 1, 'one label from the page');
+  assert.deepEqual([rows[0].left_model, rows[0].right_model].sort(), ['beta', 'model'], 'one answer from each model');
+  assert.ok(['a', 'b'].includes(rows[0].choice), `a side was chosen, got ${rows[0].choice}`);
+  assert.deepEqual(errors, []);
+  await context.close();
 });
 
 test('model ids of several --model folders: folder names, a clash takes the parent name', () => {
