@@ -8,7 +8,10 @@
  *   native tests skipped, with the reason printed, and nothing fails.
  * - llama.cpp (node-llama-cpp's prebuilt CPU binary, a dev dependency) is optional: where it cannot
  *   load, the tests that compare with it are skipped with the load error as the reason.
+ * - Headless Chromium and a Python with torch + transformers (the Hugging Face parity oracle) are
+ *   optional in the same way.
  */
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { Backend } from '../tensor/backend/backend.js';
 import { getNativeBackend, nativeUnavailableReason } from '../tensor/backend/index.js';
@@ -94,4 +97,19 @@ export async function launchBrowserForTests(): Promise<{ browser: TestBrowser | 
   } catch (e) {
     return { browser: null, skip: `headless Chromium (@sparticuz/chromium) cannot start here: ${(e as Error).message.split('\n')[0]}` };
   }
+}
+
+/**
+ * A Python with torch and transformers for the optional parity tests against Hugging Face: the
+ * interpreter in GLMKIT_PYTHON, else `python3`. The project never needs Python; where these are
+ * missing, the parity tests skip and print which import failed.
+ */
+export function hfPythonForTests(): { python: string | null; version: string | null; skip: string | false } {
+  const python = process.env.GLMKIT_PYTHON || 'python3';
+  const r = spawnSync(python, ['-c', 'import torch, transformers; print(transformers.__version__, torch.__version__)'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
+    return { python: null, version: null, skip: `no Python with torch and transformers (${python}: ${why}); set GLMKIT_PYTHON to one to run the Hugging Face parity tests` };
+  }
+  return { python, version: r.stdout.trim(), skip: false };
 }
