@@ -16,7 +16,7 @@
  *   prompt tokens (0).
  */
 import { renderSegments, renderSegmentsText, type Segment } from './chat-template.js';
-import { normalizeConversation } from './chat-validate.js';
+import { conversationImages, normalizeConversation } from './chat-validate.js';
 import type { Conversation } from './chat-types.js';
 import { STOP_TOKENS } from './special-tokens.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -31,6 +31,11 @@ export interface RenderOptions {
   lastTurnOnly?: boolean;
   /** File name for DataError locations. */
   file?: string;
+  /**
+   * `<|image|>` tokens per image of the conversation, in order (from the image processor's grids);
+   * default one per image, the template's unexpanded form.
+   */
+  imageTokenCounts?: readonly number[];
 }
 
 export interface RenderedChat {
@@ -42,7 +47,7 @@ export interface RenderedChat {
 
 function segmentsOf(conv: Conversation | unknown, opts: RenderOptions): Segment[] {
   const norm = normalizeConversation(conv, opts.file);
-  const segs = renderSegments(norm, { lastTurnOnly: opts.lastTurnOnly });
+  const segs = renderSegments(norm, { lastTurnOnly: opts.lastTurnOnly, imageTokenCounts: opts.imageTokenCounts });
   const last = norm.messages.at(-1);
   const appendEos = opts.appendEos ?? (last?.role === 'assistant' && !norm.addGenerationPrompt);
   if (appendEos) segs.push({ text: '<|endoftext|>', special: true, train: last?.role === 'assistant' });
@@ -55,8 +60,13 @@ function segmentsOf(conv: Conversation | unknown, opts: RenderOptions): Segment[
 }
 
 /** The prompt text of a conversation, exactly as the Jinja chat template renders it. */
-export function renderChatText(conv: Conversation | unknown, opts: { file?: string } = {}): string {
-  return renderSegmentsText(renderSegments(normalizeConversation(conv, opts.file)));
+export function renderChatText(conv: Conversation | unknown, opts: { file?: string; imageTokenCounts?: readonly number[] } = {}): string {
+  return renderSegmentsText(renderSegments(normalizeConversation(conv, opts.file), { imageTokenCounts: opts.imageTokenCounts }));
+}
+
+/** The image references (paths, data URLs, URLs) of a conversation's user messages, in order; validates the conversation. */
+export function chatImages(conv: Conversation | unknown, opts: { file?: string } = {}): string[] {
+  return conversationImages(normalizeConversation(conv, opts.file));
 }
 
 /** Text, token ids and SFT loss mask of a conversation (see the file comment). */
