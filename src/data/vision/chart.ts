@@ -147,7 +147,7 @@ export const tableFamily: Family<TableScene> = {
     const rows = scene.cells.length + 1, cols = scene.cells[0].length + 1;
     for (let r = 0; r <= rows; r++) canvas.rect(L.x0, L.y0 + r * L.cellH, cols * L.cellW + 1, 1, r === 1 ? INK : GRID);
     for (let c = 0; c <= cols; c++) canvas.rect(L.x0 + c * L.cellW, L.y0, 1, rows * L.cellH + 1, c === 1 ? INK : GRID);
-    const scale = textWidth('00', 2) <= L.cellW - 4 && L.cellH >= 18 ? 2 : 1;
+    const scale = textWidth('00', 2) <= L.cellW - 8 && L.cellH >= 20 ? 2 : 1;
     const at = (r: number, c: number, s: string) => drawTextCentered(canvas, s, L.x0 + (c + 0.5) * L.cellW, L.y0 + (r + 0.5) * L.cellH, scale, INK);
     scene.cells[0].forEach((_, c) => at(0, c + 1, LETTERS[c]));
     scene.cells.forEach((row, r) => {

@@ -2,8 +2,9 @@
  * Geometry: two figures labelled A (left half) and B (right half), and the question which is larger:
  * - angle: two rays from a vertex, opening 20..160 degrees, turned by a random rotation;
  * - length: a line segment at a random slope.
- * The answer is the letter. Knobs by level: the smallest difference (angles 45, 20, 8 degrees;
- * lengths 40%, 20%, 8%), and from level 2 random rotations / slopes instead of a fixed base.
+ * The answer is the letter. Knobs by level: the difference between the figures (angles >= 45,
+ * 20-45, 8-20 degrees; lengths >= 40%, 20-40%, 8-20% of the longer line), and from level 2 random
+ * rotations / slopes instead of a fixed base.
  */
 import type { WorldRng } from '../world/rng.js';
 import type { Family } from './family.js';
@@ -22,8 +23,9 @@ export interface GeometryScene {
   arm: number;
 }
 
-const ANGLE_GAP: Record<number, number> = { 1: 45, 2: 20, 3: 8 };
-const LENGTH_GAP: Record<number, number> = { 1: 0.4, 2: 0.2, 3: 0.08 };
+/** Allowed difference between the two figures per level: [min, max) (degrees; share of the longer line). */
+const ANGLE_GAP: Record<number, [number, number]> = { 1: [45, 181], 2: [20, 45], 3: [8, 20] };
+const LENGTH_GAP: Record<number, [number, number]> = { 1: [0.4, 1], 2: [0.2, 0.4], 3: [0.08, 0.2] };
 
 function dir(deg: number): Point {
   const a = (deg * Math.PI) / 180;
@@ -48,11 +50,13 @@ export const geometryFamily: Family<GeometryScene> = {
     const kind = rng.pick(['angle', 'length'] as const);
     const rot = (): number => (level === 1 ? 0 : rng.int(0, 359));
     if (kind === 'angle') {
-      const values = samplePair(rng, 20, 160, (a, b) => Math.abs(a - b) >= ANGLE_GAP[level]);
+      const [lo, hi] = ANGLE_GAP[level];
+      const values = samplePair(rng, 20, 160, (a, b) => Math.abs(a - b) >= lo && Math.abs(a - b) < hi);
       return { size, kind, values, rotations: [rot(), rot()], arm: Math.round(size * 0.18) };
     }
     const maxLen = Math.floor(size * 0.42), minLen = Math.floor(size * 0.12);
-    const values = samplePair(rng, minLen, maxLen, (a, b) => Math.abs(a - b) >= LENGTH_GAP[level] * Math.max(a, b));
+    const [lo, hi] = LENGTH_GAP[level];
+    const values = samplePair(rng, minLen, maxLen, (a, b) => Math.abs(a - b) >= lo * Math.max(a, b) && Math.abs(a - b) < hi * Math.max(a, b));
     return { size, kind, values, rotations: [level === 1 ? 0 : rng.int(0, 179), level === 1 ? 0 : rng.int(0, 179)], arm: 0 };
   },
   render(scene, canvas, opts) {

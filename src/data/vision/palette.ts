@@ -77,6 +77,11 @@ export function countWord(n: number): string {
   return n < words.length ? words[n] : String(n);
 }
 
+/** "a" or "an" before a word. */
+export function article(word: string): string {
+  return /^[aeiou]/i.test(word) ? 'an' : 'a';
+}
+
 /** "a, b and c". */
 export function listJoin(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');

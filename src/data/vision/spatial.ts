@@ -1,15 +1,17 @@
 /**
  * Spatial relations: shapes of distinct colour-and-shape kinds (so each is named uniquely), and a
- * yes/no question "Is the red circle to the left of the blue square?" (left of, right of, above, below).
+ * yes/no question "Is the red circle to the left of the blue square?" (to the left of, to the right of,
+ * above, below).
  * Relations compare centres and always hold by a clear margin. Knobs by level: 2 objects at least
  * 30 px apart on the asked axis; 3-4 objects, 16 px; 5-6 smaller objects, 8 px.
  */
 import type { Family } from './family.js';
 import { placeDiscs } from './family.js';
-import { COLOR_NAMES, SHAPES, type ShapeItem, drawShape, listJoin, shapeExtent, regionName } from './palette.js';
+import { COLOR_NAMES, SHAPES, type ShapeItem, article, drawShape, listJoin, shapeExtent, regionName } from './palette.js';
 
 export const RELATIONS = ['left of', 'right of', 'above', 'below'] as const;
 export type Relation = (typeof RELATIONS)[number];
+const PHRASE: Record<Relation, string> = { 'left of': 'to the left of', 'right of': 'to the right of', above: 'above', below: 'below' };
 
 export interface SpatialScene {
   size: number;
@@ -76,11 +78,11 @@ export const spatialFamily: Family<SpatialScene> = {
       ? `The ${nameOf(A)} is ${A.x < B.x ? 'further left' : 'further right'} than the ${nameOf(B)}`
       : `The ${nameOf(A)} is ${A.y < B.y ? 'higher' : 'lower'} than the ${nameOf(B)}`;
     return {
-      question: `Is the ${nameOf(A)} ${scene.relation} the ${nameOf(B)}? Answer yes or no.`,
+      question: `Is the ${nameOf(A)} ${PHRASE[scene.relation]} the ${nameOf(B)}? Answer yes or no.`,
       answer: yes ? 'yes' : 'no',
       verifier: 'exact',
-      reasoning: `${where(A).replace(/^t/, 'T')} and ${where(B)}. ${compare}, so it is ${yes ? '' : 'not '}${scene.relation} it.`,
-      caption: `${listJoin(scene.items.map((it) => `a ${nameOf(it)} at the ${regionName(it.x, it.y, scene.size)}`)).replace(/^a/, 'A')}.`,
+      reasoning: `${where(A).replace(/^t/, 'T')} and ${where(B)}. ${compare}, so it is ${yes ? '' : 'not '}${PHRASE[scene.relation]} it.`,
+      caption: `${listJoin(scene.items.map((it) => `${article(nameOf(it))} ${nameOf(it)} at the ${regionName(it.x, it.y, scene.size)}`)).replace(/^a/, 'A')}.`,
     };
   },
   key(scene) {
