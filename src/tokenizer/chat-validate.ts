@@ -17,7 +17,7 @@ export interface NormalToolCall {
 }
 
 /** One part of a user message that holds images: text, or an image reference (path, file: URL, data URL or http(s) URL). */
-export type NormalPart = { type: 'text'; text: string } | { type: 'image'; image: string };
+export type NormalPart = { type: 'text'; text: string } | { type: 'image'; image: string; field: string };
 
 /** A message after validation: text is a string, tool calls are parsed. */
 export interface NormalMessage {
@@ -82,7 +82,7 @@ function contentOf(content: unknown, field: string, file: string | undefined, al
       const image = isObj(part) ? imageRefOfPart(part, where, file) : null;
       if (image === null) throw new DataError(`expected a content part ${PART_SHAPES}, got ${JSON.stringify(part)?.slice(0, 80)}`, { file, field: where });
       if (!allowImages) throw new DataError('images are read in user messages only; move the image into a user turn', { file, field: where });
-      return { type: 'image', image };
+      return { type: 'image', image, field: where };
     });
     const text = parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
     return parts.some((p) => p.type === 'image') ? { text, parts } : { text };
@@ -90,9 +90,14 @@ function contentOf(content: unknown, field: string, file: string | undefined, al
   throw new DataError(`expected a string${allowNull ? ' or null' : ''} (or a list of content parts), got ${content === null ? 'null' : typeof content}`, { file, field });
 }
 
+/** The image parts of a normalized conversation (reference and the field that holds it), in order of appearance. */
+export function conversationImageParts(conv: NormalConversation): Array<{ image: string; field: string }> {
+  return conv.messages.flatMap((m) => (m.parts ?? []).flatMap((p) => (p.type === 'image' ? [{ image: p.image, field: p.field }] : [])));
+}
+
 /** The image references of a normalized conversation, in order of appearance. */
 export function conversationImages(conv: NormalConversation): string[] {
-  return conv.messages.flatMap((m) => (m.parts ?? []).flatMap((p) => (p.type === 'image' ? [p.image] : [])));
+  return conversationImageParts(conv).map((p) => p.image);
 }
 
 /** Parses one tool call in OpenAI shape ({type, function: {name, arguments}}) or the flat {name, arguments}. */
