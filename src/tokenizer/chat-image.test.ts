@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Template } from '@huggingface/jinja';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import { trainBpeFromTexts } from './bpe-train.js';
 import { GLM_CHAT_TEMPLATE } from './chat-template.js';
 import { chatImages, renderChat, renderChatText } from './chat.js';
@@ -80,8 +80,11 @@ test('imageTokenCounts expands each image to its own number of <|image|> tokens,
   assert.deepEqual(r.ids.slice(first, first + 5), [id(IMAGE_BEGIN_TOKEN), id(IMAGE_TOKEN), id(IMAGE_TOKEN), id(IMAGE_TOKEN), id(IMAGE_END_TOKEN)]);
   assert.ok(positions(IMAGE_TOKEN).every((i) => r.assistantMask[i] === 0));
   assert.equal(r.ids.length, r.assistantMask.length);
-  // default: one placeholder per image, the template's unexpanded form
-  assert.equal(renderChat(tok, conv).ids.filter((x) => x === id(IMAGE_TOKEN)).length, 2);
+  // allowImages: one placeholder per image, the template's unexpanded form
+  assert.equal(renderChat(tok, conv, { allowImages: true }).ids.filter((x) => x === id(IMAGE_TOKEN)).length, 2);
+  // ids for a text-only model: images are refused, never silently dropped
+  assert.throws(() => renderChat(tok, conv, { file: 'x.jsonl:3' }), (e: unknown) => e instanceof DataError && /^x\.jsonl:3: the conversation holds 2 image\(s\), but it is being rendered for a text-only model/.test(e.message));
+  assert.equal(renderChat(tok, { messages: [{ role: 'user', content: [{ type: 'text', text: 'only text' }] }] }).ids.length > 0, true);
   assert.throws(() => renderChatText(conv, { imageTokenCounts: [3] }), (e: unknown) => e instanceof ConfigError && /holds 2 image\(s\) but 1 token count/.test(e.message));
   assert.throws(() => renderChatText(conv, { imageTokenCounts: [3, 0] }), (e: unknown) => e instanceof ConfigError && /imageTokenCounts\[1\]/.test(e.message));
 });

@@ -18,6 +18,7 @@
 import { renderSegments, renderSegmentsText, type Segment } from './chat-template.js';
 import { conversationImages, normalizeConversation } from './chat-validate.js';
 import type { Conversation } from './chat-types.js';
+import { DataError } from '../errors.js';
 import { STOP_TOKENS } from './special-tokens.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -36,6 +37,13 @@ export interface RenderOptions {
    * default one per image, the template's unexpanded form.
    */
   imageTokenCounts?: readonly number[];
+  /**
+   * Render image parts without `imageTokenCounts` (one placeholder each, e.g. to show a template).
+   * Default false: ids for a model are either a vision model's (counts given) or a text model's,
+   * which cannot see an image, so a conversation with images is a DataError rather than a prompt
+   * whose images are silently dropped.
+   */
+  allowImages?: boolean;
 }
 
 export interface RenderedChat {
@@ -47,6 +55,12 @@ export interface RenderedChat {
 
 function segmentsOf(conv: Conversation | unknown, opts: RenderOptions): Segment[] {
   const norm = normalizeConversation(conv, opts.file);
+  if (opts.imageTokenCounts === undefined && !opts.allowImages) {
+    const images = conversationImages(norm);
+    if (images.length > 0) {
+      throw new DataError(`the conversation holds ${images.length} image(s), but it is being rendered for a text-only model, which cannot see them; use a vision model (image chats: src/data/image-chat.ts) or remove the image parts`, { file: opts.file });
+    }
+  }
   const segs = renderSegments(norm, { lastTurnOnly: opts.lastTurnOnly, imageTokenCounts: opts.imageTokenCounts });
   const last = norm.messages.at(-1);
   const appendEos = opts.appendEos ?? (last?.role === 'assistant' && !norm.addGenerationPrompt);

@@ -39,11 +39,9 @@ test('sft records: thinking-mode image chats whose PNGs sit beside the JSONL and
     assert.equal(v.messages[1].reasoning_content, problems[i].reasoning);
     assert.ok(renderChatText({ messages: v.messages }).includes('<|begin_of_image|><|image|><|end_of_image|>'));
   });
-  // the SFT reader tokenizes them, the image markers as single ids
-  const { examples } = loadSftExamples(out, tok, 4096);
-  assert.equal(examples.length, 8);
-  const imageId = tok.tokenToId('<|image|>')!;
-  assert.ok(examples.every((e) => e.ids.filter((x) => x === imageId).length === 1));
+  // the text-only SFT reader refuses them (a text model cannot see the image), naming the line;
+  // src/data/image-chat.ts loads them for a vision model (image-chat.test.ts)
+  assert.throws(() => loadSftExamples(out, tok, 4096), (e: unknown) => e instanceof DataError && e.message.startsWith(`${out}:1: the conversation holds 1 image(s), but it is being rendered for a text-only model`));
   // the same arguments write the same bytes; a second write needs overwrite
   const again = join(dir, 'again.jsonl');
   writeVisionTask('sft', { n: 8, seed: 3, split: 'train' }, again);
@@ -96,6 +94,7 @@ test('SFT and RL readers reject bad image parts with file:line and the field', (
   const good = { messages: [{ role: 'user', content: [{ type: 'image', image: 'a.png' }, { type: 'text', text: 'q' }] }, { role: 'assistant', content: glm4vAnswer('1') }] };
   const sft = join(dir, 'sft.jsonl');
   writeFileSync(sft, JSON.stringify(good) + '\n' + JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,%%' } }] }, { role: 'assistant', content: 'x' }] }) + '\n');
+  writeFileSync(sft, JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] }) + '\n' + JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,%%' } }] }, { role: 'assistant', content: 'x' }] }) + '\n');
   assert.throws(() => loadSftExamples(sft, tok, 512), (e: unknown) => e instanceof DataError && e.message.startsWith(`${sft}:2: messages[0].content[0].image_url.url: malformed data URL`));
   const rl = join(dir, 'rl.jsonl');
   writeFileSync(rl, JSON.stringify({ prompt: good.messages.slice(0, 1), answer: '1', verifier: 'numeric' }) + '\n\n' + JSON.stringify({ prompt: [{ role: 'user', content: [{ type: 'image' }] }], answer: '1', verifier: 'numeric' }) + '\n');
