@@ -2,7 +2,8 @@
  * Reading an analogue clock: a ring with 12 hour ticks (longer at 12, 3, 6 and 9), a short thick
  * hour hand that moves with the minutes, and a long thin minute hand. The answer is "H:MM" with
  * H in 1..12. Knobs by level: whole hours; quarter hours; any 5 minutes, with no 12/3/6/9 emphasis
- * and a rotated-looking (smaller, off-centre) face.
+ * and a smaller, off-centre face. Levels 1-2 jitter the face a little, so every time has many scenes
+ * and the hash split holds out scenes of every time, not whole times.
  */
 import type { Family } from './family.js';
 import { drawTextCentered } from './font.js';
@@ -48,9 +49,11 @@ export const clockFamily: Family<ClockScene> = {
   maxLevel: 3,
   sample(rng, level, size) {
     const hour = rng.int(1, 12), minute = rng.pick(MINUTES[level]);
-    const radius = level === 3 ? Math.round(size * rng.int(32, 40) / 100) : Math.round(size * 0.44);
-    const slack = Math.floor(size / 2 - radius - 3);
-    const cx = Math.round(size / 2) + (level === 3 ? rng.int(-slack, slack) : 0), cy = Math.round(size / 2) + (level === 3 ? rng.int(-slack, slack) : 0);
+    // levels 1-2: a large face, a little jitter; level 3: smaller and anywhere in the image
+    const radius = Math.round((size * (level === 3 ? rng.int(32, 40) : rng.int(41, 45))) / 100);
+    const slack = Math.max(0, Math.floor(size / 2 - radius - 3));
+    const jitter = level === 3 ? slack : Math.min(2, slack);
+    const cx = Math.round(size / 2) + rng.int(-jitter, jitter), cy = Math.round(size / 2) + rng.int(-jitter, jitter);
     const minuteColor = level >= 2 && rng.chance(0.5) ? rng.pick(['red', 'blue'] as const) : null;
     return { size, hour, minute, cx, cy, radius, minuteColor, numeral12: level < 3, majorTicks: level < 3 };
   },

@@ -160,6 +160,9 @@ test('splits: test scenes hash to test, train scenes to train, and held-out word
     const trainKeys = new Set(train.map((p) => visionKey(family, p.scene)));
     assert.ok(testSet.every((p) => !trainKeys.has(visionKey(family, p.scene))), family);
   }
+  // scene-keyed families hold out scenes, not answers: level-1 clocks of the test split show most hours
+  const hours = new Set([...generateVisionTask('clock', { n: 120, seed: 4, split: 'test', difficulty: [1] })].map((p) => p.answer));
+  assert.ok(hours.size >= 10, `test clocks show only ${[...hours].join(', ')}`);
   // every word level keeps some words for test, and they are never in train
   for (const level of [1, 2, 3]) {
     const held = WORDS[level].filter((w) => splitOf(`words|${w}`) === 'test');

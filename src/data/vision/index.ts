@@ -185,4 +185,5 @@ export function writeVisionTask(task: string, opts: VisionOptions, out: string, 
 }
 
 export { Canvas } from './raster.js';
+export { majorityBaseline, type FamilyBaseline } from './baseline.js';
 export type { Family, VisionText, VisionVerifier } from './family.js';
