@@ -1,11 +1,13 @@
 /**
  * `glmkit data world --task T --n N --seed S --out FILE.jsonl [--difficulty D] [--world-seed W] [--split S] [--mrc-kinds K]`
  * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
+ * `glmkit data vision ...` (the visual world) is in data-vision.ts.
  */
 import { ConfigError, UsageError } from '../errors.js';
 import { HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
+import { DATA_VISION_HELP, dataVisionCommand } from './data-vision.js';
 
 /** "hard" or a comma-separated list of mrc kinds (a UsageError naming the known kinds otherwise). */
 export function parseMrcKinds(text: string | null): MrcKind[] | undefined {
@@ -50,9 +52,11 @@ export async function dataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === '-h' || sub === '--help') {
     console.log(DATA_HELP.trimEnd());
+    console.log('\n' + DATA_VISION_HELP.trimEnd());
     return 0;
   }
-  if (sub !== 'world') throw new UsageError(`data: expected the subcommand "world", got ${sub === undefined ? 'nothing' : `'${sub}'`}; see glmkit data world --help`);
+  if (sub === 'vision') return dataVisionCommand(rest);
+  if (sub !== 'world') throw new UsageError(`data: expected the subcommand "world" or "vision", got ${sub === undefined ? 'nothing' : `'${sub}'`}; see glmkit data world --help or glmkit data vision --help`);
   const parsed = parseCommand(spec, rest);
   if (!parsed) return 0;
   const v = parsed.values;
