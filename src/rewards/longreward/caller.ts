@@ -108,10 +108,16 @@ export class JudgeCaller {
       });
       if (ask.length > 0) {
         this.stats.requests += ask.length;
-        await this.judge.complete(ask.map((j) => reqs[j]), (n, reply) => {
+        const got = await this.judge.complete(ask.map((j) => reqs[j]), (n, reply) => {
           const j = ask[n];
           replies[j] = reply;
           this.writeCache(keys[j], reqs[j], reply);
+        });
+        ask.forEach((j, n) => {
+          if (replies[j] === null) {
+            replies[j] = got[n];
+            this.writeCache(keys[j], reqs[j], got[n]);
+          }
         });
       }
       const next: number[] = [];

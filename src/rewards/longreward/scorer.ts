@@ -57,6 +57,12 @@ export interface ScorerOptions {
   supportTokens?: number;
 }
 
+/** The information the coverage rating sees: each extracted item labelled with its chunk's position. */
+export function collectInfo(chunks: readonly Chunk[], lists: readonly (readonly string[])[]): string {
+  const lines = lists.flatMap((items, i) => items.map((v) => `- [${chunks[i].position}] ${v}`));
+  return lines.length > 0 ? lines.join('\n') : `${NO_RELEVANT} was found in the document.`;
+}
+
 const charCount = (s: string) => Math.ceil(s.length / 4);
 
 export class LongRewardScorer {
@@ -101,8 +107,7 @@ export class LongRewardScorer {
       const bad = outs.find((x) => !x.ok);
       if (bad && !bad.ok) info.set(groupOf(g.item), { error: bad.error });
       else {
-        const lines = outs.flatMap((x, i) => (x.ok ? x.value.map((v) => `- [${g.chunks[i].position}] ${v}`) : []));
-        info.set(groupOf(g.item), { text: lines.length > 0 ? lines.join('\n') : `${NO_RELEVANT} was found in the document.` });
+        info.set(groupOf(g.item), { text: collectInfo(g.chunks, outs.map((x) => (x.ok ? x.value : []))) });
       }
     });
     // round 2: support judgments and coverage ratings
