@@ -110,9 +110,9 @@ export async function longrewardScoreCommand(argv: string[]): Promise<number> {
   if (v.min_scored > v.k) throw new UsageError(`${cmd}: --min-scored ${v.min_scored} exceeds --k ${v.k}; every prompt would be dropped`);
   outputFile(cmd, '--out', v.out, v.overwrite, 'a JSONL file');
   if (v.scores_out) outputFile(cmd, '--scores-out', v.scores_out, v.overwrite, 'a JSONL file');
+  const scorer = openScorer(cmd, v, `${v.out}.judge-cache`);
   let prompts = loadScorePrompts(v.prompts);
   if (v.limit !== null) prompts = prompts.slice(0, v.limit);
-  const scorer = openScorer(cmd, v, `${v.out}.judge-cache`);
   writeFileSync(v.out, '');
   if (v.scores_out) writeFileSync(v.scores_out, '');
   const policy = loadCausalLM(v.policy).eval(), tok = loadTokenizer(v.policy);
