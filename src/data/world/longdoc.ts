@@ -113,10 +113,10 @@ function visit(p: Person, place: string, day: number): LongdocFact {
   return { subject: p.name, relation: 'visited', object: place, day };
 }
 
-/** Builds a document of about `target` tokens (never fewer than four people's world facts). */
+/** Builds a document of about `target` tokens (never fewer than two people's world facts). */
 function buildDocument(rng: WorldRng, world: World, target: number, count: (s: string) => number): BuiltDoc {
   const perPerson = 7 * count('[100] Alice works as a carpenter. ');
-  const numPeople = Math.max(4, Math.min(world.people.length, Math.round((0.4 * target) / perPerson)));
+  const numPeople = Math.max(2, Math.min(world.people.length, Math.round((0.4 * target) / perPerson)));
   const people = rng.sample(world.people, numPeople);
   const names = new Set(people.map((p) => p.name));
   const blocks: DocSentence[][] = [];
