@@ -26,6 +26,9 @@ const schema = {
   faith_chunk_tokens: field('int', 128, 'tokens per faithfulness chunk', { min: 8 }),
   top_k: field('int', 5, 'chunks retrieved per statement', { min: 1 }),
   comp_chunk_tokens: field('int', 4096, 'tokens per completeness chunk', { min: 16 }),
+  rating_tokens: field('int', 24, 'judge tokens per rating answer in the report', { min: 1 }),
+  list_tokens: field('int', 64, 'judge tokens per list answer in the report', { min: 1 }),
+  support_tokens: field('int', 12, 'judge tokens per support judgment in the report', { min: 1 }),
   max_steps: field('int', 300, 'SFT optimizer steps', { min: 1 }),
   learning_rate: field('number', 5e-4, 'SFT peak learning rate', { min: 0 }),
   per_device_train_batch_size: field('int', 8, 'SFT sequences per micro-batch', { min: 1 }),
@@ -51,6 +54,7 @@ export async function trainJudgeCommand(argv: string[]): Promise<number> {
   const report = await trainWorldJudge({
     model: v.model, out: v.out, docs: v.docs, evalDocs: v.eval_docs, answersPerDoc: v.answers_per_doc, docTokens: v.doc_tokens, seed: v.seed, worldSeed: v.world_seed,
     chunking: { faithChunkTokens: v.faith_chunk_tokens, compChunkTokens: v.comp_chunk_tokens, topK: v.top_k },
+    budgets: { ratingTokens: v.rating_tokens, listTokens: v.list_tokens, supportTokens: v.support_tokens },
     sft: v.eval_only ? null : { maxSteps: v.max_steps, learningRate: v.learning_rate, batchSize: v.per_device_train_batch_size, maxSeqLength: v.max_seq_length },
     log: (l) => process.stderr.write(`${cmd}: ${l}\n`),
   });

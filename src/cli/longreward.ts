@@ -39,6 +39,9 @@ export const judgeSchema = {
   faith_chunk_tokens: field('int', 128, 'tokens per faithfulness chunk', { min: 8 }),
   top_k: field('int', 5, 'chunks retrieved per statement', { min: 1 }),
   comp_chunk_tokens: field('int', 4096, 'tokens per completeness chunk', { min: 16 }),
+  rating_tokens: field('int', 256, 'judge tokens per rating answer (helpfulness, logicality, coverage)', { min: 1 }),
+  list_tokens: field('int', 384, 'judge tokens per list answer (statements, extracted information)', { min: 1 }),
+  support_tokens: field('int', 32, 'judge tokens per support judgment', { min: 1 }),
 };
 
 type JudgeValues = { [K in keyof typeof judgeSchema]: (typeof judgeSchema)[K]['default'] };
@@ -75,7 +78,7 @@ export function openScorer(cmd: string, v: JudgeValues, defaultCache: string): L
     }
   }
   const caller = new JudgeCaller(judge, { cacheDir: v.cache || defaultCache, maxAttempts: v.judge_attempts });
-  return new LongRewardScorer(caller, new ChunkRetriever(embedder), { faithChunkTokens: v.faith_chunk_tokens, topK: v.top_k, compChunkTokens: v.comp_chunk_tokens });
+  return new LongRewardScorer(caller, new ChunkRetriever(embedder), { faithChunkTokens: v.faith_chunk_tokens, topK: v.top_k, compChunkTokens: v.comp_chunk_tokens, ratingTokens: v.rating_tokens, listTokens: v.list_tokens, supportTokens: v.support_tokens });
 }
 
 const scoreSchema = {
