@@ -17,6 +17,8 @@ import { root, runCli, tempDir } from './helpers.js';
 import { startServer } from './serve-process.js';
 import { longrewardCommand } from '../src/cli/longreward.js';
 import { DataError, UsageError } from '../src/errors.js';
+import { loadPreferenceData } from '../src/data/preference.js';
+import { loadTokenizer } from '../src/tokenizer/tokenizer-json.js';
 
 let fx: Fixture;
 let server: { proc: ChildProcess; url: string };
@@ -119,6 +121,8 @@ test('longreward score: K answers per prompt, best vs worst in TRL format with s
       assert.ok(typeof p.rationale_chosen.helpfulness === 'string' && p.n_scored === 3);
     }
     assert.equal(readFileSync(join(dir, 'scores.jsonl'), 'utf8').trim().split('\n').length, summary.answers);
+    // the pairs are what glmkit dpo reads
+    assert.equal(loadPreferenceData(out, loadTokenizer(fx.model), { maxLen: 512 }).pairs.length, pairs.length);
     const again = await runCliAsync([...args, '--overwrite']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout.trim().split('\n').at(-1)!).calls.requests, 0);
