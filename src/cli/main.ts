@@ -44,6 +44,7 @@ const commands: Record<string, Command> = {
   stm: { summary: 'STM self-training for evidence extraction, with baselines (stm --model DIR --train F --eval F --out DIR)', load: async () => (await import('./reading.js')).stmCommand },
   seqa: { summary: 'SEQA semantic voting vs LM scoring on multiple-choice questions (seqa --generator DIR --encoder DIR --data F --out DIR)', load: async () => (await import('./seqa.js')).seqaCommand },
   ppo: { summary: 'PPO against a reward model, as ChatGLM-RLHF (reference baseline, KL, PPO-ptx)', load: async () => (await import('./align.js')).ppoCommand },
+  longreward: { summary: 'LongReward: judge-scored long-context answers -> preference pairs (longreward score ...), and a world-trained judge (longreward train-judge ...)', load: async () => (await import('./longreward.js')).longrewardCommand },
   dpo: { summary: 'DPO on preference pairs (optional SFT loss on the chosen)', load: async () => (await import('./align.js')).dpoCommand },
   exo: { summary: 'EXO: reverse-KL alignment on sampled candidates scored by a reward model, or on pairs', load: async () => (await import('./align.js')).exoCommand },
   'align-sweep': { summary: 'reward vs KL of DPO and EXO at several betas from one SFT model', load: async () => (await import('./align.js')).alignSweepCommand },
