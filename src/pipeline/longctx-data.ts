@@ -1,80 +1,53 @@
 /**
- * Data of the long-context stage (docs/long-context.md), all from the built-in world and sized in
- * tokens of the model's own tokenizer:
- *   - long question items: a document of world facts with the sentence(s) that answer a question
- *     (single needle: the world's `longqa` generator with as many filler facts as the length needs),
- *     held out by seed (validation and test draw other seeds than training);
- *   - continued pre-training text: long documents with their question and answer appended,
+ * Data of the long-context stage (docs/long-context.md), all from the built-in world's long-document
+ * task (`longdoc`: numbered documents of many facts about many people, with needle, multi-hop,
+ * aggregation, pronoun and alias questions) and sized in tokens of the model's own tokenizer:
+ *   - evaluation items: documents of about L tokens; validation and test draw other seeds than
+ *     training, from the world's held-out `test` split;
+ *   - continued pre-training text: long documents followed by their question and gold answer,
  *     interleaved with the pipeline's ordinary pre-training documents (packed to the new length);
- *   - long-context SFT chats (thinking mode: the supporting sentence as reasoning, the boxed answer),
+ *   - long-context SFT chats (the longdoc SFT form: the supporting statements, then the boxed answer),
  *     mixed with a share of the pipeline's ordinary SFT chats so short-context ability is kept.
  */
-import { BOX_CLOSE, BOX_OPEN, getWorld, longqaPrompt, sampleLongQa, WorldRng, type World } from '../data/world/index.js';
+import { generateWorldTask, longdocGoldAnswer, type LongdocKind, type LongdocRecord } from '../data/world/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
-/** One long-document question: the user prompt, the gold answer and the sentence(s) that support it. */
-export interface LongItem {
-  kind: string;
-  prompt: string;
-  answer: string;
-  /** the supporting sentence(s), written as the reasoning of the SFT chats */
-  support: string;
-  /** tokens of `prompt` */
-  tokens: number;
-}
+/** The kinds evaluated (and reported) by the stage. */
+export const LONG_EVAL_KINDS: readonly LongdocKind[] = ['needle', 'multi_hop', 'aggregation'];
+/** The kinds trained on (pronoun and alias questions help reading too). */
+export const LONG_TRAIN_KINDS: readonly LongdocKind[] = ['needle', 'multi_hop', 'aggregation', 'pronoun', 'alias'];
 
-/** A needle item whose prompt has between minTokens and maxTokens tokens (filler count adjusted, at most 8 tries). */
-export function needleItem(rng: WorldRng, world: World, tok: Tokenizer, minTokens: number, maxTokens: number): LongItem {
-  const target = (minTokens + maxTokens) / 2;
-  let fillers = Math.max(1, Math.round(target / 9));
-  let best: LongItem | null = null;
-  for (let tries = 0; tries < 8; tries++) {
-    const r = sampleLongQa(rng, world, 4, fillers);
-    const prompt = longqaPrompt(r);
-    const n = tok.encode(prompt).length;
-    const item = { kind: 'needle', prompt, answer: r.answer, support: r.needle, tokens: n };
-    if (n >= minTokens && n <= maxTokens) return item;
-    if (n <= maxTokens && (!best || n > best.tokens)) best = item;
-    fillers = Math.max(1, Math.round((fillers * target) / n));
-  }
-  if (best) return best;
-  throw new Error(`long-context data: could not size a document under ${maxTokens} tokens`);
-}
+const counter = (tok: Tokenizer) => (text: string) => tok.encode(text).length;
 
-/** `n` items of `kind` with prompts of minTokens..maxTokens tokens, from seed `seed` (deterministic). */
-export function longItems(kind: 'needle', n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, worldSeed = 0): LongItem[] {
-  const rng = new WorldRng(seed, 'longctx', kind);
-  const world = getWorld(worldSeed);
-  return Array.from({ length: n }, () => needleItem(rng, world, tok, minTokens, maxTokens));
+/** `n` records per kind with documents of `docTokens` tokens, held out (`test` split) and drawn from `seed`. */
+export function evalRecords(n: number, seed: number, tok: Tokenizer, docTokens: number, kinds: readonly LongdocKind[] = LONG_EVAL_KINDS): LongdocRecord[] {
+  return kinds.flatMap((kind, i) => generateWorldTask('longdoc', { n, seed: seed + 101 * i, split: 'test', docTokens, longdocKinds: [kind], countTokens: counter(tok) }));
 }
 
 /**
- * Training items of varied length: lengths drawn uniformly in [minTokens, maxTokens] so the model
- * sees the question at every distance from the start.
+ * `n` training records (train split) with document lengths spread over [minTokens, maxTokens] in
+ * `buckets` steps, so the model reads questions about facts at every distance.
  */
-export function variedLongItems(n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, worldSeed = 0): LongItem[] {
-  const rng = new WorldRng(seed, 'longctx', 'varied');
-  const world = getWorld(worldSeed);
-  return Array.from({ length: n }, () => {
-    const hi = rng.int(minTokens, maxTokens);
-    return needleItem(rng, world, tok, Math.max(16, Math.floor(hi * 0.8)), hi);
-  });
+export function trainRecords(n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, buckets = 4): LongdocRecord[] {
+  const lists: LongdocRecord[][] = [];
+  for (let b = 0; b < buckets; b++) {
+    const count = Math.floor(n / buckets) + (b < n % buckets ? 1 : 0);
+    const docTokens = Math.round(minTokens + ((maxTokens - minTokens) * (b + 1)) / buckets);
+    lists.push(count === 0 ? [] : generateWorldTask('longdoc', { n: count, seed: seed + 17 * b, split: 'train', docTokens, longdocKinds: [...LONG_TRAIN_KINDS], countTokens: counter(tok) }));
+  }
+  const mixed: LongdocRecord[] = []; // round robin over the lengths
+  for (let i = 0; i < lists[0].length; i++) for (const l of lists) if (i < l.length) mixed.push(l[i]);
+  return mixed;
 }
 
-/** The continued pre-training text of an item: the document, then its question and answer. */
-export function longPretrainText(it: LongItem): string {
-  return `${it.prompt}\n${it.support} The answer is ${it.answer}.`;
+/** The continued pre-training text of a record: the document and question, then the gold answer. */
+export function longPretrainText(r: LongdocRecord): string {
+  return `${r.messages[0].content}\n${longdocGoldAnswer(r)}`;
 }
 
-/** The long-context SFT chat of an item (thinking mode: the supporting sentence, then the boxed answer). */
-export function longSftChat(it: LongItem): Record<string, unknown> {
-  return {
-    messages: [
-      { role: 'user', content: it.prompt },
-      { role: 'assistant', reasoning_content: it.support, content: `${BOX_OPEN}${it.answer}${BOX_CLOSE}` },
-    ],
-    enable_thinking: true,
-  };
+/** The long-context SFT chat of a record (direct mode: the supporting statements, then the boxed answer). */
+export function longSftChat(r: LongdocRecord): Record<string, unknown> {
+  return { messages: r.messages, enable_thinking: false };
 }
 
 /**

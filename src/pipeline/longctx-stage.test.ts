@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { generateWorldTask, getWorld, WorldRng, writeJsonl } from '../data/world/index.js';
+import { generateWorldTask, writeJsonl } from '../data/world/index.js';
 import { loadPreset } from '../models/glm/config.js';
 import { saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
@@ -14,7 +14,7 @@ import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
 import { tempDir } from '../util/temp-dir.js';
-import { interleave, needleItem } from './longctx-data.js';
+import { evalRecords, interleave, trainRecords } from './longctx-data.js';
 import { ntkTheta, runLongContextStage, type LongContextSettings } from './longctx-stage.js';
 
 const docs = generateWorldTask('pretrain', { n: 300, seed: 1 }).map((d) => d.text);
@@ -34,12 +34,16 @@ test('interleave keeps both lists whole and the share', () => {
   assert.deepEqual(r.slice(0, 3), [1, 2, 'a']);
 });
 
-test('needle documents are sized in tokens and contain the needle', () => {
-  const it = needleItem(new WorldRng(3, 't'), getWorld(0), tok, 700, 900);
-  assert.ok(it.tokens >= 700 && it.tokens <= 900, `${it.tokens} tokens`);
-  assert.equal(tok.encode(it.prompt).length, it.tokens);
-  assert.ok(it.prompt.includes(it.support));
-  assert.ok(it.support.includes(it.answer));
+test('evaluation records: held-out documents of the asked length, one list per kind', () => {
+  const rs = evalRecords(2, 5, tok, 700);
+  assert.deepEqual(rs.map((r) => r.kind), ['needle', 'needle', 'multi_hop', 'multi_hop', 'aggregation', 'aggregation']);
+  for (const r of rs) {
+    assert.equal(r.doc_tokens, tok.encode(r.document).length);
+    assert.ok(r.doc_tokens <= 700 && r.doc_tokens > 500, `${r.doc_tokens} tokens`);
+  }
+  const train = trainRecords(8, 5, tok, 300, 700);
+  assert.equal(train.length, 8);
+  assert.deepEqual(train.map((r) => r.doc_tokens_target), [400, 500, 600, 700, 400, 500, 600, 700]); // lengths mixed round robin
 });
 
 test('quick stage: extends, reports, resumes, refuses other settings', async () => {
@@ -62,8 +66,9 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   const cfg = JSON.parse(readFileSync(join(out, 'longctx', 'final', 'config.json'), 'utf8'));
   assert.equal(cfg.max_position_embeddings, 1024);
   assert.equal(cfg.rope_theta, ntkTheta(10000, 16, 2)); // 512 -> 1024, rotary dim 16
-  const ev = summary.eval as { test: Record<string, number>; short_context: { before: number; after: number; n: number } };
-  assert.ok(ev.test.needle >= 0 && ev.test.needle <= 1);
+  const ev = summary.eval as { test: Record<string, { accuracy: number; n: number }>; short_context: { before: number; after: number; n: number } };
+  assert.deepEqual(Object.keys(ev.test), ['needle', 'multi_hop', 'aggregation']);
+  for (const k of Object.values(ev.test)) assert.ok(k.n === 2 && k.accuracy >= 0 && k.accuracy <= 1);
   assert.equal(ev.short_context.n, 2);
   assert.ok(ev.short_context.before >= 0 && ev.short_context.after <= 1);
   const state = JSON.parse(readFileSync(join(out, 'longctx', 'longctx_state.json'), 'utf8'));

@@ -1,7 +1,7 @@
 /**
  * The long-context stage (`glmkit pipeline --long-context 4096`, or `glmkit long-context --base DIR`):
  * GLM-4's recipe for extending the context of the SFT model (docs/long-context.md).
- *   data      long needle documents sized in tokens; validation and test items from other seeds
+ *   data      world long documents (longdoc) sized in tokens; validation and test items from other seeds
  *   init      the SFT weights under a config with max_position_embeddings = L and a larger rope_theta
  *   pretrain  continued pre-training on L-token sequences (long documents + ordinary world documents)
  *   sft       long-context SFT (long chats mixed with a share of the ordinary SFT chats)
@@ -14,7 +14,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readJsonl } from '../data/jsonl.js';
-import { verifyExact, verifyRlAnswer, writeJsonl, type RlRecord } from '../data/world/index.js';
+import { scoreLongdocAnswer, verifyRlAnswer, writeJsonl, type LongdocRecord, type RlRecord } from '../data/world/index.js';
 import { evalChat, type EvalItem } from '../eval/chat-eval.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { rotaryDim } from '../models/glm/config.js';
@@ -27,7 +27,7 @@ import { PretrainTrainer, packText, pretrainSchema } from '../trainers/pretrain/
 import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { configDiff, configHash } from '../util/config-hash.js';
-import { interleave, longItems, longPretrainText, longSftChat, variedLongItems, type LongItem } from './longctx-data.js';
+import { evalRecords, interleave, longPretrainText, longSftChat, trainRecords } from './longctx-data.js';
 import type { StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
@@ -49,6 +49,9 @@ export interface LongContextSettings {
   /** held-out arithmetic prompts of the short-context check (before and after) */
   short_eval_items: number;
 }
+
+/** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
+const EVAL_ROOM = 256;
 
 /** Sub-steps in order. */
 const STEPS = ['data', 'init', 'pretrain', 'sft', 'eval'] as const;
@@ -81,20 +84,24 @@ function readRecords<T>(file: string): T[] {
   return readJsonl(file).map((r) => r.value as T);
 }
 
-function writeItems(file: string, items: LongItem[]): Promise<number> {
-  return writeJsonl(file, items);
-}
-
-function needleEval(items: LongItem[]): EvalItem[] {
-  return items.map((it) => ({ prompt: [{ role: 'user', content: it.prompt }], score: (o) => (verifyExact({ content: o.content, reasoning_content: o.reasoning_content }, it.answer) ? 1 : 0) }));
-}
-
-/** Accuracy per kind (and overall) of `model` on long items, thinking mode, greedy. */
-export function evalLong(model: GlmForCausalLM, tok: Tokenizer, items: LongItem[], batchSize = 2): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const kind of [...new Set(items.map((i) => i.kind))]) {
-    const its = items.filter((i) => i.kind === kind);
-    out[kind] = evalChat(model, tok, needleEval(its), { thinking: true, maxNewTokens: 48, batchSize }).accuracy;
+/** Gold-rubric scores per kind of `model` on long records (direct mode, greedy): correctness is the accuracy. */
+export function evalLong(model: GlmForCausalLM, tok: Tokenizer, records: LongdocRecord[], maxNewTokens: number, batchSize = 2): Record<string, { accuracy: number; faithfulness: number; completeness: number; n: number }> {
+  const out: Record<string, { accuracy: number; faithfulness: number; completeness: number; n: number }> = {};
+  for (const kind of [...new Set(records.map((r) => r.kind))]) {
+    const rs = records.filter((r) => r.kind === kind);
+    const faith: number[] = [], comp: number[] = [];
+    const items: EvalItem[] = rs.map((r) => ({
+      prompt: [r.messages[0]],
+      score: (o) => {
+        const sc = scoreLongdocAnswer(r, { content: o.content, reasoning_content: o.reasoning_content });
+        faith.push(sc.faithfulness);
+        comp.push(sc.completeness);
+        return sc.correctness;
+      },
+    }));
+    const res = evalChat(model, tok, items, { thinking: false, maxNewTokens, batchSize });
+    const avg = (x: number[]) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length);
+    out[kind] = { accuracy: res.accuracy, faithfulness: avg(faith), completeness: avg(comp), n: rs.length };
   }
   return out;
 }
@@ -146,21 +153,20 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
     switch (step) {
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
-        const margin = 64; // chat template and the generated answer
-        const evalMin = Math.floor(0.85 * L), evalMax = L - margin;
-        await writeItems(join(paths.data, 'eval_val.jsonl'), longItems('needle', s.eval_items, ctx.seed + 7001, tok, evalMin, evalMax));
-        await writeItems(join(paths.data, 'eval_test.jsonl'), longItems('needle', s.eval_items, ctx.seed + 7002, tok, evalMin, evalMax));
+        const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
+        await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens));
+        await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens));
         // continued pre-training: long documents with their answers, interleaved with ordinary documents
         const ptTokens = s.pretrain_steps * s.batch * (L + 1);
-        const nLong = Math.max(2, Math.ceil((0.6 * ptTokens) / (0.55 * L)));
-        const longDocs = variedLongItems(nLong, ctx.seed + 7003, tok, Math.floor(L / 8), L - margin).map((it) => ({ text: longPretrainText(it) }));
+        const nLong = Math.max(2, Math.ceil((0.6 * ptTokens) / (0.6 * L)));
+        const longDocs = trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), docTokens).map((r) => ({ text: longPretrainText(r) }));
         const shortDocs = readRecords<{ text: string }>(join(ctx.dataDir, 'pretrain.jsonl'));
         const needShort = Math.ceil((0.4 * ptTokens) / 80);
         await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), interleave(longDocs, shortDocs.slice(0, needShort), Math.min(0.95, needShort / (needShort + nLong))));
         // long-context SFT: long chats and a share of the ordinary ones
         const nChats = s.sft_steps * s.batch;
         const nShort = Math.round(nChats * s.short_share);
-        const longChats = variedLongItems(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 8), L - margin).map(longSftChat);
+        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), docTokens).map(longSftChat);
         const shortChats = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl')).slice(0, nShort);
         await writeJsonl(join(paths.data, 'sft_long.jsonl'), interleave(longChats, shortChats, s.short_share));
         break;
@@ -199,18 +205,19 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         break;
       }
       case 'eval': {
-        const val = readRecords<LongItem>(join(paths.data, 'eval_val.jsonl'));
-        const test = readRecords<LongItem>(join(paths.data, 'eval_test.jsonl'));
+        const val = readRecords<LongdocRecord>(join(paths.data, 'eval_val.jsonl'));
+        const test = readRecords<LongdocRecord>(join(paths.data, 'eval_test.jsonl'));
+        const answerTokens = EVAL_ROOM - 96;
         // the half-way checkpoint and the final model compete on validation items
         const candidates = [...new Set([...checkpoints(paths.sft).slice(-2, -1), join(paths.sft, 'final')])];
-        const scores = candidates.map((c) => ({ dir: c, val: evalLong(loadCausalLM(c), tok, val) }));
+        const scores = candidates.map((c) => ({ dir: c, val: evalLong(loadCausalLM(c), tok, val, answerTokens) }));
         for (const c of scores) ctx.log(`longctx: validation ${c.dir}: ${JSON.stringify(c.val)}`);
         const best = scores.reduce((a, b) => (mean(b.val) > mean(a.val) ? b : a));
         rmSync(paths.final, { recursive: true, force: true });
         cpSync(best.dir, paths.final, { recursive: true });
         for (const f of ['optimizer.safetensors', 'trainer_state.json', 'rng_state.json']) rmSync(join(paths.final, f), { force: true });
         const model = loadCausalLM(paths.final);
-        const testAcc = evalLong(model, tok, test);
+        const testAcc = evalLong(model, tok, test, answerTokens);
         const arith = readRecords<RlRecord>(join(ctx.dataDir, 'eval_arith_l2.jsonl')).slice(0, s.short_eval_items);
         const before = shortEval(loadCausalLM(ctx.sftDir), tok, arith);
         const after = shortEval(model, tok, arith);
@@ -220,10 +227,10 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
           validation: Object.fromEntries(scores.map((c) => [c.dir, c.val])),
           test: testAcc,
           test_items_per_kind: s.eval_items,
-          test_prompt_tokens: { min: Math.min(...test.map((t) => t.tokens)), max: Math.max(...test.map((t) => t.tokens)) },
+          test_doc_tokens: { min: Math.min(...test.map((t) => t.doc_tokens)), max: Math.max(...test.map((t) => t.doc_tokens)) },
           short_context: { task: 'arithmetic level 2, thinking', n: arith.length, before, after },
         };
-        ctx.log(`longctx: test ${JSON.stringify(testAcc)}; arithmetic level 2 before ${before.toFixed(3)} after ${after.toFixed(3)}`);
+        ctx.log(`longctx: test ${Object.entries(testAcc).map(([k, v]) => `${k} ${v.accuracy.toFixed(3)}`).join(', ')}; arithmetic level 2 before ${before.toFixed(3)} after ${after.toFixed(3)}`);
         break;
       }
     }
@@ -236,7 +243,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   return { ...state.summary, length: L, final_model: paths.final };
 }
 
-function mean(r: Record<string, number>): number {
-  const v = Object.values(r);
+function mean(r: Record<string, { accuracy: number }>): number {
+  const v = Object.values(r).map((x) => x.accuracy);
   return v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
 }
