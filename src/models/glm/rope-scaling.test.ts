@@ -14,6 +14,8 @@ import { configFromHf, configToHf, loadPreset, rotaryDim } from './config.js';
 import { loadModel, saveModel } from './checkpoint.js';
 import { GlmForCausalLM } from './model.js';
 import { parseRopeScaling, ropeFrequencies, type RopeScaling } from './rope-scaling.js';
+import { glmGgufMetadata } from './gguf-export.js';
+import { ConfigError } from '../../errors.js';
 
 const near = (got: ArrayLike<number>, want: number[], tol = 1e-6) => {
   assert.equal(got.length, want.length);
@@ -109,4 +111,10 @@ test('linear factor 2 at positions 2p equals plain RoPE at p (partial rotary kep
   assertClose(b, a, { atol: 1e-5, rtol: 1e-5 });
   const c = noGrad(() => scaled.forward(ids).logits!); // positions 0..5 under scaling differ from plain
   assert.ok(Math.abs(c.data[c.size - 1] - a.data[a.size - 1]) > 1e-6 || Math.abs(c.data[100] - a.data[100]) > 1e-6);
+});
+
+test('export gguf refuses a scaled RoPE naming it', () => {
+  const cfg = { ...loadPreset('tiny'), ropeScaling: scaling({ rope_type: 'yarn', factor: 4 }) };
+  const tok = { tokens: ['a'], types: [1], merges: [], pre: 'glm4', special: {} } as unknown as Parameters<typeof glmGgufMetadata>[1];
+  assert.throws(() => glmGgufMetadata(cfg, tok), (e: unknown) => e instanceof ConfigError && /rope_scaling "yarn"/.test((e as Error).message));
 });
