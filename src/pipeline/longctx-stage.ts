@@ -174,6 +174,9 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
       case 'init': {
         const model = loadCausalLM(ctx.sftDir);
         const cfg = model.config;
+        if (L <= cfg.maxPositionEmbeddings) {
+          throw new ConfigError(`longctx: --long-context ${L} does not extend ${ctx.sftDir}, whose max_position_embeddings is already ${cfg.maxPositionEmbeddings}; choose a longer context`);
+        }
         const theta = s.rope_theta > 0 ? s.rope_theta : ntkTheta(cfg.ropeTheta, rotaryDim(cfg), L / cfg.maxPositionEmbeddings);
         state.summary.rope_theta = { before: cfg.ropeTheta, after: theta, rule: s.rope_theta > 0 ? 'given' : 'ntk: theta * (L / L0)^(d / (d - 2))', max_position_embeddings: { before: cfg.maxPositionEmbeddings, after: L } };
         const extended = new GlmForCausalLM({ ...cfg, ropeTheta: theta, maxPositionEmbeddings: L }, { seed: 0 });
