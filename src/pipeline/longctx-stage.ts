@@ -167,7 +167,9 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         const nChats = s.sft_steps * s.batch;
         const nShort = Math.round(nChats * s.short_share);
         const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), docTokens).map(longSftChat);
-        const shortChats = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl')).slice(0, nShort);
+        const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
+        const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort))); // spread over the whole file (every task, both modes)
+        const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride) % allShort.length]);
         await writeJsonl(join(paths.data, 'sft_long.jsonl'), interleave(longChats, shortChats, s.short_share));
         break;
       }
