@@ -26,6 +26,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   pipeline: { summary: 'run the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align, grpo, report', load: async () => (await import('./pipeline.js')).pipelineCommand },
+  'long-context': { summary: "extend a pipeline's SFT model to a longer context: long continued pre-training with a larger rope_theta, long-context SFT, needle accuracy", load: async () => (await import('./long-context.js')).longContextCommand },
   info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
   bench: { summary: `benchmarks: ${BENCHMARK_NAMES.join(' | ')}`, load: async () => (await import('./bench.js')).benchCommand },
   init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },

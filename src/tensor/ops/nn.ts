@@ -29,17 +29,26 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   });
 }
 
-/** cos/sin tables [positions.length, rotaryDim/2] for angles pos * theta^(-2i/rotaryDim). */
-export function ropeTables(positions: ArrayLike<number>, rotaryDim: number, theta: number, dtype: DType = 'f32'): { cos: Tensor; sin: Tensor } {
+/**
+ * cos/sin tables [positions.length, rotaryDim/2] for angles pos * theta^(-2i/rotaryDim); or, with
+ * `freq` (scaled RoPE, src/models/glm/rope-scaling.ts), angles pos * invFreq[i] and both tables
+ * multiplied by `attentionFactor`.
+ */
+export function ropeTables(
+  positions: ArrayLike<number>, rotaryDim: number, theta: number, dtype: DType = 'f32',
+  freq?: { invFreq: ArrayLike<number>; attentionFactor: number },
+): { cos: Tensor; sin: Tensor } {
   if (rotaryDim % 2 !== 0) throw new ShapeError(`ropeTables: rotaryDim must be even, got ${rotaryDim}`);
   const half = rotaryDim / 2, n = positions.length;
+  if (freq && freq.invFreq.length !== half) throw new ShapeError(`ropeTables: invFreq has ${freq.invFreq.length} entries, expected rotaryDim/2 = ${half}`);
+  const mult = freq ? freq.attentionFactor : 1;
   const cos = Tensor.zeros([n, half], dtype), sin = Tensor.zeros([n, half], dtype);
   for (let i = 0; i < half; i++) {
-    const invFreq = Math.pow(theta, (-2 * i) / rotaryDim);
+    const invFreq = freq ? freq.invFreq[i] : Math.pow(theta, (-2 * i) / rotaryDim);
     for (let p = 0; p < n; p++) {
       const angle = positions[p] * invFreq;
-      cos.data[p * half + i] = Math.cos(angle);
-      sin.data[p * half + i] = Math.sin(angle);
+      cos.data[p * half + i] = mult * Math.cos(angle);
+      sin.data[p * half + i] = mult * Math.sin(angle);
     }
   }
   return { cos, sin };
