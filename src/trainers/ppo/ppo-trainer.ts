@@ -28,7 +28,7 @@ import type { Module } from '../../nn/module.js';
 import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
-import { padTokenId, rollout, rolloutBatch, rolloutLogprobGrid, rolloutMessage, type Rollout } from '../../generation/rollout.js';
+import { padTokenId, rollout, rolloutAsync, rolloutBatch, rolloutLogprobGrid, rolloutMessage, type Rollout, type RolloutOptions } from '../../generation/rollout.js';
 import { Rng } from '../../util/rng.js';
 import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
@@ -46,6 +46,8 @@ import { goldRewards, headPaddingDeviation, ppoAlarmFields, ppoBoundaryProblems,
 import { rewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
 import { STEP_AGGREGATIONS } from '../reward/prm.js';
 import { PolicyAndValue, ValueModel } from './value-model.js';
+import { RemoteRollouts, remoteRolloutSchema } from '../remote/remote-rollouts.js';
+import { RemoteRewardScorer, remoteRewardSchema, type AsyncScorer } from '../remote/reward-client.js';
 
 export const ppoSchema = {
   ...baseSchema,
@@ -83,6 +85,8 @@ export const ppoSchema = {
   max_prompts: field('int', 0, 'use at most N prompts of --data (0 = all)', { min: 0 }),
   max_seq_length: field('int', 256, 'prompt tokens + response_length must fit here', { min: 2 }),
   ...rlCheckSchema,
+  ...remoteRolloutSchema,
+  ...remoteRewardSchema,
 };
 export type PpoConfig = Values<typeof ppoSchema>;
 
@@ -171,6 +175,10 @@ export class PpoTrainer extends Trainer<PpoConfig> {
   /** the next mini-batch is the first on a fresh rollout (the policy is still the sampler) */
   private fresh = false;
   private readonly boundaryChecked = new WeakSet<PpoPrompt>();
+  /** generation on inference servers (--rollout-url), or null (in-process) */
+  readonly remote: RemoteRollouts | null;
+  /** the reward of training rollouts: the reward model in-process, or the --reward-url server */
+  private readonly scorer: AsyncScorer;
 
   constructor(
     config: PpoConfig,
@@ -188,6 +196,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.padId = padTokenId(tokenizer);
     this.checks = new RlChecks(config, 'ppo');
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
+    this.remote = RemoteRollouts.fromConfig(config, tokenizer);
+    this.scorer = RemoteRewardScorer.fromConfig(config) ?? ppoScorer(rm, tokenizer, config);
     reference.eval();
     rm.eval();
   }
@@ -218,12 +228,19 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.checks.alarms.importState(s.alarms as Record<string, unknown> | undefined);
   }
 
+  /** How rollouts are sampled (in-process or on the --rollout-url servers, the same settings). */
+  protected rolloutOptions(): RolloutOptions {
+    const cfg = this.config;
+    return { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 };
+  }
+
   /** Samples a rollout from the current policy and computes rewards, values and advantages. */
-  private makeRollout(): RolloutData {
+  private async makeRollout(): Promise<RolloutData> {
     const cfg = this.config;
     this.flushPending();
     const picked = Array.from({ length: cfg.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
-    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 });
+    await this.remote?.sync(this.policy, this.step);
+    const rs = await rolloutAsync(this.policy, this.tokenizer!, picked.map((p) => p.messages), this.rolloutOptions(), this.remote?.generate);
     const batch = rolloutBatch(rs, this.padId);
     const [B, T] = batch.ids.shape;
     const oldLogp = rolloutLogprobGrid(rs, batch);
@@ -231,7 +248,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
     const values = noGrad(() => this.values(batch, baselines)).data;
-    const scores = ppoScorer(this.rm, this.tokenizer!, cfg).score(picked.map((p) => p.messages), rs.map(rolloutMessage));
+    const scores = await this.scorer.score(picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;
     const rowKl: number[] = [];
@@ -333,12 +350,20 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     if (this.pending) fillPendingRows(this.pending, rows, mb, logp, entropy);
   }
 
-  protected microBatchLoss(accumulation: number): MicroBatchResult {
+  /**
+   * Before each step: a new rollout (and its shuffled mini-batches) whenever the queue holds fewer
+   * mini-batches than the step's micro-batches. Sampling is awaited here, so it may run on servers.
+   */
+  protected override async prepareStep(): Promise<void> {
     const cfg = this.config;
-    if (this.queue.length === 0) {
+    while (this.queue.length < cfg.gradient_accumulation_steps) {
       this.policy.eval();
-      const data = this.makeRollout();
-      this.policy.train();
+      let data: RolloutData;
+      try {
+        data = await this.makeRollout();
+      } finally {
+        this.policy.train();
+      }
       this.rollouts++;
       const B = data.batch.ids.shape[0];
       const per = Math.ceil(B / cfg.num_mini_batches);
@@ -352,6 +377,10 @@ export class PpoTrainer extends Trainer<PpoConfig> {
         for (let m = 0; m < B; m += per) this.queue.push({ data, rows: order.slice(m, m + per) });
       }
     }
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const cfg = this.config;
     const { data, rows } = this.queue.shift()!;
     const mb = selectRows(data, rows);
     const compareRouting = this.fresh && !!mb.routing;
@@ -384,7 +413,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const vClip = F.add(oldV, F.clamp(F.sub(v, oldV), -cfg.cliprange_value, cfg.cliprange_value));
     const vfLoss = F.mul(maskedMeanAll(F.maximum(F.square(F.sub(v, ret)), F.square(F.sub(vClip, ret))), mask), 0.5);
     let loss = F.add(pgLoss, F.mul(vfLoss, cfg.vf_coef));
-    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'alarm/entropy': ent.mean, 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts };
+    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'alarm/entropy': ent.mean, 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts, ...this.remote?.metrics() };
     let tokens = mb.batch.attentionMask!.reduce((a, b) => a + b, 0);
     if (cfg.ptx_coef > 0 && this.sftExamples) {
       const ex = Array.from({ length: cfg.ptx_batch_size }, (_, i) => this.sftExamples![(this.rng.int(this.sftExamples!.length) + i) % this.sftExamples!.length]);
