@@ -26,7 +26,7 @@ import { RemoteRewardScorer } from '../src/trainers/remote/reward-client.js';
 import type { RolloutOptions } from '../src/generation/rollout.js';
 import type { ChatMessage } from '../src/tokenizer/chat-types.js';
 import { makeFixture, type Fixture } from './fixtures.js';
-import { assertFiniteIn, tempDir } from './helpers.js';
+import { assertFiniteIn, runCli, tempDir } from './helpers.js';
 import { startServer } from './serve-process.js';
 
 let fx: Fixture;
@@ -197,4 +197,15 @@ test('GRPO --reward-url trains on the same rewards as --reward-model', async () 
   const [a, b] = [await run(join(root, 'rm-local'), { reward_model: rmDir }), await run(join(root, 'rm-remote'), { reward_url: gen.url })];
   for (const k of ['reward', 'reward_std', 'loss']) assert.equal(b[k], a[k], k);
   assert.ok((a.reward_std as number) > 0);
+});
+
+test('CLI: ppo --help lists the remote options; grpo --help says --rollout-ahead needs --rollout-url; serve takes --reward-model', () => {
+  const ppo = runCli(['ppo', '--help']);
+  assert.equal(ppo.code, 0);
+  for (const flag of ['--rollout-url', '--rollout-api-key-env', '--reward-url']) assert.match(ppo.stdout, new RegExp(flag));
+  const grpo = runCli(['grpo', '--help']);
+  assert.match(grpo.stdout, /--rollout-ahead[^\n]*\n?[^\n]*Needs --rollout-url|--rollout-ahead[\s\S]{0,400}Needs --rollout-url/);
+  const serve = runCli(['serve', '--help']);
+  assert.match(serve.stdout, /--reward-model/);
+  assert.match(serve.stdout, /\/v1\/score/);
 });

@@ -36,7 +36,7 @@ import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } fro
 import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
 import { loadRewardScorer } from '../reward/reward-scorer.js';
 import { RemoteRewardScorer, type AsyncScorer } from '../remote/reward-client.js';
-import { applyBehaviourWeights } from '../remote/off-policy.js';
+import { applyBehaviourWeights, behaviourGrid } from '../remote/off-policy.js';
 
 /** One training sample: a rollout with its advantage (and old log-probs when reused). */
 export interface Sample {
@@ -572,11 +572,4 @@ function maskedMean(x: Float32Array, mask: Float32Array): number {
     n++;
   }
   return n ? s / n : 0;
-}
-
-/** The sampler's log-prob of each completion token on the [B, T] grid of the loss (position P + t - 1). */
-function behaviourGrid(chunk: readonly Sample[], B: number, T: number): Float32Array {
-  const g = new Float32Array(B * T);
-  chunk.forEach((s, b) => s.r.logprobs.forEach((lp, t) => (g[b * T + s.r.promptIds.length - 1 + t] = lp)));
-  return g;
 }

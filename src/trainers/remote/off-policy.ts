@@ -33,3 +33,13 @@ export function truncatedWeight(logpOld: number, logpBehaviour: number, cap: num
   const w = Math.exp(logpOld - logpBehaviour);
   return Number.isFinite(w) ? Math.min(w, cap) : cap;
 }
+
+/**
+ * The sampler's log-prob of each completion token on the [B, T] grid of the loss: completion token t
+ * of row b sits at position (prompt length + t - 1), where its prediction is made.
+ */
+export function behaviourGrid(rows: readonly { r: { promptIds: readonly number[]; logprobs: readonly number[] } }[], B: number, T: number): Float32Array {
+  const g = new Float32Array(B * T);
+  rows.forEach((s, b) => s.r.logprobs.forEach((lp, t) => (g[b * T + s.r.promptIds.length - 1 + t] = lp)));
+  return g;
+}
