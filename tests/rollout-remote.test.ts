@@ -122,6 +122,27 @@ test('PPO --rollout-url at temperature 0: the rollouts, rewards and first update
   assert.ok(Math.sqrt(diff / step) < 1e-2, `remote and in-process updates agree: |remote - local| / |local step| = ${Math.sqrt(diff / step)}`);
 });
 
+test('PPO --rollout-ahead 1: the next rollout samples while this one trains; lag 1 and importance weights recorded', async () => {
+  const pairs = join(root, 'pairs-ahead.jsonl');
+  await writeJsonl(pairs, generateWorldTask('preference', { n: 4, seed: 5 }));
+  const prompts = generateWorldTask('preference', { n: 4, seed: 5 }).map((r) => ({ messages: r.prompt as ChatMessage[], baseline: 0.1 }));
+  const out = join(root, 'ppo-ahead');
+  const cfg = (extra: Record<string, unknown>) => resolveConfig(ppoSchema, { object: { model: fx.model, data: pairs, reward_model: rmDir, out, max_steps: 3, per_device_train_batch_size: 4, num_ppo_epochs: 1, response_length: 8, ptx_coef: 0, warmup_steps: 0, learning_rate: 1e-2, quiet: true, rollout_ahead: 1, ...extra } });
+  const sft = loadCausalLM(fx.model);
+  const make = (c: ReturnType<typeof cfg>) => new PpoTrainer(c, loadCausalLM(fx.model), sft, new ValueModel(rewardModelFromCausal(sft, 1)), rewardModelFromCausal(sft, 1), tok, prompts, null);
+  assert.throws(() => make(cfg({ out: tempDir() })), /--rollout-ahead 1 .* needs --rollout-url/);
+  await make(cfg({ rollout_url: gen.url })).train();
+  const m = readMetrics(join(out, 'metrics.jsonl'));
+  assert.deepEqual(m.map((x) => x['rollout/lag_mean']), [0, 1, 1]);
+  for (const x of m) {
+    assertFiniteIn(x.loss, 'loss');
+    assertFiniteIn(x['rollout/is_weight_mean'], 'importance weight', 0, 2);
+  }
+  assert.ok(Math.abs((m[0]['rollout/is_weight_mean'] as number) - 1) < 1e-3, 'the first rollout is on-policy');
+  assert.ok(new Set(m.map((x) => x.loss)).size === 3, `the loss moves: ${m.map((x) => x.loss).join(', ')}`);
+  assert.equal(m[2]['rollout/weight_updates'], 2, 'rollouts 1 and 2 on the initial weights, rollout 3 on those after step 1');
+});
+
 const grpoBase = { model: '', data: '', num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 8, prepass_k: 0, quiet: true, learning_rate: 1e-2, dynamic_sampling: false, seed: 3, temperature: 1 };
 
 test('GRPO --rollout-ahead 0 reproduces the synchronous run exactly', async () => {

@@ -3,7 +3,7 @@ import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { rlCheckSchema } from '../checks/check-config.js';
 import { STEP_AGGREGATIONS } from '../reward/prm.js';
-import { remoteRolloutSchema } from '../remote/remote-rollouts.js';
+import { remoteRolloutSchema, rolloutAheadSchema } from '../remote/remote-rollouts.js';
 import { remoteRewardSchema } from '../remote/reward-client.js';
 
 export const grpoSchema = {
@@ -44,10 +44,9 @@ export const grpoSchema = {
   routing_replay: field('boolean', false, 'MoE policies: the training forward routes each sampled token to the experts chosen while sampling it (routing replay)'),
   reward_model: field('path', '', 'reward model folder (glmkit reward, or reward --process) whose score replaces the verifier as the training reward (the curriculum and evaluation stay on the verifier)'),
   reward_aggregation: choice(['', ...STEP_AGGREGATIONS], '', 'with a process reward model: min, prod or last of the step probabilities (default: the one saved with it)'),
-  rollout_ahead: field('int', 0, 'K: with --rollout-url, the servers generate the rollout batches of the next K steps while this step updates (asynchronous RL); samples then come from weights up to K updates old, recorded as rollout/lag_* and importance-weighted (docs/scaling.md). Needs --rollout-url', { min: 0 }),
-  rollout_is_cap: field('number', 2, 'with --rollout-ahead: cap C of the per-token importance weight min(pi_old / pi_behaviour, C) (truncated importance sampling)', { min: 1 }),
   ...rlCheckSchema,
   ...remoteRolloutSchema,
+  ...rolloutAheadSchema,
   ...remoteRewardSchema,
 };
 

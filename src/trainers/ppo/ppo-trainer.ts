@@ -46,7 +46,8 @@ import { goldRewards, headPaddingDeviation, ppoAlarmFields, ppoBoundaryProblems,
 import { rewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
 import { STEP_AGGREGATIONS } from '../reward/prm.js';
 import { PolicyAndValue, ValueModel } from './value-model.js';
-import { RemoteRollouts, remoteRolloutSchema } from '../remote/remote-rollouts.js';
+import { RemoteRollouts, remoteRolloutSchema, rolloutAheadSchema } from '../remote/remote-rollouts.js';
+import { truncatedWeight } from '../remote/off-policy.js';
 import { RemoteRewardScorer, remoteRewardSchema, type AsyncScorer } from '../remote/reward-client.js';
 
 export const ppoSchema = {
@@ -86,6 +87,7 @@ export const ppoSchema = {
   max_seq_length: field('int', 256, 'prompt tokens + response_length must fit here', { min: 2 }),
   ...rlCheckSchema,
   ...remoteRolloutSchema,
+  ...rolloutAheadSchema,
   ...remoteRewardSchema,
 };
 export type PpoConfig = Values<typeof ppoSchema>;
@@ -142,6 +144,8 @@ interface RolloutData {
   returns: Float32Array;
   /** r(x, y_ref) of each row (0 without the reference baseline): subtracted from the value head */
   baselines: Float32Array;
+  /** --rollout-ahead: per-token truncated importance weight min(pi_old / pi_behaviour, C) of the policy loss */
+  isWeights?: Float32Array;
   /** MoE: the experts each sampled token was routed to (not saved in checkpoints) */
   routing?: ((number[] | null)[] | undefined)[];
   stats: Record<string, number>;
@@ -179,6 +183,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
   readonly remote: RemoteRollouts | null;
   /** the reward of training rollouts: the reward model in-process, or the --reward-url server */
   private readonly scorer: AsyncScorer;
+  /** the next rollout's generation, launched ahead (--rollout-ahead) */
+  private ahead: { version: number; picked: PpoPrompt[]; rs: Promise<Rollout[]> } | null = null;
 
   constructor(
     config: PpoConfig,
@@ -198,6 +204,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
     this.remote = RemoteRollouts.fromConfig(config, tokenizer);
     this.scorer = RemoteRewardScorer.fromConfig(config) ?? ppoScorer(rm, tokenizer, config);
+    if (config.rollout_ahead > 1) throw new ConfigError(`ppo: --rollout-ahead ${config.rollout_ahead}: PPO generates at most one rollout ahead (1); use 0 or 1`);
+    if (config.rollout_ahead > 0 && !this.remote) throw new ConfigError(`ppo: --rollout-ahead ${config.rollout_ahead} overlaps generation on inference servers with the update; it needs --rollout-url (in-process generation runs on the trainer's own thread)`);
     reference.eval();
     rm.eval();
   }
@@ -234,17 +242,44 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     return { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 };
   }
 
-  /** Samples a rollout from the current policy and computes rewards, values and advantages. */
+  /** Picks the next prompts and starts sampling them on the current weights (awaited by makeRollout). */
+  private async launch(): Promise<{ version: number; picked: PpoPrompt[]; rs: Promise<Rollout[]> }> {
+    const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
+    await this.remote?.sync(this.policy, this.step);
+    const rs = rolloutAsync(this.policy, this.tokenizer!, picked.map((p) => p.messages), this.rolloutOptions(), this.remote?.generate);
+    rs.catch(() => undefined); // awaited later; a failure is reported there
+    return { version: this.step, picked, rs };
+  }
+
+  /**
+   * Samples a rollout from the current policy (or takes the one launched ahead) and computes rewards,
+   * values and advantages. With --rollout-ahead 1 the next rollout is launched on the current weights
+   * before this one is processed, so the servers sample it while this one's mini-batches train; a
+   * rollout from older weights is trained with pi_old = the current policy (its log-probs computed
+   * here) and the truncated importance weight min(pi_old / pi_behaviour, C) on the policy loss.
+   */
   private async makeRollout(): Promise<RolloutData> {
     const cfg = this.config;
     this.flushPending();
-    const picked = Array.from({ length: cfg.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
-    await this.remote?.sync(this.policy, this.step);
-    const rs = await rolloutAsync(this.policy, this.tokenizer!, picked.map((p) => p.messages), this.rolloutOptions(), this.remote?.generate);
+    const launched = this.ahead ?? (await this.launch());
+    this.ahead = null;
+    const { picked } = launched;
+    const rs = await launched.rs;
+    const lag = this.step - launched.version;
+    // the steps this rollout feeds; launch the next one unless the run ends before it is needed
+    if (cfg.rollout_ahead > 0 && this.step + Math.ceil((cfg.num_ppo_epochs * cfg.num_mini_batches) / cfg.gradient_accumulation_steps) < cfg.max_steps) {
+      this.ahead = await this.launch();
+      for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 1)); // let the requests leave
+    }
     const batch = rolloutBatch(rs, this.padId);
     const [B, T] = batch.ids.shape;
-    const oldLogp = rolloutLogprobGrid(rs, batch);
+    const behaviour = rolloutLogprobGrid(rs, batch);
     const vocabLimit = this.tokenizer!.vocabSize;
+    let oldLogp = behaviour, isWeights: Float32Array | undefined;
+    if (cfg.rollout_ahead > 0) {
+      oldLogp = tokenLogprobsNoGrad(this.policy, batch, cfg.temperature, vocabLimit).data as Float32Array;
+      isWeights = Float32Array.from(oldLogp, (x, i) => (batch.lossMask[i] ? truncatedWeight(x, behaviour[i], cfg.rollout_is_cap) : 0));
+    }
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
     const values = noGrad(() => this.values(batch, baselines)).data;
@@ -276,7 +311,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       if (r.finishReason === 'stop') eos++;
     });
     if (cfg.whiten_advantages) whiten(advantages, batch.lossMask);
-    const stats = {
+    const stats: Record<string, number> = {
+      ...(isWeights ? { 'rollout/lag_mean': lag, 'rollout/lag_max': lag, 'rollout/is_weight_mean': maskedAverage(isWeights, batch.lossMask), 'rollout/is_capped_ratio': maskedAverage(isWeights.map((w) => (w === cfg.rollout_is_cap ? 1 : 0)), batch.lossMask) } : {}),
       'objective/kl': kl / B,
       'objective/entropy': entropy / B,
       'objective/non_score_reward': nonScore / B,
@@ -291,9 +327,9 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.checkRollout(picked, rs, batch);
     if (this.dump.due(this.step + 1)) {
       const parts = rs.map((_, b) => ({ score: scores[b], baseline: baselines[b], gold: gold?.[b] ?? null, kl: -cfg.kl_coef * rowKl[b] }));
-      this.pending = { step: this.step + 1, records: ppoDumpRecords(this.tokenizer!, this.step + 1, rs, batch, { old: oldLogp, ref: refLogp, values, adv: advantages }, parts), filled: new Set() };
+      this.pending = { step: this.step + 1, records: ppoDumpRecords(this.tokenizer!, this.step + 1, rs, batch, { old: behaviour, ref: refLogp, values, adv: advantages }, parts), filled: new Set() };
     }
-    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats, routing: rs.some((r) => r.routing) ? rs.map((r) => r.routing) : undefined };
+    return { batch, oldLogp, oldValues, advantages, returns, baselines, isWeights, stats, routing: rs.some((r) => r.routing) ? rs.map((r) => r.routing) : undefined };
   }
 
   /**
@@ -407,7 +443,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const adv = new Tensor(mb.advantages, shape);
     const ratio = F.exp(F.sub(logp, new Tensor(mb.oldLogp, shape)));
     const pg1 = F.mul(F.neg(adv), ratio), pg2 = F.mul(F.neg(adv), F.clamp(ratio, 1 - cfg.cliprange, 1 + cfg.cliprange));
-    const pgLoss = maskedMeanAll(F.maximum(pg1, pg2), mask);
+    const pgTokens = F.maximum(pg1, pg2);
+    const pgLoss = maskedMeanAll(mb.isWeights ? F.mul(pgTokens, new Tensor(mb.isWeights, shape)) : pgTokens, mask);
     const v = this.values(mb.batch, mb.baselines);
     const oldV = new Tensor(mb.oldValues, shape), ret = new Tensor(mb.returns, shape);
     const vClip = F.add(oldV, F.clamp(F.sub(v, oldV), -cfg.cliprange_value, cfg.cliprange_value));
@@ -451,13 +488,14 @@ interface SavedRollout {
   advantages: number[];
   returns: number[];
   baselines: number[];
+  is_weights?: number[];
   stats: Record<string, number>;
 }
 
 function rolloutToJson(d: RolloutData): SavedRollout {
   return {
     shape: [...d.batch.ids.shape], ids: [...d.batch.ids.data], attention_mask: [...d.batch.attentionMask!], loss_mask: [...d.batch.lossMask],
-    old_logp: [...d.oldLogp], old_values: [...d.oldValues], advantages: [...d.advantages], returns: [...d.returns], baselines: [...d.baselines], stats: d.stats,
+    old_logp: [...d.oldLogp], old_values: [...d.oldValues], advantages: [...d.advantages], returns: [...d.returns], baselines: [...d.baselines], ...(d.isWeights ? { is_weights: [...d.isWeights] } : {}), stats: d.stats,
   };
 }
 
@@ -466,6 +504,7 @@ function rolloutFromJson(s: SavedRollout): RolloutData {
     batch: { ids: new Tensor(Int32Array.from(s.ids), s.shape), attentionMask: Int32Array.from(s.attention_mask), lossMask: Float32Array.from(s.loss_mask) },
     oldLogp: Float32Array.from(s.old_logp), oldValues: Float32Array.from(s.old_values), advantages: Float32Array.from(s.advantages),
     returns: Float32Array.from(s.returns), baselines: Float32Array.from(s.baselines), stats: s.stats,
+    ...(s.is_weights ? { isWeights: Float32Array.from(s.is_weights) } : {}),
   };
 }
 
@@ -488,6 +527,7 @@ function selectRows(d: RolloutData, rows: number[]): RolloutData {
     advantages: pick(d.advantages, f32),
     returns: pick(d.returns, f32),
     baselines: Float32Array.from(rows, (r) => d.baselines[r]),
+    isWeights: d.isWeights ? pick(d.isWeights, f32) : undefined,
     stats: d.stats,
     routing: d.routing ? rows.map((r) => d.routing![r]) : undefined,
   };
@@ -528,4 +568,10 @@ function clipFrac(v: Tensor, oldV: Tensor, mask: Float32Array, eps: number): num
     if (Math.abs(v.data[i] - oldV.data[i]) > eps) c++;
   }
   return n ? c / n : 0;
+}
+
+function maskedAverage(x: ArrayLike<number>, mask: ArrayLike<number>): number {
+  let s = 0, n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) [s, n] = [s + x[i], n + 1];
+  return n ? s / n : 0;
 }
