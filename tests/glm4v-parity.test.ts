@@ -1,0 +1,132 @@
+// Parity of glmkit's GLM-4.1V (src/models/glm4v) with an independent float64 reference written
+// from HF's modeling_glm4v.py (tests/reference/glm4v-reference.ts, which imports nothing from
+// glmkit): M-RoPE positions exactly, image features and logits on random tiny checkpoints whose
+// every tensor (norm weights and biases included) is random. Max abs differences are printed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../src/util/rng.js';
+import { noGrad } from '../src/tensor/autograd.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { glm4vConfigFromHf, glm4vConfigToHf, validateGlm4vConfig, type Glm4vConfig } from '../src/models/glm4v/config.js';
+import { Glm4vForConditionalGeneration } from '../src/models/glm4v/model.js';
+import { referenceLogits, referenceRopeIndex, referenceVision, type Weights } from './reference/glm4v-reference.js';
+
+/** A tiny config in HF's nested layout: 12x12 position table, patch 4 (rows of 3*2*4*4 = 96), merge 2. */
+export function tinyHfConfig(): Record<string, unknown> {
+  return {
+    architectures: ['Glm4vForConditionalGeneration'],
+    model_type: 'glm4v',
+    image_start_token_id: 90, image_end_token_id: 91, video_start_token_id: 92, video_end_token_id: 93, image_token_id: 94, video_token_id: 95,
+    tie_word_embeddings: false,
+    text_config: {
+      model_type: 'glm4v_text', vocab_size: 97, hidden_size: 64, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4,
+      num_key_value_heads: 2, partial_rotary_factor: 0.5, rope_theta: 10000, rms_norm_eps: 1e-5, max_position_embeddings: 256,
+      rope_scaling: { type: 'default', mrope_section: [1, 2, 1] },
+    },
+    vision_config: {
+      depth: 2, hidden_size: 24, num_heads: 2, image_size: 48, patch_size: 4, temporal_patch_size: 2, spatial_merge_size: 2,
+      out_hidden_size: 64, intermediate_size: 36, rms_norm_eps: 1e-5, attention_bias: true, hidden_act: 'silu',
+    },
+  };
+}
+
+/** Random values everywhere (weights ~ N(0, 0.2), norm weights ~ 1 + N(0, 0.2)), seeded. */
+export function randomizeAll(model: Glm4vForConditionalGeneration, seed: number): Weights {
+  const rng = new Rng(seed);
+  const weights: Weights = new Map();
+  noGrad(() => {
+    for (const [name, t] of model.stateDict()) {
+      const norm = /norm|layernorm/.test(name) && name.endsWith('.weight');
+      for (let i = 0; i < t.size; i++) t.data[i] = (norm ? 1 : 0) + 0.2 * rng.normal();
+      weights.set(name, { shape: [...t.shape], data: t.data });
+    }
+  });
+  return weights;
+}
+
+function prompt(cfg: Glm4vConfig, grids: number[][], text: number[][]): number[] {
+  const ids: number[] = [...text[0]];
+  grids.forEach((g, i) => {
+    ids.push(cfg.imageStartTokenId, ...Array((g[0] * g[1] * g[2]) / 4).fill(cfg.imageTokenId), cfg.imageEndTokenId, ...text[i + 1]);
+  });
+  return ids;
+}
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test('config round trip: nested and flat HF layouts read the same; mrope sections must sum to rotary_dim / 2', () => {
+  const nested = glm4vConfigFromHf(tinyHfConfig(), 'tiny');
+  const back = glm4vConfigFromHf(glm4vConfigToHf(nested), 'back');
+  assert.deepEqual(back.vision, nested.vision);
+  assert.deepEqual(back.mropeSection, [1, 2, 1]);
+  assert.equal(back.text.hiddenSize, 64);
+  assert.equal(back.text.headDim, 16);
+  assert.equal(back.text.attentionBias, true);
+  const hf = tinyHfConfig();
+  const flat = { ...hf, ...(hf.text_config as object), model_type: 'glm4v' } as Record<string, unknown>;
+  delete flat.text_config;
+  const f = glm4vConfigFromHf(flat, 'flat');
+  assert.equal(f.text.vocabSize, 97);
+  assert.equal(f.text.numHiddenLayers, 2);
+  assert.deepEqual(f.mropeSection, [1, 2, 1]);
+  assert.throws(() => validateGlm4vConfig({ ...nested, mropeSection: [1, 1, 1] }, 'bad'), /mrope_section.*sum.*4/);
+});
+
+test('M-RoPE positions equal the reference get_rope_index (the worked example: grids [1,8,12] and [1,6,4])', () => {
+  const hf = tinyHfConfig();
+  const cfg = glm4vConfigFromHf(hf, 'tiny');
+  const model = new Glm4vForConditionalGeneration(cfg);
+  const grids = [[1, 8, 12], [1, 6, 4]];
+  const ids = prompt(cfg, grids, [[5, 6, 7], [8, 9], [10, 11, 12]]);
+  const r = model.ropeIndex(Tensor.ids(ids, [1, ids.length]), grids as [number, number, number][], null);
+  const ref = referenceRopeIndex(ids, grids, hf);
+  for (let row = 0; row < 3; row++) assert.deepEqual(Array.from(r.positions.subarray(row * ids.length, (row + 1) * ids.length)), ref.pos[row], `row ${row}`);
+  assert.equal(r.deltas[0], ref.delta);
+  assert.equal(ref.delta, -21); // T = 42, max position 20
+  assert.equal(ref.pos[0][ids.length - 1], 20);
+});
+
+for (const dtype of ['f64', 'f32'] as const) {
+  test(`${dtype} logits and image features match the independent reference (two images, grids [1,8,12] and [1,6,4])`, () => {
+    const hf = tinyHfConfig();
+    const cfg = glm4vConfigFromHf(hf, 'tiny');
+    const model = new Glm4vForConditionalGeneration(cfg, { dtype });
+    const weights = randomizeAll(model, 7);
+    const grids = [[1, 8, 12], [1, 6, 4]];
+    const rowLen = 3 * 2 * 4 * 4;
+    const n = 96 + 24;
+    const rng = new Rng(3);
+    const pixels = Float64Array.from({ length: n * rowLen }, () => rng.normal());
+    const ids = prompt(cfg, grids, [[5, 6, 7], [8, 9], [10, 11, 12]]);
+    const out = noGrad(() =>
+      model.forward({ inputIds: Tensor.ids(ids, [1, ids.length]), pixelValues: Tensor.from(pixels, [n, rowLen], dtype), imageGridThw: grids as [number, number, number][] }),
+    );
+    const feats = noGrad(() => model.imageFeatures(Tensor.from(pixels, [n, rowLen], dtype), grids as [number, number, number][]));
+    const refFeats = referenceVision(weights, hf.vision_config as Record<string, unknown>, pixels, grids);
+    const ref = referenceLogits(weights, hf, ids, pixels, grids);
+    const dFeat = maxAbs(feats.data, refFeats), dLogit = maxAbs(out.logits.data, ref.logits);
+    const scale = ref.logits.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    console.log(`glm4v parity (${dtype}): image features max abs diff ${dFeat.toExponential(2)}, logits max abs diff ${dLogit.toExponential(2)} (max |logit| ${scale.toFixed(2)}, T=${ids.length}, V=97)`);
+    const tol = dtype === 'f64' ? 1e-9 : 2e-4;
+    assert.ok(dFeat < tol, `features differ by ${dFeat}`);
+    assert.ok(dLogit < tol * Math.max(1, scale), `logits differ by ${dLogit}`);
+    assert.ok(scale > 0.5, 'logits are not trivially small');
+  });
+}
+
+test('text-only prompts: logits match the reference and positions are 0..T-1 on all rows', () => {
+  const hf = tinyHfConfig();
+  const cfg = glm4vConfigFromHf(hf, 'tiny');
+  const model = new Glm4vForConditionalGeneration(cfg, { dtype: 'f64' });
+  const weights = randomizeAll(model, 9);
+  const ids = [1, 2, 3, 4, 5, 6, 7];
+  const out = noGrad(() => model.forward({ inputIds: Tensor.ids(ids, [1, 7]) }));
+  const ref = referenceLogits(weights, hf, ids, null, []);
+  assert.deepEqual(Array.from(out.positionIds), [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6]);
+  assert.ok(maxAbs(out.logits.data, ref.logits) < 1e-9);
+});
