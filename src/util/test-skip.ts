@@ -9,6 +9,7 @@
  * - llama.cpp (node-llama-cpp's prebuilt CPU binary, a dev dependency) is optional: where it cannot
  *   load, the tests that compare with it are skipped with the load error as the reason.
  */
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { Backend } from '../tensor/backend/backend.js';
 import { getNativeBackend, nativeUnavailableReason } from '../tensor/backend/index.js';
@@ -94,4 +95,20 @@ export async function launchBrowserForTests(): Promise<{ browser: TestBrowser | 
   } catch (e) {
     return { browser: null, skip: `headless Chromium (@sparticuz/chromium) cannot start here: ${(e as Error).message.split('\n')[0]}` };
   }
+}
+
+/**
+ * A Python interpreter that imports all of `modules` (GLMKIT_PYTHON, else /work/pyenv/bin/python,
+ * else python3 on PATH), for tests that compare with Python libraries (Pillow, transformers). Python
+ * is optional: where none imports them, returns a skip reason naming what is missing.
+ */
+export function pythonForTests(modules: readonly string[]): { python: string | null; skip: string | false } {
+  const candidates = [process.env.GLMKIT_PYTHON, '/work/pyenv/bin/python', 'python3'].filter((p): p is string => !!p);
+  let last = '';
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) return { python, skip: false };
+    last = r.error ? r.error.message : (r.stderr ?? '').trim().split('\n').pop() ?? `exit ${r.status}`;
+  }
+  return { python: null, skip: `no Python here imports ${modules.join(', ')} (tried ${candidates.join(', ')}; last: ${last})` };
 }

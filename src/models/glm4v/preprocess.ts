@@ -8,6 +8,7 @@
 import sharp from 'sharp';
 import { DataError } from '../../errors.js';
 import type { ImageProcessorConfig } from './preprocess-config.js';
+import { resizeBicubicPil } from './resize.js';
 
 export type { ImageProcessorConfig } from './preprocess-config.js';
 export { defaultImageProcessorConfig, imageProcessorConfigFromHf, imageProcessorConfigToHf, readImageProcessorConfig } from './preprocess-config.js';
@@ -110,6 +111,28 @@ export function patchify(frame: Float32Array, height: number, width: number, cfg
   return { pixelValues: out, gridThw: [1, gh, gw] };
 }
 
+/** How decoded images are resized: Pillow's bicubic reproduced (default, HF's slow processor), or sharp's cubic kernel. */
+export type Resampler = 'pil' | 'sharp';
+
+/**
+ * Decodes an image to RGB uint8 [height, width, 3] with sharp (alpha dropped, grey expanded, as
+ * PIL's convert('RGB')), resized when its size differs: by default with Pillow's bicubic algorithm
+ * (resize.ts), or with sharp's 'cubic' kernel (docs/vision.md compares the two with Pillow).
+ */
+export async function decodeRgb(bytes: Uint8Array, width: number, height: number, what = 'image', resampler: Resampler = 'pil'): Promise<Uint8Array> {
+  try {
+    let img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).toColourspace('srgb').removeAlpha();
+    if (resampler === 'sharp') img = img.resize(width, height, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false });
+    const res = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { width: w0, height: h0, channels } = res.info;
+    if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected RGB`);
+    const rgb = new Uint8Array(res.data.buffer, res.data.byteOffset, res.data.length);
+    return w0 === width && h0 === height ? rgb : resizeBicubicPil(rgb, w0, h0, 3, width, height);
+  } catch (e) {
+    throw new DataError(`${what}: cannot decode the image (${(e as Error).message}); expected PNG, JPEG, WebP, GIF, TIFF or AVIF bytes`);
+  }
+}
+
 /**
  * Decodes and preprocesses one image (PNG, JPEG, WebP, GIF, TIFF, AVIF bytes). Throws DataError
  * for bytes that are not a decodable image and for images over MAX_INPUT_PIXELS or max_pixels.
@@ -128,19 +151,8 @@ export async function preprocessImage(bytes: Uint8Array, cfg: ImageProcessorConf
     throw new DataError(`${what}: ${w0}x${h0} = ${w0 * h0} pixels is over the decode limit of ${MAX_INPUT_PIXELS}; downscale the image before sending it`);
   }
   const [h, w] = smartResize(h0, w0, cfg, what);
-  let rgb: Buffer;
-  try {
-    let img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).toColourspace('srgb').removeAlpha();
-    if (h !== h0 || w !== w0) img = img.resize(w, h, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false });
-    const res = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (res.info.channels !== 3 || res.info.width !== w || res.info.height !== h) {
-      throw new Error(`decoded to ${res.info.width}x${res.info.height} with ${res.info.channels} channels, expected ${w}x${h} RGB`);
-    }
-    rgb = res.data;
-  } catch (e) {
-    throw new DataError(`${what}: cannot decode the image (${(e as Error).message}); expected PNG, JPEG, WebP, GIF, TIFF or AVIF bytes`);
-  }
-  return patchify(normalizeRgb(new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), h, w, cfg), h, w, cfg);
+  const rgb = await decodeRgb(bytes, w, h, what);
+  return patchify(normalizeRgb(rgb, h, w, cfg), h, w, cfg);
 }
 
 /** Several images: pixel_values concatenated in order, one grid each. */
