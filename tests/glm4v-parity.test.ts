@@ -98,3 +98,45 @@ test('text-only prompts: logits match the reference and positions are 0..T-1 on 
   assert.deepEqual(Array.from(out.positionIds), [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6]);
   assert.ok(maxAbs(out.logits.data, ref.logits) < 1e-9);
 });
+
+test('the comparison catches one-detail mistakes: each mutation of glmkit\'s side moves the logits by far more than the f32 agreement', () => {
+  const hf = tinyHfConfig();
+  const cfg = glm4vConfigFromHf(hf, 'tiny');
+  const grids = [[1, 8, 12], [1, 6, 4]] as [number, number, number][];
+  const rng = new Rng(3);
+  const pixels = Float64Array.from({ length: 120 * 96 }, () => rng.normal());
+  const ids = prompt(cfg, grids, [[5, 6, 7], [8, 9], [10, 11, 12]]);
+  const base = new Glm4vForConditionalGeneration(cfg, { dtype: 'f64' });
+  const weights = randomizeAll(base, 7);
+  const ref = referenceLogits(weights, hf, ids, pixels, grids);
+  const run = (m: Glm4vForConditionalGeneration) =>
+    noGrad(() => m.forward({ inputIds: Tensor.ids(ids, [1, ids.length]), pixelValues: Tensor.from(pixels, [120, 96], 'f64'), imageGridThw: grids }).logits.data);
+  const mutate = (c: Glm4vConfig, edit: (sd: Map<string, Tensor>) => void) => {
+    const m = new Glm4vForConditionalGeneration(c, { dtype: 'f64' });
+    noGrad(() => {
+      const sd = m.stateDict();
+      for (const [name, t] of sd) (t.data as Float64Array).set(weights.get(name)!.data);
+      edit(sd);
+    });
+    return maxAbs(run(m), ref.logits);
+  };
+  assert.ok(mutate(cfg, () => {}) < 1e-9);
+  const results: Record<string, number> = {
+    'position table read [x][y]': mutate(cfg, (sd) => {
+      const t = sd.get('model.visual.embeddings.position_embedding.weight')!, S = 12, D = 24, c = Float64Array.from(t.data);
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let d = 0; d < D; d++) t.data[(y * S + x) * D + d] = c[(x * S + y) * D + d];
+    }),
+    'merger gate/up swapped': mutate(cfg, (sd) => {
+      const g = sd.get('model.visual.merger.gate_proj.weight')!, u = sd.get('model.visual.merger.up_proj.weight')!, c = Float64Array.from(g.data);
+      g.data.set(u.data);
+      u.data.set(c);
+    }),
+    'downsample kernel transposed (ih <-> iw)': mutate(cfg, (sd) => {
+      const w = sd.get('model.visual.downsample.weight')!, c = Float64Array.from(w.data);
+      for (let i = 0; i < c.length / 4; i++) [w.data[i * 4 + 1], w.data[i * 4 + 2]] = [c[i * 4 + 2], c[i * 4 + 1]];
+    }),
+    'M-RoPE sections h/w swapped': mutate({ ...cfg, mropeSection: [1, 1, 2] }, () => {}),
+  };
+  console.log(`glm4v mutations (logits max abs diff vs reference): ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +v.toExponential(2)])))}`);
+  for (const [k, v] of Object.entries(results)) assert.ok(v > 1e-3, `${k}: only ${v}`);
+});
