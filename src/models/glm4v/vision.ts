@@ -111,7 +111,7 @@ class PatchMerger extends Module {
     this.downProj = this.child('downProj', new Linear(context, dim, false, init));
   }
   forward(x: Tensor): Tensor {
-    const h = F.gelu(this.postProjectionNorm.forward(this.proj.forward(x)));
+    const h = F.geluErf(this.postProjectionNorm.forward(this.proj.forward(x)));
     return this.downProj.forward(F.swiglu(F.concat([this.gateProj.forward(h), this.upProj.forward(h)], -1)));
   }
 }

@@ -6,7 +6,7 @@ export * from './matmul.js';
 export {
   rmsNorm,
   layerNorm,
-  gelu,
+  geluErf,
   ropeTables,
   rope,
   attention,

@@ -48,13 +48,13 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
   });
 }
 
-/** GELU, exact erf form as torch.nn.GELU() (approximate='none'): x * (1 + erf(x / sqrt 2)) / 2. */
-export function gelu(x: Tensor): Tensor {
-  const dtype = commonFloat('gelu', x);
+/** GELU, exact erf form as torch.nn.GELU() (approximate='none'): x * (1 + erf(x / sqrt 2)) / 2, with native kernels. (`gelu` in elementwise.ts is the tanh approximation.) */
+export function geluErf(x: Tensor): Tensor {
+  const dtype = commonFloat('geluErf', x);
   const be = backendFor(x.data);
   const out = uninit(x.shape, dtype);
   be.geluForward(x.data as FloatArray, out.data as FloatArray, x.size);
-  return record(out, 'gelu', [x], (g) => {
+  return record(out, 'geluErf', [x], (g) => {
     const gx = uninit(x.shape, dtype);
     be.geluBackward(x.data as FloatArray, g.data as FloatArray, gx.data as FloatArray, x.size);
     return [gx];
