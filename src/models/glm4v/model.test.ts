@@ -130,3 +130,34 @@ test('the image token count must match the image features', () => {
   );
   assert.throws(() => model.forward({ inputIds: Tensor.ids(ids, [1, ids.length]), pixelValues: Tensor.randn([7, rowLen], new Rng(9)), imageGridThw: [[1, 2, 4]] }), /pixel_values must be \[8, 96\]/);
 });
+
+test('training with AdamW teaches the model to answer from the image (same text, two images, two answers)', async () => {
+  const { AdamW } = await import('../../optim/adamw.js');
+  const cfg = miniConfig();
+  const model = new Glm4vForConditionalGeneration(cfg, { seed: 11 });
+  const ids = [1, cfg.imageStartTokenId, cfg.imageTokenId, cfg.imageTokenId, cfg.imageEndTokenId, 2];
+  const T = ids.length;
+  const pixels = Tensor.randn([16, rowLen], new Rng(12)); // image A rows 0..7, image B rows 8..15
+  const targets = Tensor.ids([...Array(T - 1).fill(-100), 3, ...Array(T - 1).fill(-100), 4], [2, T]);
+  const input = { inputIds: Tensor.ids([...ids, ...ids], [2, T]), pixelValues: pixels, imageGridThw: [[1, 2, 4], [1, 2, 4]] as GridThw[], targets };
+  const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+  let first = 0, last = 0;
+  for (let step = 0; step < 80; step++) {
+    opt.zeroGrad();
+    const { loss } = model.forward(input);
+    loss!.backward();
+    opt.update();
+    if (step === 0) first = loss!.item();
+    last = loss!.item();
+  }
+  const logits = noGrad(() => model.forward({ ...input, targets: null }).logits);
+  const V = cfg.text.vocabSize;
+  const argmax = (row: number) => {
+    const o = (row * T + T - 1) * V;
+    let best = 0;
+    for (let j = 1; j < V; j++) if (logits.data[o + j] > logits.data[o + best]) best = j;
+    return best;
+  };
+  assert.ok(last < first / 4, `loss ${first} -> ${last}`);
+  assert.deepEqual([argmax(0), argmax(1)], [3, 4]);
+});
