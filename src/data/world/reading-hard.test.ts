@@ -117,7 +117,8 @@ test('hard mrc: other world seeds generate (friends sharing a job are not drawn 
       validateWorldRecord('mrc', r);
       const jobs = r.sentences.flatMap((s) => /works as an? (\w+)/.exec(s)?.[1] ?? []);
       assert.equal(new Set(jobs).size, jobs.length, `cast jobs repeat in world ${worldSeed}: ${r.passage}`);
-      assert.ok(ww.people.some((p) => r.question.includes(p.name)), r.question);
+      assert.equal(r.evidence.length, r.kind === 'two_hop' ? 2 : 3, r.passage);
+      assert.ok(ww.people.some((p) => r.passage.includes(p.name)));
     }
   }
   // world 0 draws exactly as before (no pair of friends there shares a job)
