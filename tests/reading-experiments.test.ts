@@ -31,3 +31,15 @@ test('experiment run rept / stm --quick write result.json with deciding comparis
     }
   }
 });
+
+test('stm defaults: thresholds a small reader can meet, on the kinds where word overlap is not right by construction', async () => {
+  const { stm } = await import('../src/experiment/experiments/stm.js');
+  const { hardItems } = await import('../src/experiment/experiments/reading-common.js');
+  const s = stm.settings(false) as { kinds: string[]; confidence: number; min_value: number; backbone: string };
+  assert.deepEqual([...s.kinds].sort(), ['compare', 'paraphrase', 'three_hop', 'two_hop']);
+  assert.equal(s.confidence, 0.5);
+  assert.equal(s.min_value, 0.3);
+  assert.equal(s.backbone, 'fresh');
+  const items = hardItems(40, 4, s.kinds as never);
+  assert.deepEqual([...new Set(items.map((r) => r.kind))].sort(), ['compare', 'paraphrase', 'three_hop', 'two_hop']);
+});
