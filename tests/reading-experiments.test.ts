@@ -40,6 +40,7 @@ test('stm defaults: thresholds a small reader can meet, on the kinds where word 
   assert.equal(s.confidence, 0.5);
   assert.equal(s.min_value, 0.3);
   assert.equal(s.backbone, 'fresh');
+  assert.equal((s as unknown as { steps: number }).steps, 1000); // 500 steps left the reader at chance on validation items
   const items = hardItems(40, 4, s.kinds as never);
   assert.deepEqual([...new Set(items.map((r) => r.kind))].sort(), ['compare', 'paraphrase', 'three_hop', 'two_hop']);
 });
