@@ -110,3 +110,28 @@ for (const preset of ['tiny', 'tiny-moe'] as const) {
     assert.ok(rel < 1e-4, `max relative logit difference ${rel}`);
   });
 }
+
+// Scaled RoPE as transformers 5.x writes it (`rope_parameters`): glmkit reads the folder and computes
+// the same frequencies and attention factor (src/models/glm/rope-scaling.ts). Dynamic NTK only
+// rescales past `max_position_embeddings`, so that case sets it below the probe's length.
+const SCALINGS: { name: string; rope: Record<string, unknown>; maxPositions: number }[] = [
+  { name: 'linear', rope: { rope_type: 'linear', factor: 2.0 }, maxPositions: 512 },
+  { name: 'yarn', rope: { rope_type: 'yarn', factor: 4.0, original_max_position_embeddings: 128 }, maxPositions: 512 },
+  { name: 'dynamic', rope: { rope_type: 'dynamic', factor: 2.0 }, maxPositions: 8 },
+];
+for (const s of SCALINGS) {
+  test(`tiny with ${s.name} RoPE scaling (rope_parameters) gives transformers' logits in glmkit`, { skip }, () => {
+    const c = smallConfig('tiny');
+    const dir = join(work, `rope-${s.name}`);
+    python(['random', dir, JSON.stringify({
+      model_type: c.modelType, vocab_size: c.vocabSize, hidden_size: c.hiddenSize, intermediate_size: c.intermediateSize,
+      num_hidden_layers: c.numHiddenLayers, num_attention_heads: c.numAttentionHeads, num_key_value_heads: c.numKeyValueHeads,
+      head_dim: c.headDim, partial_rotary_factor: c.partialRotaryFactor, attention_bias: c.attentionBias,
+      pad_token_id: 0, eos_token_id: [1, 2], max_position_embeddings: s.maxPositions,
+      rope_parameters: { rope_theta: 10000, partial_rotary_factor: c.partialRotaryFactor, ...s.rope },
+    }), '5']);
+    const { rel, scale } = compare(ourLogits(dir), hfLogits(dir));
+    console.log(`# tiny ${s.name} RoPE, transformers ${hf.version} -> glmkit: max rel diff ${rel.toExponential(2)} (logit scale ${scale.toFixed(2)})`);
+    assert.ok(rel < 1e-4, `max relative logit difference ${rel}`);
+  });
+}
