@@ -33,8 +33,8 @@ test('setup fixture', async () => {
 
 test('a step is scored at its last token: the same score as the sequence cut there', () => {
   const tok = loadTokenizer(fx.model);
-  const rm = stepRewardModelFromCausal(loadCausalLM(fx.model), { type: 'process', aggregation: 'min', step_separator: '\n' }, 1);
-  const t = tokenizeSteps(tok, 'What is 4 + 5?', ['4 + 5:', 'ones: 4 + 5 + 0 = 9, write 9, carry 0', '4 + 5 = 9']);
+  const rm = stepRewardModelFromCausal(loadCausalLM(fx.model), { type: 'process', aggregation: 'min', step_separator: '\n', step_layout: 'plain' }, 1);
+  const t = tokenizeSteps(tok, 'What is 4 + 5?', ['4 + 5:', 'ones: 4 + 5 + 0 = 9, write 9, carry 0', '4 + 5 = 9'], '\n', 'plain');
   const [scores] = scoreSteps(rm, [t], tok.requireId('<|endoftext|>'));
   assert.equal(scores.length, 3);
   noGrad(() => {

@@ -24,16 +24,20 @@
  */
 import { join } from 'node:path';
 import { generateWorldTask, labelSampledResponse, STEP_FAMILIES, type StepFamily, type StepwiseRecord, verifyArithmetic, writeJsonl } from '../../data/world/index.js';
-import { readStepwise } from '../../data/stepwise.js';
+import { readStepwise, type StepLayout } from '../../data/stepwise.js';
 import { rollout, rolloutMessage } from '../../generation/rollout.js';
-import { loadCausalLM } from '../../models/glm/checkpoint.js';
+import { loadCausalLM, loadModel } from '../../models/glm/checkpoint.js';
+import { GlmForSequenceClassification } from '../../models/glm/model.js';
+import { ConfigError } from '../../errors.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { tempDir } from '../../util/temp-dir.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { rewardSchema } from '../../trainers/reward/reward-trainer.js';
-import { stepRewardModelFromCausal } from '../../trainers/reward/prm.js';
-import { ProcessRewardTrainer, responseAgreement, tokenizeStepwise } from '../../trainers/reward/prm-trainer.js';
+import { markStepRewardModel, stepRewardModelFromCausal } from '../../trainers/reward/prm.js';
+import { ProcessRewardTrainer, responseAgreement, tokenizeStepwise, type TokenizedStepExample } from '../../trainers/reward/prm-trainer.js';
 import { bestOfN, rewardScorer } from '../../trainers/reward/reward-scorer.js';
 import { Rng } from '../../util/rng.js';
 import { barChart, xyChart } from '../../report/svg.js';
@@ -61,6 +65,48 @@ const KINDS: readonly Kind[] = ['prm', 'orm'];
 /** The first `k` families in the order that adds the most different operation each time. */
 export function familySubset(k: number): StepFamily[] {
   return (['add', 'mul', 'sub', 'chain'] as const).slice(0, k);
+}
+
+export interface StepRewardTraining {
+  kind: Kind;
+  tok: Tokenizer;
+  train: TokenizedStepExample[];
+  seed: number;
+  steps: number;
+  batch: number;
+  learningRate: number;
+  warmup: number;
+  /** weight right and wrong labelled steps of each batch to equal totals */
+  balance: boolean;
+  /** start from the SFT model (fresh head) or from the pipeline's pairwise reward model */
+  init: 'sft' | 'reward';
+  layout: StepLayout;
+  sftDir: string;
+  rewardDir: string;
+  threads?: number;
+  /** the trainer's output folder (metrics, final model); a temporary folder when absent */
+  out?: string;
+}
+
+/**
+ * One reward model of the experiment: the PRM (every step labelled, min aggregation) or the ORM (the
+ * last step labelled "every step right", last-step score), trained the same way otherwise.
+ */
+export async function trainStepRewardModel(o: StepRewardTraining): Promise<{ rm: GlmForSequenceClassification; log: number[] }> {
+  const supervision = o.kind === 'prm' ? 'process' : 'outcome';
+  const aggregation = o.kind === 'prm' ? 'min' : 'last';
+  const info = { type: supervision, aggregation, step_separator: '\n', step_layout: o.layout } as const;
+  const out = o.out ?? tempDir('glmkit-prm-');
+  const cfg = resolveConfig(rewardSchema, { object: { model: o.init === 'reward' ? o.rewardDir : o.sftDir, out, seed: o.seed, max_steps: o.steps, per_device_train_batch_size: o.batch, learning_rate: o.learningRate, warmup_steps: o.warmup, process: true, supervision, reward_aggregation: aggregation, step_layout: o.layout, step_balance: o.balance, save_steps: 0, logging_steps: 1, quiet: true, threads: o.threads ?? 0 }, objectSource: 'prm-vs-orm' });
+  let rm: GlmForSequenceClassification;
+  if (o.init === 'reward') {
+    const m = loadModel(o.rewardDir);
+    if (!(m instanceof GlmForSequenceClassification)) throw new ConfigError(`prm-vs-orm: ${o.rewardDir} holds a causal LM; expected the pipeline's reward model (reward/final)`);
+    rm = m;
+    markStepRewardModel(rm, info);
+  } else rm = stepRewardModelFromCausal(loadCausalLM(o.sftDir), info, o.seed);
+  const r = await new ProcessRewardTrainer(cfg, rm, o.tok, o.train, null).train();
+  return { rm, log: r.metrics.filter((m) => typeof m.loss === 'number').map((m) => m.loss as number) };
 }
 
 /** N = 1, 2, 4, ... up to K (K itself included). */
@@ -93,7 +139,7 @@ export const prmVsOrm: Experiment = {
     const problems = generateWorldTask('steps', { n: S.test_problems, seed: 902, split: 'test', wrongShare: 0 });
     const heldFile = join(ctx.out, 'data', 'steps_test.jsonl');
     await writeJsonl(heldFile, generateWorldTask('steps', { n: S.heldout_examples, seed: 901, split: 'test' }));
-    const held = tokenizeStepwise(tok, readStepwise(heldFile), S.max_seq_length, '\n').examples;
+    const held = tokenizeStepwise(tok, readStepwise(heldFile), S.max_seq_length, '\n', 'chat').examples;
     const prompts: ChatMessage[][] = problems.map((p) => [{ role: 'user', content: p.prompt }]);
     // the K policy samples per problem every reward model reranks, labelled by the step checker
     const samples = await ctx.arm('samples', { base: base.dir, problems: problems.length, samples_per_problem: K, max_new_tokens: S.max_new_tokens }, async () => {
@@ -125,8 +171,8 @@ export const prmVsOrm: Experiment = {
             const supervision = kind === 'prm' ? 'process' : 'outcome';
             const aggregation = kind === 'prm' ? 'min' : 'last';
             const cfg = resolveConfig(rewardSchema, { object: { model: base.sftDir, data: trainFile, out: join(dir, 'train'), seed, max_steps: S.steps, per_device_train_batch_size: S.batch, learning_rate: S.learning_rate, max_seq_length: S.max_seq_length, process: true, supervision, reward_aggregation: aggregation, save_steps: 0, logging_steps: 1, quiet: true }, objectSource: 'prm-vs-orm' });
-            const train = tokenizeStepwise(tok, readStepwise(trainFile).slice(0, c.volume), S.max_seq_length, '\n').examples;
-            const rm = stepRewardModelFromCausal(loadCausalLM(base.sftDir), { type: supervision, aggregation, step_separator: '\n' }, seed);
+            const train = tokenizeStepwise(tok, readStepwise(trainFile).slice(0, c.volume), S.max_seq_length, '\n', 'chat').examples;
+            const rm = stepRewardModelFromCausal(loadCausalLM(base.sftDir), { type: supervision, aggregation, step_separator: '\n', step_layout: 'chat' }, seed);
             await new ProcessRewardTrainer(cfg, rm, tok, train, null).train();
             const scores = rewardScorer(rm, tok).score(sampleProblems, messages);
             const rows: ScoreRow[] = problems.map((_, p) => {
