@@ -20,7 +20,7 @@ import { tokenizeStepwise } from '../src/trainers/reward/prm-trainer.js';
 import type { StepLayout } from '../src/data/stepwise.js';
 import { scoreSteps } from '../src/trainers/reward/prm.js';
 import { stepValidationMetrics } from '../src/trainers/reward/prm-metrics.js';
-import { trainStepRewardModel } from '../src/experiment/experiments/prm-vs-orm.js';
+import { initStepRewardModel, trainStepRewardModel } from '../src/experiment/experiments/prm-vs-orm.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -45,10 +45,12 @@ console.log(`train ${train.examples.length} (dropped ${train.dropped}), val ${va
 const out: Record<string, unknown> = { args: Object.fromEntries(args), train: train.examples.length, val: val.examples.length };
 for (const kind of kinds) {
   const t0 = Date.now();
-  const { rm, log } = await trainStepRewardModel({
+  const o = {
     kind, tok, train: train.examples, seed: num('seed', 0), steps: num('steps', 80), batch: num('batch', 16), learningRate: num('lr', 1e-3),
     warmup: num('warmup', 10), balance: (args.get('balance') ?? 'false') === 'true', init, layout, sftDir: `${base}/sft/final`, rewardDir: `${base}/reward/final`, threads: num('threads', 1),
-  });
+  };
+  // --steps 0: the starting model as it is (e.g. the pipeline's reward model read at the step ends)
+  const { rm, log } = o.steps > 0 ? await trainStepRewardModel(o) : { rm: initStepRewardModel(o).rm, log: [NaN] };
   const scores = scoreSteps(rm, val.examples, padId);
   const m = stepValidationMetrics(scores, val.examples, train.examples, kind === 'prm' ? 'min' : 'last');
   const lossFirst = log.slice(0, 5).reduce((a, b) => a + b, 0) / Math.min(5, log.length), lossLast = log.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, log.length);

@@ -36,7 +36,8 @@ import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { rewardSchema } from '../../trainers/reward/reward-trainer.js';
-import { markStepRewardModel, stepRewardModelFromCausal } from '../../trainers/reward/prm.js';
+import { markStepRewardModel, scoreSteps, stepRewardModelFromCausal } from '../../trainers/reward/prm.js';
+import { stepValidationMetrics } from '../../trainers/reward/prm-metrics.js';
 import { ProcessRewardTrainer, responseAgreement, tokenizeStepwise, type TokenizedStepExample } from '../../trainers/reward/prm-trainer.js';
 import { bestOfN, rewardScorer } from '../../trainers/reward/reward-scorer.js';
 import { Rng } from '../../util/rng.js';
@@ -54,6 +55,11 @@ interface Settings extends Record<string, unknown> {
   steps: number;
   batch: number;
   learning_rate: number;
+  warmup_steps: number;
+  /** start both kinds from the pipeline's reward model (reward/final) or from the SFT model */
+  init: 'reward' | 'sft';
+  step_layout: StepLayout;
+  step_balance: boolean;
   max_seq_length: number;
   resamples: number;
   seeds: number[];
@@ -84,6 +90,9 @@ export interface StepRewardTraining {
   sftDir: string;
   rewardDir: string;
   threads?: number;
+  /** recorded in the trainer's training_config.json */
+  data?: string;
+  maxSeqLength?: number;
   /** the trainer's output folder (metrics, final model); a temporary folder when absent */
   out?: string;
 }
@@ -93,20 +102,23 @@ export interface StepRewardTraining {
  * last step labelled "every step right", last-step score), trained the same way otherwise.
  */
 export async function trainStepRewardModel(o: StepRewardTraining): Promise<{ rm: GlmForSequenceClassification; log: number[] }> {
+  const { rm, supervision, aggregation } = initStepRewardModel(o);
+  const out = o.out ?? tempDir('glmkit-prm-');
+  const cfg = resolveConfig(rewardSchema, { object: { model: o.init === 'reward' ? o.rewardDir : o.sftDir, data: o.data ?? '', max_seq_length: o.maxSeqLength ?? 384, out, seed: o.seed, max_steps: o.steps, per_device_train_batch_size: o.batch, learning_rate: o.learningRate, warmup_steps: o.warmup, process: true, supervision, reward_aggregation: aggregation, step_layout: o.layout, step_balance: o.balance, save_steps: 0, logging_steps: 1, quiet: true, threads: o.threads ?? 0 }, objectSource: 'prm-vs-orm' });
+  const r = await new ProcessRewardTrainer(cfg, rm, o.tok, o.train, null).train();
+  return { rm, log: r.metrics.filter((m) => typeof m.loss === 'number').map((m) => m.loss as number) };
+}
+
+/** The untrained reward model of `o.kind`: the SFT backbone with a fresh head, or the pipeline's reward model. */
+export function initStepRewardModel(o: Pick<StepRewardTraining, 'kind' | 'init' | 'layout' | 'sftDir' | 'rewardDir' | 'seed'>): { rm: GlmForSequenceClassification; supervision: 'process' | 'outcome'; aggregation: 'min' | 'last' } {
   const supervision = o.kind === 'prm' ? 'process' : 'outcome';
   const aggregation = o.kind === 'prm' ? 'min' : 'last';
   const info = { type: supervision, aggregation, step_separator: '\n', step_layout: o.layout } as const;
-  const out = o.out ?? tempDir('glmkit-prm-');
-  const cfg = resolveConfig(rewardSchema, { object: { model: o.init === 'reward' ? o.rewardDir : o.sftDir, out, seed: o.seed, max_steps: o.steps, per_device_train_batch_size: o.batch, learning_rate: o.learningRate, warmup_steps: o.warmup, process: true, supervision, reward_aggregation: aggregation, step_layout: o.layout, step_balance: o.balance, save_steps: 0, logging_steps: 1, quiet: true, threads: o.threads ?? 0 }, objectSource: 'prm-vs-orm' });
-  let rm: GlmForSequenceClassification;
-  if (o.init === 'reward') {
-    const m = loadModel(o.rewardDir);
-    if (!(m instanceof GlmForSequenceClassification)) throw new ConfigError(`prm-vs-orm: ${o.rewardDir} holds a causal LM; expected the pipeline's reward model (reward/final)`);
-    rm = m;
-    markStepRewardModel(rm, info);
-  } else rm = stepRewardModelFromCausal(loadCausalLM(o.sftDir), info, o.seed);
-  const r = await new ProcessRewardTrainer(cfg, rm, o.tok, o.train, null).train();
-  return { rm, log: r.metrics.filter((m) => typeof m.loss === 'number').map((m) => m.loss as number) };
+  if (o.init === 'sft') return { rm: stepRewardModelFromCausal(loadCausalLM(o.sftDir), info, o.seed), supervision, aggregation };
+  const rm = loadModel(o.rewardDir);
+  if (!(rm instanceof GlmForSequenceClassification)) throw new ConfigError(`prm-vs-orm: ${o.rewardDir} holds a causal LM; expected the pipeline's reward model (reward/final)`);
+  markStepRewardModel(rm, info);
+  return { rm, supervision, aggregation };
 }
 
 /** N = 1, 2, 4, ... up to K (K itself included). */
@@ -122,11 +134,11 @@ export const prmVsOrm: Experiment = {
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
   minutes: { alone: 50, withBase: 20 },
-  needs: 'sft',
+  needs: 'reward',
   settings(quick) {
     return quick
-      ? { volumes: [8, 16], family_counts: [1, 4], heldout_examples: 16, test_problems: 4, samples_per_problem: 4, max_new_tokens: 12, steps: 3, batch: 4, learning_rate: 3e-3, max_seq_length: 384, resamples: 2000 }
-      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 80, batch: 16, learning_rate: 1e-3, max_seq_length: 384, resamples: 2000 };
+      ? { volumes: [8, 16], family_counts: [1, 4], heldout_examples: 16, test_problems: 4, samples_per_problem: 4, max_new_tokens: 12, steps: 3, batch: 4, learning_rate: 1e-4, warmup_steps: 1, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 }
+      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 80, batch: 16, learning_rate: 1e-4, warmup_steps: 10, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
@@ -139,7 +151,7 @@ export const prmVsOrm: Experiment = {
     const problems = generateWorldTask('steps', { n: S.test_problems, seed: 902, split: 'test', wrongShare: 0 });
     const heldFile = join(ctx.out, 'data', 'steps_test.jsonl');
     await writeJsonl(heldFile, generateWorldTask('steps', { n: S.heldout_examples, seed: 901, split: 'test' }));
-    const held = tokenizeStepwise(tok, readStepwise(heldFile), S.max_seq_length, '\n', 'chat').examples;
+    const held = tokenizeStepwise(tok, readStepwise(heldFile), S.max_seq_length, '\n', S.step_layout).examples;
     const prompts: ChatMessage[][] = problems.map((p) => [{ role: 'user', content: p.prompt }]);
     // the K policy samples per problem every reward model reranks, labelled by the step checker
     const samples = await ctx.arm('samples', { base: base.dir, problems: problems.length, samples_per_problem: K, max_new_tokens: S.max_new_tokens }, async () => {
@@ -167,13 +179,10 @@ export const prmVsOrm: Experiment = {
         await writeJsonl(trainFile, generateWorldTask('steps', { n: vMax, seed: 900, split: 'train', families: fams }));
         for (const kind of KINDS) {
           const name = armName(kind, c, seed);
-          arms[name] = await ctx.arm(name, { base: base.dir, kind, ...c, seed, steps: S.steps, batch: S.batch, learning_rate: S.learning_rate, samples: samples.scores.length, heldout: S.heldout_examples }, async (dir) => {
-            const supervision = kind === 'prm' ? 'process' : 'outcome';
+          arms[name] = await ctx.arm(name, { base: base.dir, kind, ...c, seed, steps: S.steps, batch: S.batch, learning_rate: S.learning_rate, warmup: S.warmup_steps, init: S.init, layout: S.step_layout, balance: S.step_balance, samples: samples.scores.length, heldout: S.heldout_examples }, async (dir) => {
             const aggregation = kind === 'prm' ? 'min' : 'last';
-            const cfg = resolveConfig(rewardSchema, { object: { model: base.sftDir, data: trainFile, out: join(dir, 'train'), seed, max_steps: S.steps, per_device_train_batch_size: S.batch, learning_rate: S.learning_rate, max_seq_length: S.max_seq_length, process: true, supervision, reward_aggregation: aggregation, save_steps: 0, logging_steps: 1, quiet: true }, objectSource: 'prm-vs-orm' });
-            const train = tokenizeStepwise(tok, readStepwise(trainFile).slice(0, c.volume), S.max_seq_length, '\n', 'chat').examples;
-            const rm = stepRewardModelFromCausal(loadCausalLM(base.sftDir), { type: supervision, aggregation, step_separator: '\n', step_layout: 'chat' }, seed);
-            await new ProcessRewardTrainer(cfg, rm, tok, train, null).train();
+            const train = tokenizeStepwise(tok, readStepwise(trainFile).slice(0, c.volume), S.max_seq_length, '\n', S.step_layout).examples;
+            const { rm } = await trainStepRewardModel({ kind, tok, train, seed, steps: S.steps, batch: S.batch, learningRate: S.learning_rate, warmup: S.warmup_steps, balance: S.step_balance, init: S.init, layout: S.step_layout, sftDir: base.sftDir, rewardDir: base.rewardDir, data: trainFile, maxSeqLength: S.max_seq_length, out: join(dir, 'train') });
             const scores = rewardScorer(rm, tok).score(sampleProblems, messages);
             const rows: ScoreRow[] = problems.map((_, p) => {
               const row: ScoreRow = { kind: 'problem', problem: p };
@@ -182,7 +191,7 @@ export const prmVsOrm: Experiment = {
             });
             const agree = responseAgreement(rm, held, padId, aggregation);
             agree.forEach((ok, i) => rows.push({ kind: 'heldout', example: i, accuracy: ok }));
-            const metrics: Record<string, number> = { rm_accuracy: agree.reduce((a, b) => a + b, 0) / agree.length, examples: train.length };
+            const metrics: Record<string, number> = { rm_accuracy: agree.reduce((a, b) => a + b, 0) / agree.length, examples: train.length, ...stepValidationMetrics(scoreSteps(rm, held, padId), held, train, aggregation) };
             for (const n of Ns) metrics[`best_of_${n}`] = rows.filter((r) => r.kind === 'problem').reduce((a, r) => a + (r[`bon_${n}`] as number), 0) / problems.length;
             return { metrics, scores: rows };
           });
