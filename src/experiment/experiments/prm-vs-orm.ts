@@ -104,7 +104,7 @@ export interface StepRewardTraining {
 export async function trainStepRewardModel(o: StepRewardTraining): Promise<{ rm: GlmForSequenceClassification; log: number[] }> {
   const { rm, supervision, aggregation } = initStepRewardModel(o);
   const out = o.out ?? tempDir('glmkit-prm-');
-  const cfg = resolveConfig(rewardSchema, { object: { model: o.init === 'reward' ? o.rewardDir : o.sftDir, data: o.data ?? '', max_seq_length: o.maxSeqLength ?? 384, out, seed: o.seed, max_steps: o.steps, per_device_train_batch_size: o.batch, learning_rate: o.learningRate, warmup_steps: o.warmup, process: true, supervision, reward_aggregation: aggregation, step_layout: o.layout, step_balance: o.balance, save_steps: 0, logging_steps: 1, quiet: true, threads: o.threads ?? 0 }, objectSource: 'prm-vs-orm' });
+  const cfg = resolveConfig(rewardSchema, { object: { model: o.init === 'reward' ? o.rewardDir : o.sftDir, ...(o.data ? { data: o.data } : {}), max_seq_length: o.maxSeqLength ?? 384, out, seed: o.seed, max_steps: o.steps, per_device_train_batch_size: o.batch, learning_rate: o.learningRate, warmup_steps: o.warmup, process: true, supervision, reward_aggregation: aggregation, step_layout: o.layout, step_balance: o.balance, save_steps: 0, logging_steps: 1, quiet: true, threads: o.threads ?? 0 }, objectSource: 'prm-vs-orm' });
   const r = await new ProcessRewardTrainer(cfg, rm, o.tok, o.train, null).train();
   return { rm, log: r.metrics.filter((m) => typeof m.loss === 'number').map((m) => m.loss as number) };
 }
@@ -189,9 +189,10 @@ export const prmVsOrm: Experiment = {
               for (const n of Ns) row[`bon_${n}`] = bestOfN(scores.slice(p * K, (p + 1) * K), correct.slice(p * K, (p + 1) * K), n);
               return row;
             });
-            const agree = responseAgreement(rm, held, padId, aggregation);
+            const heldScores = scoreSteps(rm, held, padId);
+            const agree = responseAgreement(heldScores, held, aggregation);
             agree.forEach((ok, i) => rows.push({ kind: 'heldout', example: i, accuracy: ok }));
-            const metrics: Record<string, number> = { rm_accuracy: agree.reduce((a, b) => a + b, 0) / agree.length, examples: train.length, ...stepValidationMetrics(scoreSteps(rm, held, padId), held, train, aggregation) };
+            const metrics: Record<string, number> = { rm_accuracy: agree.reduce((a, b) => a + b, 0) / agree.length, examples: train.length, ...stepValidationMetrics(heldScores, held, train, aggregation) };
             for (const n of Ns) metrics[`best_of_${n}`] = rows.filter((r) => r.kind === 'problem').reduce((a, r) => a + (r[`bon_${n}`] as number), 0) / problems.length;
             return { metrics, scores: rows };
           });

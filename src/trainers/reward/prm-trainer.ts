@@ -54,9 +54,9 @@ export function stepTargets(batch: readonly TokenizedStepExample[], supervision:
   return { labels, weights };
 }
 
-/** Per response: 1 where the aggregated score (above 0.5 or not) agrees with "every step right", else 0. */
-export function responseAgreement(rm: GlmForSequenceClassification, examples: readonly TokenizedStepExample[], padId: number, aggregation: StepAggregation): number[] {
-  return scoreSteps(rm, examples, padId).map((s, i) => ((aggregateStepScores(s, aggregation) > 0.5) === examples[i].labels.every(Boolean) ? 1 : 0));
+/** Per response: 1 where the aggregated score of its step logits (above 0.5 or not) agrees with "every step right", else 0. */
+export function responseAgreement(stepScores: readonly (readonly number[])[], examples: readonly TokenizedStepExample[], aggregation: StepAggregation): number[] {
+  return stepScores.map((s, i) => ((aggregateStepScores(s, aggregation) > 0.5) === examples[i].labels.every(Boolean) ? 1 : 0));
 }
 
 /** Held-out metrics of a stepwise reward model. */
