@@ -4,11 +4,13 @@
  *
  * Data: the world's step-labelled arithmetic traces (data/world/steps.ts; right traces and traces with
  * one fault carried forward, labelled by the step checker), in four task families (add, sub, mul,
- * chain). Both kinds of reward model are trained from the SFT model on the same examples with the same
- * budget: the PRM on every step's label, the ORM on the last step's label only ("is the whole response
- * right"); both read the same tokens and are scored at a step end (PRM: min of the step probabilities;
- * ORM: the last step's). Volumes are nested (the first n examples of one draw); family subsets are
- * {add}, {add, mul}, all four.
+ * chain). Both kinds of reward model start from the pipeline's reward model (reward/final) and are
+ * trained on the same examples with the same budget and settings (`trainStepRewardModel`): the PRM on
+ * every step's label, the ORM on the last step's label only ("is the whole response right"); both read
+ * the same tokens (the steps laid out as the thinking-mode assistant turn the policy generates) and are
+ * scored at a step end (PRM: min of the step probabilities; ORM: the last step's, at the end of text,
+ * where the pairwise reward model was trained to read). Volumes are nested (the first n examples of
+ * one draw); family subsets are {add}, {add, mul}, all four.
  *
  * Evaluation: the SFT policy samples K responses (thinking mode, temperature 1) per held-out problem
  * (test split, all families), once; every reward model reranks the same samples. Best-of-N for N | K
@@ -19,8 +21,10 @@
  * data (test split, all families, half corrupted).
  *
  * Claims (paired bootstrap over problems, best-of-K): PRM > ORM with all data; more data helps each
- * kind; more families help each kind; and the PRM gains more from more data than the ORM does. No
- * setting is chosen by looking at results, so there is no validation split.
+ * kind; more families help each kind; and the PRM gains more from more data than the ORM does. The
+ * training settings (start model, step layout, learning rate, class balancing) were chosen on a
+ * validation draw of the train split (scripts/prm-validation.ts, docs/experiments/prm.md), never on
+ * the test problems or test step data used here.
  */
 import { join } from 'node:path';
 import { generateWorldTask, labelSampledResponse, STEP_FAMILIES, type StepFamily, type StepwiseRecord, verifyArithmetic, writeJsonl } from '../../data/world/index.js';
@@ -133,7 +137,7 @@ export const prmVsOrm: Experiment = {
   name: 'prm-vs-orm',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
-  minutes: { alone: 50, withBase: 20 },
+  minutes: { alone: 55, withBase: 20 },
   needs: 'reward',
   settings(quick) {
     return quick
@@ -241,6 +245,8 @@ export const prmVsOrm: Experiment = {
       { file: 'diversity.svg', caption: `Best-of-${K} accuracy against the number of task families in the training data (${vMax} examples)`, svg: barChart({ title: 'Reward-model data diversity', yLabel: `best-of-${K} accuracy`, bars: KINDS.flatMap((k) => S.family_counts.map((f) => { const m = mean(perProblem(k, { volume: vMax, families: f }, K)); return { label: `${k.toUpperCase()} ${f} fam.`, value: m.estimate, ci: m.ci }; })) }) },
     ];
     const sm = samples.metrics as Record<string, number>;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const fullArm = (kind: Kind) => arms[armName(kind, full, S.seeds[0])].metrics;
     const rightShare = held.filter((e) => e.labels.every(Boolean)).length / held.length;
     return {
       settings: S,
@@ -252,6 +258,8 @@ export const prmVsOrm: Experiment = {
         `Training data: ${S.volumes.join(', ')} examples (nested) over ${fAll} families (${familySubset(fAll).join(', ')}), and ${vMax} examples over ${S.family_counts.join(', ')} families; ${S.steps} steps of ${S.batch} examples for every reward model, so volumes above ${S.steps * S.batch} are not all seen.`,
         `Families: ${STEP_FAMILIES.join(', ')}; the held-out problems cycle through all of them.`,
         `Reward-model accuracy on ${held.length} held-out step-labelled traces (all data): PRM ${(100 * mean(perHeld('prm', full)).estimate).toFixed(1)}%, ORM ${(100 * mean(perHeld('orm', full)).estimate).toFixed(1)}%; a constant answer scores ${(100 * Math.max(rightShare, 1 - rightShare)).toFixed(1)}% (${(100 * rightShare).toFixed(1)}% of them are right throughout). A reward model near that level has not learned to check steps, and its best-of-N picks are no better than chance.`,
+        `Step labels of the same traces (all data): PRM step accuracy ${pct(fullArm('prm').step_accuracy)} against ${pct(fullArm('prm').step_accuracy_constant)} for the constant majority label, step AUC ${fullArm('prm').step_auc.toFixed(3)} against ${fullArm('prm').step_auc_position.toFixed(3)} for a predictor that reads only the step's position; response AUC PRM ${fullArm('prm').response_auc.toFixed(3)}, ORM ${fullArm('orm').response_auc.toFixed(3)} (seed ${S.seeds[0]}).`,
+        `Both kinds start from ${S.init === 'reward' ? "the pipeline's reward model (reward/final)" : 'the SFT model with a fresh head'}, steps in the ${S.step_layout} layout, learning rate ${S.learning_rate}, ${S.step_balance ? 'class-balanced' : 'unweighted'} step BCE: the settings chosen on a validation draw of the train split (docs/experiments/prm.md).`,
       ],
     };
   },
