@@ -137,12 +137,12 @@ export const prmVsOrm: Experiment = {
   name: 'prm-vs-orm',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
-  minutes: { alone: 55, withBase: 20 },
+  minutes: { alone: 60, withBase: 25 },
   needs: 'reward',
   settings(quick) {
     return quick
       ? { volumes: [8, 16], family_counts: [1, 4], heldout_examples: 16, test_problems: 4, samples_per_problem: 4, max_new_tokens: 12, steps: 3, batch: 4, learning_rate: 1e-4, warmup_steps: 1, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 }
-      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 80, batch: 16, learning_rate: 1e-4, warmup_steps: 10, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 };
+      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 160, batch: 16, learning_rate: 1e-4, warmup_steps: 10, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
