@@ -13,7 +13,9 @@ import { loadRlPrompts } from '../src/trainers/grpo/grpo-data.js';
 import { GrpoTrainer } from '../src/trainers/grpo/grpo-trainer.js';
 import { rewardModelFromCausal, scoreResponses } from '../src/trainers/reward/reward-trainer.js';
 import { renderChat } from '../src/tokenizer/chat.js';
-import { initStepRewardModel } from '../src/experiment/experiments/prm-vs-orm.js';
+import { initStepRewardModel, trainStepRewardModel } from '../src/experiment/experiments/prm-vs-orm.js';
+import { tokenizeStepwise } from '../src/trainers/reward/prm-trainer.js';
+import { stepValidationMetrics } from '../src/trainers/reward/prm-metrics.js';
 import { GlmForSequenceClassification } from '../src/models/glm/model.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { noGrad } from '../src/tensor/autograd.js';
@@ -79,6 +81,24 @@ test('an ORM started from the pipeline reward model scores the answer step as th
   // the plain layout (no thinking tags, a separator after the answer) reads another token
   const [plain] = scoreSteps(rm, [tokenizeSteps(tok, 'What is 4 + 5?', [...response.reasoning_content.split('\n'), response.content], '\n', 'plain')], tok.requireId('<|endoftext|>'));
   assert.ok(Math.abs(plain[3] - want) > 1e-4);
+});
+
+test('a micro PRM trained as prm-vs-orm trains it beats the constant and the step-position predictors on held-out step labels', async () => {
+  const tok = loadTokenizer(fx.model);
+  // 5-step traces; a step is wrong when it says "bad", and every step from the first wrong one on says so
+  let state = 7;
+  const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const trace = () => {
+    const first = Math.floor(rand() * 8); // 0..4: the first wrong step; 5..7: a right trace
+    const labels = Array.from({ length: 5 }, (_, i) => i < first);
+    return { prompt: 'Check the list.', completions: labels.map((y, i) => `item ${i + 1}: ${y ? 'good' : 'bad'}`), labels };
+  };
+  const train = tokenizeStepwise(tok, Array.from({ length: 48 }, trace), 512, '\n', 'chat').examples;
+  const held = tokenizeStepwise(tok, Array.from({ length: 24 }, trace), 512, '\n', 'chat').examples;
+  const { rm } = await trainStepRewardModel({ kind: 'prm', tok, train, seed: 0, steps: 30, batch: 8, learningRate: 3e-3, warmup: 2, balance: false, init: 'sft', layout: 'chat', sftDir: fx.model, rewardDir: '', threads: 1, out: join(fx.dir, 'prm-heldout') });
+  const m = stepValidationMetrics(scoreSteps(rm, held, tok.requireId('<|endoftext|>')), held, train, 'min');
+  assert.ok(m.step_accuracy > m.step_accuracy_constant + 0.1 && m.step_accuracy > m.step_accuracy_position, JSON.stringify(m));
+  assert.ok(m.step_auc > m.step_auc_position + 0.1, JSON.stringify(m));
 });
 
 test('reward --process: a micro PRM overfits 8 traces (loss falls) and is saved as a reward model marked as a PRM', () => {
