@@ -12,6 +12,7 @@ Two kinds of torch builds are met here:
 """
 import ctypes
 import os
+import re
 import subprocess
 import sys
 
@@ -77,8 +78,8 @@ def _mkl_probe(threads):
 
 def blas_report(torch, threads):
     """One line: which BLAS fp32 matmul runs in this torch, and its kernel path on this CPU."""
-    config = torch.__config__.show()
-    info = next((part.strip() for part in config.split(",") if "BLAS_INFO=" in part), "BLAS_INFO=?")
+    found = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    info = f"BLAS_INFO={found.group(1) if found else '?'}"
     parts = [f"torch {torch.__version__} {info}", f"ATen CPU capability {torch.backends.cpu.get_cpu_capability()}"]
     ob = _openblas_config()
     if ob:

@@ -22,30 +22,58 @@ namespace attn {
 
 namespace {
 
+// Accumulators are named variables (GCC keeps an array of them in memory, storing it every step).
 template <int MR, int NV>
 inline void micro(int64_t kk, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c,
                   int64_t ldc, bool accumulate, __mmask16 last) {
-  __m512 acc[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) {
-      const __mmask16 mk = v == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
-      acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(mk, c + r * ldc + 16 * v) : _mm512_setzero_ps();
-    }
+  const __mmask16 full = 0xFFFF;
+  // Mask of vector v (0-based) of a row: the last of the NV vectors may be partial.
+#define GLMKIT_MASK(v) ((v) == NV - 1 ? last : full)
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+  __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+#define GLMKIT_ROWS(X) X(0, c00, c01, c02, c03) X(1, c10, c11, c12, c13) X(2, c20, c21, c22, c23) \
+  X(3, c30, c31, c32, c33) X(4, c40, c41, c42, c43) X(5, c50, c51, c52, c53)
+  if (accumulate) {
+#define GLMKIT_LOAD(r, x0, x1, x2, x3)                                                  \
+  if constexpr (MR > r) {                                                               \
+    x0 = _mm512_maskz_loadu_ps(GLMKIT_MASK(0), c + r * ldc);                            \
+    if constexpr (NV > 1) x1 = _mm512_maskz_loadu_ps(GLMKIT_MASK(1), c + r * ldc + 16); \
+    if constexpr (NV > 2) x2 = _mm512_maskz_loadu_ps(GLMKIT_MASK(2), c + r * ldc + 32); \
+    if constexpr (NV > 3) x3 = _mm512_maskz_loadu_ps(GLMKIT_MASK(3), c + r * ldc + 48); \
+  }
+    GLMKIT_ROWS(GLMKIT_LOAD)
+#undef GLMKIT_LOAD
+  }
   const float* ap = a;
   const float* bp = b;
   for (int64_t l = 0; l < kk; ++l, ap += a_cs, bp += ldb) {
-    __m512 bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * v) : _mm512_loadu_ps(bp + 16 * v);
-    for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(ap[r * a_rs]);
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
-    }
+    const __m512 b0 = _mm512_maskz_loadu_ps(GLMKIT_MASK(0), bp);
+    const __m512 b1 = NV > 1 ? _mm512_maskz_loadu_ps(GLMKIT_MASK(1), bp + 16) : b0;
+    const __m512 b2 = NV > 2 ? _mm512_maskz_loadu_ps(GLMKIT_MASK(2), bp + 32) : b0;
+    const __m512 b3 = NV > 3 ? _mm512_maskz_loadu_ps(GLMKIT_MASK(3), bp + 48) : b0;
+#define GLMKIT_FMA(r, x0, x1, x2, x3)                          \
+  if constexpr (MR > r) {                                      \
+    const __m512 av = _mm512_set1_ps(ap[r * a_rs]);            \
+    x0 = _mm512_fmadd_ps(av, b0, x0);                          \
+    if constexpr (NV > 1) x1 = _mm512_fmadd_ps(av, b1, x1);    \
+    if constexpr (NV > 2) x2 = _mm512_fmadd_ps(av, b2, x2);    \
+    if constexpr (NV > 3) x3 = _mm512_fmadd_ps(av, b3, x3);    \
   }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) {
-      if (v == NV - 1) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, last, acc[r][v]);
-      else _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
-    }
+    GLMKIT_ROWS(GLMKIT_FMA)
+#undef GLMKIT_FMA
+  }
+#define GLMKIT_STORE(r, x0, x1, x2, x3)                                                 \
+  if constexpr (MR > r) {                                                               \
+    _mm512_mask_storeu_ps(c + r * ldc, GLMKIT_MASK(0), x0);                             \
+    if constexpr (NV > 1) _mm512_mask_storeu_ps(c + r * ldc + 16, GLMKIT_MASK(1), x1);  \
+    if constexpr (NV > 2) _mm512_mask_storeu_ps(c + r * ldc + 32, GLMKIT_MASK(2), x2);  \
+    if constexpr (NV > 3) _mm512_mask_storeu_ps(c + r * ldc + 48, GLMKIT_MASK(3), x3);  \
+  }
+  GLMKIT_ROWS(GLMKIT_STORE)
+#undef GLMKIT_STORE
+#undef GLMKIT_ROWS
+#undef GLMKIT_MASK
 }
 
 template <int NV>
