@@ -165,6 +165,41 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// layernormForward(x, w, b, out, mean, rstd, rows, dim, eps)
+Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
+  Args a{info, "layernormForward"};
+  int64_t rows = a.integer(6, "rows"), dim = a.integer(7, "dim", 1);
+  glmkit::layernorm_forward(a.f32(0, "x", rows * dim), a.f32(1, "w", dim), a.f32(2, "b", dim), a.f32(3, "out", rows * dim),
+                            a.f32(4, "mean", rows), a.f32(5, "rstd", rows), rows, dim, a.number(8, "eps"));
+  return info.Env().Undefined();
+}
+
+// layernormBackward(dy, x, w, mean, rstd, dx, dw, db, rows, dim)
+Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "layernormBackward"};
+  int64_t rows = a.integer(8, "rows"), dim = a.integer(9, "dim", 1);
+  glmkit::layernorm_backward(a.f32(0, "dy", rows * dim), a.f32(1, "x", rows * dim), a.f32(2, "w", dim),
+                             a.f32(3, "mean", rows), a.f32(4, "rstd", rows), a.f32(5, "dx", rows * dim),
+                             a.f32(6, "dw", dim), a.f32(7, "db", dim), rows, dim);
+  return info.Env().Undefined();
+}
+
+// geluForward(x, out, n)
+Napi::Value GeluForward(const Napi::CallbackInfo& info) {
+  Args a{info, "geluForward"};
+  int64_t n = a.integer(2, "n");
+  glmkit::gelu_forward(a.f32(0, "x", n), a.f32(1, "out", n), n);
+  return info.Env().Undefined();
+}
+
+// geluBackward(x, dout, dx, n)
+Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "geluBackward"};
+  int64_t n = a.integer(3, "n");
+  glmkit::gelu_backward(a.f32(0, "x", n), a.f32(1, "dout", n), a.f32(2, "dx", n), n);
+  return info.Env().Undefined();
+}
+
 // rope(x, cos, sin, out, rows, heads, headDim, rotaryDim, interleaved, inverse)
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Args a{info, "rope"};
@@ -375,6 +410,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
+  exports.Set("layernormForward", Napi::Function::New(env, LayernormForward));
+  exports.Set("layernormBackward", Napi::Function::New(env, LayernormBackward));
+  exports.Set("geluForward", Napi::Function::New(env, GeluForward));
+  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));

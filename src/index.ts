@@ -20,13 +20,18 @@ export type { Backend, BackendName } from './tensor/backend/index.js';
 export { setNativeThreads, nativeInfo } from './tensor/backend/native.js';
 export { Rng } from './util/rng.js';
 export { Module } from './nn/module.js';
-export { Linear, Embedding, RMSNorm } from './nn/layers.js';
+export { Linear, Embedding, RMSNorm, LayerNorm } from './nn/layers.js';
 
 // Models and checkpoints
 export { GlmForCausalLM, GlmForSequenceClassification, GlmModel, type CausalLMOptions, type CausalLMOutput } from './models/glm/model.js';
 export { configFromHf, configToHf, loadPreset, presetNames, validateConfig, type GlmConfig } from './models/glm/config.js';
 export { castWeights, loadModel, loadCausalLM, saveModel, type WeightDtype } from './models/glm/checkpoint.js';
 export { exportGlmGguf, exportGlmGgufFromFolder } from './models/glm/gguf-export.js';
+// GLM-4.1V (vision-language): docs/vision.md
+export { Glm4vForConditionalGeneration, type Glm4vForwardOptions, type Glm4vOutput } from './models/glm4v/model.js';
+export { glm4vConfigFromHf, glm4vConfigToHf, loadVlPreset, vlPresetNames, type Glm4vConfig, type Glm4vVisionConfig } from './models/glm4v/config.js';
+export { loadGlm4vModel, saveGlm4vModel, isGlm4vFolder } from './models/glm4v/checkpoint.js';
+export { preprocessImage, preprocessImages, imageTokenCount, smartResize, readImageProcessorConfig, type ImageProcessorConfig } from './models/glm4v/preprocess.js';
 export { openSafetensors, openSafetensorsCheckpoint, readSafetensors, writeSafetensors } from './io/safetensors.js';
 
 // Generation

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadCausalLM, saveModel } from '../src/models/glm/checkpoint.js';
+import { rewardModelFromCausal } from '../src/trainers/reward/reward-trainer.js';
 import { makeFixture } from './fixtures.js';
 import { runCli, tempDir } from './helpers.js';
 
@@ -15,6 +17,8 @@ test('experiment run prm-vs-orm --quick: PRM and ORM arms, best-of-N comparisons
   copyFileSync(join(fx.model, 'tokenizer.json'), join(base, 'init', 'tokenizer.json'));
   cpSync(fx.model, join(base, 'sft', 'final'), { recursive: true });
   cpSync(fx.model, join(base, 'pretrain', 'final'), { recursive: true });
+  // the pipeline's reward model, which both kinds start from
+  saveModel(join(base, 'reward', 'final'), rewardModelFromCausal(loadCausalLM(fx.model), 1));
   const out = tempDir();
   const r = runCli(['experiment', 'run', 'prm-vs-orm', '--out', out, '--quick', '--base', base, '--quiet'], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr);
@@ -24,6 +28,7 @@ test('experiment run prm-vs-orm --quick: PRM and ORM arms, best-of-N comparisons
   for (const m of Object.values(result.arms) as Record<string, number>[]) {
     for (const n of [1, 2, 4]) assert.ok(m[`best_of_${n}`] >= 0 && m[`best_of_${n}`] <= 1);
     assert.ok(m.rm_accuracy >= 0 && m.rm_accuracy <= 1);
+    assert.ok(m.step_accuracy_constant > 0 && m.step_accuracy_constant <= 1 && m.step_auc_position >= 0 && m.step_auc_position <= 1, JSON.stringify(m));
   }
   const deciding = result.comparisons.filter((c: { decides: boolean }) => c.decides);
   assert.equal(deciding.length, 6, JSON.stringify(result.comparisons.map((c: { a: string; b: string }) => `${c.a} vs ${c.b}`)));

@@ -11,7 +11,11 @@ import { resolveConfig } from '../src/trainers/base/config.js';
 import { grpoSchema } from '../src/trainers/grpo/grpo-config.js';
 import { loadRlPrompts } from '../src/trainers/grpo/grpo-data.js';
 import { GrpoTrainer } from '../src/trainers/grpo/grpo-trainer.js';
-import { rewardModelFromCausal } from '../src/trainers/reward/reward-trainer.js';
+import { rewardModelFromCausal, scoreResponses } from '../src/trainers/reward/reward-trainer.js';
+import { renderChat } from '../src/tokenizer/chat.js';
+import { initStepRewardModel, trainStepRewardModel } from '../src/experiment/experiments/prm-vs-orm.js';
+import { tokenizeStepwise } from '../src/trainers/reward/prm-trainer.js';
+import { stepValidationMetrics } from '../src/trainers/reward/prm-metrics.js';
 import { GlmForSequenceClassification } from '../src/models/glm/model.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { noGrad } from '../src/tensor/autograd.js';
@@ -33,8 +37,8 @@ test('setup fixture', async () => {
 
 test('a step is scored at its last token: the same score as the sequence cut there', () => {
   const tok = loadTokenizer(fx.model);
-  const rm = stepRewardModelFromCausal(loadCausalLM(fx.model), { type: 'process', aggregation: 'min', step_separator: '\n' }, 1);
-  const t = tokenizeSteps(tok, 'What is 4 + 5?', ['4 + 5:', 'ones: 4 + 5 + 0 = 9, write 9, carry 0', '4 + 5 = 9']);
+  const rm = stepRewardModelFromCausal(loadCausalLM(fx.model), { type: 'process', aggregation: 'min', step_separator: '\n', step_layout: 'plain' }, 1);
+  const t = tokenizeSteps(tok, 'What is 4 + 5?', ['4 + 5:', 'ones: 4 + 5 + 0 = 9, write 9, carry 0', '4 + 5 = 9'], '\n', 'plain');
   const [scores] = scoreSteps(rm, [t], tok.requireId('<|endoftext|>'));
   assert.equal(scores.length, 3);
   noGrad(() => {
@@ -44,6 +48,57 @@ test('a step is scored at its last token: the same score as the sequence cut the
       assert.ok(Math.abs(s - scores[i]) < 1e-4, `step ${i}: ${s} vs ${scores[i]}`);
     });
   });
+});
+
+test('chat step layout: the exact tokens of the thinking-mode assistant turn, steps read at separator, </think> and end of text', () => {
+  const tok = loadTokenizer(fx.model);
+  const steps = ['4 + 5:', 'ones: 4 + 5 + 0 = 9, write 9, carry 0', '4 + 5 = 9', '4 + 5 = <|begin_of_box|>9<|end_of_box|>'];
+  const t = tokenizeSteps(tok, 'What is 4 + 5?', steps, '\n', 'chat');
+  const chat = renderChat(tok, { messages: [{ role: 'user', content: 'What is 4 + 5?' }, { role: 'assistant', reasoning_content: steps.slice(0, 3).join('\n'), content: steps[3] }], enable_thinking: true });
+  assert.deepEqual(t.ids, chat.ids);
+  const at = t.stepEnds.map((e) => tok.decode([t.ids[e]], { skipSpecial: false }));
+  assert.ok(at[0].endsWith('\n') && at[1].endsWith('\n'), JSON.stringify(at));
+  assert.deepEqual(at.slice(2), ['</think>', '<|endoftext|>']);
+  // the text of step 2 ends right before its separator token
+  assert.ok(tok.decode(t.ids.slice(0, t.stepEnds[1] + 1), { skipSpecial: false }).endsWith('carry 0\n'));
+  // one step: an empty reasoning block, the answer read at the end of text
+  const one = tokenizeSteps(tok, 'What is 4 + 5?', [steps[3]], '\n', 'chat');
+  assert.deepEqual(one.stepEnds, [one.ids.length - 1]);
+  assert.equal(one.ids.at(-1), tok.requireId('<|endoftext|>'));
+});
+
+test('an ORM started from the pipeline reward model scores the answer step as the reward model scores the chat-rendered response', () => {
+  const tok = loadTokenizer(fx.model);
+  const rmDir = join(fx.dir, 'pairwise-rm');
+  saveModel(rmDir, rewardModelFromCausal(loadCausalLM(fx.model), 3));
+  const pairwise = loadModel(rmDir) as GlmForSequenceClassification;
+  const { rm } = initStepRewardModel({ kind: 'orm', init: 'reward', layout: 'chat', sftDir: fx.model, rewardDir: rmDir, seed: 0 });
+  assert.deepEqual(stepRewardInfo(rm), { type: 'outcome', aggregation: 'last', step_separator: '\n', step_layout: 'chat' });
+  const response = { role: 'assistant' as const, reasoning_content: '4 + 5:\nones: 4 + 5 + 0 = 9, write 9, carry 0\n4 + 5 = 9', content: '4 + 5 = <|begin_of_box|>9<|end_of_box|>' };
+  const [want] = scoreResponses(pairwise, tok, [[{ role: 'user', content: 'What is 4 + 5?' }]], [response]);
+  const [steps] = scoreSteps(rm, [tokenizeSteps(tok, 'What is 4 + 5?', [...response.reasoning_content.split('\n'), response.content], '\n', 'chat')], tok.requireId('<|endoftext|>'));
+  assert.ok(Math.abs(steps[3] - want) < 1e-4, `${steps[3]} vs ${want}`);
+  // the plain layout (no thinking tags, a separator after the answer) reads another token
+  const [plain] = scoreSteps(rm, [tokenizeSteps(tok, 'What is 4 + 5?', [...response.reasoning_content.split('\n'), response.content], '\n', 'plain')], tok.requireId('<|endoftext|>'));
+  assert.ok(Math.abs(plain[3] - want) > 1e-4);
+});
+
+test('a micro PRM trained as prm-vs-orm trains it beats the constant and the step-position predictors on held-out step labels', async () => {
+  const tok = loadTokenizer(fx.model);
+  // 5-step traces; a step is wrong when it says "bad", and every step from the first wrong one on says so
+  let state = 7;
+  const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const trace = () => {
+    const first = Math.floor(rand() * 8); // 0..4: the first wrong step; 5..7: a right trace
+    const labels = Array.from({ length: 5 }, (_, i) => i < first);
+    return { prompt: 'Check the list.', completions: labels.map((y, i) => `item ${i + 1}: ${y ? 'good' : 'bad'}`), labels };
+  };
+  const train = tokenizeStepwise(tok, Array.from({ length: 48 }, trace), 512, '\n', 'chat').examples;
+  const held = tokenizeStepwise(tok, Array.from({ length: 24 }, trace), 512, '\n', 'chat').examples;
+  const { rm } = await trainStepRewardModel({ kind: 'prm', tok, train, seed: 0, steps: 30, batch: 8, learningRate: 3e-3, warmup: 2, balance: false, init: 'sft', layout: 'chat', sftDir: fx.model, rewardDir: '', threads: 1, out: join(fx.dir, 'prm-heldout') });
+  const m = stepValidationMetrics(scoreSteps(rm, held, tok.requireId('<|endoftext|>')), held, train, 'min');
+  assert.ok(m.step_accuracy > m.step_accuracy_constant + 0.1 && m.step_accuracy > m.step_accuracy_position, JSON.stringify(m));
+  assert.ok(m.step_auc > m.step_auc_position + 0.1, JSON.stringify(m));
 });
 
 test('reward --process: a micro PRM overfits 8 traces (loss falls) and is saved as a reward model marked as a PRM', () => {
@@ -56,7 +111,7 @@ test('reward --process: a micro PRM overfits 8 traces (loss falls) and is saved 
   assert.ok(last < 0.5 * first, `loss ${first} -> ${last}`);
   assert.ok(summary.eval.step_accuracy > 0.9, JSON.stringify(summary.eval));
   const cfg = JSON.parse(readFileSync(join(out, 'final', 'config.json'), 'utf8'));
-  assert.deepEqual(cfg.glmkit_reward_model, { type: 'process', aggregation: 'prod', step_separator: '\n' });
+  assert.deepEqual(cfg.glmkit_reward_model, { type: 'process', aggregation: 'prod', step_separator: '\n', step_layout: 'chat' });
   assert.deepEqual(cfg.architectures, ['Glm4ForSequenceClassification']);
   const rm = loadModel(join(out, 'final'));
   assert.ok(rm instanceof GlmForSequenceClassification);

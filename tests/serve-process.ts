@@ -1,5 +1,6 @@
 /** Helpers for tests that spawn `glmkit serve` as a real process and watch it through /health. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnServe } from '../src/server/spawn-serve.js';
 import { join } from 'node:path';
 import { root } from './helpers.js';
 
@@ -7,20 +8,9 @@ import { root } from './helpers.js';
  * Starts `glmkit serve` on a free port and resolves its base URL from the first output line
  * (`model` null: no --model, e.g. a server of only --embedding-model).
  */
-export function startServer(model: string | null, extra: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'serve', ...(model === null ? [] : ['--model', model]), '--port', '0', ...extra], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '', err = '';
-    p.stdout!.on('data', (d) => {
-      out += d;
-      const m = /at (http:\/\/[^\s]+)\/v1/.exec(out);
-      if (m) resolve({ proc: p, url: m[1] });
-    });
-    p.stderr!.on('data', (d) => (err += d));
-    p.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
-  });
+export async function startServer(model: string | null, extra: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
+  const s = await spawnServe([...(model === null ? [] : ['--model', model]), ...extra], { cli: [process.execPath, '--import', 'tsx', join(root, 'src/cli/entry.ts')], cwd: root, env });
+  return { proc: s.proc, url: s.url };
 }
 
 export interface Health {

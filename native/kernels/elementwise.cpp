@@ -1,4 +1,5 @@
 // SwiGLU on the fused gate/up layout, and the embedding gather / scatter-add.
+#include <cmath>
 #include <cstring>
 
 #include "kernels.h"
@@ -82,6 +83,26 @@ void embedding_backward(const int32_t* ids, const float* dout, float* dtable, in
   int64_t grain = n >= 4096 ? 64 : dim;  // small batches: one chunk
   parallel_for(dim, grain, [&](int64_t c0, int64_t c1, int) {
     for (int64_t i = 0; i < n; ++i) vaxpy(1.0f, dout + i * dim + c0, dtable + static_cast<int64_t>(ids[i]) * dim + c0, c1 - c0);
+  });
+}
+
+// GELU, exact (erf) form as torch.nn.GELU(): y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt(2))) / 2.
+// Elementwise over n values; erf in float (std::erf).
+void gelu_forward(const float* x, float* out, int64_t n) {
+  parallel_for(n, 16384, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+  });
+}
+
+// dx = dout * (Phi(x) + x * phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi). Overwritten.
+void gelu_backward(const float* x, const float* dout, float* dx, int64_t n) {
+  parallel_for(n, 16384, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = x[i];
+      const float cdf = 0.5f * (1.0f + std::erf(v * 0.70710678118654752f));
+      const float pdf = std::exp(-0.5f * v * v) * 0.39894228040143268f;
+      dx[i] = dout[i] * (cdf + v * pdf);
+    }
   });
 }
 

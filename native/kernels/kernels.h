@@ -41,6 +41,12 @@ void rmsnorm_forward(const float* x, const float* w, float* out, float* rstd, in
 // dx overwritten, dw accumulated (+=).
 void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
                       int64_t rows, int64_t dim);
+// LayerNorm (biased variance); mean and rstd [rows] saved for backward.
+void layernorm_forward(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd,
+                       int64_t rows, int64_t dim, float eps);
+// dx overwritten, dw and db accumulated (+=).
+void layernorm_backward(const float* dy, const float* x, const float* w, const float* mean, const float* rstd,
+                        float* dx, float* dw, float* db, int64_t rows, int64_t dim);
 
 // ---- rope.cpp -----------------------------------------------------------------------------
 void rope(const float* x, const float* cos, const float* sin, float* out, int64_t rows, int64_t heads,
@@ -75,6 +81,9 @@ void swiglu_forward(const float* x, float* out, int64_t rows, int64_t inner);
 void swiglu_backward(const float* x, const float* dout, float* dx, int64_t rows, int64_t inner);
 void embedding_forward(const float* table, const int32_t* ids, float* out, int64_t n, int64_t dim);
 void embedding_backward(const int32_t* ids, const float* dout, float* dtable, int64_t n, int64_t vocab, int64_t dim);
+// GELU, exact erf form; dx overwritten.
+void gelu_forward(const float* x, float* out, int64_t n);
+void gelu_backward(const float* x, const float* dout, float* dx, int64_t n);
 
 // ---- optim.cpp ----------------------------------------------------------------------------
 // Hyperparameters in double: 1 - beta2 must be formed before rounding (float(0.999) is 1.3e-8 off).

@@ -103,4 +103,76 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
   });
 }
 
+
+// LayerNorm over rows of length dim (torch.nn.LayerNorm, biased variance):
+//   mu = mean(x), r = 1 / sqrt(mean((x - mu)^2) + eps),  y = (x - mu) * r * w + b
+// Mean and variance are accumulated in double; mean and rstd are saved for backward.
+void layernorm_forward(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd,
+                       int64_t rows, int64_t dim, float eps) {
+  parallel_for(rows, row_grain(dim), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * dim;
+      float* yr = out + r * dim;
+      double s = 0.0;
+      for (int64_t j = 0; j < dim; ++j) s += static_cast<double>(xr[j]);
+      const double mu = s / static_cast<double>(dim);
+      double ss = 0.0;
+      for (int64_t j = 0; j < dim; ++j) {
+        const double d = static_cast<double>(xr[j]) - mu;
+        ss += d * d;
+      }
+      const float rs = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + static_cast<double>(eps)));
+      const float m = static_cast<float>(mu);
+      mean[r] = m;
+      rstd[r] = rs;
+      for (int64_t j = 0; j < dim; ++j) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
+    }
+  });
+}
+
+// With xhat = (x - mu) * r and g = w * dy:
+//   dx = r * (g - mean(g) - xhat * mean(g * xhat))   (overwritten)
+//   dw += sum over rows of dy * xhat,  db += sum over rows of dy   (accumulated)
+void layernorm_backward(const float* dy, const float* x, const float* w, const float* mean, const float* rstd,
+                        float* dx, float* dw, float* db, int64_t rows, int64_t dim) {
+  // dw, db first (by columns, each summed over all rows in row order: race-free and thread-count independent).
+  constexpr int64_t kCols = 64;
+  parallel_for(dim, kCols, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t b0 = c0; b0 < c1; b0 += kCols) {
+      int64_t b1 = b0 + kCols < c1 ? b0 + kCols : c1;
+      double aw[kCols] = {0.0}, ab[kCols] = {0.0};
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* dyr = dy + r * dim;
+        const float* xr = x + r * dim;
+        const float m = mean[r], rs = rstd[r];
+        for (int64_t j = b0; j < b1; ++j) {
+          aw[j - b0] += static_cast<double>(dyr[j] * ((xr[j] - m) * rs));
+          ab[j - b0] += static_cast<double>(dyr[j]);
+        }
+      }
+      for (int64_t j = b0; j < b1; ++j) {
+        dw[j] += static_cast<float>(aw[j - b0]);
+        db[j] += static_cast<float>(ab[j - b0]);
+      }
+    }
+  });
+  parallel_for(rows, row_grain(dim), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* dyr = dy + r * dim;
+      const float* xr = x + r * dim;
+      float* dxr = dx + r * dim;
+      const float m = mean[r], rs = rstd[r];
+      double sg = 0.0, sgx = 0.0;
+      for (int64_t j = 0; j < dim; ++j) {
+        const double g = static_cast<double>(w[j]) * static_cast<double>(dyr[j]);
+        sg += g;
+        sgx += g * static_cast<double>((xr[j] - m) * rs);
+      }
+      const float mg = static_cast<float>(sg / static_cast<double>(dim));
+      const float mgx = static_cast<float>(sgx / static_cast<double>(dim));
+      for (int64_t j = 0; j < dim; ++j) dxr[j] = rs * (w[j] * dyr[j] - mg - (xr[j] - m) * rs * mgx);
+    }
+  });
+}
+
 }  // namespace glmkit

@@ -5,7 +5,12 @@
  * also reports the model FLOPs per token (trainingFlopsPerToken), the useful GFLOP/s they give at
  * the measured speed, and that as a share of the machine's measured FMA peak at the same thread
  * count (model FLOPs utilisation).
+ * `--seq-lens 512,1024,2048,4096` times each length in a fresh child process (batch 1 unless
+ * `--batch`), so each line's peak RSS is that length's own: attention keeps O(T) memory per head
+ * (docs/long-context.md), so the peak grows linearly with T.
  */
+import { spawnSync } from 'node:child_process';
+import { UsageError } from '../errors.js';
 import { loadPreset, type GlmConfig } from '../models/glm/config.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { HybridOptimizer } from '../optim/index.js';
@@ -38,7 +43,7 @@ export function trainingFlopsPerToken(cfg: GlmConfig, T: number): number | null 
   return 6 * matmul + 6 * T * q * cfg.numHiddenLayers;
 }
 
-export async function benchTrain(opts: BenchTrainOptions, print: (line: string) => void): Promise<{ tokensPerS: number }> {
+export async function benchTrain(opts: BenchTrainOptions, print: (line: string) => void): Promise<{ tokensPerS: number; peakRssMb: number }> {
   if (opts.threads) setNativeThreads(opts.threads);
   const preset = opts.preset ?? 'bench';
   const cfg = { ...loadPreset(preset), padTokenId: null, eosTokenId: null, bosTokenId: null };
@@ -71,14 +76,56 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const modelGflops = fpt === null ? null : (fpt * tokensPerS) / 1e9;
   const peak = getBackend().name === 'native' ? nativeFmaPeak(opts.quick ? 2_000_000 : 20_000_000) : null;
   const mfu = modelGflops !== null && peak ? modelGflops / peak : null;
+  const peakRssMb = +(process.resourceUsage().maxRSS / 1024).toFixed(1);
   const result = {
     bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, backend: getBackend().describe(),
-    step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS),
+    step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS), peak_rss_mb: peakRssMb,
     flops_per_token: fpt, model_gflops: modelGflops === null ? null : +modelGflops.toFixed(1),
     fma_peak_gflops: peak === null ? null : +peak.toFixed(1), mfu: mfu === null ? null : +mfu.toFixed(3),
   };
   const util = mfu === null ? '' : `, ${result.model_gflops} model GFLOP/s = ${(mfu * 100).toFixed(1)}% of the measured ${result.fma_peak_gflops} GFLOP/s FMA peak`;
-  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads, ${result.params} parameters${util})`);
+  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB${util})`);
   if (opts.json) print(JSON.stringify({ tokens_per_s: result.tokens_per_s }));
-  return { tokensPerS };
+  return { tokensPerS, peakRssMb };
+}
+
+/** Parses `--seq-lens 512,1024`: positive integers, at least one. */
+export function parseSeqLens(s: string): number[] {
+  const xs = s.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 2)) {
+    throw new UsageError(`bench train: --seq-lens expects a comma list of sequence lengths like 512,1024,2048,4096, got '${s}'`);
+  }
+  return xs;
+}
+
+export interface SeqLenRow {
+  seq_len: number;
+  batch: number;
+  tokens_per_s: number;
+  step_ms_median: number;
+  peak_rss_mb: number;
+}
+
+/**
+ * One `bench train --seq-len T --json` child per length (the same entry script and Node flags as
+ * this process), so every peak RSS is measured in a fresh process. Prints a table (or JSON lines).
+ */
+export function benchTrainSeqLens(opts: BenchTrainOptions & { seqLens: number[] }, print: (line: string) => void): SeqLenRow[] {
+  const rows: SeqLenRow[] = [];
+  const B = opts.batch ?? 1;
+  for (const T of opts.seqLens) {
+    const args = [...process.execArgv, process.argv[1], 'bench', 'train', '--json', '--preset', opts.preset ?? 'tiny', '--seq-len', String(T), '--batch', String(B)];
+    if (opts.threads) args.push('--threads', String(opts.threads));
+    if (opts.quick) args.push('--quick');
+    if (opts.steps) args.push('--steps', String(opts.steps));
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`bench train --seq-len ${T}: the child process failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').at(-1)}`);
+    const line = r.stdout.trim().split('\n').find((l) => l.includes('"bench":"train"'));
+    if (!line) throw new Error(`bench train --seq-len ${T}: no result line in the child's output`);
+    const j = JSON.parse(line) as Record<string, number>;
+    const row = { seq_len: T, batch: B, tokens_per_s: j.tokens_per_s, step_ms_median: j.step_ms_median, peak_rss_mb: j.peak_rss_mb };
+    rows.push(row);
+    print(opts.json ? JSON.stringify({ bench: 'train-seq-lens', preset: opts.preset ?? 'tiny', ...row }) : `T=${String(T).padStart(5)}  batch ${B}  ${String(row.tokens_per_s).padStart(7)} tokens/s  step ${row.step_ms_median} ms  peak RSS ${row.peak_rss_mb} MB`);
+  }
+  return rows;
 }

@@ -18,6 +18,10 @@ const spec = {
     json: field('boolean', false, 'one JSON object per line'),
     quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
     preset: field<string | null>('string', null, 'train, embed: the GLM preset to time', { nullable: true }),
+    seq_len: field<number | null>('int', null, 'train: tokens per sequence (default 256)', { nullable: true, min: 2 }),
+    batch: field<number | null>('int', null, 'train: sequences per step (default 8; 1 with --seq-lens)', { nullable: true, min: 1 }),
+    steps: field<number | null>('int', null, 'train: timed steps (default 10, 2 with --quick)', { nullable: true, min: 1 }),
+    seq_lens: field<string | null>('string', null, 'train: time each of these lengths (e.g. 512,1024,2048,4096) in its own process and report tokens/s and peak RSS per length', { nullable: true }),
   },
 };
 
@@ -42,9 +46,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
     case 'kernels':
       await (await import('../bench/kernels.js')).benchKernels(opts, print);
       return 0;
-    case 'train':
-      await (await import('../bench/train.js')).benchTrain({ ...opts, preset: values.preset ?? undefined }, print);
+    case 'train': {
+      const bt = await import('../bench/train.js');
+      const trainOpts = { ...opts, preset: values.preset ?? undefined, batch: values.batch ?? undefined, steps: values.steps ?? undefined };
+      if (values.seq_lens !== null) {
+        bt.benchTrainSeqLens({ ...trainOpts, preset: values.preset ?? 'tiny', seqLens: bt.parseSeqLens(values.seq_lens) }, print);
+        return 0;
+      }
+      await bt.benchTrain({ ...trainOpts, seqLen: values.seq_len ?? undefined }, print);
       return 0;
+    }
     case 'embed':
       await (await import('../bench/embed.js')).benchEmbed({ ...opts, preset: values.preset ?? undefined }, print);
       return 0;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { dataCommand } from './data.js';
 import { UsageError } from '../errors.js';
 import { validateWorldRecord } from '../data/world/schema.js';
+import { saveTokenizer, trainBpeFromTexts } from '../tokenizer/index.js';
 
 async function quiet<T>(fn: () => Promise<T>): Promise<T> {
   const write = process.stderr.write;
@@ -49,6 +50,16 @@ test('data world writes N valid records, byte-identical for the same seed', asyn
     assert.equal(rows.length, 12);
     assert.deepEqual([...new Set(rows.map((r) => r.family))].sort(), ['chain', 'sub']);
     assert.ok(rows.every((r) => r.labels.length === r.completions.length && r.labels.includes(false) && r.labels.at(-1) === false));
+    // --task longdoc: the kinds asked for, documents measured with the given tokenizer
+    const tokDir = join(dir, 'tok');
+    const tok = trainBpeFromTexts(['Alice lives in Oakridge. Bruno visited Millford on day 9.'], { vocabSize: 300 });
+    saveTokenizer(tok, tokDir);
+    const ld = join(dir, 'longdoc.jsonl');
+    await quiet(() => dataCommand(['world', '--task', 'longdoc', '--n', '6', '--doc-tokens', '2000', '--longdoc-kinds', 'needle,pronoun', '--tokenizer', tokDir, '--out', ld]));
+    const docs = (await readFile(ld, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(docs.length, 6);
+    docs.forEach((r, i) => validateWorldRecord('longdoc', r, i + 1));
+    assert.ok(docs.every((r) => ['needle', 'pronoun'].includes(r.kind) && r.doc_tokens === tok.encode(r.document).length && r.doc_tokens <= 2000));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -72,6 +83,9 @@ test('bad flags throw UsageError with a reason', async () => {
     ['galaxy', '--task', 'rl', '--n', '1', '--out', 'x'],
     ['world', '--task', 'steps', '--n', '1', '--out', 'x', '--families', 'add,div'],
     ['world', '--task', 'steps', '--n', '1', '--out', 'x', '--wrong-share', '2'],
+    ['world', '--task', 'longdoc', '--n', '1', '--out', 'x', '--longdoc-kinds', 'needle,essay'],
+    ['world', '--task', 'longdoc', '--n', '1', '--out', 'x', '--doc-tokens', '10'],
+    ['world', '--task', 'longdoc', '--n', '1', '--out', 'x', '--difficulty', '5'],
   ];
   for (const argv of bad) {
     await assert.rejects(() => dataCommand(argv), (e: unknown) => e instanceof UsageError && e.message.length > 10, argv.join(' '));

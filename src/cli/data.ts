@@ -1,11 +1,14 @@
 /**
- * `glmkit data world --task T --n N --seed S --out FILE.jsonl [--difficulty D] [--world-seed W] [--split S] [--mrc-kinds K]`
+ * `glmkit data world --task T --n N --seed S --out FILE.jsonl [--difficulty D] [--world-seed W] [--split S] [--mrc-kinds K]
+ *   [--doc-tokens N] [--longdoc-kinds K] [--tokenizer DIR]`
  * Generates a task of the built-in synthetic world (docs/architecture.md "The built-in world") as JSONL.
+ * `glmkit data vision ...` (the visual world) is in data-vision.ts.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { LONGDOC_KINDS, type LongdocKind, HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
+import { DATA_VISION_HELP, dataVisionCommand } from './data-vision.js';
 
 /** "hard" or a comma-separated list of mrc kinds (a UsageError naming the known kinds otherwise). */
 export function parseMrcKinds(text: string | null): MrcKind[] | undefined {
@@ -25,7 +28,7 @@ const schema = {
   out: field('path', '', 'output JSONL file ("-" writes to standard output)', { required: true, short: 'o', placeholder: 'file' }),
   seed: field('int', 0, 'sampling seed', { min: 0 }),
   world_seed: field('int', 0, 'seed of the world itself (keep it fixed across splits)', { min: 0 }),
-  difficulty: field<string | null>('string', null, 'levels: "2", "1,3" or "1-4" (arithmetic 1-7, world questions 1-3, longqa 1-4)', { nullable: true }),
+  difficulty: field<string | null>('string', null, 'levels: "2", "1,3" or "1-4" (arithmetic 1-7, world questions 1-3, longqa 1-4, longdoc 1-4 = 512/1k/2k/4k tokens)', { nullable: true }),
   split: choice(['train', 'test', 'all'], 'all', 'train (~90% of problems), test (the other ~10%) or all'),
   style_noise: field('number', 0, 'sft: share of demonstrations worded as the annotator dislikes, 0..1', { min: 0, max: 1 }),
   mrc_kinds: field<string | null>('string', null, `mrc: question kinds, comma-separated (${MRC_KINDS.join(', ')}; "hard" = all but literal and owner_bridge); default literal,owner_bridge`, { nullable: true }),
@@ -33,6 +36,9 @@ const schema = {
   families: field<string | null>('string', null, 'steps: task families, e.g. "add,mul" (add, sub, mul, chain; default all)', { nullable: true }),
   wrong_share: field('number', 0.5, 'steps: share of corrupted traces (labelled from their first wrong step), 0..1', { min: 0, max: 1 }),
   paraphrase_choices: choice(PARAPHRASE_CHOICES, 'none', 'mcq: write choices with paraphrases of the world\'s words: all of them, or only the right one (answer)'),
+  doc_tokens: field<number | null>('int', null, 'longdoc: target document length in tokens (overrides --difficulty)', { nullable: true, min: 64 }),
+  longdoc_kinds: field<string | null>('string', null, `longdoc: question kinds, comma-separated (${LONGDOC_KINDS.join(', ')}; default all)`, { nullable: true }),
+  tokenizer: field('path', '', 'longdoc: measure document length with this tokenizer folder (default: characters / 2)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
 };
 
@@ -50,9 +56,11 @@ export async function dataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === '-h' || sub === '--help') {
     console.log(DATA_HELP.trimEnd());
+    console.log('\n' + DATA_VISION_HELP.trimEnd());
     return 0;
   }
-  if (sub !== 'world') throw new UsageError(`data: expected the subcommand "world", got ${sub === undefined ? 'nothing' : `'${sub}'`}; see glmkit data world --help`);
+  if (sub === 'vision') return dataVisionCommand(rest);
+  if (sub !== 'world') throw new UsageError(`data: expected the subcommand "world" or "vision", got ${sub === undefined ? 'nothing' : `'${sub}'`}; see glmkit data world --help or glmkit data vision --help`);
   const parsed = parseCommand(spec, rest);
   if (!parsed) return 0;
   const v = parsed.values;
@@ -70,8 +78,18 @@ export async function dataCommand(argv: string[]): Promise<number> {
   for (const f of families ?? []) {
     if (!(STEP_FAMILIES as readonly string[]).includes(f)) throw new UsageError(`data world --families: expected a comma-separated list of ${STEP_FAMILIES.join(', ')}, got '${f}'`);
   }
+  const longdocKinds = v.longdoc_kinds === null ? undefined : v.longdoc_kinds.split(',').map((k) => k.trim()).filter((k) => k.length > 0) as LongdocKind[];
+  for (const k of longdocKinds ?? []) {
+    if (!(LONGDOC_KINDS as readonly string[]).includes(k)) throw new UsageError(`data world --longdoc-kinds: expected a comma-separated list of ${LONGDOC_KINDS.join(', ')}, got '${k}'`);
+  }
+  let countTokens: ((text: string) => number) | undefined;
+  if (v.tokenizer !== '') {
+    const { loadTokenizer } = await import('../tokenizer/index.js');
+    const tok = loadTokenizer(v.tokenizer);
+    countTokens = (text) => tok.encode(text).length;
+  }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, countTokens });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

@@ -17,7 +17,7 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
   }
 }
 
-const SUBCOMMANDS = [['data', 'world'], ['tokenizer', 'train'], ['tokenizer', 'encode'], ['tokenizer', 'decode'], ['export', 'gguf'], ['bench', 'kernels'], ['bench', 'generate'], ['bench', 'serve'], ['experiment', 'run'], ['labels', 'export'], ['labels', 'stats']];
+const SUBCOMMANDS = [['data', 'world'], ['tokenizer', 'train'], ['tokenizer', 'encode'], ['tokenizer', 'decode'], ['export', 'gguf'], ['bench', 'kernels'], ['bench', 'generate'], ['bench', 'serve'], ['experiment', 'run'], ['labels', 'export'], ['labels', 'stats'], ['longreward', 'score'], ['longreward', 'train-judge']];
 const TRAINERS = ['pretrain', 'sft', 'grpo', 'reward', 'ppo', 'dpo', 'exo', 'align-sweep', 'pipeline'];
 
 test('-h and --help work on every command and subcommand, from the schema that parses', async () => {

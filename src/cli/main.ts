@@ -26,6 +26,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   pipeline: { summary: 'run the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align, grpo, report', load: async () => (await import('./pipeline.js')).pipelineCommand },
+  'long-context': { summary: "extend a pipeline's SFT model to a longer context: long continued pre-training with a larger rope_theta, long-context SFT, needle accuracy", load: async () => (await import('./long-context.js')).longContextCommand },
   info: { summary: 'show the version, the active backend and the CPU features', load: async () => (await import('./info.js')).infoCommand },
   bench: { summary: `benchmarks: ${BENCHMARK_NAMES.join(' | ')}`, load: async () => (await import('./bench.js')).benchCommand },
   init: { summary: 'write a randomly initialised HF model folder from a preset', load: async () => (await import('./init.js')).initCommand },
@@ -44,6 +45,7 @@ const commands: Record<string, Command> = {
   stm: { summary: 'STM self-training for evidence extraction, with baselines (stm --model DIR --train F --eval F --out DIR)', load: async () => (await import('./reading.js')).stmCommand },
   seqa: { summary: 'SEQA semantic voting vs LM scoring on multiple-choice questions (seqa --generator DIR --encoder DIR --data F --out DIR)', load: async () => (await import('./seqa.js')).seqaCommand },
   ppo: { summary: 'PPO against a reward model, as ChatGLM-RLHF (reference baseline, KL, PPO-ptx)', load: async () => (await import('./align.js')).ppoCommand },
+  longreward: { summary: 'LongReward: judge-scored long-context answers -> preference pairs (longreward score ...), and a world-trained judge (longreward train-judge ...)', load: async () => (await import('./longreward.js')).longrewardCommand },
   dpo: { summary: 'DPO on preference pairs (optional SFT loss on the chosen)', load: async () => (await import('./align.js')).dpoCommand },
   exo: { summary: 'EXO: reverse-KL alignment on sampled candidates scored by a reward model, or on pairs', load: async () => (await import('./align.js')).exoCommand },
   'align-sweep': { summary: 'reward vs KL of DPO and EXO at several betas from one SFT model', load: async () => (await import('./align.js')).alignSweepCommand },
@@ -51,7 +53,7 @@ const commands: Record<string, Command> = {
   inspect: { summary: 'write OUT/inspect.html: per-token view of the rollouts dumped by grpo/ppo --dump-rollouts', load: async () => (await import('./inspect.js')).inspectCommand },
   tokenizer: { summary: 'train | encode | decode a byte-level BPE tokenizer', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   template: { summary: 'render a conversation with the GLM chat template', load: async () => (await import('./template.js')).templateCommand },
-  data: { summary: 'generate data from the built-in world (data world --task T ...)', load: async () => (await import('./data.js')).dataCommand },
+  data: { summary: 'generate data from the built-in worlds (data world|vision --task T ...)', load: async () => (await import('./data.js')).dataCommand },
   serve: { summary: 'OpenAI-compatible server (serve --model DIR [--host H] [--port P] [--api-key K])', load: async () => (await import('./serve.js')).serveCommand },
   ui: { summary: 'the web UI without a model: runs dashboard and label stats (ui --runs DIR)', load: async () => (await import('./ui.js')).uiCommand },
   labels: { summary: 'preference labels made in the web UI: labels export --db F --out pairs.jsonl | labels stats --db F', load: async () => (await import('./labels.js')).labelsCommand },

@@ -44,16 +44,16 @@ export async function rewardCommand(argv: string[]): Promise<number> {
 async function processRewardCommand(cfg: RewardConfig): Promise<number> {
   const tok = loadTokenizer(cfg.model);
   const start = loadModel(cfg.model);
-  const info = { type: cfg.supervision, aggregation: cfg.reward_aggregation, step_separator: cfg.step_separator } as const;
+  const info = { type: cfg.supervision, aggregation: cfg.reward_aggregation, step_separator: cfg.step_separator, step_layout: cfg.step_layout } as const;
   let rm: GlmForSequenceClassification;
   if (start instanceof GlmForCausalLM) rm = stepRewardModelFromCausal(start, info, cfg.seed);
   else {
     rm = start as GlmForSequenceClassification;
     markStepRewardModel(rm, info);
   }
-  const train = tokenizeStepwise(tok, readStepwise(cfg.data), cfg.max_seq_length, cfg.step_separator);
+  const train = tokenizeStepwise(tok, readStepwise(cfg.data), cfg.max_seq_length, cfg.step_separator, cfg.step_layout);
   if (train.examples.length === 0) throw new DataError(`every example of ${dataFilesLabel(cfg.data)} is longer than --max-seq-length ${cfg.max_seq_length} tokens; raise it`);
-  const test = cfg.eval_data ? tokenizeStepwise(tok, readStepwise(cfg.eval_data), cfg.max_seq_length, cfg.step_separator) : null;
+  const test = cfg.eval_data ? tokenizeStepwise(tok, readStepwise(cfg.eval_data), cfg.max_seq_length, cfg.step_separator, cfg.step_layout) : null;
   if (!cfg.quiet) console.error(`reward --process: ${train.examples.length} responses (${train.dropped} longer than ${cfg.max_seq_length} tokens dropped) from ${dataFilesLabel(cfg.data)}, ${cfg.supervision} supervision, aggregation ${cfg.reward_aggregation}`);
   const r = await new ProcessRewardTrainer(cfg, rm, tok, train.examples, test?.examples ?? null).train();
   const metrics = test ? stepRewardMetrics(rm, test.examples, tok.requireId(EOS_TOKEN), cfg.reward_aggregation, cfg.supervision) : {};

@@ -5,11 +5,13 @@ import { inputDir, inputFile, modelDir } from './paths.js';
 
 const spec = {
   name: 'serve',
-  usage: 'glmkit serve --model DIR [--embedding-model DIR] [options]   |   glmkit serve --embedding-model DIR [options]',
-  description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health,\nand /v1/embeddings when given a sentence encoder (--embedding-model); with a chat model, the web UI\n(chat, compare-and-label, runs dashboard) at / (docs/web-ui.md).',
+  usage: 'glmkit serve --model DIR [--embedding-model DIR] [--reward-model DIR] [options]   |   glmkit serve --embedding-model DIR | --reward-model DIR [options]',
+  description: 'Serves an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/completions, /health,\n/v1/embeddings when given a sentence encoder (--embedding-model), /v1/score when given a reward model (--reward-model); with a chat model, the web UI\n(chat, compare-and-label, runs dashboard) at / (docs/web-ui.md).',
   schema: {
     model: field<string | string[] | null>('path', null, 'the chat model folder (config.json, model.safetensors and tokenizer.json); given twice, both are served and the Label tab compares them', { nullable: true, placeholder: 'dir', multiple: true }),
     embedding_model: field<string | null>('path', null, 'a sentence-encoder folder (made by glmkit embed train) served on /v1/embeddings', { nullable: true, placeholder: 'dir' }),
+    reward_model: field<string | null>('path', null, 'a reward model folder (glmkit reward, or reward --process) served on POST /v1/score (docs/scaling.md)', { nullable: true, placeholder: 'dir' }),
+    reward_model_name: field<string | null>('string', null, 'the reward model id clients send (default: the folder name)', { nullable: true, placeholder: 'name' }),
     embedding_model_name: field<string | null>('string', null, 'the embedding model id clients send (default: the folder name)', { nullable: true, placeholder: 'name' }),
     host: field('string', '127.0.0.1', 'address to listen on (127.0.0.1: this machine only)'),
     port: field('int', 8000, 'port (0 = any free port)', { min: 0, max: 65535 }),
@@ -35,11 +37,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (!parsed) return 0;
   const v = parsed.values;
-  if (v.model === null && v.embedding_model === null) throw usageError('serve', 'give --model DIR (a chat model), --embedding-model DIR (a sentence encoder), or both');
+  if (v.model === null && v.embedding_model === null && v.reward_model === null) throw usageError('serve', 'give --model DIR (a chat model), --embedding-model DIR (a sentence encoder) and/or --reward-model DIR (a reward model)');
   const models = v.model === null ? [] : Array.isArray(v.model) ? v.model : [v.model];
   for (const m of models) modelDir('serve', '--model', m, true);
   if (models.length > 1 && v.model_name !== null) throw usageError('serve', '--model-name names one model; with several --model folders each is served under its folder name');
   if (v.embedding_model !== null) modelDir('serve', '--embedding-model', v.embedding_model, true);
+  if (v.reward_model !== null) modelDir('serve', '--reward-model', v.reward_model, true);
   if (v.runs !== null) inputDir('serve', '--runs', v.runs, 'a folder of run folders');
   if (v.label_prompts !== null) inputFile('serve', '--label-prompts', v.label_prompts, 'a prompts JSONL file');
   if (v.label_prompts !== null && v.labels === null) throw usageError('serve', '--label-prompts needs --labels FILE.db (where the labels are stored)');

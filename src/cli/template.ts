@@ -48,7 +48,7 @@ export async function templateCommand(argv: string[], write: Write = (t) => proc
   }
   if (values.ids) {
     if (!values.model) throw new UsageError('template: --ids needs --model DIR (the tokenizer)');
-    const r = renderChat(loadTokenizer(values.model), conv, { file });
+    const r = renderChat(loadTokenizer(values.model), conv, { file, allowImages: true });
     write(JSON.stringify({ text: r.text, ids: r.ids, assistant_mask: r.assistantMask }) + '\n');
     return 0;
   }

@@ -68,6 +68,11 @@ test('JSONL records: "text" wins, else every string value except labels', async 
     recordText({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', reasoning_content: 'r', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"x": 1}' } }] }] }),
     'q\nr\nf\n{"x": 1}',
   );
+  // image parts and image references are not text
+  assert.equal(
+    recordText({ messages: [{ role: 'user', content: [{ type: 'image', image: 'a.images/0.png' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }, { type: 'text', text: 'How many?' }] }], image: 'a.images/0.png' }),
+    'How many?',
+  );
 });
 
 test('tokenizer train refuses a model folder, an empty corpus, and warns when the vocabulary cannot be reached', async () => {

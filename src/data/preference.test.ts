@@ -93,7 +93,7 @@ test('length balancing: in each bucket the longer response wins as often as it l
 });
 
 test('loadPreferenceData reports what it dropped and refuses an empty result', () => {
-  const tok = trainBpeFromTexts(['some words here'], { vocabSize: 280 });
+  const tok = trainBpeFromTexts(['some words here'], { vocabSize: 283 });
   const f = write('load.jsonl', [{ prompt: [u('q')], chosen: [a('yes')], rejected: [a('yes')] }, { prompt: [u('q')], chosen: [a('short')], rejected: [a('a much longer answer')] }]);
   const r = loadPreferenceData(f, tok, { maxLen: 100 });
   assert.equal(r.stats.ties, 1);

@@ -13,8 +13,9 @@ import { prmVsOrm } from './experiments/prm-vs-orm.js';
 import { expertIteration } from './experiments/expert-iteration.js';
 import { rept } from './experiments/rept.js';
 import { stm } from './experiments/stm.js';
+import { longreward } from './experiments/longreward.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, expertIteration, rept, stm, prmVsOrm];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, expertIteration, rept, stm, prmVsOrm, longreward];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

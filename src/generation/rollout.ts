@@ -18,7 +18,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { sequenceBatch, type SequenceBatch } from '../trainers/rl-utils.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../errors.js';
-import { generate } from './generate.js';
+import { generate, type GenerateOptions, type GenerateResult } from './generate.js';
 
 export interface ChatPrompt {
   messages: ChatMessage[];
@@ -87,6 +87,28 @@ export function renderPromptIds(tok: Tokenizer, prompt: ChatPrompt | ChatMessage
  * advanced, so successive calls draw fresh samples.
  */
 export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions): Rollout[] {
+  const plan = rolloutPlan(tok, prompts, opts);
+  const out: Rollout[] = [];
+  for (let i = 0; i < plan.rows.length; i += plan.batchSize) {
+    const chunk = plan.rows.slice(i, i + plan.batchSize);
+    out.push(...plan.collect(chunk, generate(model, chunk.map((r) => r.ids), plan.gen)));
+  }
+  return out;
+}
+
+/**
+ * The same rollouts with an asynchronous sampler (generation on inference servers,
+ * src/trainers/remote/): every row is sent in one call (the servers batch them); without `remote`
+ * it is `rollout` itself.
+ */
+export async function rolloutAsync(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions, remote?: ((prompts: number[][], o: GenerateOptions) => Promise<GenerateResult>) | null): Promise<Rollout[]> {
+  if (!remote) return rollout(model, tok, prompts, opts);
+  const plan = rolloutPlan(tok, prompts, opts);
+  return plan.collect(plan.rows, await remote(plan.rows.map((r) => r.ids.slice()), plan.gen));
+}
+
+/** The rows to sample (prompt-major), the generation settings, and how a generate result becomes rollouts. */
+function rolloutPlan(tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions) {
   const n = opts.numSamples ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`rollout: numSamples must be an integer >= 1, got ${n}`);
   const bs = opts.batchSize ?? 16;
@@ -99,23 +121,21 @@ export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly
     const ids = renderPromptIds(tok, p, opts.thinking ?? false);
     for (let s = 0; s < n; s++) rows.push({ promptIndex: i, ids });
   });
-  const out: Rollout[] = [];
-  for (let i = 0; i < rows.length; i += bs) {
-    const chunk = rows.slice(i, i + bs);
-    const res = generate(model, chunk.map((r) => r.ids), {
-      maxNewTokens: opts.maxNewTokens,
-      temperature: opts.temperature ?? 1,
-      topP: opts.topP,
-      topK: opts.topK,
-      stopTokens: stops,
-      padId: padTokenId(tok),
-      vocabLimit: tok.vocabSize,
-      recordRouting: opts.recordRouting,
-      rng,
-    });
-    chunk.forEach((r, j) => {
+  const gen: GenerateOptions = {
+    maxNewTokens: opts.maxNewTokens,
+    temperature: opts.temperature ?? 1,
+    topP: opts.topP,
+    topK: opts.topK,
+    stopTokens: stops,
+    padId: padTokenId(tok),
+    vocabLimit: tok.vocabSize,
+    recordRouting: opts.recordRouting,
+    rng,
+  };
+  const collect = (chunk: readonly { promptIndex: number; ids: number[] }[], res: GenerateResult): Rollout[] =>
+    chunk.map((r, j) => {
       const text = tok.decode(res.tokens[j].filter((t) => !stopSet.has(t)));
-      out.push({
+      return {
         promptIndex: r.promptIndex,
         promptIds: r.ids,
         completionIds: res.tokens[j],
@@ -124,10 +144,9 @@ export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly
         parsed: parseChatOutput(text),
         finishReason: res.finishReason[j],
         ...(res.routing ? { routing: res.routing[j] } : {}),
-      });
+      };
     });
-  }
-  return out;
+  return { rows, batchSize: bs, gen, collect };
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The basic layers: Linear (HF layout [out, in]), Embedding, RMSNorm. */
+/** The basic layers: Linear (HF layout [out, in]), Embedding, RMSNorm, LayerNorm. */
 import { Rng } from '../util/rng.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as F from '../tensor/ops/index.js';
@@ -47,5 +47,20 @@ export class RMSNorm extends Module {
   /** x [..., dim] -> same shape */
   forward(x: Tensor): Tensor {
     return F.rmsNorm(x, this.weight, this.eps);
+  }
+}
+
+/** torch.nn.LayerNorm(dim, eps) with elementwise affine: weight ones, bias zeros. */
+export class LayerNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(readonly dim: number, readonly eps: number, dtype: 'f32' | 'f64' = 'f32') {
+    super();
+    this.weight = this.param('weight', Tensor.ones([dim], dtype));
+    this.bias = this.param('bias', Tensor.zeros([dim], dtype));
+  }
+  /** x [..., dim] -> same shape */
+  forward(x: Tensor): Tensor {
+    return F.layerNorm(x, this.weight, this.bias, this.eps);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `glmkit pipeline`: the whole recipe on the built-in world, resumable stage by stage.
- *   data -> tokenizer -> init -> pretrain -> sft -> eval -> align (RM, PPO, DPO, EXO) -> grpo (RLCS) -> report
+ *   data -> tokenizer -> init -> pretrain -> sft -> eval -> [longctx] -> align (RM, PPO, DPO, EXO) -> grpo (RLCS) -> report
+ * (longctx, the context extension of the SFT model, runs only with --long-context L; docs/long-context.md)
  * OUT/final/ is the SFT model, replaced by the best aligned model when one beats SFT on gold reward.
  * Each finished stage is recorded in OUT/pipeline_state.json; an interrupted training stage resumes
  * from its newest checkpoint. OUT/final/ is the final model; OUT/summary.json holds the figures.
@@ -31,7 +32,8 @@ import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { machineInfo } from '../util/machine.js';
 import { runAlignmentStages } from './alignment-stage.js';
-import { quickOverrides, type PipelineConfig } from './recipe.js';
+import { longContextSettings, quickOverrides, type PipelineConfig } from './recipe.js';
+import { runLongContextStage } from './longctx-stage.js';
 
 
 export async function runPipeline(input: PipelineConfig, log: (s: string) => void = (s) => console.error(s)): Promise<Record<string, unknown>> {
@@ -137,6 +139,15 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
         state.summary.sft = { ...(state.summary.sft as object), accuracy, accuracy_by_level: byLevel };
         rmSync(join(out, 'final'), { recursive: true, force: true });
         cpSync(dir, join(out, 'final'), { recursive: true });
+        break;
+      }
+      case 'longctx': {
+        if (cfg.long_context === 0) {
+          log('pipeline: longctx skipped (no --long-context)');
+          continue; // not recorded as done: a later rerun with --long-context L runs it
+
+        }
+        state.summary.longctx = await runLongContextStage({ out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log }, longContextSettings(cfg));
         break;
       }
       case 'align': {

@@ -3,6 +3,30 @@
  * preset. `--quick` shrinks every stage to a smoke run (tests); `--config FILE` overrides any key.
  */
 import { choice, field, type Values } from '../trainers/base/config.js';
+import type { LongContextSettings } from './longctx-stage.js';
+
+/** The long-context stage's settings (docs/long-context.md); `long_context` 0 leaves the stage out. */
+export const longContextFields = {
+  long_context: field('int', 0, 'after SFT, extend the model to this context length in tokens (e.g. 4096): continued pre-training with a larger rope_theta, then long-context SFT (0 = no long-context stage)', { min: 0 }),
+  long_rope_theta: field('number', 0, 'rope_theta of the extended model (0 = theta * (L / L0)^(d / (d - 2)), the NTK-aware rule)', { min: 0 }),
+  long_pretrain_steps: field('int', 150, 'long-context continued pre-training steps', { min: 1 }),
+  long_pretrain_lr: field('number', 1e-3, 'long-context continued pre-training peak learning rate', { min: 0 }),
+  long_sft_steps: field('int', 150, 'long-context SFT steps', { min: 1 }),
+  long_sft_lr: field('number', 5e-4, 'long-context SFT peak learning rate', { min: 0 }),
+  long_batch: field('int', 2, 'long-context sequences per optimizer step', { min: 1 }),
+  long_short_share: field('number', 0.3, 'share of ordinary short SFT chats in the long-context SFT mix (keeps short-context ability)', { min: 0, max: 0.95 }),
+  long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
+  long_short_eval_items: field('int', 100, 'held-out arithmetic prompts of the short-context check before/after', { min: 1 }),
+};
+
+/** The stage settings from the pipeline's long_* keys. */
+export function longContextSettings(cfg: Values<typeof longContextFields>): LongContextSettings {
+  return {
+    length: cfg.long_context, rope_theta: cfg.long_rope_theta, pretrain_steps: cfg.long_pretrain_steps, pretrain_lr: cfg.long_pretrain_lr,
+    sft_steps: cfg.long_sft_steps, sft_lr: cfg.long_sft_lr, batch: cfg.long_batch, short_share: cfg.long_short_share,
+    eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items,
+  };
+}
 
 export const pipelineSchema = {
   preset: field('string', 'tiny', 'model preset (configs/<preset>.json)'),
@@ -10,9 +34,9 @@ export const pipelineSchema = {
   seed: field('int', 0, 'seed of data sampling, initialisation and training', { min: 0 }),
   threads: field('int', 0, 'native threads (0 = all cores)', { min: 0 }),
   quick: field('boolean', false, 'a smoke run: every stage tiny (minutes become seconds)'),
-  until: choice(['init', 'eval', 'align', 'grpo', 'experts'], 'grpo', 'last stage to run (then the report): init = world data, tokenizer and the initial model; eval = the base recipe (pre-train, SFT, evaluation); align adds RM/PPO/DPO/EXO; grpo adds RL; experts adds expert iteration (a tool expert, then one student distilled from the GRPO, EXO/best-aligned and tool experts: docs/distill.md)'),
+  until: choice(['init', 'eval', 'longctx', 'align', 'grpo', 'experts'], 'grpo', 'last stage to run (then the report): init = world data, tokenizer and the initial model; eval = the base recipe (pre-train, SFT, evaluation); longctx adds the long-context stage (with --long-context L); align adds RM/PPO/DPO/EXO; grpo adds RL; experts adds expert iteration (a tool expert, then one student distilled from the GRPO, EXO/best-aligned and tool experts: docs/distill.md)'),
   quiet: field('boolean', false, 'no progress output'),
-  force_stage: choice(['none', 'data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'experts'], 'none', 'redo this stage and every later one (their folders are removed), e.g. after changing a setting; without it a rerun with other settings is refused'),
+  force_stage: choice(['none', 'data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'longctx', 'align', 'grpo', 'experts'], 'none', 'redo this stage and every later one (their folders are removed), e.g. after changing a setting; without it a rerun with other settings is refused'),
   pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),
   sft_examples: field('int', 12000, 'world SFT chats (each question in thinking and direct mode)', { min: 2 }),
   sft_style_noise: field('number', 0.5, 'share of SFT demonstrations worded as the annotator dislikes (verbose, rude): what preference alignment fixes', { min: 0, max: 1 }),
@@ -29,6 +53,7 @@ export const pipelineSchema = {
   optimizer: choice(['adamw', 'muon'], 'muon', 'optimizer of both training stages'),
   single_digit_numbers: field('boolean', true, 'pre-tokenize numbers digit by digit (instead of GLM-4\'s 1-3 digit groups) so a tiny model can learn column arithmetic'),
   eval_max_new_tokens: field('int', 320, 'generation budget per evaluation answer', { min: 8 }),
+  ...longContextFields,
 };
 
 export type PipelineConfig = Values<typeof pipelineSchema>;

@@ -31,7 +31,20 @@ test('pipeline state: --force-stage forgets that stage and the later ones and re
   assert.deepEqual(f.done, ['data', 'tokenizer']);
   assert.equal(f.config.seed, 5);
   assert.ok(existsSync(join(out, 'tokenizer')) && !existsSync(join(out, 'init')) && !existsSync(join(out, 'pretrain')));
-  assert.match(logs[0], /redoing init, pretrain, sft, eval, align, grpo, experts, report with seed: 0 -> 5/);
+  assert.match(logs[0], /redoing init, pretrain, sft, eval, longctx, align, grpo, experts, report with seed: 0 -> 5/);
+});
+
+test('pipeline state: long_* settings may change until the longctx stage has run', () => {
+  const out = tempDir();
+  const s = openPipelineState(out, cfg, null, () => {}); // an older run: no long_* keys at all
+  s.done.push('data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval');
+  savePipelineState(out, s);
+  const ext = openPipelineState(out, { ...cfg, long_context: 4096, long_sft_steps: 150 }, null, () => {});
+  assert.deepEqual(ext.done, ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval']);
+  ext.done.push('longctx');
+  savePipelineState(out, ext);
+  assert.throws(() => openPipelineState(out, { ...cfg, long_context: 4096, long_sft_steps: 300 }, null, () => {}), (e: unknown) => e instanceof ConfigError && /long_sft_steps: 150 -> 300/.test((e as Error).message));
+  assert.throws(() => openPipelineState(out, { ...cfg, seed: 3, long_context: 4096, long_sft_steps: 150 }, null, () => {}), /seed: 0 -> 3/);
 });
 
 test('pipeline state: a state file without recorded settings is refused', () => {

@@ -10,11 +10,18 @@ import { CheckpointError, ConfigError } from '../errors.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { configDiff, configHash } from '../util/config-hash.js';
 
-export const STAGES = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo', 'experts', 'report'] as const;
+export const STAGES = ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'longctx', 'align', 'grpo', 'experts', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Settings that do not change what a stage computes (how it runs, how far, how loudly). */
 const RUN_ONLY_KEYS = ['out', 'threads', 'quiet', 'until', 'force_stage'];
+
+/**
+ * Settings read by one stage only (whose prefix names it): while that stage has not run they may
+ * change (or be new to an older state file) without refusing the rerun, so a finished pipeline
+ * folder can be extended later, e.g. with `--long-context 4096`.
+ */
+const STAGE_ONLY_PREFIXES: Partial<Record<Stage, string>> = { longctx: 'long_' };
 
 /** The folders under OUT each stage writes (removed when the stage is forced to run again). */
 const STAGE_DIRS: Record<Stage, string[]> = {
@@ -24,6 +31,7 @@ const STAGE_DIRS: Record<Stage, string[]> = {
   pretrain: ['pretrain'],
   sft: ['sft'],
   eval: [],
+  longctx: ['longctx'],
   align: ['alignment', 'reward', 'ppo', 'dpo', 'exo'],
   grpo: ['grpo'],
   experts: ['experts'],
@@ -59,7 +67,9 @@ export function openPipelineState(out: string, cfg: Record<string, unknown>, for
   if (!state.config || !state.config_hash) {
     throw new ConfigError(`${file} records no settings (written by an older glmkit), so a rerun cannot be checked against it; choose a new --out`);
   }
-  const diff = configDiff(state.config, config);
+  const pending = Object.entries(STAGE_ONLY_PREFIXES).filter(([st]) => !state.done.includes(st as Stage)).map(([, prefix]) => prefix!);
+  const checked = (c: Record<string, unknown>) => Object.fromEntries(Object.entries(c).filter(([k]) => !pending.some((p) => k.startsWith(p))));
+  const diff = configDiff(checked(state.config), checked(config));
   if (forceStage) {
     const from = STAGES.indexOf(forceStage);
     const redo = STAGES.slice(from);

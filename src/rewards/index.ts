@@ -4,11 +4,11 @@
  */
 import { ConfigError } from '../errors.js';
 import type { ParsedOutput } from '../tokenizer/chat-parser.js';
-import { editDistanceReward, exactMatchReward, numericMatchReward, toolCallReward, type ToolCallLike } from './verifiers.js';
+import { clockMatchReward, editDistanceReward, exactMatchReward, numericMatchReward, toolCallReward, type ToolCallLike } from './verifiers.js';
 
 export * from './verifiers.js';
 
-export type VerifierName = 'numeric' | 'exact' | 'edit_distance' | 'tool_call';
+export type VerifierName = 'numeric' | 'exact' | 'edit_distance' | 'tool_call' | 'clock';
 
 /** What the verifiers need of an RL record. */
 export interface VerifiableRecord {
@@ -22,8 +22,13 @@ export interface VerifiableRecord {
 }
 
 /** The verifier a record is checked with. */
+export const VERIFIER_NAMES: readonly VerifierName[] = ['numeric', 'exact', 'edit_distance', 'tool_call', 'clock'];
+
 export function verifierOf(record: VerifiableRecord): VerifierName {
-  if (record.verifier) return record.verifier;
+  if (record.verifier !== undefined) {
+    if (!VERIFIER_NAMES.includes(record.verifier)) throw new ConfigError(`unknown verifier ${JSON.stringify(record.verifier)}; expected one of ${VERIFIER_NAMES.join(', ')}`);
+    return record.verifier;
+  }
   switch (record.task) {
     case 'arithmetic':
     case 'tool':
@@ -32,7 +37,7 @@ export function verifierOf(record: VerifiableRecord): VerifierName {
     case undefined:
       return 'exact';
     default:
-      throw new ConfigError(`no verifier for task "${record.task}": set "verifier" to numeric, exact, edit_distance or tool_call in the record`);
+      throw new ConfigError(`no verifier for task "${record.task}": set "verifier" to numeric, exact, clock, edit_distance or tool_call in the record`);
   }
 }
 
@@ -46,6 +51,8 @@ export function recordReward(record: VerifiableRecord, out: Pick<ParsedOutput, '
       return exactMatchReward(msg, record.answer);
     case 'edit_distance':
       return editDistanceReward(msg, record.answer);
+    case 'clock':
+      return clockMatchReward(msg, record.answer);
     case 'tool_call':
       if (!record.tool_calls) throw new ConfigError('a tool_call record needs "tool_calls": the expected calls');
       return toolCallReward(out, record.tool_calls);

@@ -5,6 +5,10 @@
  *
  * - the answer is the one `<|begin_of_box|>...<|end_of_box|>` of the final answer (after `</think>`);
  *   several boxes, an empty box, a nested or unclosed box, or a box only inside the reasoning -> null;
+ * - in GLM-4.1V's format, `<think>...</think><answer>...</answer>`, only the box inside the one
+ *   `<answer>` block counts (a missing `</answer>` is allowed: generation may stop on it); a box
+ *   outside the block, several blocks or a stray `</answer>` -> null;
+ * - clock times are H:MM with H in 1..12 (a leading zero allowed);
  * - numbers are parsed strictly (sign, digits, optional thousands commas, decimals, exponent, a/b);
  *   NaN, Infinity, more than `MAX_NUMBER_CHARS` characters or several numbers in one box -> no match;
  * - tool calls match only when the name and every argument (no more, no fewer) are equal.
@@ -12,6 +16,8 @@
 
 export const BOX_OPEN = '<|begin_of_box|>';
 export const BOX_CLOSE = '<|end_of_box|>';
+export const ANSWER_OPEN = '<answer>';
+export const ANSWER_CLOSE = '</answer>';
 /** Longest number text a numeric verifier accepts (a wall of digits is not an answer). */
 export const MAX_NUMBER_CHARS = 64;
 
@@ -28,8 +34,21 @@ export function answerPart(response: Response): string | null {
   else if (response !== null && typeof response === 'object') text = response.content ?? '';
   else return null;
   const end = text.lastIndexOf('</think>');
-  if (end >= 0) return text.slice(end + '</think>'.length);
-  return text.includes('<think>') ? null : text;
+  if (end >= 0) return answerBlock(text.slice(end + '</think>'.length));
+  return text.includes('<think>') ? null : answerBlock(text);
+}
+
+/**
+ * GLM-4.1V's answer block: the inside of the one `<answer>...</answer>` of `text` (to the end when
+ * `</answer>` is missing), `text` itself when it has no answer tags, null when the tags are malformed.
+ */
+export function answerBlock(text: string): string | null {
+  const opens = count(text, ANSWER_OPEN), closes = count(text, ANSWER_CLOSE);
+  if (opens === 0) return closes === 0 ? text : null;
+  if (opens > 1 || closes > 1) return null;
+  const open = text.indexOf(ANSWER_OPEN);
+  const close = closes === 1 ? text.indexOf(ANSWER_CLOSE) : text.length;
+  return close < open ? null : text.slice(open + ANSWER_OPEN.length, close);
 }
 
 /** Non-overlapping occurrences of `needle` in `text`. */
@@ -122,6 +141,23 @@ export function numericMatchReward(response: Response, reference: string | numbe
   if (r === null) throw new RangeError(`numericMatchReward: reference ${JSON.stringify(refText)} is not a number; pass a plain number such as 42 or 0.5`);
   if (g === null) return 0;
   return Math.abs(g - r) <= Math.max(absTol, relTol * Math.max(1, Math.abs(r))) ? 1 : 0;
+}
+
+/** Parses a clock time `H:MM` (H in 1..12, optional leading zero, MM in 00..59) to minutes past 12; null otherwise. */
+export function parseClockTime(text: string): number | null {
+  const m = /^(\d{1,2}):(\d{2})\.?$/.exec(text.trim());
+  if (!m) return null;
+  const h = Number(m[1]), min = Number(m[2]);
+  if (h < 1 || h > 12 || min > 59) return null;
+  return (h % 12) * 60 + min;
+}
+
+/** 1 iff the boxed answer is the clock time `reference` ("3:05" and "03:05" are the same time), else 0. */
+export function clockMatchReward(response: Response, reference: string): number {
+  const want = parseClockTime(reference);
+  if (want === null) throw new RangeError(`clockMatchReward: reference ${JSON.stringify(reference)} is not a time H:MM with H in 1..12`);
+  const got = extractBoxedAnswer(response);
+  return got !== null && parseClockTime(got) === want ? 1 : 0;
 }
 
 /** Levenshtein distance between two strings (by UTF-16 code unit), O(|a|·|b|) time, O(|b|) memory. */

@@ -21,6 +21,7 @@ import { ListenError, listenErrorMessage } from './listen-check.js';
 import { Access } from './ui/auth.js';
 import { isUiPage, registerUi, type UiOptions } from './ui/index.js';
 import { registerWeightRoutes } from './weights-route.js';
+import { loadRewardServing, type RewardServing } from './reward-model.js';
 
 export interface ServerOptions {
   /** the chat model folder (optional when an embedding model is served) */
@@ -55,6 +56,10 @@ export interface ServerOptions {
   ui?: UiOptions | null;
   /** enables POST /update_weights_from_disk for folders under this root (weights-route.ts) */
   weightsRoot?: string | null;
+  /** a reward model folder (glmkit reward, or reward --process) served on POST /v1/score */
+  rewardModelDir?: string | null;
+  /** the id clients send as `model` for scoring (default: the folder name) */
+  rewardModelId?: string;
 }
 
 export interface GlmServer {
@@ -109,9 +114,10 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const encoder = opts.embeddingModelDir ? loadEncoder(opts.embeddingModelDir) : null;
   const embeddingId = opts.embeddingModelDir ? opts.embeddingModelId ?? basename(resolve(opts.embeddingModelDir)) : null;
+  const reward = opts.rewardModelDir ? loadRewardServing(opts.rewardModelDir, opts.rewardModelId) : null;
   if (!opts.modelDir) {
-    if (!encoder || !embeddingId) throw new ConfigError('serve: no model to serve; give --model DIR (chat) and/or --embedding-model DIR');
-    return createEmbeddingOnlyServer(opts, limits, encoder, embeddingId);
+    if (!(encoder && embeddingId) && !reward) throw new ConfigError('serve: no model to serve; give --model DIR (chat), --embedding-model DIR and/or --reward-model DIR');
+    return createPoolingOnlyServer(opts, limits, encoder && embeddingId ? { encoder, id: embeddingId } : null, reward);
   }
   const agents = opts.agent && (opts.agent.dir || (opts.agent.docs?.length ?? 0) > 0) ? new ServerAgents(opts.agent) : null;
   const contexts: ServerContext[] = [];
@@ -133,10 +139,12 @@ export async function createServer(opts: ServerOptions): Promise<GlmServer> {
 
   const models: ModelEntry[] = contexts.map((c) => ({ id: c.modelId, object: 'model', created, owned_by: 'glmkit', max_model_len: c.contextLength }));
   if (encoder && embeddingId) models.push(embeddingEntry(embeddingId, encoder, created));
+  if (reward) models.push(reward.entry(created));
   const access = new Access(opts.apiKey);
   const app = baseApp(access, limits, models);
   app.get('/health', async () => ({ status: engine.state, model: modelId, in_flight: engine.inFlight, active_slots: engine.activeSlots, ...engine.stats }));
   if (encoder && embeddingId) app.post('/v1/embeddings', async (req) => embeddings(encoder, embeddingId, req.body));
+  reward?.register(app);
 
   /** Runs a generation route; a client that goes away aborts its requests (freeing engine slots). */
   const route = (handler: typeof chatCompletions) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -258,8 +266,8 @@ function embeddingEntry(id: string, enc: SentenceEncoder, created: number): Mode
 /** The fastify app with the error handlers, the API key and origin checks and the model list. */
 function baseApp(access: Access, limits: ServerLimits, models: ModelEntry[]): FastifyInstance {
   const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false });
-  const routes = models.some((m) => m.type === 'embedding') ? '/v1/models, /v1/embeddings' : '/v1/models';
-  const chat = models.some((m) => m.type !== 'embedding') ? ', /v1/chat/completions, /v1/completions' : '';
+  const routes = ['/v1/models', ...(models.some((m) => m.type === 'embedding') ? ['/v1/embeddings'] : []), ...(models.some((m) => m.type === 'reward') ? ['/v1/score'] : [])].join(', ');
+  const chat = models.some((m) => m.type !== 'embedding' && m.type !== 'reward') ? ', /v1/chat/completions, /v1/completions' : '';
   app.setErrorHandler((err, _req, reply) => {
     const e = toApiError(err);
     void reply.status(e.status).send(e.body());
@@ -278,13 +286,15 @@ function baseApp(access: Access, limits: ServerLimits, models: ModelEntry[]): Fa
   return app;
 }
 
-/** A server of only /v1/embeddings (no chat model, no engine). */
-function createEmbeddingOnlyServer(opts: ServerOptions, limits: ServerLimits, encoder: SentenceEncoder, id: string): GlmServer {
-  const models = [embeddingEntry(id, encoder, Math.floor(Date.now() / 1000))];
+/** A server of only /v1/embeddings and/or /v1/score (no chat model, no engine). */
+function createPoolingOnlyServer(opts: ServerOptions, limits: ServerLimits, emb: { encoder: SentenceEncoder; id: string } | null, reward: RewardServing | null): GlmServer {
+  const created = Math.floor(Date.now() / 1000);
+  const models = [...(emb ? [embeddingEntry(emb.id, emb.encoder, created)] : []), ...(reward ? [reward.entry(created)] : [])];
   const app = baseApp(new Access(opts.apiKey), limits, models);
-  app.get('/health', async () => ({ status: 'ready', model: id }));
-  app.post('/v1/embeddings', async (req) => embeddings(encoder, id, req.body));
-  return serverOf(app, null, [id], async () => undefined);
+  app.get('/health', async () => ({ status: 'ready', model: models[0].id }));
+  if (emb) app.post('/v1/embeddings', async (req) => embeddings(emb.encoder, emb.id, req.body));
+  reward?.register(app);
+  return serverOf(app, null, models.map((m) => m.id), async () => undefined);
 }
 
 /** The web UI alone (`glmkit ui`): the runs dashboard and labelling views, no model and no /v1 generation. */

@@ -12,6 +12,8 @@ export interface ServeValues {
   more_models?: string[];
   embedding_model: string | null;
   embedding_model_name: string | null;
+  reward_model?: string | null;
+  reward_model_name?: string | null;
   host: string;
   port: number;
   api_key: string | null;
@@ -52,6 +54,8 @@ export async function startServe(v: ServeValues): Promise<number> {
     modelDir: v.model,
     embeddingModelDir: v.embedding_model,
     embeddingModelId: v.embedding_model_name ?? undefined,
+    rewardModelDir: v.reward_model ?? null,
+    rewardModelId: v.reward_model_name ?? undefined,
     modelId: v.model_name ?? undefined,
     moreModelDirs: v.more_models ?? [],
     apiKey: v.api_key ?? process.env.GLMKIT_API_KEY ?? null,

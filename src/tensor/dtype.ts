@@ -9,6 +9,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type TypedData = Float32Array | Float64Array | Int32Array | Uint16Array;
 
 export function allocData(dtype: DType, size: number): TypedData {
+  if (allocProbe) allocProbe(size);
   switch (dtype) {
     case 'f32':
       return new Float32Array(size);
@@ -22,6 +23,12 @@ export function allocData(dtype: DType, size: number): TypedData {
 }
 
 let poisonUninit = false;
+let allocProbe: ((elements: number) => void) | null = null;
+
+/** Tests: `fn` sees the element count of every tensor buffer allocData/allocUninit make (null: off). */
+export function setAllocProbe(fn: ((elements: number) => void) | null): void {
+  allocProbe = fn;
+}
 
 /** Tests: fill allocUninit's arrays with NaN (f32/f64), so an op that leaves part of its output unwritten shows. */
 export function setPoisonUninit(on: boolean): void {
@@ -36,6 +43,7 @@ export function setPoisonUninit(on: boolean): void {
 export function allocUninit(dtype: DType, size: number): TypedData {
   const bytes = dtype === 'f64' ? 8 : dtype === 'bf16' ? 2 : 4;
   if (size * bytes < 1 << 18) return allocData(dtype, size); // under 256 KiB zeroing costs less than a Buffer
+  if (allocProbe) allocProbe(size);
   const buf = Buffer.allocUnsafeSlow(size * bytes).buffer;
   const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : dtype === 'bf16' ? new Uint16Array(buf, 0, size) : new Int32Array(buf, 0, size);
   if (poisonUninit && (dtype === 'f32' || dtype === 'f64')) out.fill(Number.NaN);

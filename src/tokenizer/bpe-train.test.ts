@@ -113,7 +113,7 @@ test('special-token strings in training text are not learned; too small a vocabu
   const counter = new WordCounter();
   counter.add('<|user|>\nhi<|assistant|>\nhello<|endoftext|>');
   assert.deepEqual([...counter.counts.keys()].sort(), ['\n', 'hello', 'hi'].sort());
-  assert.throws(() => trainBpe(counter, { vocabSize: 100 }), (e: Error) => e.name === 'ConfigError' && /vocab size must be an integer >= 279/.test(e.message));
+  assert.throws(() => trainBpe(counter, { vocabSize: 100 }), (e: Error) => e.name === 'ConfigError' && /vocab size must be an integer >= 282/.test(e.message));
 });
 
 test('a corpus too small for the requested size stops early (min frequency)', () => {

@@ -124,9 +124,10 @@ test('bad conversations are DataErrors naming the field', () => {
   const bad: Array<[unknown, RegExp]> = [
     [{ messages: [{ role: 'robot', content: 'x' }] }, /messages\[0\]\.role: unknown role "robot"; expected one of system, user, assistant, tool/],
     [{ messages: [{ role: 'user', content: 'x' }, { role: 'tool', content: 'r' }] }, /messages\[1\]: tool message with no preceding tool call/],
-    [{ messages: [{ role: 'user', content: 42 }] }, /messages\[0\]\.content: expected a string \(or a list of text parts\), got number/],
+    [{ messages: [{ role: 'user', content: 42 }] }, /messages\[0\]\.content: expected a string \(or a list of content parts\), got number/],
     [{ messages: [{ role: 'user', content: null }] }, /messages\[0\]\.content: expected a string/],
-    [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 'u' }] }] }, /messages\[0\]\.content\[0\]: expected a text part/],
+    [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 'u' }] }] }, /messages\[0\]\.content\[0\]\.image_url: expected "image_url": \{"url": string\}/],
+    [{ messages: [{ role: 'user', content: [{ type: 'video', video: 'v.mp4' }] }] }, /messages\[0\]\.content\[0\]: expected a content part/],
     [{ messages: [{ role: 'assistant', content: '', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }, /tool_calls\[0\]\.function\.arguments: arguments is a string but not valid JSON/],
     [{ messages: [{ role: 'assistant', content: '', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '[1]' } }] }] }, /expected the arguments to be a JSON object/],
     [{ messages: [{ role: 'assistant', content: '', tool_calls: [{ function: { name: 'f' } }] }, { role: 'tool', content: { a: 1 } }] }, /messages\[1\]\.content: a tool result must be a string, got object/],

@@ -8,6 +8,10 @@
  *   system:     <|system|>\n{content}
  *   user:       <|user|>\n{content}            + "/nothink" when enable_thinking is false
  *                                                (not when the text already ends with it)
+ *               an image part of the content:   <|begin_of_image|>{<|image|> x N}<|end_of_image|>
+ *                                                in its place among the text parts (GLM-4.1V's layout;
+ *                                                N = 1 in the Jinja template, where the processor
+ *                                                expands it; the renderer takes N per image)
  *   assistant:  <|assistant|>\n<think>{reasoning.strip()}</think>   (only after the last user turn,
  *                                                and only when reasoning is non-empty)
  *               <|assistant|>\n<think></think>                     (otherwise)
@@ -25,7 +29,9 @@
  * escaping). glmkit choices: null assistant content renders as empty (Python's template would print
  * "None"), numbers print as JavaScript prints them (1.0 -> 1), and `strip()` is JavaScript's trim().
  */
-import type { NormalConversation } from './chat-validate.js';
+import { ConfigError } from '../errors.js';
+import { conversationImages, type NormalConversation } from './chat-validate.js';
+import { IMAGE_BEGIN_TOKEN, IMAGE_END_TOKEN, IMAGE_TOKEN } from './special-tokens.js';
 
 /** A piece of rendered text: a special token, or text; `train` marks assistant-turn output. */
 export interface Segment {
@@ -35,7 +41,7 @@ export interface Segment {
 }
 
 /** Special tokens the template writes itself. */
-const TEMPLATE_SPECIALS = ['[gMASK]', '<sop>', '<|system|>', '<|user|>', '<|assistant|>', '<|observation|>', '<think>', '</think>', '<tool_call>', '</tool_call>', '<arg_key>', '</arg_key>', '<arg_value>', '</arg_value>', '<tool_response>', '</tool_response>', '/nothink'];
+const TEMPLATE_SPECIALS = ['[gMASK]', '<sop>', '<|system|>', '<|user|>', '<|assistant|>', '<|observation|>', '<think>', '</think>', '<tool_call>', '</tool_call>', '<arg_key>', '</arg_key>', '<arg_value>', '</arg_value>', '<tool_response>', '</tool_response>', '/nothink', IMAGE_BEGIN_TOKEN, IMAGE_TOKEN, IMAGE_END_TOKEN];
 const SPECIAL_RE = new RegExp(`(${TEMPLATE_SPECIALS.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})`);
 
 const TOOLS_HEAD =
@@ -56,8 +62,27 @@ export function pythonJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+export interface SegmentOptions {
+  /** Train only on assistant turns after the last user message. */
+  lastTurnOnly?: boolean;
+  /**
+   * `<|image|>` tokens per image, in order of appearance (what the image processor computes from
+   * each image's grid); default one per image, as the Jinja template writes before expansion.
+   */
+  imageTokenCounts?: readonly number[];
+}
+
 /** Builds the segment list; see the file comment for the format. */
-export function renderSegments(conv: NormalConversation, opts: { lastTurnOnly?: boolean } = {}): Segment[] {
+export function renderSegments(conv: NormalConversation, opts: SegmentOptions = {}): Segment[] {
+  const counts = opts.imageTokenCounts;
+  if (counts !== undefined) {
+    const n = conversationImages(conv).length;
+    if (counts.length !== n) throw new ConfigError(`imageTokenCounts: the conversation holds ${n} image(s) but ${counts.length} token count(s) were given; pass one count per image, in order`);
+    counts.forEach((c, i) => {
+      if (!Number.isInteger(c) || c < 1) throw new ConfigError(`imageTokenCounts[${i}]: expected an integer >= 1, got ${c}`);
+    });
+  }
+  let imageIndex = 0;
   const out: Segment[] = [];
   /** Template-authored text: its special-token strings become special segments. */
   const tpl = (text: string, train = false) => {
@@ -89,11 +114,26 @@ export function renderSegments(conv: NormalConversation, opts: { lastTurnOnly?: 
         tpl('<|system|>\n');
         txt(m.content);
         break;
-      case 'user':
+      case 'user': {
         tpl('<|user|>\n');
-        txt(m.content);
-        if (thinkingOff && !m.content.endsWith('/nothink')) tpl('/nothink');
+        let rendered = m.content;
+        if (m.parts) {
+          rendered = '';
+          for (const p of m.parts) {
+            if (p.type === 'text') {
+              txt(p.text);
+              rendered += p.text;
+              continue;
+            }
+            const n = counts?.[imageIndex] ?? 1;
+            imageIndex++;
+            tpl(IMAGE_BEGIN_TOKEN + IMAGE_TOKEN.repeat(n) + IMAGE_END_TOKEN);
+            rendered += IMAGE_END_TOKEN;
+          }
+        } else txt(m.content);
+        if (thinkingOff && !rendered.endsWith('/nothink')) tpl('/nothink');
         break;
+      }
       case 'assistant': {
         const train = !opts.lastTurnOnly || i > lastUser;
         tpl('<|assistant|>');
@@ -167,7 +207,8 @@ export const GLM_CHAT_TEMPLATE = [
   "{#- GLM-4.5 chat format, written by glmkit (see src/tokenizer/chat-template.ts) -#}",
   "{%- macro text_of(c) -%}",
   "{%- if c is string -%}{{- c -}}",
-  "{%- elif c is iterable and c is not mapping -%}{%- for p in c -%}{%- if p is string -%}{{- p -}}{%- elif p.type == 'text' -%}{{- p.text -}}{%- endif -%}{%- endfor -%}",
+  "{%- elif c is iterable and c is not mapping -%}{%- for p in c -%}{%- if p is string -%}{{- p -}}{%- elif p.type == 'text' -%}{{- p.text -}}",
+  `{%- elif p.type == 'image' or p.type == 'image_url' -%}{{- '${IMAGE_BEGIN_TOKEN}${IMAGE_TOKEN}${IMAGE_END_TOKEN}' -}}{%- endif -%}{%- endfor -%}`,
   "{%- endif -%}",
   "{%- endmacro -%}",
   "{%- set thinking_off = enable_thinking is defined and enable_thinking is not none and not enable_thinking -%}",

@@ -15,6 +15,26 @@ export interface ToolCall {
   };
 }
 
+/** A text part of a message's content. */
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/**
+ * An image part (user messages only): HF's `{"type": "image", "image": REF}` or OpenAI's
+ * `{"type": "image_url", "image_url": {"url": REF}}`, where REF is a file path (relative to the
+ * data file), a data URL, or an http(s) URL (fetched only from allow-listed hosts).
+ */
+export type ImagePart = { type: 'image'; image: string } | { type: 'image_url'; image_url: { url: string; detail?: string } };
+
+export type ContentPart = TextPart | ImagePart;
+
+/** A chat message whose content may hold images (what the vision data and `glmkit data vision` write). */
+export interface MultimodalMessage extends Omit<ChatMessage, 'content'> {
+  content: string | null | ContentPart[];
+}
+
 export interface ChatMessage {
   role: ChatRole;
   content: string | null;

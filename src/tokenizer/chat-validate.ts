@@ -1,8 +1,10 @@
 /**
  * Checks a conversation (as read from JSON) and brings it to the one shape the renderer takes:
- * text content as strings (OpenAI text-part lists joined), tool-call arguments as objects.
+ * text content as strings (OpenAI text-part lists joined), tool-call arguments as objects, and the
+ * image parts of user messages kept in order next to the text (`parts`).
  * Bad input is a DataError naming the field: unknown role, non-string content where text is
- * required, a tool message with no preceding tool call, malformed tool calls or tools.
+ * required, a malformed content part or image reference, an image outside a user message, a tool
+ * message with no preceding tool call, malformed tool calls or tools.
  */
 import { DataError } from '../errors.js';
 import type { ChatMessage, Conversation, ToolCall, ToolSpec } from './chat-types.js';
@@ -14,10 +16,16 @@ export interface NormalToolCall {
   arguments: Record<string, unknown>;
 }
 
+/** One part of a user message that holds images: text, or an image reference (path, file: URL, data URL or http(s) URL). */
+export type NormalPart = { type: 'text'; text: string } | { type: 'image'; image: string; field: string };
+
 /** A message after validation: text is a string, tool calls are parsed. */
 export interface NormalMessage {
   role: ChatMessage['role'];
+  /** The text of the message (text parts joined; images left out). */
   content: string;
+  /** User messages with at least one image: text and image parts in order (absent otherwise). */
+  parts?: NormalPart[];
   /** Assistant only: reasoning_content when given as a string, else undefined. */
   reasoning?: string;
   toolCalls: NormalToolCall[];
@@ -36,20 +44,60 @@ function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** Text of a content value: a string, or an OpenAI list of {type: 'text', text} parts. */
-function textOf(content: unknown, field: string, file: string | undefined, allowNull: boolean): string {
-  if (typeof content === 'string') return content;
-  if ((content === null || content === undefined) && allowNull) return '';
+const PART_SHAPES = '{"type": "text", "text": string}, {"type": "image", "image": PATH | data URL} or {"type": "image_url", "image_url": {"url": ...}}';
+const DATA_URL = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$/i;
+
+/**
+ * The image reference of a content part, or null when the part is not an image part. Accepted:
+ * HF's `{"type": "image", "image": REF}` (also `"url"` or `"path"` in place of `"image"`) and
+ * OpenAI's `{"type": "image_url", "image_url": {"url": REF}}`. A malformed image part is a DataError.
+ */
+export function imageRefOfPart(part: Record<string, unknown>, field: string, file?: string): string | null {
+  let ref: unknown;
+  let where = field;
+  if (part.type === 'image') {
+    const keys = (['image', 'url', 'path'] as const).filter((k) => part[k] !== undefined);
+    if (keys.length !== 1) throw new DataError(`an image part needs exactly one of "image", "url" or "path" (a file path or a data URL), got ${keys.length === 0 ? 'none' : keys.join(' and ')}`, { file, field });
+    ref = part[keys[0]];
+    where = `${field}.${keys[0]}`;
+  } else if (part.type === 'image_url') {
+    if (!isObj(part.image_url)) throw new DataError(`expected "image_url": {"url": string}, got ${JSON.stringify(part.image_url)?.slice(0, 80)}`, { file, field: `${field}.image_url` });
+    ref = part.image_url.url;
+    where = `${field}.image_url.url`;
+  } else return null;
+  if (typeof ref !== 'string' || ref.trim().length === 0) throw new DataError(`expected an image reference (a file path relative to the data file, a data URL or an http(s) URL), got ${JSON.stringify(ref)?.slice(0, 80)}`, { file, field: where });
+  if (/^data:/i.test(ref) && !DATA_URL.test(ref)) throw new DataError(`malformed data URL "${ref.slice(0, 40)}..."; expected data:image/<type>;base64,<data>`, { file, field: where });
+  return ref;
+}
+
+/** Text (and, where `allowImages`, the ordered parts) of a content value: a string or a list of parts. */
+function contentOf(content: unknown, field: string, file: string | undefined, allowNull: boolean, allowImages: boolean): { text: string; parts?: NormalPart[] } {
+  if (typeof content === 'string') return { text: content };
+  if ((content === null || content === undefined) && allowNull) return { text: '' };
   if (Array.isArray(content)) {
-    return content
-      .map((part, i) => {
-        if (typeof part === 'string') return part;
-        if (isObj(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
-        throw new DataError(`expected a text part {"type": "text", "text": string}, got ${JSON.stringify(part)?.slice(0, 80)}; glmkit's GLM format carries text only`, { file, field: `${field}[${i}]` });
-      })
-      .join('');
+    const parts: NormalPart[] = content.map((part, i): NormalPart => {
+      const where = `${field}[${i}]`;
+      if (typeof part === 'string') return { type: 'text', text: part };
+      if (isObj(part) && part.type === 'text' && typeof part.text === 'string') return { type: 'text', text: part.text };
+      const image = isObj(part) ? imageRefOfPart(part, where, file) : null;
+      if (image === null) throw new DataError(`expected a content part ${PART_SHAPES}, got ${JSON.stringify(part)?.slice(0, 80)}`, { file, field: where });
+      if (!allowImages) throw new DataError('images are read in user messages only; move the image into a user turn', { file, field: where });
+      return { type: 'image', image, field: where };
+    });
+    const text = parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+    return parts.some((p) => p.type === 'image') ? { text, parts } : { text };
   }
-  throw new DataError(`expected a string${allowNull ? ' or null' : ''} (or a list of text parts), got ${content === null ? 'null' : typeof content}`, { file, field });
+  throw new DataError(`expected a string${allowNull ? ' or null' : ''} (or a list of content parts), got ${content === null ? 'null' : typeof content}`, { file, field });
+}
+
+/** The image parts of a normalized conversation (reference and the field that holds it), in order of appearance. */
+export function conversationImageParts(conv: NormalConversation): Array<{ image: string; field: string }> {
+  return conv.messages.flatMap((m) => (m.parts ?? []).flatMap((p) => (p.type === 'image' ? [{ image: p.image, field: p.field }] : [])));
+}
+
+/** The image references of a normalized conversation, in order of appearance. */
+export function conversationImages(conv: NormalConversation): string[] {
+  return conversationImageParts(conv).map((p) => p.image);
 }
 
 /** Parses one tool call in OpenAI shape ({type, function: {name, arguments}}) or the flat {name, arguments}. */
@@ -70,10 +118,13 @@ export function normalizeToolCall(tc: unknown, field: string, file?: string): No
   return { id: typeof tc.id === 'string' ? tc.id : undefined, name: fn.name, arguments: args };
 }
 
-/** Validates and normalizes a conversation; `file` is used in error locations. */
-export function normalizeConversation(conv: unknown, file?: string): NormalConversation {
+/**
+ * Validates and normalizes a conversation; `file` is used in error locations, `key` names the
+ * messages in them (RL records hold their messages under "prompt").
+ */
+export function normalizeConversation(conv: unknown, file?: string, key = 'messages'): NormalConversation {
   if (!isObj(conv)) throw new DataError(`expected a conversation object {"messages": [...]}, got ${JSON.stringify(conv)?.slice(0, 80)}`, { file });
-  if (!Array.isArray(conv.messages)) throw new DataError('expected an array of messages', { file, field: 'messages' });
+  if (!Array.isArray(conv.messages)) throw new DataError('expected an array of messages', { file, field: key });
   for (const key of ['enable_thinking', 'add_generation_prompt'] as const) {
     if (conv[key] !== undefined && conv[key] !== null && typeof conv[key] !== 'boolean') {
       throw new DataError(`expected a boolean, got ${JSON.stringify(conv[key])}`, { file, field: key });
@@ -86,7 +137,7 @@ export function normalizeConversation(conv: unknown, file?: string): NormalConve
     if (!isObj(fn) || typeof fn.name !== 'string') throw new DataError(`expected a tool {"type": "function", "function": {"name", "description", "parameters"}}, got ${JSON.stringify(t)?.slice(0, 80)}`, { file, field: `tools[${i}]` });
   });
   const messages: NormalMessage[] = conv.messages.map((m: unknown, i: number) => {
-    const field = `messages[${i}]`;
+    const field = `${key}[${i}]`;
     if (!isObj(m)) throw new DataError(`expected a message object {"role", "content"}, got ${JSON.stringify(m)?.slice(0, 80)}`, { file, field });
     if (typeof m.role !== 'string' || !ROLES.includes(m.role)) {
       throw new DataError(`unknown role ${JSON.stringify(m.role)}; expected one of ${ROLES.join(', ')}`, { file, field: `${field}.role` });
@@ -100,7 +151,7 @@ export function normalizeConversation(conv: unknown, file?: string): NormalConve
       }
       return {
         role,
-        content: textOf(m.content, `${field}.content`, file, true),
+        content: contentOf(m.content, `${field}.content`, file, true, false).text,
         reasoning: typeof m.reasoning_content === 'string' ? m.reasoning_content : undefined,
         toolCalls: calls.map((tc, j) => normalizeToolCall(tc, `${field}.tool_calls[${j}]`, file)),
       };
@@ -108,7 +159,8 @@ export function normalizeConversation(conv: unknown, file?: string): NormalConve
     if (role === 'tool') {
       if (typeof m.content !== 'string') throw new DataError(`a tool result must be a string, got ${m.content === null ? 'null' : typeof m.content}`, { file, field: `${field}.content` });
     }
-    return { role, content: textOf(m.content, `${field}.content`, file, false), toolCalls: [] };
+    const c = contentOf(m.content, `${field}.content`, file, false, role === 'user');
+    return c.parts ? { role, content: c.text, parts: c.parts, toolCalls: [] } : { role, content: c.text, toolCalls: [] };
   });
   // Every run of tool messages must answer an assistant turn that made tool calls.
   for (let i = 0; i < messages.length; i++) {
@@ -116,7 +168,7 @@ export function normalizeConversation(conv: unknown, file?: string): NormalConve
     let j = i - 1;
     while (j >= 0 && messages[j].role === 'tool') j--;
     if (j < 0 || messages[j].role !== 'assistant' || messages[j].toolCalls.length === 0) {
-      throw new DataError('tool message with no preceding tool call: a tool result must follow an assistant message with tool_calls (or another tool result)', { file, field: `messages[${i}]` });
+      throw new DataError('tool message with no preceding tool call: a tool result must follow an assistant message with tool_calls (or another tool result)', { file, field: `${key}[${i}]` });
     }
   }
   return {

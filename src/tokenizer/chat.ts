@@ -16,8 +16,9 @@
  *   prompt tokens (0).
  */
 import { renderSegments, renderSegmentsText, type Segment } from './chat-template.js';
-import { normalizeConversation } from './chat-validate.js';
+import { conversationImages, normalizeConversation } from './chat-validate.js';
 import type { Conversation } from './chat-types.js';
+import { DataError } from '../errors.js';
 import { STOP_TOKENS } from './special-tokens.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -31,6 +32,18 @@ export interface RenderOptions {
   lastTurnOnly?: boolean;
   /** File name for DataError locations. */
   file?: string;
+  /**
+   * `<|image|>` tokens per image of the conversation, in order (from the image processor's grids);
+   * default one per image, the template's unexpanded form.
+   */
+  imageTokenCounts?: readonly number[];
+  /**
+   * Render image parts without `imageTokenCounts` (one placeholder each, e.g. to show a template).
+   * Default false: ids for a model are either a vision model's (counts given) or a text model's,
+   * which cannot see an image, so a conversation with images is a DataError rather than a prompt
+   * whose images are silently dropped.
+   */
+  allowImages?: boolean;
 }
 
 export interface RenderedChat {
@@ -42,7 +55,13 @@ export interface RenderedChat {
 
 function segmentsOf(conv: Conversation | unknown, opts: RenderOptions): Segment[] {
   const norm = normalizeConversation(conv, opts.file);
-  const segs = renderSegments(norm, { lastTurnOnly: opts.lastTurnOnly });
+  if (opts.imageTokenCounts === undefined && !opts.allowImages) {
+    const images = conversationImages(norm);
+    if (images.length > 0) {
+      throw new DataError(`the conversation holds ${images.length} image(s), but it is being rendered for a text-only model, which cannot see them; use a vision model (image chats: src/data/image-chat.ts) or remove the image parts`, { file: opts.file });
+    }
+  }
+  const segs = renderSegments(norm, { lastTurnOnly: opts.lastTurnOnly, imageTokenCounts: opts.imageTokenCounts });
   const last = norm.messages.at(-1);
   const appendEos = opts.appendEos ?? (last?.role === 'assistant' && !norm.addGenerationPrompt);
   if (appendEos) segs.push({ text: '<|endoftext|>', special: true, train: last?.role === 'assistant' });
@@ -55,8 +74,13 @@ function segmentsOf(conv: Conversation | unknown, opts: RenderOptions): Segment[
 }
 
 /** The prompt text of a conversation, exactly as the Jinja chat template renders it. */
-export function renderChatText(conv: Conversation | unknown, opts: { file?: string } = {}): string {
-  return renderSegmentsText(renderSegments(normalizeConversation(conv, opts.file)));
+export function renderChatText(conv: Conversation | unknown, opts: { file?: string; imageTokenCounts?: readonly number[] } = {}): string {
+  return renderSegmentsText(renderSegments(normalizeConversation(conv, opts.file), { imageTokenCounts: opts.imageTokenCounts }));
+}
+
+/** The image references (paths, data URLs, URLs) of a conversation's user messages, in order; validates the conversation. */
+export function chatImages(conv: Conversation | unknown, opts: { file?: string } = {}): string[] {
+  return conversationImages(normalizeConversation(conv, opts.file));
 }
 
 /** Text, token ids and SFT loss mask of a conversation (see the file comment). */

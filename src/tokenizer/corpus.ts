@@ -1,7 +1,9 @@
 /**
  * Reading training text for the tokenizer: plain text files, and JSONL files (`.jsonl`) whose lines
  * hold a "text" string or, failing that, any object whose string values are the text (chat records:
- * message contents, reasoning, tool-call arguments; label fields role / type / id / tool_call_id are skipped). Files are streamed in chunks cut at line starts.
+ * message contents, reasoning, tool-call arguments; label fields role / type / id / tool_call_id and
+ * image references (`image`, `image_url`, `url`, `path` of image parts) are skipped). Files are
+ * streamed in chunks cut at line starts.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { DataError } from '../errors.js';
@@ -9,11 +11,18 @@ import { DataError } from '../errors.js';
 /** Fields of chat records that are labels, not text. */
 const LABEL_KEYS = new Set(['role', 'type', 'id', 'tool_call_id']);
 
-/** Every string value inside a JSON value (keys and label fields excluded), in document order. */
+/** Keys that hold image references (file paths, data URLs), never text. */
+const IMAGE_KEYS = new Set(['image', 'image_url']);
+
+/** Every string value inside a JSON value (keys, label fields and image parts excluded), in document order. */
 function stringsOf(v: unknown, out: string[]): void {
   if (typeof v === 'string') out.push(v);
   else if (Array.isArray(v)) for (const x of v) stringsOf(x, out);
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (!LABEL_KEYS.has(k)) stringsOf(x, out);
+  else if (v && typeof v === 'object') {
+    const type = (v as { type?: unknown }).type;
+    if (type === 'image' || type === 'image_url') return;
+    for (const [k, x] of Object.entries(v)) if (!LABEL_KEYS.has(k) && !IMAGE_KEYS.has(k)) stringsOf(x, out);
+  }
 }
 
 /** Text of one JSONL record: its "text" field, else all its string values joined by newlines. */

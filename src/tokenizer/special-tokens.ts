@@ -5,6 +5,10 @@
  * The real GLM-4.5 vocabulary also registers `/nothink` as an added token (the renderer appends it
  * to user turns in direct mode) and `<eop>`, `[MASK]`, `[sMASK]` from GLM's blank infilling; glmkit
  * registers them too so its ids line up with the same strings.
+ *
+ * GLM-4.1V's image markers close the list (appended, so the ids of the tokens above do not move):
+ * the chat template writes `<|begin_of_image|><|image|><|end_of_image|>` for an image and the
+ * processor repeats `<|image|>` once per image token (docs/data-formats.md "Images in chats").
  */
 export const GLM_SPECIAL_TOKENS: readonly string[] = [
   '<|endoftext|>',
@@ -30,7 +34,15 @@ export const GLM_SPECIAL_TOKENS: readonly string[] = [
   '/nothink',
   '<|begin_of_box|>',
   '<|end_of_box|>',
+  '<|begin_of_image|>',
+  '<|image|>',
+  '<|end_of_image|>',
 ];
+
+/** GLM-4.1V's image markers: an image is `<|begin_of_image|>` + N x `<|image|>` + `<|end_of_image|>`. */
+export const IMAGE_BEGIN_TOKEN = '<|begin_of_image|>';
+export const IMAGE_TOKEN = '<|image|>';
+export const IMAGE_END_TOKEN = '<|end_of_image|>';
 
 /** End of text: eos and pad of glmkit tokenizers. */
 export const EOS_TOKEN = '<|endoftext|>';

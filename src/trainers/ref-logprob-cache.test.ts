@@ -16,7 +16,7 @@ import { DpoTrainer, dpoSchema } from './dpo/dpo-trainer.js';
 import { ExoTrainer, exoSchema, type CandidateGroup } from './exo/exo-trainer.js';
 import { datasetFingerprint, modelFingerprint } from './ref-logprob-cache.js';
 
-const tok = trainBpeFromTexts((generateWorldTask('pretrain', { n: 20, seed: 1 }) as { text: string }[]).map((d) => d.text), { vocabSize: 280 });
+const tok = trainBpeFromTexts((generateWorldTask('pretrain', { n: 20, seed: 1 }) as { text: string }[]).map((d) => d.text), { vocabSize: 283 });
 const cfg = { ...loadPreset('tiny'), vocabSize: tok.vocabSize, numHiddenLayers: 1, initializerRange: 0.1, padTokenId: null, eosTokenId: null };
 const model = (seed: number) => new GlmForCausalLM(cfg, { seed });
 const resp = (base: number, n: number): TokenizedResponse => ({ ids: Array.from({ length: 4 + n }, (_, i) => 5 + ((base * 7 + i * 3) % 200)), mask: Array.from({ length: 4 + n }, (_, i) => (i >= 4 ? 1 : 0)), length: n });

@@ -8,7 +8,10 @@
  *   native tests skipped, with the reason printed, and nothing fails.
  * - llama.cpp (node-llama-cpp's prebuilt CPU binary, a dev dependency) is optional: where it cannot
  *   load, the tests that compare with it are skipped with the load error as the reason.
+ * - Headless Chromium and a Python with torch + transformers (the Hugging Face parity oracle) are
+ *   optional in the same way.
  */
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { Backend } from '../tensor/backend/backend.js';
 import { getNativeBackend, nativeUnavailableReason } from '../tensor/backend/index.js';
@@ -94,4 +97,31 @@ export async function launchBrowserForTests(): Promise<{ browser: TestBrowser | 
   } catch (e) {
     return { browser: null, skip: `headless Chromium (@sparticuz/chromium) cannot start here: ${(e as Error).message.split('\n')[0]}` };
   }
+}
+
+/**
+ * A Python interpreter that imports all of `modules` (GLMKIT_PYTHON, else python3 on PATH),
+ * for tests that compare with Python libraries (Pillow, transformers). Python
+ * is optional: where none imports them, returns a skip reason naming what is missing.
+ */
+export function pythonForTests(modules: readonly string[]): { python: string | null; skip: string | false } {
+  const candidates = [process.env.GLMKIT_PYTHON, 'python3'].filter((p): p is string => !!p);
+  let last = '';
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) return { python, skip: false };
+    last = r.error ? r.error.message : (r.stderr ?? '').trim().split('\n').pop() ?? `exit ${r.status}`;
+  }
+  return { python: null, skip: `no Python here imports ${modules.join(', ')} (tried ${candidates.join(', ')}; last: ${last})` };
+}
+
+/**
+ * A Python with torch and transformers for the optional parity tests against Hugging Face (see
+ * `pythonForTests`), with the versions it has for the test's printout.
+ */
+export function hfPythonForTests(): { python: string | null; version: string | null; skip: string | false } {
+  const found = pythonForTests(['torch', 'transformers']);
+  if (!found.python) return { python: null, version: null, skip: `${found.skip}; set GLMKIT_PYTHON to one with torch and transformers to run the Hugging Face parity tests` };
+  const r = spawnSync(found.python, ['-c', 'import torch, transformers; print(transformers.__version__, torch.__version__)'], { encoding: 'utf8' });
+  return { python: found.python, version: r.stdout.trim(), skip: false };
 }

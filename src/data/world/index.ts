@@ -13,6 +13,7 @@ import { MAX_ARITHMETIC_LEVEL } from './arithmetic.js';
 import { generatePreference, type PreferenceRecord } from './preference.js';
 import { generatePairs, generateSts, synonymOf, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type PretrainRecord } from './pretrain.js';
+import { LONGDOC_KINDS, type LongdocKind, type LongdocRecord, sampleLongdoc } from './longdoc.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
 import { BASIC_MRC_KINDS, HARD_MRC_KINDS, MRC_KINDS, type HardMrcKind, type MrcKind, sampleMrcHard } from './reading-hard.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
@@ -25,6 +26,9 @@ import { getWorld } from './world.js';
 
 export * from './arithmetic.js';
 export * from './lexicon.js';
+export * from './longdoc.js';
+export * from './longdoc-facts.js';
+export * from './longdoc-rubric.js';
 export * from './preference.js';
 export * from './pretrain.js';
 export * from './questions.js';
@@ -46,7 +50,7 @@ export interface WorldTaskOptions {
   seed?: number;
   /** Seed of the world itself (default 0): keep it fixed across train and held-out sets. */
   worldSeed?: number;
-  /** Difficulty levels to draw from (arithmetic 1..7, world questions 1..3, longqa 1..4); default: the task's mix. */
+  /** Difficulty levels to draw from (arithmetic 1..7, world questions 1..3, longqa 1..4, longdoc 1..4); default: the task's mix. */
   difficulty?: number[];
   /** 'train' (~90% of problems), 'test' (the other ~10%) or 'all' (default). */
   split?: Split;
@@ -66,12 +70,18 @@ export interface WorldTaskOptions {
   paraphraseChoices?: ParaphraseChoices;
   /** mrc only: the question kinds to draw from, uniformly (default: the basic 'literal' and 'owner_bridge'). */
   mrcKinds?: MrcKind[];
+  /** longdoc only: target document length in tokens (overrides `difficulty`, whose levels 1..4 are 512..4096 tokens). */
+  docTokens?: number;
+  /** longdoc only: the question kinds to draw from (default all). */
+  longdocKinds?: LongdocKind[];
+  /** longdoc only: counts tokens of a text (a tokenizer); default characters / LONGDOC_CHARS_PER_TOKEN. */
+  countTokens?: (text: string) => number;
 }
 
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
 export type ParaphraseChoices = (typeof PARAPHRASE_CHOICES)[number];
 
-export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | MrcRecord | McqRecord | PairRecord | StsRecord | StepwiseRecord;
+export type WorldRecord = PretrainRecord | SftRecord | RlRecord | PreferenceRecord | LongQaRecord | LongdocRecord | MrcRecord | McqRecord | PairRecord | StsRecord | StepwiseRecord;
 
 export interface WorldTaskRecordMap {
   pretrain: PretrainRecord;
@@ -79,6 +89,7 @@ export interface WorldTaskRecordMap {
   rl: RlRecord;
   preference: PreferenceRecord;
   longqa: LongQaRecord;
+  longdoc: LongdocRecord;
   mrc: MrcRecord;
   mcq: McqRecord;
   pairs: PairRecord;
@@ -93,6 +104,7 @@ export const MAX_DIFFICULTY: Readonly<Record<WorldTask, number>> = {
   rl: MAX_ARITHMETIC_LEVEL,
   preference: 5,
   longqa: Math.max(...Object.keys(LONGQA_LENGTHS).map(Number)),
+  longdoc: 4,
   mrc: 3,
   mcq: 1,
   pairs: 1,
@@ -137,6 +149,12 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const k of opts.mrcKinds ?? []) {
     if (!(MRC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected mrc kinds among ${MRC_KINDS.join(', ')}, got "${k}"`);
   }
+  for (const k of opts.longdocKinds ?? []) {
+    if (!(LONGDOC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected longdoc kinds among ${LONGDOC_KINDS.join(', ')}, got "${k}"`);
+  }
+  if (opts.docTokens !== undefined && (!Number.isSafeInteger(opts.docTokens) || opts.docTokens < 64)) {
+    throw new ConfigError(`world ${task}: expected docTokens to be an integer >= 64, got ${opts.docTokens}`);
+  }
   const max = MAX_DIFFICULTY[task as WorldTask];
   for (const l of opts.difficulty ?? []) {
     if (!Number.isInteger(l) || l < 1 || l > max) throw new ConfigError(`world ${task}: expected difficulty levels within 1..${max}, got ${l}`);
@@ -167,6 +185,10 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
     case 'longqa': {
       const ls = levels ?? [1, 2, 3];
       return Array.from({ length: n }, () => sampleLongQa(rng, world, rng.pick(ls)));
+    }
+    case 'longdoc': {
+      const o = { docTokens: opts.docTokens, levels, split, kinds: opts.longdocKinds, countTokens: opts.countTokens };
+      return Array.from({ length: n }, () => sampleLongdoc(rng, world, o));
     }
     case 'mrc': {
       const out: MrcRecord[] = [];

@@ -105,3 +105,23 @@ test('--mrc-kinds: "hard" expands to the hard kinds, lists are checked', async (
   assert.equal(parseMrcKinds(null), undefined);
   assert.throws(() => parseMrcKinds('pronoun,riddle'), /expected kinds among hard, literal, .*got "riddle"/);
 });
+
+test('hard mrc: other world seeds generate (friends sharing a job are not drawn for friend questions) and world 0 is unchanged', () => {
+  // world 1 has friends who share a job; friend questions used to loop forever looking for a cast with distinct jobs
+  const w1 = getWorld(1);
+  assert.ok(w1.people.some((p) => w1.person(p.friend)!.job.name === p.job.name));
+  for (const worldSeed of [1, 3, 30]) {
+    const recs = generateWorldTask('mrc', { n: 60, seed: 5, worldSeed, mrcKinds: ['two_hop', 'three_hop'] });
+    const ww = getWorld(worldSeed);
+    for (const r of recs) {
+      validateWorldRecord('mrc', r);
+      const jobs = r.sentences.flatMap((s) => /works as an? (\w+)/.exec(s)?.[1] ?? []);
+      assert.equal(new Set(jobs).size, jobs.length, `cast jobs repeat in world ${worldSeed}: ${r.passage}`);
+      assert.equal(r.evidence.length, r.kind === 'two_hop' ? 2 : 3, r.passage);
+      assert.ok(ww.people.some((p) => r.passage.includes(p.name)));
+    }
+  }
+  // world 0 draws exactly as before (no pair of friends there shares a job)
+  const w0 = getWorld(0);
+  assert.ok(w0.people.every((p) => w0.person(p.friend)!.job.name !== p.job.name));
+});

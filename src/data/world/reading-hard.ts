@@ -110,6 +110,10 @@ function fourOptions(rng: WorldRng, answer: string, pool: readonly string[]): { 
 
 /** People with pairwise distinct jobs (so "the <job>" names one of them). */
 function castOf(rng: WorldRng, world: World, n: number, must: Person[] = []): Person[] {
+  const jobs = new Set(world.people.map((p) => p.job.name));
+  if (jobs.size < n || new Set(must.map((p) => p.job.name)).size < must.length) {
+    throw new Error(`mrc: a cast of ${n} people with distinct jobs is impossible in this world (${jobs.size} distinct jobs, required people ${must.map((p) => `${p.name} the ${p.job.name}`).join(', ') || 'none'}); choose another world seed`);
+  }
   for (;;) {
     const rest = rng.sample(world.people.filter((p) => !must.includes(p)), n - must.length);
     const cast = [...must, ...rest];
@@ -179,7 +183,9 @@ export function sampleMrcHard(rng: WorldRng, world: World, kind: HardMrcKind): M
     case 'two_hop':
     case 'three_hop': {
       const viaFriend = rng.chance(0.5);
-      const t0 = rng.pick(world.people);
+      // via a friend, the two must have different jobs (a cast has distinct jobs); in worlds where some
+      // friends share a job they are not drawn (other worlds draw exactly as before)
+      const t0 = rng.pick(viaFriend ? world.people.filter((p) => world.person(p.friend)!.job.name !== p.job.name) : world.people);
       const friend = world.person(t0.friend)!;
       const cast = castOf(rng, world, 3, viaFriend ? [t0, friend] : [t0]);
       for (const p of cast) {

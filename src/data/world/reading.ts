@@ -83,8 +83,9 @@ export function mcqPrompt(r: Pick<McqRecord, 'question' | 'choices'>): string {
 }
 
 /** A long document of `level` (1..4) with one needle and 2 + level distractors. */
-export function sampleLongQa(rng: WorldRng, world: World, level: number): LongQaRecord {
-  const fillers = LONGQA_LENGTHS[level];
+export function sampleLongQa(rng: WorldRng, world: World, level: number, fillerCount?: number): LongQaRecord {
+  // fillerCount: the number of filler facts instead of the level's (the long-context stage sizes documents in tokens)
+  const fillers = fillerCount ?? LONGQA_LENGTHS[level];
   if (!fillers) throw new RangeError(`longqa difficulty: expected a level 1..4, got ${level}`);
   const numDistractors = Math.min(2 + level, 6);
   let needle: string;

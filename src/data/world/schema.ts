@@ -6,7 +6,7 @@
 import { DataError } from '../../errors.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 
-export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'mrc', 'mcq', 'pairs', 'sts', 'steps'] as const;
+export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'longdoc', 'mrc', 'mcq', 'pairs', 'sts', 'steps'] as const;
 export type WorldTask = (typeof WORLD_TASKS)[number];
 
 type Obj = Record<string, unknown>;
@@ -162,6 +162,22 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
         fail('distractor_indices', 'an array of integers', o.distractor_indices, line);
       }
       if (!doc.includes(needle)) fail('needle', 'a sentence of the document', needle, line);
+      return;
+    }
+    case 'longdoc': {
+      const sentences = strArray(o, 'sentences', line);
+      if (str(o, 'document', line) !== sentences.map((s, i) => `[${i + 1}] ${s}`).join(' ')) fail('document', 'the sentences numbered [1], [2], ... joined by spaces', o.document, line);
+      str(o, 'question', line);
+      str(o, 'answer', line);
+      indexArray(o, 'support', sentences.length, line);
+      strArray(o, 'statements', line);
+      str(o, 'kind', line);
+      int(o, 'difficulty', line, 1);
+      const resolved = o.resolved;
+      if (!Array.isArray(resolved) || resolved.some((x) => !x || typeof x !== 'object' || !Number.isInteger((x as Obj).id) || (x as Obj).id as number >= sentences.length || typeof (x as Obj).statement !== 'string')) {
+        fail('resolved', 'an array of {"id": sentence index, "statement": string}', resolved, line);
+      }
+      validateSft(o, line);
       return;
     }
     case 'mrc': {

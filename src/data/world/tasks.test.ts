@@ -15,7 +15,7 @@ import {
 import { ConfigError, DataError } from '../../errors.js';
 import { BOX_CLOSE as C, BOX_OPEN as O } from './verify.js';
 
-const N: Record<string, number> = { pretrain: 300, sft: 400, rl: 400, preference: 200, longqa: 60, mrc: 200, mcq: 200, pairs: 100, sts: 100, steps: 100 };
+const N: Record<string, number> = { pretrain: 300, sft: 400, rl: 400, preference: 200, longqa: 60, longdoc: 20, mrc: 200, mcq: 200, pairs: 100, sts: 100, steps: 100 };
 
 test('same seed -> byte-identical JSONL; a different seed differs (every task)', () => {
   for (const task of WORLD_TASKS) {

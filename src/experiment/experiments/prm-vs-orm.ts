@@ -4,11 +4,13 @@
  *
  * Data: the world's step-labelled arithmetic traces (data/world/steps.ts; right traces and traces with
  * one fault carried forward, labelled by the step checker), in four task families (add, sub, mul,
- * chain). Both kinds of reward model are trained from the SFT model on the same examples with the same
- * budget: the PRM on every step's label, the ORM on the last step's label only ("is the whole response
- * right"); both read the same tokens and are scored at a step end (PRM: min of the step probabilities;
- * ORM: the last step's). Volumes are nested (the first n examples of one draw); family subsets are
- * {add}, {add, mul}, all four.
+ * chain). Both kinds of reward model start from the pipeline's reward model (reward/final) and are
+ * trained on the same examples with the same budget and settings (`trainStepRewardModel`): the PRM on
+ * every step's label, the ORM on the last step's label only ("is the whole response right"); both read
+ * the same tokens (the steps laid out as the thinking-mode assistant turn the policy generates) and are
+ * scored at a step end (PRM: min of the step probabilities; ORM: the last step's, at the end of text,
+ * where the pairwise reward model was trained to read). Volumes are nested (the first n examples of
+ * one draw); family subsets are {add}, {add, mul}, all four.
  *
  * Evaluation: the SFT policy samples K responses (thinking mode, temperature 1) per held-out problem
  * (test split, all families), once; every reward model reranks the same samples. Best-of-N for N | K
@@ -19,21 +21,28 @@
  * data (test split, all families, half corrupted).
  *
  * Claims (paired bootstrap over problems, best-of-K): PRM > ORM with all data; more data helps each
- * kind; more families help each kind; and the PRM gains more from more data than the ORM does. No
- * setting is chosen by looking at results, so there is no validation split.
+ * kind; more families help each kind; and the PRM gains more from more data than the ORM does. The
+ * training settings (start model, step layout, learning rate, class balancing) were chosen on a
+ * validation draw of the train split (scripts/prm-validation.ts, docs/experiments/prm.md), never on
+ * the test problems or test step data used here.
  */
 import { join } from 'node:path';
 import { generateWorldTask, labelSampledResponse, STEP_FAMILIES, type StepFamily, type StepwiseRecord, verifyArithmetic, writeJsonl } from '../../data/world/index.js';
-import { readStepwise } from '../../data/stepwise.js';
+import { readStepwise, type StepLayout } from '../../data/stepwise.js';
 import { rollout, rolloutMessage } from '../../generation/rollout.js';
-import { loadCausalLM } from '../../models/glm/checkpoint.js';
+import { loadCausalLM, loadModel } from '../../models/glm/checkpoint.js';
+import { GlmForSequenceClassification } from '../../models/glm/model.js';
+import { ConfigError } from '../../errors.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { tempDir } from '../../util/temp-dir.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { rewardSchema } from '../../trainers/reward/reward-trainer.js';
-import { stepRewardModelFromCausal } from '../../trainers/reward/prm.js';
-import { ProcessRewardTrainer, responseAgreement, tokenizeStepwise } from '../../trainers/reward/prm-trainer.js';
+import { markStepRewardModel, scoreSteps, stepRewardModelFromCausal } from '../../trainers/reward/prm.js';
+import { stepValidationMetrics } from '../../trainers/reward/prm-metrics.js';
+import { ProcessRewardTrainer, responseAgreement, tokenizeStepwise, type TokenizedStepExample } from '../../trainers/reward/prm-trainer.js';
 import { bestOfN, rewardScorer } from '../../trainers/reward/reward-scorer.js';
 import { Rng } from '../../util/rng.js';
 import { barChart, xyChart } from '../../report/svg.js';
@@ -50,6 +59,11 @@ interface Settings extends Record<string, unknown> {
   steps: number;
   batch: number;
   learning_rate: number;
+  warmup_steps: number;
+  /** start both kinds from the pipeline's reward model (reward/final) or from the SFT model */
+  init: 'reward' | 'sft';
+  step_layout: StepLayout;
+  step_balance: boolean;
   max_seq_length: number;
   resamples: number;
   seeds: number[];
@@ -61,6 +75,54 @@ const KINDS: readonly Kind[] = ['prm', 'orm'];
 /** The first `k` families in the order that adds the most different operation each time. */
 export function familySubset(k: number): StepFamily[] {
   return (['add', 'mul', 'sub', 'chain'] as const).slice(0, k);
+}
+
+export interface StepRewardTraining {
+  kind: Kind;
+  tok: Tokenizer;
+  train: TokenizedStepExample[];
+  seed: number;
+  steps: number;
+  batch: number;
+  learningRate: number;
+  warmup: number;
+  /** weight right and wrong labelled steps of each batch to equal totals */
+  balance: boolean;
+  /** start from the SFT model (fresh head) or from the pipeline's pairwise reward model */
+  init: 'sft' | 'reward';
+  layout: StepLayout;
+  sftDir: string;
+  rewardDir: string;
+  threads?: number;
+  /** recorded in the trainer's training_config.json */
+  data?: string;
+  maxSeqLength?: number;
+  /** the trainer's output folder (metrics, final model); a temporary folder when absent */
+  out?: string;
+}
+
+/**
+ * One reward model of the experiment: the PRM (every step labelled, min aggregation) or the ORM (the
+ * last step labelled "every step right", last-step score), trained the same way otherwise.
+ */
+export async function trainStepRewardModel(o: StepRewardTraining): Promise<{ rm: GlmForSequenceClassification; log: number[] }> {
+  const { rm, supervision, aggregation } = initStepRewardModel(o);
+  const out = o.out ?? tempDir('glmkit-prm-');
+  const cfg = resolveConfig(rewardSchema, { object: { model: o.init === 'reward' ? o.rewardDir : o.sftDir, ...(o.data ? { data: o.data } : {}), max_seq_length: o.maxSeqLength ?? 384, out, seed: o.seed, max_steps: o.steps, per_device_train_batch_size: o.batch, learning_rate: o.learningRate, warmup_steps: o.warmup, process: true, supervision, reward_aggregation: aggregation, step_layout: o.layout, step_balance: o.balance, save_steps: 0, logging_steps: 1, quiet: true, threads: o.threads ?? 0 }, objectSource: 'prm-vs-orm' });
+  const r = await new ProcessRewardTrainer(cfg, rm, o.tok, o.train, null).train();
+  return { rm, log: r.metrics.filter((m) => typeof m.loss === 'number').map((m) => m.loss as number) };
+}
+
+/** The untrained reward model of `o.kind`: the SFT backbone with a fresh head, or the pipeline's reward model. */
+export function initStepRewardModel(o: Pick<StepRewardTraining, 'kind' | 'init' | 'layout' | 'sftDir' | 'rewardDir' | 'seed'>): { rm: GlmForSequenceClassification; supervision: 'process' | 'outcome'; aggregation: 'min' | 'last' } {
+  const supervision = o.kind === 'prm' ? 'process' : 'outcome';
+  const aggregation = o.kind === 'prm' ? 'min' : 'last';
+  const info = { type: supervision, aggregation, step_separator: '\n', step_layout: o.layout } as const;
+  if (o.init === 'sft') return { rm: stepRewardModelFromCausal(loadCausalLM(o.sftDir), info, o.seed), supervision, aggregation };
+  const rm = loadModel(o.rewardDir);
+  if (!(rm instanceof GlmForSequenceClassification)) throw new ConfigError(`prm-vs-orm: ${o.rewardDir} holds a causal LM; expected the pipeline's reward model (reward/final)`);
+  markStepRewardModel(rm, info);
+  return { rm, supervision, aggregation };
 }
 
 /** N = 1, 2, 4, ... up to K (K itself included). */
@@ -75,12 +137,12 @@ export const prmVsOrm: Experiment = {
   name: 'prm-vs-orm',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
-  minutes: { alone: 50, withBase: 20 },
-  needs: 'sft',
+  minutes: { alone: 60, withBase: 25 },
+  needs: 'reward',
   settings(quick) {
     return quick
-      ? { volumes: [8, 16], family_counts: [1, 4], heldout_examples: 16, test_problems: 4, samples_per_problem: 4, max_new_tokens: 12, steps: 3, batch: 4, learning_rate: 3e-3, max_seq_length: 384, resamples: 2000 }
-      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 80, batch: 16, learning_rate: 1e-3, max_seq_length: 384, resamples: 2000 };
+      ? { volumes: [8, 16], family_counts: [1, 4], heldout_examples: 16, test_problems: 4, samples_per_problem: 4, max_new_tokens: 12, steps: 3, batch: 4, learning_rate: 1e-4, warmup_steps: 1, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 }
+      : { volumes: [160, 640, 1280], family_counts: [1, 2, 4], heldout_examples: 320, test_problems: 64, samples_per_problem: 32, max_new_tokens: 224, steps: 160, batch: 16, learning_rate: 1e-4, warmup_steps: 10, init: 'reward', step_layout: 'chat', step_balance: false, max_seq_length: 384, resamples: 2000 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
@@ -93,7 +155,7 @@ export const prmVsOrm: Experiment = {
     const problems = generateWorldTask('steps', { n: S.test_problems, seed: 902, split: 'test', wrongShare: 0 });
     const heldFile = join(ctx.out, 'data', 'steps_test.jsonl');
     await writeJsonl(heldFile, generateWorldTask('steps', { n: S.heldout_examples, seed: 901, split: 'test' }));
-    const held = tokenizeStepwise(tok, readStepwise(heldFile), S.max_seq_length, '\n').examples;
+    const held = tokenizeStepwise(tok, readStepwise(heldFile), S.max_seq_length, '\n', S.step_layout).examples;
     const prompts: ChatMessage[][] = problems.map((p) => [{ role: 'user', content: p.prompt }]);
     // the K policy samples per problem every reward model reranks, labelled by the step checker
     const samples = await ctx.arm('samples', { base: base.dir, problems: problems.length, samples_per_problem: K, max_new_tokens: S.max_new_tokens }, async () => {
@@ -121,22 +183,20 @@ export const prmVsOrm: Experiment = {
         await writeJsonl(trainFile, generateWorldTask('steps', { n: vMax, seed: 900, split: 'train', families: fams }));
         for (const kind of KINDS) {
           const name = armName(kind, c, seed);
-          arms[name] = await ctx.arm(name, { base: base.dir, kind, ...c, seed, steps: S.steps, batch: S.batch, learning_rate: S.learning_rate, samples: samples.scores.length, heldout: S.heldout_examples }, async (dir) => {
-            const supervision = kind === 'prm' ? 'process' : 'outcome';
+          arms[name] = await ctx.arm(name, { base: base.dir, kind, ...c, seed, steps: S.steps, batch: S.batch, learning_rate: S.learning_rate, warmup: S.warmup_steps, init: S.init, layout: S.step_layout, balance: S.step_balance, samples: samples.scores.length, heldout: S.heldout_examples }, async (dir) => {
             const aggregation = kind === 'prm' ? 'min' : 'last';
-            const cfg = resolveConfig(rewardSchema, { object: { model: base.sftDir, data: trainFile, out: join(dir, 'train'), seed, max_steps: S.steps, per_device_train_batch_size: S.batch, learning_rate: S.learning_rate, max_seq_length: S.max_seq_length, process: true, supervision, reward_aggregation: aggregation, save_steps: 0, logging_steps: 1, quiet: true }, objectSource: 'prm-vs-orm' });
-            const train = tokenizeStepwise(tok, readStepwise(trainFile).slice(0, c.volume), S.max_seq_length, '\n').examples;
-            const rm = stepRewardModelFromCausal(loadCausalLM(base.sftDir), { type: supervision, aggregation, step_separator: '\n' }, seed);
-            await new ProcessRewardTrainer(cfg, rm, tok, train, null).train();
+            const train = tokenizeStepwise(tok, readStepwise(trainFile).slice(0, c.volume), S.max_seq_length, '\n', S.step_layout).examples;
+            const { rm } = await trainStepRewardModel({ kind, tok, train, seed, steps: S.steps, batch: S.batch, learningRate: S.learning_rate, warmup: S.warmup_steps, balance: S.step_balance, init: S.init, layout: S.step_layout, sftDir: base.sftDir, rewardDir: base.rewardDir, data: trainFile, maxSeqLength: S.max_seq_length, out: join(dir, 'train') });
             const scores = rewardScorer(rm, tok).score(sampleProblems, messages);
             const rows: ScoreRow[] = problems.map((_, p) => {
               const row: ScoreRow = { kind: 'problem', problem: p };
               for (const n of Ns) row[`bon_${n}`] = bestOfN(scores.slice(p * K, (p + 1) * K), correct.slice(p * K, (p + 1) * K), n);
               return row;
             });
-            const agree = responseAgreement(rm, held, padId, aggregation);
+            const heldScores = scoreSteps(rm, held, padId);
+            const agree = responseAgreement(heldScores, held, aggregation);
             agree.forEach((ok, i) => rows.push({ kind: 'heldout', example: i, accuracy: ok }));
-            const metrics: Record<string, number> = { rm_accuracy: agree.reduce((a, b) => a + b, 0) / agree.length, examples: train.length };
+            const metrics: Record<string, number> = { rm_accuracy: agree.reduce((a, b) => a + b, 0) / agree.length, examples: train.length, ...stepValidationMetrics(heldScores, held, train, aggregation) };
             for (const n of Ns) metrics[`best_of_${n}`] = rows.filter((r) => r.kind === 'problem').reduce((a, r) => a + (r[`bon_${n}`] as number), 0) / problems.length;
             return { metrics, scores: rows };
           });
@@ -185,6 +245,8 @@ export const prmVsOrm: Experiment = {
       { file: 'diversity.svg', caption: `Best-of-${K} accuracy against the number of task families in the training data (${vMax} examples)`, svg: barChart({ title: 'Reward-model data diversity', yLabel: `best-of-${K} accuracy`, bars: KINDS.flatMap((k) => S.family_counts.map((f) => { const m = mean(perProblem(k, { volume: vMax, families: f }, K)); return { label: `${k.toUpperCase()} ${f} fam.`, value: m.estimate, ci: m.ci }; })) }) },
     ];
     const sm = samples.metrics as Record<string, number>;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const fullArm = (kind: Kind) => arms[armName(kind, full, S.seeds[0])].metrics;
     const rightShare = held.filter((e) => e.labels.every(Boolean)).length / held.length;
     return {
       settings: S,
@@ -196,6 +258,8 @@ export const prmVsOrm: Experiment = {
         `Training data: ${S.volumes.join(', ')} examples (nested) over ${fAll} families (${familySubset(fAll).join(', ')}), and ${vMax} examples over ${S.family_counts.join(', ')} families; ${S.steps} steps of ${S.batch} examples for every reward model, so volumes above ${S.steps * S.batch} are not all seen.`,
         `Families: ${STEP_FAMILIES.join(', ')}; the held-out problems cycle through all of them.`,
         `Reward-model accuracy on ${held.length} held-out step-labelled traces (all data): PRM ${(100 * mean(perHeld('prm', full)).estimate).toFixed(1)}%, ORM ${(100 * mean(perHeld('orm', full)).estimate).toFixed(1)}%; a constant answer scores ${(100 * Math.max(rightShare, 1 - rightShare)).toFixed(1)}% (${(100 * rightShare).toFixed(1)}% of them are right throughout). A reward model near that level has not learned to check steps, and its best-of-N picks are no better than chance.`,
+        `Step labels of the same traces (all data): PRM step accuracy ${pct(fullArm('prm').step_accuracy)} against ${pct(fullArm('prm').step_accuracy_constant)} for the constant majority label, step AUC ${fullArm('prm').step_auc.toFixed(3)} against ${fullArm('prm').step_auc_position.toFixed(3)} for a predictor that reads only the step's position; response AUC PRM ${fullArm('prm').response_auc.toFixed(3)}, ORM ${fullArm('orm').response_auc.toFixed(3)} (seed ${S.seeds[0]}).`,
+        `Both kinds start from ${S.init === 'reward' ? "the pipeline's reward model (reward/final)" : 'the SFT model with a fresh head'}, steps in the ${S.step_layout} layout, learning rate ${S.learning_rate}, ${S.step_balance ? 'class-balanced' : 'unweighted'} step BCE: the settings chosen on a validation draw of the train split (docs/experiments/prm.md).`,
       ],
     };
   },

@@ -3,11 +3,13 @@
  * documents, and a small GLM reader whose BPE tokenizer is trained on the world's reading texts.
  * The experiments build their own model (no pipeline base), so they run from a fresh clone.
  */
-import { generateWorldTask, HARD_MRC_KINDS, sampleAnnotatedDocument, WorldRng, getWorld, type AnnotatedDocument, type MrcRecord } from '../../data/world/index.js';
+import { generateWorldTask, HARD_MRC_KINDS, sampleAnnotatedDocument, WorldRng, getWorld, type AnnotatedDocument, type MrcKind, type MrcRecord } from '../../data/world/index.js';
+import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { configFromHf } from '../../models/glm/config.js';
 import { GlmForCausalLM } from '../../models/glm/model.js';
 import { Reader } from '../../models/reader/reader.js';
 import { trainBpeFromTexts } from '../../tokenizer/bpe-train.js';
+import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 
@@ -16,9 +18,9 @@ export interface ReaderSize {
   layers: number;
 }
 
-/** Hard-kind MRC items (task seed `seed`). */
-export function hardItems(n: number, seed: number): MrcRecord[] {
-  return generateWorldTask('mrc', { n, seed, mrcKinds: [...HARD_MRC_KINDS] });
+/** Hard-kind MRC items (task seed `seed`), of every hard kind or of `kinds`. */
+export function hardItems(n: number, seed: number, kinds: readonly MrcKind[] = HARD_MRC_KINDS): MrcRecord[] {
+  return generateWorldTask('mrc', { n, seed, mrcKinds: [...kinds] });
 }
 
 /** Annotated world documents. */
@@ -47,6 +49,14 @@ export function freshLm(tok: Tokenizer, size: ReaderSize, seed: number): GlmForC
 /** A fresh reader (backbone and heads from `seed`). */
 export function freshReader(tok: Tokenizer, size: ReaderSize, seed: number): Reader {
   return new Reader(freshLm(tok, size, seed), tok, undefined, seed);
+}
+
+/**
+ * A reader on a pre-trained causal LM folder (the pipeline's pre-trained model, as the papers start
+ * from a pre-trained LM): the backbone loaded afresh on every call, heads from `seed`.
+ */
+export function pretrainedReader(dir: string, seed: number): Reader {
+  return new Reader(loadCausalLM(dir), loadTokenizer(dir), undefined, seed);
 }
 
 /** Kind groups reported separately. */

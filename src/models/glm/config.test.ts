@@ -148,7 +148,9 @@ test('type errors name the file, key, expected and found', () => {
   expectConfigError(() => configFromHf({ model_type: 'glm4', attention_bias: 1 }, 'cfg.json'), 'attention_bias', '1');
   expectConfigError(() => configFromHf({ model_type: 'llama' }, 'cfg.json'), 'model_type', '"llama"');
   expectConfigError(() => configFromHf({ model_type: 'glm4', eos_token_id: [1, -2] }, 'cfg.json'), 'eos_token_id', '[1,-2]');
-  expectConfigError(() => configFromHf({ model_type: 'glm4', rope_scaling: { type: 'yarn', factor: 4 } }, 'cfg.json'), 'rope_scaling', '{"type":"yarn","factor":4}');
+  expectConfigError(() => configFromHf({ model_type: 'glm4', rope_scaling: { type: 'longrope', factor: 4 } }, 'cfg.json'), 'rope_scaling', '"longrope"');
+  expectConfigError(() => configFromHf({ model_type: 'glm4', rope_scaling: { rope_type: 'linear' } }, 'cfg.json'), 'rope_scaling', 'undefined');
+  expectConfigError(() => configFromHf({ model_type: 'glm4', rope_scaling: { rope_type: 'linear', factor: 0.5 } }, 'cfg.json'), 'rope_scaling', '0.5');
   assert.throws(() => configFromHf({ model_type: 'glm4', hidden_size: -1 }, 'some/dir/config.json'), /some\/dir\/config\.json/);
 });
 

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.js';
 import { expectedTensors } from './names.js';
+import { parseRopeScaling, validateRopeScaling, writeRopeScaling, type RopeScaling } from './rope-scaling.js';
 
 export type GlmModelType = 'glm4' | 'glm4_moe';
 
@@ -33,6 +34,8 @@ export interface GlmConfig {
   /** Fraction of head_dim that rotates (GLM: 0.5). */
   partialRotaryFactor: number;
   ropeTheta: number;
+  /** Scaled RoPE (HF `rope_scaling`, or the scaling keys of 5.x `rope_parameters`); null = plain RoPE. */
+  ropeScaling: RopeScaling | null;
   rmsNormEps: number;
   maxPositionEmbeddings: number;
   /** q/k/v projections carry a bias (o_proj never does). */
@@ -117,6 +120,7 @@ function defaults(modelType: GlmModelType): Omit<GlmConfig, 'headDim' | 'extra'>
     hiddenSize: 4096,
     partialRotaryFactor: 0.5,
     ropeTheta: 10000,
+    ropeScaling: null,
     maxPositionEmbeddings: 131072,
     tieWordEmbeddings: false,
     hiddenAct: 'silu',
@@ -246,11 +250,16 @@ export function configFromHf(json: unknown, source: string): GlmConfig {
   }
   // HF: head_dim defaults to hidden_size // num_attention_heads.
   if (view.head_dim === undefined) cfg.headDim = Math.floor(cfg.hiddenSize / cfg.numAttentionHeads);
+  // Scaled RoPE: 4.x `rope_scaling` (null or absent = plain), else the scaling keys of 5.x `rope_parameters`.
   const rs = obj.rope_scaling;
   if (rs !== undefined && rs !== null) {
-    throw new ConfigError(
-      `${source}: key "rope_scaling": expected null (glmkit implements plain RoPE only), found ${describe(rs)}; remove it or set it to null`,
-    );
+    if (typeof rs !== 'object' || Array.isArray(rs)) {
+      throw new ConfigError(`${source}: key "rope_scaling": expected null or an object with "rope_type" and "factor", found ${describe(rs)}`);
+    }
+    // the raw dict stays in `extra` too, so configToHf keeps its spelling ("type" or "rope_type") and extra keys
+    cfg.ropeScaling = parseRopeScaling(rs as Record<string, unknown>, `${source}: key "rope_scaling"`);
+  } else if (rp && typeof rp === 'object' && !Array.isArray(rp)) {
+    cfg.ropeScaling = parseRopeScaling(rp as Record<string, unknown>, `${source}: key "rope_parameters"`);
   }
   for (const [k, v] of Object.entries(obj)) {
     if (!used.has(k)) cfg.extra[k] = v;
@@ -282,11 +291,20 @@ export function configToHf(cfg: GlmConfig): Record<string, unknown> {
     out[k] = v;
   }
   const rp = out.rope_parameters;
-  if (rp && typeof rp === 'object' && !Array.isArray(rp)) {
-    const r = { ...(rp as Record<string, unknown>) };
+  const has5x = rp !== null && typeof rp === 'object' && !Array.isArray(rp);
+  if (has5x) {
+    // 5.x: the scaling lives in rope_parameters (a 4.x rope_scaling beside it is kept in step too).
+    const r = writeRopeScaling(cfg.ropeScaling, rp as Record<string, unknown>, 'rope_type');
     if ('rope_theta' in r) r.rope_theta = cfg.ropeTheta;
     if ('partial_rotary_factor' in r) r.partial_rotary_factor = cfg.partialRotaryFactor;
     out.rope_parameters = r;
+  }
+  if (cfg.ropeScaling) {
+    const prev = cfg.extra.rope_scaling;
+    const base = prev && typeof prev === 'object' && !Array.isArray(prev) ? (prev as Record<string, unknown>) : {};
+    if (!has5x || prev) out.rope_scaling = writeRopeScaling(cfg.ropeScaling, base, 'type' in base && !('rope_type' in base) ? 'type' : 'rope_type');
+  } else if (out.rope_scaling !== undefined && out.rope_scaling !== null) {
+    out.rope_scaling = null;
   }
   return out;
 }
@@ -339,6 +357,7 @@ export function validateConfig(cfg: GlmConfig, source = 'config'): void {
     );
   }
   if (!(cfg.ropeTheta > 0)) fail('rope_theta', 'a positive number', cfg.ropeTheta);
+  validateRopeScaling(cfg.ropeScaling ?? null, cfg.maxPositionEmbeddings, fail);
   if (!(cfg.rmsNormEps > 0)) fail('rms_norm_eps', 'a positive number', cfg.rmsNormEps);
   if (!(cfg.initializerRange > 0)) fail('initializer_range', 'a positive number', cfg.initializerRange);
   if (cfg.hiddenAct !== 'silu') fail('hidden_act', '"silu" (GLM uses SwiGLU)', cfg.hiddenAct);

@@ -12,7 +12,7 @@
  * regex), bos [gMASK], eos <|endoftext|>, eot <|user|>, eom <|observation|>, no automatic BOS.
  */
 import { join } from 'node:path';
-import { CheckpointError } from '../../errors.js';
+import { CheckpointError, ConfigError } from '../../errors.js';
 import { type GgmlTypeName, type GgufKv, type GgufTensorToWrite, gv, writeGguf } from '../../io/gguf.js';
 import { openSafetensorsCheckpoint } from '../../io/safetensors.js';
 import { type GlmConfig, readConfigFile, rotaryDim } from './config.js';
@@ -114,6 +114,9 @@ function findToken(tokens: string[], s: string): number | null {
 /** GGUF metadata (architecture hyper-parameters and tokenizer) of a GLM model. */
 export function glmGgufMetadata(cfg: GlmConfig, tok: GgufTokenizer, options: GlmGgufOptions = {}): GgufKv[] {
   const arch = ggufArch(cfg);
+  if (cfg.ropeScaling) {
+    throw new ConfigError(`export gguf: the model's config.json has rope_scaling "${cfg.ropeScaling.ropeType}", which the GGUF export does not write yet; export a model with plain RoPE (a larger rope_theta, as the long-context stage uses, exports fine)`);
+  }
   const mtp = options.mtp ?? true;
   const kv: GgufKv[] = [];
   const add = (key: string, value: GgufKv['value']) => kv.push({ key, value });

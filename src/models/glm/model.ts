@@ -10,6 +10,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { Embedding, Linear, RMSNorm, type InitOptions } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
 import { KVCache, positionsFromMask } from '../../generation/kv-cache.js';
+import { ropeFrequencies } from './rope-scaling.js';
 import { isMoeLayer, rotaryDim, validateConfig, type GlmConfig } from './config.js';
 import { GlmAttention, GlmFusedMlp, GlmMlp, type LayerContext } from './layers.js';
 import { GlmMoe } from './moe.js';
@@ -141,7 +142,15 @@ export class GlmModel extends Module {
     }
     positions ??= positionsFromMask(mask, B, T);
     if (positions.length !== B * T) throw new ShapeError(`forward: positions has ${positions.length} entries, expected B*T = ${B * T}`);
-    const { cos, sin } = F.ropeTables(positions, rotaryDim(this.config), this.config.ropeTheta, this.embedTokens.weight.dtype === 'f64' ? 'f64' : 'f32');
+    const cfg = this.config;
+    const rd = rotaryDim(cfg);
+    let freq: ReturnType<typeof ropeFrequencies> | undefined; // plain RoPE: the table's own theta^(-2i/d)
+    if (cfg.ropeScaling) {
+      let maxPos = 0; // dynamic NTK reads the call's length
+      for (let i = 0; i < positions.length; i++) if (positions[i] > maxPos) maxPos = positions[i];
+      freq = ropeFrequencies({ rotaryDim: rd, ropeTheta: cfg.ropeTheta, maxPositionEmbeddings: cfg.maxPositionEmbeddings, ropeScaling: cfg.ropeScaling }, maxPos + 1);
+    }
+    const { cos, sin } = F.ropeTables(positions, rd, cfg.ropeTheta, this.embedTokens.weight.dtype === 'f64' ? 'f64' : 'f32', freq);
     return { cos, sin, keyMask: opts.cache ? null : mask, prefixLen: opts.prefixLen ?? null, causal: true, cache: opts.cache ?? null };
   }
 

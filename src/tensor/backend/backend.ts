@@ -154,6 +154,14 @@ export interface Backend {
   /** dx overwritten; dw += (accumulated over rows). */
   rmsnormBackward(dy: FloatArray, x: FloatArray, w: FloatArray, rstd: FloatArray, dx: FloatArray, dw: FloatArray, rows: number, dim: number): void;
 
+  /**
+   * LayerNorm (torch.nn.LayerNorm, biased variance): out = (x - mean) * rstd * w + b per row;
+   * mean[r] and rstd[r] = 1/sqrt(var(x_r) + eps) saved. x, out: [rows, dim]; w, b: [dim].
+   */
+  layernormForward(x: FloatArray, w: FloatArray, b: FloatArray, out: FloatArray, mean: FloatArray, rstd: FloatArray, rows: number, dim: number, eps: number): void;
+  /** dx overwritten; dw and db += (accumulated over rows). */
+  layernormBackward(dy: FloatArray, x: FloatArray, w: FloatArray, mean: FloatArray, rstd: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray, rows: number, dim: number): void;
+
   rope(args: RopeArgs): void;
 
   attentionForward(args: AttentionForwardArgs): void;
@@ -180,6 +188,11 @@ export interface Backend {
   swigluForward(x: FloatArray, out: FloatArray, rows: number, inner: number): void;
   /** dx [rows, 2*inner] overwritten. */
   swigluBackward(x: FloatArray, dout: FloatArray, dx: FloatArray, rows: number, inner: number): void;
+
+  /** GELU, exact form as torch.nn.GELU(): out = x * (1 + erf(x / sqrt 2)) / 2, over n values. */
+  geluForward(x: FloatArray, out: FloatArray, n: number): void;
+  /** dx = dout * (Phi(x) + x * phi(x)), overwritten. */
+  geluBackward(x: FloatArray, dout: FloatArray, dx: FloatArray, n: number): void;
 
   /** out[i] = table[ids[i]]; table [vocab, dim]. An id outside [0, vocab) is an error. */
   embeddingForward(table: FloatArray, ids: Int32Array, out: FloatArray, vocab: number, dim: number): void;

@@ -126,3 +126,43 @@ test('ids outside the vocabulary are a GlmkitError on both backends, not a crash
     }
   }
 });
+
+test('reference erf and gelu match known values (exact erf form, not the tanh approximation)', async () => {
+  const { erf } = await import('./reference/elementwise.js');
+  // erf(0.5) = 0.5204998778130465, erf(1) = 0.8427007929497149, erf(2) = 0.9953222650189527, erf(3.5) = 0.9999992569016276
+  assertAllClose([erf(0.5), erf(1), erf(-2), erf(3.5), erf(0)], [0.5204998778130465, 0.8427007929497149, -0.9953222650189527, 0.9999992569016276, 0], 1e-15, 1e-14, 'erf');
+  const x = new Float64Array([1, -1, 3]), out = new Float64Array(3);
+  ref.geluForward(x, out, 3);
+  // gelu(1) = 0.5 * (1 + erf(1/sqrt 2)) = 0.8413447460685429; tanh form would give 0.8411919906082768.
+  assertAllClose(out, [0.8413447460685429, -0.15865525393145707, 2.9959503059051100], 1e-15, 1e-14, 'gelu');
+});
+
+test('reference gelu backward matches float64 finite differences', () => {
+  const n = 40;
+  const x = Float64Array.from(randArray(n, 11, -5, 5)), dout = Float64Array.from(randArray(n, 12));
+  const dx = new Float64Array(n);
+  ref.geluBackward(x, dout, dx, n);
+  const h = 1e-6;
+  const fd = Array.from(x, (_, i) => {
+    const f = (v: number) => {
+      const o = new Float64Array(1);
+      ref.geluForward(new Float64Array([v]), o, 1);
+      return o[0];
+    };
+    return (dout[i] * (f(x[i] + h) - f(x[i] - h))) / (2 * h);
+  });
+  assertAllClose(dx, fd, 1e-8, 1e-6, 'dx');
+});
+
+test('native gelu matches the reference over [-12, 12] and on large n', needNative, () => {
+  const n = 50001;
+  const x = randArray(n, 13, -12, 12), dout = randArray(n, 14);
+  const outs = [native!, ref].map((be: Backend) => {
+    const out = new Float32Array(n), dx = new Float32Array(n).fill(7);
+    be.geluForward(x, out, n);
+    be.geluBackward(x, dout, dx, n);
+    return { out, dx };
+  });
+  assertAllClose(outs[0].out, outs[1].out, 1e-6, 1e-5, 'out');
+  assertAllClose(outs[0].dx, outs[1].dx, 1e-6, 1e-5, 'dx');
+});

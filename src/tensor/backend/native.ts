@@ -98,6 +98,21 @@ export function createNativeBackend(native: Addon): Backend {
         native.rmsnormBackward(f32(dy, op, 'dy'), f32(x, op, 'x'), f32(w, op, 'w'), f32(rstd, op, 'rstd'), f32(dx, op, 'dx'), f32(dw, op, 'dw'), rows, dim),
       );
     },
+    layernormForward(x, w, b, out, mean, rstd, rows, dim, eps) {
+      const op = 'layernormForward';
+      call(op, () =>
+        native.layernormForward(f32(x, op, 'x'), f32(w, op, 'w'), f32(b, op, 'b'), f32(out, op, 'out'), f32(mean, op, 'mean'), f32(rstd, op, 'rstd'), rows, dim, eps),
+      );
+    },
+    layernormBackward(dy, x, w, mean, rstd, dx, dw, db, rows, dim) {
+      const op = 'layernormBackward';
+      call(op, () =>
+        native.layernormBackward(
+          f32(dy, op, 'dy'), f32(x, op, 'x'), f32(w, op, 'w'), f32(mean, op, 'mean'), f32(rstd, op, 'rstd'),
+          f32(dx, op, 'dx'), f32(dw, op, 'dw'), f32(db, op, 'db'), rows, dim,
+        ),
+      );
+    },
     rope(p: RopeArgs) {
       const op = 'rope';
       call(op, () =>
@@ -152,6 +167,14 @@ export function createNativeBackend(native: Addon): Backend {
     swigluBackward(x, dout, dx, rows, inner) {
       const op = 'swigluBackward';
       call(op, () => native.swigluBackward(f32(x, op, 'x'), f32(dout, op, 'dout'), f32(dx, op, 'dx'), rows, inner));
+    },
+    geluForward(x, out, n) {
+      const op = 'geluForward';
+      call(op, () => native.geluForward(f32(x, op, 'x'), f32(out, op, 'out'), n));
+    },
+    geluBackward(x, dout, dx, n) {
+      const op = 'geluBackward';
+      call(op, () => native.geluBackward(f32(x, op, 'x'), f32(dout, op, 'dout'), f32(dx, op, 'dx'), n));
     },
     embeddingForward(table, ids, out, vocab, dim) {
       const op = 'embeddingForward';

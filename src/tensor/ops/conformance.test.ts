@@ -55,6 +55,9 @@ cases.push(
   { name: 'linear', inputs: (g) => [r(g, 2, 33, 64), r(g, 48, 64), r(g, 48)], fn: (x, w, b) => F.linear(x, w, b), tol: { atol: 1e-4 } },
   { name: 'rmsNorm', inputs: (g) => [r(g, 37, 1000), r(g, 1000)], fn: (x, w) => F.rmsNorm(x, w, 1e-6), tol: { atol: 1e-4 } },
   { name: 'rmsNorm dim 7', inputs: (g) => [r(g, 3, 5, 7), r(g, 7)], fn: (x, w) => F.rmsNorm(x, w, 1e-5) },
+  { name: 'layerNorm', inputs: (g) => [r(g, 37, 1000), r(g, 1000), r(g, 1000)], fn: (x, w, b) => F.layerNorm(x, w, b, 1e-5), tol: { atol: 1e-4 } },
+  { name: 'layerNorm dim 7', inputs: (g) => [r(g, 3, 5, 7), r(g, 7), r(g, 7)], fn: (x, w, b) => F.layerNorm(x, w, b, 1e-5) },
+  { name: 'geluErf', inputs: (g) => [r(g, 33, 70)], fn: (x) => F.geluErf(x) },
   { name: 'softmax', inputs: (g) => [r(g, 33, 1000)], fn: (x) => F.softmax(x) },
   { name: 'logSoftmax', inputs: (g) => [r(g, 7, 33)], fn: (x) => F.logSoftmax(x) },
   { name: 'crossEntropy', inputs: (g) => [r(g, 2, 17, 1000)], fn: (x) => F.crossEntropy(x, Tensor.ids(Array.from({ length: 34 }, (_, i) => (i % 5 === 0 ? -100 : (i * 37) % 1000)), [2, 17])) },
@@ -139,4 +142,10 @@ test('autograd-only (TypeScript elementwise, no native kernel): silu(a) * sigmoi
   assert.deepEqual(y.shape, [33, 7]);
   assertFiniteClose(y.data, (n) => a.data[n] / (1 + Math.exp(-a.data[n])) ** 2, 'silu * sigmoid');
   gradcheck((x) => F.mul(F.silu(x), F.sigmoid(x)), [a]);
+});
+
+test('autograd f64: layerNorm and geluErf (reference kernels) match central finite differences', () => {
+  const g = new Rng('layerNorm gelu gradcheck');
+  const x = Tensor.randn([4, 6], g, 1, 'f64'), w = Tensor.randn([6], g, 1, 'f64'), b = Tensor.randn([6], g, 1, 'f64');
+  gradcheck((a, ww, bb) => F.geluErf(F.layerNorm(a, ww, bb, 1e-5)), [x, w, b]);
 });

@@ -5,6 +5,8 @@ export * from './shape-ops.js';
 export * from './matmul.js';
 export {
   rmsNorm,
+  layerNorm,
+  geluErf,
   ropeTables,
   rope,
   attention,

@@ -1,5 +1,5 @@
 /**
- * Fused neural-network ops over the backend kernels: RMSNorm, rotary embedding, attention,
+ * Fused neural-network ops over the backend kernels: RMSNorm, LayerNorm, GELU, rotary embedding, attention,
  * softmax / log-softmax, cross-entropy, SwiGLU, embedding, top-k. Each records its backward,
  * which calls the matching backward kernel.
  */
@@ -29,17 +29,58 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   });
 }
 
-/** cos/sin tables [positions.length, rotaryDim/2] for angles pos * theta^(-2i/rotaryDim). */
-export function ropeTables(positions: ArrayLike<number>, rotaryDim: number, theta: number, dtype: DType = 'f32'): { cos: Tensor; sin: Tensor } {
+/** torch.nn.LayerNorm over the last dim (biased variance): (x - mean) / sqrt(var + eps) * w + b. x: [..., d], w, b: [d]. */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {
+  const dtype = commonFloat('layerNorm', x, weight, bias);
+  const dim = x.shape[x.ndim - 1];
+  if (weight.ndim !== 1 || weight.shape[0] !== dim || bias.ndim !== 1 || bias.shape[0] !== dim) {
+    throw new ShapeError(`layerNorm: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} must both be [${dim}] for x ${fmt(x.shape)}`);
+  }
+  const rows = dim === 0 ? 0 : x.size / dim;
+  const out = uninit(x.shape, dtype);
+  const mean = allocData(dtype, rows) as FloatArray, rstd = allocData(dtype, rows) as FloatArray;
+  const be = backendFor(x.data);
+  be.layernormForward(x.data as FloatArray, weight.data as FloatArray, bias.data as FloatArray, out.data as FloatArray, mean, rstd, rows, dim, eps);
+  return record(out, 'layerNorm', [x, weight, bias], (g) => {
+    const gx = uninit(x.shape, dtype), gw = empty(weight.shape, dtype), gb = empty(bias.shape, dtype); // dx overwritten, dw/db accumulated
+    be.layernormBackward(g.data as FloatArray, x.data as FloatArray, weight.data as FloatArray, mean, rstd, gx.data as FloatArray, gw.data as FloatArray, gb.data as FloatArray, rows, dim);
+    return [gx, gw, gb];
+  });
+}
+
+/** GELU, exact erf form as torch.nn.GELU() (approximate='none'): x * (1 + erf(x / sqrt 2)) / 2, with native kernels. (`gelu` in elementwise.ts is the tanh approximation.) */
+export function geluErf(x: Tensor): Tensor {
+  const dtype = commonFloat('geluErf', x);
+  const be = backendFor(x.data);
+  const out = uninit(x.shape, dtype);
+  be.geluForward(x.data as FloatArray, out.data as FloatArray, x.size);
+  return record(out, 'geluErf', [x], (g) => {
+    const gx = uninit(x.shape, dtype);
+    be.geluBackward(x.data as FloatArray, g.data as FloatArray, gx.data as FloatArray, x.size);
+    return [gx];
+  });
+}
+
+/**
+ * cos/sin tables [positions.length, rotaryDim/2] for angles pos * theta^(-2i/rotaryDim); or, with
+ * `freq` (scaled RoPE, src/models/glm/rope-scaling.ts), angles pos * invFreq[i] and both tables
+ * multiplied by `attentionFactor`.
+ */
+export function ropeTables(
+  positions: ArrayLike<number>, rotaryDim: number, theta: number, dtype: DType = 'f32',
+  freq?: { invFreq: ArrayLike<number>; attentionFactor: number },
+): { cos: Tensor; sin: Tensor } {
   if (rotaryDim % 2 !== 0) throw new ShapeError(`ropeTables: rotaryDim must be even, got ${rotaryDim}`);
   const half = rotaryDim / 2, n = positions.length;
+  if (freq && freq.invFreq.length !== half) throw new ShapeError(`ropeTables: invFreq has ${freq.invFreq.length} entries, expected rotaryDim/2 = ${half}`);
+  const mult = freq ? freq.attentionFactor : 1;
   const cos = Tensor.zeros([n, half], dtype), sin = Tensor.zeros([n, half], dtype);
   for (let i = 0; i < half; i++) {
-    const invFreq = Math.pow(theta, (-2 * i) / rotaryDim);
+    const invFreq = freq ? freq.invFreq[i] : Math.pow(theta, (-2 * i) / rotaryDim);
     for (let p = 0; p < n; p++) {
       const angle = positions[p] * invFreq;
-      cos.data[p * half + i] = Math.cos(angle);
-      sin.data[p * half + i] = Math.sin(angle);
+      cos.data[p * half + i] = mult * Math.cos(angle);
+      sin.data[p * half + i] = mult * Math.sin(angle);
     }
   }
   return { cos, sin };

@@ -35,7 +35,7 @@ export const dpoSchema = {
   beta: field('number', 0.1, 'beta: strength of the implicit KL constraint to the reference', { min: 0 }),
   loss_type: choice(['sigmoid', 'ipo'], 'sigmoid', 'sigmoid (DPO) or ipo'),
   label_smoothing: field('number', 0, 'cDPO: assumed chance that a preference label is flipped, in [0, 0.5)', { min: 0 }),
-  rpo_alpha: field('number', 0, 'weight of the SFT (NLL, token mean) loss on the chosen response (LongReward uses a small one; 0 = off)', { min: 0 }),
+  rpo_alpha: field('number', 0, 'weight of the SFT (NLL, token mean) loss on the chosen response (LongReward uses a small one; 0 = off); also spelled --sft-loss-weight', { min: 0, alsoFlags: ['sft-loss-weight'] }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
   ref_logprob_cache: field<string | null>('path', null, 'folder caching the reference log-probs on disk, keyed by a fingerprint of the reference model and the dataset; reruns reuse them', { nullable: true }),
   enable_thinking: field('boolean', false, 'with --eval-data: sample evaluation responses in thinking mode'),
@@ -96,8 +96,8 @@ export class DpoTrainer extends Trainer<DpoConfig> {
     this.reference = new ReferenceLogps(ref.eval(), 1, config.ref_logprob_cache ? new RefLogprobStore(config.ref_logprob_cache, { model: modelFingerprint(ref), dataset: datasetFingerprint(all), temperature: 1 }) : null);
   }
 
-  /** Loss and stats of a list of pairs (policy with a graph when `grad`). */
-  private pairLoss(idx: number[], pairs: TokenizedPair[], prefix: string) {
+  /** Loss and stats of a list of pairs (policy with a graph when `grad`); public for tests. */
+  pairLoss(idx: number[], pairs: TokenizedPair[], prefix: string) {
     const B = idx.length;
     const picked = idx.map((i) => pairs[i]);
     const batch = responseBatch([...picked.map((p) => p.chosen), ...picked.map((p) => p.rejected)], this.padId);

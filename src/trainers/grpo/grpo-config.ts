@@ -3,7 +3,8 @@ import { baseSchema } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { rlCheckSchema } from '../checks/check-config.js';
 import { STEP_AGGREGATIONS } from '../reward/prm.js';
-import { remoteRolloutSchema } from '../remote/remote-rollouts.js';
+import { remoteRolloutSchema, rolloutAheadSchema } from '../remote/remote-rollouts.js';
+import { remoteRewardSchema } from '../remote/reward-client.js';
 
 export const grpoSchema = {
   ...baseSchema,
@@ -45,6 +46,8 @@ export const grpoSchema = {
   reward_aggregation: choice(['', ...STEP_AGGREGATIONS], '', 'with a process reward model: min, prod or last of the step probabilities (default: the one saved with it)'),
   ...rlCheckSchema,
   ...remoteRolloutSchema,
+  ...rolloutAheadSchema,
+  ...remoteRewardSchema,
 };
 
 export type GrpoConfig = Values<typeof grpoSchema>;

@@ -3,6 +3,8 @@
  *   {"prompt": [messages] | "text", "answer": "...", "task"?: "arithmetic" | "world" | "tool",
  *    "difficulty"?: n, "tools"?: [tool schemas] | ["python", ...], "verifier"?: "numeric" | ...,
  *    "tolerance"?: x, "tool_calls"?: [...], "offline_trials"?: n, "offline_successes"?: c}
+ * Prompt messages may hold image parts (docs/data-formats.md "Images in chats"); they are validated
+ * here, loaded by whoever renders the prompt for a vision model.
  * `offline_*` carry pass@k evidence from earlier checkpoints or other models into RLCS.
  */
 import { DataError } from '../../errors.js';
@@ -11,6 +13,7 @@ import { sampleToolProblem } from '../../data/world/tools.js';
 import type { WorldRng } from '../../data/world/rng.js';
 import type { ChatMessage, ToolSpec } from '../../tokenizer/chat-types.js';
 import { verifierOf, type VerifiableRecord } from '../../rewards/index.js';
+import { normalizeConversation } from '../../tokenizer/chat-validate.js';
 import { DEFAULT_TOOL_SPECS } from './tools.js';
 
 export interface RlPrompt extends VerifiableRecord {
@@ -25,6 +28,9 @@ export interface RlPrompt extends VerifiableRecord {
 export function toRlPrompt(v: Record<string, unknown>, where: { file?: string; line?: number } = {}): RlPrompt {
   const prompt = typeof v.prompt === 'string' ? [{ role: 'user' as const, content: v.prompt }] : v.prompt;
   if (!Array.isArray(prompt) || prompt.length === 0) throw new DataError('expected "prompt": a non-empty list of messages or a string', { ...where, field: 'prompt' });
+  // roles, content parts (text and images) and tool-call shapes, with file:line in the error
+  const loc = where.file !== undefined && where.line !== undefined ? `${where.file}:${where.line}` : where.file;
+  normalizeConversation({ messages: prompt }, loc, 'prompt');
   if (typeof v.answer !== 'string' && typeof v.answer !== 'number') throw new DataError(`expected "answer": a string, found ${JSON.stringify(v.answer)}`, { ...where, field: 'answer' });
   let tools: ToolSpec[] | undefined;
   if (v.tools !== undefined) {
@@ -41,7 +47,7 @@ export function toRlPrompt(v: Record<string, unknown>, where: { file?: string; l
   try {
     verifierOf(rec);
   } catch (e) {
-    throw new DataError((e as Error).message, { ...where, field: 'task' });
+    throw new DataError((e as Error).message, { ...where, field: v.verifier !== undefined ? 'verifier' : 'task' });
   }
   return rec;
 }

@@ -34,7 +34,9 @@ import type { RlPrompt } from './grpo-data.js';
 import { RemoteRollouts } from '../remote/remote-rollouts.js';
 import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
 import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
-import { loadRewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
+import { loadRewardScorer } from '../reward/reward-scorer.js';
+import { RemoteRewardScorer, type AsyncScorer } from '../remote/reward-client.js';
+import { applyBehaviourWeights, behaviourGrid } from '../remote/off-policy.js';
 
 /** One training sample: a rollout with its advantage (and old log-probs when reused). */
 export interface Sample {
@@ -45,6 +47,19 @@ export interface Sample {
   /** the rollout's reward, and its group (index in the step) for dumps */
   reward?: number;
   group?: number;
+  /** policy lag: optimizer steps between the weights that sampled it and the step that trains on it */
+  lag?: number;
+}
+
+/** A rollout batch launched (possibly ahead of its step, --rollout-ahead) and not yet consumed. */
+interface LaunchedBatch {
+  /** the trainer step whose weights sample it */
+  version: number;
+  drawn: number[];
+  G: number;
+  nPrompts: number;
+  temperature: number;
+  rolls: Promise<Rollout[]>;
 }
 
 export class GrpoTrainer extends Trainer<GrpoConfig> {
@@ -69,10 +84,12 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   /** dump records of the current step's dropped groups */
   private dropped: DumpRecord[] = [];
   private drawnPrompts: number[] = [];
-  /** the reward model that replaces the verifier as the training reward (--reward-model), or null */
-  private readonly rewardModel: ResponseScorer | null;
+  /** the reward model that replaces the verifier as the training reward (--reward-model or --reward-url), or null */
+  private readonly rewardModel: AsyncScorer | null;
   /** generation on inference servers (--rollout-url), or null (in-process) */
   readonly remote: RemoteRollouts | null;
+  /** batches in flight for later steps (--rollout-ahead) */
+  private ahead: LaunchedBatch[] = [];
 
   constructor(
     config: GrpoConfig,
@@ -101,9 +118,11 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       for (const [name, t] of this.ref.stateDict()) t.data.set(src.get(name)!.data);
       this.ref.eval();
     } else this.ref = null;
-    this.rewardModel = config.reward_model ? loadRewardScorer(config.reward_model, tokenizer, config.reward_aggregation || null) : null;
+    if (config.reward_model && config.reward_url) throw new ConfigError('grpo: give --reward-model DIR (scored in-process) or --reward-url URL (scored by a server), not both');
+    this.rewardModel = config.reward_model ? loadRewardScorer(config.reward_model, tokenizer, config.reward_aggregation || null) : RemoteRewardScorer.fromConfig(config);
     this.checks = new RlChecks(config, 'grpo');
     this.remote = RemoteRollouts.fromConfig(config, tokenizer);
+    if (config.rollout_ahead > 0 && !this.remote) throw new ConfigError(`grpo: --rollout-ahead ${config.rollout_ahead} overlaps generation on inference servers with the update; it needs --rollout-url (in-process generation runs on the trainer's own thread)`);
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
     this.dynTemp = config.dynamic_temperature
       ? new DynamicTemperature(config.temperature, { candidates: config.temperature_candidates.split(',').map(Number), patience: config.temperature_patience })
@@ -160,21 +179,54 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     }
   }
 
-  /** One rollout batch: draw, roll out, reward, select, compute advantages, split. */
-  private async collect(): Promise<void> {
+  /**
+   * Starts the rollout batch of step `target` on the current weights: draws its prompts and sends
+   * its requests; the returned batch's rollouts arrive later (awaited by `collect`).
+   */
+  private async launch(target: number): Promise<LaunchedBatch> {
     const c = this.config;
-    this.curriculum.progress = this.step / c.max_steps;
+    this.curriculum.progress = target / c.max_steps;
     const G = this.curriculum.samplesPerPrompt();
     const nPrompts = Math.max(1, Math.floor((c.per_device_train_batch_size * c.gradient_accumulation_steps) / G));
     const drawn = this.curriculum.draw(nPrompts, this.rng);
     const temperature = this.dynTemp?.temperature ?? c.temperature;
     await this.remote?.sync(this.policy, this.step);
-    const rolls = await rolloutBatch(this.policy, this.tok, drawn.map((i) => this.prompts[i]), this.rolloutOptions(G, temperature));
+    const rolls = rolloutBatch(this.policy, this.tok, drawn.map((i) => this.prompts[i]), this.rolloutOptions(G, temperature));
+    // awaited later; a failure is reported there, not as an unhandled rejection meanwhile
+    rolls.catch(() => undefined);
+    return { version: this.step, drawn, G, nPrompts, temperature, rolls };
+  }
+
+  /**
+   * The rollout batch of this step (launched now, or earlier with --rollout-ahead K), then the
+   * batches of the next K collecting steps are launched on the current weights so the servers
+   * generate them while this step's update runs.
+   */
+  private async nextBatch(): Promise<{ batch: LaunchedBatch; rolls: Rollout[] }> {
+    const c = this.config;
+    const batch = this.ahead.shift() ?? (await this.launch(this.step));
+    const rolls = await batch.rolls;
+    for (let k = this.ahead.length + 1; k <= c.rollout_ahead; k++) {
+      const target = this.step + k * c.num_iterations;
+      if (target >= c.max_steps) break;
+      this.ahead.push(await this.launch(target));
+    }
+    // give the event loop a few turns so the launched requests leave before the update blocks it
+    if (this.ahead.length > 0) for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 1));
+    return { batch, rolls };
+  }
+
+  /** One rollout batch: (launch,) roll out, reward, select, compute advantages, split. */
+  private async collect(): Promise<void> {
+    const c = this.config;
+    const { batch, rolls } = await this.nextBatch();
+    const { drawn, G, nPrompts, temperature } = batch;
+    const lag = this.step - batch.version;
     this.rollouts += rolls.length;
     const verified = rolls.map((r) => GrpoTrainer.reward(this.prompts[drawn[r.prompt]], r));
     // with --reward-model the advantages come from its scores; the curriculum still tracks verified pass rates
     const rewards = this.rewardModel
-      ? this.rewardModel.score(rolls.map((r) => this.prompts[drawn[r.prompt]].prompt), rolls.map((r) => ({ role: 'assistant' as const, content: r.parsed.content, reasoning_content: r.parsed.reasoning_content ?? '' })))
+      ? await this.rewardModel.score(rolls.map((r) => this.prompts[drawn[r.prompt]].prompt), rolls.map((r) => ({ role: 'assistant' as const, content: r.parsed.content, reasoning_content: r.parsed.reasoning_content ?? '' })))
       : verified;
     const groups: (Group & { k: number })[] = drawn.map((p, k) => ({ prompt: p, k, rewards: rewards.slice(k * G, (k + 1) * G) }));
     this.curriculum.observe(this.rewardModel ? groups.map((g) => ({ ...g, rewards: verified.slice(g.k * G, (g.k + 1) * G) })) : groups);
@@ -183,7 +235,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const samples: Sample[] = [];
     for (const g of kept) {
       const adv = groupAdvantages(g.rewards, G, { scaleByStd: c.scale_rewards });
-      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null, reward: g.rewards[i], group: g.k });
+      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null, reward: g.rewards[i], group: g.k, ...(lag > 0 ? { lag } : {}) });
     }
     this.drawnPrompts = drawn;
     this.dropped = [];
@@ -214,6 +266,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       groups_kept: kept.length,
       rollouts: this.rollouts,
       ...this.remote?.metrics(),
+      ...(c.rollout_ahead > 0 ? { 'rollout/lag_mean': lag, 'rollout/lag_max': lag } : {}),
       temperature,
       'curriculum/expansion': cur.expansion,
       'curriculum/invalid_rate': cur.invalid_rate,
@@ -255,8 +308,9 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     }
     const temperature = this.stepMetrics.temperature ?? c.temperature;
     // the first step on a rollout batch runs on the policy that sampled it: compare with the sampler
-    const fresh = this.step % c.num_iterations === 0;
-    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, compareSampler: fresh, routingReplay: c.routing_replay });
+    // (a sample generated ahead came from older weights: its log-probs differ by design)
+    const fresh = this.step % c.num_iterations === 0 && chunk.every((s) => !s.lag);
+    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, compareSampler: fresh, routingReplay: c.routing_replay, behaviourCap: c.rollout_ahead > 0 ? c.rollout_is_cap : null });
     this.observeChecks(chunk, r.detail);
     return { loss: r.loss, lossValue: r.value * accumulation, tokens: r.tokens, metrics: { ...this.stepMetrics, ...r.metrics } };
   }
@@ -373,6 +427,11 @@ export interface GrpoLossOptions {
   compareSampler?: boolean;
   /** MoE: route sampled tokens to the experts the rollout chose (routing replay) */
   routingReplay?: boolean;
+  /**
+   * off-policy correction (--rollout-ahead): each token's surrogate is weighted by the truncated
+   * importance weight min(pi_old / pi_behaviour, cap), pi_behaviour being the sampler's log-probs
+   */
+  behaviourCap?: number | null;
 }
 
 /** What grpoLoss measured beyond the loss: per-position grids for dumps, and the sampler checks. */
@@ -427,6 +486,7 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
   });
   const ratio = F.exp(F.sub(logp, new Tensor(old, [B, T])));
   const { coef, constant, tokens: n, low, high } = clipCoefficients(ratio.data as Float32Array, adv, batch.lossMask, c.epsilon, c.epsilon_high);
+  const is = c.behaviourCap ? applyBehaviourWeights(coef, constant, old, behaviourGrid(chunk, B, T), batch.lossMask, c.behaviourCap) : null;
   let perToken = F.mul(ratio, new Tensor(coef, [B, T])); // -rho A where unclipped, 0 where clipped
   let klMean = NaN;
   let refGrid: Float32Array | null = null;
@@ -448,6 +508,7 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
     clip_ratio: n ? (low + high) / n : 0,
     'clip_ratio/low_mean': n ? low / n : 0,
     'clip_ratio/high_mean': n ? high / n : 0,
+    ...(is ? { 'rollout/is_weight_mean': is.mean, 'rollout/is_capped_ratio': is.capped } : {}),
   };
   if (ref) metrics.kl = klMean;
   return { loss, value, tokens: n, metrics, detail: { T, logp: logp.data as Float32Array, ref: refGrid, entropy: ent.grid, deviation, routing, eosDropped } };

@@ -28,7 +28,7 @@ import type { Module } from '../../nn/module.js';
 import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
-import { padTokenId, rollout, rolloutBatch, rolloutLogprobGrid, rolloutMessage, type Rollout } from '../../generation/rollout.js';
+import { padTokenId, rollout, rolloutAsync, rolloutBatch, rolloutLogprobGrid, rolloutMessage, type Rollout, type RolloutOptions } from '../../generation/rollout.js';
 import { Rng } from '../../util/rng.js';
 import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
@@ -46,6 +46,10 @@ import { goldRewards, headPaddingDeviation, ppoAlarmFields, ppoBoundaryProblems,
 import { rewardScorer, type ResponseScorer } from '../reward/reward-scorer.js';
 import { STEP_AGGREGATIONS } from '../reward/prm.js';
 import { PolicyAndValue, ValueModel } from './value-model.js';
+import { rolloutFromJson, rolloutToJson, selectRows, type RolloutData, type SavedRollout } from './ppo-rollout-data.js';
+import { RemoteRollouts, remoteRolloutSchema, rolloutAheadSchema } from '../remote/remote-rollouts.js';
+import { truncatedWeight } from '../remote/off-policy.js';
+import { RemoteRewardScorer, remoteRewardSchema, type AsyncScorer } from '../remote/reward-client.js';
 
 export const ppoSchema = {
   ...baseSchema,
@@ -83,6 +87,9 @@ export const ppoSchema = {
   max_prompts: field('int', 0, 'use at most N prompts of --data (0 = all)', { min: 0 }),
   max_seq_length: field('int', 256, 'prompt tokens + response_length must fit here', { min: 2 }),
   ...rlCheckSchema,
+  ...remoteRolloutSchema,
+  ...rolloutAheadSchema,
+  ...remoteRewardSchema,
 };
 export type PpoConfig = Values<typeof ppoSchema>;
 
@@ -129,20 +136,6 @@ export function preparePpoPrompts(sft: GlmForCausalLM, rm: GlmForSequenceClassif
   return { prompts: kept.map((messages, i) => ({ messages, baseline: baselines[i] })), stats };
 }
 
-/** One rollout's training tensors, all laid out on the [B, T] grid of `batch` (0 off the response). */
-interface RolloutData {
-  batch: SequenceBatch;
-  oldLogp: Float32Array;
-  oldValues: Float32Array;
-  advantages: Float32Array;
-  returns: Float32Array;
-  /** r(x, y_ref) of each row (0 without the reference baseline): subtracted from the value head */
-  baselines: Float32Array;
-  /** MoE: the experts each sampled token was routed to (not saved in checkpoints) */
-  routing?: ((number[] | null)[] | undefined)[];
-  stats: Record<string, number>;
-}
-
 /** Generalised advantage estimation over one response (arrays indexed by response token). */
 export function gae(rewards: readonly number[], values: readonly number[], gamma: number, lam: number): { advantages: number[]; returns: number[] } {
   const L = rewards.length;
@@ -171,6 +164,12 @@ export class PpoTrainer extends Trainer<PpoConfig> {
   /** the next mini-batch is the first on a fresh rollout (the policy is still the sampler) */
   private fresh = false;
   private readonly boundaryChecked = new WeakSet<PpoPrompt>();
+  /** generation on inference servers (--rollout-url), or null (in-process) */
+  readonly remote: RemoteRollouts | null;
+  /** the reward of training rollouts: the reward model in-process, or the --reward-url server */
+  private readonly scorer: AsyncScorer;
+  /** the next rollout's generation, launched ahead (--rollout-ahead) */
+  private ahead: { version: number; picked: PpoPrompt[]; rs: Promise<Rollout[]> } | null = null;
 
   constructor(
     config: PpoConfig,
@@ -188,6 +187,10 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.padId = padTokenId(tokenizer);
     this.checks = new RlChecks(config, 'ppo');
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
+    this.remote = RemoteRollouts.fromConfig(config, tokenizer);
+    this.scorer = RemoteRewardScorer.fromConfig(config) ?? ppoScorer(rm, tokenizer, config);
+    if (config.rollout_ahead > 1) throw new ConfigError(`ppo: --rollout-ahead ${config.rollout_ahead}: PPO generates at most one rollout ahead (1); use 0 or 1`);
+    if (config.rollout_ahead > 0 && !this.remote) throw new ConfigError(`ppo: --rollout-ahead ${config.rollout_ahead} overlaps generation on inference servers with the update; it needs --rollout-url (in-process generation runs on the trainer's own thread)`);
     reference.eval();
     rm.eval();
   }
@@ -218,20 +221,54 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.checks.alarms.importState(s.alarms as Record<string, unknown> | undefined);
   }
 
-  /** Samples a rollout from the current policy and computes rewards, values and advantages. */
-  private makeRollout(): RolloutData {
+  /** How rollouts are sampled (in-process or on the --rollout-url servers, the same settings). */
+  protected rolloutOptions(): RolloutOptions {
+    const cfg = this.config;
+    return { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 };
+  }
+
+  /** Picks the next prompts and starts sampling them on the current weights (awaited by makeRollout). */
+  private async launch(): Promise<{ version: number; picked: PpoPrompt[]; rs: Promise<Rollout[]> }> {
+    const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
+    await this.remote?.sync(this.policy, this.step);
+    const rs = rolloutAsync(this.policy, this.tokenizer!, picked.map((p) => p.messages), this.rolloutOptions(), this.remote?.generate);
+    rs.catch(() => undefined); // awaited later; a failure is reported there
+    return { version: this.step, picked, rs };
+  }
+
+  /**
+   * Samples a rollout from the current policy (or takes the one launched ahead) and computes rewards,
+   * values and advantages. With --rollout-ahead 1 the next rollout is launched on the current weights
+   * before this one is processed, so the servers sample it while this one's mini-batches train; a
+   * rollout from older weights is trained with pi_old = the current policy (its log-probs computed
+   * here) and the truncated importance weight min(pi_old / pi_behaviour, C) on the policy loss.
+   */
+  private async makeRollout(): Promise<RolloutData> {
     const cfg = this.config;
     this.flushPending();
-    const picked = Array.from({ length: cfg.per_device_train_batch_size }, () => this.prompts[this.cursor.next()]);
-    const rs = rollout(this.policy, this.tokenizer!, picked.map((p) => p.messages), { maxNewTokens: cfg.response_length, temperature: cfg.temperature, batchSize: 32, thinking: cfg.enable_thinking, rng: this.rng, recordRouting: this.policy.moeLayers().length > 0 });
+    const launched = this.ahead ?? (await this.launch());
+    this.ahead = null;
+    const { picked } = launched;
+    const rs = await launched.rs;
+    const lag = this.step - launched.version;
+    // the steps this rollout feeds; launch the next one unless the run ends before it is needed
+    if (cfg.rollout_ahead > 0 && this.step + Math.ceil((cfg.num_ppo_epochs * cfg.num_mini_batches) / cfg.gradient_accumulation_steps) < cfg.max_steps) {
+      this.ahead = await this.launch();
+      for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 1)); // let the requests leave
+    }
     const batch = rolloutBatch(rs, this.padId);
     const [B, T] = batch.ids.shape;
-    const oldLogp = rolloutLogprobGrid(rs, batch);
+    const behaviour = rolloutLogprobGrid(rs, batch);
     const vocabLimit = this.tokenizer!.vocabSize;
+    let oldLogp = behaviour, isWeights: Float32Array | undefined;
+    if (cfg.rollout_ahead > 0) {
+      oldLogp = tokenLogprobsNoGrad(this.policy, batch, cfg.temperature, vocabLimit).data as Float32Array;
+      isWeights = Float32Array.from(oldLogp, (x, i) => (batch.lossMask[i] ? truncatedWeight(x, behaviour[i], cfg.rollout_is_cap) : 0));
+    }
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
     const values = noGrad(() => this.values(batch, baselines)).data;
-    const scores = ppoScorer(this.rm, this.tokenizer!, cfg).score(picked.map((p) => p.messages), rs.map(rolloutMessage));
+    const scores = await this.scorer.score(picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;
     const rowKl: number[] = [];
@@ -259,7 +296,8 @@ export class PpoTrainer extends Trainer<PpoConfig> {
       if (r.finishReason === 'stop') eos++;
     });
     if (cfg.whiten_advantages) whiten(advantages, batch.lossMask);
-    const stats = {
+    const stats: Record<string, number> = {
+      ...(isWeights ? { 'rollout/lag_mean': lag, 'rollout/lag_max': lag, 'rollout/is_weight_mean': maskedAverage(isWeights, batch.lossMask), 'rollout/is_capped_ratio': maskedAverage(isWeights.map((w) => (w === cfg.rollout_is_cap ? 1 : 0)), batch.lossMask) } : {}),
       'objective/kl': kl / B,
       'objective/entropy': entropy / B,
       'objective/non_score_reward': nonScore / B,
@@ -274,9 +312,9 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     this.checkRollout(picked, rs, batch);
     if (this.dump.due(this.step + 1)) {
       const parts = rs.map((_, b) => ({ score: scores[b], baseline: baselines[b], gold: gold?.[b] ?? null, kl: -cfg.kl_coef * rowKl[b] }));
-      this.pending = { step: this.step + 1, records: ppoDumpRecords(this.tokenizer!, this.step + 1, rs, batch, { old: oldLogp, ref: refLogp, values, adv: advantages }, parts), filled: new Set() };
+      this.pending = { step: this.step + 1, records: ppoDumpRecords(this.tokenizer!, this.step + 1, rs, batch, { old: behaviour, ref: refLogp, values, adv: advantages }, parts), filled: new Set() };
     }
-    return { batch, oldLogp, oldValues, advantages, returns, baselines, stats, routing: rs.some((r) => r.routing) ? rs.map((r) => r.routing) : undefined };
+    return { batch, oldLogp, oldValues, advantages, returns, baselines, isWeights, stats, routing: rs.some((r) => r.routing) ? rs.map((r) => r.routing) : undefined };
   }
 
   /**
@@ -333,12 +371,20 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     if (this.pending) fillPendingRows(this.pending, rows, mb, logp, entropy);
   }
 
-  protected microBatchLoss(accumulation: number): MicroBatchResult {
+  /**
+   * Before each step: a new rollout (and its shuffled mini-batches) whenever the queue holds fewer
+   * mini-batches than the step's micro-batches. Sampling is awaited here, so it may run on servers.
+   */
+  protected override async prepareStep(): Promise<void> {
     const cfg = this.config;
-    if (this.queue.length === 0) {
+    while (this.queue.length < cfg.gradient_accumulation_steps) {
       this.policy.eval();
-      const data = this.makeRollout();
-      this.policy.train();
+      let data: RolloutData;
+      try {
+        data = await this.makeRollout();
+      } finally {
+        this.policy.train();
+      }
       this.rollouts++;
       const B = data.batch.ids.shape[0];
       const per = Math.ceil(B / cfg.num_mini_batches);
@@ -352,6 +398,10 @@ export class PpoTrainer extends Trainer<PpoConfig> {
         for (let m = 0; m < B; m += per) this.queue.push({ data, rows: order.slice(m, m + per) });
       }
     }
+  }
+
+  protected microBatchLoss(accumulation: number): MicroBatchResult {
+    const cfg = this.config;
     const { data, rows } = this.queue.shift()!;
     const mb = selectRows(data, rows);
     const compareRouting = this.fresh && !!mb.routing;
@@ -378,13 +428,14 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     const adv = new Tensor(mb.advantages, shape);
     const ratio = F.exp(F.sub(logp, new Tensor(mb.oldLogp, shape)));
     const pg1 = F.mul(F.neg(adv), ratio), pg2 = F.mul(F.neg(adv), F.clamp(ratio, 1 - cfg.cliprange, 1 + cfg.cliprange));
-    const pgLoss = maskedMeanAll(F.maximum(pg1, pg2), mask);
+    const pgTokens = F.maximum(pg1, pg2);
+    const pgLoss = maskedMeanAll(mb.isWeights ? F.mul(pgTokens, new Tensor(mb.isWeights, shape)) : pgTokens, mask);
     const v = this.values(mb.batch, mb.baselines);
     const oldV = new Tensor(mb.oldValues, shape), ret = new Tensor(mb.returns, shape);
     const vClip = F.add(oldV, F.clamp(F.sub(v, oldV), -cfg.cliprange_value, cfg.cliprange_value));
     const vfLoss = F.mul(maskedMeanAll(F.maximum(F.square(F.sub(v, ret)), F.square(F.sub(vClip, ret))), mask), 0.5);
     let loss = F.add(pgLoss, F.mul(vfLoss, cfg.vf_coef));
-    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'alarm/entropy': ent.mean, 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts };
+    const metrics: Record<string, number> = { ...data.stats, 'loss/policy_avg': pgLoss.item(), 'loss/value_avg': vfLoss.item(), ...ratioStats(ratio, logp, mb, cfg), 'alarm/entropy': ent.mean, 'val/clipfrac_avg': clipFrac(v, oldV, mask, cfg.cliprange_value), rollouts: this.rollouts, ...this.remote?.metrics() };
     let tokens = mb.batch.attentionMask!.reduce((a, b) => a + b, 0);
     if (cfg.ptx_coef > 0 && this.sftExamples) {
       const ex = Array.from({ length: cfg.ptx_batch_size }, (_, i) => this.sftExamples![(this.rng.int(this.sftExamples!.length) + i) % this.sftExamples!.length]);
@@ -409,59 +460,6 @@ function fillPendingRows(p: { records: DumpRecord[]; filled: Set<number> }, rows
     rec.trainer_logprob = rec.token_ids.map((_, t) => round6(logp[b * T + start + t]));
     rec.entropy = rec.token_ids.map((_, t) => round6(entropy[b * T + start + t]));
   });
-}
-
-/** A rollout as JSON (float32 values print and parse back exactly). */
-interface SavedRollout {
-  shape: number[];
-  ids: number[];
-  attention_mask: number[];
-  loss_mask: number[];
-  old_logp: number[];
-  old_values: number[];
-  advantages: number[];
-  returns: number[];
-  baselines: number[];
-  stats: Record<string, number>;
-}
-
-function rolloutToJson(d: RolloutData): SavedRollout {
-  return {
-    shape: [...d.batch.ids.shape], ids: [...d.batch.ids.data], attention_mask: [...d.batch.attentionMask!], loss_mask: [...d.batch.lossMask],
-    old_logp: [...d.oldLogp], old_values: [...d.oldValues], advantages: [...d.advantages], returns: [...d.returns], baselines: [...d.baselines], stats: d.stats,
-  };
-}
-
-function rolloutFromJson(s: SavedRollout): RolloutData {
-  return {
-    batch: { ids: new Tensor(Int32Array.from(s.ids), s.shape), attentionMask: Int32Array.from(s.attention_mask), lossMask: Float32Array.from(s.loss_mask) },
-    oldLogp: Float32Array.from(s.old_logp), oldValues: Float32Array.from(s.old_values), advantages: Float32Array.from(s.advantages),
-    returns: Float32Array.from(s.returns), baselines: Float32Array.from(s.baselines), stats: s.stats,
-  };
-}
-
-/** Rows of a rollout as a smaller rollout (columns trimmed to the longest selected row). */
-function selectRows(d: RolloutData, rows: number[]): RolloutData {
-  const [, T] = d.batch.ids.shape;
-  let Tm = 1;
-  for (const r of rows) for (let t = 0; t < T; t++) if (d.batch.attentionMask![r * T + t]) Tm = Math.max(Tm, t + 1);
-  const B = rows.length;
-  const pick = <A extends Float32Array | Int32Array>(src: A, make: (n: number) => A): A => {
-    const out = make(B * Tm);
-    rows.forEach((r, b) => out.set(src.subarray(r * T, r * T + Tm), b * Tm));
-    return out;
-  };
-  const f32 = (n: number) => new Float32Array(n), i32 = (n: number) => new Int32Array(n);
-  return {
-    batch: { ids: new Tensor(pick(d.batch.ids.data as Int32Array, i32), [B, Tm]), attentionMask: pick(d.batch.attentionMask!, i32), lossMask: pick(d.batch.lossMask, f32) },
-    oldLogp: pick(d.oldLogp, f32),
-    oldValues: pick(d.oldValues, f32),
-    advantages: pick(d.advantages, f32),
-    returns: pick(d.returns, f32),
-    baselines: Float32Array.from(rows, (r) => d.baselines[r]),
-    stats: d.stats,
-    routing: d.routing ? rows.map((r) => d.routing![r]) : undefined,
-  };
 }
 
 function whiten(x: Float32Array, mask: Float32Array): void {
@@ -499,4 +497,10 @@ function clipFrac(v: Tensor, oldV: Tensor, mask: Float32Array, eps: number): num
     if (Math.abs(v.data[i] - oldV.data[i]) > eps) c++;
   }
   return n ? c / n : 0;
+}
+
+function maskedAverage(x: ArrayLike<number>, mask: ArrayLike<number>): number {
+  let s = 0, n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) [s, n] = [s + x[i], n + 1];
+  return n ? s / n : 0;
 }

@@ -21,6 +21,12 @@ export const remoteRolloutSchema = {
   rollout_down_seconds: field('number', 30, 'seconds a failed rollout server is left alone', { min: 0 }),
 };
 
+/** Asynchronous rollouts (grpo and ppo): generation of the next batches overlaps the update. */
+export const rolloutAheadSchema = {
+  rollout_ahead: field('int', 0, 'K: with --rollout-url, the servers generate the next K rollout batches while this one trains (asynchronous RL); samples then come from older weights, recorded as rollout/lag_* and importance-weighted (docs/scaling.md). Needs --rollout-url', { min: 0 }),
+  rollout_is_cap: field('number', 2, 'with --rollout-ahead: cap C of the per-token importance weight min(pi_old / pi_behaviour, C) (truncated importance sampling)', { min: 1 }),
+};
+
 export interface RemoteRolloutValues {
   rollout_url: string | string[] | null;
   rollout_api_key_env: string | null;

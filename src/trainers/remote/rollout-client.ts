@@ -129,6 +129,8 @@ export class RolloutClient {
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
       const s = await this.pick(tried, req.maxTokens + 1);
       tried.add(s);
+      // the version this request should run on (weights pushed while it is in flight do not apply to it)
+      const expect = s.version;
       if (attempt > 0) this.stats.retries++;
       this.stats.requests++;
       try {
@@ -148,10 +150,10 @@ export class RolloutClient {
         }
         if (status !== 200) throw new GlmkitError('rollout_request', `rollout server ${s.url} refused a completion (HTTP ${status}): ${errorText(json)}`);
         const out = this.parse(s, json);
-        if (s.version !== null && out.version !== null && out.version !== s.version) {
-          // sampled on weights older (or newer) than the ones we pushed: never train on it
+        if (expect !== null && out.version !== null && out.version !== expect) {
+          // sampled on weights other than the ones we pushed before sending it: never train on it
           this.stats.stale++;
-          s.lastError = `stale policy version ${out.version} (expected ${s.version})`;
+          s.lastError = `stale policy version ${out.version} (expected ${expect})`;
           // e.g. a restarted server: it gets the current weights again before its next request
           s.dir = null;
           continue;

@@ -9,7 +9,7 @@ import * as F from '../../tensor/ops/index.js';
 import type { GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
-import { tokenizeSteps, type StepwiseExample, type TokenizedSteps } from '../../data/stepwise.js';
+import { tokenizeSteps, type StepLayout, type StepwiseExample, type TokenizedSteps } from '../../data/stepwise.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import type { RewardConfig } from './reward-trainer.js';
 import { aggregateStepScores, scoreSteps, stepBceLoss, stepLogits, type StepAggregation } from './prm.js';
@@ -19,17 +19,21 @@ export interface TokenizedStepExample extends TokenizedSteps {
 }
 
 /** Tokenizes stepwise examples; those longer than maxLen tokens are dropped and counted. */
-export function tokenizeStepwise(tok: Tokenizer, examples: readonly StepwiseExample[], maxLen: number, sep: string): { examples: TokenizedStepExample[]; dropped: number } {
+export function tokenizeStepwise(tok: Tokenizer, examples: readonly StepwiseExample[], maxLen: number, sep: string, layout: StepLayout): { examples: TokenizedStepExample[]; dropped: number } {
   const out: TokenizedStepExample[] = [];
   for (const e of examples) {
-    const t = tokenizeSteps(tok, e.prompt, e.completions, sep);
+    const t = tokenizeSteps(tok, e.prompt, e.completions, sep, layout);
     if (t.ids.length <= maxLen) out.push({ ...t, labels: e.labels });
   }
   return { examples: out, dropped: examples.length - out.length };
 }
 
-/** Labels and weights of each step of a batch: all steps (process), or only each response's last step labelled "all right" (outcome). */
-export function stepTargets(batch: readonly TokenizedStepExample[], supervision: 'process' | 'outcome'): { labels: Float32Array; weights: Float32Array } {
+/**
+ * Labels and weights of each step of a batch: all steps (process), or only each response's last step
+ * labelled "all right" (outcome). With `balance`, the P right and N wrong labelled steps are weighted
+ * (P + N) / 2P and (P + N) / 2N, so each class weighs half of the batch (unchanged when one is absent).
+ */
+export function stepTargets(batch: readonly TokenizedStepExample[], supervision: 'process' | 'outcome', balance = false): { labels: Float32Array; weights: Float32Array } {
   const n = batch.reduce((a, e) => a + e.stepEnds.length, 0);
   const labels = new Float32Array(n), weights = new Float32Array(n);
   let k = 0;
@@ -42,12 +46,17 @@ export function stepTargets(batch: readonly TokenizedStepExample[], supervision:
     }
     k += m;
   }
+  if (balance) {
+    let pos = 0, neg = 0;
+    weights.forEach((w, i) => (w ? (labels[i] ? pos++ : neg++) : 0));
+    if (pos > 0 && neg > 0) weights.forEach((w, i) => (weights[i] = w ? (labels[i] ? (pos + neg) / (2 * pos) : (pos + neg) / (2 * neg)) : 0));
+  }
   return { labels, weights };
 }
 
-/** Per response: 1 where the aggregated score (above 0.5 or not) agrees with "every step right", else 0. */
-export function responseAgreement(rm: GlmForSequenceClassification, examples: readonly TokenizedStepExample[], padId: number, aggregation: StepAggregation): number[] {
-  return scoreSteps(rm, examples, padId).map((s, i) => ((aggregateStepScores(s, aggregation) > 0.5) === examples[i].labels.every(Boolean) ? 1 : 0));
+/** Per response: 1 where the aggregated score of its step logits (above 0.5 or not) agrees with "every step right", else 0. */
+export function responseAgreement(stepScores: readonly (readonly number[])[], examples: readonly TokenizedStepExample[], aggregation: StepAggregation): number[] {
+  return stepScores.map((s, i) => ((aggregateStepScores(s, aggregation) > 0.5) === examples[i].labels.every(Boolean) ? 1 : 0));
 }
 
 /** Held-out metrics of a stepwise reward model. */
@@ -85,7 +94,7 @@ export class ProcessRewardTrainer extends Trainer<RewardConfig> {
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.examples[this.cursor.next()]);
     const logits = stepLogits(this.rm, picked, this.padId);
-    const { labels, weights } = stepTargets(picked, this.config.supervision);
+    const { labels, weights } = stepTargets(picked, this.config.supervision, this.config.step_balance);
     const loss = stepBceLoss(logits, labels, weights);
     let ok = 0, n = 0;
     labels.forEach((y, i) => {

@@ -32,3 +32,18 @@ test('step targets: every step under process supervision, only the last ("all ri
   assert.deepEqual([...o.labels], [0, 0, 0, 0, 1]);
   assert.deepEqual([...o.weights], [0, 0, 1, 0, 1]);
 });
+
+test('step targets with class balancing: right and wrong labelled steps weigh half of the batch each', () => {
+  const ex = (labels: boolean[]) => ({ ids: [], stepEnds: labels.map((_, i) => i), labels });
+  const batch = [ex([true, true, false]), ex([true, true])];
+  const p = stepTargets(batch, 'process', true);
+  // 4 right, 1 wrong: weights 5/8 and 5/2, total 5
+  assert.deepEqual([...p.weights], [5 / 8, 5 / 8, 5 / 2, 5 / 8, 5 / 8]);
+  const o = stepTargets(batch, 'outcome', true);
+  assert.deepEqual([...o.weights], [0, 0, 1, 0, 1]);
+  assert.deepEqual([...stepTargets([ex([true, true])], 'process', true).weights], [1, 1]);
+  // the weighted loss: sum w BCE / sum w
+  const logits = new Tensor(new Float32Array([1, 1, 1, 1, 1]), [5]);
+  const want = (4 * (5 / 8) * -Math.log(sig(1)) + (5 / 2) * -Math.log(1 - sig(1))) / 5;
+  assert.ok(Math.abs(stepBceLoss(logits, p.labels, p.weights).item() - want) < 1e-5);
+});

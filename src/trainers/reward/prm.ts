@@ -10,14 +10,15 @@
  * an outcome reward model on the same inputs, scored at the last step.
  *
  * A PRM is saved as the reward model is (an HF sequence-classification folder) with one more key in
- * config.json, `glmkit_reward_model`: {"type": "process" | "outcome", "aggregation", "step_separator"}.
+ * config.json, `glmkit_reward_model`: {"type": "process" | "outcome", "aggregation", "step_separator",
+ * "step_layout"} (a model saved without `step_layout` reads steps in the `plain` layout).
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import { ConfigError } from '../../errors.js';
-import type { TokenizedSteps } from '../../data/stepwise.js';
+import { STEP_LAYOUTS, type StepLayout, type TokenizedSteps } from '../../data/stepwise.js';
 
 export const STEP_AGGREGATIONS = ['min', 'prod', 'last'] as const;
 export type StepAggregation = (typeof STEP_AGGREGATIONS)[number];
@@ -29,16 +30,18 @@ export interface StepRewardInfo {
   type: 'process' | 'outcome';
   aggregation: StepAggregation;
   step_separator: string;
+  step_layout: StepLayout;
 }
 
 /** The stepwise settings a reward model was saved with, or null for a pairwise (chat-template) reward model. */
 export function stepRewardInfo(rm: GlmForSequenceClassification): StepRewardInfo | null {
   const v = rm.config.extra[REWARD_MODEL_KEY] as Partial<StepRewardInfo> | undefined;
   if (!v || typeof v !== 'object') return null;
-  if ((v.type !== 'process' && v.type !== 'outcome') || !STEP_AGGREGATIONS.includes(v.aggregation as StepAggregation) || typeof v.step_separator !== 'string') {
-    throw new ConfigError(`reward model config ${REWARD_MODEL_KEY}: expected {type: process|outcome, aggregation: ${STEP_AGGREGATIONS.join('|')}, step_separator: string}, got ${JSON.stringify(v)}`);
+  const layout = v.step_layout ?? 'plain';
+  if ((v.type !== 'process' && v.type !== 'outcome') || !STEP_AGGREGATIONS.includes(v.aggregation as StepAggregation) || typeof v.step_separator !== 'string' || !STEP_LAYOUTS.includes(layout)) {
+    throw new ConfigError(`reward model config ${REWARD_MODEL_KEY}: expected {type: process|outcome, aggregation: ${STEP_AGGREGATIONS.join('|')}, step_separator: string, step_layout?: ${STEP_LAYOUTS.join('|')}}, got ${JSON.stringify(v)}`);
   }
-  return v as StepRewardInfo;
+  return { ...(v as StepRewardInfo), step_layout: layout };
 }
 
 /** Marks `rm` as a stepwise reward model (its config is copied, never shared with another model). */
@@ -91,8 +94,8 @@ export function scoreSteps(rm: GlmForSequenceClassification, seqs: readonly Toke
 }
 
 /**
- * Mean binary cross-entropy with logits over the steps whose weight is 1: labels and weights are per
- * step, in the order of `logits`.
+ * Weighted mean binary cross-entropy with logits, sum_i w_i BCE_i / sum_i w_i: labels and weights are
+ * per step, in the order of `logits` (weight 0 = unlabelled).
  */
 export function stepBceLoss(logits: Tensor, labels: Float32Array, weights: Float32Array): Tensor {
   const n = weights.reduce((a, b) => a + b, 0);

@@ -39,7 +39,7 @@ export function rewardScorer(rm: GlmForSequenceClassification, tok: Tokenizer, a
     kind: info.type,
     aggregation: how,
     score(prompts, responses) {
-      const seqs = responses.map((r, i) => tokenizeSteps(tok, prompts[i], responseSteps({ content: r.content ?? '', reasoning_content: r.reasoning_content ?? '' }), info.step_separator));
+      const seqs = responses.map((r, i) => tokenizeSteps(tok, prompts[i], responseSteps({ content: r.content ?? '', reasoning_content: r.reasoning_content ?? '' }), info.step_separator, info.step_layout));
       return scoreSteps(rm, seqs, padId).map((s) => aggregateStepScores(s, how));
     },
   };

@@ -21,6 +21,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { pairwiseRewardLoss } from '../preference-losses.js';
 import { STEP_AGGREGATIONS } from './prm.js';
+import { STEP_LAYOUTS } from '../../data/stepwise.js';
 
 export const rewardSchema = {
   ...baseSchema,
@@ -41,6 +42,8 @@ export const rewardSchema = {
   supervision: choice(['process', 'outcome'], 'process', 'with --process: a label on every step, or only on the last step (whether the whole response is right: an outcome reward model on the same data)'),
   reward_aggregation: choice(STEP_AGGREGATIONS, 'min', 'with --process: how step probabilities make a response score (min, prod or last), saved with the model'),
   step_separator: field('string', '\n', 'with --process: text after each step; a step is scored at its last token'),
+  step_layout: choice(STEP_LAYOUTS, 'chat', 'with --process: chat = the steps as the thinking-mode assistant turn the policy generates (all but the last step the reasoning, the last the answer); plain = steps and separators only'),
+  step_balance: field('boolean', false, 'with --process: weight the right and the wrong labelled steps of each batch to equal totals (BCE class balancing)'),
 };
 export type RewardConfig = Values<typeof rewardSchema>;
 

@@ -58,3 +58,46 @@ export function embeddingBackward(ids: Int32Array, dout: FloatArray, dtable: Flo
     for (let j = 0; j < dim; j++) dtable[ids[i] * dim + j] += dout[i * dim + j];
   }
 }
+
+/**
+ * erf(x) in double precision: the Maclaurin series for |x| < 3 (alternating terms, ~1e-15 relative
+ * error there) and the continued fraction of erfc beyond (evaluated backwards from a fixed depth).
+ * JavaScript's Math has no erf.
+ */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    // erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = ax, sum = ax;
+    for (let n = 1; n < 200; n++) {
+      term *= (-ax * ax) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    const v = (2 / Math.sqrt(Math.PI)) * sum;
+    return x < 0 ? -v : v;
+  }
+  if (ax > 10) return x < 0 ? -1 : 1;
+  // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
+  let f = ax;
+  for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
+
+/** GELU, exact form (torch.nn.GELU()): out[i] = x * (1 + erf(x / sqrt 2)) / 2. */
+export function geluForward(x: FloatArray, out: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = 0.5 * x[i] * (1 + erf(x[i] / Math.SQRT2));
+}
+
+/** dx[i] = dout[i] * (Phi(x) + x * phi(x)), Phi the normal CDF, phi its density. Overwritten. */
+export function geluBackward(x: FloatArray, dout: FloatArray, dx: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const cdf = 0.5 * (1 + erf(v / Math.SQRT2));
+    const pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+    dx[i] = dout[i] * (cdf + v * pdf);
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../backend.js';
 import { gemm, gemmBf16 } from './gemm.js';
-import { rmsnormBackward, rmsnormForward } from './norm.js';
+import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from './norm.js';
 import { rope } from './rope.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import {
@@ -16,7 +16,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from './softmax.js';
-import { embeddingBackward, embeddingForward, swigluBackward, swigluForward } from './elementwise.js';
+import { embeddingBackward, embeddingForward, geluBackward, geluForward, swigluBackward, swigluForward } from './elementwise.js';
 import { adamw } from './optim.js';
 
 export const referenceBackend: Backend = {
@@ -26,6 +26,8 @@ export const referenceBackend: Backend = {
   gemmBf16,
   rmsnormForward,
   rmsnormBackward,
+  layernormForward,
+  layernormBackward,
   rope,
   attentionForward,
   attentionBackward,
@@ -37,6 +39,8 @@ export const referenceBackend: Backend = {
   crossEntropyBackward,
   swigluForward,
   swigluBackward,
+  geluForward,
+  geluBackward,
   embeddingForward,
   embeddingBackward,
   adamw,

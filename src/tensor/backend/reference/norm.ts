@@ -33,3 +33,46 @@ export function rmsnormBackward(dy: FloatArray, x: FloatArray, w: FloatArray, rs
     }
   }
 }
+
+/**
+ * LayerNorm (biased variance): out[r] = (x[r] - mean[r]) * rstd[r] * w + b with
+ * rstd[r] = 1 / sqrt(mean((x[r] - mean[r])^2) + eps). mean and rstd [rows] are saved for backward.
+ */
+export function layernormForward(x: FloatArray, w: FloatArray, b: FloatArray, out: FloatArray, mean: FloatArray, rstd: FloatArray, rows: number, dim: number, eps: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += x[o + j];
+    const mu = s / dim;
+    let ss = 0;
+    for (let j = 0; j < dim; j++) ss += (x[o + j] - mu) * (x[o + j] - mu);
+    const rs = 1 / Math.sqrt(ss / dim + eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    for (let j = 0; j < dim; j++) out[o + j] = (x[o + j] - mu) * rs * w[j] + b[j];
+  }
+}
+
+/**
+ * With xhat = (x - mean) * rstd and g = w * dy:
+ *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))   (overwritten)
+ *   dw += sum over rows of dy * xhat,  db += sum over rows of dy   (accumulated)
+ */
+export function layernormBackward(dy: FloatArray, x: FloatArray, w: FloatArray, mean: FloatArray, rstd: FloatArray, dx: FloatArray, dw: FloatArray, db: FloatArray, rows: number, dim: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    const mu = mean[r], rs = rstd[r];
+    let sg = 0, sgx = 0;
+    for (let j = 0; j < dim; j++) {
+      const g = w[j] * dy[o + j];
+      sg += g;
+      sgx += g * (x[o + j] - mu) * rs;
+    }
+    for (let j = 0; j < dim; j++) {
+      const xh = (x[o + j] - mu) * rs;
+      dx[o + j] = rs * (w[j] * dy[o + j] - sg / dim - xh * (sgx / dim));
+      dw[j] += dy[o + j] * xh;
+      db[j] += dy[o + j];
+    }
+  }
+}

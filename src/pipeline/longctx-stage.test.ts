@@ -1,0 +1,82 @@
+// The long-context stage at smoke size: it extends a tiny "SFT" model to 1024 tokens with the NTK
+// rope_theta written into the saved config, writes the summary figures, resumes without retraining,
+// and refuses a rerun with other settings. Plus its data helpers: documents sized in tokens.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { generateWorldTask, writeJsonl } from '../data/world/index.js';
+import { loadPreset } from '../models/glm/config.js';
+import { saveModel } from '../models/glm/checkpoint.js';
+import { GlmForCausalLM } from '../models/glm/model.js';
+import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
+import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
+import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
+import { tempDir } from '../util/temp-dir.js';
+import { evalRecords, interleave, trainRecords } from './longctx-data.js';
+import { ntkTheta, runLongContextStage, type LongContextSettings } from './longctx-stage.js';
+
+const docs = generateWorldTask('pretrain', { n: 300, seed: 1 }).map((d) => d.text);
+const tok = trainBpeFromTexts(docs, { vocabSize: 400 });
+
+test('ntkTheta: theta * s^(d/(d-2)) rounded up to two digits', () => {
+  // 10000 * 8^(16/14) = 107,672 -> 110,000
+  assert.equal(ntkTheta(10000, 16, 8), 110000);
+  assert.equal(ntkTheta(10000, 16, 1), 10000);
+  assert.equal(ntkTheta(500000, 64, 4), Math.ceil((500000 * Math.pow(4, 64 / 62)) / 10000) * 10000);
+});
+
+test('interleave keeps both lists whole and the share', () => {
+  const r = interleave<number | string>([1, 2, 3, 4, 5, 6], ['a', 'b', 'c'], 1 / 3);
+  assert.equal(r.length, 9);
+  assert.deepEqual(r.filter((x) => typeof x === 'string'), ['a', 'b', 'c']);
+  assert.deepEqual(r.slice(0, 3), [1, 2, 'a']);
+});
+
+test('evaluation records: held-out documents of the asked length, one list per kind', () => {
+  const rs = evalRecords(2, 5, tok, 700);
+  assert.deepEqual(rs.map((r) => r.kind), ['needle', 'needle', 'multi_hop', 'multi_hop', 'aggregation', 'aggregation']);
+  for (const r of rs) {
+    assert.equal(r.doc_tokens, tok.encode(r.document).length);
+    assert.ok(r.doc_tokens <= 700 && r.doc_tokens > 500, `${r.doc_tokens} tokens`);
+  }
+  const train = trainRecords(8, 5, tok, 300, 700);
+  assert.equal(train.length, 8);
+  assert.deepEqual(train.map((r) => r.doc_tokens_target), [400, 500, 600, 700, 400, 500, 600, 700]); // lengths mixed round robin
+});
+
+test('quick stage: extends, reports, resumes, refuses other settings', async () => {
+  const base = tempDir('glmkit-longctx-');
+  const data = join(base, 'data');
+  mkdirSync(data, { recursive: true });
+  await writeJsonl(join(data, 'pretrain.jsonl'), docs.map((text) => ({ text })));
+  await writeJsonl(join(data, 'sft.jsonl'), generateWorldTask('sft', { n: 20, seed: 2, split: 'train' }));
+  await writeJsonl(join(data, 'eval_arith_l2.jsonl'), generateWorldTask('rl', { n: 40, seed: 3, split: 'test', difficulty: [2] }).filter((r) => r.task === 'arithmetic').slice(0, 4));
+  const sft = join(base, 'sft', 'final');
+  const preset = loadPreset('tiny');
+  const model = new GlmForCausalLM({ ...preset, numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
+  saveModel(sft, model);
+  saveTokenizer(tok, sft);
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, eval_items: 50, short_eval_items: 100 };
+  const out = join(base, 'run');
+  const logs: string[] = [];
+  const ctx = { out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: (s: string) => logs.push(s) };
+  const summary = await runLongContextStage(ctx, settings);
+  const cfg = JSON.parse(readFileSync(join(out, 'longctx', 'final', 'config.json'), 'utf8'));
+  assert.equal(cfg.max_position_embeddings, 1024);
+  assert.equal(cfg.rope_theta, ntkTheta(10000, 16, 2)); // 512 -> 1024, rotary dim 16
+  const ev = summary.eval as { test: Record<string, { accuracy: number; n: number }>; short_context: { before: number; after: number; n: number } };
+  assert.deepEqual(Object.keys(ev.test), ['needle', 'multi_hop', 'aggregation']);
+  for (const k of Object.values(ev.test)) assert.ok(k.n === 2 && k.accuracy >= 0 && k.accuracy <= 1);
+  assert.equal(ev.short_context.n, 2);
+  assert.ok(ev.short_context.before >= 0 && ev.short_context.after <= 1);
+  const state = JSON.parse(readFileSync(join(out, 'longctx', 'longctx_state.json'), 'utf8'));
+  assert.deepEqual(state.done, ['data', 'init', 'pretrain', 'sft', 'eval']);
+  // a rerun skips every sub-step and gives the same summary
+  const again: string[] = [];
+  const summary2 = await runLongContextStage({ ...ctx, log: (s) => again.push(s) }, settings);
+  assert.deepEqual(summary2, summary);
+  assert.equal(again.filter((s) => s.includes('already done')).length, 5);
+  await assert.rejects(runLongContextStage(ctx, { ...settings, short_share: 0.5 }), (e: unknown) => e instanceof ConfigError && /short_share/.test(e.message));
+});

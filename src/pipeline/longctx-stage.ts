@@ -1,0 +1,254 @@
+/**
+ * The long-context stage (`glmkit pipeline --long-context 4096`, or `glmkit long-context --base DIR`):
+ * GLM-4's recipe for extending the context of the SFT model (docs/long-context.md).
+ *   data      world long documents (longdoc) sized in tokens; validation and test items from other seeds
+ *   init      the SFT weights under a config with max_position_embeddings = L and a larger rope_theta
+ *   pretrain  continued pre-training on L-token sequences (long documents + ordinary world documents)
+ *   sft       long-context SFT (long chats mixed with a share of the ordinary SFT chats)
+ *   eval      the long-SFT checkpoint (half-way or final) with the better validation accuracy becomes
+ *             OUT/longctx/final; its test accuracy per kind, and short-context arithmetic before/after
+ * Each sub-step is recorded in OUT/longctx/longctx_state.json; an interrupted training sub-step resumes
+ * from its newest checkpoint; a rerun with other settings is refused naming the keys.
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { readJsonl } from '../data/jsonl.js';
+import { scoreLongdocAnswer, verifyRlAnswer, writeJsonl, type LongdocRecord, type RlRecord } from '../data/world/index.js';
+import { evalChat, type EvalItem } from '../eval/chat-eval.js';
+import { writeTextAtomic } from '../io/atomic.js';
+import { rotaryDim } from '../models/glm/config.js';
+import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
+import { GlmForCausalLM } from '../models/glm/model.js';
+import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { resolveConfig } from '../trainers/base/config.js';
+import { PretrainTrainer, packText, pretrainSchema } from '../trainers/pretrain/pretrain-trainer.js';
+import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
+import { loadSftExamples } from '../trainers/sft/sft-data.js';
+import { configDiff, configHash } from '../util/config-hash.js';
+import { evalRecords, interleave, longPretrainText, longSftChat, trainRecords } from './longctx-data.js';
+import type { StageContext } from './stage.js';
+import { readStateFile } from './state.js';
+
+export interface LongContextSettings {
+  /** the new context length in tokens */
+  length: number;
+  /** rope_theta of the extended model; 0 = ntkTheta(old theta, rotary dim, length / old length) */
+  rope_theta: number;
+  pretrain_steps: number;
+  pretrain_lr: number;
+  sft_steps: number;
+  sft_lr: number;
+  /** sequences per optimizer step (micro-batches of one sequence) */
+  batch: number;
+  /** share of ordinary (short) SFT chats in the long-SFT mix */
+  short_share: number;
+  /** validation and test items per kind */
+  eval_items: number;
+  /** held-out arithmetic prompts of the short-context check (before and after) */
+  short_eval_items: number;
+}
+
+/** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
+const EVAL_ROOM = 256;
+
+/** Sub-steps in order. */
+const STEPS = ['data', 'init', 'pretrain', 'sft', 'eval'] as const;
+type Step = (typeof STEPS)[number];
+
+export interface LongContextState {
+  settings: LongContextSettings & { seed: number; base_sft: string };
+  hash: string;
+  done: Step[];
+  summary: Record<string, unknown>;
+}
+
+/**
+ * The NTK-aware base for a context `scale` times longer: theta * scale^(d / (d - 2)) (d = rotary dim),
+ * which keeps the slowest rotating pair's wavelength growing with the context, rounded up to 2
+ * significant digits.
+ */
+export function ntkTheta(theta: number, dim: number, scale: number): number {
+  const t = theta * Math.pow(scale, dim / (dim - 2));
+  const mag = Math.pow(10, Math.floor(Math.log10(t)) - 1);
+  return Math.ceil(t / mag) * mag;
+}
+
+/** The smoke-run sizes (`--quick`): at most a 1024-token context, a few steps, a few items. */
+export function quickLongContext(s: LongContextSettings): LongContextSettings {
+  return { ...s, length: Math.min(s.length, 1024), pretrain_steps: 2, sft_steps: 2, batch: 1, eval_items: 2, short_eval_items: 2 };
+}
+
+function readRecords<T>(file: string): T[] {
+  return readJsonl(file).map((r) => r.value as T);
+}
+
+/** Gold-rubric scores per kind of `model` on long records (direct mode, greedy): correctness is the accuracy. */
+export function evalLong(model: GlmForCausalLM, tok: Tokenizer, records: LongdocRecord[], maxNewTokens: number, batchSize = 2): Record<string, { accuracy: number; faithfulness: number; completeness: number; n: number }> {
+  const out: Record<string, { accuracy: number; faithfulness: number; completeness: number; n: number }> = {};
+  for (const kind of [...new Set(records.map((r) => r.kind))]) {
+    const rs = records.filter((r) => r.kind === kind);
+    const faith: number[] = [], comp: number[] = [];
+    const items: EvalItem[] = rs.map((r) => ({
+      prompt: [r.messages[0]],
+      score: (o) => {
+        const sc = scoreLongdocAnswer(r, { content: o.content, reasoning_content: o.reasoning_content });
+        faith.push(sc.faithfulness);
+        comp.push(sc.completeness);
+        return sc.correctness;
+      },
+    }));
+    const res = evalChat(model, tok, items, { thinking: false, maxNewTokens, batchSize });
+    const avg = (x: number[]) => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length);
+    out[kind] = { accuracy: res.accuracy, faithfulness: avg(faith), completeness: avg(comp), n: rs.length };
+  }
+  return out;
+}
+
+function shortEval(model: GlmForCausalLM, tok: Tokenizer, records: RlRecord[]): number {
+  const items = records.map((r) => ({ prompt: r.prompt as EvalItem['prompt'], score: (o: { content: string; reasoning_content: string | null }) => verifyRlAnswer(r, { content: o.content, reasoning_content: o.reasoning_content }) }));
+  return evalChat(model, tok, items, { thinking: true, maxNewTokens: 320, batchSize: 32 }).accuracy;
+}
+
+/** Checkpoint folders of a trainer output, oldest first. */
+function checkpoints(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((d) => /^checkpoint-\d+$/.test(d)).sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1])).map((d) => join(dir, d));
+}
+
+/**
+ * Runs (or resumes) the stage under `ctx.out`/longctx from the SFT model `ctx.sftDir`, with the
+ * pipeline's data in `ctx.dataDir` (pretrain.jsonl, sft.jsonl, eval_arith_l2.jsonl). Returns the summary.
+ */
+export async function runLongContextStage(ctx: StageContext, input: LongContextSettings): Promise<Record<string, unknown>> {
+  const s = ctx.quick ? quickLongContext(input) : input;
+  const dir = join(ctx.out, 'longctx');
+  mkdirSync(dir, { recursive: true });
+  const stateFile = join(dir, 'longctx_state.json');
+  const settings = { ...s, seed: ctx.seed, base_sft: ctx.sftDir };
+  const hash = configHash(settings);
+  let state: LongContextState = { settings, hash, done: [], summary: {} };
+  if (existsSync(stateFile)) {
+    const old = readStateFile<LongContextState>(stateFile, `remove ${dir} to redo the long-context stage`);
+    const diff = configDiff(old.settings as unknown as Record<string, unknown>, settings as unknown as Record<string, unknown>);
+    if (diff.length > 0 && old.done.length > 0) {
+      throw new ConfigError(`${dir} holds a long-context run with other settings (${diff.join('; ')}); rerun with the same settings to continue it, remove ${dir} (pipeline: --force-stage longctx) to redo it, or choose another --out`);
+    }
+    if (diff.length === 0) state = old;
+  }
+  const save = () => writeTextAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
+  const L = s.length;
+  const tok = loadTokenizer(ctx.sftDir);
+  const paths = { data: join(dir, 'data'), init: join(dir, 'init'), pretrain: join(dir, 'pretrain'), sft: join(dir, 'sft'), final: join(dir, 'final') };
+  const t0 = Date.now();
+  const seconds = (state.summary.seconds as Record<string, number>) ?? {};
+  for (const step of STEPS) {
+    if (state.done.includes(step)) {
+      ctx.log(`longctx: ${step} already done`);
+      continue;
+    }
+    ctx.log(`longctx: ${step} ...`);
+    const s0 = Date.now();
+    switch (step) {
+      case 'data': {
+        mkdirSync(paths.data, { recursive: true });
+        const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
+        await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens));
+        await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens));
+        // continued pre-training: long documents with their answers, interleaved with ordinary documents
+        const ptTokens = s.pretrain_steps * s.batch * (L + 1);
+        const nLong = Math.max(2, Math.ceil((0.6 * ptTokens) / (0.6 * L)));
+        const longDocs = trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), docTokens).map((r) => ({ text: longPretrainText(r) }));
+        const shortDocs = readRecords<{ text: string }>(join(ctx.dataDir, 'pretrain.jsonl'));
+        const needShort = Math.ceil((0.4 * ptTokens) / 80);
+        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), interleave(longDocs, shortDocs.slice(0, needShort), Math.min(0.95, needShort / (needShort + nLong))));
+        // long-context SFT: long chats and a share of the ordinary ones
+        const nChats = s.sft_steps * s.batch;
+        const nShort = Math.round(nChats * s.short_share);
+        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), docTokens).map(longSftChat);
+        const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
+        const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort))); // spread over the whole file (every task, both modes)
+        const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride) % allShort.length]);
+        await writeJsonl(join(paths.data, 'sft_long.jsonl'), interleave(longChats, shortChats, s.short_share));
+        break;
+      }
+      case 'init': {
+        const model = loadCausalLM(ctx.sftDir);
+        const cfg = model.config;
+        if (L <= cfg.maxPositionEmbeddings) {
+          throw new ConfigError(`longctx: --long-context ${L} does not extend ${ctx.sftDir}, whose max_position_embeddings is already ${cfg.maxPositionEmbeddings}; choose a longer context`);
+        }
+        const theta = s.rope_theta > 0 ? s.rope_theta : ntkTheta(cfg.ropeTheta, rotaryDim(cfg), L / cfg.maxPositionEmbeddings);
+        state.summary.rope_theta = { before: cfg.ropeTheta, after: theta, rule: s.rope_theta > 0 ? 'given' : 'ntk: theta * (L / L0)^(d / (d - 2))', max_position_embeddings: { before: cfg.maxPositionEmbeddings, after: L } };
+        const extended = new GlmForCausalLM({ ...cfg, ropeTheta: theta, maxPositionEmbeddings: L }, { seed: 0 });
+        extended.loadStateDict(model.stateDict());
+        saveModel(paths.init, extended);
+        saveTokenizer(tok, paths.init);
+        break;
+      }
+      case 'pretrain': {
+        const tc = resolveConfig(pretrainSchema, {
+          object: { model: paths.init, data: join(paths.data, 'pretrain_long.jsonl'), out: paths.pretrain, max_steps: s.pretrain_steps, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.pretrain_lr, warmup_steps: Math.max(1, Math.round(s.pretrain_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: Math.max(1, Math.round(s.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(s.pretrain_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+          objectSource: 'longctx',
+        });
+        const seqs = packText(tc.data, tok, L);
+        const r = await new PretrainTrainer(tc, loadCausalLM(paths.init), tok, seqs, null).train();
+        state.summary.pretrain = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, sequences: seqs.length };
+        break;
+      }
+      case 'sft': {
+        const src = join(paths.pretrain, 'final');
+        const half = Math.max(1, Math.round(s.sft_steps / 2));
+        const tc = resolveConfig(sftSchema, {
+          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, max_steps: s.sft_steps, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.sft_lr, warmup_steps: Math.max(1, Math.round(s.sft_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: half, save_total_limit: 0, logging_steps: Math.max(1, Math.round(s.sft_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+          objectSource: 'longctx',
+        });
+        const { examples, dropped } = loadSftExamples(tc.data, tok, L);
+        const r = await new SftTrainer(tc, loadCausalLM(src), tok, examples, null).train();
+        state.summary.sft = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, examples: examples.length, dropped_examples: dropped };
+        break;
+      }
+      case 'eval': {
+        const val = readRecords<LongdocRecord>(join(paths.data, 'eval_val.jsonl'));
+        const test = readRecords<LongdocRecord>(join(paths.data, 'eval_test.jsonl'));
+        const answerTokens = EVAL_ROOM - 96;
+        // the half-way checkpoint and the final model compete on validation items
+        const candidates = [...new Set([...checkpoints(paths.sft).slice(-2, -1), join(paths.sft, 'final')])];
+        const scores = candidates.map((c) => ({ dir: c, val: evalLong(loadCausalLM(c), tok, val, answerTokens) }));
+        for (const c of scores) ctx.log(`longctx: validation ${c.dir}: ${JSON.stringify(c.val)}`);
+        const best = scores.reduce((a, b) => (mean(b.val) > mean(a.val) ? b : a));
+        rmSync(paths.final, { recursive: true, force: true });
+        cpSync(best.dir, paths.final, { recursive: true });
+        for (const f of ['optimizer.safetensors', 'trainer_state.json', 'rng_state.json']) rmSync(join(paths.final, f), { force: true });
+        const model = loadCausalLM(paths.final);
+        const testAcc = evalLong(model, tok, test, answerTokens);
+        const arith = readRecords<RlRecord>(join(ctx.dataDir, 'eval_arith_l2.jsonl')).slice(0, s.short_eval_items);
+        const before = shortEval(loadCausalLM(ctx.sftDir), tok, arith);
+        const after = shortEval(model, tok, arith);
+        state.summary.eval = {
+          selected: best.dir,
+          selected_on: 'validation items (seed + 7001)',
+          validation: Object.fromEntries(scores.map((c) => [c.dir, c.val])),
+          test: testAcc,
+          test_items_per_kind: s.eval_items,
+          test_doc_tokens: { min: Math.min(...test.map((t) => t.doc_tokens)), max: Math.max(...test.map((t) => t.doc_tokens)) },
+          short_context: { task: 'arithmetic level 2, thinking', n: arith.length, before, after },
+        };
+        ctx.log(`longctx: test ${Object.entries(testAcc).map(([k, v]) => `${k} ${v.accuracy.toFixed(3)}`).join(', ')}; arithmetic level 2 before ${before.toFixed(3)} after ${after.toFixed(3)}`);
+        break;
+      }
+    }
+    seconds[step] = (Date.now() - s0) / 1000;
+    state.summary.seconds = seconds;
+    state.done.push(step);
+    save();
+  }
+  ctx.log(`longctx: done in ${((Date.now() - t0) / 1000).toFixed(0)}s; final model ${paths.final}`);
+  return { ...state.summary, length: L, final_model: paths.final };
+}
+
+function mean(r: Record<string, { accuracy: number }>): number {
+  const v = Object.values(r).map((x) => x.accuracy);
+  return v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+}
