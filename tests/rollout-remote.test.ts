@@ -50,7 +50,7 @@ before(async () => {
   saveModel(rmDir, rewardModelFromCausal(sft, 1));
   withTokenizer(rmDir);
   prmDir = join(root, 'prm');
-  saveModel(prmDir, stepRewardModelFromCausal(sft, { type: 'process', aggregation: 'min', step_separator: '\n' }, 2));
+  saveModel(prmDir, stepRewardModelFromCausal(sft, { type: 'process', aggregation: 'min', step_separator: '\n', step_layout: 'chat' }, 2));
   withTokenizer(prmDir);
   [gen, prm] = await Promise.all([
     startServer(fx.model, ['--enable-weight-updates', '--weights-root', root, '--reward-model', rmDir]),

@@ -15,9 +15,23 @@ const VERDICT_WORDS = {
   inconclusive: 'Inconclusive: the 95% interval of the claimed difference includes the claim\'s boundary, so this run cannot tell.',
 } as const;
 
+/**
+ * An arm's metrics as table cells: numbers and strings, nested objects flattened to dotted keys
+ * (`scores.student.tool`); arrays and deeper levels are left to result.json.
+ */
+export function armCells(metrics: Record<string, unknown>, prefix = '', depth = 0): [string, number | string][] {
+  return Object.entries(metrics).flatMap(([k, v]): [string, number | string][] => {
+    const key = prefix + k;
+    if (typeof v === 'number' || typeof v === 'string') return [[key, v]];
+    if (v && typeof v === 'object' && !Array.isArray(v) && depth < 2) return armCells(v as Record<string, unknown>, `${key}.`, depth + 1);
+    return [];
+  });
+}
+
 export function renderReport(r: ExperimentResult, plots: readonly Plot[]): string {
   const armNames = Object.keys(r.arms);
-  const metricKeys = [...new Set(armNames.flatMap((a) => Object.keys(r.arms[a]).filter((k) => typeof r.arms[a][k] === 'number' || typeof r.arms[a][k] === 'string')))];
+  const cells = Object.fromEntries(armNames.map((a) => [a, Object.fromEntries(armCells(r.arms[a]))]));
+  const metricKeys = [...new Set(armNames.flatMap((a) => Object.keys(cells[a])))];
   const lines = [
     `# ${r.experiment}: ${r.paper}`,
     '',
@@ -35,7 +49,7 @@ export function renderReport(r: ExperimentResult, plots: readonly Plot[]): strin
     '',
     `| arm | ${metricKeys.join(' | ')} |`,
     `|---|${metricKeys.map(() => '---').join('|')}|`,
-    ...armNames.map((a) => `| ${a} | ${metricKeys.map((k) => (r.arms[a][k] === undefined ? '' : fmt(r.arms[a][k]))).join(' | ')} |`),
+    ...armNames.map((a) => `| ${a} | ${metricKeys.map((k) => (cells[a][k] === undefined ? '' : fmt(cells[a][k]))).join(' | ')} |`),
     '',
     ...(r.notes.length ? ['## What was measured', '', ...r.notes.map((n) => `- ${n}`), ''] : []),
     ...(plots.length ? ['## Plots', '', ...plots.flatMap((p) => [`![${p.caption}](${p.file})`, '', `*${p.caption}*`, ''])] : []),
