@@ -11,7 +11,9 @@
 #endif
 #include <string>
 
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
+#include "kernels/vecmath.h"
 #include "threadpool.h"
 
 namespace {
@@ -27,6 +29,9 @@ using glmkit::GemmParams;
 struct Args {
   const Napi::CallbackInfo& info;
   const char* fn;
+  // Every kernel entry builds an Args: re-reading GLMKIT_ISA here lets a process switch the
+  // non-GEMM kernels' path between calls (kernels/isa.h), as the GEMMs do per call.
+  bool isa_refreshed = (glmkit::refresh_vec_isa(), true);
   Napi::Env env() const { return info.Env(); }
 
   float* f32(size_t i, const char* name, int64_t min_len) const {
@@ -85,8 +90,16 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("isa", glmkit::gemm_isa());
   o.Set("bf16Isa", glmkit::gemm_bf16_isa());
+  glmkit::refresh_vec_isa();
+  o.Set("vecIsa", glmkit::isa_name(glmkit::vec_isa()));
   o.Set("threads", glmkit::num_threads());
   return o;
+}
+
+// fmaPeak(iters): GFLOP/s of register FMAs on the active path over all pool threads (a measured peak).
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Args a{info, "fmaPeak"};
+  return Napi::Number::New(info.Env(), glmkit::fma_peak_gflops(a.integer(0, "iters", 1)));
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -391,6 +404,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TuneMalloc();
   exports.Set("_testThrowInParallel", Napi::Function::New(env, TestThrowInParallel));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));

@@ -2,12 +2,12 @@
 """PyTorch (CPU) peer of `glmkit bench kernels`: the same GEMM shapes and causal attention, printing
 the same JSON lines with "impl": "torch", so the figures can be put side by side.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/torch_kernels.py --threads 1
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/peers/torch_kernels.py --threads 1
 
-Thread count: torch.set_num_threads sets the intra-op (OpenMP) pool, but Debian's torch calls a
-separate pthreads OpenBLAS for matmul, which has its own pool; this script sets both (through
-OPENBLAS_NUM_THREADS before torch loads, and openblas_set_num_threads once it has). Attention is
-the eager composition softmax(q @ k^T * scale + causal mask) @ v. GFLOPS use the same nominal flop
+Thread count: torch.set_num_threads sets the intra-op (OpenMP) pool; Debian's torch calls a separate
+pthreads OpenBLAS for matmul, with its own pool, and the PyPI wheels a static MKL on the OpenMP pool;
+this script pins all of them (blas_threads.py) and prints which BLAS and kernel path ran ("blas").
+Attention is the eager composition softmax(q @ k^T * scale + causal mask) @ v. GFLOPS use the same nominal flop
 counts as glmkit (causal attention counts half the T x T scores) so the numbers compare directly.
 """
 import argparse
@@ -29,7 +29,7 @@ def parse_args():
 
 ARGS = parse_args()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blas_threads import pin_env, set_openblas_threads  # noqa: E402
+from blas_threads import blas_report, pin_env, set_openblas_threads  # noqa: E402
 
 pin_env(ARGS.threads)  # before torch (and with it OpenBLAS) is loaded
 import torch  # noqa: E402
@@ -112,9 +112,9 @@ def bench_attention(reps, budget):
 
 def main():
     torch.set_num_threads(ARGS.threads)
-    blas = set_openblas_threads(ARGS.threads)
+    set_openblas_threads(ARGS.threads)
     reps, budget = (3, 0.2) if ARGS.quick else (200, 1.0)
-    common = dict(impl="torch", torch=torch.__version__, blas=os.path.realpath(blas) if blas else "unknown",
+    common = dict(impl="torch", torch=torch.__version__, blas=blas_report(torch, ARGS.threads),
                   openblas_env={k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ})
     records = []
     for m, n, k in GEMM_SHAPES:

@@ -3,10 +3,13 @@
 
 The same architecture as glmkit's Glm4ForCausalLM (sandwich RMSNorms, fused gate_up SwiGLU,
 q/k/v bias, GQA, partial interleaved RoPE, untied head), the same batch (8 x 256 random tokens),
-AdamW, fp32. Prints one JSON line like glmkit's `bench train --json`. Optional: the tests never
-need it. Run with Debian's python3-torch:
+AdamW, fp32. Prints one JSON line like glmkit's `bench train --json`, with the model FLOPs per
+token counted the same way (6 x matmul parameters + causal attention) and which BLAS ran. Optional:
+the tests never need it. Run with Debian's python3-torch or a PyPI torch 2.x:
 
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/torch_train.py --threads 1
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/peers/torch_train.py --threads 1
+
+--sdpa uses torch's fused F.scaled_dot_product_attention instead of the eager composition.
 """
 import argparse
 import json
@@ -17,7 +20,7 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from blas_threads import pin_env, set_openblas_threads  # noqa: E402
+from blas_threads import blas_report, pin_env, set_openblas_threads  # noqa: E402
 
 
 def _threads_arg():
@@ -51,6 +54,8 @@ class Layer(torch.nn.Module):
         self.down = torch.nn.Linear(I, H, bias=False)
         self.norms = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(H)) for _ in range(4)])
 
+    sdpa = False
+
     def forward(self, x, cos, sin, mask):
         B, T, _ = x.shape
         h = rms_norm(x, self.norms[0], self.eps)
@@ -60,8 +65,11 @@ class Layer(torch.nn.Module):
         q, k = rope(q, cos, sin), rope(k, cos, sin)
         rep = self.nh // self.nkv
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.D) + mask
-        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
+        if Layer.sdpa:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, -1)
+        else:
+            att = (q @ k.transpose(-1, -2)) / math.sqrt(self.D) + mask
+            y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
         x = x + rms_norm(self.o(y), self.norms[1], self.eps)
         h = rms_norm(x, self.norms[2], self.eps)
         g, u = self.gate_up(h).chunk(2, dim=-1)
@@ -106,9 +114,11 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seq-len", type=int, default=256)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--sdpa", action="store_true", help="fused scaled_dot_product_attention")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    blas = set_openblas_threads(a.threads)
+    set_openblas_threads(a.threads)
+    Layer.sdpa = a.sdpa
     torch.manual_seed(0)
     with open(os.path.join(here, "..", "..", "configs", f"{a.preset}.json")) as f:
         c = json.load(f)
@@ -128,9 +138,22 @@ def main():
     step()
     times = sorted(step() for _ in range(a.steps))
     med = times[len(times) // 2]
+    tps = a.batch * a.seq_len / med
+    fpt = flops_per_token(c, a.seq_len)
     print(json.dumps({"bench": "train", "impl": "torch", "torch": torch.__version__, "preset": a.preset, "batch": a.batch,
-                      "seq_len": a.seq_len, "threads": a.threads, "blas": blas, "step_ms_median": round(med * 1000, 1),
-                      "tokens_per_s": round(a.batch * a.seq_len / med)}))
+                      "seq_len": a.seq_len, "threads": a.threads, "attention": "sdpa" if a.sdpa else "eager",
+                      "blas": blas_report(torch, a.threads), "step_ms_median": round(med * 1000, 1),
+                      "tokens_per_s": round(tps), "flops_per_token": fpt, "model_gflops": round(fpt * tps / 1e9, 1)}))
+
+
+def flops_per_token(c, T):
+    """Training FLOPs per token: 6 x (matmul weights, the head included, the embedding lookup not) plus
+    causal attention (QK^T and PV over T/2 keys on average, forward 4 * T/2 * Hq * D, x3 with backward)."""
+    H, D, I = c["hidden_size"], c["head_dim"], c["intermediate_size"]
+    q, kv = c["num_attention_heads"] * D, c["num_key_value_heads"] * D
+    per_layer = H * q + 2 * H * kv + q * H + H * 2 * I + I * H
+    matmul = c["num_hidden_layers"] * per_layer + H * c["vocab_size"]
+    return 6 * matmul + 6 * T * q * c["num_hidden_layers"]
 
 
 if __name__ == "__main__":

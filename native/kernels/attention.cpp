@@ -18,8 +18,8 @@
 // Decoding (a few queries against a KV cache) skips the tiles: one task per (b, kv head) walks the
 // visible keys once per query row for all the query heads that share them (scores, softmax, then the
 // weighted sum of V).
-// Tile products go through tile_gemm (AVX2/FMA micro-kernel in attention_avx2.cpp when the CPU
-// has it, else a portable loop).
+// Tile products and the decode loops run on the path chosen at run time (isa.h): AVX-512
+// (attention_avx512.cpp), AVX2/FMA (attention_avx2.cpp) or portable loops (here).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -40,6 +40,12 @@ void tile_gemm_avx2(int64_t m, int64_t n, int64_t kk, const float* a, int64_t a_
 void decode_scores_avx2(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
                         float* s);
 void decode_weighted_sum_avx2(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D, float* o);
+void tile_gemm_avx512(int64_t m, int64_t n, int64_t kk, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                      int64_t ldb, float* c, int64_t ldc, bool accumulate);
+void decode_scores_avx512(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
+                          float* s);
+void decode_weighted_sum_avx512(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D,
+                                float* o);
 }  // namespace attn
 
 namespace {
@@ -63,14 +69,13 @@ void tile_gemm_portable(int64_t m, int64_t n, int64_t kk, const float* a, int64_
 using TileGemm = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
                           int64_t, bool);
 
-// AVX2 when the CPU has it, unless GLMKIT_ISA=portable (as in vecmath.cpp).
+// The tile product of the active path (read once per kernel call).
 TileGemm tile_gemm_impl() {
-  static const TileGemm impl = [] {
-    const char* isa = std::getenv("GLMKIT_ISA");
-    const bool portable = isa && std::strcmp(isa, "portable") == 0;
-    return !portable && cpu_has_avx2_fma() ? attn::tile_gemm_avx2 : tile_gemm_portable;
-  }();
-  return impl;
+  switch (vec_isa()) {
+    case Isa::avx512: return attn::tile_gemm_avx512;
+    case Isa::avx2: return attn::tile_gemm_avx2;
+    default: return tile_gemm_portable;
+  }
 }
 
 // Shape helpers shared by forward and backward.
@@ -175,7 +180,9 @@ void decode_weighted_sum_portable(const float* p, int64_t G, int64_t nk, const f
 void attention_forward_rows(const Geometry& g, const float* q, const float* k, const float* v, float* out, float* lse) {
   const AttentionParams& p = g.p;
   const int64_t D = p.head_dim, G = g.group;
-  const bool avx2 = D % 8 == 0 && tile_gemm_impl() == attn::tile_gemm_avx2;
+  const Isa isa = vec_isa();
+  const bool avx512 = isa == Isa::avx512 && D % 16 == 0;
+  const bool avx2 = !avx512 && isa != Isa::portable && D % 8 == 0;
   parallel_for(p.batch * p.heads_kv, 1, [&](int64_t t0, int64_t t1, int) {
     std::vector<float> s(G * p.tk), o(G * D);
     for (int64_t t = t0; t < t1; ++t) {
@@ -185,7 +192,8 @@ void attention_forward_rows(const Geometry& g, const float* q, const float* k, c
         const float* qi = g.qrow(q, b, i, h0);  // the G heads of the group are adjacent
         const float* kb = g.krow(k, b, 0, hk);
         const float* vb = g.krow(v, b, 0, hk);
-        if (avx2) attn::decode_scores_avx2(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
+        if (avx512) attn::decode_scores_avx512(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
+        else if (avx2) attn::decode_scores_avx2(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
         else decode_scores_portable(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
         for (int64_t h = 0; h < G; ++h) {
           float* sh = s.data() + h * nk;
@@ -202,7 +210,8 @@ void attention_forward_rows(const Geometry& g, const float* q, const float* k, c
           *lrow = mx + std::log(sum);
         }
         std::fill(o.begin(), o.end(), 0.f);
-        if (avx2) attn::decode_weighted_sum_avx2(s.data(), G, nk, vb, g.ldk, D, o.data());
+        if (avx512) attn::decode_weighted_sum_avx512(s.data(), G, nk, vb, g.ldk, D, o.data());
+        else if (avx2) attn::decode_weighted_sum_avx2(s.data(), G, nk, vb, g.ldk, D, o.data());
         else decode_weighted_sum_portable(s.data(), G, nk, vb, g.ldk, D, o.data());
         for (int64_t h = 0; h < G; ++h) std::memcpy(g.qrow(out, b, i, h0 + h), o.data() + h * D, sizeof(float) * D);
       }

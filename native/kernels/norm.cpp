@@ -3,13 +3,24 @@
 // The mean of squares is accumulated in double; everything else is float. Rows are split across the
 // thread pool; the weight gradient dw (a sum over rows) is split by columns instead, each column
 // summed over all rows in row order, so it is race-free and its value does not depend on the
-// number of threads.
+// number of threads. With AVX-512 (isa.h) the row loops run in norm_avx512.cpp, which gives
+// bitwise identical results (same operations in the same order, wider registers).
 #include <cmath>
 
+#include "isa.h"
 #include "kernels.h"
 #include "threadpool.h"
 
 namespace glmkit {
+
+namespace norm_avx512 {
+double dot_f64(const float* a, const float* b, int64_t n);
+void scale_row(const float* x, const float* w, float rs, float* y, int64_t n);
+void mul_row(const float* a, const float* b, float* out, int64_t n);
+void dx_row(float* g, const float* x, float rs, float c, int64_t n);
+void dw_block(const float* dy, const float* x, const float* rstd, int64_t rows, int64_t dim, int64_t b0, int64_t b1,
+              double* acc);
+}  // namespace norm_avx512
 
 namespace {
 // Rows per parallel chunk so that one chunk holds at least ~16k elements.
@@ -25,18 +36,32 @@ double dot_f64(const float* a, const float* b, int64_t n) {
   for (; j < n; ++j) acc[0] += static_cast<double>(a[j]) * static_cast<double>(b[j]);
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
+
+// acc[j - b0] += (double)(dy[r, j] * x[r, j] * rstd[r]) for columns [b0, b1), rows in order.
+void dw_block(const float* dy, const float* x, const float* rstd, int64_t rows, int64_t dim, int64_t b0, int64_t b1,
+              double* acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * dim;
+    const float* xr = x + r * dim;
+    float rs = rstd[r];
+    for (int64_t j = b0; j < b1; ++j) acc[j - b0] += static_cast<double>(dyr[j] * xr[j] * rs);
+  }
+}
 }  // namespace
 
 // x, out: [rows, dim]; w: [dim]; rstd: [rows] (saved for backward).
 void rmsnorm_forward(const float* x, const float* w, float* out, float* rstd, int64_t rows, int64_t dim, float eps) {
+  const bool wide = vec_isa() == Isa::avx512;
   parallel_for(rows, row_grain(dim), [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * dim;
       float* yr = out + r * dim;
-      double ss = dot_f64(xr, xr, dim);
+      double ss = wide ? norm_avx512::dot_f64(xr, xr, dim) : dot_f64(xr, xr, dim);
       float rs = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + static_cast<double>(eps)));
       rstd[r] = rs;
-      for (int64_t j = 0; j < dim; ++j) yr[j] = w[j] * (xr[j] * rs);
+      if (wide) norm_avx512::scale_row(xr, w, rs, yr, dim);
+      else
+        for (int64_t j = 0; j < dim; ++j) yr[j] = w[j] * (xr[j] * rs);
     }
   });
 }
@@ -48,16 +73,13 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
                       int64_t rows, int64_t dim) {
   // dw first (it reads dy, so dx may alias dy): each chunk owns columns [c0, c1) and walks every row in order.
   constexpr int64_t kCols = 64;
+  const bool wide = vec_isa() == Isa::avx512;
   parallel_for(dim, kCols, [&](int64_t c0, int64_t c1, int) {
     for (int64_t b0 = c0; b0 < c1; b0 += kCols) {
       int64_t b1 = b0 + kCols < c1 ? b0 + kCols : c1;
       double acc[kCols] = {0.0};
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* dyr = dy + r * dim;
-        const float* xr = x + r * dim;
-        float rs = rstd[r];
-        for (int64_t j = b0; j < b1; ++j) acc[j - b0] += static_cast<double>(dyr[j] * xr[j] * rs);
-      }
+      if (wide) norm_avx512::dw_block(dy, x, rstd, rows, dim, b0, b1, acc);
+      else dw_block(dy, x, rstd, rows, dim, b0, b1, acc);
       for (int64_t j = b0; j < b1; ++j) dw[j] += static_cast<float>(acc[j - b0]);
     }
   });
@@ -66,9 +88,15 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
       const float* dyr = dy + r * dim;
       const float* xr = x + r * dim;
       float* dxr = dx + r * dim;
+      float rs = rstd[r];
+      if (wide) {
+        norm_avx512::mul_row(w, dyr, dxr, dim);
+        double gx = norm_avx512::dot_f64(dxr, xr, dim);
+        norm_avx512::dx_row(dxr, xr, rs, static_cast<float>(gx / static_cast<double>(dim)) * rs * rs, dim);
+        continue;
+      }
       for (int64_t j = 0; j < dim; ++j) dxr[j] = w[j] * dyr[j];  // g = w * dy, kept in dx
       double gx = dot_f64(dxr, xr, dim);
-      float rs = rstd[r];
       float c = static_cast<float>(gx / static_cast<double>(dim)) * rs * rs;
       for (int64_t j = 0; j < dim; ++j) dxr[j] = rs * (dxr[j] - xr[j] * c);
     }

@@ -152,5 +152,19 @@ void vscale(float* x, float a, int64_t n) {
   for (; i < n; ++i) x[i] *= a;
 }
 
+// 12 independent FMA chains of 8 lanes (enough to cover the FMA latency on two pipes): flops done.
+double fma_rounds(int64_t iters) {
+  __m256 a[12];
+  for (int k = 0; k < 12; ++k) a[k] = _mm256_set1_ps(1.0f + k);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (int k = 0; k < 12; ++k) a[k] = _mm256_fmadd_ps(a[k], m, c);
+  __m256 s = a[0];
+  for (int k = 1; k < 12; ++k) s = _mm256_add_ps(s, a[k]);
+  volatile float sink = hsum8(s);
+  (void)sink;
+  return 2.0 * 8.0 * 12.0 * static_cast<double>(iters);
+}
+
 }  // namespace avx2
 }  // namespace glmkit

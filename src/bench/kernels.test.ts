@@ -33,4 +33,8 @@ test('bench kernels --json --quick prints one record per shape and restores the 
     assertRate(r, 'tokens_per_s');
     assertRate(r, 'gflops');
   }
+  const peak = records.find((x) => x.op === 'fma_peak');
+  assert.ok(peak, 'no fma_peak record');
+  assertRate(peak, 'gflops');
+  assert.equal(peak.vec_isa, nativeInfo()!.vecIsa);
 });

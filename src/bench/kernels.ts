@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../tensor/backend/backend.js';
 import { getBackend } from '../tensor/backend/index.js';
-import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
 
 export interface BenchKernelsOptions {
   /** Native thread count for the run (restored afterwards); default: the pool's. */
@@ -104,7 +104,9 @@ function formatTable(records: Array<Record<string, unknown>>, header: string): s
   const lines = [header, ''];
   lines.push('op              shape                      threads      best     median   reps');
   for (const r of records) {
-    if (r.op === 'matmul') {
+    if (r.op === 'fma_peak') {
+      lines.push(`fma peak        ${'register FMAs'.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.gflops).padStart(7)} GF`);
+    } else if (r.op === 'matmul') {
       const shape = `${r.m}x${r.n}x${r.k}${r.trans_b ? ' (B^T)' : ''}`;
       lines.push(`matmul          ${shape.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.gflops).padStart(7)} GF ${String(r.gflops_median).padStart(7)} GF ${String(r.reps).padStart(6)}`);
     } else {
@@ -132,7 +134,7 @@ export async function benchKernels(opts: BenchKernelsOptions, print: (line: stri
     const threads = backend.name === 'native' && info ? info.threads : 1;
     const reps = opts.quick ? 3 : 200;
     const budget = opts.quick ? 0.2 : 1.0;
-    const common = { impl: 'glmkit', backend: backend.name, isa: backend.name === 'native' ? info?.isa : 'js' };
+    const common = { impl: 'glmkit', backend: backend.name, isa: backend.name === 'native' ? info?.isa : 'js', vec_isa: backend.name === 'native' ? info?.vecIsa : 'js' };
     const records: Array<Record<string, unknown>> = [];
     const emit = (r: Record<string, unknown>) => {
       records.push(r);
@@ -143,6 +145,11 @@ export async function benchKernels(opts: BenchKernelsOptions, print: (line: stri
       await new Promise((r) => setImmediate(r)); // let a caller's signals and output through
     }
     for (const r of benchAttention(backend, reps, budget, threads)) emit(r);
+    if (backend.name === 'native') {
+      // The machine's measured FMA peak on the vector path, the ceiling the GFLOPS above compare with.
+      const peaks = Array.from({ length: opts.quick ? 1 : 3 }, () => nativeFmaPeak(opts.quick ? 2_000_000 : 20_000_000) ?? 0);
+      emit({ op: 'fma_peak', threads, gflops: round(Math.max(...peaks)) });
+    }
     if (!opts.json) for (const line of formatTable(records, `glmkit kernels: ${backend.describe()}`)) print(line);
   } finally {
     if (opts.threads !== undefined && before) setNativeThreads(before.threads);

@@ -1,18 +1,21 @@
 /**
  * `glmkit bench train --preset bench`: training tokens/s of a fixed GLM config (batch 8, sequence
  * 256, AdamW, fp32, random tokens), one warm-up step then timed steps. The same model in PyTorch
- * eager is bench/peers/torch_train.py, for the side-by-side figure.
+ * eager is bench/peers/torch_train.py, for the side-by-side figure. For dense (glm4) presets it
+ * also reports the model FLOPs per token (trainingFlopsPerToken), the useful GFLOP/s they give at
+ * the measured speed, and that as a share of the machine's measured FMA peak at the same thread
+ * count (model FLOPs utilisation).
  * `--seq-lens 512,1024,2048,4096` times each length in a fresh child process (batch 1 unless
  * `--batch`), so each line's peak RSS is that length's own: attention keeps O(T) memory per head
  * (docs/long-context.md), so the peak grows linearly with T.
  */
 import { spawnSync } from 'node:child_process';
 import { UsageError } from '../errors.js';
-import { loadPreset } from '../models/glm/config.js';
+import { loadPreset, type GlmConfig } from '../models/glm/config.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { HybridOptimizer } from '../optim/index.js';
 import { getBackend } from '../tensor/backend/index.js';
-import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 
@@ -24,6 +27,20 @@ export interface BenchTrainOptions {
   batch?: number;
   seqLen?: number;
   steps?: number;
+}
+
+/**
+ * Training FLOPs per token of a dense GLM at sequence length T: 6 x the matmul weights (attention
+ * projections, MLP, the head; not the embedding lookup) plus causal attention, whose forward does
+ * QK^T and PV over T/2 keys on average (4 * T/2 * Hq * D per layer), times 3 with the backward.
+ * The same count as bench/peers/torch_train.py. Null for MoE configs (routing makes it data-dependent).
+ */
+export function trainingFlopsPerToken(cfg: GlmConfig, T: number): number | null {
+  if (cfg.modelType !== 'glm4') return null;
+  const H = cfg.hiddenSize, q = cfg.numAttentionHeads * cfg.headDim, kv = cfg.numKeyValueHeads * cfg.headDim;
+  const perLayer = H * q + 2 * H * kv + q * H + H * 2 * cfg.intermediateSize + cfg.intermediateSize * H;
+  const matmul = cfg.numHiddenLayers * perLayer + H * cfg.vocabSize;
+  return 6 * matmul + 6 * T * q * cfg.numHiddenLayers;
 }
 
 export async function benchTrain(opts: BenchTrainOptions, print: (line: string) => void): Promise<{ tokensPerS: number; peakRssMb: number }> {
@@ -55,9 +72,19 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const median = times[Math.floor(times.length / 2)];
   const tokensPerS = (B * T) / median;
   const threads = nativeInfo()?.threads ?? 1;
+  const fpt = trainingFlopsPerToken(cfg, T);
+  const modelGflops = fpt === null ? null : (fpt * tokensPerS) / 1e9;
+  const peak = getBackend().name === 'native' ? nativeFmaPeak(opts.quick ? 2_000_000 : 20_000_000) : null;
+  const mfu = modelGflops !== null && peak ? modelGflops / peak : null;
   const peakRssMb = +(process.resourceUsage().maxRSS / 1024).toFixed(1);
-  const result = { bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, backend: getBackend().describe(), step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS), peak_rss_mb: peakRssMb };
-  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB)`);
+  const result = {
+    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, backend: getBackend().describe(),
+    step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS), peak_rss_mb: peakRssMb,
+    flops_per_token: fpt, model_gflops: modelGflops === null ? null : +modelGflops.toFixed(1),
+    fma_peak_gflops: peak === null ? null : +peak.toFixed(1), mfu: mfu === null ? null : +mfu.toFixed(3),
+  };
+  const util = mfu === null ? '' : `, ${result.model_gflops} model GFLOP/s = ${(mfu * 100).toFixed(1)}% of the measured ${result.fma_peak_gflops} GFLOP/s FMA peak`;
+  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB${util})`);
   if (opts.json) print(JSON.stringify({ tokens_per_s: result.tokens_per_s }));
   return { tokensPerS, peakRssMb };
 }

@@ -49,6 +49,25 @@ export const GEMM_ISA_PATHS = [
   { isa: 'portable', env: 'portable', skip: needNative.skip },
 ] as const;
 
+/** Every kernel path for GLMKIT_ISA (which caps the GEMMs and the vector kernels alike): same rows as GEMM_ISA_PATHS. */
+export const ISA_PATHS = GEMM_ISA_PATHS;
+
+/**
+ * Runs fn with GLMKIT_ISA set as given (undefined: automatic choice), restoring it after. The addon
+ * re-reads it at every call, so every kernel in fn runs on that path (or the next one the CPU has).
+ */
+export function withIsa<T>(isa: string | undefined, fn: () => T): T {
+  const prev = process.env.GLMKIT_ISA;
+  if (isa === undefined) delete process.env.GLMKIT_ISA;
+  else process.env.GLMKIT_ISA = isa;
+  try {
+    return fn();
+  } finally {
+    if (prev === undefined) delete process.env.GLMKIT_ISA;
+    else process.env.GLMKIT_ISA = prev;
+  }
+}
+
 /**
  * Runs fn with GLMKIT_GEMM_ISA set as given (undefined: automatic choice) and 2 native threads (so
  * the threaded paths run whatever GLMKIT_THREADS says), restoring both after.

@@ -18,6 +18,8 @@ export interface NativeInfo {
   isa: string;
   /** the bf16-weight GEMM's decode kernel: "avx512", "avx2+fma" or "portable" */
   bf16Isa: string;
+  /** the other kernels' path (vector math, softmax, cross-entropy, attention, RMSNorm, AdamW): same names */
+  vecIsa: string;
   threads: number;
 }
 
@@ -76,7 +78,7 @@ export function createNativeBackend(native: Addon): Backend {
     name: 'native',
     describe() {
       const info = native.info() as NativeInfo;
-      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, vector kernels ${info.vecIsa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
     },
     gemm(p: GemmArgs) {
       call('gemm', () =>
@@ -199,4 +201,14 @@ export function setNativeThreads(n: number): void {
 export function nativeInfo(): NativeInfo | null {
   const a = loadNativeAddon();
   return a ? (a.info() as NativeInfo) : null;
+}
+
+/**
+ * Measured FMA peak of the active vector path (GFLOP/s over all native threads): every thread runs
+ * `iters` rounds of independent register FMAs (12 chains of 16 lanes on AVX-512, of 8 on AVX2).
+ * Null without the addon.
+ */
+export function nativeFmaPeak(iters = 20_000_000): number | null {
+  const a = loadNativeAddon();
+  return a ? (a.fmaPeak(iters) as number) : null;
 }

@@ -1,13 +1,13 @@
-// The vectorised exp of native/kernels/vecmath (AVX2 path when the CPU has it, portable otherwise),
+// The vectorised exp of native/kernels/vecmath (each path the CPU has: AVX-512, AVX2, portable),
 // tested through the kernels that use it: log-softmax backward computes dx = dy - exp(y) * sum(dy),
-// so with dy = 0 except a last column of 1, -dx[j] is exactly exp(y[j]) for any y we choose. The
-// portable path is checked against the vectorised one in a child process with GLMKIT_ISA=portable.
+// so with dy = 0 except a last column of 1, -dx[j] is exactly exp(y[j]) for any y we choose. Paths
+// are switched in-process with GLMKIT_ISA (the addon re-reads it at every call).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { referenceBackend as ref } from './index.js';
 import { nativeAddonPath } from './native.js';
-import { native, needNative } from './kernel-testing.js';
+import { ISA_PATHS, native, needNative, withIsa } from './kernel-testing.js';
 
 /** Distance in units in the last place between two float32 values of the same sign (or both 0). */
 function ulps(a: number, b: number): number {
@@ -29,29 +29,31 @@ function nativeExp(y: Float32Array): Float32Array {
   return dx.subarray(0, y.length).map((v) => 0 - v); // 0 - v, not -v: exp(-inf) is +0
 }
 
-test('native exp is within 2 ulp of exp over the whole float range, and exact at the edges', needNative, () => {
-  const y: number[] = [];
-  for (let v = -110; v <= 90; v += 0.00731) y.push(v); // ~27k points, every lane position and tail length
-  const exps = nativeExp(Float32Array.from(y));
-  const yf = Float32Array.from(y);
-  let worst = 0;
-  for (let i = 0; i < yf.length; i++) {
-    const want = Math.fround(Math.exp(yf[i]));
-    const u = ulps(exps[i], want);
-    worst = Math.max(worst, u);
-    assert.ok(u <= 2, `exp(${yf[i]}): got ${exps[i]}, expected ${want} (${u} ulp)`);
-  }
-  assert.ok(worst <= 2);
-  const edges = Float32Array.from([-Infinity, -1e30, -104.5, -103.97, -87.5, 0, -0, 1e-30, 88.72, 88.73, 1e30, Infinity, NaN]);
-  const got = nativeExp(edges);
-  const want = Array.from(edges, (v) => Math.fround(Math.exp(v)));
-  for (let i = 0; i < edges.length; i++) {
-    if (Number.isNaN(want[i])) assert.ok(Number.isNaN(got[i]), `exp(NaN) is NaN, got ${got[i]}`);
-    else assert.ok(ulps(got[i], want[i]) <= 1, `exp(${edges[i]}): got ${got[i]}, expected ${want[i]}`);
-  }
-  assert.equal(got[0], 0, 'exp(-inf) = 0');
-  assert.equal(got[11], Infinity, 'exp(+inf) = +inf');
-});
+for (const path of ISA_PATHS) {
+  test(`native exp (${path.isa} path) is within 2 ulp of exp over the whole float range, and exact at the edges`, { skip: path.skip }, () => withIsa(path.env, () => {
+    const y: number[] = [];
+    for (let v = -110; v <= 90; v += 0.00731) y.push(v); // ~27k points, every lane position and tail length
+    const exps = nativeExp(Float32Array.from(y));
+    const yf = Float32Array.from(y);
+    let worst = 0;
+    for (let i = 0; i < yf.length; i++) {
+      const want = Math.fround(Math.exp(yf[i]));
+      const u = ulps(exps[i], want);
+      worst = Math.max(worst, u);
+      assert.ok(u <= 2, `exp(${yf[i]}): got ${exps[i]}, expected ${want} (${u} ulp)`);
+    }
+    assert.ok(worst <= 2);
+    const edges = Float32Array.from([-Infinity, -1e30, -104.5, -103.97, -87.5, 0, -0, 1e-30, 88.72, 88.73, 1e30, Infinity, NaN]);
+    const got = nativeExp(edges);
+    const want = Array.from(edges, (v) => Math.fround(Math.exp(v)));
+    for (let i = 0; i < edges.length; i++) {
+      if (Number.isNaN(want[i])) assert.ok(Number.isNaN(got[i]), `exp(NaN) is NaN, got ${got[i]}`);
+      else assert.ok(ulps(got[i], want[i]) <= 1, `exp(${edges[i]}): got ${got[i]}, expected ${want[i]}`);
+    }
+    assert.equal(got[0], 0, 'exp(-inf) = 0');
+    assert.equal(got[11], Infinity, 'exp(+inf) = +inf');
+  }));
+}
 
 test('softmax on large-magnitude rows agrees with the float64 reference', needNative, () => {
   // Rows with spreads that push exp to underflow, subnormals and exact ties; 37 columns so both the

@@ -1,12 +1,16 @@
 // One conformance suite, run on both backends: every op with a backend kernel must give the same
 // forward output and input gradients on the native backend as on the reference backend (float32,
-// random shapes including odd sizes and broadcasting corners). Ops without a kernel (TypeScript on
+// random shapes including odd sizes and broadcasting corners), on every native kernel path
+// (GLMKIT_ISA: the automatic choice, avx512, avx2, portable; a path this CPU lacks is skipped with
+// the reason). Ops without a kernel (TypeScript on
 // both backends) are checked at the end against closed forms, labelled autograd-only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../util/rng.js';
 import { needNativeOptions } from '../../util/test-skip.js';
 import { withBackend, type BackendName } from '../backend/index.js';
+import { nativeInfo } from '../backend/native.js';
+import { ISA_PATHS, withIsa } from '../backend/kernel-testing.js';
 import { Tensor } from '../tensor.js';
 import { assertClose, gradcheck, type Tolerance } from '../testing.js';
 import * as F from './index.js';
@@ -94,14 +98,21 @@ for (const [B, Tq, Tk, Hq, Hkv, D, causal, masked] of [
 }
 
 for (const c of cases) {
-  test(`native matches reference: ${c.name}`, { skip }, () => {
+  test(`native matches reference: ${c.name}`, { skip }, async (t) => {
     const ref = run(c, 'reference');
-    const nat = run(c, 'native');
     const tol = c.tol ?? { atol: 1e-5, rtol: 1e-4 };
-    assertClose(nat.out, ref.out, tol, `${c.name} forward`);
-    ref.grads.forEach((g, i) => {
-      if (g) assertClose(nat.grads[i] ?? [], g, tol, `${c.name} grad of input ${i}`);
-    });
+    for (const path of ISA_PATHS) {
+      await t.test(`path ${path.isa}`, { skip: path.skip }, () => {
+        const nat = withIsa(path.env, () => {
+          if (path.env) assert.equal(nativeInfo()?.vecIsa, path.isa === 'avx2' ? 'avx2+fma' : path.isa);
+          return run(c, 'native');
+        });
+        assertClose(nat.out, ref.out, tol, `${c.name} (${path.isa}) forward`);
+        ref.grads.forEach((g, i) => {
+          if (g) assertClose(nat.grads[i] ?? [], g, tol, `${c.name} (${path.isa}) grad of input ${i}`);
+        });
+      });
+    }
   });
 }
 
