@@ -6,6 +6,7 @@
  */
 import { ConfigError, GlmkitError } from '../errors.js';
 import type { SentenceEmbedder } from './encoder.js';
+import { openAiEndpointUrl } from '../util/endpoint-url.js';
 
 export interface HttpEncoderOptions {
   /** the `model` field of each request */
@@ -35,18 +36,7 @@ export function isHttpUrl(s: string): boolean {
  * in /v1 (OpenAI's base URL) gets /embeddings; any other gets /v1/embeddings.
  */
 export function embeddingsUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`encoder URL: expected an http(s) URL like http://127.0.0.1:8000/v1, got "${url}"`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`encoder URL: expected http or https, got "${u.protocol}" in "${url}"`);
-  const path = u.pathname.replace(/\/+$/, '');
-  if (/\/embeddings$/.test(path)) u.pathname = path;
-  else if (/\/v1$/.test(path)) u.pathname = `${path}/embeddings`;
-  else u.pathname = `${path}/v1/embeddings`;
-  return u.toString();
+  return openAiEndpointUrl(url, 'embeddings', 'encoder URL');
 }
 
 interface EmbeddingsBody {

@@ -471,15 +471,18 @@ export function loadPreset(name: string): GlmConfig {
   return cfg;
 }
 
-/** Reads and validates an HF config.json file. */
-export function readConfigFile(file: string): GlmConfig {
-  let json: unknown;
+/** The parsed body of an HF config.json file, or one ConfigError naming it. */
+export function readConfigJson(file: string): unknown {
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new ConfigError(`${file}: cannot read an HF config.json (${(e as Error).message})`);
   }
-  const cfg = configFromHf(json, file);
+}
+
+/** Reads and validates an HF config.json file. */
+export function readConfigFile(file: string): GlmConfig {
+  const cfg = configFromHf(readConfigJson(file), file);
   validateConfig(cfg, file);
   return cfg;
 }

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
-import { configFromHf, configToHf, presetDir, validateConfig, type GlmConfig } from '../glm/config.js';
+import { configFromHf, configToHf, presetDir, readConfigJson, validateConfig, type GlmConfig } from '../glm/config.js';
 
 export interface Glm4vVisionConfig {
   depth: number;
@@ -235,13 +235,7 @@ export function validateGlm4vConfig(cfg: Glm4vConfig, source = 'config'): void {
 
 /** Reads and validates a glm4v config.json file. */
 export function readGlm4vConfigFile(file: string): Glm4vConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`${file}: cannot read an HF config.json (${(e as Error).message})`);
-  }
-  const cfg = glm4vConfigFromHf(json, file);
+  const cfg = glm4vConfigFromHf(readConfigJson(file), file);
   validateGlm4vConfig(cfg, file);
   return cfg;
 }

@@ -18,6 +18,7 @@ import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { openAiEndpointUrl } from '../../util/endpoint-url.js';
 
 export interface JudgeRequest {
   messages: ChatMessage[];
@@ -63,18 +64,7 @@ export interface HttpJudgeOptions {
 
 /** The chat-completions URL of what the user gave (as /v1/embeddings in src/embed/http-encoder.ts). */
 export function chatCompletionsUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`judge URL: expected an http(s) URL like http://127.0.0.1:8000/v1, got "${url}"`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`judge URL: expected http or https, got "${u.protocol}" in "${url}"`);
-  const path = u.pathname.replace(/\/+$/, '');
-  if (/\/chat\/completions$/.test(path)) u.pathname = path;
-  else if (/\/v1$/.test(path)) u.pathname = `${path}/chat/completions`;
-  else u.pathname = `${path}/v1/chat/completions`;
-  return u.toString();
+  return openAiEndpointUrl(url, 'chat/completions', 'judge URL');
 }
 
 /** Runs `task(i)` for i in 0..n-1 with at most `limit` at once; stops starting new ones after a throw. */
