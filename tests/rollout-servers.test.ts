@@ -60,9 +60,11 @@ test('update_weights_from_disk refuses paths outside its root and bad folders; t
   assert.equal(before.status, 200);
   const c0 = before.json.choices[0];
   assert.equal(before.json.policy_version, 0);
-  assert.equal(c0.token_ids.length, 6);
+  // six tokens, or fewer when the model ends its turn first
+  assert.ok(c0.token_ids.length >= 1 && c0.token_ids.length <= 6, `${c0.token_ids.length} tokens`);
+  assert.equal(c0.finish_reason, c0.token_ids.length === 6 ? 'length' : 'stop');
   assert.deepEqual(c0.prompt_token_ids, prompt);
-  assert.equal(c0.logprobs.token_logprobs.length, 6);
+  assert.equal(c0.logprobs.token_logprobs.length, c0.token_ids.length);
 
   const outside = await post(url, '/update_weights_from_disk', { model_path: fx.model });
   assert.equal(outside.status, 400);

@@ -32,7 +32,13 @@ export function headPaddingDeviation(rm: GlmForSequenceClassification, value: Va
 /** Boundary problems of a rollout's prompt (rendered with the generation prompt vs prompt + reply). */
 export function ppoBoundaryProblems(tok: Tokenizer, messages: ChatMessage[], r: Rollout, thinking: boolean): string[] {
   const reply = rolloutMessage(r);
-  if (!thinking) delete reply.reasoning_content;
+  if (!thinking) {
+    // A direct-mode sample that happens to contain think markers would be re-read by the template as
+    // reasoning; PPO trains on the sampled ids, not on a re-rendering, so the boundary is checked
+    // against the reply's text without them.
+    delete reply.reasoning_content;
+    if (typeof reply.content === 'string') reply.content = reply.content.replaceAll('<think>', '').replaceAll('</think>', '');
+  }
   return chatBoundaryProblems(tok, { messages, enable_thinking: thinking }, r.promptIds, reply);
 }
 
