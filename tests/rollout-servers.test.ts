@@ -4,7 +4,7 @@
 // killed server, all servers down -> a clear stop with the last checkpoint intact).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { loadCausalLM, saveModel } from '../src/models/glm/checkpoint.js';
@@ -164,6 +164,21 @@ test('GRPO: the first update from server rollouts equals the in-process update f
     moved ||= t.data.some((x, i) => x !== w0.get(name)!.data[i]);
   }
   assert.ok(moved, 'the first update changed the weights');
+});
+
+test('GRPO on a server with sampling: the same seed gives the same groups and update, another seed other groups', async () => {
+  const base = { model: fx.model, data, max_steps: 1, num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 8, prepass_k: 0, quiet: true, learning_rate: 1e-2, dynamic_sampling: false, temperature: 1, rollout_url: servers[0].url, dump_rollouts: 4 };
+  const run = async (seed: number, name: string) => {
+    const policy = loadCausalLM(fx.model);
+    await new GrpoTrainer(resolveConfig(grpoSchema, { object: { ...base, seed, out: join(root, name) } }), policy, tok, loadRlPrompts(data), null).train();
+    const rolls = readFileSync(join(root, name, 'rollouts', 'step-1.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).completion as string);
+    return { rolls, weights: Array.from(policy.stateDict().values()).map((p) => Array.from(p.data.subarray(0, 8))) };
+  };
+  const a = await run(11, 'seed-a'), b = await run(11, 'seed-b'), c = await run(12, 'seed-c');
+  assert.ok(a.rolls.length > 0);
+  assert.deepEqual(b.rolls, a.rolls, 'same seed: the same sampled completions');
+  assert.deepEqual(b.weights, a.weights, 'same seed: the same update');
+  assert.notDeepEqual(c.rolls, a.rolls, 'another seed: other completions');
 });
 
 test('GRPO on two servers: the update shows in the next rollout, a killed server is routed around, all down stops clearly', async () => {
