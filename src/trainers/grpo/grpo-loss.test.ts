@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPreset } from '../../models/glm/config.js';
 import { GlmForCausalLM } from '../../models/glm/model.js';
-import { grpoLoss, type Sample } from './grpo-trainer.js';
+import { grpoLoss } from './grpo-loss.js';
+import type { Sample } from './grpo-trainer.js';
 import type { Rollout } from './rollout.js';
 
 const model = new GlmForCausalLM({ ...loadPreset('tiny'), vocabSize: 64, numHiddenLayers: 1, padTokenId: null, eosTokenId: null }, { seed: 1 });
