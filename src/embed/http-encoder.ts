@@ -6,7 +6,7 @@
  */
 import { ConfigError, GlmkitError } from '../errors.js';
 import type { SentenceEmbedder } from './encoder.js';
-import { openAiEndpointUrl } from '../util/endpoint-url.js';
+import { fetchFailureReason, jsonHeaders, openAiEndpointUrl } from '../util/endpoint-url.js';
 
 export interface HttpEncoderOptions {
   /** the `model` field of each request */
@@ -70,8 +70,7 @@ export class HttpSentenceEncoder implements SentenceEmbedder {
 
   /** One request: the vectors of `texts`, in order. */
   private async request(texts: readonly string[]): Promise<Float32Array[]> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
+    const headers = jsonHeaders(this.opts.apiKey);
     let res: Response;
     try {
       res = await fetch(this.url, {
@@ -81,8 +80,7 @@ export class HttpSentenceEncoder implements SentenceEmbedder {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why = err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      const why = fetchFailureReason(e, this.timeoutMs);
       throw new EmbeddingEndpointError(`embeddings endpoint ${this.url} unreachable (${why}); start it (e.g. glmkit serve --embedding-model DIR) or check the URL`, { cause: e });
     }
     const text = await res.text();

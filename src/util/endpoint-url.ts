@@ -1,7 +1,8 @@
 /**
- * The full URL of one OpenAI-style endpoint from what a user gives: a URL already ending in the
- * endpoint is used as is; one ending in /v1 (OpenAI's base URL) gets the endpoint appended; any
- * other gets /v1/<endpoint>. `what` names the flag in errors (e.g. "judge URL").
+ * Client helpers for OpenAI-style endpoints (the LongReward judge, the embeddings client, the rollout
+ * and reward clients). `openAiEndpointUrl`: a URL already ending in the endpoint is used as is; one
+ * ending in /v1 (OpenAI's base URL) gets the endpoint appended; any other gets /v1/<endpoint>.
+ * `what` names the flag in errors (e.g. "judge URL").
  */
 import { ConfigError } from '../errors.js';
 
@@ -18,4 +19,15 @@ export function openAiEndpointUrl(url: string, endpoint: 'embeddings' | 'chat/co
   else if (/\/v1$/.test(path)) u.pathname = `${path}/${endpoint}`;
   else u.pathname = `${path}/v1/${endpoint}`;
   return u.toString();
+}
+
+/** Request headers of a JSON POST to an OpenAI-style endpoint, with the bearer key when there is one. */
+export function jsonHeaders(apiKey?: string | null): Record<string, string> {
+  return { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
+}
+
+/** Why a fetch threw, in a few words: the timeout, or the socket's error code (ECONNREFUSED, ...). */
+export function fetchFailureReason(e: unknown, timeoutMs: number): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  return err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
 }

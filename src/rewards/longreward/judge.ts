@@ -18,7 +18,7 @@ import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { openAiEndpointUrl } from '../../util/endpoint-url.js';
+import { fetchFailureReason, jsonHeaders, openAiEndpointUrl } from '../../util/endpoint-url.js';
 
 export interface JudgeRequest {
   messages: ChatMessage[];
@@ -117,8 +117,7 @@ export class HttpJudge implements Judge {
   }
 
   private async one(req: JudgeRequest): Promise<JudgeReply> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
+    const headers = jsonHeaders(this.opts.apiKey);
     const body: Record<string, unknown> = { model: this.opts.model, messages: req.messages, temperature: req.temperature, max_tokens: req.maxTokens, seed: req.seed };
     if (this.opts.enableThinking !== undefined) body.chat_template_kwargs = { enable_thinking: this.opts.enableThinking };
     let last = '';
@@ -128,8 +127,7 @@ export class HttpJudge implements Judge {
       try {
         res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs) });
       } catch (e) {
-        const err = e as Error & { cause?: { code?: string; message?: string } };
-        last = err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+        last = fetchFailureReason(e, this.timeoutMs);
         continue;
       }
       const text = await res.text();

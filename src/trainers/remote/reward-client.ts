@@ -6,6 +6,7 @@
  */
 import { ConfigError, GlmkitError } from '../../errors.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
+import { jsonHeaders } from '../../util/endpoint-url.js';
 import { field } from '../base/config.js';
 
 export const remoteRewardSchema = {
@@ -44,7 +45,7 @@ export class RemoteRewardScorer implements AsyncScorer {
   }
 
   private headers(): Record<string, string> {
-    return { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) };
+    return jsonHeaders(this.opts.apiKey);
   }
 
   private async request(path: string, body?: object): Promise<{ status: number; json: Record<string, unknown> }> {

@@ -7,6 +7,7 @@
  * `POST /update_weights_from_disk {"model_path": DIR}` on every server.
  */
 import { GlmkitError } from '../../errors.js';
+import { jsonHeaders } from '../../util/endpoint-url.js';
 import type { GenerateOptions, GenerateResult } from '../../generation/generate.js';
 
 /** Every rollout server is down: the run cannot go on. */
@@ -80,7 +81,7 @@ export class RolloutClient {
   }
 
   private headers(): Record<string, string> {
-    return { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) };
+    return jsonHeaders(this.opts.apiKey);
   }
 
   private markDown(s: Server, why: string): void {
