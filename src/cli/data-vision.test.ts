@@ -3,18 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataCommand } from './data.js';
+import { quiet } from './testing.js';
 import { UsageError } from '../errors.js';
 import { tempDir } from '../util/temp-dir.js';
-
-async function quiet<T>(fn: () => Promise<T>): Promise<T> {
-  const write = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 test('data vision writes N records and their PNGs, byte-identical for the same seed', async () => {
   const dir = tempDir();

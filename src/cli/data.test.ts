@@ -4,19 +4,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataCommand } from './data.js';
+import { quiet } from './testing.js';
 import { UsageError } from '../errors.js';
 import { validateWorldRecord } from '../data/world/schema.js';
 import { saveTokenizer, trainBpeFromTexts } from '../tokenizer/index.js';
-
-async function quiet<T>(fn: () => Promise<T>): Promise<T> {
-  const write = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 test('data world writes N valid records, byte-identical for the same seed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'glmkit-data-'));
