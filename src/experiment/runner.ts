@@ -44,7 +44,8 @@ export interface ExperimentResult {
 export function pipelineArtifacts(dir: string, needs: Experiment['needs']): BaseArtifacts {
   const a: BaseArtifacts = { dir, dataDir: join(dir, 'data'), initDir: join(dir, 'init'), pretrainDir: join(dir, 'pretrain', 'final'), sftDir: join(dir, 'sft', 'final'), rewardDir: join(dir, 'reward', 'final') };
   const required: [string, string][] = [[a.dataDir, 'its world data (data stage)'], [join(a.initDir, 'tokenizer.json'), 'the initial model and tokenizer (init stage)']];
-  if (needs !== 'init') required.push([join(a.pretrainDir, 'config.json'), 'the pre-trained model (pretrain stage)'], [join(a.sftDir, 'config.json'), 'the SFT model (sft stage)']);
+  if (needs !== 'init') required.push([join(a.pretrainDir, 'config.json'), 'the pre-trained model (pretrain stage)']);
+  if (needs === 'sft' || needs === 'reward') required.push([join(a.sftDir, 'config.json'), 'the SFT model (sft stage)']);
   if (needs === 'reward') required.push([join(a.rewardDir, 'config.json'), 'the reward model (align stage)']);
   for (const [p, what] of required) {
     if (!existsSync(p)) throw new ConfigError(`--base ${dir}: expected ${what} at ${p}, found nothing; run \`glmkit pipeline --out ${dir}\` (with --until align or later when a reward model is needed) or leave out --base`);
@@ -55,7 +56,7 @@ export function pipelineArtifacts(dir: string, needs: Experiment['needs']): Base
 async function buildBase(out: string, needs: Experiment['needs'], opts: RunOptions, log: (s: string) => void): Promise<BaseArtifacts> {
   const dir = join(out, 'base');
   const seed = 0; // the pipeline's default: the base recipe is the same whatever the experiment's seeds
-  const until = needs === 'init' ? 'init' : 'eval';
+  const until = needs === 'init' || needs === 'pretrain' ? needs : 'eval';
   log(`experiment: building the base recipe under ${dir} (pipeline --until ${until}${needs === 'reward' ? ' + reward model' : ''})`);
   const cfg = resolveConfig(pipelineSchema, { object: { out: dir, seed, quick: opts.quick, until, quiet: opts.quiet }, objectSource: 'experiment' });
   await runPipeline(cfg, log);

@@ -37,7 +37,7 @@ export interface BaseArtifacts {
   dataDir: string;
   /** the tokenizer and the randomly initialised model (pipeline stage init) */
   initDir: string;
-  /** the pre-trained model (present when the experiment needs stage 'sft' or later) */
+  /** the pre-trained model (present when the experiment needs stage 'pretrain' or later) */
   pretrainDir: string;
   /** the SFT model (present when the experiment needs stage 'sft' or later) */
   sftDir: string;
@@ -84,7 +84,7 @@ export interface Experiment {
   /** estimated minutes of the default run on 2 cores, without --base (and with it) */
   minutes: { alone: number; withBase: number };
   /** the last stage of the base recipe the experiment builds on */
-  needs: 'init' | 'sft' | 'reward';
+  needs: 'init' | 'pretrain' | 'sft' | 'reward';
   /** seeds when --seeds is not given */
   defaultSeeds?: (quick: boolean) => number[];
   /** the settings of a run (everything that changes the result), resolved before anything runs */

@@ -34,7 +34,7 @@ export const pipelineSchema = {
   seed: field('int', 0, 'seed of data sampling, initialisation and training', { min: 0 }),
   threads: field('int', 0, 'native threads (0 = all cores)', { min: 0 }),
   quick: field('boolean', false, 'a smoke run: every stage tiny (minutes become seconds)'),
-  until: choice(['init', 'eval', 'longctx', 'align', 'grpo', 'experts'], 'grpo', 'last stage to run (then the report): init = world data, tokenizer and the initial model; eval = the base recipe (pre-train, SFT, evaluation); longctx adds the long-context stage (with --long-context L); align adds RM/PPO/DPO/EXO; grpo adds RL; experts adds expert iteration (a tool expert, then one student distilled from the GRPO, EXO/best-aligned and tool experts: docs/distill.md)'),
+  until: choice(['init', 'pretrain', 'eval', 'longctx', 'align', 'grpo', 'experts'], 'grpo', 'last stage to run (then the report): init = world data, tokenizer and the initial model; pretrain adds pre-training; eval = the base recipe (pre-train, SFT, evaluation); longctx adds the long-context stage (with --long-context L); align adds RM/PPO/DPO/EXO; grpo adds RL; experts adds expert iteration (a tool expert, then one student distilled from the GRPO, EXO/best-aligned and tool experts: docs/distill.md)'),
   quiet: field('boolean', false, 'no progress output'),
   force_stage: choice(['none', 'data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'longctx', 'align', 'grpo', 'experts'], 'none', 'redo this stage and every later one (their folders are removed), e.g. after changing a setting; without it a rerun with other settings is refused'),
   pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),

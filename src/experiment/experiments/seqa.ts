@@ -64,8 +64,8 @@ export const seqa: Experiment = {
   name: 'seqa',
   paper: 'SEQA: Semantic voting for unsupervised multiple-choice question answering',
   claim: 'Semantic voting over sampled answers is more accurate than LM scoring of the choices and loses less accuracy when the choices are rewritten with synonyms.',
-  minutes: { alone: 60, withBase: 25 },
-  needs: 'sft',
+  minutes: { alone: 30, withBase: 25 },
+  needs: 'pretrain',
   settings(quick) {
     return quick
       ? { encoder_steps: 2, encoder_batch: 8, encoder_learning_rate: 1e-3, train_triples: 64, sts_pairs: 20, questions: 4, voter_counts: [2, 4], max_voter_tokens: 8, temperature: 0.1, voter_cut: 'clause', embed_context: 'prefixed', resamples: 2000 }
