@@ -22,6 +22,7 @@ test('bench generate: tiny at batch 1 and 8, f32, bf16 and bf16-dot, glmkit besi
       assert.ok(typeof r[k] === 'number' && Number.isFinite(r[k]) && r[k] > 0, `${k} of ${JSON.stringify(r)}`);
     }
     assert.ok(Math.abs((r.ratio as number) - (r.glmkit_tokens_per_s as number) / (r.llamacpp_tokens_per_s as number)) < 0.05 * (r.ratio as number) + 0.01);
+    assert.ok(typeof r.pair_ratio === 'number' && r.pair_ratio > 0 && r.reps === 2, `pair_ratio and reps of ${JSON.stringify(r)}`);
   }
   assert.deepEqual(lines.map((l) => JSON.parse(l)), rows);
 });

@@ -43,6 +43,8 @@ export interface BenchGenerateOptions {
   voters?: number;
   /** tokens per voter (default 24) */
   voterTokens?: number;
+  /** interleaved glmkit / llama.cpp repetitions per row (default 3; 2 with quick) */
+  reps?: number;
 }
 
 export type BenchDtype = WeightDtype | 'bf16-dot';
@@ -136,7 +138,7 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
         for (const batch of [1, 8]) {
           const prompts = Array.from({ length: batch }, prompt);
           // Interleaved repetitions, medians reported: the machine may be shared and noisy.
-          const reps = opts.quick ? 2 : 3;
+          const reps = opts.reps ?? (opts.quick ? 2 : 3);
           const gs: number[] = [], ls: number[] = [];
           let llamaTokens = 0;
           for (let r = 0; r < reps; r++) {
@@ -157,6 +159,13 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
             row.llamacpp_tokens_per_s = Math.round(l);
             row.llamacpp_tokens = llamaTokens;
             row.ratio = +(g / l).toFixed(3);
+            // the median of the per-repetition ratios: each pair ran back to back, so it is the figure
+            // least moved by a load that changes between repetitions
+            row.pair_ratio = +median(gs.map((x, i) => x / ls[i])).toFixed(3);
+            // and the best repetition of each (the one the load touched least)
+            row.glmkit_best_tokens_per_s = Math.round(Math.max(...gs));
+            row.llamacpp_best_tokens_per_s = Math.round(Math.max(...ls));
+            row.best_ratio = +(Math.max(...gs) / Math.max(...ls)).toFixed(3);
           } else {
             row.llamacpp = llamaError ?? 'skipped (--no-llama)';
           }
@@ -181,7 +190,7 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
 
 const spec = {
   name: 'bench generate',
-  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16,bf16-dot] [--tokens N] [--threads N] [--voters N] [--json] [--quick] [--no-llama]',
+  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16,bf16-dot] [--tokens N] [--threads N] [--reps N] [--voters N] [--json] [--quick] [--no-llama]',
   description:
     "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.\nWith --voters N (default 32; 0 = off): SEQA-style sampling, N voters of --voter-tokens after one shared\nprefix, in voters/s, beside the prefix-per-row path and the model's plain forward tokens/s.",
   schema: {
@@ -189,6 +198,7 @@ const spec = {
     dtypes: field('string', 'f32', 'weight dtypes to time, comma separated: f32, bf16, bf16-dot (bf16: glmkit --dtype bf16 vs llama.cpp on a BF16 GGUF; bf16-dot: the same with GLMKIT_BF16_DOT=1)'),
     tokens: field<number | null>('int', null, 'tokens decoded per measurement', { nullable: true, min: 2 }),
     threads: field('int', 1, 'native threads of both', { min: 1 }),
+    reps: field<number | null>('int', null, 'interleaved glmkit / llama.cpp repetitions per row (default 3, 2 with --quick); pair_ratio is the median of their ratios', { nullable: true, min: 1 }),
     json: field('boolean', false, 'one JSON object per line'),
     quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
     llama: field('boolean', true, 'also time llama.cpp (--no-llama skips it)'),
@@ -204,7 +214,7 @@ export async function benchGenerateCommand(argv: string[]): Promise<number> {
   const v = parsed.values;
   await benchGenerate({
     presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
-    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens,
+    threads: v.threads, reps: v.reps ?? undefined, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens,
   }, (l) => console.log(l));
   return 0;
 }
