@@ -102,6 +102,29 @@ const char* gemm_bf16_isa() {
   return isa;
 }
 
+namespace bf16_detail {
+namespace {
+
+// run(j0, j1) over the columns of C in 16-aligned ranges, one per thread once W has kThreadElems
+// elements (else one range on the caller). Each output column is computed by one call, so results
+// do not depend on the thread count.
+template <class Run>
+void split_columns(const GemmBf16Params& p, Run run) {
+  const int team = p.n * p.k >= kThreadElems ? num_threads() : 1;
+  const int64_t blocks = (p.n + 15) / 16;
+  auto part = [&](int64_t t) {
+    const int64_t j0 = std::min(p.n, blocks * t / team * 16), j1 = std::min(p.n, blocks * (t + 1) / team * 16);
+    if (j1 > j0) run(j0, j1);
+  };
+  if (team <= 1) return part(0);
+  parallel_for(team, 1, [&part](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) part(t);
+  });
+}
+
+}  // namespace
+}  // namespace bf16_detail
+
 const char* gemm_bf16_dot_isa() {
   const char* why = bf16_detail::dot_unavailable();
   return why ? why : "avx512_bf16";
@@ -110,43 +133,18 @@ const char* gemm_bf16_dot_isa() {
 void gemm_bf16(const GemmBf16Params& p) {
   using namespace bf16_detail;
   if (p.m <= 0 || p.n <= 0) return;
-  const int threads = num_threads();
   if (p.bf16_dot && p.trans_b && p.k > 0 && !dot_unavailable()) {
     std::vector<uint16_t>& a16 = tl_a16;
     if (static_cast<int64_t>(a16.size()) < p.m * p.k) a16.resize(static_cast<size_t>(p.m * p.k));
     round_rows_bf16_avx512(p.m * p.k, p.a, a16.data());
-    const int team = p.n * p.k >= kThreadElems ? threads : 1;
-    const int64_t blocks = (p.n + 15) / 16;
     const uint16_t* a16p = a16.data();
-    auto run = [&](int64_t t) {
-      const int64_t j0 = std::min(p.n, blocks * t / team * 16), j1 = std::min(p.n, blocks * (t + 1) / team * 16);
-      if (j1 > j0) dot_bf16_avx512(p.m, p.k, a16p, p.b, p.c, p.n, j0, j1, p.beta);
-    };
-    if (team <= 1) {
-      run(0);
-    } else {
-      parallel_for(team, 1, [&run](int64_t begin, int64_t end, int) {
-        for (int64_t t = begin; t < end; ++t) run(t);
-      });
-    }
+    split_columns(p, [&](int64_t j0, int64_t j1) { dot_bf16_avx512(p.m, p.k, a16p, p.b, p.c, p.n, j0, j1, p.beta); });
     return;
   }
   if (p.trans_b && p.m <= gemm_detail::kSkinnyMaxM && p.k > 0) {
     const char* isa = "";
     const SkinnyBf16 kernel = select_skinny(&isa);
-    const int team = p.n * p.k >= kThreadElems ? threads : 1;
-    const int64_t blocks = (p.n + 15) / 16;
-    auto run = [&](int64_t t) {
-      const int64_t j0 = std::min(p.n, blocks * t / team * 16), j1 = std::min(p.n, blocks * (t + 1) / team * 16);
-      if (j1 > j0) kernel(static_cast<int>(p.m), p.k, p.a, p.k, p.b, p.c, p.n, j0, j1, p.beta);
-    };
-    if (team <= 1) {
-      run(0);
-    } else {
-      parallel_for(team, 1, [&run](int64_t begin, int64_t end, int) {
-        for (int64_t t = begin; t < end; ++t) run(t);
-      });
-    }
+    split_columns(p, [&](int64_t j0, int64_t j1) { kernel(static_cast<int>(p.m), p.k, p.a, p.k, p.b, p.c, p.n, j0, j1, p.beta); });
     return;
   }
   if (p.k == 0) {

@@ -6,22 +6,12 @@
 // widening, half the instructions per weight of the default kernel (gemm_bf16_avx512.cpp).
 #include <immintrin.h>
 
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
+#include "gemm_bf16_avx512_common.h"
 #include "gemm_bf16_internal.h"
 
 namespace glmkit {
 namespace bf16_detail {
 namespace {
-
-inline float hsum(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 inline __m512bh load_bh(const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); }
 inline __m512bh load_bh(const uint16_t* p, __mmask32 mask) { return (__m512bh)_mm512_maskz_loadu_epi16(mask, p); }
@@ -63,14 +53,7 @@ inline void dot_block(int64_t k, const uint16_t* a16, const uint16_t* w, float* 
       for (int r = 0; r < R; ++r) acc[0][i][r] = _mm512_dpbf16_ps(acc[0][i][r], av, wv[r]);
     }
   }
-  for (int i = 0; i < M; ++i)
-    for (int r = 0; r < R; ++r) {
-      __m512 sum = acc[0][i][r];
-      for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, acc[u][i][r]);
-      float* cij = c + i * ldc + r;
-      const float s = hsum(sum);
-      *cij = beta == 0.0f ? s : s + beta * *cij;
-    }
+  store_sums<M, R, U>(acc, c, ldc, beta);
 }
 
 // Rows [i0, i0 + M) of C for columns [j0, j1): R rows of W at a time (the R * k weights stay in L1
@@ -81,20 +64,6 @@ void rows_m(int64_t k, const uint16_t* a16, const uint16_t* w, float* c, int64_t
   int64_t j = j0;
   for (; j + R <= j1; j += R) dot_block<M, R, U>(k, a16, w + j * k, c + j, ldc, beta);
   for (; j < j1; ++j) dot_block<M, 1, U>(k, a16, w + j * k, c + j, ldc, beta);
-}
-
-void rows_any(int m, int64_t k, const uint16_t* a16, const uint16_t* w, float* c, int64_t ldc, int64_t j0, int64_t j1,
-              float beta) {
-  switch (m) {
-    case 1: return rows_m<1>(k, a16, w, c, ldc, j0, j1, beta);
-    case 2: return rows_m<2>(k, a16, w, c, ldc, j0, j1, beta);
-    case 3: return rows_m<3>(k, a16, w, c, ldc, j0, j1, beta);
-    case 4: return rows_m<4>(k, a16, w, c, ldc, j0, j1, beta);
-    case 5: return rows_m<5>(k, a16, w, c, ldc, j0, j1, beta);
-    case 6: return rows_m<6>(k, a16, w, c, ldc, j0, j1, beta);
-    case 7: return rows_m<7>(k, a16, w, c, ldc, j0, j1, beta);
-    default: return rows_m<8>(k, a16, w, c, ldc, j0, j1, beta);
-  }
 }
 
 }  // namespace
@@ -121,7 +90,7 @@ void dot_bf16_avx512(int64_t m, int64_t k, const uint16_t* a16, const uint16_t* 
     const int64_t je = jb + kCols < j1 ? jb + kCols : j1;
     for (int64_t i = 0; i < m; i += 8) {
       const int rows = static_cast<int>(m - i < 8 ? m - i : 8);
-      rows_any(rows, k, a16 + i * k, w, c + i * ldc, ldc, jb, je, beta);
+      with_rows(rows, [&](auto r) { rows_m<decltype(r)::value>(k, a16 + i * k, w, c + i * ldc, ldc, jb, je, beta); });
     }
   }
 }
