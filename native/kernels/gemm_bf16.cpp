@@ -9,7 +9,7 @@
 //   otherwise: k is cut into chunks; each chunk of B is converted to float32 into a thread-local
 //     buffer (<= 4 MiB) and multiplied by the packed float GEMM (gemm.cpp), accumulating into C.
 //   opt-in bf16 dot (p.bf16_dot, any m, B transposed, CPU with avx512_bf16, ISA cap allowing
-//     AVX-512): A is rounded to bf16 once per call and every output is a vdpbf16ps chain
+//     AVX-512): A is rounded to bf16 (256 rows per pass) and every output is a vdpbf16ps chain
 //     (gemm_bf16_dot_avx512.cpp). Not bitwise equal to the default path: A loses 16 mantissa bits.
 #include <algorithm>
 #include <cstdlib>
@@ -83,6 +83,8 @@ const char* dot_unavailable() {
 
 // Skinny products are threaded once W has this many elements (as the float GEMM's skinny rule).
 constexpr int64_t kThreadElems = 262144;
+// Rows of A rounded to bf16 per pass of the bf16-dot path.
+constexpr int64_t kDotRows = 256;
 // Floats of converted B per chunk (4 MiB).
 constexpr int64_t kChunkElems = 1 << 20;
 
@@ -134,11 +136,17 @@ void gemm_bf16(const GemmBf16Params& p) {
   using namespace bf16_detail;
   if (p.m <= 0 || p.n <= 0) return;
   if (p.bf16_dot && p.trans_b && p.k > 0 && !dot_unavailable()) {
+    // A is rounded kDotRows rows at a time, so the bf16 copy stays small for a long prefill.
+    const int64_t rows_max = std::min(p.m, kDotRows);
     std::vector<uint16_t>& a16 = tl_a16;
-    if (static_cast<int64_t>(a16.size()) < p.m * p.k) a16.resize(static_cast<size_t>(p.m * p.k));
-    round_rows_bf16_avx512(p.m * p.k, p.a, a16.data());
+    if (static_cast<int64_t>(a16.size()) < rows_max * p.k) a16.resize(static_cast<size_t>(rows_max * p.k));
     const uint16_t* a16p = a16.data();
-    split_columns(p, [&](int64_t j0, int64_t j1) { dot_bf16_avx512(p.m, p.k, a16p, p.b, p.c, p.n, j0, j1, p.beta); });
+    for (int64_t i0 = 0; i0 < p.m; i0 += rows_max) {
+      const int64_t rows = std::min(rows_max, p.m - i0);
+      round_rows_bf16_avx512(rows * p.k, p.a + i0 * p.k, a16.data());
+      float* c = p.c + i0 * p.n;
+      split_columns(p, [&](int64_t j0, int64_t j1) { dot_bf16_avx512(rows, p.k, a16p, p.b, c, p.n, j0, j1, p.beta); });
+    }
     return;
   }
   if (p.trans_b && p.m <= gemm_detail::kSkinnyMaxM && p.k > 0) {

@@ -1,6 +1,6 @@
 // AVX512_BF16 kernels of the bf16-weight GEMM's opt-in "bf16 dot" path (see gemm_bf16.cpp; compiled
 // with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16; call only when cpuid reports
-// avx512_bf16). Activations are rounded to bfloat16 once per call (vcvtne2ps2bf16: round to nearest
+// avx512_bf16). Activations are rounded to bfloat16 before the products (vcvtne2ps2bf16: round to nearest
 // even, denormal inputs read as zero), then each output is a chain of vdpbf16ps: 32 bf16 pairs per
 // instruction, products summed into 16 float32 lanes. Weights are read as they are stored: no
 // widening, half the instructions per weight of the default kernel (gemm_bf16_avx512.cpp).

@@ -51,10 +51,11 @@ test('reference gemmBf16 with bf16Dot rounds the activations (hand-computed) and
   assert.equal(run(referenceBackend, { ...args, transB: false, n: 1, bf16Dot: true })[0], Math.fround(4 + 2 ** -8 + 2 ** -12));
 });
 
-// m <= 8: decode; m > 8: prefill (row blocks of 8, and 64-column blocks); n * k >= 262144: threaded
+// m <= 8: decode; m > 8: prefill (row blocks of 8, and 64-column blocks); m > 256: A rounded in two
+// passes; n * k >= 262144: threaded
 const SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 7, 15], [1, 9, 32], [2, 33, 17], [3, 5, 100], [4, 64, 257], [5, 3, 31], [6, 17, 33], [7, 2, 64], [8, 31, 129],
-  [9, 20, 40], [17, 70, 33], [40, 130, 70], [1, 700, 400], [8, 520, 520], [20, 600, 512],
+  [9, 20, 40], [17, 70, 33], [40, 130, 70], [300, 37, 45], [1, 700, 400], [8, 520, 520], [20, 600, 512],
 ];
 
 test('native bf16-dot gemmBf16 (avx512_bf16) matches its reference twin and stays within bf16 rounding of the default path', { skip: BF16_DOT_SKIP }, () => {
