@@ -15,6 +15,13 @@
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
+      "target_name": "glmkit_avx512_bf16",
+      "type": "static_library",
+      "sources": ["native/kernels/gemm_bf16_dot_avx512.cpp"],
+      "cflags_cc": ["-std=c++17", "-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
       "target_name": "glmkit_avx512_exact",
       "type": "static_library",
       "sources": ["native/kernels/norm_avx512.cpp", "native/kernels/optim_avx512.cpp"],
@@ -23,7 +30,7 @@
     },
     {
       "target_name": "glmkit_native",
-      "dependencies": ["glmkit_avx2", "glmkit_avx512", "glmkit_avx512_exact"],
+      "dependencies": ["glmkit_avx2", "glmkit_avx512", "glmkit_avx512_bf16", "glmkit_avx512_exact"],
       "sources": [
         "native/binding.cpp",
         "native/threadpool.cpp",

@@ -90,6 +90,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("isa", glmkit::gemm_isa());
   o.Set("bf16Isa", glmkit::gemm_bf16_isa());
+  o.Set("bf16Dot", glmkit::gemm_bf16_dot_isa());
   glmkit::refresh_vec_isa();
   o.Set("vecIsa", glmkit::isa_name(glmkit::vec_isa()));
   o.Set("threads", glmkit::num_threads());
@@ -131,7 +132,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// gemmBf16(a, b, c, m, n, k, transB, beta): C = A @ op(B) + beta * C with B bfloat16 bits
+// gemmBf16(a, b, c, m, n, k, transB, beta, bf16Dot?): C = A @ op(B) + beta * C with B bfloat16 bits;
+// bf16Dot (default false) asks for the AVX512_BF16 path with A rounded to bf16 (see kernels.h)
 Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   Args a{info, "gemmBf16"};
   GemmBf16Params p{};
@@ -140,6 +142,7 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   p.k = a.integer(5, "k");
   p.trans_b = a.boolean(6, "transB");
   p.beta = a.number(7, "beta");
+  p.bf16_dot = info.Length() > 8 && !info[8].IsUndefined() ? a.boolean(8, "bf16Dot") : false;
   p.a = a.f32(0, "a", p.m * p.k);
   p.b = a.u16(1, "b", p.k * p.n);
   p.c = a.f32(2, "c", p.m * p.n);

@@ -8,6 +8,9 @@
 //     it in registers (AVX-512, AVX2 or portable, chosen like the float GEMM's ISA).
 //   otherwise: k is cut into chunks; each chunk of B is converted to float32 into a thread-local
 //     buffer (<= 4 MiB) and multiplied by the packed float GEMM (gemm.cpp), accumulating into C.
+//   opt-in bf16 dot (p.bf16_dot, any m, B transposed, CPU with avx512_bf16, ISA cap allowing
+//     AVX-512): A is rounded to bf16 (256 rows per pass) and every output is a vdpbf16ps chain
+//     (gemm_bf16_dot_avx512.cpp). Not bitwise equal to the default path: A loses 16 mantissa bits.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -63,12 +66,30 @@ SkinnyBf16 select_skinny(const char** isa) {
   return *isa = "portable", skinny_bf16_portable;
 }
 
+bool cpu_has_avx512_bf16() {
+  static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+// nullptr when the bf16-dot path may run, else why not.
+const char* dot_unavailable() {
+  const char* forced = std::getenv("GLMKIT_GEMM_ISA");
+  if (!forced || !*forced) forced = std::getenv("GLMKIT_ISA");
+  if (forced && (std::strcmp(forced, "portable") == 0 || std::strcmp(forced, "avx2") == 0))
+    return "off (ISA capped below avx512)";
+  if (!cpu_has_avx512_bf16()) return "off (this CPU lacks avx512_bf16)";
+  return nullptr;
+}
+
 // Skinny products are threaded once W has this many elements (as the float GEMM's skinny rule).
 constexpr int64_t kThreadElems = 262144;
+// Rows of A rounded to bf16 per pass of the bf16-dot path.
+constexpr int64_t kDotRows = 256;
 // Floats of converted B per chunk (4 MiB).
 constexpr int64_t kChunkElems = 1 << 20;
 
 thread_local std::vector<float> tl_chunk;
+thread_local std::vector<uint16_t> tl_a16;
 
 void convert(const uint16_t* src, float* dst, int64_t count) {
   for (int64_t i = 0; i < count; ++i) dst[i] = bf16_to_f32(src[i]);
@@ -83,26 +104,55 @@ const char* gemm_bf16_isa() {
   return isa;
 }
 
+namespace bf16_detail {
+namespace {
+
+// run(j0, j1) over the columns of C in 16-aligned ranges, one per thread once W has kThreadElems
+// elements (else one range on the caller). Each output column is computed by one call, so results
+// do not depend on the thread count.
+template <class Run>
+void split_columns(const GemmBf16Params& p, Run run) {
+  const int team = p.n * p.k >= kThreadElems ? num_threads() : 1;
+  const int64_t blocks = (p.n + 15) / 16;
+  auto part = [&](int64_t t) {
+    const int64_t j0 = std::min(p.n, blocks * t / team * 16), j1 = std::min(p.n, blocks * (t + 1) / team * 16);
+    if (j1 > j0) run(j0, j1);
+  };
+  if (team <= 1) return part(0);
+  parallel_for(team, 1, [&part](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) part(t);
+  });
+}
+
+}  // namespace
+}  // namespace bf16_detail
+
+const char* gemm_bf16_dot_isa() {
+  const char* why = bf16_detail::dot_unavailable();
+  return why ? why : "avx512_bf16";
+}
+
 void gemm_bf16(const GemmBf16Params& p) {
   using namespace bf16_detail;
   if (p.m <= 0 || p.n <= 0) return;
-  const int threads = num_threads();
+  if (p.bf16_dot && p.trans_b && p.k > 0 && !dot_unavailable()) {
+    // A is rounded kDotRows rows at a time, so the bf16 copy stays small for a long prefill.
+    const int64_t rows_max = std::min(p.m, kDotRows);
+    std::vector<uint16_t>& a16 = tl_a16;
+    if (static_cast<int64_t>(a16.size()) < rows_max * p.k) a16.resize(static_cast<size_t>(rows_max * p.k));
+    const uint16_t* a16p = a16.data();
+    for (int64_t i0 = 0; i0 < p.m; i0 += rows_max) {
+      const int64_t rows = std::min(rows_max, p.m - i0);
+      round_rows_bf16_avx512(rows * p.k, p.a + i0 * p.k, a16.data());
+      float* c = p.c + i0 * p.n;
+      split_columns(p, [&](int64_t j0, int64_t j1) { dot_bf16_avx512(rows, p.k, a16p, p.b, c, p.n, j0, j1, p.beta); });
+    }
+    return;
+  }
   if (p.trans_b && p.m <= gemm_detail::kSkinnyMaxM && p.k > 0) {
     const char* isa = "";
     const SkinnyBf16 kernel = select_skinny(&isa);
-    const int team = p.n * p.k >= kThreadElems ? threads : 1;
-    const int64_t blocks = (p.n + 15) / 16;
-    auto run = [&](int64_t t) {
-      const int64_t j0 = std::min(p.n, blocks * t / team * 16), j1 = std::min(p.n, blocks * (t + 1) / team * 16);
-      if (j1 > j0) kernel(static_cast<int>(p.m), p.k, p.a, p.k, p.b, p.c, p.n, j0, j1, p.beta);
-    };
-    if (team <= 1) {
-      run(0);
-    } else {
-      parallel_for(team, 1, [&run](int64_t begin, int64_t end, int) {
-        for (int64_t t = begin; t < end; ++t) run(t);
-      });
-    }
+    split_columns(p, [&](int64_t j0, int64_t j1) { kernel(static_cast<int>(p.m), p.k, p.a, p.k, p.b, p.c, p.n, j0, j1, p.beta); });
     return;
   }
   if (p.k == 0) {

@@ -5,24 +5,12 @@
 // R = 2 otherwise: at most 16 zmm accumulators). The k tail is a masked step, so no scalar loop remains.
 #include <immintrin.h>
 
-// GCC 12's AVX-512 headers build "undefined" vectors as self-initialised locals, which its own
-// uninitialised-use analysis then reports inside every inlined intrinsic: silence that noise here.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
+#include "gemm_bf16_avx512_common.h"
 #include "gemm_bf16_internal.h"
 
 namespace glmkit {
 namespace bf16_detail {
 namespace {
-
-inline float hsum(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 inline __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
 
@@ -63,14 +51,7 @@ inline void dot_block(int64_t k, const float* a, int64_t lda, const uint16_t* w,
       for (int r = 0; r < R; ++r) acc[0][i][r] = _mm512_fmadd_ps(av, wv[r], acc[0][i][r]);
     }
   }
-  for (int i = 0; i < M; ++i)
-    for (int r = 0; r < R; ++r) {
-      __m512 sum = acc[0][i][r];
-      for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, acc[u][i][r]);
-      float* cij = c + i * ldc + r;
-      const float s = hsum(sum);
-      *cij = beta == 0.0f ? s : s + beta * *cij;
-    }
+  store_sums<M, R, U>(acc, c, ldc, beta);
 }
 
 template <int M>
@@ -87,16 +68,7 @@ void skinny_m(int64_t k, const float* a, int64_t lda, const uint16_t* w, float* 
 
 void skinny_bf16_avx512(int m, int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc,
                         int64_t j0, int64_t j1, float beta) {
-  switch (m) {
-    case 1: return skinny_m<1>(k, a, lda, w, c, ldc, j0, j1, beta);
-    case 2: return skinny_m<2>(k, a, lda, w, c, ldc, j0, j1, beta);
-    case 3: return skinny_m<3>(k, a, lda, w, c, ldc, j0, j1, beta);
-    case 4: return skinny_m<4>(k, a, lda, w, c, ldc, j0, j1, beta);
-    case 5: return skinny_m<5>(k, a, lda, w, c, ldc, j0, j1, beta);
-    case 6: return skinny_m<6>(k, a, lda, w, c, ldc, j0, j1, beta);
-    case 7: return skinny_m<7>(k, a, lda, w, c, ldc, j0, j1, beta);
-    default: return skinny_m<8>(k, a, lda, w, c, ldc, j0, j1, beta);
-  }
+  with_rows(m, [&](auto rows) { skinny_m<decltype(rows)::value>(k, a, lda, w, c, ldc, j0, j1, beta); });
 }
 
 }  // namespace bf16_detail

@@ -21,5 +21,13 @@ void skinny_bf16_avx2(int m, int64_t k, const float* a, int64_t lda, const uint1
 void skinny_bf16_avx512(int m, int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc,
                         int64_t j0, int64_t j1, float beta);
 
+// gemm_bf16_dot_avx512.cpp (call only when the CPU has avx512f/bw/vl/dq and avx512_bf16): the opt-in
+// bf16-dot path. round_rows_bf16_avx512 rounds count floats to bf16 bits (nearest even, denormals to
+// zero, as vcvtne2ps2bf16); dot_bf16_avx512 sets c[i*ldc + j] = sum_l a16[i*k + l] * w[j*k + l]
+// (+ beta * c) for i < m (any m) and j in [j0, j1) with vdpbf16ps, float32 accumulators.
+void round_rows_bf16_avx512(int64_t count, const float* src, uint16_t* dst);
+void dot_bf16_avx512(int64_t m, int64_t k, const uint16_t* a16, const uint16_t* w, float* c, int64_t ldc, int64_t j0,
+                     int64_t j1, float beta);
+
 }  // namespace bf16_detail
 }  // namespace glmkit

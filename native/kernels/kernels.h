@@ -31,8 +31,13 @@ struct GemmBf16Params {
   int64_t m, n, k;
   bool trans_b;
   float beta;
+  // Opt-in (GLMKIT_BF16_DOT=1 in the ops): round A to bf16 and use AVX512_BF16 dot products. Honoured
+  // only for trans_b on a CPU with avx512_bf16 under an AVX-512 ISA cap; elsewhere the default path.
+  bool bf16_dot;
 };
 void gemm_bf16(const GemmBf16Params& p);
+// The bf16-dot path this process would take: "avx512_bf16", or "off (<reason>)".
+const char* gemm_bf16_dot_isa();
 // The skinny (decode) kernel chosen at run time: "avx512", "avx2+fma" or "portable".
 const char* gemm_bf16_isa();
 

@@ -4,7 +4,8 @@
  * of the same weights, in the same run and with the same thread count. Decode speed excludes the
  * prompt: rate = (tokens after the first) / (time after the first token). With `--dtypes f32,bf16`
  * each preset is also timed with its matrices held in bf16 (glmkit --dtype bf16) against llama.cpp
- * on a BF16 GGUF of the same weights. With `voters`, each preset also gets a SEQA-style row
+ * on a BF16 GGUF of the same weights; `bf16-dot` is the same bf16 model with the opt-in AVX512_BF16
+ * dot products (GLMKIT_BF16_DOT=1, bf16-rounded activations) against the same BF16 GGUF. With `voters`, each preset also gets a SEQA-style row
  * (src/bench/voters.ts): N voters after one shared prefix, in voters/s, beside the model's plain
  * forward tokens/s.
  */
@@ -18,6 +19,7 @@ import { castWeights, saveModel, type WeightDtype } from '../models/glm/checkpoi
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { generate } from '../generation/generate.js';
 import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { setBf16Dot } from '../tensor/ops/bf16.js';
 import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { Rng } from '../util/rng.js';
@@ -35,13 +37,17 @@ export interface BenchGenerateOptions {
   quick?: boolean;
   /** skip llama.cpp (when node-llama-cpp is not installed) */
   noLlama?: boolean;
-  /** weight dtypes to time (default f32 only) */
-  dtypes?: WeightDtype[];
+  /** weight dtypes to time (default f32 only); bf16-dot: bf16 weights with the opt-in bf16 dot products */
+  dtypes?: BenchDtype[];
   /** SEQA-style sampling: this many voters after one prefix (absent or 0: not timed) */
   voters?: number;
   /** tokens per voter (default 24) */
   voterTokens?: number;
+  /** interleaved glmkit / llama.cpp repetitions per row (default 3; 2 with quick) */
+  reps?: number;
 }
+
+export type BenchDtype = WeightDtype | 'bf16-dot';
 
 interface Rate {
   tokensPerS: number;
@@ -118,19 +124,21 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
       // The model's vocabulary is the tokenizer's (the world corpus may not fill the preset's).
       const cfg = { ...base, vocabSize: tok.vocabSize, padTokenId: null, eosTokenId: null, bosTokenId: null };
       for (const dtype of opts.dtypes ?? ['f32']) {
+        const weights: WeightDtype = dtype === 'bf16-dot' ? 'bf16' : dtype;
+        setBf16Dot(dtype === 'bf16-dot');
         const model = new GlmForCausalLM(cfg, { seed: 0 }).eval();
-        if (dtype === 'bf16') castWeights(model, 'bf16');
+        if (weights === 'bf16') castWeights(model, 'bf16');
         const dir = join(work, `${preset}-${dtype}`);
         saveModel(dir, model);
         saveTokenizer(tok, dir);
         const gguf = join(work, `${preset}-${dtype}.gguf`);
-        exportGguf(dir, gguf, { fileType: dtype });
+        exportGguf(dir, gguf, { fileType: weights });
         const rng = new Rng(1);
         const prompt = () => Array.from({ length: 16 }, () => rng.int(tok.vocabSize - 64));
         for (const batch of [1, 8]) {
           const prompts = Array.from({ length: batch }, prompt);
           // Interleaved repetitions, medians reported: the machine may be shared and noisy.
-          const reps = opts.quick ? 2 : 3;
+          const reps = opts.reps ?? (opts.quick ? 2 : 3);
           const gs: number[] = [], ls: number[] = [];
           let llamaTokens = 0;
           for (let r = 0; r < reps; r++) {
@@ -143,7 +151,7 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
           }
           const g = median(gs);
           const row: Record<string, unknown> = {
-            bench: 'generate', preset, dtype, weight_mb: +(model.parameterBytes() / 2 ** 20).toFixed(1), params: model.numParameters(), vocab: cfg.vocabSize, batch, new_tokens: n, threads: nativeInfo()?.threads ?? threads, reps,
+            bench: 'generate', preset, dtype, ...(dtype === 'bf16-dot' ? { bf16_dot: nativeInfo()?.bf16Dot ?? 'no native backend' } : {}), weight_mb: +(model.parameterBytes() / 2 ** 20).toFixed(1), params: model.numParameters(), vocab: cfg.vocabSize, batch, new_tokens: n, threads: nativeInfo()?.threads ?? threads, reps,
             glmkit_tokens_per_s: Math.round(g),
           };
           if (ls.length > 0) {
@@ -151,6 +159,13 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
             row.llamacpp_tokens_per_s = Math.round(l);
             row.llamacpp_tokens = llamaTokens;
             row.ratio = +(g / l).toFixed(3);
+            // the median of the per-repetition ratios: each pair ran back to back, so it is the figure
+            // least moved by a load that changes between repetitions
+            row.pair_ratio = +median(gs.map((x, i) => x / ls[i])).toFixed(3);
+            // and the best repetition of each (the one the load touched least)
+            row.glmkit_best_tokens_per_s = Math.round(Math.max(...gs));
+            row.llamacpp_best_tokens_per_s = Math.round(Math.max(...ls));
+            row.best_ratio = +(Math.max(...gs) / Math.max(...ls)).toFixed(3);
           } else {
             row.llamacpp = llamaError ?? 'skipped (--no-llama)';
           }
@@ -166,6 +181,7 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
       }
     }
   } finally {
+    setBf16Dot(null);
     await llama?.dispose();
     rmSync(work, { recursive: true, force: true });
   }
@@ -174,14 +190,15 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
 
 const spec = {
   name: 'bench generate',
-  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16] [--tokens N] [--threads N] [--voters N] [--json] [--quick] [--no-llama]',
+  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16,bf16-dot] [--tokens N] [--threads N] [--reps N] [--voters N] [--json] [--quick] [--no-llama]',
   description:
     "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.\nWith --voters N (default 32; 0 = off): SEQA-style sampling, N voters of --voter-tokens after one shared\nprefix, in voters/s, beside the prefix-per-row path and the model's plain forward tokens/s.",
   schema: {
     presets: field<string | null>('string', null, 'comma-separated presets (default tiny,small)', { nullable: true, placeholder: 'list' }),
-    dtypes: field('string', 'f32', 'weight dtypes to time, comma separated: f32, bf16 (bf16: glmkit --dtype bf16 vs llama.cpp on a BF16 GGUF)'),
+    dtypes: field('string', 'f32', 'weight dtypes to time, comma separated: f32, bf16, bf16-dot (bf16: glmkit --dtype bf16 vs llama.cpp on a BF16 GGUF; bf16-dot: the same with GLMKIT_BF16_DOT=1)'),
     tokens: field<number | null>('int', null, 'tokens decoded per measurement', { nullable: true, min: 2 }),
     threads: field('int', 1, 'native threads of both', { min: 1 }),
+    reps: field<number | null>('int', null, 'interleaved glmkit / llama.cpp repetitions per row (default 3, 2 with --quick); pair_ratio is the median of their ratios', { nullable: true, min: 1 }),
     json: field('boolean', false, 'one JSON object per line'),
     quick: field('boolean', false, 'fewer repetitions (a smoke run)'),
     llama: field('boolean', true, 'also time llama.cpp (--no-llama skips it)'),
@@ -197,14 +214,14 @@ export async function benchGenerateCommand(argv: string[]): Promise<number> {
   const v = parsed.values;
   await benchGenerate({
     presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
-    threads: v.threads, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens,
+    threads: v.threads, reps: v.reps ?? undefined, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens,
   }, (l) => console.log(l));
   return 0;
 }
 
-function parseDtypes(list: string): WeightDtype[] {
+function parseDtypes(list: string): BenchDtype[] {
   const out = list.split(',').map((d) => d.trim()).filter(Boolean);
-  for (const d of out) if (d !== 'f32' && d !== 'bf16') throw new UsageError(`bench generate: --dtypes takes f32 and/or bf16 (comma separated), got '${d}'`);
-  if (out.length === 0) throw new UsageError('bench generate: --dtypes is empty; give f32, bf16 or f32,bf16');
-  return out as WeightDtype[];
+  for (const d of out) if (d !== 'f32' && d !== 'bf16' && d !== 'bf16-dot') throw new UsageError(`bench generate: --dtypes takes f32, bf16 and/or bf16-dot (comma separated), got '${d}'`);
+  if (out.length === 0) throw new UsageError('bench generate: --dtypes is empty; give f32, bf16, bf16-dot or a comma-separated list of them');
+  return out as BenchDtype[];
 }

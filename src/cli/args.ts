@@ -13,7 +13,7 @@ import { choice } from '../trainers/base/config.js';
 
 /** `--dtype f32|bf16`: how an inference command keeps the model's matrices in memory. */
 export const dtypeField = () =>
-  choice(['f32', 'bf16'] as const, 'f32', 'weights in memory: f32, or bf16 (half the memory and of the bytes each decode step reads; arithmetic stays f32)');
+  choice(['f32', 'bf16'] as const, 'f32', 'weights in memory: f32, or bf16 (half the memory and of the bytes each decode step reads; arithmetic stays f32; GLMKIT_BF16_DOT=1 rounds activations to bf16 for AVX512_BF16 dot products where the CPU has them)');
 
 export interface CommandSpec<S extends Schema> {
   /** the command as typed after `glmkit` ("tokenizer train") */

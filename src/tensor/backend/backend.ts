@@ -54,6 +54,13 @@ export interface GemmBf16Args {
   transB: boolean;
   /** 0 means C is overwritten without being read. */
   beta: number;
+  /**
+   * Opt-in bf16 dot products (GLMKIT_BF16_DOT=1, src/tensor/ops/bf16.ts): with transB, A is rounded
+   * to bf16 (nearest even, denormals to zero) and the products are summed in float32 (AVX512_BF16
+   * vdpbf16ps). The native backend honours it only on a CPU with avx512_bf16 (NativeInfo.bf16Dot)
+   * and runs the default path elsewhere; the reference backend always rounds (the kernel's twin).
+   */
+  bf16Dot?: boolean;
 }
 
 export interface RopeArgs {

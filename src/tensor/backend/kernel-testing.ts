@@ -49,6 +49,9 @@ export const GEMM_ISA_PATHS = [
   { isa: 'portable', env: 'portable', skip: needNative.skip },
 ] as const;
 
+/** Skip reason for the AVX512_BF16 (bf16-dot) kernel tests: false where the CPU has avx512_bf16 and AVX-512F/BW/VL/DQ. */
+export const BF16_DOT_SKIP: string | false = GEMM_ISA_PATHS[1].skip || (cpuFlags.has('avx512_bf16') ? false : 'this CPU lacks avx512_bf16 (lscpu): the bf16-dot kernel cannot run here');
+
 /** Every kernel path for GLMKIT_ISA (which caps the GEMMs and the vector kernels alike): same rows as GEMM_ISA_PATHS. */
 export const ISA_PATHS = GEMM_ISA_PATHS;
 

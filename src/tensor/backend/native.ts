@@ -18,6 +18,8 @@ export interface NativeInfo {
   isa: string;
   /** the bf16-weight GEMM's decode kernel: "avx512", "avx2+fma" or "portable" */
   bf16Isa: string;
+  /** the opt-in bf16-dot path (GemmBf16Args.bf16Dot): "avx512_bf16", or "off (<reason>)" */
+  bf16Dot: string;
   /** the other kernels' path (vector math, softmax, cross-entropy, attention, RMSNorm, AdamW): same names */
   vecIsa: string;
   threads: number;
@@ -78,7 +80,7 @@ export function createNativeBackend(native: Addon): Backend {
     name: 'native',
     describe() {
       const info = native.info() as NativeInfo;
-      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, vector kernels ${info.vecIsa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, bf16 dot ${info.bf16Dot}, vector kernels ${info.vecIsa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
     },
     gemm(p: GemmArgs) {
       call('gemm', () =>
@@ -86,7 +88,7 @@ export function createNativeBackend(native: Addon): Backend {
       );
     },
     gemmBf16(p: GemmBf16Args) {
-      call('gemmBf16', () => native.gemmBf16(p.a, p.b, p.c, p.m, p.n, p.k, p.transB, p.beta));
+      call('gemmBf16', () => native.gemmBf16(p.a, p.b, p.c, p.m, p.n, p.k, p.transB, p.beta, p.bf16Dot === true));
     },
     rmsnormForward(x, w, out, rstd, rows, dim, eps) {
       const op = 'rmsnormForward';

@@ -8,6 +8,9 @@ import { withBackend } from '../backend/index.js';
 import { assertClose, randomTensor } from '../testing.js';
 import { Tensor } from '../tensor.js';
 import { needNativeOptions } from '../../util/test-skip.js';
+import { BF16_DOT_SKIP } from '../backend/kernel-testing.js';
+import { roundToBf16Daz } from '../backend/reference/gemm.js';
+import { bf16DotEnabled, setBf16Dot } from './bf16.js';
 import * as F from './index.js';
 
 const BACKENDS = [['reference', {}], ['native', needNativeOptions()]] as const;
@@ -49,6 +52,57 @@ for (const [name, skipOpts] of BACKENDS) {
     });
   });
 }
+
+// The opt-in bf16-dot forward: the reference backend is the native kernel's twin; native runs it only
+// where the CPU has avx512_bf16 (skipped elsewhere with that reason).
+for (const [name, skipOpts] of [['reference', {}], ['native', { skip: BF16_DOT_SKIP }]] as const) {
+  test(`linear with a bf16 weight and setBf16Dot(true) equals f32 linear of the bf16-rounded x; the backward stays f32 (${name})`, skipOpts, () => {
+    withBackend(name, () => {
+      const rng = new Rng(5);
+      for (const rows of [1, 8, 20]) {
+        const w32 = randomTensor([40, 67], rng).to('bf16').to('f32');
+        const x = randomTensor([rows, 67], rng).requireGrad();
+        const bias = randomTensor([40], rng);
+        const g = randomTensor([rows, 40], rng);
+        let y: Tensor;
+        try {
+          setBf16Dot(true);
+          y = F.linear(x, w32.to('bf16'), bias);
+          F.sum(F.mul(y, g)).backward();
+        } finally {
+          setBf16Dot(null);
+        }
+        const gx = x.grad!;
+        x.grad = null;
+        const xr = new Tensor(roundToBf16Daz(x.data as Float32Array), x.shape);
+        assertClose(y, F.linear(xr, w32, bias), { atol: 1e-5, rtol: 1e-5 }, `y rows=${rows}`);
+        const plain = F.linear(x, w32, bias);
+        assert.ok(Math.max(...F.abs(F.sub(y, plain)).toArray()) > 1e-4, `rows=${rows}: the bf16-dot forward equals the f32 one (x not rounded?)`);
+        F.sum(F.mul(plain, g)).backward();
+        assertClose(gx, x.grad!, { atol: 1e-5, rtol: 1e-5 }, `dx rows=${rows}`);
+      }
+    });
+  });
+}
+
+test('GLMKIT_BF16_DOT: 1 turns the bf16-dot forward on, 0 or unset leaves it off, another value is refused', () => {
+  const prev = process.env.GLMKIT_BF16_DOT;
+  try {
+    for (const [v, want] of [['1', true], ['0', false], [undefined, false]] as const) {
+      if (v === undefined) delete process.env.GLMKIT_BF16_DOT;
+      else process.env.GLMKIT_BF16_DOT = v;
+      setBf16Dot(null);
+      assert.equal(bf16DotEnabled(), want, `GLMKIT_BF16_DOT=${v}`);
+    }
+    process.env.GLMKIT_BF16_DOT = 'yes';
+    setBf16Dot(null);
+    assert.throws(() => bf16DotEnabled(), /GLMKIT_BF16_DOT must be 1 \(bf16 dot products\) or 0 .*got 'yes'/);
+  } finally {
+    if (prev === undefined) delete process.env.GLMKIT_BF16_DOT;
+    else process.env.GLMKIT_BF16_DOT = prev;
+    setBf16Dot(null);
+  }
+});
 
 test('embedding with a bf16 table gathers the widened rows exactly; bad ids are refused', () => {
   const rng = new Rng(4);

@@ -20,9 +20,32 @@ export function gemm(p: GemmArgs): void {
   }
 }
 
-/** GEMM with bfloat16 B: each B element widened to float32 exactly (bits << 16), sums in double. */
+/**
+ * float32 -> bfloat16 as AVX512_BF16's vcvtne2ps2bf16 does it: round to nearest even, a denormal
+ * input becomes a signed zero, NaN stays a quiet NaN. Returns the rounded values as float32.
+ */
+export function roundToBf16Daz(src: Float32Array): Float32Array {
+  const bits = new Uint32Array(src.length);
+  const inBits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = inBits[i];
+    if ((x & 0x7f800000) === 0) bits[i] = x & 0x80000000; // zero or denormal: signed zero
+    else if ((x & 0x7fffffff) > 0x7f800000) bits[i] = (x | 0x00400000) & 0xffff0000; // quiet NaN
+    else bits[i] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) << 16;
+  }
+  return new Float32Array(bits.buffer);
+}
+
+/**
+ * GEMM with bfloat16 B: each B element widened to float32 exactly (bits << 16), sums in double.
+ * With bf16Dot and transB (the twin of the native AVX512_BF16 path): A rounded by roundToBf16Daz and
+ * denormal bf16 weights read as zero first, as vdpbf16ps does.
+ */
 export function gemmBf16(p: GemmBf16Args): void {
-  const { a, b, c, m, n, k, transB, beta } = p;
+  const { c, m, n, k, transB, beta } = p;
+  const dot = p.bf16Dot === true && transB;
+  const a = dot ? roundToBf16Daz(p.a) : p.a;
+  const b = dot ? Uint16Array.from(p.b, (h) => ((h & 0x7f80) === 0 ? h & 0x8000 : h)) : p.b;
   const wide = new Float32Array(new Uint32Array(Array.from(b, (h) => h << 16)).buffer);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
