@@ -32,6 +32,7 @@ import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { machineInfo } from '../util/machine.js';
 import { runAlignmentStages } from './alignment-stage.js';
+import { stageClock } from './stage.js';
 import { longContextSettings, quickOverrides, type PipelineConfig } from './recipe.js';
 import { runLongContextStage } from './longctx-stage.js';
 
@@ -54,6 +55,8 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
   const t0 = Date.now();
   const machine = machineInfo(); // once per run (it asks git for the commit)
   const timings: Record<string, number> = (state.summary.seconds as Record<string, number>) ?? {};
+  const cpuSeconds: Record<string, number> = (state.summary.cpu_seconds as Record<string, number>) ?? {};
+  const loads: Record<string, number> = (state.summary.load_average as Record<string, number>) ?? {};
 
   const last = STAGES.indexOf(cfg.until);
   for (const stage of STAGES) {
@@ -66,7 +69,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       continue;
     }
     log(`pipeline: ${stage} ...`);
-    const s0 = Date.now();
+    const clock = stageClock();
     switch (stage) {
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
@@ -172,8 +175,12 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       case 'report':
         break;
     }
-    timings[stage] = (Date.now() - s0) / 1000;
-    state.summary.seconds = timings;
+    const cost = clock();
+    timings[stage] = cost.seconds;
+    cpuSeconds[stage] = cost.cpu_seconds;
+    loads[stage] = cost.load_average;
+    // wall seconds, CPU seconds of this process, and the 1-minute load average when each stage ended
+    Object.assign(state.summary, { seconds: timings, cpu_seconds: cpuSeconds, load_average: loads });
     state.summary.preset = cfg.preset;
     state.summary.machine = machine;
     if (!state.done.includes(stage)) state.done.push(stage);
