@@ -134,7 +134,10 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
 /**
  * The lockstep decode after a prefill: `lastRows` [B, H] are the hidden states the first tokens are
  * sampled from, `cache` holds every row's prompt. Fills `out` (tokens, log-probs, finish reasons and,
- * with MoE layers given, the routing of each fed-back token).
+ * with MoE layers given, the routing of each fed-back token). Finished rows leave the batch once a
+ * quarter of it has stopped (the cache keeps the rows still going), so a batch whose longest answer
+ * runs to the budget does not decode every finished row to the end; sampling visits the live rows
+ * in their original order, as before.
  */
 function decodeLoop(model: GlmForCausalLM, cache: KVCache, lastRows: Tensor, opts: GenerateOptions, rng: Rng, out: GenerateResult, moe: readonly GlmMoe[]): void {
   const B = lastRows.shape[0], V = model.config.vocabSize;
@@ -142,29 +145,38 @@ function decodeLoop(model: GlmForCausalLM, cache: KVCache, lastRows: Tensor, opt
   const stops = new Set(opts.stopTokens ?? []);
   const pad = opts.padId ?? 0;
   const done = new Array<boolean>(B).fill(false);
+  let live = Array.from({ length: B }, (_, b) => b); // batch row i of the cache is sequence live[i]
   for (let step = 0; step < opts.maxNewTokens; step++) {
-    const logits = model.logits(lastRows); // [B, V]
-    const next = new Int32Array(B), stepMask = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
+    const logits = model.logits(lastRows); // [live.length, V]
+    let next = new Int32Array(live.length), stepMask = new Int32Array(live.length);
+    for (let i = 0; i < live.length; i++) {
+      const b = live[i];
       if (done[b]) {
-        next[b] = pad;
+        next[i] = pad;
         continue;
       }
-      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, b * V + limit), opts, rng);
+      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(i * V, i * V + limit), opts, rng);
       out.tokens[b].push(token);
       out.logprobs[b].push(logprob);
       out.routing?.[b].push(null);
-      next[b] = token;
-      stepMask[b] = 1;
+      next[i] = token;
+      stepMask[i] = 1;
       if (stops.has(token)) {
         done[b] = true;
         out.finishReason[b] = 'stop';
       }
     }
     if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
-    const { hidden } = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask });
-    lastRows = lastPositions(hidden, B, 1);
-    if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
+    const keep = live.map((_, i) => i).filter((i) => stepMask[i]);
+    if (keep.length <= (3 * live.length) / 4) {
+      cache = cache.keepRows(keep);
+      next = Int32Array.from(keep, (i) => next[i]);
+      stepMask = new Int32Array(keep.length).fill(1);
+      live = keep.map((i) => live[i]);
+    }
+    const { hidden } = model.model.forward(new Tensor(next, [live.length, 1]), { cache, attentionMask: stepMask });
+    lastRows = lastPositions(hidden, live.length, 1);
+    if (out.routing) live.forEach((b, i) => stepMask[i] && (out.routing![b][out.routing![b].length - 1] = routingRow(moe, i)));
   }
 }
 

@@ -30,8 +30,8 @@ import { writeTextAtomic } from '../io/atomic.js';
 import { stageClock, type StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
-/** See StageContext. */
-export type AlignmentContext = StageContext;
+/** See StageContext; `lengthGroups`: the reward model's length groups (the pipeline's --length-groups, default 1). */
+export type AlignmentContext = StageContext & { lengthGroups?: number };
 
 /** The three pair files the reward model learns from: world pairs, contrastive pairs, and a mix. */
 export type RewardData = 'world' | 'contrastive' | 'mixed';
@@ -167,7 +167,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
     // each phase continues the same model; the last one writes reward/final
     const configs = phases.map((ph, i) => {
       const out = i === phases.length - 1 ? dir('reward') : join(dir('reward'), `phase-${i + 1}`);
-      return resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance }, objectSource: 'pipeline' });
+      return resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance, length_groups: ctx.lengthGroups ?? 1 }, objectSource: 'pipeline' });
     });
     const loaded = new Map<string, TokenizedPair[]>(); // phases on the same file and balancing share one load
     const trained: { data: RewardData; steps: number; pairs: number; seconds: number; cpu_seconds: number }[] = [];
