@@ -30,7 +30,7 @@ import { writeTextAtomic } from '../io/atomic.js';
 import { stageClock, type StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
-/** See StageContext; `lengthGroups`: the reward model's length groups (the pipeline's --length-groups, default 1). */
+/** See StageContext; `lengthGroups`: the length groups of the reward model and DPO (the pipeline's --length-groups; default 1). */
 export type AlignmentContext = StageContext & { lengthGroups?: number };
 
 /** The three pair files the reward model learns from: world pairs, contrastive pairs, and a mix. */
@@ -235,7 +235,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   };
 
   await stage('dpo', async () => {
-    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, learning_rate: 2e-5, beta: 2 }, objectSource: 'pipeline' });
+    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, learning_rate: 2e-5, beta: 2, length_groups: ctx.lengthGroups ?? 1 }, objectSource: 'pipeline' });
     // EXO's budget (120 steps at 2e-5); beta 2: at 0.1-0.5 DPO pushes the margins of these long
     // thinking-mode responses far enough to break the reasoning (docs/experiments/alignment.md)
     const pairs = candidatePairs(sampled(), 0, 'all');

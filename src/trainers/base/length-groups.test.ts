@@ -1,4 +1,4 @@
-// Length groups: the split minimises padding and is deterministic, and an SFT or reward-model
+// Length groups: the split minimises padding and is deterministic, and an SFT, reward-model or DPO
 // micro-batch run as length groups gives the loss and the gradient of the one padded batch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import type { MicroBatchResult } from './trainer.js';
 import { lengthGroups } from './length-groups.js';
 import { SftTrainer, sftSchema } from '../sft/sft-trainer.js';
 import { RewardTrainer, rewardSchema } from '../reward/reward-trainer.js';
+import { DpoTrainer, dpoSchema } from '../dpo/dpo-trainer.js';
 import type { TokenizedPair } from '../../data/preference.js';
 
 test('lengthGroups: sorted runs with the least padded area, at most N, one run keeps the order', () => {
@@ -76,4 +77,24 @@ test('reward model: length groups give the pairwise loss and gradient of the one
   };
   const one = run(1), three = run(3);
   assertSame(one, three);
+});
+
+test('DPO: length groups give the loss, the reference log-probs and the gradient of the one padded batch', () => {
+  const rng = new Rng(3);
+  const resp = (n: number) => ({ ids: seq(rng, n), mask: Array.from({ length: n }, (_, t) => (t >= 2 ? 1 : 0)), length: n - 2 });
+  const pairs: TokenizedPair[] = lengths.map((n, i) => ({ pair: { prompt: [], chosen: [], rejected: [] } as never, chosen: resp(n), rejected: resp(Math.max(3, n - 1 - (i % 4))) }));
+  const policy = new GlmForCausalLM(configFromHf(hf, 'test'), { seed: 5 });
+  const ref = new GlmForCausalLM(configFromHf({ ...hf, initializer_range: 0.25 }, 'test'), { seed: 6 });
+  const run = (groups: number) => {
+    const cfg = resolveConfig(dpoSchema, { object: { model: 'x', data: 'x', out: tempDir(), per_device_train_batch_size: 8, length_groups: groups, beta: 0.5, rpo_alpha: 0.3, quiet: true }, objectSource: 'test' });
+    const trainer = new DpoTrainer(cfg, policy, ref, tok, pairs, null);
+    policy.zeroGrad();
+    const r = trainer.pairLoss(lengths.map((_, i) => i), pairs, 't:');
+    r.loss.backward();
+    return { loss: r.loss.item(), grads: policy.parameters().map((p) => Float32Array.from(p.grad!.data)), margin: r.metrics['rewards/margins'], forwards: trainer.reference.forwards };
+  };
+  const one = run(1), three = run(3);
+  assertSame(one, three);
+  assert.ok(Math.abs(one.margin - three.margin) < 1e-4 * Math.max(1, Math.abs(one.margin)), `${one.margin} vs ${three.margin}`);
+  assert.equal(three.forwards, 3, 'one reference forward per group');
 });
