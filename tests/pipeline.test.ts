@@ -44,6 +44,16 @@ test('pipeline --quick runs every stage and resumes', () => {
     assertFiniteIn(summary[m].gain, `${m} gain`, lo - 1e-12, hi + 1e-12);
   }
   assertFiniteIn(summary.reward_model.validation_accuracy, 'reward model validation accuracy', 0, 1);
+  // each stage's wall seconds, CPU seconds of the process and load average; training stages use CPU
+  for (const stage of ['data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'align', 'grpo']) {
+    assertFiniteIn(summary.seconds[stage], `${stage} seconds`, 0);
+    assertFiniteIn(summary.cpu_seconds[stage], `${stage} cpu seconds`, 0);
+    assertFiniteIn(summary.load_average[stage], `${stage} load average`, 0);
+  }
+  assert.ok(summary.cpu_seconds.pretrain > 0 && summary.cpu_seconds.align > 0, JSON.stringify(summary.cpu_seconds));
+  for (const k of ['reward', 'ppo', 'dpo', 'exo', 'alignment-eval']) assertFiniteIn(summary.alignment_cpu_seconds[k], `${k} cpu seconds`, 0);
+  for (const p of summary.reward_model.curriculum) assertFiniteIn(p.cpu_seconds, 'reward phase cpu seconds', 0);
+  assertFiniteIn(summary.grpo.parts.train.cpu_seconds, 'grpo training cpu seconds', 0);
   assert.ok(summary.machine.cores >= 1 && /native|reference/.test(summary.machine.backend), JSON.stringify(summary.machine));
   assertFiniteIn(summary.grpo.accuracy_before, 'grpo accuracy before', 0, 1);
   assertFiniteIn(summary.grpo.accuracy_after, 'grpo accuracy after', 0, 1);

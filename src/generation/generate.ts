@@ -3,6 +3,7 @@
  * sequences in lockstep until each hits a stop token or its token budget. Log-probabilities are
  * recorded at sampling time (the rollout engine of the RL trainers builds on this).
  */
+import type { KVCache } from './kv-cache.js';
 import { ConfigError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -110,12 +111,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     // Prefill: only the last position's logits are needed.
     const { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
     if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
-    const step: DecodeStep = (next, stepMask) => {
-      const { hidden } = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask });
-      if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
-      return model.logits(lastPositions(hidden, B, 1));
-    };
-    decodeLoop(model.logits(lastPositions(hidden, B, T)), step, opts, rng, out);
+    decodeLoop(model.logits(lastPositions(hidden, B, T)), textStep(model, cache, out, moe), opts, rng, out);
   });
   } finally {
     for (const m of moe) {
@@ -149,23 +145,29 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
     cache.broadcastFrom(once, 0);
     const H = last.length, rows = new Float32Array(n * H);
     for (let b = 0; b < n; b++) rows.set(last, b * H);
-    const step: DecodeStep = (next, stepMask) => model.logits(lastPositions(model.model.forward(new Tensor(next, [n, 1]), { cache, attentionMask: stepMask }).hidden, n, 1));
-    decodeLoop(model.logits(new Tensor(rows, [n, H])), step, opts, rng, out);
+    decodeLoop(model.logits(new Tensor(rows, [n, H])), textStep(model, cache, out, []), opts, rng, out);
   });
   return out;
 }
 
 /**
- * One decode step of a cached model: feed `next` [B] (rows with `stepMask` 0 have finished; their
- * token is padding and must not enter the cache) and return the logits [B, V] after it.
+ * One decode step of a cached model: feed `next` [rows] (rows with `stepMask` 0 have finished; their
+ * token is padding and must not enter the cache) and return the logits [rows, V] after it. A step
+ * with `keepRows` lets the loop drop finished rows: afterwards batch row i is the old row `keep[i]`.
  */
-export type DecodeStep = (next: Int32Array, stepMask: Int32Array) => Tensor;
+export interface DecodeStep {
+  (next: Int32Array, stepMask: Int32Array): Tensor;
+  keepRows?: (keep: readonly number[]) => void;
+}
 
 /**
  * The lockstep decode after a prefill, shared by every generation path: `firstLogits` [B, V] are the
  * prefill's last-position logits the first tokens are sampled from; `step` feeds the sampled tokens
  * and gives the next logits. Fills `out` (tokens, log-probs, finish reasons; a `routing` list in it
- * gets a null per token, which `step` may fill in).
+ * gets a null per token, which `step` may fill in). When the step can drop rows, finished rows leave
+ * the batch once a quarter of it has stopped, so a batch whose longest answer runs to the budget
+ * does not decode every finished row to the end; sampling visits the live rows in their original
+ * order, so the tokens are those of the full batch.
  */
 export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: GenerateOptions, rng: Rng, out: GenerateResult): void {
   const [B, V] = firstLogits.shape;
@@ -173,28 +175,56 @@ export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: Generate
   const stops = new Set(opts.stopTokens ?? []);
   const pad = opts.padId ?? 0;
   const done = new Array<boolean>(B).fill(false);
-  let logits = firstLogits;
+  let logits = firstLogits; // [live.length, V]
+  let live = Array.from({ length: B }, (_, b) => b); // batch row i is sequence live[i]
   for (let s = 0; s < opts.maxNewTokens; s++) {
-    const next = new Int32Array(B), stepMask = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
+    let next = new Int32Array(live.length), stepMask = new Int32Array(live.length);
+    for (let i = 0; i < live.length; i++) {
+      const b = live[i];
       if (done[b]) {
-        next[b] = pad;
+        next[i] = pad;
         continue;
       }
-      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(b * V, b * V + limit), opts, rng);
+      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(i * V, i * V + limit), opts, rng);
       out.tokens[b].push(token);
       out.logprobs[b].push(logprob);
       out.routing?.[b].push(null);
-      next[b] = token;
-      stepMask[b] = 1;
+      next[i] = token;
+      stepMask[i] = 1;
       if (stops.has(token)) {
         done[b] = true;
         out.finishReason[b] = 'stop';
       }
     }
     if (done.every(Boolean) || s === opts.maxNewTokens - 1) break;
+    const keep = live.map((_, i) => i).filter((i) => stepMask[i]);
+    if (step.keepRows && keep.length <= (3 * live.length) / 4) {
+      step.keepRows(keep);
+      next = Int32Array.from(keep, (i) => next[i]);
+      stepMask = new Int32Array(keep.length).fill(1);
+      live = keep.map((i) => live[i]);
+    }
     logits = step(next, stepMask);
   }
+}
+
+/**
+ * The text model's cached decode step over `cache` [B rows], able to drop finished rows; with `moe`
+ * layers given it records the routing of each fed-back token in `out.routing`.
+ */
+function textStep(model: GlmForCausalLM, cache: KVCache, out: GenerateResult, moe: readonly GlmMoe[]): DecodeStep {
+  let rows = Array.from({ length: cache.batch }, (_, b) => b); // batch row i is sequence rows[i]
+  const step: DecodeStep = (next, stepMask) => {
+    const R = rows.length;
+    const { hidden } = model.model.forward(new Tensor(next, [R, 1]), { cache, attentionMask: stepMask });
+    if (out.routing) rows.forEach((b, i) => { if (stepMask[i]) out.routing![b][out.routing![b].length - 1] = routingRow(moe, i); });
+    return model.logits(lastPositions(hidden, R, 1));
+  };
+  step.keepRows = (keep) => {
+    cache = cache.keepRows(keep);
+    rows = keep.map((i) => rows[i]);
+  };
+  return step;
 }
 
 /** The experts row `n` of the last forward was routed to, in every MoE layer (layer-major). */

@@ -100,6 +100,27 @@ export class KVCache {
     this.length = src.length;
   }
 
+  /**
+   * A new cache holding only `rows` of this one (in that order): their filled slots, key masks and
+   * next RoPE positions, with the same capacity. Decoding drops finished sequences this way, so the
+   * steps after most rows stopped run on the rows still going.
+   */
+  keepRows(rows: readonly number[]): KVCache {
+    for (const r of rows) if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new ShapeError(`KVCache.keepRows: expected rows in [0, ${this.batch}), got ${r}`);
+    const out = new KVCache(rows.length, this.capacity, this.layers.length, this.headsKv, this.headDim);
+    const width = this.headsKv * this.headDim, n = this.length * width, stride = this.capacity * width;
+    rows.forEach((r, i) => {
+      for (let l = 0; l < this.layers.length; l++) {
+        out.layers[l].k.set(this.layers[l].k.subarray(r * stride, r * stride + n), i * stride);
+        out.layers[l].v.set(this.layers[l].v.subarray(r * stride, r * stride + n), i * stride);
+      }
+      out.keyMask.set(this.keyMask.subarray(r * this.capacity, r * this.capacity + this.length), i * this.capacity);
+      out.nextPos[i] = this.nextPos[r];
+    });
+    out.length = this.length;
+    return out;
+  }
+
   /** Writes the new tokens' k, v ([B, T, Hkv, D]) of one layer into the slots reserved by the last advance(T). */
   write(layer: number, k: Float32Array, v: Float32Array, T: number): void {
     const row = this.headsKv * this.headDim;

@@ -29,7 +29,7 @@ function forwardShapes(fn: () => void): number[][] {
 test('shared-prefix voters: the tokens, log-probs and finish reasons of generate() over n copies, prefix prefilled once', () => {
   const prefix = [11, 250, 37, 8, 402, 19, 77];
   const n = 6;
-  // a quarter of the vocabulary stops a row, so rows end at different steps (done rows keep decoding as padding)
+  // a quarter of the vocabulary stops a row, so rows end at different steps (done rows decode as padding until they leave the batch)
   const stopTokens = Array.from({ length: Math.floor(model.config.vocabSize / 4) }, (_, i) => i * 4);
   const opts = { maxNewTokens: 10, temperature: 1, topP: 0.9, seed: 13, stopTokens, padId: 1 };
   let plain!: ReturnType<typeof generate>, shared!: ReturnType<typeof generate>;
@@ -42,11 +42,16 @@ test('shared-prefix voters: the tokens, log-probs and finish reasons of generate
   shared.logprobs.forEach((row, b) => row.forEach((lp, i) => assert.ok(Math.abs(lp - plain.logprobs[b][i]) < 1e-4, `row ${b} step ${i}: ${lp} vs ${plain.logprobs[b][i]}`)));
   // rows differ from one another (each row samples its own continuation)
   assert.ok(new Set(shared.tokens.map((t) => t.join())).size > 1);
-  // the prefix is prefilled once, at batch 1; every later forward is one decode step of the n rows
+  // the prefix is prefilled once, at batch 1; every later forward is one decode step of the rows still
+  // going (finished rows leave the batch once a quarter of it has stopped), the same steps as generate()'s
   assert.deepEqual(sharedShapes[0], [1, prefix.length]);
-  assert.ok(sharedShapes.slice(1).every((s) => s[0] === n && s[1] === 1));
+  const decodeRows = sharedShapes.slice(1).map((s) => s[0]);
+  assert.ok(sharedShapes.slice(1).every((s) => s[1] === 1));
+  assert.equal(decodeRows[0], n);
+  assert.ok(decodeRows.every((r, i) => r >= 1 && (i === 0 || r <= decodeRows[i - 1])), JSON.stringify(decodeRows));
+  assert.ok(decodeRows.at(-1)! < n, `finished rows leave the batch: ${JSON.stringify(decodeRows)}`);
   assert.deepEqual(plainShapes[0], [n, prefix.length]);
-  assert.equal(sharedShapes.length, plainShapes.length);
+  assert.deepEqual(plainShapes.slice(1), sharedShapes.slice(1));
 });
 
 test('shared-prefix greedy decoding: every row equals generate() of the prefix alone', () => {

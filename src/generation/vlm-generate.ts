@@ -85,10 +85,15 @@ export function prefillWithImages(model: Glm4vForConditionalGeneration, prompts:
   if (capacity < T) throw new ConfigError(`prefillWithImages: cache capacity ${capacity} is below the longest prompt (${T} tokens)`);
   const cache = model.createCache(B, capacity);
   const pre = model.forwardHidden({ inputIds: new Tensor(ids, [B, T]), pixelValues: images?.pixelValues, imageGridThw: images?.grids, attentionMask: mask, cache });
-  const ropeDeltas = pre.ropeDeltas;
+  let ropeDeltas = pre.ropeDeltas, rowCache = cache;
   const step: DecodeStep = (next, stepMask) => {
-    const { hidden } = model.forwardHidden({ inputIds: new Tensor(next, [B, 1]), attentionMask: stepMask, cache, ropeDeltas });
-    return model.logits(lastPositions(hidden, B, 1));
+    const R = next.length;
+    const { hidden } = model.forwardHidden({ inputIds: new Tensor(next, [R, 1]), attentionMask: stepMask, cache: rowCache, ropeDeltas });
+    return model.logits(lastPositions(hidden, R, 1));
+  };
+  step.keepRows = (keep) => {
+    rowCache = rowCache.keepRows(keep);
+    ropeDeltas = Int32Array.from(keep, (i) => ropeDeltas[i]);
   };
   return { logits: model.logits(lastPositions(pre.hidden, B, T)), step };
 }

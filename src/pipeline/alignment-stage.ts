@@ -27,11 +27,11 @@ import { pairedBootstrap } from '../experiment/stats.js';
 import { CheckpointError } from '../errors.js';
 import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
-import type { StageContext } from './stage.js';
+import { stageClock, type StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
-/** See StageContext. */
-export type AlignmentContext = StageContext;
+/** See StageContext; `lengthGroups`: the length groups of the reward model and DPO (the pipeline's --length-groups; default 1). */
+export type AlignmentContext = StageContext & { lengthGroups?: number };
 
 /** The three pair files the reward model learns from: world pairs, contrastive pairs, and a mix. */
 export type RewardData = 'world' | 'contrastive' | 'mixed';
@@ -133,11 +133,14 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   const stage = async (name: string, fn: () => Promise<void> | void) => {
     if (state.done.includes(name)) return ctx.log(`pipeline: ${name} already done`);
     ctx.log(`pipeline: ${name} ...`);
-    const t0 = Date.now();
+    const clock = stageClock();
     // A stage that was interrupted starts over: clear what it left (its trainer does not resume).
     rmSync(dir(name), { recursive: true, force: true });
     await fn();
-    state.summary.seconds = { ...(state.summary.seconds as object), [name]: (Date.now() - t0) / 1000 };
+    const cost = clock();
+    state.summary.seconds = { ...(state.summary.seconds as object), [name]: cost.seconds };
+    state.summary.cpu_seconds = { ...(state.summary.cpu_seconds as object), [name]: cost.cpu_seconds };
+    state.summary.load_average = { ...(state.summary.load_average as object), [name]: cost.load_average };
     state.done.push(name);
     save();
   };
@@ -164,10 +167,10 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
     // each phase continues the same model; the last one writes reward/final
     const configs = phases.map((ph, i) => {
       const out = i === phases.length - 1 ? dir('reward') : join(dir('reward'), `phase-${i + 1}`);
-      return resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance }, objectSource: 'pipeline' });
+      return resolveConfig(rewardSchema, { object: { ...common, model: ctx.sftDir, data: rewardFiles[ph.data], out, max_steps: ph.steps, per_device_train_batch_size: S.batch, learning_rate: ph.learningRate, length_balance: ph.lengthBalance, length_groups: ctx.lengthGroups ?? 1 }, objectSource: 'pipeline' });
     });
     const loaded = new Map<string, TokenizedPair[]>(); // phases on the same file and balancing share one load
-    const trained: { data: RewardData; steps: number; pairs: number }[] = [];
+    const trained: { data: RewardData; steps: number; pairs: number; seconds: number; cpu_seconds: number }[] = [];
     for (const [i, ph] of phases.entries()) {
       const cfg = configs[i];
       const key = `${cfg.data}:${cfg.length_balance}`;
@@ -178,9 +181,11 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
       }
       const pairs = loaded.get(key)!;
       ctx.log(`pipeline: reward model phase ${i + 1}/${phases.length}: ${ph.steps} steps on ${pairs.length} ${ph.data} pairs at lr ${ph.learningRate}`);
+      const clock = stageClock();
       await new RewardTrainer(cfg, rm, tok, pairs, null).train();
       if (i < phases.length - 1) rmSync(cfg.out, { recursive: true, force: true });
-      trained.push({ data: ph.data, steps: ph.steps, pairs: pairs.length });
+      const { seconds, cpu_seconds } = clock();
+      trained.push({ data: ph.data, steps: ph.steps, pairs: pairs.length, seconds, cpu_seconds });
     }
     const width = configs.at(-1)!.length_bucket_width;
     const validation = evaluateRewardModel(rm, tok, loadPreferenceData(prefTest, tok, { maxLen: S.maxLen }).pairs, width);
@@ -230,7 +235,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   };
 
   await stage('dpo', async () => {
-    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, learning_rate: 2e-5, beta: 2 }, objectSource: 'pipeline' });
+    const cfg = resolveConfig(dpoSchema, { object: { ...common, model: ctx.sftDir, data: prefTrain, out: dir('dpo'), max_steps: S.dpoSteps, per_device_train_batch_size: S.batch, learning_rate: 2e-5, beta: 2, length_groups: ctx.lengthGroups ?? 1 }, objectSource: 'pipeline' });
     // EXO's budget (120 steps at 2e-5); beta 2: at 0.1-0.5 DPO pushes the margins of these long
     // thinking-mode responses far enough to break the reasoning (docs/experiments/alignment.md)
     const pairs = candidatePairs(sampled(), 0, 'all');
@@ -289,5 +294,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
     best_beats_sft: val(best) > val('sft'),
     final_model_selected_on: 'validation',
     alignment_seconds: s.seconds,
+    alignment_cpu_seconds: s.cpu_seconds,
+    alignment_load_average: s.load_average,
   };
 }

@@ -14,7 +14,7 @@ import { grpoSchema, type GrpoConfig } from '../trainers/grpo/grpo-config.js';
 import { toRlPrompt, type RlPrompt } from '../trainers/grpo/grpo-data.js';
 import { GrpoTrainer, greedyScores, scoreSummary } from '../trainers/grpo/grpo-trainer.js';
 import { pairedBootstrap } from '../experiment/stats.js';
-import type { StageContext } from './stage.js';
+import { stageClock, type StageContext } from './stage.js';
 
 /**
  * The held-out "hard" prompts: arithmetic levels 3-5 (3-digit +/-, two-operation chains, 3-digit x
@@ -97,12 +97,18 @@ export async function runGrpoStage(ctx: GrpoStageContext): Promise<Record<string
   const prompts = readPrompts(files.train), hard = readPrompts(files.eval);
   // accuracy is measured here, before and after (per prompt, for the interval), not by the trainer
   const trainer = new GrpoTrainer(cfg, model, tok, prompts, null);
+  const evalClock = stageClock();
   const beforeScores = greedyScores(model, tok, hard, trainer.rolloutOptions(1, 0));
   const { accuracy: before, byLevel: beforeByLevel } = scoreSummary(hard, beforeScores);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   ctx.log(`pipeline: grpo: held-out ${HARD_TASK} (levels ${HARD_LEVELS.join(', ')}): accuracy before RL ${pct(before)} of ${hard.length} ${JSON.stringify(beforeByLevel)}`);
+  const beforeCost = evalClock();
+  const trainClock = stageClock();
   await trainer.train();
+  const trainCost = trainClock();
+  const afterClock = stageClock();
   const afterScores = greedyScores(model, tok, hard, trainer.rolloutOptions(1, 0));
+  const afterCost = afterClock();
   const { accuracy: after, byLevel: afterByLevel } = scoreSummary(hard, afterScores);
   const gain = hard.length >= 2 ? pairedBootstrap(afterScores, beforeScores, { seed: 0 }) : null;
   ctx.log(`pipeline: grpo: after ${trainer.step} steps and ${trainer.rollouts} rollouts (+${trainer.prepassRollouts} pre-pass): ${pct(after)} ${JSON.stringify(afterByLevel)}${gain ? `, gain ${gain.estimate.toFixed(3)} [${gain.ci[0].toFixed(3)}, ${gain.ci[1].toFixed(3)}]` : ''}`);
@@ -121,5 +127,7 @@ export async function runGrpoStage(ctx: GrpoStageContext): Promise<Record<string
     curriculum: { kind: cfg.curriculum, tiers: cur.tiers, expansion: cur.expansion, invalid_rate: cur.invalid_rate },
     final: join(cfg.out, 'final'),
     seconds: (Date.now() - t0) / 1000,
+    // where the stage's time went: greedy evaluation of the hard set before and after, and training (pre-pass, rollouts, updates)
+    parts: { eval_before: beforeCost, train: trainCost, eval_after: afterCost },
   };
 }

@@ -32,6 +32,7 @@ import { readJsonl } from '../data/jsonl.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { machineInfo } from '../util/machine.js';
 import { runAlignmentStages } from './alignment-stage.js';
+import { stageClock } from './stage.js';
 import { longContextSettings, quickOverrides, type PipelineConfig } from './recipe.js';
 import { runLongContextStage } from './longctx-stage.js';
 
@@ -54,6 +55,8 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
   const t0 = Date.now();
   const machine = machineInfo(); // once per run (it asks git for the commit)
   const timings: Record<string, number> = (state.summary.seconds as Record<string, number>) ?? {};
+  const cpuSeconds: Record<string, number> = (state.summary.cpu_seconds as Record<string, number>) ?? {};
+  const loads: Record<string, number> = (state.summary.load_average as Record<string, number>) ?? {};
 
   const last = STAGES.indexOf(cfg.until);
   for (const stage of STAGES) {
@@ -66,7 +69,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       continue;
     }
     log(`pipeline: ${stage} ...`);
-    const s0 = Date.now();
+    const clock = stageClock();
     switch (stage) {
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
@@ -109,7 +112,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       case 'sft': {
         const src = join(paths.pretrain, 'final');
         const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.sft_seq_len, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: 'auto', quiet: cfg.quiet },
+          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.sft_seq_len, length_groups: cfg.length_groups, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: 'auto', quiet: cfg.quiet },
           objectSource: 'pipeline',
         });
         const tok = loadTokenizer(src);
@@ -151,7 +154,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
         break;
       }
       case 'align': {
-        const ctx = { out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log };
+        const ctx = { out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log, lengthGroups: cfg.length_groups };
         const a = await runAlignmentStages(ctx);
         const { sft, best_model: best, best_beats_sft: beats, ...rest } = a as { sft?: object; best_model?: string; best_beats_sft?: boolean } & Record<string, unknown>;
         Object.assign(state.summary, rest);
@@ -172,8 +175,12 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       case 'report':
         break;
     }
-    timings[stage] = (Date.now() - s0) / 1000;
-    state.summary.seconds = timings;
+    const cost = clock();
+    timings[stage] = cost.seconds;
+    cpuSeconds[stage] = cost.cpu_seconds;
+    loads[stage] = cost.load_average;
+    // wall seconds, CPU seconds of this process, and the 1-minute load average when each stage ended
+    Object.assign(state.summary, { seconds: timings, cpu_seconds: cpuSeconds, load_average: loads });
     state.summary.preset = cfg.preset;
     state.summary.machine = machine;
     if (!state.done.includes(stage)) state.done.push(stage);

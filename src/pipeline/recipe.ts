@@ -51,6 +51,7 @@ export const pipelineSchema = {
   seq_len: field('int', 256, 'tokens per pre-training sequence', { min: 16 }),
   sft_seq_len: field('int', 384, 'longest SFT chat in tokens (world tool-use chats are ~300)', { min: 16 }),
   optimizer: choice(['adamw', 'muon'], 'muon', 'optimizer of both training stages'),
+  length_groups: field('int', 4, 'SFT, the reward model and DPO run each batch as up to N batches of sequences of similar length, each padded to its own longest (same loss and gradient; SFT ~2x and the reward model ~1.2x less CPU per step than one padded batch)', { min: 1 }),
   single_digit_numbers: field('boolean', true, 'pre-tokenize numbers digit by digit (instead of GLM-4\'s 1-3 digit groups) so a tiny model can learn column arithmetic'),
   eval_max_new_tokens: field('int', 320, 'generation budget per evaluation answer', { min: 8 }),
   ...longContextFields,

@@ -18,6 +18,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { maskedSum, tokenLogprobs, type SequenceBatch } from '../rl-utils.js';
 import { dpoLoss } from '../preference-losses.js';
+import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
 import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-logprob-cache.js';
 
 export const dpoSchema = {
@@ -37,6 +38,7 @@ export const dpoSchema = {
   label_smoothing: field('number', 0, 'cDPO: assumed chance that a preference label is flipped, in [0, 0.5)', { min: 0 }),
   rpo_alpha: field('number', 0, 'weight of the SFT (NLL, token mean) loss on the chosen response (LongReward uses a small one; 0 = off); also spelled --sft-loss-weight', { min: 0, alsoFlags: ['sft-loss-weight'] }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
+  ...lengthGroupsField,
   ref_logprob_cache: field<string | null>('path', null, 'folder caching the reference log-probs on disk, keyed by a fingerprint of the reference model and the dataset; reruns reuse them', { nullable: true }),
   enable_thinking: field('boolean', false, 'with --eval-data: sample evaluation responses in thinking mode'),
   eval_max_new_tokens: field('int', 48, 'with --eval-data: token budget of each evaluation response', { min: 1 }),
@@ -99,11 +101,21 @@ export class DpoTrainer extends Trainer<DpoConfig> {
   /** Loss and stats of a list of pairs (policy with a graph when `grad`); public for tests. */
   pairLoss(idx: number[], pairs: TokenizedPair[], prefix: string) {
     const B = idx.length;
-    const picked = idx.map((i) => pairs[i]);
-    const batch = responseBatch([...picked.map((p) => p.chosen), ...picked.map((p) => p.rejected)], this.padId);
-    const keys = [...idx.map((i) => `${prefix}${i}:w`), ...idx.map((i) => `${prefix}${i}:l`)];
-    const ref = this.reference.get(keys, () => batch);
-    const logps = sequenceLogps(this.policy, batch); // [2B]
+    // pairs in groups of similar length (one group: as given), each a [2b, T] batch of chosen rows then
+    // rejected rows padded to its own longest; logps and ref are [2B] over all pairs in group order
+    const groups = lengthGroups(idx.map((i) => Math.max(pairs[i].chosen.ids.length, pairs[i].rejected.ids.length)), this.config.length_groups);
+    const picked = groups.flat().map((j) => pairs[idx[j]]);
+    let tokens = 0;
+    const parts = groups.map((g) => {
+      const gi = g.map((j) => idx[j]), ps = gi.map((i) => pairs[i]);
+      const batch = responseBatch([...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)], this.padId);
+      tokens += batch.attentionMask!.reduce((a, b) => a + b, 0);
+      const ref = this.reference.get([...gi.map((i) => `${prefix}${i}:w`), ...gi.map((i) => `${prefix}${i}:l`)], () => batch);
+      const lp = sequenceLogps(this.policy, batch); // [2b]
+      return { lp, n: g.length, ref };
+    });
+    const logps = parts.length === 1 ? parts[0].lp : F.concat([...parts.map((p) => F.slice(p.lp, 0, 0, p.n)), ...parts.map((p) => F.slice(p.lp, 0, p.n, 2 * p.n))]);
+    const ref = [...parts.flatMap((p) => p.ref.slice(0, p.n)), ...parts.flatMap((p) => p.ref.slice(p.n))];
     const h = F.sub(logps, new Tensor(Float32Array.from(ref), [2 * B]));
     const hw = F.slice(h, 0, 0, B), hl = F.slice(h, 0, B, 2 * B);
     const r = dpoLoss(hw, hl, { beta: this.config.beta, lossType: this.config.loss_type, labelSmoothing: this.config.label_smoothing });
@@ -123,7 +135,7 @@ export class DpoTrainer extends Trainer<DpoConfig> {
       metrics.nll_loss = nll.item();
       loss = F.add(loss, F.mul(nll, this.config.rpo_alpha));
     }
-    return { loss, dpo: r.loss.item(), metrics, tokens: batch.attentionMask!.reduce((a, b) => a + b, 0) };
+    return { loss, dpo: r.loss.item(), metrics, tokens };
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {

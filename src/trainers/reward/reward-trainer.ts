@@ -21,6 +21,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { pairwiseRewardLoss } from '../preference-losses.js';
 import { STEP_AGGREGATIONS } from './prm.js';
+import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
 import { STEP_LAYOUTS } from '../../data/stepwise.js';
 
 export const rewardSchema = {
@@ -38,6 +39,7 @@ export const rewardSchema = {
   length_bucket_width: field('int', 16, 'tokens per length-difference bucket (balancing and the accuracy-by-length metrics)', { min: 1 }),
   correctness_weight: field('number', 0, 'mu of the multi-task BCE on chosen_correct / rejected_correct labels (0 = off)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
+  ...lengthGroupsField,
   process: field('boolean', false, 'train a process reward model on stepwise data ({prompt, completions: steps, labels: one boolean per step}) instead of preference pairs'),
   supervision: choice(['process', 'outcome'], 'process', 'with --process: a label on every step, or only on the last step (whether the whole response is right: an outcome reward model on the same data)'),
   reward_aggregation: choice(STEP_AGGREGATIONS, 'min', 'with --process: how step probabilities make a response score (min, prod or last), saved with the model'),
@@ -119,12 +121,22 @@ export class RewardTrainer extends Trainer<RewardConfig> {
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {
-    const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.pairs[this.cursor.next()]);
-    const B = picked.length;
-    // [2B, T]: chosen rows first, then rejected rows
-    const batch = responseBatch([...picked.map((p) => p.chosen), ...picked.map((p) => p.rejected)], this.padId);
-    const scores = F.reshape(this.rm.forward(batch.ids, { attentionMask: batch.attentionMask }), [2 * B]);
-    const rw = F.slice(scores, 0, 0, B), rl = F.slice(scores, 0, B, 2 * B);
+    const drawn = Array.from({ length: this.config.per_device_train_batch_size }, () => this.pairs[this.cursor.next()]);
+    // pairs in groups of similar length (one group: as drawn); each group is a [2b, T] batch, chosen
+    // rows first, then rejected rows, padded to its own longest row
+    const groups = lengthGroups(drawn.map((p) => Math.max(p.chosen.ids.length, p.rejected.ids.length)), this.config.length_groups);
+    const picked = groups.flat().map((i) => drawn[i]);
+    let tokens = 0;
+    const parts = groups.map((g) => {
+      const ps = g.map((i) => drawn[i]);
+      const batch = responseBatch([...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)], this.padId);
+      tokens += batch.attentionMask!.reduce((a, b) => a + b, 0);
+      const s = F.reshape(this.rm.forward(batch.ids, { attentionMask: batch.attentionMask }), [2 * g.length]);
+      return { scores: s, rw: F.slice(s, 0, 0, g.length), rl: F.slice(s, 0, g.length, 2 * g.length) };
+    });
+    const rw = parts.length === 1 ? parts[0].rw : F.concat(parts.map((p) => p.rw));
+    const rl = parts.length === 1 ? parts[0].rl : F.concat(parts.map((p) => p.rl));
+    const scores = parts.length === 1 ? parts[0].scores : F.concat([rw, rl]); // [2B]: chosen scores, then rejected, in `picked` order
     const { loss: pairLoss, stats } = pairwiseRewardLoss(rw, rl, this.config.center_rewards_coefficient);
     let loss = pairLoss;
     const metrics: Record<string, number> = { 'rewards/chosen': stats.chosen, 'rewards/rejected': stats.rejected, 'rewards/accuracies': stats.accuracy, 'rewards/margins': stats.margin };
@@ -135,7 +147,6 @@ export class RewardTrainer extends Trainer<RewardConfig> {
         loss = F.add(loss, F.mul(bce, this.config.correctness_weight));
       }
     }
-    const tokens = batch.attentionMask!.reduce((a, b) => a + b, 0);
     return { loss: accumulation === 1 ? loss : F.mul(loss, 1 / accumulation), lossValue: loss.item(), tokens, metrics };
   }
 
