@@ -26,8 +26,14 @@ export const VISION_RL_SEEDS = { train: 500, validation: 600, test: 700 } as con
 
 export type VisionGrpoStageContext = StageContext & { overrides?: Partial<GrpoConfig>; families?: readonly VisionFamily[] };
 
+export interface VisionRlSizes {
+  train: number;
+  validationPerFamily: number;
+  testPerFamily: number;
+}
+
 /** Prompt-set sizes of the stage (full and --quick). */
-export function visionRlSizes(quick: boolean): { train: number; validationPerFamily: number; testPerFamily: number } {
+export function visionRlSizes(quick: boolean): VisionRlSizes {
   return quick ? { train: 16, validationPerFamily: 1, testPerFamily: 2 } : { train: 480, validationPerFamily: 8, testPerFamily: 24 };
 }
 
@@ -46,18 +52,17 @@ export function visionGrpoStageConfig(ctx: VisionGrpoStageContext, paths: { trai
   });
 }
 
-/** The stage's prompt files under DIR/vision-rl (written once): training, validation and per-family test prompts. */
-export function writeVisionRlData(dataDir: string, seed: number, quick: boolean, families: readonly VisionFamily[] = VISION_FAMILIES): { train: string; validation: string[]; test: string[] } {
+/** The stage's prompt files under DIR/vision-rl (written once per size): training, per-family validation and per-family test prompts. */
+export function writeVisionRlData(dataDir: string, seed: number, sizes: VisionRlSizes, families: readonly VisionFamily[] = VISION_FAMILIES): { train: string; validation: string[]; test: string[] } {
   const dir = join(dataDir, 'vision-rl');
   mkdirSync(dir, { recursive: true });
-  const sizes = visionRlSizes(quick);
   const write = (file: string, task: string, opts: Parameters<typeof writeVisionTask>[1]) => {
     if (!existsSync(file)) writeVisionTask(task, opts, file, { overwrite: true });
     return file;
   };
-  const train = write(join(dir, 'train.jsonl'), 'rl', { n: sizes.train, seed: seed + VISION_RL_SEEDS.train, split: 'train', families: [...families] });
-  const validation = families.map((f) => write(join(dir, `validation-${f}.jsonl`), 'rl', { n: sizes.validationPerFamily, seed: seed + VISION_RL_SEEDS.validation, split: 'train', families: [f] }));
-  const test = families.map((f, i) => write(join(dir, `test-${f}.jsonl`), 'rl', { n: sizes.testPerFamily, seed: seed + VISION_RL_SEEDS.test + i, split: 'test', families: [f] }));
+  const train = write(join(dir, `train-${sizes.train}.jsonl`), 'rl', { n: sizes.train, seed: seed + VISION_RL_SEEDS.train, split: 'train', families: [...families] });
+  const validation = families.map((f) => write(join(dir, `validation-${f}-${sizes.validationPerFamily}.jsonl`), 'rl', { n: sizes.validationPerFamily, seed: seed + VISION_RL_SEEDS.validation, split: 'train', families: [f] }));
+  const test = families.map((f, i) => write(join(dir, `test-${f}-${sizes.testPerFamily}.jsonl`), 'rl', { n: sizes.testPerFamily, seed: seed + VISION_RL_SEEDS.test + i, split: 'test', families: [f] }));
   return { train, validation, test };
 }
 
@@ -86,7 +91,7 @@ export function accuracyByFamily(prompts: readonly RlPrompt[], scores: readonly 
 export async function runVisionGrpoStage(ctx: VisionGrpoStageContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   const families = ctx.families ?? VISION_FAMILIES;
-  const files = writeVisionRlData(ctx.dataDir, ctx.seed, ctx.quick, families);
+  const files = writeVisionRlData(ctx.dataDir, ctx.seed, visionRlSizes(ctx.quick), families);
   // The stage restarts from scratch when interrupted (the curriculum state is not checkpointed).
   const out = join(ctx.out, 'rl');
   rmSync(out, { recursive: true, force: true });
