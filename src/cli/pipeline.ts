@@ -3,6 +3,9 @@ import { runPipeline } from '../pipeline/pipeline.js';
 import { pipelineSchema } from '../pipeline/recipe.js';
 import type { Field, Schema } from '../trainers/base/config.js';
 import { resolveCommandConfig } from './train.js';
+import { vlPresetNames } from '../models/glm4v/config.js';
+import { vlPipelineSchema } from '../pipeline/vl/vl-recipe.js';
+import { VL_STAGES, runVlStages } from '../pipeline/vl/vl-pipeline.js';
 
 /** Pipeline keys and the trainer flag each one sets in its stage (also accepted as spellings). */
 export const PIPELINE_FLAG_MAP: Record<string, { stage: string; flag: string }> = {
@@ -31,7 +34,30 @@ const NOTES = [
   ...Object.entries(PIPELINE_FLAG_MAP).map(([k, m]) => `  --${k.replace(/_/g, '-').padEnd(15)} = glmkit ${m.stage} --${m.flag} (also --${m.stage}-${m.flag})`),
 ].join('\n');
 
+/** The value of `--preset` on the command line (`--preset X` or `--preset=X`), or null. */
+function presetArg(argv: string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--preset' && i + 1 < argv.length) return argv[i + 1];
+    if (argv[i].startsWith('--preset=')) return argv[i].slice('--preset='.length);
+  }
+  return null;
+}
+
+/** `glmkit pipeline --preset tiny-vl|small-vl ...`: the vision-language pipeline (pipeline/vl/). */
+async function vlPipelineCommand(argv: string[]): Promise<number> {
+  const cfg = resolveCommandConfig('pipeline', vlPipelineSchema, argv, 'glmkit pipeline --preset tiny-vl --out DIR [options]', {
+    required: ['out'],
+    description: `Trains a GLM-4.1V from scratch on the visual world: ${VL_STAGES.map((s) => s.name).join(', ')} (docs/vision.md "The tiny-vl pipeline").`,
+  });
+  if (!cfg) return 0;
+  const summary = await runVlStages(cfg, VL_STAGES, cfg.quiet ? () => {} : undefined);
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
 export async function pipelineCommand(argv: string[]): Promise<number> {
+  const preset = presetArg(argv);
+  if (preset !== null && vlPresetNames().includes(preset)) return vlPipelineCommand(argv);
   const cfg = resolveCommandConfig('pipeline', withTrainerNames(pipelineSchema) as typeof pipelineSchema, argv, 'glmkit pipeline --preset tiny --out DIR [options]', {
     required: ['out'],
     description: 'Runs the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align (reward model, PPO, DPO, EXO), grpo, report (--until stops earlier).',

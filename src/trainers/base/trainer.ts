@@ -36,7 +36,7 @@ import { resumeMode, type BaseSchema } from './schema.js';
 
 export type BaseConfig = Values<BaseSchema>;
 
-/** The models a trainer can train: the text GLM (causal LM or classifier) and GLM-4.1V. */
+/** What a trainer trains: a GLM (causal LM or sequence classifier) or a GLM-4.1V vision-language model. */
 export type TrainableModel = GlmModelKind | Glm4vForConditionalGeneration;
 
 export interface MicroBatchResult {
