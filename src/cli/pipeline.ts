@@ -4,8 +4,8 @@ import { pipelineSchema } from '../pipeline/recipe.js';
 import type { Field, Schema } from '../trainers/base/config.js';
 import { resolveCommandConfig } from './train.js';
 import { vlPresetNames } from '../models/glm4v/config.js';
-import { vlPipelineSchema } from '../pipeline/vl/vl-recipe.js';
-import { VL_STAGES, runVlStages } from '../pipeline/vl/vl-pipeline.js';
+import { runVlStages } from '../pipeline/vl/vl-pipeline.js';
+import { VL_STAGES_WITH_RL, vlRlPipelineSchema } from '../pipeline/vl/vl-rl-stage.js';
 
 /** Pipeline keys and the trainer flag each one sets in its stage (also accepted as spellings). */
 export const PIPELINE_FLAG_MAP: Record<string, { stage: string; flag: string }> = {
@@ -45,12 +45,12 @@ function presetArg(argv: string[]): string | null {
 
 /** `glmkit pipeline --preset tiny-vl|small-vl ...`: the vision-language pipeline (pipeline/vl/). */
 async function vlPipelineCommand(argv: string[]): Promise<number> {
-  const cfg = resolveCommandConfig('pipeline', vlPipelineSchema, argv, 'glmkit pipeline --preset tiny-vl --out DIR [options]', {
+  const cfg = resolveCommandConfig('pipeline', vlRlPipelineSchema, argv, 'glmkit pipeline --preset tiny-vl --out DIR [options]', {
     required: ['out'],
-    description: `Trains a GLM-4.1V from scratch on the visual world: ${VL_STAGES.map((s) => s.name).join(', ')} (docs/vision.md "The tiny-vl pipeline").`,
+    description: `Trains a GLM-4.1V from scratch on the visual world: ${VL_STAGES_WITH_RL.map((s) => s.name).join(', ')} (docs/vision.md "The tiny-vl pipeline").`,
   });
   if (!cfg) return 0;
-  const summary = await runVlStages(cfg, VL_STAGES, cfg.quiet ? () => {} : undefined);
+  const summary = await runVlStages(cfg, VL_STAGES_WITH_RL, cfg.quiet ? () => {} : undefined);
   console.log(JSON.stringify(summary));
   return 0;
 }

@@ -13,7 +13,8 @@
 import { join } from 'node:path';
 import { VISION_FAMILIES, type VisionFamily } from '../../data/vision/index.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
-import { accuracyByFamily, visionGrpoStageConfig, withoutTrainingPrompts, writeVisionRlData } from '../../pipeline/vision-grpo-stage.js';
+import { accuracyByFamily, visionGrpoConfig, withoutTrainingPrompts, writeVisionRlData } from '../../pipeline/vl/vision-grpo.js';
+import { visionBaseImages } from '../vision-base.js';
 import { loadRlPrompts, type RlPrompt } from '../../trainers/grpo/grpo-data.js';
 import { GrpoTrainer, greedyScores, greedyScoresAsync } from '../../trainers/grpo/grpo-trainer.js';
 import { loadGrpoPolicy } from '../../trainers/grpo/vision-policy.js';
@@ -116,18 +117,19 @@ export const visionRlcs: Experiment = {
     const S = raw as Settings;
     const base = await ctx.base();
     const tok = loadTokenizer(base.sftDir);
-    const files = writeVisionRlData(join(ctx.out, 'data'), S.data_seed, { train: S.train_prompts, validationPerFamily: S.validation_per_family, testPerFamily: S.test_per_family }, S.families);
+    const images = visionBaseImages(base.dir, S.families);
+    const files = writeVisionRlData(join(ctx.out, 'data'), S.data_seed, { train: S.train_prompts, validationPerFamily: S.validation_per_family, testPerFamily: S.test_per_family }, images);
     const train = loadRlPrompts(files.train);
     const validation = withoutTrainingPrompts(loadRlPrompts(files.validation), train);
     const test = loadRlPrompts(files.test);
     const family = (p: RlPrompt) => String((p as { family?: unknown }).family);
     const stage = (seed: number, out: string, overrides: Partial<GrpoConfig>) =>
-      visionGrpoStageConfig({ out, dataDir: '', sftDir: base.sftDir, seed, quick: ctx.quick, quiet: true, log: ctx.log, overrides: { ...S.grpo, ...overrides } }, { train: files.train, out });
+      visionGrpoConfig({ sftDir: base.sftDir, seed, quick: ctx.quick, quiet: true, overrides: { ...S.grpo, ...overrides } }, { train: files.train, out });
     const perStep = (() => {
       const c = stage(0, ctx.out, {});
       return c.per_device_train_batch_size * c.gradient_accumulation_steps;
     })();
-    const sets = { data_seed: S.data_seed, train: train.length, validation: validation.length, test: test.length, families: S.families };
+    const sets = { data_seed: S.data_seed, train: train.length, validation: validation.length, test: test.length, images };
     const sft = await ctx.arm('sft', { base: base.dir, ...sets }, async () => {
       const policy = loadGrpoPolicy(base.sftDir, tok);
       const greedy = new GrpoTrainer(stage(0, join(ctx.out, 'sft'), {}), policy, tok, train, null).rolloutOptions(1, 0);
@@ -167,7 +169,7 @@ export const visionRlcs: Experiment = {
     const boot = (a: number[], b: number[], seed: number) => pairedBootstrap(a, b, { resamples: S.resamples, seed });
     const comparisons: Comparison[] = [];
     const rlcsFinal = finalOf('rlcs'), uniformFinal = finalOf('uniform');
-    S.families.forEach((f, k) => {
+    images.families.forEach((f, k) => {
       const idx = test.map((p, i) => (family(p) === f ? i : -1)).filter((i) => i >= 0);
       const r = boot(idx.map((i) => rlcsFinal[i]), idx.map((i) => sftTest[i]), k);
       comparisons.push({ metric: `test accuracy, ${f}`, a: 'rlcs', b: 'sft', diff: r.estimate, ci95: r.ci, n: r.n, claim: 'greater', margin: 0, method: 'paired bootstrap over prompts', verdict: verdictOf(r.ci, 'greater'), decides: true });
@@ -200,7 +202,7 @@ export const visionRlcs: Experiment = {
         `Claim 1 (RL improves every family over SFT): ${familyVerdict} (${comparisons.filter((c) => c.b === 'sft' && c.a === 'rlcs').map((c) => `${c.metric.replace('test accuracy, ', '')} ${c.diff >= 0 ? '+' : ''}${c.diff.toFixed(3)} ${c.verdict}`).join('; ')}).`,
         `Claim 2 (RLCS more sample-efficient than uniform): ${auc.estimate >= 0 ? '+' : ''}${auc.estimate.toFixed(3)} [${auc.ci[0].toFixed(3)}, ${auc.ci[1].toFixed(3)}] area under the per-prompt test accuracy-vs-rollouts curve (normalised by the budget), ${verdictOf(auc.ci, 'greater')}.`,
         `Both RL arms sample the same number of completions per seed: RLCS ${S.rlcs_steps} steps plus its pass@k pre-pass; uniform sampling as many steps as that budget buys (${perStep} completions a step).`,
-        `Test accuracy: SFT ${mean(sftTest).toFixed(3)}, RLCS ${meanArm('rlcs', 'test_accuracy').toFixed(3)}, uniform ${meanArm('uniform', 'test_accuracy').toFixed(3)} on ${test.length} test-split prompts (${S.test_per_family} per family; mean over seeds ${S.seeds.join(', ')}); validation ${mean(sftVal).toFixed(3)}, ${meanArm('rlcs', 'validation_accuracy').toFixed(3)}, ${meanArm('uniform', 'validation_accuracy').toFixed(3)} on ${validation.length}.`,
+        `Test accuracy: SFT ${mean(sftTest).toFixed(3)}, RLCS ${meanArm('rlcs', 'test_accuracy').toFixed(3)}, uniform ${meanArm('uniform', 'test_accuracy').toFixed(3)} on ${test.length} test-split prompts (${S.test_per_family} per family of ${images.families.join(', ')}, ${images.size}px, levels ${images.difficulty.join(', ')}; mean over seeds ${S.seeds.join(', ')}); validation ${mean(sftVal).toFixed(3)}, ${meanArm('rlcs', 'validation_accuracy').toFixed(3)}, ${meanArm('uniform', 'validation_accuracy').toFixed(3)} on ${validation.length}.`,
       ],
     };
   },
