@@ -15,7 +15,8 @@ import { imageProcessorConfigToHf, PREPROCESSOR_FILE, readImageProcessorConfig, 
 import { imageTokenCount, preprocessImage } from '../../models/glm4v/preprocess.js';
 import type { ProcessedImage } from '../../data/image-chat.js';
 import { loadImageBytes } from '../../data/image-source.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { batchImages } from '../../generation/vlm-generate.js';
 import { renderChat } from '../../tokenizer/chat.js';
 import { conversationImageParts, normalizeConversation } from '../../tokenizer/chat-validate.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -85,19 +86,10 @@ export class VisionPolicy implements GrpoPolicy {
     if (routing) throw new ConfigError('grpo: --routing-replay applies to MoE text models; GLM-4.1V is dense');
     const B = batch.ids.shape[0];
     if (records.length !== B) throw new ConfigError(`VisionPolicy.logits: ${records.length} records for ${B} rows`);
-    const images = records.flatMap((r) => this.images(r));
-    let pixelValues: Tensor | null = null;
-    if (images.length > 0) {
-      const rowLen = images[0].pixelValues.length / (images[0].gridThw[0] * images[0].gridThw[1] * images[0].gridThw[2]);
-      const data = new Float32Array(images.reduce((a, im) => a + im.pixelValues.length, 0));
-      let o = 0;
-      for (const im of images) {
-        data.set(im.pixelValues, o);
-        o += im.pixelValues.length;
-      }
-      pixelValues = new Tensor(data, [data.length / rowLen, rowLen]);
-    }
-    return this.module.forward({ inputIds: batch.ids, attentionMask: batch.attentionMask, pixelValues, imageGridThw: images.map((im) => im.gridThw) }).logits;
+    const [, T] = batch.ids.shape;
+    const rows = records.map((r, b) => ({ ids: Array.from(batch.ids.data.subarray(b * T, (b + 1) * T) as Int32Array), images: this.images(r) }));
+    const im = batchImages(this.module, rows);
+    return this.module.forward({ inputIds: batch.ids, attentionMask: batch.attentionMask, pixelValues: im?.pixelValues ?? null, imageGridThw: im?.grids ?? null }).logits;
   }
 
   renderer(record: RlPrompt): RenderIds {
