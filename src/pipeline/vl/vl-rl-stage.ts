@@ -1,21 +1,28 @@
 /**
  * The RL stage of `glmkit pipeline --preset tiny-vl` (after eval): GRPO with the RLCS curriculum
  * across the visual families and levels, from the image-SFT model, on visual-world RL prompts of the
- * train split with the pipeline's image size and levels, rewarded by the box verifier. The RL model
- * is then scored on the same held-out prompts as the SFT model (evalStageOf), so summary.json holds
- * accuracy per family after SFT (`sft.accuracy`) and after RL (`rl.accuracy`), and
- * `rl.accuracy_by_family` puts the two side by side. OUT/final becomes the RL model.
+ * train split with the pipeline's image size and levels, rewarded by the box verifier. The SFT model
+ * and the RL model are scored greedily by one evaluator on the eval stage's held-out prompts (test
+ * half; validation half beside it), so summary.json's `rl.accuracy` holds, per family, accuracy
+ * after SFT and after RL, the gain with its paired-bootstrap interval and the chance level.
+ * OUT/final becomes the RL model.
  */
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { field, type Values } from '../../trainers/base/config.js';
-import { loadRlPrompts } from '../../trainers/grpo/grpo-data.js';
-import { GrpoTrainer } from '../../trainers/grpo/grpo-trainer.js';
+import { loadRlPrompts, type RlPrompt } from '../../trainers/grpo/grpo-data.js';
+import { GrpoTrainer, greedyScoresAsync } from '../../trainers/grpo/grpo-trainer.js';
+import type { GrpoPolicy } from '../../trainers/grpo/policy.js';
+import type { RolloutOptions } from '../../trainers/grpo/rollout.js';
 import { loadGrpoPolicy } from '../../trainers/grpo/vision-policy.js';
-import { evalStageOf, VL_STAGES, withVlStage, type VlStage } from './vl-pipeline.js';
+import { majorityBaseline, type VisionFamily } from '../../data/vision/index.js';
+import { validationTestSplit } from '../../eval/splits.js';
+import { pairedBootstrap } from '../../experiment/stats.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { VL_STAGES, withVlStage, type VlStage } from './vl-pipeline.js';
 import { vlPipelineSchema } from './vl-recipe.js';
-import { vlFamilies, vlLevels, type VlStageContext } from './vl-stages.js';
+import { evalFile, vlFamilies, vlLevels, type VlStageContext } from './vl-stages.js';
 import { visionGrpoConfig, writeVisionRlData } from './vision-grpo.js';
 
 /** The pipeline's settings with the RL stage's (rl_*). */
@@ -56,22 +63,53 @@ export async function rlStage(ctx: VlStageContext): Promise<void> {
     { train: files.train, out },
   );
   const tok = loadTokenizer(src);
-  const trainer = new GrpoTrainer(grpo, loadGrpoPolicy(src, tok), tok, loadRlPrompts(files.train), null);
+  const policy = loadGrpoPolicy(src, tok);
+  const trainer = new GrpoTrainer(grpo, policy, tok, loadRlPrompts(files.train), null);
+  // held-out accuracy of the SFT model and of the RL model by one evaluator on the same prompts
+  const sets = heldOutSets(ctx, images.families);
+  const greedy = { ...trainer.rolloutOptions(1, 0), maxNewTokens: cfg.eval_max_new_tokens, forceAnswer: false };
+  const before = await scoreSets(policy, tok, sets, greedy);
   const r = await trainer.train();
+  const after = await scoreSets(policy, tok, sets, greedy);
   const cur = trainer.curriculum.summary();
-  ctx.log(`pipeline: rl: ${r.steps} steps, ${trainer.rollouts} rollouts (+${trainer.prepassRollouts} pre-pass), final reward ${Number(r.metrics.filter((m) => typeof m.reward === 'number').at(-1)?.reward ?? NaN).toFixed(3)}`);
+  const accuracy: Record<string, unknown> = {}, validation: Record<string, unknown> = {};
+  for (const [i, f] of images.families.entries()) {
+    const b = before.test[f], a = after.test[f];
+    const gain = a.length >= 2 ? pairedBootstrap(a, b, { seed: i }) : null;
+    const chance = majorityBaseline(sets[f].test.map((p) => ({ family: f, answer: p.answer })))[f]?.accuracy ?? NaN;
+    accuracy[f] = { sft: mean(b), rl: mean(a), gain: mean(a) - mean(b), gain_ci95: gain?.ci ?? null, chance, n: a.length };
+    validation[f] = { sft: mean(before.validation[f]), rl: mean(after.validation[f]), n: after.validation[f].length };
+    ctx.log(`pipeline: rl ${f}: test accuracy ${pct(mean(b))} after SFT -> ${pct(mean(a))} after RL of ${a.length} (chance ${pct(chance)})`);
+  }
+  ctx.log(`pipeline: rl: ${r.steps} steps, ${trainer.rollouts} rollouts (+${trainer.prepassRollouts} pre-pass)`);
   ctx.summary.rl = {
     steps: r.steps, rollouts: trainer.rollouts, prepass_rollouts: trainer.prepassRollouts, prompts: trainer.prompts.length,
+    accuracy, validation_accuracy: validation,
+    held_out: 'the eval stage\'s held-out prompts per family (test split), test half; both models scored greedily here (thinking mode, eval_max_new_tokens)',
     curriculum: { kind: grpo.curriculum, tiers: cur.tiers, expansion: cur.expansion, invalid_rate: cur.invalid_rate },
-    train_seconds: (Date.now() - t0) / 1000,
+    seconds: (Date.now() - t0) / 1000,
   };
-  await evalStageOf(ctx, join(out, 'final'), 'rl');
-  const acc = (key: string) => Object.fromEntries(Object.entries(((ctx.summary[key] as { accuracy?: Record<string, { accuracy: number }> }) ?? {}).accuracy ?? {}).map(([f, a]) => [f, a.accuracy]));
-  const sft = acc('sft'), rl = acc('rl');
-  (ctx.summary.rl as Record<string, unknown>).accuracy_by_family = Object.fromEntries(Object.keys(rl).map((f) => [f, { sft: sft[f] ?? null, rl: rl[f], gain: sft[f] === undefined ? null : rl[f] - sft[f] }]));
   rmSync(join(ctx.out, 'final'), { recursive: true, force: true });
   cpSync(join(out, 'final'), join(ctx.out, 'final'), { recursive: true });
   ctx.summary.final_model = join(out, 'final');
+}
+
+const mean = (xs: readonly number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** The held-out prompts of each family (the data stage's eval files), halved as the eval stage halves them. */
+function heldOutSets(ctx: VlStageContext, families: readonly VisionFamily[]): Record<string, { validation: RlPrompt[]; test: RlPrompt[] }> {
+  return Object.fromEntries(families.map((f) => [f, validationTestSplit(loadRlPrompts(evalFile(ctx.paths, f)), (p) => JSON.stringify(p.prompt))]));
+}
+
+/** Greedy per-prompt scores of every family's validation and test halves. */
+async function scoreSets(policy: GrpoPolicy, tok: Tokenizer, sets: Record<string, { validation: RlPrompt[]; test: RlPrompt[] }>, greedy: RolloutOptions) {
+  const out = { validation: {} as Record<string, number[]>, test: {} as Record<string, number[]> };
+  for (const [f, s] of Object.entries(sets)) {
+    out.validation[f] = await greedyScoresAsync(policy, tok, s.validation, greedy);
+    out.test[f] = await greedyScoresAsync(policy, tok, s.test, greedy);
+  }
+  return out;
 }
 
 /** The tiny-vl pipeline's stages with RL after the SFT model's evaluation. */
