@@ -51,6 +51,9 @@ const rolloutOpts = (temperature: number, G: number, maxNewTokens: number) => ({
 test('vision rollouts: the log-probs recomputed through the VLM forward equal the sampler log-probs (temperature 1)', async () => {
   const policy = new VisionPolicy(initGlm4vForTokenizer('tiny-vl', tok, 3), tok, pre);
   policy.module.eval();
+  // the image markers are the tokenizer's last ids: never sampled (a sampled <|image|> would be an image slot when rescored)
+  assert.equal(policy.vocabLimit, tok.vocabSize - 3);
+  assert.equal(tok.decode([policy.vocabLimit]), '<|begin_of_image|>');
   await policy.prepare(prompts);
   const rolls = await policy.rollouts(prompts, rolloutOpts(1, 2, 10));
   assert.equal(rolls.length, 8);
@@ -59,7 +62,7 @@ test('vision rollouts: the log-probs recomputed through the VLM forward equal th
   const lengths = new Set(rolls.map((r) => r.completion.length));
   const pad = tok.requireId('<|endoftext|>');
   const batch = sequenceBatch(rolls.map((r) => r.promptIds), rolls.map((r) => r.completion), pad, rolls.map((r) => r.mask));
-  const lp = noGrad(() => targetLogprobs(samplingLogits(policy.logits(rolls.map((r) => prompts[r.prompt]), batch, null), 1, tok.vocabSize), batch));
+  const lp = noGrad(() => targetLogprobs(samplingLogits(policy.logits(rolls.map((r) => prompts[r.prompt]), batch, null), 1, policy.vocabLimit), batch));
   const T = batch.ids.shape[1];
   let maxDev = 0, compared = 0;
   rolls.forEach((r, b) => {
@@ -76,7 +79,7 @@ test('vision rollouts: the log-probs recomputed through the VLM forward equal th
   const other = prompts.map((p) => ({ ...p }));
   await blank.prepare(other);
   for (const p of other) for (const im of blank.images(p)) im.pixelValues.fill(0);
-  const lp0 = noGrad(() => targetLogprobs(samplingLogits(blank.logits(rolls.map((r) => other[r.prompt]), batch, null), 1, tok.vocabSize), batch));
+  const lp0 = noGrad(() => targetLogprobs(samplingLogits(blank.logits(rolls.map((r) => other[r.prompt]), batch, null), 1, policy.vocabLimit), batch));
   let diff = 0;
   for (let i = 0; i < lp0.data.length; i++) diff = Math.max(diff, Math.abs((lp0.data[i] as number) - (lp.data[i] as number)));
   assert.ok(diff > 1e-4, `zeroed pixels change the log-probs (max difference ${diff})`);

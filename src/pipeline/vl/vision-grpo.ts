@@ -45,7 +45,7 @@ export interface VisionRlSizes {
 
 /** GRPO settings on image prompts (full and --quick), before `ctx.overrides`. */
 export function visionGrpoConfig(ctx: VisionGrpoContext, paths: { train: string; out: string }): GrpoConfig {
-  const full = { max_steps: 24, per_device_train_batch_size: 16, num_generations: 4, prepass_k: 2, max_completion_length: 96, temperature: 1.0, learning_rate: 5e-5 };
+  const full = { max_steps: 32, per_device_train_batch_size: 16, num_generations: 4, prepass_k: 2, max_completion_length: 96, temperature: 1.0, learning_rate: 5e-5 };
   const quick = { max_steps: 2, per_device_train_batch_size: 4, num_generations: 2, prepass_k: 0, max_completion_length: 8, learning_rate: 5e-5 };
   return resolveConfig(grpoSchema, {
     object: {

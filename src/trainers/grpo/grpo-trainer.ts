@@ -300,7 +300,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       const part = samples.slice(i, i + bs);
       const batch = sequenceBatch(part.map((s) => s.r.promptIds), part.map((s) => s.r.completion), this.padId, part.map((s) => s.r.mask));
       const replay = this.config.routing_replay ? { offsets: part.map((s) => s.r.promptIds.length - 1), routing: part.map((s) => s.r.routing), promptRouting: part.map((s) => s.r.promptRouting) } : null;
-      const lp = noGrad(() => targetLogprobs(samplingLogits(this.policy.logits(this.recordsOf(part), batch, replay), temperature, this.tok.vocabSize), batch));
+      const lp = noGrad(() => targetLogprobs(samplingLogits(this.policy.logits(this.recordsOf(part), batch, replay), temperature, this.vocabLimit), batch));
       const T = lp.shape[1];
       part.forEach((s, b) => (s.old = s.r.completion.map((_, t) => lp.data[b * T + s.r.promptIds.length + t - 1] as number)));
     }
@@ -318,9 +318,14 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     // the first step on a rollout batch runs on the policy that sampled it: compare with the sampler
     // (a sample generated ahead came from older weights: its log-probs differ by design)
     const fresh = this.step % c.num_iterations === 0 && chunk.every((s) => !s.lag);
-    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, records: this.recordsOf(chunk), compareSampler: fresh, routingReplay: c.routing_replay, behaviourCap: c.rollout_ahead > 0 ? c.rollout_is_cap : null });
+    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.vocabLimit, records: this.recordsOf(chunk), compareSampler: fresh, routingReplay: c.routing_replay, behaviourCap: c.rollout_ahead > 0 ? c.rollout_is_cap : null });
     this.observeChecks(chunk, r.detail);
     return { loss: r.loss, lossValue: r.value * accumulation, tokens: r.tokens, metrics: { ...this.stepMetrics, ...r.metrics } };
+  }
+
+  /** Ids the policy samples from (log-probs renormalise over them). */
+  private get vocabLimit(): number {
+    return this.policy.vocabLimit ?? this.tok.vocabSize;
   }
 
   /** The record of each sample (its images, for a vision policy). */

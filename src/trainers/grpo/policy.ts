@@ -35,6 +35,8 @@ export interface GrpoPolicy {
   readonly causal: GlmForCausalLM | null;
   /** what the model is, in words (errors) */
   readonly kind: string;
+  /** ids below this are sampled (default: the tokenizer's vocabulary) */
+  readonly vocabLimit?: number;
   /** Loads what `records` need before they are sampled or scored (cached per record). */
   prepare(records: readonly RlPrompt[]): Promise<void>;
   /** `opts.samplesPerPrompt` rollouts per record, prompt-major (records must be prepared). */

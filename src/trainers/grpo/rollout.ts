@@ -113,6 +113,8 @@ type RolloutCore = Generator<ToolJob | GenJob, Rollout[], ToolResult>;
 export interface RolloutSampler {
   /** the model's position limit */
   maxPositions: number;
+  /** ids below this may be sampled (the tokenizer's vocabulary, or less) */
+  vocabLimit: number;
   /** prompt ids of `prompt`, the `index`-th of the batch */
   render(prompt: RolloutPrompt, index: number, opts: RolloutOptions): number[];
   generate(rows: number[][], promptIndex: readonly number[], o: GenerateOptions): GenerateResult;
@@ -123,6 +125,7 @@ export function textSampler(model: GlmForCausalLM, tok: Tokenizer, opts: Rollout
   const local = opts.generateFn ?? generate;
   return {
     maxPositions: model.config.maxPositionEmbeddings,
+    vocabLimit: tok.vocabSize,
     render: (p, _i, o) => renderChat(tok, { messages: p.prompt, tools: p.tools, enable_thinking: o.enableThinking, add_generation_prompt: true }).ids,
     generate: (rows, _idx, o) => local(model, rows, o),
   };
@@ -225,7 +228,7 @@ function* rolloutCore(sampler: RolloutSampler, tok: Tokenizer, prompts: readonly
       for (const l of active) l.r.finish = 'length';
       break;
     }
-    const res = yield* gen(active, { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting });
+    const res = yield* gen(active, { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: sampler.vocabLimit, recordRouting: opts.recordRouting });
     const next: Live[] = [];
     const forced: Live[] = [];
     active.forEach((l, j) => fillPrefillRouting(l, res.promptRouting?.[j]));
@@ -260,7 +263,7 @@ function* rolloutCore(sampler: RolloutSampler, tok: Tokenizer, prompts: readonly
     if (forced.length > 0) {
       for (const l of forced) push(l, [endThink], null);
       const room = Math.min(opts.answerTokens, maxPos - Math.max(...forced.map((l) => l.ids.length)));
-      const ans = room > 0 ? yield* gen(forced, { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting }) : null;
+      const ans = room > 0 ? yield* gen(forced, { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: sampler.vocabLimit, recordRouting: opts.recordRouting }) : null;
       forced.forEach((l, j) => {
         fillPrefillRouting(l, ans?.promptRouting?.[j]);
         if (ans) push(l, ans.tokens[j], ans.logprobs[j], ans.routing?.[j]);

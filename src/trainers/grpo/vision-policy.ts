@@ -33,13 +33,24 @@ export type ImageCache = WeakMap<RlPrompt, ProcessedImage[]>;
 export class VisionPolicy implements GrpoPolicy {
   readonly kind = 'a GLM-4.1V vision-language model';
   readonly causal = null;
+  /**
+   * Ids sampled and scored: the tokenizer's vocabulary without the image markers when they are its
+   * last ids (glmkit tokenizers append them). A sampled `<|image|>` would be text while decoding but
+   * an image slot when the loss recomputes the sequence, so it is never sampled.
+   */
+  readonly vocabLimit: number;
 
   constructor(
     readonly module: Glm4vForConditionalGeneration,
     readonly tok: Tokenizer,
     readonly processor: ImageProcessorConfig,
     private readonly cache: ImageCache = new WeakMap(),
-  ) {}
+  ) {
+    const c = module.config;
+    const markers = [c.imageStartTokenId, c.imageTokenId, c.imageEndTokenId].filter((id) => id < tok.vocabSize);
+    const first = Math.min(...markers);
+    this.vocabLimit = markers.length > 0 && first >= tok.vocabSize - markers.length ? first : tok.vocabSize;
+  }
 
   /** Loads and preprocesses the images of records not seen before (relative paths from `image_dir`). */
   async prepare(records: readonly RlPrompt[]): Promise<void> {
@@ -88,6 +99,11 @@ export class VisionPolicy implements GrpoPolicy {
     if (records.length !== B) throw new ConfigError(`VisionPolicy.logits: ${records.length} records for ${B} rows`);
     const [, T] = batch.ids.shape;
     const rows = records.map((r, b) => ({ ids: Array.from(batch.ids.data.subarray(b * T, (b + 1) * T) as Int32Array), images: this.images(r) }));
+    const imageId = this.module.config.imageTokenId;
+    rows.forEach((row, b) => {
+      const inPrompt = this.tokenCounts(records[b]).reduce((a, n) => a + n, 0);
+      if (row.ids.filter((t) => t === imageId).length !== inPrompt) throw new ConfigError(`grpo: row ${b}'s completion holds a sampled <|image|> (id ${imageId}), which the forward would take for an image slot; the tokenizer's image markers are not its last ids, so sampling cannot leave them out: use a tokenizer that appends them (glmkit's do)`);
+    });
     const im = batchImages(this.module, rows);
     return this.module.forward({ inputIds: batch.ids, attentionMask: batch.attentionMask, pixelValues: im?.pixelValues ?? null, imageGridThw: im?.grids ?? null }).logits;
   }

@@ -16,6 +16,7 @@ export function visionSampler(policy: VisionPolicy, records: readonly RlPrompt[]
   const counts = records.map((r) => policy.tokenCounts(r));
   return {
     maxPositions: policy.module.config.text.maxPositionEmbeddings,
+    vocabLimit: policy.vocabLimit,
     render: (p, i, o) => renderChat(policy.tok, { messages: p.prompt, tools: p.tools, enable_thinking: o.enableThinking, add_generation_prompt: true }, { imageTokenCounts: counts[i] }).ids,
     generate: (rows, promptIndex, o) => generateWithImages(policy.module, rows.map((ids, j) => ({ ids, images: images[promptIndex[j]] })), o),
   };
