@@ -9,7 +9,6 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
 import type { GlmMoe } from '../models/glm/moe.js';
-import type { KVCache } from './kv-cache.js';
 import { checkSampling, sampleToken, sampleableIds, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -48,18 +47,50 @@ export interface GenerateResult {
 
 /** Checks the options and the prompts (non-empty, ids in the vocabulary, length + new tokens within the positions). */
 function checkGenerate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): void {
+  checkPrompts(prompts, opts, model.config.vocabSize, model.config.maxPositionEmbeddings);
+}
+
+/**
+ * The checks every generation path makes: sampling options, maxNewTokens, non-empty prompts of ids
+ * in [0, vocabSize), and the longest prompt + new tokens within `maxPositions`.
+ */
+export function checkPrompts(prompts: readonly (readonly number[])[], opts: GenerateOptions, vocabSize: number, maxPositions: number): void {
   checkSampling(opts);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ConfigError(`maxNewTokens must be an integer >= 0, got ${opts.maxNewTokens}`);
-  const V = model.config.vocabSize;
+  const V = vocabSize;
   for (const [i, p] of prompts.entries()) {
     if (p.length === 0) throw new ConfigError(`prompt ${i} is empty; generation needs at least one token`);
     for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt ${i} has token id ${t} outside the vocabulary [0, ${V})`);
   }
   const T = Math.max(0, ...prompts.map((p) => p.length));
-  const maxPos = model.config.maxPositionEmbeddings;
-  if (T + opts.maxNewTokens > maxPos) {
-    throw new ConfigError(`prompt length ${T} + max new tokens ${opts.maxNewTokens} exceeds max_position_embeddings ${maxPos}`);
+  if (T + opts.maxNewTokens > maxPositions) {
+    throw new ConfigError(`prompt length ${T} + max new tokens ${opts.maxNewTokens} exceeds max_position_embeddings ${maxPositions}`);
   }
+}
+
+/** Left-padded ids [B * T] (padding `padId`) and the attention mask (1 = token) of a batch of prompts; T = the longest. */
+export function leftPad(prompts: readonly (readonly number[])[], padId: number): { ids: Int32Array; mask: Int32Array; T: number } {
+  const B = prompts.length;
+  const T = Math.max(0, ...prompts.map((p) => p.length));
+  const ids = new Int32Array(B * T).fill(padId), mask = new Int32Array(B * T);
+  prompts.forEach((p, b) => {
+    for (let t = 0; t < p.length; t++) {
+      ids[b * T + T - p.length + t] = p[t];
+      mask[b * T + T - p.length + t] = 1;
+    }
+  });
+  return { ids, mask, T };
+}
+
+/** An empty result for `n` sequences (no tokens yet, finish reason 'length'). */
+export function emptyResult(n: number): GenerateResult {
+  const out: GenerateResult = { tokens: [], logprobs: [], finishReason: [] };
+  for (let b = 0; b < n; b++) {
+    out.tokens.push([]);
+    out.logprobs.push([]);
+    out.finishReason.push('length');
+  }
+  return out;
 }
 
 export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
@@ -67,16 +98,8 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
   if (prompts.length === 0) return { tokens: [], logprobs: [], finishReason: [] };
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const B = prompts.length;
-  const T = Math.max(...prompts.map((p) => p.length));
-  const pad = opts.padId ?? 0;
-  const ids = new Int32Array(B * T).fill(pad), mask = new Int32Array(B * T);
-  prompts.forEach((p, b) => {
-    for (let t = 0; t < p.length; t++) {
-      ids[b * T + T - p.length + t] = p[t];
-      mask[b * T + T - p.length + t] = 1;
-    }
-  });
-  const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finishReason: prompts.map(() => 'length') };
+  const { ids, mask, T } = leftPad(prompts, opts.padId ?? 0);
+  const out = emptyResult(B);
   if (opts.maxNewTokens === 0) return out;
   const moe = opts.recordRouting ? model.moeLayers() : [];
   if (moe.length > 0) out.routing = prompts.map(() => []);
@@ -87,7 +110,12 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     // Prefill: only the last position's logits are needed.
     const { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
     if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
-    decodeLoop(model, cache, lastPositions(hidden, B, T), opts, rng, out, moe);
+    const step: DecodeStep = (next, stepMask) => {
+      const { hidden } = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask });
+      if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
+      return model.logits(lastPositions(hidden, B, 1));
+    };
+    decodeLoop(model.logits(lastPositions(hidden, B, T)), step, opts, rng, out);
   });
   } finally {
     for (const m of moe) {
@@ -109,12 +137,7 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
   if (!Number.isInteger(n) || n < 0) throw new ConfigError(`generateFromSharedPrefix: expected a number of sequences >= 0, got ${n}`);
   if (opts.recordRouting) throw new ConfigError('generateFromSharedPrefix: recordRouting is not supported; use generate() with copies of the prompt');
   checkGenerate(model, [prefix], opts);
-  const out: GenerateResult = { tokens: [], logprobs: [], finishReason: [] };
-  for (let b = 0; b < n; b++) {
-    out.tokens.push([]);
-    out.logprobs.push([]);
-    out.finishReason.push('length');
-  }
+  const out = emptyResult(n);
   if (n === 0 || opts.maxNewTokens === 0) return out;
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const P = prefix.length;
@@ -126,24 +149,32 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
     cache.broadcastFrom(once, 0);
     const H = last.length, rows = new Float32Array(n * H);
     for (let b = 0; b < n; b++) rows.set(last, b * H);
-    decodeLoop(model, cache, new Tensor(rows, [n, H]), opts, rng, out, []);
+    const step: DecodeStep = (next, stepMask) => model.logits(lastPositions(model.model.forward(new Tensor(next, [n, 1]), { cache, attentionMask: stepMask }).hidden, n, 1));
+    decodeLoop(model.logits(new Tensor(rows, [n, H])), step, opts, rng, out);
   });
   return out;
 }
 
 /**
- * The lockstep decode after a prefill: `lastRows` [B, H] are the hidden states the first tokens are
- * sampled from, `cache` holds every row's prompt. Fills `out` (tokens, log-probs, finish reasons and,
- * with MoE layers given, the routing of each fed-back token).
+ * One decode step of a cached model: feed `next` [B] (rows with `stepMask` 0 have finished; their
+ * token is padding and must not enter the cache) and return the logits [B, V] after it.
  */
-function decodeLoop(model: GlmForCausalLM, cache: KVCache, lastRows: Tensor, opts: GenerateOptions, rng: Rng, out: GenerateResult, moe: readonly GlmMoe[]): void {
-  const B = lastRows.shape[0], V = model.config.vocabSize;
+export type DecodeStep = (next: Int32Array, stepMask: Int32Array) => Tensor;
+
+/**
+ * The lockstep decode after a prefill, shared by every generation path: `firstLogits` [B, V] are the
+ * prefill's last-position logits the first tokens are sampled from; `step` feeds the sampled tokens
+ * and gives the next logits. Fills `out` (tokens, log-probs, finish reasons; a `routing` list in it
+ * gets a null per token, which `step` may fill in).
+ */
+export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: GenerateOptions, rng: Rng, out: GenerateResult): void {
+  const [B, V] = firstLogits.shape;
   const limit = sampleableIds(V, opts.vocabLimit);
   const stops = new Set(opts.stopTokens ?? []);
   const pad = opts.padId ?? 0;
   const done = new Array<boolean>(B).fill(false);
-  for (let step = 0; step < opts.maxNewTokens; step++) {
-    const logits = model.logits(lastRows); // [B, V]
+  let logits = firstLogits;
+  for (let s = 0; s < opts.maxNewTokens; s++) {
     const next = new Int32Array(B), stepMask = new Int32Array(B);
     for (let b = 0; b < B; b++) {
       if (done[b]) {
@@ -161,10 +192,8 @@ function decodeLoop(model: GlmForCausalLM, cache: KVCache, lastRows: Tensor, opt
         out.finishReason[b] = 'stop';
       }
     }
-    if (done.every(Boolean) || step === opts.maxNewTokens - 1) break;
-    const { hidden } = model.model.forward(new Tensor(next, [B, 1]), { cache, attentionMask: stepMask });
-    lastRows = lastPositions(hidden, B, 1);
-    if (out.routing) for (let b = 0; b < B; b++) if (stepMask[b]) out.routing[b][out.routing[b].length - 1] = routingRow(moe, b);
+    if (done.every(Boolean) || s === opts.maxNewTokens - 1) break;
+    logits = step(next, stepMask);
   }
 }
 
@@ -179,7 +208,7 @@ export function routingRow(moe: readonly GlmMoe[], n: number): number[] {
 }
 
 /** hidden [B, T, H] -> [B, H] at position T-1. */
-function lastPositions(hidden: Tensor, B: number, T: number): Tensor {
+export function lastPositions(hidden: Tensor, B: number, T: number): Tensor {
   const H = hidden.shape[2];
   const rows = new Float32Array(B * H);
   for (let b = 0; b < B; b++) rows.set((hidden.data as Float32Array).subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);

@@ -87,7 +87,7 @@ export function renderPromptIds(tok: Tokenizer, prompt: ChatPrompt | ChatMessage
  * advanced, so successive calls draw fresh samples.
  */
 export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions): Rollout[] {
-  const plan = rolloutPlan(tok, prompts, opts);
+  const plan = rolloutPlan(tok, renderAll(tok, prompts, opts), opts);
   const out: Rollout[] = [];
   for (let i = 0; i < plan.rows.length; i += plan.batchSize) {
     const chunk = plan.rows.slice(i, i + plan.batchSize);
@@ -103,12 +103,20 @@ export function rollout(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly
  */
 export async function rolloutAsync(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions, remote?: ((prompts: number[][], o: GenerateOptions) => Promise<GenerateResult>) | null): Promise<Rollout[]> {
   if (!remote) return rollout(model, tok, prompts, opts);
-  const plan = rolloutPlan(tok, prompts, opts);
+  const plan = rolloutPlan(tok, renderAll(tok, prompts, opts), opts);
   return plan.collect(plan.rows, await remote(plan.rows.map((r) => r.ids.slice()), plan.gen));
 }
 
-/** The rows to sample (prompt-major), the generation settings, and how a generate result becomes rollouts. */
-function rolloutPlan(tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions) {
+function renderAll(tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage[])[], opts: RolloutOptions): number[][] {
+  return prompts.map((p) => renderPromptIds(tok, p, opts.thinking ?? false));
+}
+
+/**
+ * The rows to sample for rendered prompts (prompt-major: `numSamples` rows per prompt), the
+ * generation settings (GLM stop tokens + extra ones, padding, the tokenizer's vocabulary limit), and
+ * how a generate result for a chunk of rows becomes rollouts. Shared with the image rollouts.
+ */
+export function rolloutPlan(tok: Tokenizer, rendered: readonly number[][], opts: RolloutOptions) {
   const n = opts.numSamples ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`rollout: numSamples must be an integer >= 1, got ${n}`);
   const bs = opts.batchSize ?? 16;
@@ -117,8 +125,7 @@ function rolloutPlan(tok: Tokenizer, prompts: readonly (ChatPrompt | ChatMessage
   const stops = [...stopTokenIds(tok), ...(opts.stopTokens ?? [])];
   const stopSet = new Set(stops);
   const rows: { promptIndex: number; ids: number[] }[] = [];
-  prompts.forEach((p, i) => {
-    const ids = renderPromptIds(tok, p, opts.thinking ?? false);
+  rendered.forEach((ids, i) => {
     for (let s = 0; s < n; s++) rows.push({ promptIndex: i, ids });
   });
   const gen: GenerateOptions = {

@@ -116,6 +116,14 @@ export class Glm4vForConditionalGeneration extends Module {
   }
 
   forward(opts: Glm4vForwardOptions): Glm4vOutput {
+    const out = this.forwardHidden(opts);
+    const logits = this.logits(out.hidden);
+    const loss = opts.targets ? F.crossEntropy(logits, opts.targets, { reduction: opts.lossReduction ?? 'mean' }) : null;
+    return { ...out, logits, loss };
+  }
+
+  /** The forward up to the final norm (no LM head): generation projects only the positions it samples from. */
+  forwardHidden(opts: Omit<Glm4vForwardOptions, 'targets' | 'lossReduction'>): Omit<Glm4vOutput, 'logits' | 'loss'> {
     const ids = opts.inputIds;
     if (ids.ndim !== 2 || ids.dtype !== 'i32') throw new ShapeError(`forward: inputIds must be int32 [batch, seq], got ${ids.dtype} [${ids.shape.join(', ')}]`);
     const [B, T] = ids.shape;
@@ -124,10 +132,12 @@ export class Glm4vForConditionalGeneration extends Module {
     if (mask && mask.length !== B * T) throw new ShapeError(`forward: attentionMask has ${mask.length} entries, expected B*T = ${B * T}`);
     if ((opts.pixelValues ? 1 : 0) !== (grids.length > 0 ? 1 : 0)) throw new ShapeError('forward: pixelValues and imageGridThw go together (both or neither)');
     const features = opts.pixelValues && grids.length > 0 ? this.imageFeatures(opts.pixelValues, grids) : null;
-    const x0 = this.embed(ids, features);
-
     const cache = opts.cache ?? null;
     const start = cache ? cache.length : 0;
+    // A decode step without images embeds every id as text, as HF does after the prefill (a sampled
+    // <|image|> is an ordinary token then); the placeholder count is checked where images go in.
+    const x0 = cache && start > 0 && !features ? this.model.languageModel.embedTokens.forward(ids) : this.embed(ids, features);
+
     let positionIds = opts.positionIds ?? null;
     let ropeDeltas = opts.ropeDeltas ?? null;
     if (!positionIds) {
@@ -152,9 +162,12 @@ export class Glm4vForConditionalGeneration extends Module {
     let x = x0;
     for (let i = 0; i < t.numHiddenLayers; i++) x = lm.layers[i].forward(x, ctx, null);
     const hidden = lm.norm.forward(x);
-    const logits = this.lmHead ? this.lmHead.forward(hidden) : F.linear(hidden, lm.embedTokens.weight);
-    const loss = opts.targets ? F.crossEntropy(logits, opts.targets, { reduction: opts.lossReduction ?? 'mean' }) : null;
-    return { logits, loss, hidden, positionIds, ropeDeltas };
+    return { hidden, positionIds, ropeDeltas };
+  }
+
+  /** hidden [..., H] -> logits [..., V] (the LM head, or the tied embeddings). */
+  logits(hidden: Tensor): Tensor {
+    return this.lmHead ? this.lmHead.forward(hidden) : F.linear(hidden, this.model.languageModel.embedTokens.weight);
   }
 
   /** A KV cache sized for the text model. */

@@ -168,3 +168,8 @@ export async function preprocessImages(images: readonly Uint8Array[], cfg: Image
   }
   return { pixelValues, gridThw: parts.map((p) => p.gridThw) };
 }
+
+/** This processor as the chat side takes it (`ImageProcessorLike` of src/data/image-chat.ts). */
+export function imageProcessor(cfg: ImageProcessorConfig): { preprocess(bytes: Uint8Array): Promise<{ pixelValues: Float32Array; gridThw: [number, number, number] }>; tokenCount(gridThw: readonly [number, number, number]): number } {
+  return { preprocess: (bytes) => preprocessImage(bytes, cfg), tokenCount: (g) => imageTokenCount(g, cfg.mergeSize) };
+}
