@@ -12,13 +12,14 @@ import { trainBpeFromTexts } from '../../tokenizer/bpe-train.js';
 import { EOS_TOKEN, GLM_SPECIAL_TOKENS } from '../../tokenizer/special-tokens.js';
 import { testCorpus } from '../../tokenizer/test-fixtures.js';
 import { resolveConfig } from '../base/config.js';
-import { glm4vImageProcessor, vlmBatch } from './vlm-data.js';
+import { imageProcessor } from '../../models/glm4v/preprocess.js';
+import { vlmBatch } from './vlm-data.js';
 import { PrealignTrainer, VlmSftTrainer, frozenParameters, prealignSchema, vlmSftSchema } from './vlm-trainer.js';
 
 const tok = trainBpeFromTexts(testCorpus(150), { vocabSize: 256 + 100 + GLM_SPECIAL_TOKENS.length });
 // tiny-vl's processor limits: a 56-pixel world image stays 56 x 56, a 4 x 4 patch grid, 4 image tokens
 const pre = { ...defaultImageProcessorConfig(), minPixels: 6272, maxPixels: 25088 };
-const proc = glm4vImageProcessor(pre);
+const proc = imageProcessor(pre);
 
 async function examples(task: 'sft' | 'caption', n: number) {
   const file = join(tempDir('vlm-'), `${task}.jsonl`);
