@@ -10,7 +10,7 @@ import { loadImageSftExamples } from '../data/image-chat.js';
 import { isGlm4vFolder, loadGlm4vModel } from '../models/glm4v/checkpoint.js';
 import { readImageProcessorConfig } from '../models/glm4v/preprocess-config.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
-import { glm4vImageProcessor } from '../trainers/vlm/vlm-data.js';
+import { imageProcessor } from '../models/glm4v/preprocess.js';
 import { PrealignTrainer, VlmSftTrainer, prealignSchema, type PrealignConfig, type VlmSftConfig } from '../trainers/vlm/vlm-trainer.js';
 import { resolveCommandConfig } from './train.js';
 
@@ -25,7 +25,7 @@ export async function vlmTrainCommand(method: 'sft' | 'prealign', cfg: VlmSftCon
   const tok = loadTokenizer(cfg.model);
   const model = loadGlm4vModel(cfg.model);
   const pre = readImageProcessorConfig(cfg.model, model.config.vision);
-  const proc = glm4vImageProcessor(pre);
+  const proc = imageProcessor(pre);
   const load = (files: DataFiles) => loadImageSftExamples(files, tok, cfg.max_seq_length, proc);
   const { examples, dropped } = await load(cfg.data);
   const evalEx = cfg.eval_data ? (await load(cfg.eval_data)).examples : null;

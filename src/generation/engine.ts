@@ -16,6 +16,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
+import type { ProcessedImage } from '../data/image-chat.js';
 import { KVCache } from './kv-cache.js';
 import { checkSampling, sampleToken, sampleableIds, tokenLogprob, type SamplingOptions } from './sampler.js';
 
@@ -116,6 +117,8 @@ export interface EngineRequest extends SamplingOptions {
   topLogprobs?: number;
   /** also score the prompt: log-prob of each prompt token given the ones before (echo + logprobs) */
   promptLogprobs?: boolean;
+  /** preprocessed images of a vision-language prompt, in order (VisionEngine only; this engine refuses them) */
+  images?: readonly ProcessedImage[];
 }
 
 export interface TopLogprob {
@@ -190,6 +193,7 @@ export class GenerationEngine {
 
   /** Checks a request and queues it; it starts at a later step. Throws ConfigError on a bad request. */
   submit(req: EngineRequest): void {
+    if (req.images && req.images.length > 0) throw new ConfigError(`this is a text-only model; it cannot read the request's ${req.images.length} image(s); serve a GLM-4.1V (glm4v) model folder for images`);
     checkSampling(req);
     const V = this.model.config.vocabSize;
     if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0) throw new ConfigError(`max_tokens must be an integer >= 0, got ${req.maxTokens}`);

@@ -66,6 +66,33 @@ export function batchImages(model: Glm4vForConditionalGeneration, prompts: reado
   return { pixelValues: new Tensor(data, [rows, rowLen]), grids };
 }
 
+/** A prefilled batch: the logits [B, V] the first tokens are sampled from, and the cached decode step. */
+export interface ImagePrefill {
+  logits: Tensor;
+  step: DecodeStep;
+}
+
+/**
+ * Prefills a batch of prompts with their images (left padding with `padId`, one forward through the
+ * vision tower and the decoder) into a KV cache of `capacity` tokens per row, and returns the
+ * last-position logits and the decode step, which feeds one token per row at the positions the
+ * prefill's rope deltas give. Call inside noGrad. Checks the placeholders (`batchImages`).
+ */
+export function prefillWithImages(model: Glm4vForConditionalGeneration, prompts: readonly ImagePrompt[], padId: number, capacity: number): ImagePrefill {
+  const images = batchImages(model, prompts);
+  const B = prompts.length;
+  const { ids, mask, T } = leftPad(prompts.map((p) => p.ids), padId);
+  if (capacity < T) throw new ConfigError(`prefillWithImages: cache capacity ${capacity} is below the longest prompt (${T} tokens)`);
+  const cache = model.createCache(B, capacity);
+  const pre = model.forwardHidden({ inputIds: new Tensor(ids, [B, T]), pixelValues: images?.pixelValues, imageGridThw: images?.grids, attentionMask: mask, cache });
+  const ropeDeltas = pre.ropeDeltas;
+  const step: DecodeStep = (next, stepMask) => {
+    const { hidden } = model.forwardHidden({ inputIds: new Tensor(next, [B, 1]), attentionMask: stepMask, cache, ropeDeltas });
+    return model.logits(lastPositions(hidden, B, 1));
+  };
+  return { logits: model.logits(lastPositions(pre.hidden, B, T)), step };
+}
+
 /**
  * Samples up to `opts.maxNewTokens` tokens after each prompt (left padding, one prefill, cached
  * decode with the prefill's rope deltas). Same options and result as `generate` (tokens with the
@@ -76,21 +103,14 @@ export function generateWithImages(model: Glm4vForConditionalGeneration, prompts
   if (opts.recordRouting) throw new ConfigError('generateWithImages: recordRouting is for MoE text models; the vision model is dense');
   const t = model.config.text;
   checkPrompts(prompts.map((p) => p.ids), opts, t.vocabSize, t.maxPositionEmbeddings);
-  const images = batchImages(model, prompts);
-  const B = prompts.length;
-  const out = emptyResult(B);
-  if (B === 0 || opts.maxNewTokens === 0) return out;
+  batchImages(model, prompts);
+  const out = emptyResult(prompts.length);
+  if (prompts.length === 0 || opts.maxNewTokens === 0) return out;
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const { ids, mask, T } = leftPad(prompts.map((p) => p.ids), opts.padId ?? 0);
+  const T = Math.max(...prompts.map((p) => p.ids.length));
   noGrad(() => {
-    const cache = model.createCache(B, T + opts.maxNewTokens);
-    const pre = model.forwardHidden({ inputIds: new Tensor(ids, [B, T]), pixelValues: images?.pixelValues, imageGridThw: images?.grids, attentionMask: mask, cache });
-    const ropeDeltas = pre.ropeDeltas;
-    const step: DecodeStep = (next, stepMask) => {
-      const { hidden } = model.forwardHidden({ inputIds: new Tensor(next, [B, 1]), attentionMask: stepMask, cache, ropeDeltas });
-      return model.logits(lastPositions(hidden, B, 1));
-    };
-    decodeLoop(model.logits(lastPositions(pre.hidden, B, T)), step, opts, rng, out);
+    const { logits, step } = prefillWithImages(model, prompts, opts.padId ?? 0, T + opts.maxNewTokens);
+    decodeLoop(logits, step, opts, rng, out);
   });
   return out;
 }

@@ -10,7 +10,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCausalLM, type WeightDtype } from '../models/glm/checkpoint.js';
+import { isGlm4vFolder, loadGlm4vModel } from '../models/glm4v/checkpoint.js';
 import { GenerationEngine, type EngineRequest } from '../generation/engine.js';
+import { VisionEngine } from '../generation/vlm-engine.js';
 
 export interface WorkerInit {
   modelDir: string;
@@ -28,11 +30,22 @@ export type ToWorker = { type: 'submit'; req: EngineRequest } | { type: 'cancel'
 const port = parentPort!;
 const init = workerData as WorkerInit;
 
-let engine: GenerationEngine;
+// A GLM-4.1V folder is served by the vision engine (static batches with images), a text model by the
+// continuous-batching engine; both take the same messages and give the same events.
+let engine: GenerationEngine | VisionEngine;
 try {
-  const model = loadCausalLM(init.modelDir, { dtype: init.dtype }).eval();
-  engine = new GenerationEngine(model, { maxSlots: init.maxSlots, slotCapacity: init.slotCapacity, vocabLimit: init.vocabLimit });
-  port.postMessage({ type: 'ready', slotCapacity: engine.slotCapacity, vocabSize: model.config.vocabSize });
+  const opts = { maxSlots: init.maxSlots, slotCapacity: init.slotCapacity, vocabLimit: init.vocabLimit };
+  let vocabSize: number;
+  if (isGlm4vFolder(init.modelDir)) {
+    const model = loadGlm4vModel(init.modelDir, { dtype: init.dtype }).eval();
+    engine = new VisionEngine(model, opts);
+    vocabSize = model.config.text.vocabSize;
+  } else {
+    const model = loadCausalLM(init.modelDir, { dtype: init.dtype }).eval();
+    engine = new GenerationEngine(model, opts);
+    vocabSize = model.config.vocabSize;
+  }
+  port.postMessage({ type: 'ready', slotCapacity: engine.slotCapacity, vocabSize });
 } catch (e) {
   port.postMessage({ type: 'fatal', message: (e as Error).message });
   process.exit(1);

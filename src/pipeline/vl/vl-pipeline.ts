@@ -19,7 +19,7 @@ import { machineInfo } from '../../util/machine.js';
 import { loadGlm4vModel } from '../../models/glm4v/checkpoint.js';
 import { readImageProcessorConfig } from '../../models/glm4v/preprocess-config.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
-import { glm4vImageProcessor } from '../../trainers/vlm/vlm-data.js';
+import { imageProcessor } from '../../models/glm4v/preprocess.js';
 import { writeReport } from '../../report/report.js';
 import { openPipelineState, savePipelineState, type StageLayout } from '../state.js';
 import { vlQuickOverrides, type VlPipelineConfig } from './vl-recipe.js';
@@ -39,7 +39,7 @@ export interface VlStage {
 export async function evalStageOf(ctx: VlStageContext, dir: string, key: string): Promise<void> {
   const model = loadGlm4vModel(dir);
   const tok = loadTokenizer(dir);
-  const processor = glm4vImageProcessor(readImageProcessorConfig(dir, model.config.vision));
+  const processor = imageProcessor(readImageProcessorConfig(dir, model.config.vision));
   const files = Object.fromEntries(vlFamilies(ctx.cfg).map((f) => [f, evalFile(ctx.paths, f)]));
   const r = await evalVisionFamilies(model, tok, files, { processor, maxNewTokens: ctx.cfg.eval_max_new_tokens });
   for (const [family, a] of Object.entries(r.test)) ctx.log(`pipeline: ${key} ${family}: test accuracy ${(100 * a.accuracy).toFixed(1)}% of ${a.n} (chance ${(100 * a.chance).toFixed(1)}%, validation ${(100 * r.validation[family].accuracy).toFixed(1)}%)`);

@@ -29,7 +29,7 @@ import { loadTokenizer, saveTokenizer } from '../../tokenizer/tokenizer-json.js'
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { PretrainTrainer, pretrainSchema } from '../../trainers/pretrain/pretrain-trainer.js';
-import { glm4vImageProcessor } from '../../trainers/vlm/vlm-data.js';
+import { imageProcessor } from '../../models/glm4v/preprocess.js';
 import { PrealignTrainer, VlmSftTrainer, prealignSchema, vlmSftSchema } from '../../trainers/vlm/vlm-trainer.js';
 import type { VlPipelineConfig } from './vl-recipe.js';
 
@@ -164,7 +164,7 @@ async function loadForTraining(dir: string, data: string, evalData: string | nul
   const tok = loadTokenizer(dir);
   const model = loadGlm4vModel(dir);
   const pre = readImageProcessorConfig(dir, model.config.vision);
-  const proc = glm4vImageProcessor(pre);
+  const proc = imageProcessor(pre);
   const train = await loadImageSftExamples(data, tok, maxLen, proc);
   const evalEx = evalData ? (await loadImageSftExamples(evalData, tok, maxLen, proc)).examples : null;
   return { tok, model, pre, examples: train.examples, dropped: train.dropped, evalEx };

@@ -7,17 +7,11 @@
 import { noGrad } from '../../tensor/autograd.js';
 import * as F from '../../tensor/ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
-import type { ImageProcessorLike, ImageSftExample } from '../../data/image-chat.js';
-import { imageTokenCount, preprocessImage, type ImageProcessorConfig } from '../../models/glm4v/preprocess.js';
+import type { ImageSftExample } from '../../data/image-chat.js';
 import type { Glm4vForConditionalGeneration } from '../../models/glm4v/model.js';
 import type { GridThw } from '../../models/glm4v/vision.js';
 import type { LmBatch } from '../base/lm-loss.js';
 import { sftBatch } from '../sft/sft-data.js';
-
-/** GLM-4.1V's image processor in the shape the chat loaders take. */
-export function glm4vImageProcessor(cfg: ImageProcessorConfig): ImageProcessorLike {
-  return { preprocess: (bytes) => preprocessImage(bytes, cfg), tokenCount: (g) => imageTokenCount(g, cfg.mergeSize) };
-}
 
 export interface VlmBatch extends LmBatch {
   /** [sum of t*h*w, C*T*p*p], or null when no example holds an image */
