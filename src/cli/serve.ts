@@ -30,6 +30,9 @@ const spec = {
     runs: field<string | null>('path', null, 'a folder of run folders shown on the web UI\'s Runs tab', { nullable: true, placeholder: 'dir' }),
     labels: field<string | null>('path', null, 'SQLite file of preference labels for the Label tab (created on first use)', { nullable: true, placeholder: 'file.db' }),
     label_prompts: field<string | null>('path', null, 'prompts JSONL ({"prompt": "..."} or {"messages": [...]}) queued for labelling', { nullable: true, placeholder: 'file' }),
+    image_root: field<string | null>('path', null, 'vision models (glm4v): image_url file paths are read only inside DIR (relative ones against it); default: data URLs only', { nullable: true, placeholder: 'dir' }),
+    image_allow_host: field<string | string[] | null>('string', null, 'vision models: http(s) image URLs are fetched from this host (host or host:port); default: none', { nullable: true, multiple: true, placeholder: 'host' }),
+    max_image_bytes: field('int', 32 * 1024 * 1024, 'vision models: largest request image in bytes (data URL, file or download)', { min: 1 }),
   },
 };
 
@@ -48,5 +51,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (v.label_prompts !== null && v.labels === null) throw usageError('serve', '--label-prompts needs --labels FILE.db (where the labels are stored)');
   if (v.enable_weight_updates && v.weights_root === null) throw usageError('serve', '--enable-weight-updates needs --weights-root DIR (the folder the trainer writes its checkpoints under)');
   if (v.weights_root !== null && !v.enable_weight_updates) throw usageError('serve', '--weights-root is only used with --enable-weight-updates; add it or drop --weights-root');
-  return startServe({ ...v, model: models[0] ?? null, more_models: models.slice(1) });
+  if (v.image_root !== null) inputDir('serve', '--image-root', v.image_root, 'a folder of images');
+  const allowHosts = v.image_allow_host === null ? [] : Array.isArray(v.image_allow_host) ? v.image_allow_host : [v.image_allow_host];
+  return startServe({ ...v, model: models[0] ?? null, more_models: models.slice(1), images: { root: v.image_root, allowHosts, maxBytes: v.max_image_bytes } });
 }

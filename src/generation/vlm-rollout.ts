@@ -29,6 +29,8 @@ export interface ImageRenderOptions {
   source: Omit<ImageSourceOptions, 'where'>;
   /** thinking mode for prompts that do not say (default false) */
   thinking?: boolean;
+  /** where each prompt was read (file and line), for errors; default "prompt i" */
+  where?: readonly { file?: string; line?: number }[];
 }
 
 /** A rollout of the vision model: the text rollout plus the prompt's preprocessed images. */
@@ -42,7 +44,7 @@ export async function renderImagePrompts(tok: Tokenizer, prompts: readonly (Imag
   for (const [i, p] of prompts.entries()) {
     const chat = Array.isArray(p) ? { messages: p } : p;
     const conv = { messages: chat.messages, tools: chat.tools, enable_thinking: chat.enable_thinking ?? opts.thinking ?? false, add_generation_prompt: true };
-    const r = await renderImageChat(tok, conv, { processor: opts.processor, source: opts.source, where: { file: `prompt ${i}` } });
+    const r = await renderImageChat(tok, conv, { processor: opts.processor, source: opts.source, where: opts.where?.[i] ?? { file: `prompt ${i}` } });
     out.push({ ids: r.ids, images: r.images });
   }
   return out;

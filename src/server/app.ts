@@ -21,6 +21,8 @@ import { ListenError, listenErrorMessage } from './listen-check.js';
 import { Access } from './ui/auth.js';
 import { isUiPage, registerUi, type UiOptions } from './ui/index.js';
 import { registerWeightRoutes } from './weights-route.js';
+import { visionServing, type ServerImageOptions } from './images.js';
+import { isGlm4vFolder } from '../models/glm4v/checkpoint.js';
 import { loadRewardServing, type RewardServing } from './reward-model.js';
 
 export interface ServerOptions {
@@ -60,6 +62,8 @@ export interface ServerOptions {
   rewardModelDir?: string | null;
   /** the id clients send as `model` for scoring (default: the folder name) */
   rewardModelId?: string;
+  /** where a vision-language model may read request images from (images.ts); default: data URLs only */
+  images?: ServerImageOptions;
 }
 
 export interface GlmServer {
@@ -243,12 +247,13 @@ function checkpointLoader(contexts: ServerContext[], models: ModelEntry[], opts:
   };
 }
 
-/** Loads a chat model into its own generation worker. */
+/** Loads a chat model into its own generation worker (a glm4v folder: the vision engine, and request images are read). */
 async function startChatModel(dir: string, id: string, opts: ServerOptions, limits: ServerLimits, agents: ServerAgents | null): Promise<ServerContext> {
   const tokenizer = loadTokenizer(dir);
+  const vision = isGlm4vFolder(dir) ? visionServing(dir, opts.images) : null;
   const engine = await EngineClient.start(dir, { maxSlots: opts.maxSlots, dtype: opts.dtype, maxPending: opts.maxPending, slotCapacity: opts.contextLength, vocabLimit: tokenizer.vocabSize });
   const stopTokens = STOP_TOKENS.map((t) => tokenizer.tokenToId(t)).filter((x): x is number => x !== undefined);
-  return new ServerContext(engine, tokenizer, id, engine.slotCapacity, stopTokens, limits, agents);
+  return new ServerContext(engine, tokenizer, id, engine.slotCapacity, stopTokens, limits, agents, vision);
 }
 
 interface ModelEntry {

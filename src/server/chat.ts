@@ -3,8 +3,9 @@
  * thinking switch, forced tool calls), generate `n` choices through the engine, and answer with
  * `reasoning_content`, `content` and OpenAI `tool_calls` parsed from GLM's format, whole or as SSE.
  */
-import { GlmkitError } from '../errors.js';
-import { ChatOutputParser, renderChat, type OutputDelta, type ToolSpec } from '../tokenizer/index.js';
+import { ChatOutputParser, type OutputDelta, type ToolSpec } from '../tokenizer/index.js';
+import type { ProcessedImage } from '../data/image-chat.js';
+import { renderRequestChat } from './images.js';
 import { ApiError, badParam, checkModel, includeUsage, objectBody, optBool, optInt, optNumber, optStop } from './api-error.js';
 import { runGeneration, type RunResult } from './run.js';
 import type { ServerContext, SseWriter } from './context.js';
@@ -14,6 +15,8 @@ type Body = Record<string, unknown>;
 
 interface ChatParams {
   prompt: number[];
+  /** the prompt's images, preprocessed (a vision-language model) */
+  images: ProcessedImage[];
   /** text already put in the assistant turn (forced tool call) that the parser must see first */
   prefill: string;
   tools: ToolSpec[];
@@ -75,7 +78,7 @@ function toolChoice(b: Body, tools: ToolSpec[]): { offer: boolean; force: string
   return { offer: true, force: `\n<tool_call>${name}\n` };
 }
 
-function parseChatRequest(ctx: ServerContext, raw: unknown): ChatParams {
+async function parseChatRequest(ctx: ServerContext, raw: unknown): Promise<ChatParams> {
   const b = objectBody(raw);
   checkModel(b, ctx.modelId);
   if (!Array.isArray(b.messages) || b.messages.length === 0) throw badParam('messages', "'messages' must be a non-empty list of messages", 'invalid_type');
@@ -84,13 +87,7 @@ function parseChatRequest(ctx: ServerContext, raw: unknown): ChatParams {
   const choice = toolChoice(b, tools);
   if (optBool(b, 'logprobs', false)) throw badParam('logprobs', 'chat log-probs are not supported by this server; use /v1/completions with logprobs');
   const thinking = choice.force ? false : thinkingSwitch(b);
-  let rendered;
-  try {
-    rendered = renderChat(ctx.tokenizer, { messages: b.messages, tools: choice.offer ? tools : undefined, enable_thinking: thinking, add_generation_prompt: true });
-  } catch (e) {
-    if (e instanceof GlmkitError) throw badParam('messages', e.message);
-    throw e;
-  }
+  const rendered = await renderRequestChat(ctx.tokenizer, { messages: b.messages, tools: choice.offer ? tools : undefined, enable_thinking: thinking, add_generation_prompt: true }, ctx.vision, ctx.modelId);
   const prompt = rendered.ids;
   if (choice.force) prompt.push(...ctx.tokenizer.encode(choice.force, { allowSpecial: true }));
   const room = ctx.contextLength - prompt.length;
@@ -104,7 +101,7 @@ function parseChatRequest(ctx: ServerContext, raw: unknown): ChatParams {
   }
   const stream = optBool(b, 'stream', false);
   return {
-    prompt, prefill: choice.force ?? '', tools, parseTools: choice.offer, maxTokens,
+    prompt, images: rendered.images, prefill: choice.force ?? '', tools, parseTools: choice.offer, maxTokens,
     temperature: optNumber(b, 'temperature', 0, 2, 1), topP: optNumber(b, 'top_p', 1e-9, 1, 1),
     seed: optInt(b, 'seed', -(2 ** 53), 2 ** 53, null) ?? undefined, n: optInt(b, 'n', 1, ctx.limits.maxN, 1)!,
     stop: optStop(b), stream, includeUsage: includeUsage(b, stream),
@@ -128,11 +125,12 @@ function usageOf(results: RunResult[]) {
 }
 
 export async function chatCompletions(ctx: ServerContext, body: unknown, signal: AbortSignal, sse: () => SseWriter): Promise<object | null> {
-  const p = parseChatRequest(ctx, body);
+  const p = await parseChatRequest(ctx, body);
   ctx.checkCapacity(p.n);
   const agentField = (body as Body).agent;
   if (agentField !== undefined && agentField !== null) {
     const agent = parseAgentField(ctx, agentField);
+    if (p.images.length > 0) throw badParam('agent', 'server-side tool execution reads text only; send the images without the agent field');
     if (p.stream || p.n > 1) throw badParam('agent', 'server-side tool execution answers one choice, without streaming (n = 1, stream false)');
     const b = body as Body;
     return agentCompletion(ctx, agent, {
@@ -142,7 +140,7 @@ export async function chatCompletions(ctx: ServerContext, body: unknown, signal:
   }
   const id = `chatcmpl-${ctx.newId()}`, created = Math.floor(Date.now() / 1000);
   const runParams = (i: number) => ({
-    prompt: p.prompt, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: seedOf(p, i), stop: p.stop, stopTokens: ctx.stopTokens,
+    prompt: p.prompt, images: p.images, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: seedOf(p, i), stop: p.stop, stopTokens: ctx.stopTokens,
   });
   if (!p.stream) {
     const results = await Promise.all(Array.from({ length: p.n }, (_, i) => runGeneration(ctx.engine, ctx.tokenizer, runParams(i), () => {}, signal)));

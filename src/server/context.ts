@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Tokenizer } from '../tokenizer/index.js';
 import type { EngineClient } from './engine-client.js';
 import type { ServerAgents } from './agent-route.js';
+import type { VisionServing } from './images.js';
 import { OverloadedError } from './engine-client.js';
 
 export interface ServerLimits {
@@ -36,6 +37,8 @@ export class ServerContext {
     readonly limits: ServerLimits,
     /** server-side tool execution (null: off) */
     readonly agents: ServerAgents | null = null,
+    /** a vision-language model's image processor and accepted image sources (null: a text-only model) */
+    readonly vision: VisionServing | null = null,
   ) {}
 
   newId(): string {

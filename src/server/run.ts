@@ -4,6 +4,7 @@
  * (holding back text that may be the start of one), and reports pieces as they come.
  */
 import type { TopLogprob } from '../generation/engine.js';
+import type { ProcessedImage } from '../data/image-chat.js';
 import { DecodeStream, type Tokenizer } from '../tokenizer/index.js';
 import type { EngineClient } from './engine-client.js';
 
@@ -17,6 +18,8 @@ export interface RunParams {
   stopTokens: number[];
   topLogprobs?: number;
   promptLogprobs?: boolean;
+  /** the prompt's preprocessed images (a vision-language model) */
+  images?: readonly ProcessedImage[];
 }
 
 export interface GeneratedToken {
@@ -102,7 +105,7 @@ export async function runGeneration(
   const h = engine.submit(
     {
       prompt: p.prompt, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: p.seed,
-      stopTokens: p.stopTokens, topLogprobs: p.topLogprobs, promptLogprobs: p.promptLogprobs,
+      stopTokens: p.stopTokens, topLogprobs: p.topLogprobs, promptLogprobs: p.promptLogprobs, images: p.images,
     },
     (e) => {
       if (e.type === 'prompt') {

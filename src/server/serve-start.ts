@@ -5,6 +5,7 @@
  */
 import { createServer, type GlmServer } from './app.js';
 import { checkListen } from './listen-check.js';
+import type { ServerImageOptions } from './images.js';
 
 export interface ServeValues {
   model: string | null;
@@ -32,6 +33,8 @@ export interface ServeValues {
   label_prompts: string | null;
   enable_weight_updates: boolean;
   weights_root: string | null;
+  /** where a vision model reads request images from */
+  images?: ServerImageOptions;
 }
 
 /** True for addresses only this machine can reach. */
@@ -65,6 +68,7 @@ export async function startServe(v: ServeValues): Promise<number> {
     contextLength: v.context ?? undefined,
     requestTimeoutMs: v.request_timeout === null ? null : Math.round(v.request_timeout * 1000),
     weightsRoot: v.enable_weight_updates ? v.weights_root : null,
+    images: v.images,
     agent: { dir: v.agent_dir, docs: v.docs?.split(',').filter(Boolean), allowHosts: v.allow_host?.split(',').filter(Boolean) },
     ui: v.model ? { runsDir: v.runs, labelsDb: v.labels, labelPrompts: v.label_prompts } : null,
   });
