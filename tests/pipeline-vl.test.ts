@@ -14,10 +14,10 @@ test('pipeline --preset tiny-vl --quick runs every stage, reports per-family acc
   const args = ['pipeline', '--preset', 'tiny-vl', '--out', out, '--quick', '--threads', '2'];
   const r = runCli(args, { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr);
-  for (const stage of ['data', 'tokenizer', 'init', 'pretrain', 'prealign', 'sft', 'eval', 'report']) assert.match(r.stderr, new RegExp(`pipeline: ${stage} \\.\\.\\.`));
+  for (const stage of ['data', 'tokenizer', 'init', 'pretrain', 'prealign', 'sft', 'eval', 'rl', 'report']) assert.match(r.stderr, new RegExp(`pipeline: ${stage} \\.\\.\\.`));
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.preset, 'tiny-vl');
-  for (const stage of ['data', 'tokenizer', 'init', 'pretrain', 'prealign', 'sft', 'eval']) assertFiniteIn(summary.seconds[stage], `${stage} seconds`, 0);
+  for (const stage of ['data', 'tokenizer', 'init', 'pretrain', 'prealign', 'sft', 'eval', 'rl']) assertFiniteIn(summary.seconds[stage], `${stage} seconds`, 0);
   assert.ok(summary.model.parameters > summary.model.vision_parameters && summary.model.vision_parameters > 0, JSON.stringify(summary.model));
   for (const stage of ['pretrain', 'prealign', 'sft']) {
     assertFiniteIn(summary[stage].loss, `${stage} loss`, 0);
@@ -39,6 +39,9 @@ test('pipeline --preset tiny-vl --quick runs every stage, reports per-family acc
     assert.ok(n > 0, half);
   }
   assert.equal(summary.sft.accuracy.count.n + summary.sft.validation_accuracy.count.n, 4);
+  // the rl stage: accuracy per family after SFT and after RL on the same test halves
+  assert.deepEqual(Object.keys(summary.rl.accuracy).sort(), ['count', 'digits']);
+  assert.equal(summary.rl.accuracy.count.n, summary.sft.accuracy.count.n);
   const model = loadGlm4vModel(join(out, 'final'));
   assert.equal(model.numParameters(), summary.model.parameters);
   assert.equal(readImageProcessorConfig(join(out, 'final')).minPixels, 6272);
@@ -46,10 +49,10 @@ test('pipeline --preset tiny-vl --quick runs every stage, reports per-family acc
   // a rerun finds every stage done; an interrupted run (state rolled back) redoes only what is missing
   const again = runCli(args);
   assert.equal(again.code, 0, again.stderr);
-  for (const stage of ['data', 'pretrain', 'prealign', 'sft', 'eval']) assert.match(again.stderr, new RegExp(`pipeline: ${stage} already done`));
+  for (const stage of ['data', 'pretrain', 'prealign', 'sft', 'eval', 'rl']) assert.match(again.stderr, new RegExp(`pipeline: ${stage} already done`));
   const statePath = join(out, 'pipeline_state.json');
   const state = JSON.parse(readFileSync(statePath, 'utf8'));
-  state.done = state.done.filter((s: string) => !['sft', 'eval', 'report'].includes(s));
+  state.done = state.done.filter((s: string) => !['sft', 'eval', 'rl', 'report'].includes(s));
   writeFileSync(statePath, JSON.stringify(state));
   const third = runCli(args, { timeoutMs: 300_000 });
   assert.equal(third.code, 0, third.stderr);
@@ -62,5 +65,5 @@ test('pipeline --preset tiny-vl --quick runs every stage, reports per-family acc
   assert.match(other.stderr, /holds a pipeline run with other settings \(seed: 0 -> 1\)/);
   const unknown = runCli([...args, '--force-stage', 'nope']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /force_stage: expected one of data, tokenizer, init, pretrain, prealign, sft, eval, report or none, got "nope"/);
+  assert.match(unknown.stderr, /force_stage: expected one of data, tokenizer, init, pretrain, prealign, sft, eval, rl, report or none, got "nope"/);
 });

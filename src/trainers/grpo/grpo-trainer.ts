@@ -10,6 +10,10 @@
  * The clipped minimum is written as a mask: a token whose ratio is outside the clip range on the
  * side its advantage pushes towards contributes the constant clip value (no gradient); every other
  * token contributes -rho A. This is exactly -min(rho A, clip(rho) A) in value and gradient.
+ *
+ * The model is reached through a GrpoPolicy (policy.ts): a text GLM (given directly, wrapped in a
+ * TextPolicy) or GLM-4.1V with image prompts (VisionPolicy, vision-policy.ts). Rollouts, the
+ * log-prob forward, the KL reference and the saved folder come from it; everything else is shared.
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
