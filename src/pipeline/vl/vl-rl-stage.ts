@@ -28,7 +28,7 @@ import { visionGrpoConfig, writeVisionRlData } from './vision-grpo.js';
 /** The pipeline's settings with the RL stage's (rl_*). */
 export const vlRlPipelineSchema = {
   ...vlPipelineSchema,
-  rl_steps: field('int', 32, 'GRPO steps of the RL stage (RLCS across families and levels)', { min: 1 }),
+  rl_steps: field('int', 48, 'GRPO steps of the RL stage (RLCS across families and levels)', { min: 1 }),
   rl_prompts: field('int', 480, 'visual-world RL prompts (train split) the curriculum draws from', { min: 2 }),
   rl_batch: field('int', 16, 'completions per GRPO step (prompts per step = this / rl_generations)', { min: 2 }),
   rl_generations: field('int', 4, 'G: completions sampled per prompt', { min: 2 }),
