@@ -60,7 +60,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   if (preset !== null && vlPresetNames().includes(preset)) return vlPipelineCommand(argv);
   const cfg = resolveCommandConfig('pipeline', withTrainerNames(pipelineSchema) as typeof pipelineSchema, argv, 'glmkit pipeline --preset tiny --out DIR [options]', {
     required: ['out'],
-    description: 'Runs the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align (reward model, PPO, DPO, EXO), grpo, report (--until stops earlier).',
+    description: 'Runs the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align (reward model, PPO, DPO, EXO), grpo, report (--until stops earlier). A vision-language preset (--preset tiny-vl or small-vl) runs the vision-language pipeline instead: glmkit pipeline --preset tiny-vl --help.',
     notes: NOTES,
   });
   if (!cfg) return 0;

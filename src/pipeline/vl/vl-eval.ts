@@ -1,5 +1,6 @@
 /**
- * Held-out accuracy of a GLM-4.1V model per visual family: greedy thinking-mode answers to the
+ * Held-out accuracy of a GLM-4.1V model per visual family: greedy thinking-mode answers (batched
+ * image rollouts, src/generation/vlm-rollout.ts) to the
  * test-split prompts of each family, scored by the record's verifier (the box inside `<answer>`),
  * beside the family's chance level (the majority-answer baseline on the same prompts). The prompts of
  * a family are halved by a hash into validation (where settings are chosen) and test (reported).

@@ -24,6 +24,7 @@ export const vlPipelineSchema = {
   pretrain_steps: field('int', 120, 'text pre-training steps of the language model (world captions and chats without the images)', { min: 1 }),
   pretrain_batch: field('int', 16, 'pre-training sequences per step', { min: 1 }),
   pretrain_lr: field('number', 3e-3, 'pre-training peak learning rate', { min: 0 }),
+  pretrain_caption_in_span: field('boolean', true, 'in text pre-training, caption chats carry their caption inside the image span (the LM learns to read an image span; pre-alignment then teaches the vision tower to fill it)'),
   pretrain_seq_len: field('int', 128, 'tokens per pre-training sequence', { min: 16 }),
   prealign_steps: field('int', 250, 'merger pre-alignment steps (vision tower + merger; language model frozen)', { min: 1 }),
   prealign_batch: field('int', 16, 'captioning chats per pre-alignment step', { min: 1 }),

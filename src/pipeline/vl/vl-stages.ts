@@ -121,12 +121,24 @@ export async function initStage(ctx: VlStageContext): Promise<void> {
   ctx.summary.model = { preset: cfg.preset, parameters: model.numParameters(), vision_parameters: model.model.visual.numParameters() };
 }
 
-/** Token sequences of the chats with each image as its placeholder run, packed into `len + 1` windows. */
-function packChats(tok: Tokenizer, chats: Record<string, unknown>[], perImage: number, len: number): Int32Array[] {
+/**
+ * Token sequences of the chats, packed into `len + 1` windows. Each image is its placeholder run,
+ * except in caption chats when `captionInSpan`: there the image span holds the caption's own tokens
+ * (`<|begin_of_image|>caption<|end_of_image|>`), so the language model learns to read what an image
+ * span says and repeat it; pre-alignment then only has to make the vision tower write it there.
+ */
+function packChats(tok: Tokenizer, chats: Record<string, unknown>[], perImage: number, len: number, captionInSpan: boolean, imageId: number): Int32Array[] {
   const stream: number[] = [];
   for (const c of chats) {
-    const images = (c.messages as { content: unknown }[]).reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p: { type?: string }) => p.type === 'image').length : 0), 0);
-    for (const id of renderChat(tok, c, { imageTokenCounts: Array(images).fill(perImage) }).ids) stream.push(id);
+    const messages = c.messages as { role: string; content: unknown }[];
+    const images = messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p: { type?: string }) => p.type === 'image').length : 0), 0);
+    const ids = renderChat(tok, c, { imageTokenCounts: Array(images).fill(perImage) }).ids;
+    const caption = messages.find((m) => m.role === 'assistant')?.content;
+    const start = ids.indexOf(imageId);
+    if (captionInSpan && c.enable_thinking === false && typeof caption === 'string' && images === 1 && start >= 0) {
+      ids.splice(start, perImage, ...tok.encode(caption));
+    }
+    for (const id of ids) stream.push(id);
   }
   const seqs: Int32Array[] = [];
   for (let s = 0; s + len + 1 <= stream.length; s += len + 1) seqs.push(Int32Array.from(stream.slice(s, s + len + 1)));
@@ -148,7 +160,7 @@ export async function pretrainStage(ctx: VlStageContext): Promise<void> {
     objectSource: 'pipeline',
   });
   const chats = [...readChats(join(paths.data, 'captions.jsonl')), ...readChats(join(paths.data, 'sft.jsonl'))];
-  const seqs = packChats(tok, chats, imageTokensPerImage(cfg), cfg.pretrain_seq_len);
+  const seqs = packChats(tok, chats, imageTokensPerImage(cfg), cfg.pretrain_seq_len, cfg.pretrain_caption_in_span, vlm.config.imageTokenId);
   const r = await new PretrainTrainer(tc, loadCausalLM(lmInit), tok, seqs, null).train();
   setTextWeights(vlm, loadCausalLM(join(paths.pretrain, 'lm', 'final')));
   const dir = join(paths.pretrain, 'final');
