@@ -31,11 +31,13 @@ export { exportGlmGguf, exportGlmGgufFromFolder } from './models/glm/gguf-export
 export { Glm4vForConditionalGeneration, type Glm4vForwardOptions, type Glm4vOutput } from './models/glm4v/model.js';
 export { glm4vConfigFromHf, glm4vConfigToHf, loadVlPreset, vlPresetNames, type Glm4vConfig, type Glm4vVisionConfig } from './models/glm4v/config.js';
 export { loadGlm4vModel, saveGlm4vModel, isGlm4vFolder } from './models/glm4v/checkpoint.js';
-export { preprocessImage, preprocessImages, imageTokenCount, smartResize, readImageProcessorConfig, type ImageProcessorConfig } from './models/glm4v/preprocess.js';
+export { preprocessImage, preprocessImages, imageTokenCount, imageProcessor, smartResize, readImageProcessorConfig, type ImageProcessorConfig } from './models/glm4v/preprocess.js';
 export { openSafetensors, openSafetensorsCheckpoint, readSafetensors, writeSafetensors } from './io/safetensors.js';
 
 // Generation
 export { generate, type GenerateOptions, type GenerateResult } from './generation/generate.js';
+export { generateWithImages, type ImagePrompt } from './generation/vlm-generate.js';
+export { renderImagePrompts, rolloutImagePrompts, rolloutWithImages, type ImageChatPrompt, type ImageRollout } from './generation/vlm-rollout.js';
 export { KVCache } from './generation/kv-cache.js';
 
 // Tokenizer and chat format

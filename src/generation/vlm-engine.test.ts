@@ -67,3 +67,22 @@ test('refusals: placeholders without images, prompt log-probs, and images sent t
   const text = new GenerationEngine(new GlmForCausalLM(loadPreset('tiny')));
   assert.throws(() => text.submit({ id: 3, prompt: [1, 2], maxTokens: 2, images: [image([1, 2, 4], 1)] }), /text-only model; it cannot read the request's 1 image/);
 });
+
+test('a batch is admitted only while its longest prompt plus most new tokens fits the slot capacity', () => {
+  const m = model(3);
+  const ps = prompts(m.config);
+  const engine = new VisionEngine(m, { maxSlots: 4, slotCapacity: 40, vocabLimit: LIMIT });
+  // prompt 0 has 13 tokens: 13 + 25 fits; adding prompt 2 (3 tokens, 30 new) would need 13 + 30 > 40
+  engine.submit({ id: 1, prompt: ps[0].ids, images: ps[0].images, maxTokens: 25, temperature: 0 });
+  engine.submit({ id: 2, prompt: ps[2].ids, maxTokens: 30, temperature: 0 });
+  const tokens = new Map<number, number[]>([[1, []], [2, []]]);
+  const collect = (events: EngineEvent[]) => {
+    for (const e of events) if (e.type === 'token') tokens.get(e.id)!.push(e.token);
+  };
+  collect(engine.step());
+  assert.deepEqual([engine.active, engine.queued], [1, 1]);
+  while (!engine.idle) collect(engine.step());
+  const want = (i: number, n: number) => generateWithImages(m, [ps[i]], { maxNewTokens: n, temperature: 0, vocabLimit: LIMIT }).tokens[0];
+  assert.deepEqual(tokens.get(1), want(0, 25));
+  assert.deepEqual(tokens.get(2), want(2, 30));
+});

@@ -118,10 +118,19 @@ export class VisionEngine {
 
   /** Prefills the next batch of queued requests (all rows' images in one vision-tower pass). */
   private admit(events: EngineEvent[]): void {
-    const reqs = this.queue.splice(0, this.maxSlots);
+    // FIFO while the padded batch fits a slot's capacity: longest prompt + most new tokens (the
+    // first request always fits: submit checked it)
+    let T = 0, news = 0, k = 0;
+    while (k < this.queue.length && k < this.maxSlots) {
+      const q = this.queue[k];
+      const t = Math.max(T, q.prompt.length), n = Math.max(news, q.maxTokens);
+      if (k > 0 && t + n > this.slotCapacity) break;
+      T = t;
+      news = n;
+      k++;
+    }
+    const reqs = this.queue.splice(0, k);
     if (reqs.length === 0) return;
-    const T = Math.max(...reqs.map((r) => r.prompt.length));
-    const news = Math.max(...reqs.map((r) => r.maxTokens));
     this.rows = reqs.map((req) => ({ req, rng: new Rng(req.seed ?? (Math.random() * 2 ** 32) >>> 0), stops: new Set(req.stopTokens ?? []), generated: 0, done: false }));
     this.batch = prefillWithImages(this.model, reqs.map((r) => ({ ids: r.prompt, images: r.images })), this.padId, T + news);
     this.logits = this.batch.logits.data as Float32Array;
