@@ -35,6 +35,7 @@ const commands: Record<string, Command> = {
   chat: { summary: 'interactive terminal chat; reasoning shown apart from the answer', load: async () => (await import('./chat.js')).chatCommand },
   pretrain: { summary: 'pre-train a model on text (next-token loss, packed sequences)', load: async () => (await import('./train.js')).pretrainCommand },
   sft: { summary: 'supervised fine-tuning on chats (loss on assistant tokens)', load: async () => (await import('./train.js')).sftCommand },
+  vlm: { summary: 'GLM-4.1V training stages: vlm prealign (vision tower + merger on captions, language model frozen); image SFT is glmkit sft on a glm4v folder', load: async () => (await import('./vlm.js')).vlmCommand },
   grpo: { summary: 'GRPO with verifiable rewards, RLCS curriculum and tool rollouts', load: async () => (await import('./grpo.js')).grpoCommand },
   distill: { summary: 'expert iteration: domain experts, rejection-sampled distillation data, one hybrid-reasoning student (GLM-4.5)', load: async () => (await import('./distill.js')).distillCommand },
   reward: { summary: 'train a reward model on preference pairs (pairwise loss, length balancing), or with --process on step-labelled traces', load: async () => (await import('./reward.js')).rewardCommand },

@@ -3,6 +3,9 @@ import { runPipeline } from '../pipeline/pipeline.js';
 import { pipelineSchema } from '../pipeline/recipe.js';
 import type { Field, Schema } from '../trainers/base/config.js';
 import { resolveCommandConfig } from './train.js';
+import { vlPresetNames } from '../models/glm4v/config.js';
+import { runVlStages } from '../pipeline/vl/vl-pipeline.js';
+import { VL_STAGES_WITH_RL, vlRlPipelineSchema } from '../pipeline/vl/vl-rl-stage.js';
 
 /** Pipeline keys and the trainer flag each one sets in its stage (also accepted as spellings). */
 export const PIPELINE_FLAG_MAP: Record<string, { stage: string; flag: string }> = {
@@ -31,10 +34,33 @@ const NOTES = [
   ...Object.entries(PIPELINE_FLAG_MAP).map(([k, m]) => `  --${k.replace(/_/g, '-').padEnd(15)} = glmkit ${m.stage} --${m.flag} (also --${m.stage}-${m.flag})`),
 ].join('\n');
 
+/** The value of `--preset` on the command line (`--preset X` or `--preset=X`), or null. */
+function presetArg(argv: string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--preset' && i + 1 < argv.length) return argv[i + 1];
+    if (argv[i].startsWith('--preset=')) return argv[i].slice('--preset='.length);
+  }
+  return null;
+}
+
+/** `glmkit pipeline --preset tiny-vl|small-vl ...`: the vision-language pipeline (pipeline/vl/). */
+async function vlPipelineCommand(argv: string[]): Promise<number> {
+  const cfg = resolveCommandConfig('pipeline', vlRlPipelineSchema, argv, 'glmkit pipeline --preset tiny-vl --out DIR [options]', {
+    required: ['out'],
+    description: `Trains a GLM-4.1V from scratch on the visual world: ${VL_STAGES_WITH_RL.map((s) => s.name).join(', ')} (docs/vision.md "The tiny-vl pipeline").`,
+  });
+  if (!cfg) return 0;
+  const summary = await runVlStages(cfg, VL_STAGES_WITH_RL, cfg.quiet ? () => {} : undefined);
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
 export async function pipelineCommand(argv: string[]): Promise<number> {
+  const preset = presetArg(argv);
+  if (preset !== null && vlPresetNames().includes(preset)) return vlPipelineCommand(argv);
   const cfg = resolveCommandConfig('pipeline', withTrainerNames(pipelineSchema) as typeof pipelineSchema, argv, 'glmkit pipeline --preset tiny --out DIR [options]', {
     required: ['out'],
-    description: 'Runs the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align (reward model, PPO, DPO, EXO), grpo, report (--until stops earlier).',
+    description: 'Runs the whole recipe on the built-in world: data, tokenizer, init, pretrain, sft, eval, align (reward model, PPO, DPO, EXO), grpo, report (--until stops earlier). A vision-language preset (--preset tiny-vl or small-vl) runs the vision-language pipeline instead: glmkit pipeline --preset tiny-vl --help.',
     notes: NOTES,
   });
   if (!cfg) return 0;

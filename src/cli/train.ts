@@ -11,7 +11,9 @@ import { PretrainTrainer, packText, pretrainSchema } from '../trainers/pretrain/
 import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { dataFilesLabel } from '../data/jsonl.js';
+import { isGlm4vFolder } from '../models/glm4v/checkpoint.js';
 import { parseCommand, type CommandSpec } from './args.js';
+import { vlmTrainCommand } from './vlm.js';
 import { inputFile, isFolder, modelDir, outputDir } from './paths.js';
 
 /** Keys every trainer's command line needs. */
@@ -81,6 +83,7 @@ export async function pretrainCommand(argv: string[]): Promise<number> {
 export async function sftCommand(argv: string[]): Promise<number> {
   const cfg = resolveCommandConfig('sft', sftSchema, argv);
   if (!cfg) return 0;
+  if (isGlm4vFolder(cfg.model)) return vlmTrainCommand('sft', cfg);
   const tok = loadTokenizer(cfg.model);
   const model = loadCausalLM(cfg.model);
   const { examples, dropped } = loadSftExamples(cfg.data, tok, cfg.max_seq_length);

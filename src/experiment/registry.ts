@@ -14,8 +14,9 @@ import { expertIteration } from './experiments/expert-iteration.js';
 import { rept } from './experiments/rept.js';
 import { stm } from './experiments/stm.js';
 import { longreward } from './experiments/longreward.js';
+import { visionRlcs } from './experiments/vision-rlcs.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, expertIteration, rept, stm, prmVsOrm, longreward];
+export const EXPERIMENTS: readonly Experiment[] = [exoVsDpo, ppoVsDpo, rmLengthBias, rlcsVsUniform, rlhfScaling, muonVsAdamw, mtp, seqa, expertIteration, rept, stm, prmVsOrm, longreward, visionRlcs];
 
 export function findExperiment(name: string): Experiment {
   const e = EXPERIMENTS.find((x) => x.name === name);

@@ -14,6 +14,7 @@ import { configDiff, configHash } from '../util/config-hash.js';
 import { combineVerdicts, type Verdict } from './stats.js';
 import type { ArmResult, BaseArtifacts, Experiment, ExperimentContext, ExperimentOutcome, ScoreRow } from './types.js';
 import { renderReport } from './report-md.js';
+import { buildVisionBase, visionPipelineArtifacts } from './vision-base.js';
 
 export interface RunOptions {
   out: string;
@@ -42,6 +43,7 @@ export interface ExperimentResult {
 
 /** The base artifacts of a pipeline output folder, checked to exist. */
 export function pipelineArtifacts(dir: string, needs: Experiment['needs']): BaseArtifacts {
+  if (needs === 'vision-sft') return visionPipelineArtifacts(dir);
   const a: BaseArtifacts = { dir, dataDir: join(dir, 'data'), initDir: join(dir, 'init'), pretrainDir: join(dir, 'pretrain', 'final'), sftDir: join(dir, 'sft', 'final'), rewardDir: join(dir, 'reward', 'final') };
   const required: [string, string][] = [[a.dataDir, 'its world data (data stage)'], [join(a.initDir, 'tokenizer.json'), 'the initial model and tokenizer (init stage)']];
   if (needs !== 'init') required.push([join(a.pretrainDir, 'config.json'), 'the pre-trained model (pretrain stage)']);
@@ -55,6 +57,7 @@ export function pipelineArtifacts(dir: string, needs: Experiment['needs']): Base
 
 async function buildBase(out: string, needs: Experiment['needs'], opts: RunOptions, log: (s: string) => void): Promise<BaseArtifacts> {
   const dir = join(out, 'base');
+  if (needs === 'vision-sft') return buildVisionBase(dir, opts, log);
   const seed = 0; // the pipeline's default: the base recipe is the same whatever the experiment's seeds
   const until = needs === 'init' || needs === 'pretrain' ? needs : 'eval';
   log(`experiment: building the base recipe under ${dir} (pipeline --until ${until}${needs === 'reward' ? ' + reward model' : ''})`);

@@ -83,8 +83,8 @@ export interface Experiment {
   claim: string;
   /** estimated minutes of the default run on 2 cores, without --base (and with it) */
   minutes: { alone: number; withBase: number };
-  /** the last stage of the base recipe the experiment builds on */
-  needs: 'init' | 'pretrain' | 'sft' | 'reward';
+  /** the last stage of the base recipe the experiment builds on ('vision-sft': a `pipeline --preset tiny-vl` output) */
+  needs: 'init' | 'pretrain' | 'sft' | 'reward' | 'vision-sft';
   /** seeds when --seeds is not given */
   defaultSeeds?: (quick: boolean) => number[];
   /** the settings of a run (everything that changes the result), resolved before anything runs */

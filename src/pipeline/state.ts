@@ -38,13 +38,26 @@ const STAGE_DIRS: Record<Stage, string[]> = {
   report: [],
 };
 
+/**
+ * A pipeline's stages: their order, the folders under OUT each writes, and the key prefix of
+ * settings only one stage reads (see STAGE_ONLY_PREFIXES). The text pipeline's is TEXT_STAGE_LAYOUT;
+ * the vision-language pipeline has its own (pipeline/vl/).
+ */
+export interface StageLayout {
+  order: readonly string[];
+  dirs: Readonly<Record<string, readonly string[]>>;
+  stageOnlyPrefixes?: Readonly<Record<string, string>>;
+}
+
+export const TEXT_STAGE_LAYOUT: StageLayout = { order: STAGES, dirs: STAGE_DIRS, stageOnlyPrefixes: STAGE_ONLY_PREFIXES as Record<string, string> };
+
 export interface PipelineState {
   /** the settings that decide results, as resolved for the run that wrote each stage */
   config: Record<string, unknown>;
   config_hash: string;
   /** finished stages, in order, each with the hash of the settings it ran under */
-  done: Stage[];
-  stage_config_hash: Partial<Record<Stage, string>>;
+  done: string[];
+  stage_config_hash: Partial<Record<string, string>>;
   summary: Record<string, unknown>;
 }
 
@@ -58,7 +71,7 @@ export function resultConfig(cfg: Record<string, unknown>): Record<string, unkno
  * ConfigError naming the differing keys unless `forceStage` is given: then that stage and every later
  * one are forgotten, their folders removed, and the new settings recorded.
  */
-export function openPipelineState(out: string, cfg: Record<string, unknown>, forceStage: Stage | null, log: (s: string) => void): PipelineState {
+export function openPipelineState(out: string, cfg: Record<string, unknown>, forceStage: string | null, log: (s: string) => void, layout: StageLayout = TEXT_STAGE_LAYOUT): PipelineState {
   const file = join(out, 'pipeline_state.json');
   const config = resultConfig(cfg);
   const hash = configHash(config);
@@ -67,19 +80,20 @@ export function openPipelineState(out: string, cfg: Record<string, unknown>, for
   if (!state.config || !state.config_hash) {
     throw new ConfigError(`${file} records no settings (written by an older glmkit), so a rerun cannot be checked against it; choose a new --out`);
   }
-  const pending = Object.entries(STAGE_ONLY_PREFIXES).filter(([st]) => !state.done.includes(st as Stage)).map(([, prefix]) => prefix!);
+  const pending = Object.entries(layout.stageOnlyPrefixes ?? {}).filter(([st]) => !state.done.includes(st)).map(([, prefix]) => prefix);
   const checked = (c: Record<string, unknown>) => Object.fromEntries(Object.entries(c).filter(([k]) => !pending.some((p) => k.startsWith(p))));
   const diff = configDiff(checked(state.config), checked(config));
   if (forceStage) {
-    const from = STAGES.indexOf(forceStage);
-    const redo = STAGES.slice(from);
-    for (const s of redo) for (const d of STAGE_DIRS[s]) rmSync(join(out, d), { recursive: true, force: true });
-    state.done = state.done.filter((s) => STAGES.indexOf(s) < from);
+    const from = layout.order.indexOf(forceStage);
+    if (from < 0) throw new ConfigError(`--force-stage: expected one of ${layout.order.join(', ')}, got "${forceStage}"`);
+    const redo = layout.order.slice(from);
+    for (const s of redo) for (const d of layout.dirs[s] ?? []) rmSync(join(out, d), { recursive: true, force: true });
+    state.done = state.done.filter((s) => layout.order.indexOf(s) < from);
     for (const s of redo) delete state.stage_config_hash[s];
     log(`pipeline: --force-stage ${forceStage}: redoing ${redo.join(', ')}${diff.length ? ` with ${diff.join('; ')}` : ''}`);
   } else if (diff.length > 0 && state.done.length > 0) {
     throw new ConfigError(
-      `${out} holds a pipeline run with other settings (${diff.join('; ')}); rerun with the same settings to continue it, pass --force-stage STAGE to redo STAGE and every later stage with these settings (stages: ${STAGES.join(', ')}), or choose a new --out`,
+      `${out} holds a pipeline run with other settings (${diff.join('; ')}); rerun with the same settings to continue it, pass --force-stage STAGE to redo STAGE and every later stage with these settings (stages: ${layout.order.join(', ')}), or choose a new --out`,
     );
   }
   return { ...state, config, config_hash: hash };

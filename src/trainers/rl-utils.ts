@@ -72,9 +72,17 @@ export function tokenLogprobs(model: GlmForCausalLM, batch: SequenceBatch, tempe
   return targetLogprobs(samplingLogits(out.logits!, temperature, vocabLimit), batch);
 }
 
-/** log-softmax of `logits` [B, T, V] at each position's next token: [B, T] (0 where there is none). */
+/**
+ * log-softmax of `logits` [B, T, V] at each position's next token: [B, T] (0 where there is none,
+ * and where the next token is an id past V: a prompt's image markers when the logits are cut to the
+ * ids a vision policy samples, `samplingLogits`).
+ */
 export function targetLogprobs(logits: Tensor, batch: SequenceBatch): Tensor {
-  return F.neg(F.crossEntropy(logits, nextTokenTargets(batch), { reduction: 'none', ignoreIndex: -100 }));
+  const targets = nextTokenTargets(batch);
+  const V = logits.shape[logits.ndim - 1];
+  const t = targets.data as Int32Array;
+  for (let i = 0; i < t.length; i++) if (t[i] >= V) t[i] = -100;
+  return F.neg(F.crossEntropy(logits, targets, { reduction: 'none', ignoreIndex: -100 }));
 }
 
 /** The same without building a graph (reference policies, old policies). */

@@ -23,6 +23,8 @@ import { Rng } from '../../util/rng.js';
 import type { Module } from '../../nn/module.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import { loadModel, saveModel, type GlmModelKind } from '../../models/glm/checkpoint.js';
+import { Glm4vForConditionalGeneration } from '../../models/glm4v/model.js';
+import { loadGlm4vModel, saveGlm4vModel } from '../../models/glm4v/checkpoint.js';
 import { saveTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
@@ -33,6 +35,9 @@ import type { Values } from './config.js';
 import { resumeMode, type BaseSchema } from './schema.js';
 
 export type BaseConfig = Values<BaseSchema>;
+
+/** What a trainer trains: a GLM (causal LM or sequence classifier) or a GLM-4.1V vision-language model. */
+export type TrainableModel = GlmModelKind | Glm4vForConditionalGeneration;
 
 export interface MicroBatchResult {
   /** scalar loss of this micro-batch, already scaled for accumulation (the loop only calls backward) */
@@ -66,7 +71,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
 
   constructor(
     readonly config: C,
-    readonly model: GlmModelKind,
+    readonly model: TrainableModel,
     readonly tokenizer: Tokenizer | null,
     datasetSize: number,
   ) {
@@ -116,7 +121,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
 
   /** Writes the model (and tokenizer) folder of a checkpoint or of final/; a method may add files. */
   protected writeModelFolder(dir: string): void {
-    saveModel(dir, this.model);
+    if (this.model instanceof Glm4vForConditionalGeneration) saveGlm4vModel(dir, this.model);
+    else saveModel(dir, this.model);
     if (this.tokenizer) saveTokenizer(this.tokenizer, dir);
   }
 
@@ -148,7 +154,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       throw new ConfigError(`--resume: ${ck.dir} is at step ${ck.state.step}, and --max-steps ${cfg.max_steps} leaves nothing to run; pass --max-steps above ${ck.state.step} to continue the run`);
     }
     this.checkSameInputs(ck.dir);
-    const saved = loadModel(ck.dir);
+    const saved = this.model instanceof Glm4vForConditionalGeneration ? loadGlm4vModel(ck.dir) : loadModel(ck.dir);
     const dst = this.model.stateDict();
     for (const [name, t] of saved.stateDict()) dst.get(name)?.data.set(t.data);
     for (const [name, m] of Object.entries(this.extraModules())) {

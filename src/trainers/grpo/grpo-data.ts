@@ -4,16 +4,18 @@
  *    "difficulty"?: n, "tools"?: [tool schemas] | ["python", ...], "verifier"?: "numeric" | ...,
  *    "tolerance"?: x, "tool_calls"?: [...], "offline_trials"?: n, "offline_successes"?: c}
  * Prompt messages may hold image parts (docs/data-formats.md "Images in chats"); they are validated
- * here, loaded by whoever renders the prompt for a vision model.
+ * here and loaded by the vision policy (vision-policy.ts), relative paths from the JSONL file's folder
+ * (`image_dir`, set by `loadRlPrompts` on records with images).
  * `offline_*` carry pass@k evidence from earlier checkpoints or other models into RLCS.
  */
+import { dirname, resolve } from 'node:path';
 import { DataError } from '../../errors.js';
 import { dataFilesLabel, readJsonlFiles, type DataFiles } from '../../data/jsonl.js';
 import { sampleToolProblem } from '../../data/world/tools.js';
 import type { WorldRng } from '../../data/world/rng.js';
 import type { ChatMessage, ToolSpec } from '../../tokenizer/chat-types.js';
 import { verifierOf, type VerifiableRecord } from '../../rewards/index.js';
-import { normalizeConversation } from '../../tokenizer/chat-validate.js';
+import { conversationImages, normalizeConversation } from '../../tokenizer/chat-validate.js';
 import { DEFAULT_TOOL_SPECS } from './tools.js';
 
 export interface RlPrompt extends VerifiableRecord {
@@ -22,6 +24,13 @@ export interface RlPrompt extends VerifiableRecord {
   difficulty?: number;
   offline_trials?: number;
   offline_successes?: number;
+  /** the folder relative image paths of the prompt resolve against (the JSONL file's); set by loadRlPrompts */
+  image_dir?: string;
+}
+
+/** Whether a record's prompt holds image parts (it needs a vision model). */
+export function hasImages(rec: RlPrompt): boolean {
+  return conversationImages(normalizeConversation({ messages: rec.prompt }, undefined, 'prompt')).length > 0;
 }
 
 /** Validates one record (throws DataError naming the field). */
@@ -54,7 +63,11 @@ export function toRlPrompt(v: Record<string, unknown>, where: { file?: string; l
 
 /** Reads RL prompts from a JSONL file. */
 export function loadRlPrompts(files: DataFiles): RlPrompt[] {
-  const out = readJsonlFiles(files).map((r) => toRlPrompt(r.value as Record<string, unknown>, { file: r.file, line: r.line }));
+  const out = readJsonlFiles(files).map((r) => {
+    const rec = toRlPrompt(r.value as Record<string, unknown>, { file: r.file, line: r.line });
+    if (rec.image_dir === undefined && hasImages(rec)) rec.image_dir = dirname(resolve(r.file));
+    return rec;
+  });
   if (out.length === 0) throw new DataError('no RL prompts found; expected JSONL records with "prompt" and "answer"', { file: dataFilesLabel(files) });
   return out;
 }

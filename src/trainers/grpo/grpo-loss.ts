@@ -8,9 +8,12 @@ import * as F from '../../tensor/ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ConfigError } from '../../errors.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
-import { klPerToken, positionEntropy, samplingLogits, sequenceBatch, targetLogprobs, tokenLogprobsNoGrad } from '../rl-utils.js';
+import { noGrad } from '../../tensor/autograd.js';
+import { klPerToken, positionEntropy, samplingLogits, sequenceBatch, targetLogprobs } from '../rl-utils.js';
 import { logprobDeviation, type LogprobDeviation } from '../checks/logprob-check.js';
-import { clearRouting, routedForward, routingAgreement, withRoutingRecorded, type RoutingAgreement } from '../checks/routing-check.js';
+import { clearRouting, routingAgreement, withRoutingRecorded, type RoutingAgreement } from '../checks/routing-check.js';
+import type { RlPrompt } from './grpo-data.js';
+import { asPolicy, type GrpoPolicy } from './policy.js';
 import { applyBehaviourWeights, behaviourGrid } from '../remote/off-policy.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { Sample } from './grpo-trainer.js';
@@ -62,6 +65,11 @@ export interface GrpoLossOptions {
    * importance weight min(pi_old / pi_behaviour, cap), pi_behaviour being the sampler's log-probs
    */
   behaviourCap?: number | null;
+  /**
+   * the record each sample was drawn from (row order of the chunk): a vision policy's forward takes
+   * their images; a text policy needs none
+   */
+  records?: readonly RlPrompt[];
 }
 
 /** What grpoLoss measured beyond the loss: per-position grids for dumps, and the sampler checks. */
@@ -84,16 +92,18 @@ export interface GrpoLossDetail {
  * beta * KL_k3 to `ref` when given, averaged token-mean or sample-mean over the whole step.
  * Returns the differentiable loss, its full value (clipped tokens' constants included) and metrics.
  */
-export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chunk: readonly Sample[], c: GrpoLossOptions): { loss: Tensor; value: number; tokens: number; metrics: Record<string, number>; detail: GrpoLossDetail } {
+export function grpoLoss(policyOrModel: GlmForCausalLM | GrpoPolicy, refOrModel: GlmForCausalLM | GrpoPolicy | null, chunk: readonly Sample[], c: GrpoLossOptions): { loss: Tensor; value: number; tokens: number; metrics: Record<string, number>; detail: GrpoLossDetail } {
   const temperature = c.temperature;
+  const policy = asPolicy(policyOrModel), ref = refOrModel ? asPolicy(refOrModel) : null;
+  const records = c.records ?? [];
   const batch = sequenceBatch(chunk.map((s) => s.r.promptIds), chunk.map((s) => s.r.completion), c.padId, chunk.map((s) => s.r.mask));
   const [B, T] = batch.ids.shape;
   const offsets = chunk.map((s) => s.r.promptIds.length - 1);
-  const recordRouting = !!c.compareSampler && chunk.some((s) => s.r.routing);
-  const forward = () => routedForward(policy, batch, chunk.map((s) => s.r.routing), offsets, !!c.routingReplay, chunk.map((s) => s.r.promptRouting));
-  const fwd = recordRouting ? withRoutingRecorded(policy, forward) : { result: forward(), layers: [] };
-  const out = fwd.result;
-  const logits = samplingLogits(out.logits!, temperature, c.vocabLimit);
+  const recordRouting = !!c.compareSampler && !!policy.causal && chunk.some((s) => s.r.routing);
+  const replay = c.routingReplay ? { offsets, routing: chunk.map((s) => s.r.routing), promptRouting: chunk.map((s) => s.r.promptRouting) } : null;
+  const forward = () => policy.logits(records, batch, replay);
+  const fwd = recordRouting ? withRoutingRecorded(policy.causal!, forward) : { result: forward(), layers: [] };
+  const logits = samplingLogits(fwd.result, temperature, c.vocabLimit);
   const logp = targetLogprobs(logits, batch); // [B, T]
   const ent = positionEntropy(logits, batch.lossMask);
   const deviation = c.compareSampler ? logprobDeviation(logp.data, T, offsets, chunk.map((s) => s.r.logprobs), chunk.map((s) => s.r.mask)) : null;
@@ -121,7 +131,7 @@ export function grpoLoss(policy: GlmForCausalLM, ref: GlmForCausalLM | null, chu
   let klMean = NaN;
   let refGrid: Float32Array | null = null;
   if (ref) {
-    const refLp = tokenLogprobsNoGrad(ref, batch, temperature, c.vocabLimit);
+    const refLp = noGrad(() => targetLogprobs(samplingLogits(ref.logits(records, batch, null), temperature, c.vocabLimit), batch));
     refGrid = refLp.data as Float32Array;
     const kl = klPerToken(logp, refLp, 'k3');
     klMean = maskedMean(kl.data as Float32Array, batch.lossMask);

@@ -10,13 +10,18 @@
  * The clipped minimum is written as a mask: a token whose ratio is outside the clip range on the
  * side its advantage pushes towards contributes the constant clip value (no gradient); every other
  * token contributes -rho A. This is exactly -min(rho A, clip(rho) A) in value and gradient.
+ *
+ * The model is reached through a GrpoPolicy (policy.ts): a text GLM (given directly, wrapped in a
+ * TextPolicy) or GLM-4.1V with image prompts (VisionPolicy, vision-policy.ts). Rollouts, the
+ * log-prob forward, the KL reference and the saved folder come from it; everything else is shared.
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { ConfigError } from '../../errors.js';
-import { GlmForCausalLM } from '../../models/glm/model.js';
+import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
+import { saveTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { recordReward } from '../../rewards/index.js';
 import { Curriculum, rewardSpread, TIERS, type CurriculumState, type Group } from '../../curriculum/rlcs.js';
 import { DynamicTemperature, type DynamicTemperatureState } from '../../curriculum/temperature.js';
@@ -25,12 +30,12 @@ import type { Metrics } from '../base/metrics.js';
 import { RlChecks, RolloutDump, type DumpRecord } from '../checks/rl-checks.js';
 import { boundaryError, grpoDumpRecords, rolloutAlarmFields, rolloutBoundaryProblems } from './grpo-checks.js';
 import { groupAdvantages, samplingLogits, sequenceBatch, targetLogprobs } from '../rl-utils.js';
-import { routedForward, routingAgreement } from '../checks/routing-check.js';
 import { grpoLoss, type GrpoLossDetail } from './grpo-loss.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { RlPrompt } from './grpo-data.js';
 import { RemoteRollouts } from '../remote/remote-rollouts.js';
-import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
+import type { Rollout, RolloutOptions } from './rollout.js';
+import { asPolicy, type GrpoPolicy } from './policy.js';
 import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
 import { loadRewardScorer } from '../reward/reward-scorer.js';
 import { RemoteRewardScorer, type AsyncScorer } from '../remote/reward-client.js';
@@ -41,6 +46,8 @@ export interface Sample {
   advantage: number;
   /** per completion token, log-probs of the policy that sampled it (num_iterations > 1) */
   old: number[] | null;
+  /** index of the sample's record in the trainer's prompts (its images, for a vision policy) */
+  record?: number;
   /** the rollout's reward, and its group (index in the step) for dumps */
   reward?: number;
   group?: number;
@@ -71,7 +78,11 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   private stepMetrics: Record<string, number> = {};
   private readonly padId: number;
   private readonly tok: Tokenizer;
-  private readonly ref: GlmForCausalLM | null;
+  private readonly ref: GrpoPolicy | null;
+  /** the model trained, behind the interface GRPO needs of it (text GLM or GLM-4.1V) */
+  readonly policy: GrpoPolicy;
+  /** held-out prompts prepared for greedy evaluation (their images loaded) */
+  private evalPrepared = false;
   private readonly dynTemp: DynamicTemperature | null;
   private prepassDone = false;
   readonly checks: RlChecks;
@@ -90,13 +101,15 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
 
   constructor(
     config: GrpoConfig,
-    model: GlmForCausalLM,
+    model: GlmForCausalLM | GrpoPolicy,
     tokenizer: Tokenizer,
     readonly prompts: RlPrompt[],
     readonly evalPrompts: RlPrompt[] | null,
     private readonly tools: ReadonlyMap<string, ToolRunner> = DEFAULT_TOOLS,
   ) {
-    super(config, model, tokenizer, prompts.length);
+    const policy = asPolicy(model, tokenizer);
+    super(config, policy.module, tokenizer, prompts.length);
+    this.policy = policy;
     this.tok = tokenizer;
     this.padId = tokenizer.requireId(EOS_TOKEN);
     const perStep = config.per_device_train_batch_size * config.gradient_accumulation_steps;
@@ -109,25 +122,17 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       if (p.offline_trials !== undefined && p.offline_successes !== undefined) this.curriculum.setOffline(i, p.offline_trials, p.offline_successes);
     });
     this.curriculum.poolOffline();
-    if (config.beta > 0) {
-      this.ref = new GlmForCausalLM(model.config);
-      const src = model.stateDict();
-      for (const [name, t] of this.ref.stateDict()) t.data.set(src.get(name)!.data);
-      this.ref.eval();
-    } else this.ref = null;
+    this.ref = config.beta > 0 ? policy.frozenCopy() : null;
     if (config.reward_model && config.reward_url) throw new ConfigError('grpo: give --reward-model DIR (scored in-process) or --reward-url URL (scored by a server), not both');
     this.rewardModel = config.reward_model ? loadRewardScorer(config.reward_model, tokenizer, config.reward_aggregation || null) : RemoteRewardScorer.fromConfig(config);
     this.checks = new RlChecks(config, 'grpo');
     this.remote = RemoteRollouts.fromConfig(config, tokenizer);
+    if (this.remote && !policy.causal) throw new ConfigError(`grpo: --rollout-url generates on inference servers, which serve text GLMs only; the policy is ${policy.kind}: drop --rollout-url to generate in-process`);
     if (config.rollout_ahead > 0 && !this.remote) throw new ConfigError(`grpo: --rollout-ahead ${config.rollout_ahead} overlaps generation on inference servers with the update; it needs --rollout-url (in-process generation runs on the trainer's own thread)`);
     this.dump = new RolloutDump(config.out, config.dump_rollouts);
     this.dynTemp = config.dynamic_temperature
       ? new DynamicTemperature(config.temperature, { candidates: config.temperature_candidates.split(',').map(Number), patience: config.temperature_patience })
       : null;
-  }
-
-  private get policy(): GlmForCausalLM {
-    return this.model as GlmForCausalLM;
   }
 
   /** Rollout settings of training (or greedy evaluation with G = 1). */
@@ -136,7 +141,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     return {
       samplesPerPrompt, temperature, topP: c.top_p, maxNewTokens: c.max_completion_length, forceAnswer: c.force_answer,
       answerTokens: c.force_answer_tokens, maxTurns: c.max_tool_turns, enableThinking: c.enable_thinking, tools: this.tools, rng: this.rng,
-      recordRouting: this.policy.moeLayers().length > 0, remoteGenerate: this.remote?.generate,
+      recordRouting: (this.policy.causal?.moeLayers().length ?? 0) > 0, remoteGenerate: this.remote?.generate,
     };
   }
 
@@ -149,10 +154,11 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   async prepass(): Promise<void> {
     const k = this.config.prepass_k;
     const bs = Math.max(1, Math.floor(64 / k));
-    await this.remote?.sync(this.policy, this.step);
+    await this.remote?.sync(this.policy.causal!, this.step);
     for (let i = 0; i < this.prompts.length; i += bs) {
       const batch = this.prompts.slice(i, i + bs);
-      const rolls = await rolloutBatch(this.policy, this.tok, batch, this.rolloutOptions(k, this.config.temperature));
+      await this.policy.prepare(batch);
+      const rolls = await this.policy.rollouts(batch, this.rolloutOptions(k, this.config.temperature));
       batch.forEach((rec, j) => {
         const wins = rolls.slice(j * k, (j + 1) * k).filter((r) => GrpoTrainer.reward(rec, r) >= 0.5).length;
         this.curriculum.setOffline(i + j, k, wins);
@@ -165,14 +171,20 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
   protected override async prepareStep(): Promise<void> {
     const c = this.config;
     this.micro = 0;
+    if (this.evalPrompts && !this.evalPrepared) {
+      await this.policy.prepare(this.evalPrompts.slice(0, c.eval_max_examples));
+      this.evalPrepared = true;
+    }
+    // the records of reused (or resumed) rollout batches, for a forward that needs their images
+    await this.policy.prepare([...new Set(this.chunks.flat().map((s) => s.record ?? -1))].filter((i) => i >= 0).map((i) => this.prompts[i]));
     if (this.step % c.num_iterations !== 0 && this.chunks.length > 0) return;
-    this.policy.eval();
+    this.policy.module.eval();
     try {
       if (!this.prepassDone && c.prepass_k > 0 && c.curriculum !== 'uniform') await this.prepass();
       this.prepassDone = true;
       await this.collect();
     } finally {
-      this.policy.train();
+      this.policy.module.train();
     }
   }
 
@@ -187,8 +199,10 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const nPrompts = Math.max(1, Math.floor((c.per_device_train_batch_size * c.gradient_accumulation_steps) / G));
     const drawn = this.curriculum.draw(nPrompts, this.rng);
     const temperature = this.dynTemp?.temperature ?? c.temperature;
-    await this.remote?.sync(this.policy, this.step);
-    const rolls = rolloutBatch(this.policy, this.tok, drawn.map((i) => this.prompts[i]), this.rolloutOptions(G, temperature));
+    await this.remote?.sync(this.policy.causal!, this.step);
+    const records = drawn.map((i) => this.prompts[i]);
+    await this.policy.prepare(records);
+    const rolls = this.policy.rollouts(records, this.rolloutOptions(G, temperature));
     // awaited later; a failure is reported there, not as an unhandled rejection meanwhile
     rolls.catch(() => undefined);
     return { version: this.step, drawn, G, nPrompts, temperature, rolls };
@@ -232,7 +246,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const samples: Sample[] = [];
     for (const g of kept) {
       const adv = groupAdvantages(g.rewards, G, { scaleByStd: c.scale_rewards });
-      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null, reward: g.rewards[i], group: g.k, ...(lag > 0 ? { lag } : {}) });
+      for (let i = 0; i < G; i++) samples.push({ r: rolls[g.k * G + i], advantage: adv[i], old: null, record: drawn[g.k], reward: g.rewards[i], group: g.k, ...(lag > 0 ? { lag } : {}) });
     }
     this.drawnPrompts = drawn;
     this.dropped = [];
@@ -278,7 +292,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const items = this.evalPrompts!.slice(0, this.config.eval_max_examples);
     const scores = new Map<number, number>();
     for (const t of this.dynTemp!.opts.candidates) {
-      const rolls = await rolloutBatch(this.policy, this.tok, items, this.rolloutOptions(2, t));
+      const rolls = await this.policy.rollouts(items, this.rolloutOptions(2, t));
       scores.set(t, rolls.reduce((a, r) => a + GrpoTrainer.reward(items[Math.floor(r.prompt)], r), 0) / rolls.length);
     }
     this.dynTemp!.choose(scores);
@@ -289,7 +303,8 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     for (let i = 0; i < samples.length; i += bs) {
       const part = samples.slice(i, i + bs);
       const batch = sequenceBatch(part.map((s) => s.r.promptIds), part.map((s) => s.r.completion), this.padId, part.map((s) => s.r.mask));
-      const lp = noGrad(() => targetLogprobs(samplingLogits(routedForward(this.policy, batch, part.map((s) => s.r.routing), part.map((s) => s.r.promptIds.length - 1), this.config.routing_replay, part.map((s) => s.r.promptRouting)).logits!, temperature, this.tok.vocabSize), batch));
+      const replay = this.config.routing_replay ? { offsets: part.map((s) => s.r.promptIds.length - 1), routing: part.map((s) => s.r.routing), promptRouting: part.map((s) => s.r.promptRouting) } : null;
+      const lp = noGrad(() => targetLogprobs(samplingLogits(this.policy.logits(this.recordsOf(part), batch, replay), temperature, this.vocabLimit), batch));
       const T = lp.shape[1];
       part.forEach((s, b) => (s.old = s.r.completion.map((_, t) => lp.data[b * T + s.r.promptIds.length + t - 1] as number)));
     }
@@ -300,16 +315,32 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     const chunk = this.chunks[this.micro++] ?? [];
     if (chunk.length === 0 || this.totals.tokens === 0) {
       // no informative group this step: a zero loss that still has a graph
-      const p = this.policy.parameters()[0];
+      const p = this.policy.module.parameters()[0];
       return { loss: F.mul(F.sum(p), 0), lossValue: 0, tokens: 0, metrics: { ...this.stepMetrics } };
     }
     const temperature = this.stepMetrics.temperature ?? c.temperature;
     // the first step on a rollout batch runs on the policy that sampled it: compare with the sampler
     // (a sample generated ahead came from older weights: its log-probs differ by design)
     const fresh = this.step % c.num_iterations === 0 && chunk.every((s) => !s.lag);
-    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.tok.vocabSize, compareSampler: fresh, routingReplay: c.routing_replay, behaviourCap: c.rollout_ahead > 0 ? c.rollout_is_cap : null });
+    const r = grpoLoss(this.policy, this.ref, chunk, { ...c, temperature, padId: this.padId, totals: this.totals, vocabLimit: this.vocabLimit, records: this.recordsOf(chunk), compareSampler: fresh, routingReplay: c.routing_replay, behaviourCap: c.rollout_ahead > 0 ? c.rollout_is_cap : null });
     this.observeChecks(chunk, r.detail);
     return { loss: r.loss, lossValue: r.value * accumulation, tokens: r.tokens, metrics: { ...this.stepMetrics, ...r.metrics } };
+  }
+
+  /** Ids the policy samples from (log-probs renormalise over them). */
+  private get vocabLimit(): number {
+    return this.policy.vocabLimit ?? this.tok.vocabSize;
+  }
+
+  /** The record of each sample (its images, for a vision policy). */
+  private recordsOf(samples: readonly Sample[]): RlPrompt[] {
+    return samples.map((s) => this.prompts[s.record ?? this.drawnPrompts[s.r.prompt]]);
+  }
+
+  /** Writes the policy's model folder (text GLM or GLM-4.1V) and the tokenizer. */
+  protected override writeModelFolder(dir: string): void {
+    this.policy.save(dir);
+    saveTokenizer(this.tok, dir);
   }
 
   /** Chat-template boundary of each prompt drawn for the first time (one rollout per prompt). */
@@ -318,7 +349,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
     drawn.forEach((p, k) => {
       if (this.boundaryChecked.has(p)) return;
       this.boundaryChecked.add(p);
-      const problems = rolloutBoundaryProblems(this.tok, this.prompts[p], rolls[k * G], this.config.enable_thinking);
+      const problems = rolloutBoundaryProblems(this.tok, this.prompts[p], rolls[k * G], this.config.enable_thinking, this.policy.renderer(this.prompts[p]) ?? undefined);
       if (problems.length === 0) return;
       bad++;
       this.checks.violation('template', boundaryError(this.prompts[p], p, problems).message, () => boundaryError(this.prompts[p], p, problems));
@@ -384,19 +415,30 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
 }
 
 /** Share of prompts answered correctly by a greedy rollout each (batched, synchronous tools). */
-export function greedyAccuracy(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number {
+export function greedyAccuracy(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number {
   return scoreSummary(prompts, greedyScores(model, tok, prompts, opts, batchSize)).accuracy;
 }
 
-/** The reward of each prompt's greedy completion (1 right, 0 wrong), in prompt order. */
-export function greedyScores(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number[] {
+/**
+ * The reward of each prompt's greedy completion (1 right, 0 wrong), in prompt order. A vision
+ * policy's prompts must have been prepared (`policy.prepare`, or `greedyScoresAsync`).
+ */
+export function greedyScores(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number[] {
+  const policy = asPolicy(model, tok);
   const scores = new Array<number>(prompts.length).fill(0);
   for (let i = 0; i < prompts.length; i += batchSize) {
     const part = prompts.slice(i, i + batchSize);
-    const rolls = rolloutBatchSync(model, tok, part, { ...opts, samplesPerPrompt: 1, temperature: 0 });
+    const rolls = policy.rolloutsSync(part, { ...opts, samplesPerPrompt: 1, temperature: 0 });
     rolls.forEach((r) => (scores[i + r.prompt] = GrpoTrainer.reward(part[r.prompt], r)));
   }
   return scores;
+}
+
+/** greedyScores after preparing the prompts (loading their images for a vision policy). */
+export async function greedyScoresAsync(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): Promise<number[]> {
+  const policy = asPolicy(model, tok);
+  await policy.prepare(prompts);
+  return greedyScores(policy, tok, prompts, opts, batchSize);
 }
 
 /** Mean score (NaN for no prompts) and the accuracy per difficulty level of prompts that carry one. */

@@ -105,9 +105,45 @@ interface GenJob {
 type ToolResult = { ok: string } | { error: unknown } | { generated: GenerateResult };
 type RolloutCore = Generator<ToolJob | GenJob, Rollout[], ToolResult>;
 
+/**
+ * What the rollout core needs of a model: the prompt ids of a record (chat template, generation
+ * prompt) and in-process generation of rows continuing the prompts `promptIndex` (the vision policy
+ * gives each row its prompt's images, trainers/grpo/vision-rollout.ts).
+ */
+export interface RolloutSampler {
+  /** the model's position limit */
+  maxPositions: number;
+  /** ids below this may be sampled (the tokenizer's vocabulary, or less) */
+  vocabLimit: number;
+  /** prompt ids of `prompt`, the `index`-th of the batch */
+  render(prompt: RolloutPrompt, index: number, opts: RolloutOptions): number[];
+  generate(rows: number[][], promptIndex: readonly number[], o: GenerateOptions): GenerateResult;
+}
+
+/** The text GLM's sampler: the chat template, and `generate` (or the options' `generateFn`). */
+export function textSampler(model: GlmForCausalLM, tok: Tokenizer, opts: RolloutOptions): RolloutSampler {
+  const local = opts.generateFn ?? generate;
+  return {
+    maxPositions: model.config.maxPositionEmbeddings,
+    vocabLimit: tok.vocabSize,
+    render: (p, _i, o) => renderChat(tok, { messages: p.prompt, tools: p.tools, enable_thinking: o.enableThinking, add_generation_prompt: true }).ids,
+    generate: (rows, _idx, o) => local(model, rows, o),
+  };
+}
+
 /** Generates G rollouts for each prompt (G consecutive rollouts per prompt, prompt-major order). */
 export async function rolloutBatch(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Promise<Rollout[]> {
-  const core = rolloutCore(model, tok, prompts, opts);
+  return rolloutBatchWith(textSampler(model, tok, opts), tok, prompts, opts);
+}
+
+/** The same with synchronous tools only (evaluation inside the training loop). */
+export function rolloutBatchSync(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Rollout[] {
+  return rolloutBatchSyncWith(textSampler(model, tok, opts), tok, prompts, opts);
+}
+
+/** `rolloutBatch` over any sampler. */
+export async function rolloutBatchWith(sampler: RolloutSampler, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Promise<Rollout[]> {
+  const core = rolloutCore(sampler, tok, prompts, opts);
   let step = core.next();
   while (!step.done) {
     const job = step.value;
@@ -126,10 +162,10 @@ export async function rolloutBatch(model: GlmForCausalLM, tok: Tokenizer, prompt
   return step.value;
 }
 
-/** The same with synchronous tools only (evaluation inside the training loop). */
-export function rolloutBatchSync(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Rollout[] {
+/** `rolloutBatchSync` over any sampler. */
+export function rolloutBatchSyncWith(sampler: RolloutSampler, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): Rollout[] {
   // synchronous rollouts (evaluation) always generate in-process
-  const core = rolloutCore(model, tok, prompts, { ...opts, remoteGenerate: undefined });
+  const core = rolloutCore(sampler, tok, prompts, { ...opts, remoteGenerate: undefined });
   let step = core.next();
   while (!step.done) {
     const job = step.value;
@@ -148,23 +184,23 @@ export function rolloutBatchSync(model: GlmForCausalLM, tok: Tokenizer, prompts:
   return step.value;
 }
 
-function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): RolloutCore {
+function* rolloutCore(sampler: RolloutSampler, tok: Tokenizer, prompts: readonly RolloutPrompt[], opts: RolloutOptions): RolloutCore {
   const stops = STOP_TOKENS.map((t) => tok.requireId(t));
   const observation = tok.requireId('<|observation|>');
   const assistant = tok.requireId('<|assistant|>');
   const endThink = tok.requireId('</think>');
-  const maxPos = model.config.maxPositionEmbeddings;
-  const local = opts.generateFn ?? generate;
+  const maxPos = sampler.maxPositions;
   // one generation call: in-process, or handed to the driver when generation is remote
-  const gen = function* (ids: number[][], o: GenerateOptions): Generator<GenJob, GenerateResult, ToolResult> {
-    if (!opts.remoteGenerate) return local(model, ids, o);
+  const gen = function* (ls: readonly Live[], o: GenerateOptions): Generator<GenJob, GenerateResult, ToolResult> {
+    const ids = ls.map((l) => l.ids);
+    if (!opts.remoteGenerate) return sampler.generate(ids, ls.map((l) => l.r.prompt), o);
     const res = yield { gen: { prompts: ids.map((x) => x.slice()), opts: o } };
     if (!('generated' in res)) throw new ConfigError('rollout driver answered a generation with something else');
     return res.generated;
   };
   const lives: Live[] = [];
   prompts.forEach((p, i) => {
-    const ids = renderChat(tok, { messages: p.prompt, tools: p.tools, enable_thinking: opts.enableThinking, add_generation_prompt: true }).ids;
+    const ids = sampler.render(p, i, opts);
     for (let g = 0; g < opts.samplesPerPrompt; g++) {
       const r: Rollout = { prompt: i, promptIds: ids, completion: [], mask: [], logprobs: [], parsed: parseChatOutput(''), transcript: [], finish: 'length', toolCalls: 0, generated: 0 };
       lives.push({ r, ids: ids.slice(), turnStart: 0, turns: 0 });
@@ -192,7 +228,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
       for (const l of active) l.r.finish = 'length';
       break;
     }
-    const res = yield* gen(active.map((l) => l.ids), { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting });
+    const res = yield* gen(active, { maxNewTokens: budget, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: sampler.vocabLimit, recordRouting: opts.recordRouting });
     const next: Live[] = [];
     const forced: Live[] = [];
     active.forEach((l, j) => fillPrefillRouting(l, res.promptRouting?.[j]));
@@ -227,7 +263,7 @@ function* rolloutCore(model: GlmForCausalLM, tok: Tokenizer, prompts: readonly R
     if (forced.length > 0) {
       for (const l of forced) push(l, [endThink], null);
       const room = Math.min(opts.answerTokens, maxPos - Math.max(...forced.map((l) => l.ids.length)));
-      const ans = room > 0 ? yield* gen(forced.map((l) => l.ids), { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: tok.vocabSize, recordRouting: opts.recordRouting }) : null;
+      const ans = room > 0 ? yield* gen(forced, { maxNewTokens: room, temperature: opts.temperature, topP: opts.topP, stopTokens: stops, rng: opts.rng, padId: stops[0], vocabLimit: sampler.vocabLimit, recordRouting: opts.recordRouting }) : null;
       forced.forEach((l, j) => {
         fillPrefillRouting(l, ans?.promptRouting?.[j]);
         if (ans) push(l, ans.tokens[j], ans.logprobs[j], ans.routing?.[j]);
