@@ -154,6 +154,17 @@ interface Running {
   next: number;
 }
 
+/** The checks every engine makes of a request: sampling options, max_tokens, prompt ids in [0, V), and the context. */
+export function checkEngineRequest(req: EngineRequest, vocabSize: number, context: number): void {
+  checkSampling(req);
+  if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0) throw new ConfigError(`max_tokens must be an integer >= 0, got ${req.maxTokens}`);
+  if (req.prompt.length === 0) throw new ConfigError('the prompt is empty; generation needs at least one token');
+  for (const t of req.prompt) if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new ConfigError(`prompt token id ${t} is outside the vocabulary [0, ${vocabSize})`);
+  if (req.prompt.length + req.maxTokens > context) {
+    throw new ConfigError(`prompt length ${req.prompt.length} + max_tokens ${req.maxTokens} exceeds the context of ${context} tokens`);
+  }
+}
+
 export class GenerationEngine {
   readonly maxSlots: number;
   readonly slotCapacity: number;
@@ -194,14 +205,7 @@ export class GenerationEngine {
   /** Checks a request and queues it; it starts at a later step. Throws ConfigError on a bad request. */
   submit(req: EngineRequest): void {
     if (req.images && req.images.length > 0) throw new ConfigError(`this is a text-only model; it cannot read the request's ${req.images.length} image(s); serve a GLM-4.1V (glm4v) model folder for images`);
-    checkSampling(req);
-    const V = this.model.config.vocabSize;
-    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0) throw new ConfigError(`max_tokens must be an integer >= 0, got ${req.maxTokens}`);
-    if (req.prompt.length === 0) throw new ConfigError('the prompt is empty; generation needs at least one token');
-    for (const t of req.prompt) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt token id ${t} is outside the vocabulary [0, ${V})`);
-    if (req.prompt.length + req.maxTokens > this.slotCapacity) {
-      throw new ConfigError(`prompt length ${req.prompt.length} + max_tokens ${req.maxTokens} exceeds the context of ${this.slotCapacity} tokens`);
-    }
+    checkEngineRequest(req, this.model.config.vocabSize, this.slotCapacity);
     if (this.running.has(req.id) || this.queue.some((q) => q.id === req.id)) throw new ConfigError(`request id ${req.id} is already in the engine`);
     this.queue.push(req);
   }

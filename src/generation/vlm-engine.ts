@@ -15,8 +15,8 @@ import { ConfigError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Rng } from '../util/rng.js';
 import type { Glm4vForConditionalGeneration } from '../models/glm4v/model.js';
-import { topLogprobs, type EngineEvent, type EngineRequest } from './engine.js';
-import { checkSampling, sampleToken, sampleableIds } from './sampler.js';
+import { checkEngineRequest, topLogprobs, type EngineEvent, type EngineRequest } from './engine.js';
+import { sampleToken, sampleableIds } from './sampler.js';
 import { batchImages, prefillWithImages, type ImagePrefill } from './vlm-generate.js';
 
 interface Row {
@@ -76,12 +76,7 @@ export class VisionEngine {
 
   /** Checks a request (ids, sampling, images against their placeholders) and queues it. Throws ConfigError/ShapeError. */
   submit(req: EngineRequest): void {
-    checkSampling(req);
-    const V = this.model.config.text.vocabSize;
-    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0) throw new ConfigError(`max_tokens must be an integer >= 0, got ${req.maxTokens}`);
-    if (req.prompt.length === 0) throw new ConfigError('the prompt is empty; generation needs at least one token');
-    for (const t of req.prompt) if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`prompt token id ${t} is outside the vocabulary [0, ${V})`);
-    if (req.prompt.length + req.maxTokens > this.slotCapacity) throw new ConfigError(`prompt length ${req.prompt.length} + max_tokens ${req.maxTokens} exceeds the context of ${this.slotCapacity} tokens`);
+    checkEngineRequest(req, this.model.config.text.vocabSize, this.slotCapacity);
     if (req.promptLogprobs) throw new ConfigError('prompt log-probs (echo with logprobs) are not supported for vision-language models');
     if (this.queue.some((q) => q.id === req.id) || this.rows.some((r) => r.req.id === req.id && !r.done)) throw new ConfigError(`request id ${req.id} is already in the engine`);
     batchImages(this.model, [{ ids: req.prompt, images: req.images }]);
