@@ -38,7 +38,7 @@ test('stm defaults: a pre-trained backbone with the paper\'s thresholds, on the 
   const s = stm.settings(false) as { kinds: string[]; confidence: number; min_value: number; backbone: string; steps: number };
   assert.deepEqual([...s.kinds].sort(), ['compare', 'paraphrase', 'three_hop', 'two_hop']);
   assert.equal(s.backbone, 'pretrained'); // fresh readers stayed near chance on validation items
-  assert.equal(stm.needs, 'sft'); // so that the base has a pre-trained model
+  assert.equal(stm.needs, 'pretrain'); // the base builds the pre-trained model and stops there
   assert.equal(s.confidence, 0.9);
   assert.equal(s.min_value, 0.5);
   assert.equal(s.steps, 600);
