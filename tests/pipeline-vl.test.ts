@@ -67,3 +67,14 @@ test('pipeline --preset tiny-vl --quick runs every stage, reports per-family acc
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /force_stage: expected one of data, tokenizer, init, pretrain, prealign, sft, eval, rl, report or none, got "nope"/);
 });
+
+test('pipeline --config FILE with a vision-language preset runs the vision-language pipeline', () => {
+  const out = tempDir('pipeline-vl-config-');
+  const config = join(out, 'pipeline.json');
+  writeFileSync(config, JSON.stringify({ preset: 'tiny-vl', out: join(out, 'run'), quick: true, until: 'init' }));
+  const r = runCli(['pipeline', '--config', config, '--quiet'], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'run', 'summary.json'), 'utf8'));
+  assert.equal(summary.preset, 'tiny-vl');
+  assert.ok(existsSync(join(out, 'run', 'init', 'preprocessor_config.json')), 'init wrote a glm4v folder');
+});

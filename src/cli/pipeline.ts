@@ -1,7 +1,7 @@
 /** `glmkit pipeline --preset tiny --out DIR`: the whole recipe on the built-in world (see pipeline/pipeline.ts). */
 import { runPipeline } from '../pipeline/pipeline.js';
 import { pipelineSchema } from '../pipeline/recipe.js';
-import type { Field, Schema } from '../trainers/base/config.js';
+import { readConfigObject, type Field, type Schema } from '../trainers/base/config.js';
 import { resolveCommandConfig } from './train.js';
 import { vlPresetNames } from '../models/glm4v/config.js';
 import { runVlStages } from '../pipeline/vl/vl-pipeline.js';
@@ -34,13 +34,17 @@ const NOTES = [
   ...Object.entries(PIPELINE_FLAG_MAP).map(([k, m]) => `  --${k.replace(/_/g, '-').padEnd(15)} = glmkit ${m.stage} --${m.flag} (also --${m.stage}-${m.flag})`),
 ].join('\n');
 
-/** The value of `--preset` on the command line (`--preset X` or `--preset=X`), or null. */
+/** The value of `--preset X` / `--preset=X` on the command line, else the `preset` key of the `--config` file, else null. */
 function presetArg(argv: string[]): string | null {
+  let config: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--preset' && i + 1 < argv.length) return argv[i + 1];
     if (argv[i].startsWith('--preset=')) return argv[i].slice('--preset='.length);
+    if (argv[i] === '--config' && i + 1 < argv.length) config = argv[i + 1];
+    if (argv[i].startsWith('--config=')) config = argv[i].slice('--config='.length);
   }
-  return null;
+  const preset = config !== null ? readConfigObject(config).preset : undefined;
+  return typeof preset === 'string' ? preset : null;
 }
 
 /** `glmkit pipeline --preset tiny-vl|small-vl ...`: the vision-language pipeline (pipeline/vl/). */
