@@ -436,21 +436,26 @@ export function presetDir(): string {
   throw new ConfigError('cannot find the configs/ folder of the glmkit package (expected beside package.json)');
 }
 
-/** Names of the model presets in configs/ (files that are HF config.json bodies). */
-export function presetNames(): string[] {
+/** Names of the presets in configs/ whose config.json body has one of `modelTypes` as its model_type, sorted. */
+export function presetNamesOfType(modelTypes: readonly string[]): string[] {
   const dir = presetDir();
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))
     .filter((name) => {
       try {
-        const j = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Record<string, unknown>;
-        return j.model_type === 'glm4' || j.model_type === 'glm4_moe';
+        const j = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as unknown;
+        return typeof j === 'object' && j !== null && modelTypes.includes((j as Record<string, unknown>).model_type as string);
       } catch {
         return false;
       }
     })
     .sort();
+}
+
+/** Names of the model presets in configs/ (files that are HF config.json bodies of GLM-4 or GLM-4.5). */
+export function presetNames(): string[] {
+  return presetNamesOfType(['glm4', 'glm4_moe']);
 }
 
 /** Loads and validates the model preset `configs/<name>.json`. */

@@ -9,10 +9,10 @@
  * - Missing keys take the defaults of transformers' Glm4vConfig / Glm4vTextConfig / Glm4vVisionConfig.
  * - The text part is a GlmConfig of model_type "glm4" (the same decoder as GLM-4), so the GLM code runs it.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
-import { configFromHf, configToHf, presetDir, readConfigJson, validateConfig, type GlmConfig } from '../glm/config.js';
+import { configFromHf, configToHf, presetDir, presetNamesOfType, readConfigJson, validateConfig, type GlmConfig } from '../glm/config.js';
 
 export interface Glm4vVisionConfig {
   depth: number;
@@ -247,18 +247,7 @@ export function isGlm4vConfigJson(json: unknown): boolean {
 
 /** Names of the vision-language presets in configs/ (config.json bodies with model_type "glm4v"). */
 export function vlPresetNames(): string[] {
-  const dir = presetDir();
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -5))
-    .filter((name) => {
-      try {
-        return isGlm4vConfigJson(JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')));
-      } catch {
-        return false;
-      }
-    })
-    .sort();
+  return presetNamesOfType(['glm4v']);
 }
 
 /** Loads and validates the vision-language preset `configs/<name>.json` (e.g. tiny-vl, small-vl). */
