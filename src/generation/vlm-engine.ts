@@ -17,7 +17,7 @@ import { Rng } from '../util/rng.js';
 import type { Glm4vForConditionalGeneration } from '../models/glm4v/model.js';
 import { checkEngineRequest, topLogprobs, type EngineEvent, type EngineRequest } from './engine.js';
 import { sampleToken, sampleableIds } from './sampler.js';
-import { batchImages, prefillWithImages, type ImagePrefill } from './vlm-generate.js';
+import { checkImagePrompts, prefillWithImages, type ImagePrefill } from './vlm-generate.js';
 
 interface Row {
   req: EngineRequest;
@@ -79,7 +79,7 @@ export class VisionEngine {
     checkEngineRequest(req, this.model.config.text.vocabSize, this.slotCapacity);
     if (req.promptLogprobs) throw new ConfigError('prompt log-probs (echo with logprobs) are not supported for vision-language models');
     if (this.queue.some((q) => q.id === req.id) || this.rows.some((r) => r.req.id === req.id && !r.done)) throw new ConfigError(`request id ${req.id} is already in the engine`);
-    batchImages(this.model, [{ ids: req.prompt, images: req.images }]);
+    checkImagePrompts(this.model, [{ ids: req.prompt, images: req.images }]);
     this.queue.push(req);
   }
 

@@ -27,11 +27,10 @@ function tokensOf(grid: readonly [number, number, number], merge: number): numbe
 }
 
 /**
- * The batch's images as the model takes them: pixel rows concatenated in prompt order
- * ([sum of t*h*w, C*T*p*p]) and one grid per image; null when no prompt has an image. Checks that
- * every prompt holds exactly as many `<|image|>` ids as its images give tokens.
+ * Checks that every prompt holds exactly as many `<|image|>` ids as its images give tokens and that
+ * each image's pixel rows fit its grid; returns the grids in prompt order and their total pixel rows.
  */
-export function batchImages(model: Glm4vForConditionalGeneration, prompts: readonly ImagePrompt[]): { pixelValues: Tensor; grids: [number, number, number][] } | null {
+export function checkImagePrompts(model: Glm4vForConditionalGeneration, prompts: readonly ImagePrompt[]): { grids: [number, number, number][]; rows: number; rowLen: number } {
   const c = model.config, v = c.vision;
   const merge = v.spatialMergeSize;
   const rowLen = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
@@ -55,6 +54,16 @@ export function batchImages(model: Glm4vForConditionalGeneration, prompts: reado
       throw new ShapeError(`prompt ${i} holds ${placeholders} <|image|> token(s) (id ${c.imageTokenId}) but its ${p.images?.length ?? 0} image(s) give ${expected}; render it with the images' token counts (renderImageChat)`);
     }
   });
+  return { grids, rows, rowLen };
+}
+
+/**
+ * The batch's images as the model takes them: pixel rows concatenated in prompt order
+ * ([sum of t*h*w, C*T*p*p]) and one grid per image; null when no prompt has an image. Checks the
+ * prompts first (`checkImagePrompts`).
+ */
+export function batchImages(model: Glm4vForConditionalGeneration, prompts: readonly ImagePrompt[]): { pixelValues: Tensor; grids: [number, number, number][] } | null {
+  const { grids, rows, rowLen } = checkImagePrompts(model, prompts);
   if (grids.length === 0) return null;
   const dtype = model.model.languageModel.embedTokens.weight.dtype === 'f64' ? 'f64' : 'f32';
   const data = dtype === 'f64' ? new Float64Array(rows * rowLen) : new Float32Array(rows * rowLen);
@@ -76,7 +85,7 @@ export interface ImagePrefill {
  * Prefills a batch of prompts with their images (left padding with `padId`, one forward through the
  * vision tower and the decoder) into a KV cache of `capacity` tokens per row, and returns the
  * last-position logits and the decode step, which feeds one token per row at the positions the
- * prefill's rope deltas give. Call inside noGrad. Checks the placeholders (`batchImages`).
+ * prefill's rope deltas give. Call inside noGrad. Checks the placeholders (`checkImagePrompts`).
  */
 export function prefillWithImages(model: Glm4vForConditionalGeneration, prompts: readonly ImagePrompt[], padId: number, capacity: number): ImagePrefill {
   const images = batchImages(model, prompts);
@@ -108,7 +117,7 @@ export function generateWithImages(model: Glm4vForConditionalGeneration, prompts
   if (opts.recordRouting) throw new ConfigError('generateWithImages: recordRouting is for MoE text models; the vision model is dense');
   const t = model.config.text;
   checkPrompts(prompts.map((p) => p.ids), opts, t.vocabSize, t.maxPositionEmbeddings);
-  batchImages(model, prompts);
+  checkImagePrompts(model, prompts);
   const out = emptyResult(prompts.length);
   if (prompts.length === 0 || opts.maxNewTokens === 0) return out;
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
