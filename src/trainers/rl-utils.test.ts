@@ -7,7 +7,7 @@ import { loadPreset } from '../models/glm/config.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { Tensor } from '../tensor/tensor.js';
 import { assertClose } from '../tensor/testing.js';
-import { groupAdvantages, klPerToken, maskedMeanAll, maskedMeanRows, sequenceBatch, tokenLogprobsNoGrad } from './rl-utils.js';
+import { groupAdvantages, klPerToken, maskedMeanAll, maskedMeanRows, sequenceBatch, targetLogprobs, tokenLogprobsNoGrad } from './rl-utils.js';
 
 test('sampler log-probs equal trainer log-probs (batched, padded, temperature 0.8)', () => {
   const model = new GlmForCausalLM({ ...loadPreset('tiny'), initializerRange: 0.2, padTokenId: null, eosTokenId: null }, { seed: 4 }).eval();
@@ -35,4 +35,13 @@ test('group advantages, masked means and KL estimates', () => {
   assertClose(maskedMeanAll(x, m), [3]);
   const kl = klPerToken(Tensor.from([-1, -2]), Tensor.from([-1, -1]));
   assertClose(kl, [0, Math.exp(1) - 1 - 1], { atol: 1e-6 });
+});
+
+test('targetLogprobs: prompt ids past the logits\' cut count 0, a completion id past it is an error', () => {
+  const V = 4;
+  const logits = new Tensor(new Float32Array(1 * 5 * V).map((_, i) => (i % 7) / 7), [1, 5, V]);
+  const lp = targetLogprobs(logits, sequenceBatch([[1, 9, 2]], [[3, 0]], 0)); // id 9 sits in the prompt
+  assert.equal(lp.data[0] + 0, 0); // -0 from the negation
+  assert.ok(lp.data[2] < 0 && lp.data[3] < 0, 'completion positions have log-probs');
+  assert.throws(() => targetLogprobs(logits, sequenceBatch([[1, 2, 2]], [[9, 0]], 0)));
 });

@@ -74,14 +74,15 @@ export function tokenLogprobs(model: GlmForCausalLM, batch: SequenceBatch, tempe
 
 /**
  * log-softmax of `logits` [B, T, V] at each position's next token: [B, T] (0 where there is none,
- * and where the next token is an id past V: a prompt's image markers when the logits are cut to the
- * ids a vision policy samples, `samplingLogits`).
+ * and where a next token outside the loss mask is an id past V: a prompt's image markers when the
+ * logits are cut to the ids a vision policy samples, `samplingLogits`). A token in the loss mask past
+ * V is still an error (crossEntropy's range check).
  */
 export function targetLogprobs(logits: Tensor, batch: SequenceBatch): Tensor {
   const targets = nextTokenTargets(batch);
   const V = logits.shape[logits.ndim - 1];
   const t = targets.data as Int32Array;
-  for (let i = 0; i < t.length; i++) if (t[i] >= V) t[i] = -100;
+  for (let i = 0; i < t.length; i++) if (t[i] >= V && !batch.lossMask[i]) t[i] = -100;
   return F.neg(F.crossEntropy(logits, targets, { reduction: 'none', ignoreIndex: -100 }));
 }
 
