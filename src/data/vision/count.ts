@@ -1,11 +1,12 @@
 /**
  * Counting: how many shapes of a colour (level 1) or of a colour and a shape (levels 2-3) are in the
  * image. Shapes never overlap. Knobs by level: more targets and distractors, smaller shapes, and from
- * level 2 distractors that share the target's colour or its shape.
+ * level 2 distractors that share the target's colour or its shape. Level 1 sits on the token grid:
+ * each shape centred in its own 28-pixel cell.
  */
 import type { WorldRng } from '../world/rng.js';
-import { type Family, placeDiscs } from './family.js';
-import { COLOR_NAMES, type ColorName, SHAPES, type ShapeItem, type ShapeName, countWord, drawShape, listJoin, shapeExtent, plural } from './palette.js';
+import { type Family, TOKEN_CELL, pickCells, placeDiscs } from './family.js';
+import { BACKGROUND_NAME, COLOR_NAMES, type ColorName, SHAPES, type ShapeItem, type ShapeName, countWord, drawShape, listJoin, shapeExtent, plural } from './palette.js';
 
 export interface CountScene {
   size: number;
@@ -13,10 +14,11 @@ export interface CountScene {
   target: { color: ColorName; shape: ShapeName | null };
 }
 
-const LEVELS: Record<number, { targets: [number, number]; others: [number, number]; r: [number, number]; byShape: boolean }> = {
-  1: { targets: [1, 4], others: [0, 3], r: [9, 12], byShape: false },
-  2: { targets: [0, 6], others: [2, 5], r: [7, 9], byShape: true },
-  3: { targets: [0, 9], others: [3, 7], r: [5, 7], byShape: true },
+/** `grid`: one shape centred in each of distinct token cells (sizes up to 10 stay inside a 28-px cell). */
+const LEVELS: Record<number, { targets: [number, number]; others: [number, number]; r: [number, number]; byShape: boolean; grid: boolean }> = {
+  1: { targets: [1, 4], others: [0, 3], r: [8, 10], byShape: false, grid: true },
+  2: { targets: [0, 6], others: [2, 5], r: [7, 9], byShape: true, grid: false },
+  3: { targets: [0, 9], others: [3, 7], r: [5, 7], byShape: true, grid: false },
 };
 
 /** Whether an item is what the question counts. */
@@ -45,7 +47,8 @@ export const countFamily: Family<CountScene> = {
         else kinds.push({ shape: rng.pick(SHAPES), color: rng.pick(COLOR_NAMES.filter((c) => c !== color)) });
       }
       const radii = kinds.map(() => rng.int(...k.r));
-      const pos = placeDiscs(rng, radii.map((r, i) => shapeExtent(kinds[i].shape, r)), size, { gap: 4 });
+      const cells = k.grid ? pickCells(rng, kinds.length, size) : null;
+      const pos = cells ? cells.map(([c, r]) => ({ x: c * TOKEN_CELL + TOKEN_CELL / 2, y: r * TOKEN_CELL + TOKEN_CELL / 2 })) : placeDiscs(rng, radii.map((r, i) => shapeExtent(kinds[i].shape, r)), size, { gap: 4 });
       if (!pos) continue;
       const items = kinds.map((kd, i) => ({ ...kd, x: pos[i].x, y: pos[i].y, r: radii[i] }));
       return { size, items: rng.shuffle(items), target: { color, shape } };
@@ -76,7 +79,7 @@ export const countFamily: Family<CountScene> = {
       answer: String(n),
       verifier: 'numeric',
       reasoning: `The image shows ${listJoin(parts)}. I count the ${tname}: ${tally}.`,
-      caption: `${listJoin(parts).replace(/^./, (c) => c.toUpperCase())} on a white background.`,
+      caption: `${listJoin(parts).replace(/^./, (c) => c.toUpperCase())} on a ${BACKGROUND_NAME} background.`,
     };
   },
   key(scene) {

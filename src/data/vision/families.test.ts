@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { WorldRng, splitOf } from '../world/rng.js';
 import { type VisionFamily, VISION_FAMILIES, generateVisionTask, sampleVisionProblem, visionKey } from './index.js';
 import type { Canvas, Rgb } from './raster.js';
-import { COLORS, INK, type ShapeItem } from './palette.js';
+import { BACKGROUND, COLORS, INK, type ShapeItem } from './palette.js';
+import { TOKEN_CELL } from './family.js';
 import { type CountScene, isCountTarget } from './count.js';
 import { inkPixels } from './font.js';
 import type { TextScene } from './text.js';
@@ -181,4 +182,36 @@ test('generation is deterministic for (task, n, seed, split) and changes with th
   assert.ok(new Set(a.map((p) => p.family)).size >= 4, 'the mixed formats draw from several families');
   const only = [...generateVisionTask('rl', { n: 10, families: ['clock', 'bars'], difficulty: [3] })];
   assert.ok(only.every((p) => (p.family === 'clock' || p.family === 'bars') && p.difficulty === 3));
+});
+
+test('level 1 of count and digits sits on the token grid: each item inside its own 28-pixel cell', () => {
+  const cellOf = (x: number, y: number) => `${Math.floor(x / TOKEN_CELL)},${Math.floor(y / TOKEN_CELL)}`;
+  for (const p of problems('count', 1, 30)) {
+    const s = p.scene as CountScene;
+    const cells = s.items.map((it) => {
+      // every pixel of the item's colour within its reach lies in the cell of its centre
+      assert.equal(it.x % TOKEN_CELL, TOKEN_CELL / 2, 'centred in its cell');
+      assert.equal(it.y % TOKEN_CELL, TOKEN_CELL / 2, 'centred in its cell');
+      assert.ok(it.r <= 10, `size ${it.r} stays inside the cell`);
+      return cellOf(it.x, it.y);
+    });
+    assert.equal(new Set(cells).size, cells.length, 'one shape per cell');
+  }
+  for (const p of problems('digits', 1, 30)) {
+    const s = p.scene as TextScene;
+    // each glyph's ink lies in one cell, a different one per glyph, all in one row
+    const inkCells = new Map<string, number>();
+    for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) if (same(p.canvas.get(x, y), INK)) inkCells.set(cellOf(x, y), (inkCells.get(cellOf(x, y)) ?? 0) + 1);
+    assert.equal(inkCells.size, s.text.length, `${s.text}: ink in ${[...inkCells.keys()].join(' ')}`);
+    const cells = [...inkCells.keys()].map((k) => k.split(',').map(Number)).sort((a, b) => a[0] - b[0]);
+    assert.ok(cells.every((c, i) => c[1] === cells[0][1] && c[0] === cells[0][0] + i), 'adjacent cells of one row');
+    cells.forEach((c, i) => assert.equal(inkCells.get(c.join(',')), inkPixels(s.text[i], s.scale), `glyph ${s.text[i]} whole in its cell`));
+  }
+});
+
+test('every world image is drawn on the grey background', () => {
+  for (const family of VISION_FAMILIES) {
+    const p = problems(family, 1, 1)[0];
+    assert.ok(same(p.canvas.get(0, 0), BACKGROUND) || same(p.canvas.get(SIZE - 1, SIZE - 1), BACKGROUND), family);
+  }
 });

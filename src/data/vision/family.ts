@@ -35,6 +35,22 @@ export interface Family<S> {
   key(scene: S): string;
 }
 
+/**
+ * Side in pixels of one image token's square: GLM-4.1V's 14-pixel patches merged 2 x 2. Level-1
+ * scenes of the count and digits families put each item in its own cell of this grid, so an item's
+ * pixels always fall the same way on the patches (docs/vision-world.md "Level 1 on the token grid").
+ */
+export const TOKEN_CELL = 28;
+
+/** `n` distinct cells of the `size`-pixel image's TOKEN_CELL grid as [column, row], in random order; null when fewer exist. */
+export function pickCells(rng: WorldRng, n: number, size: number): Array<[number, number]> | null {
+  const per = Math.floor(size / TOKEN_CELL);
+  if (n > per * per) return null;
+  const all: Array<[number, number]> = [];
+  for (let r = 0; r < per; r++) for (let c = 0; c < per; c++) all.push([c, r]);
+  return rng.shuffle(all).slice(0, n);
+}
+
 /** Places `n` non-overlapping discs of the given radii inside a square of `size` with `margin`; null when it cannot. */
 export function placeDiscs(rng: WorldRng, radii: readonly number[], size: number, opts: { margin?: number; gap?: number; tries?: number } = {}): Array<{ x: number; y: number }> | null {
   const margin = opts.margin ?? 2, gap = opts.gap ?? 3, tries = opts.tries ?? 400;

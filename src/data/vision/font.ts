@@ -78,8 +78,11 @@ export function inkPixels(text: string, scale: number): number {
   return n * scale * scale;
 }
 
-/** Draws `text` with its top-left corner at (x, y); returns the width drawn. */
-export function drawText(canvas: Canvas, text: string, x: number, y: number, scale: number, color: Rgb): number {
+/**
+ * Draws `text` with its top-left corner at (x, y); returns the width drawn. `advance`: pixels from
+ * one glyph's left edge to the next (default the font's: glyph and one empty column, scaled).
+ */
+export function drawText(canvas: Canvas, text: string, x: number, y: number, scale: number, color: Rgb, advance = (GLYPH_W + 1) * scale): number {
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`font: expected a positive integer scale, got ${scale}`);
   let cx = Math.round(x);
   const top = Math.round(y);
@@ -88,9 +91,9 @@ export function drawText(canvas: Canvas, text: string, x: number, y: number, sca
     for (let r = 0; r < GLYPH_H; r++) {
       for (let c = 0; c < GLYPH_W; c++) if (g[r][c] === '#') canvas.rect(cx + c * scale, top + r * scale, scale, scale, color);
     }
-    cx += (GLYPH_W + 1) * scale;
+    cx += advance;
   }
-  return textWidth(text, scale);
+  return text.length === 0 ? 0 : (text.length - 1) * advance + GLYPH_W * scale;
 }
 
 /** Draws `text` centred on (cx, cy). */

@@ -18,6 +18,7 @@ import type { Family, VisionText, VisionVerifier } from './family.js';
 import { geometryFamily } from './geometry.js';
 import { encodePng } from './png.js';
 import { Canvas } from './raster.js';
+import { BACKGROUND } from './palette.js';
 import { spatialFamily } from './spatial.js';
 import { digitsFamily, wordsFamily } from './text.js';
 
@@ -103,7 +104,7 @@ export function sampleVisionProblem(rng: WorldRng, family: VisionFamily, level: 
   for (let tries = 0; tries < 10000; tries++) {
     const scene = fam.sample(rng, level, size);
     if (!inSplit(fam.key(scene), split)) continue;
-    const canvas = new Canvas(size, size);
+    const canvas = new Canvas(size, size, BACKGROUND);
     fam.render(scene, canvas, { aa });
     return { family, difficulty: level, scene, canvas, ...fam.describe(scene) };
   }

@@ -19,6 +19,14 @@ export const COLOR_NAMES = Object.keys(COLORS) as ColorName[];
 /** Ink of text, axes, hands and outlines. */
 export const INK: Rgb = [20, 20, 20];
 export const WHITE: Rgb = [255, 255, 255];
+/**
+ * Background of every world image: mid grey, near the CLIP normalisation mean, so an empty patch
+ * normalises to small inputs and the drawn items carry the signal. On white (which normalises to
+ * ~1.9 in every input) the tiny tower learnt one image-independent vector (docs/vision.md).
+ */
+export const BACKGROUND: Rgb = [128, 128, 128];
+/** The background's colour word in captions. */
+export const BACKGROUND_NAME = 'grey';
 /** Light grey of grid lines. */
 export const GRID: Rgb = [200, 200, 200];
 

@@ -78,7 +78,7 @@ test('caption and family records', () => {
     assert.equal(v.enable_thinking, false);
     assert.equal(v.task, 'vision-caption');
     assert.deepEqual((v.messages[0].content as Array<{ type: string; text?: string }>)[1], { type: 'text', text: CAPTION_PROMPT });
-    assert.match(v.messages[1].content as string, /on a white background\.$/);
+    assert.match(v.messages[1].content as string, /on a grey background\.$/);
   }
   writeVisionTask('clock', { n: 3, seed: 1, difficulty: [1] }, join(dir, 'clock.jsonl'));
   for (const r of readJsonl(join(dir, 'clock.jsonl'))) {

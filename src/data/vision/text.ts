@@ -1,12 +1,13 @@
 /**
  * Reading: a number (digits family) or a short word (words family) drawn with the bitmap font.
- * Knobs by level: longer strings, smaller glyphs, coloured ink and distractor strokes. The split key
- * is the string itself, so test images show numbers and words never drawn in train.
+ * Knobs by level: longer strings, smaller glyphs, coloured ink and distractor strokes; level 1 puts one
+ * glyph in each 28-pixel token cell of a row where the string fits. The split key is the string
+ * itself, so test images show numbers and words never drawn in train.
  */
 import type { WorldRng } from '../world/rng.js';
-import type { Family } from './family.js';
-import { drawText, textHeight, textWidth } from './font.js';
-import { COLORS, type ColorName, COLOR_NAMES, INK, GRID } from './palette.js';
+import { type Family, TOKEN_CELL } from './family.js';
+import { GLYPH_W, drawText, textHeight, textWidth } from './font.js';
+import { BACKGROUND_NAME, COLORS, type ColorName, COLOR_NAMES, INK, GRID } from './palette.js';
 import type { Rgb } from './raster.js';
 
 export interface TextScene {
@@ -16,6 +17,8 @@ export interface TextScene {
   x: number;
   y: number;
   scale: number;
+  /** pixels from one character's left edge to the next; null: the font's spacing */
+  advance?: number | null;
   /** null: black ink */
   color: ColorName | null;
   /** light grey distractor strokes: [x0, y0, x1, y1] */
@@ -48,6 +51,13 @@ function textFamily(kind: TextScene['kind']): Family<TextScene> {
     maxLevel: 3,
     sample(rng, level, size) {
       const text = sampleText(rng, kind, level);
+      const cells = level === 1 ? Math.floor(size / TOKEN_CELL) : 0;
+      if (text.length <= cells) {
+        // one glyph per token cell: scale 3 (15 x 21 pixels) centred in each cell of a row
+        const scale = 3, col = rng.int(0, cells - text.length), row = rng.int(0, cells - 1);
+        const x = col * TOKEN_CELL + Math.floor((TOKEN_CELL - GLYPH_W * scale) / 2), y = row * TOKEN_CELL + Math.floor((TOKEN_CELL - textHeight(scale)) / 2);
+        return { size, kind, text, x, y, scale, advance: TOKEN_CELL, color: null, strokes: [] };
+      }
       const scales = SCALES[level].filter((s) => textWidth(text, s) <= size - 8);
       const scale = scales.length > 0 ? rng.pick(scales) : 1;
       const w = textWidth(text, scale), h = textHeight(scale);
@@ -60,7 +70,7 @@ function textFamily(kind: TextScene['kind']): Family<TextScene> {
     render(scene, canvas, opts) {
       for (const [x0, y0, x1, y1] of scene.strokes) canvas.line({ x: x0, y: y0 }, { x: x1, y: y1 }, 1, GRID, opts);
       const ink: Rgb = scene.color === null ? INK : COLORS[scene.color];
-      drawText(canvas, scene.text, scene.x, scene.y, scene.scale, ink);
+      drawText(canvas, scene.text, scene.x, scene.y, scene.scale, ink, scene.advance ?? undefined);
     },
     describe(scene) {
       const chars = scene.text.split('');
@@ -70,7 +80,7 @@ function textFamily(kind: TextScene['kind']): Family<TextScene> {
         answer: scene.text,
         verifier: kind === 'digits' ? 'numeric' : 'exact',
         reasoning: `There is one line of ${scene.color ?? 'black'} text. Reading it from left to right: ${chars.join(', ')}. That is ${chars.length} ${kind === 'digits' ? 'digit' : 'letter'}${chars.length === 1 ? '' : 's'}, so the ${what} is ${scene.text}.`,
-        caption: `The ${what} "${scene.text}" written in ${scene.color ?? 'black'} on a white background.`,
+        caption: `The ${what} "${scene.text}" written in ${scene.color ?? 'black'} on a ${BACKGROUND_NAME} background.`,
       };
     },
     key(scene) {
