@@ -117,6 +117,12 @@ export interface ForwardOptions {
   balanceLoss?: boolean;
 }
 
+/** Hidden states [B, T, H] entering decoder layer `layer`: where `forwardAt` starts instead of the embeddings. */
+export interface LowerHidden {
+  layer: number;
+  hidden: Tensor;
+}
+
 export interface ModelOutput {
   /** [B, T, H] final hidden states (after model.norm) */
   hidden: Tensor;
@@ -177,7 +183,7 @@ export class GlmModel extends Module {
    * same values as `forward` at those positions. Not for a KV cache, prefix-bidirectional attention or
    * the MoE balance loss (`forward` handles those).
    */
-  forwardAt(ids: Tensor, last: Int32Array, opts: ForwardOptions = {}): Tensor {
+  forwardAt(ids: Tensor, last: Int32Array, opts: ForwardOptions & { start?: LowerHidden } = {}): Tensor {
     const [B, T] = ids.shape;
     if (opts.cache || opts.prefixLen || opts.balanceLoss) throw new ShapeError('forwardAt: no KV cache, prefixLen or balance loss (use forward)');
     if (last.length !== B) throw new ShapeError(`forwardAt: ${last.length} positions for a batch of ${B}`);
@@ -192,10 +198,23 @@ export class GlmModel extends Module {
       for (let t = 0; t <= last[b]; t++) keyMask[b * T + t] = mask ? mask[b * T + t] : 1;
     }
     const L = this.config.numHiddenLayers;
-    let x = this.embedTokens.forward(ids);
-    for (let i = 0; i < L - 1; i++) x = this.layers[i].forward(x, ctx, null);
+    const from = opts.start?.layer ?? 0;
+    if (from < 0 || from >= L) throw new ShapeError(`forwardAt: start layer ${from} is outside [0, ${L})`);
+    if (opts.start && opts.start.hidden.shape.join() !== [B, T, this.config.hiddenSize].join()) throw new ShapeError(`forwardAt: start hidden states ${opts.start.hidden.shape.join('x')}, expected ${B}x${T}x${this.config.hiddenSize}`);
+    let x = opts.start ? opts.start.hidden : this.embedTokens.forward(ids);
+    for (let i = from; i < L - 1; i++) x = this.layers[i].forward(x, ctx, null);
     const y = this.layers[L - 1].forwardRows(x, new Tensor(rows, [B]), keyMask, ctx);
     return this.norm.forward(F.reshape(y, [B, this.config.hiddenSize]));
+  }
+
+  /** The hidden states [B, T, H] that enter decoder layer `layer` (the embeddings for 0), for `forwardAt`'s `start`. */
+  lowerHidden(ids: Tensor, layer: number, opts: ForwardOptions = {}): Tensor {
+    const [B, T] = ids.shape;
+    if (layer < 0 || layer > this.config.numHiddenLayers) throw new ShapeError(`lowerHidden: layer ${layer} is outside [0, ${this.config.numHiddenLayers}]`);
+    const ctx = this.context(B, T, { attentionMask: opts.attentionMask, positions: opts.positions });
+    let x = this.embedTokens.forward(ids);
+    for (let i = 0; i < layer; i++) x = this.layers[i].forward(x, ctx, null);
+    return x;
   }
 
   /** ids int32 [B, T] -> final hidden states [B, T, H]. */
@@ -327,8 +346,8 @@ export class GlmForSequenceClassification extends Module {
     this.score = this.child('score', new Linear(config.hiddenSize, numLabels, false, init));
   }
 
-  /** ids [B, T] -> scores [B, numLabels] */
-  forward(ids: Tensor, opts: ForwardOptions = {}): Tensor {
+  /** ids [B, T] -> scores [B, numLabels]; `start`: the hidden states entering a decoder layer (the layers below are skipped) */
+  forward(ids: Tensor, opts: ForwardOptions & { start?: LowerHidden } = {}): Tensor {
     const [B, T] = ids.shape;
     const last = new Int32Array(B);
     for (let b = 0; b < B; b++) {
