@@ -75,6 +75,29 @@ export class GlmAttention extends Module {
   }
 
   /**
+   * Attention output at one query row per sequence: `rows` [B] are flat indices b*T + t into x [B, T, H]
+   * (the normed input), `keyMask` [B, T] the keys each row's query may see (for a causal model: the real
+   * tokens up to and including its own position). Keys and values come from every position, queries only
+   * from the rows: what the full causal forward gives at those positions. -> [B, 1, H]
+   */
+  forwardRows(x: Tensor, rows: Tensor, keyMask: Int32Array, ctx: LayerContext): Tensor {
+    const [B, T, H] = x.shape;
+    const D = this.headDim;
+    let q = F.reshape(this.qProj.forward(F.indexSelect(F.reshape(x, [B * T, H]), 0, rows)), [B, 1, this.heads, D]);
+    let k = F.reshape(this.kProj.forward(x), [B, T, this.headsKv, D]);
+    const v = F.reshape(this.vProj.forward(x), [B, T, this.headsKv, D]);
+    if (this.qNorm && this.kNorm) {
+      q = this.qNorm.forward(q);
+      k = this.kNorm.forward(k);
+    }
+    const ropeOpts = { rotaryDim: this.rotary, interleaved: this.interleaved };
+    q = F.rope(q, F.indexSelect(ctx.cos, 0, rows), F.indexSelect(ctx.sin, 0, rows), ropeOpts);
+    k = F.rope(k, ctx.cos, ctx.sin, ropeOpts);
+    const y = F.attention(q, k, v, { causal: false, keyMask }); // [B, 1, Hq, D]
+    return this.oProj.forward(F.reshape(y, [B, 1, this.heads * D]));
+  }
+
+  /**
    * Inference with a KV cache: append this step's k, v, then attend every sequence over the filled
    * slots of the cache. When batch row b is cache row b (always for generate()'s cache) the kernel
    * reads the cache's [B, capacity, Hkv, D] buffers in one call; otherwise once per sequence on views.

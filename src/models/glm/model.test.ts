@@ -177,3 +177,28 @@ test('sequence classification scores the last real token', () => {
   });
   assert.ok(rm.stateDict().has('score.weight'));
 });
+
+test('sequence classification: the top layer run at the last real token only gives the full forward\'s scores and gradients', () => {
+  for (const moe of [false, true]) {
+    const cfg = micro(moe);
+    const rm = new GlmForSequenceClassification(cfg, 1, { seed: 5 });
+    const rng = new Rng(6);
+    const B = 3, T = 7;
+    const ids = randomIds(rng, B, T, cfg.vocabSize);
+    const mask = new Int32Array(B * T);
+    [7, 4, 1].forEach((n, b) => mask.fill(1, b * T, b * T + n)); // right padding, one row of a single token
+    const run = (full: boolean) => {
+      rm.zeroGrad();
+      const s = full
+        ? rm.score.forward(F.indexSelect(F.reshape(rm.model.forward(ids, { attentionMask: mask }).hidden, [B * T, cfg.hiddenSize]), 0, Tensor.ids([6, T + 3, 2 * T], [B])))
+        : rm.forward(ids, { attentionMask: mask });
+      F.sum(F.mul(s, Tensor.from([1, -2, 0.5], [B, 1]))).backward();
+      // an expert that no last position routes to has no gradient: zeros
+      return { scores: [...s.data], grads: rm.parameters().map((p) => (p.grad ? [...p.grad.data] : new Array<number>(p.size).fill(0))) };
+    };
+    const full = run(true), last = run(false);
+    assertClose(last.scores, full.scores, { atol: 1e-5 });
+    full.grads.forEach((g, i) => assertClose(last.grads[i], g, { atol: 1e-4 }));
+    assert.ok(full.grads.some((g) => g.some((v) => v !== 0)), 'a gradient that is not all zeros');
+  }
+});

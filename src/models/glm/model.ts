@@ -61,6 +61,22 @@ export class GlmDecoderLayer extends Module {
     if (this.postMlpLayernorm) m = this.postMlpLayernorm.forward(m);
     return F.add(h, m);
   }
+
+  /**
+   * The layer's output at one position per sequence only (`rows` [B]: flat indices b*T + t into x
+   * [B, T, H]; `keyMask` [B, T]: the keys each position sees): the same values as `forward` at those
+   * positions, for the attention's queries, the MLP and the norms run on B rows instead of B*T. -> [B, 1, H]
+   */
+  forwardRows(x: Tensor, rows: Tensor, keyMask: Int32Array, ctx: LayerContext): Tensor {
+    const [B, T, H] = x.shape;
+    let a = this.selfAttn.forwardRows(this.inputLayernorm.forward(x), rows, keyMask, ctx);
+    if (this.postSelfAttnLayernorm) a = this.postSelfAttnLayernorm.forward(a);
+    const h = F.add(F.reshape(F.indexSelect(F.reshape(x, [B * T, H]), 0, rows), [B, 1, H]), a);
+    const hn = this.postAttentionLayernorm.forward(h);
+    let m = this.mlp instanceof GlmMoe ? this.mlp.forward(hn, false).y : this.mlp.forward(hn);
+    if (this.postMlpLayernorm) m = this.postMlpLayernorm.forward(m);
+    return F.add(h, m);
+  }
 }
 
 /** The MTP block (GLM-4.5): x = eh_proj([enorm(embed(t+1)); hnorm(h_t)]) -> decoder block -> shared_head. */
@@ -99,6 +115,12 @@ export interface ForwardOptions {
   cache?: KVCache | null;
   /** collect the MoE sequence balance loss */
   balanceLoss?: boolean;
+}
+
+/** Hidden states [B, T, H] entering decoder layer `layer`: where `forwardAt` starts instead of the embeddings. */
+export interface LowerHidden {
+  layer: number;
+  hidden: Tensor;
 }
 
 export interface ModelOutput {
@@ -152,6 +174,47 @@ export class GlmModel extends Module {
     }
     const { cos, sin } = F.ropeTables(positions, rd, cfg.ropeTheta, this.embedTokens.weight.dtype === 'f64' ? 'f64' : 'f32', freq);
     return { cos, sin, keyMask: opts.cache ? null : mask, prefixLen: opts.prefixLen ?? null, causal: true, cache: opts.cache ?? null };
+  }
+
+  /**
+   * Final hidden states [B, H] at one position per sequence (`last` [B], each in [0, T)), for heads that
+   * read a single position (the sequence classifier): the last decoder layer runs its queries, MLP and
+   * norms on those B positions only; the layers below run in full (their keys and values feed it). The
+   * same values as `forward` at those positions. Not for a KV cache, prefix-bidirectional attention or
+   * the MoE balance loss (`forward` handles those).
+   */
+  forwardAt(ids: Tensor, last: Int32Array, opts: ForwardOptions & { start?: LowerHidden } = {}): Tensor {
+    const [B, T] = ids.shape;
+    if (opts.cache || opts.prefixLen || opts.balanceLoss) throw new ShapeError('forwardAt: no KV cache, prefixLen or balance loss (use forward)');
+    if (last.length !== B) throw new ShapeError(`forwardAt: ${last.length} positions for a batch of ${B}`);
+    const ctx = this.context(B, T, opts);
+    const mask = opts.attentionMask ?? null;
+    // the keys the query at last[b] sees in the causal forward: real tokens at positions <= last[b]
+    const keyMask = new Int32Array(B * T);
+    const rows = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      if (last[b] < 0 || last[b] >= T) throw new ShapeError(`forwardAt: position ${last[b]} of row ${b} is outside [0, ${T})`);
+      rows[b] = b * T + last[b];
+      for (let t = 0; t <= last[b]; t++) keyMask[b * T + t] = mask ? mask[b * T + t] : 1;
+    }
+    const L = this.config.numHiddenLayers;
+    const from = opts.start?.layer ?? 0;
+    if (from < 0 || from >= L) throw new ShapeError(`forwardAt: start layer ${from} is outside [0, ${L})`);
+    if (opts.start && opts.start.hidden.shape.join() !== [B, T, this.config.hiddenSize].join()) throw new ShapeError(`forwardAt: start hidden states ${opts.start.hidden.shape.join('x')}, expected ${B}x${T}x${this.config.hiddenSize}`);
+    let x = opts.start ? opts.start.hidden : this.embedTokens.forward(ids);
+    for (let i = from; i < L - 1; i++) x = this.layers[i].forward(x, ctx, null);
+    const y = this.layers[L - 1].forwardRows(x, new Tensor(rows, [B]), keyMask, ctx);
+    return this.norm.forward(F.reshape(y, [B, this.config.hiddenSize]));
+  }
+
+  /** The hidden states [B, T, H] that enter decoder layer `layer` (the embeddings for 0), for `forwardAt`'s `start`. */
+  lowerHidden(ids: Tensor, layer: number, opts: ForwardOptions = {}): Tensor {
+    const [B, T] = ids.shape;
+    if (layer < 0 || layer > this.config.numHiddenLayers) throw new ShapeError(`lowerHidden: layer ${layer} is outside [0, ${this.config.numHiddenLayers}]`);
+    const ctx = this.context(B, T, { attentionMask: opts.attentionMask, positions: opts.positions });
+    let x = this.embedTokens.forward(ids);
+    for (let i = 0; i < layer; i++) x = this.layers[i].forward(x, ctx, null);
+    return x;
   }
 
   /** ids int32 [B, T] -> final hidden states [B, T, H]. */
@@ -283,17 +346,21 @@ export class GlmForSequenceClassification extends Module {
     this.score = this.child('score', new Linear(config.hiddenSize, numLabels, false, init));
   }
 
-  /** ids [B, T] -> scores [B, numLabels] */
-  forward(ids: Tensor, opts: ForwardOptions = {}): Tensor {
+  /** ids [B, T] -> scores [B, numLabels]; `start`: the hidden states entering a decoder layer (the layers below are skipped) */
+  forward(ids: Tensor, opts: ForwardOptions & { start?: LowerHidden } = {}): Tensor {
     const [B, T] = ids.shape;
-    const { hidden } = this.model.forward(ids, opts);
     const last = new Int32Array(B);
     for (let b = 0; b < B; b++) {
       let l = T - 1;
       if (opts.attentionMask) while (l > 0 && !opts.attentionMask[b * T + l]) l--;
-      last[b] = b * T + l;
+      last[b] = l;
     }
-    const h = F.indexSelect(F.reshape(hidden, [B * T, this.config.hiddenSize]), 0, new Tensor(last, [B]));
-    return this.score.forward(h);
+    if (opts.cache || opts.prefixLen || opts.balanceLoss) {
+      const { hidden } = this.model.forward(ids, opts);
+      const flat = Int32Array.from(last, (l, b) => b * T + l);
+      return this.score.forward(F.indexSelect(F.reshape(hidden, [B * T, this.config.hiddenSize]), 0, new Tensor(flat, [B])));
+    }
+    // only the last real token's hidden state is read: the top layer runs at that position alone
+    return this.score.forward(this.model.forwardAt(ids, last, opts));
   }
 }

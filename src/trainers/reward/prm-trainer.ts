@@ -11,7 +11,8 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { tokenizeSteps, type StepLayout, type StepwiseExample, type TokenizedSteps } from '../../data/stepwise.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
-import type { RewardConfig } from './reward-trainer.js';
+import { freezeLowerLayers, type RewardConfig } from './reward-trainer.js';
+import type { Module } from '../../nn/module.js';
 import { aggregateStepScores, scoreSteps, stepBceLoss, stepLogits, type StepAggregation } from './prm.js';
 
 export interface TokenizedStepExample extends TokenizedSteps {
@@ -85,10 +86,16 @@ export function stepRewardMetrics(rm: GlmForSequenceClassification, examples: re
 export class ProcessRewardTrainer extends Trainer<RewardConfig> {
   readonly method = 'reward';
   private readonly padId: number;
+  private readonly trained: Module;
 
   constructor(config: RewardConfig, readonly rm: GlmForSequenceClassification, tokenizer: Tokenizer, private readonly examples: TokenizedStepExample[], private readonly evalExamples: TokenizedStepExample[] | null) {
     super(config, rm, tokenizer, examples.length);
     this.padId = tokenizer.requireId(EOS_TOKEN);
+    this.trained = freezeLowerLayers(rm, config.freeze_layers);
+  }
+
+  protected override trainableModule(): Module {
+    return this.trained;
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {

@@ -23,6 +23,9 @@ import { pairwiseRewardLoss } from '../preference-losses.js';
 import { STEP_AGGREGATIONS } from './prm.js';
 import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
 import { STEP_LAYOUTS } from '../../data/stepwise.js';
+import { Module } from '../../nn/module.js';
+import { ConfigError } from '../../errors.js';
+import { FrozenFeatureCache } from './frozen-cache.js';
 
 export const rewardSchema = {
   ...baseSchema,
@@ -40,6 +43,8 @@ export const rewardSchema = {
   correctness_weight: field('number', 0, 'mu of the multi-task BCE on chosen_correct / rejected_correct labels (0 = off)', { min: 0 }),
   max_seq_length: field('int', 256, 'tokens per prompt + response (longer pairs are dropped and counted)', { min: 2 }),
   ...lengthGroupsField,
+  freeze_layers: field('int', 0, 'freeze the token embeddings and the lowest N decoder layers: they get no gradient and no update, and the backward pass stops above them (0 = train everything)', { min: 0 }),
+  frozen_cache_mb: field('int', 0, 'with --freeze-layers: keep the frozen layers\' output of each response in memory, up to this many MB, so later steps on a response run only the layers above (same scores up to float rounding; 0 = recompute at every step)', { min: 0 }),
   process: field('boolean', false, 'train a process reward model on stepwise data ({prompt, completions: steps, labels: one boolean per step}) instead of preference pairs'),
   supervision: choice(['process', 'outcome'], 'process', 'with --process: a label on every step, or only on the last step (whether the whole response is right: an outcome reward model on the same data)'),
   reward_aggregation: choice(STEP_AGGREGATIONS, 'min', 'with --process: how step probabilities make a response score (min, prod or last), saved with the model'),
@@ -111,13 +116,53 @@ export function pairMetrics(pairs: readonly TokenizedPair[], rw: readonly number
   return out;
 }
 
+/**
+ * Freezes the token embeddings and the lowest `n` decoder layers of `rm` (no gradient: the autograd
+ * tape records nothing below the first trained layer, so the backward pass stops there) and makes every
+ * other parameter trainable again (n = 0: all). Returns the trained parameters as a module for the optimizer.
+ */
+export function freezeLowerLayers(rm: GlmForSequenceClassification, n: number): Module {
+  const L = rm.config.numHiddenLayers;
+  if (n > L) throw new ConfigError(`--freeze-layers ${n}: the model has ${L} decoder layers; freeze at most ${L} (the score head and the final norm always train)`);
+  const frozen = new Set([...rm.model.embedTokens.parameters(), ...rm.model.layers.slice(0, n).flatMap((l) => l.parameters())]);
+  for (const p of rm.parameters()) p.requireGrad(n === 0 || !frozen.has(p));
+  return new TrainedParameters(rm);
+}
+
+/** A view of a module's parameters that require gradients, under their own names (what the optimizer builds its groups from). */
+class TrainedParameters extends Module {
+  constructor(private readonly inner: Module) {
+    super();
+  }
+
+  override namedParameters(prefix = ''): [string, Tensor][] {
+    return this.inner.namedParameters(prefix).filter(([, t]) => t.requiresGrad);
+  }
+}
+
 export class RewardTrainer extends Trainer<RewardConfig> {
   readonly method = 'reward';
   private readonly padId: number;
+  private readonly trained: Module;
 
-  constructor(config: RewardConfig, readonly rm: GlmForSequenceClassification, tokenizer: Tokenizer, private readonly pairs: TokenizedPair[], private readonly evalPairs: TokenizedPair[] | null) {
+  /** the frozen layers' output per response (freeze_layers > 0 with frozen_cache_mb > 0, or a cache given), else null */
+  readonly frozenCache: FrozenFeatureCache | null;
+
+  /** `opts.frozenCache`: a cache to use (and fill) instead of a new one, e.g. shared by trainers on the same pairs and model */
+  constructor(config: RewardConfig, readonly rm: GlmForSequenceClassification, tokenizer: Tokenizer, private readonly pairs: TokenizedPair[], private readonly evalPairs: TokenizedPair[] | null, opts: { frozenCache?: FrozenFeatureCache } = {}) {
     super(config, rm, tokenizer, pairs.length);
     this.padId = tokenizer.requireId(EOS_TOKEN);
+    this.trained = freezeLowerLayers(rm, config.freeze_layers);
+    // the input of the lowest trained layer (of the top layer when all are frozen: forwardAt runs it)
+    const layer = Math.min(config.freeze_layers, rm.config.numHiddenLayers - 1);
+    if (opts.frozenCache && (config.freeze_layers === 0 || opts.frozenCache.layer !== layer)) {
+      throw new ConfigError(`reward: the frozen-feature cache holds the input of layer ${opts.frozenCache.layer}, but --freeze-layers ${config.freeze_layers} ${config.freeze_layers === 0 ? 'freezes nothing' : `needs layer ${layer}`}; give a cache made for this freeze_layers, or none`);
+    }
+    this.frozenCache = opts.frozenCache ?? (config.freeze_layers > 0 && config.frozen_cache_mb > 0 ? new FrozenFeatureCache(layer, config.frozen_cache_mb * 2 ** 20) : null);
+  }
+
+  protected override trainableModule(): Module {
+    return this.trained;
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {
@@ -129,9 +174,11 @@ export class RewardTrainer extends Trainer<RewardConfig> {
     let tokens = 0;
     const parts = groups.map((g) => {
       const ps = g.map((i) => drawn[i]);
-      const batch = responseBatch([...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)], this.padId);
+      const seqs = [...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)];
+      const batch = this.frozenCache ? this.frozenCache.batch(this.rm, seqs, this.padId) : { ...responseBatch(seqs, this.padId), start: undefined };
       tokens += batch.attentionMask!.reduce((a, b) => a + b, 0);
-      const s = F.reshape(this.rm.forward(batch.ids, { attentionMask: batch.attentionMask }), [2 * g.length]);
+      const start = batch.start;
+      const s = F.reshape(this.rm.forward(batch.ids, { attentionMask: batch.attentionMask, start }), [2 * g.length]);
       return { scores: s, rw: F.slice(s, 0, 0, g.length), rl: F.slice(s, 0, g.length, 2 * g.length) };
     });
     const rw = parts.length === 1 ? parts[0].rw : F.concat(parts.map((p) => p.rw));
