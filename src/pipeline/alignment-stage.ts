@@ -61,17 +61,22 @@ export const REWARD_FROZEN_CACHE_MB = 2048;
  * trained): about a third of the CPU, validation accuracy 0.875 on the tiny preset's pairs (was 0.892;
  * docs/performance.md "The main job").
  */
-export function rewardCurriculum(quick: boolean, numHiddenLayers = 4): RewardPhase[] {
+export function rewardCurriculum(quick: boolean, numHiddenLayers = 4, frozenHalf = false): RewardPhase[] {
   const k = quick ? 1 / 500 : 1;
   const steps = (n: number) => Math.max(1, Math.round(n * k));
-  const freezeLayers = Math.floor(numHiddenLayers / 2);
+  // frozenHalf: 1000 + 300 + 300 + 150 steps with the lower half of the layers frozen (and cached) costs
+  // about a third of the CPU; it scored 0.875 on validation pairs but 0.8475 on test pairs, under the
+  // 0.85 target (the default below: 0.8975 on the same pairs), so it is not the default
+  // (docs/performance.md "The main job").
+  const freezeLayers = frozenHalf ? Math.floor(numHiddenLayers / 2) : 0;
   return [
-    { data: 'contrastive', steps: steps(1000), learningRate: 3e-4, lengthBalance: false, freezeLayers },
+    { data: 'contrastive', steps: steps(frozenHalf ? 1000 : 1500), learningRate: 3e-4, lengthBalance: false, freezeLayers },
     { data: 'mixed', steps: steps(300), learningRate: 3e-4, lengthBalance: true, freezeLayers },
     { data: 'mixed', steps: steps(300), learningRate: 3e-4, lengthBalance: true, freezeLayers },
     { data: 'world', steps: steps(150), learningRate: 1e-4, lengthBalance: true, freezeLayers },
   ];
 }
+
 
 /** Sizes of the alignment stages (full and --quick). */
 export function alignmentSizes(quick: boolean) {
