@@ -44,7 +44,8 @@ export const rept: Experiment = {
   name: 'rept',
   paper: 'REPT: Bridging language models and machine reading comprehension via retrieval-based pre-training',
   claim: 'A reader pre-trained with REPT answers held-out multi-sentence world MRC questions more accurately than one pre-trained for the same steps with plain masked LM or the causal LM objective.',
-  minutes: { alone: 18, withBase: 18 },
+  // from the validation runs' CPU time (docs/reading.md): ~340 CPU-seconds per arm and seed, base pre-training ~415; CPU-seconds / 2 for 2 cores
+  minutes: { alone: 21, withBase: 17 },
   // the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
   needs: 'pretrain',
   defaultSeeds: (quick) => (quick ? [0] : [0, 1]),
@@ -116,6 +117,7 @@ export const rept: Experiment = {
       plots: [{ file: 'accuracy.svg', caption: 'Held-out hard world MRC accuracy by pre-training objective (95% bootstrap CIs)', svg: barChart({ title: 'REPT vs MLM vs CLM pre-training', yLabel: 'accuracy', bars: ARMS.map(bar) }) }],
       notes: [
         `${S.docs} annotated world documents, ${S.pretrain_steps} pre-training steps x ${S.pretrain_batch} documents at lr ${S.pretrain_lr} per arm from ${pretrained ? 'the base pipeline\'s pre-trained model' : `the same fresh ${S.layers}-layer GLM (hidden ${S.hidden})`}; fine-tuned ${S.finetune_steps} steps x ${S.finetune_batch} at lr ${S.finetune_lr} on ${S.train_items} hard-kind items (answers only); ${test.length} held-out items x ${ctx.seeds.length} seed(s).`,
+        `Accuracy per seed (${ctx.seeds.join(', ')}): ${ARMS.map((a) => `${a.toUpperCase()} ${ctx.seeds.map((sd) => (arms[`${a}-seed${sd}`].accuracy as number).toFixed(3)).join(', ')}`).join('; ')} (readers trained alike can differ by several points: read differences within that spread as noise).`,
         `Accuracy by group (REPT / MLM / CLM): ${groups.map(([label, keep]) => `${label} ${ARMS.map((a) => acc(a, keep)).join(' / ')}`).join('; ')}.`,
         pretrained
           ? 'The "causal LM as is" arm is the pre-trained causal LM continued for the same steps with its own next-token objective on the same documents (so every arm gets the same budget), then read bidirectionally like the others.'
