@@ -42,8 +42,43 @@ test('stm defaults: a pre-trained backbone with the paper\'s thresholds, on the 
   assert.equal(s.confidence, 0.9);
   assert.equal(s.min_value, 0.5);
   assert.equal(s.steps, 600);
+  assert.deepEqual(stm.defaultSeeds!(false), [0, 1, 2]); // reader-to-reader variance is as large as the effect
+  assert.deepEqual(stm.defaultSeeds!(true), [0]);
   const items = hardItems(40, 4, s.kinds as never);
   assert.deepEqual([...new Set(items.map((r) => r.kind))].sort(), ['compare', 'paraphrase', 'three_hop', 'two_hop']);
+});
+
+test('stm with several seeds decides on t-intervals over the seeds and reports the pooled bootstrap beside them', () => {
+  const out = tempDir();
+  const r = runCli(['experiment', 'run', 'stm', '--out', out, '--quick', '--quiet', '--seeds', '0,1'], { timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  const deciding = result.comparisons.filter((c: { decides: boolean }) => c.decides);
+  assert.equal(deciding.length, 3);
+  const arms = result.arms as Record<string, Record<string, number>>;
+  for (const c of deciding) {
+    assert.equal(c.method, 't-interval over seeds');
+    assert.equal(c.n, 2);
+  }
+  // the deciding P@k difference is the mean over seeds of each seed's mean difference
+  const pk = deciding.find((c: { b: string }) => c.b.startsWith('answer-only attention'));
+  const perSeed = [0, 1].map((s) => arms[`stm-seed${s}`].it1_pk - arms[`stm-seed${s}`].it0_pk);
+  assert.ok(Math.abs(pk.diff - (perSeed[0] + perSeed[1]) / 2) < 1e-9, `${pk.diff} vs ${perSeed}`);
+  const pooled = result.comparisons.filter((c: { metric: string }) => c.metric.endsWith('pooled over seeds'));
+  assert.equal(pooled.length, 3);
+  for (const c of pooled) {
+    assert.equal(c.method, 'paired bootstrap over prompts');
+    assert.equal(c.n, 16); // 8 held-out items x 2 seeds
+    assert.equal(c.decides, false);
+  }
+});
+
+test('rept defaults: every arm continues the base pipeline\'s pre-trained model for the same steps', async () => {
+  const { rept } = await import('../src/experiment/experiments/rept.js');
+  const s = rept.settings(false) as { backbone: string; pretrain_steps: number };
+  assert.equal(s.backbone, 'pretrained');
+  assert.equal(rept.needs, 'pretrain');
+  assert.equal((rept.settings(true) as { backbone: string }).backbone, 'fresh'); // --quick builds its own micro reader, no base
 });
 
 test('pretrainedReader starts a reader from a causal-LM folder with its tokenizer and fresh heads', async () => {

@@ -4,9 +4,11 @@
  * hard world MRC questions more accurately than one pre-trained for the same steps with plain
  * masked LM, or with the causal LM objective (the backbone "as is" for a GLM), most on questions
  * whose evidence is several sentences.
- * Per seed, three arms from the same fresh GLM on the same annotated world documents, each then
- * fine-tuned identically on hard-kind MRC items (answer loss only) and evaluated on held-out items
- * (another task seed). Claims, paired bootstrap over (seed, item):
+ * Per seed, three arms start from the same point (by default the base pipeline's pre-trained model,
+ * as the paper continues pre-training a pre-trained LM; `backbone: 'fresh'` a fresh small GLM),
+ * are pre-trained for the same steps on the same annotated world documents with REPT, plain masked
+ * LM or the causal LM objective, then fine-tuned identically on hard-kind MRC items (answer loss
+ * only) and evaluated on held-out items (another task seed). Claims, paired bootstrap over (seed, item):
  *   1. accuracy(REPT) - accuracy(MLM) > 0;   2. accuracy(REPT) - accuracy(CLM) > 0;
  * reported, not deciding: the same differences on multi-sentence vs single-sentence items and on
  * the multi-hop, pronoun/alias and paraphrase kinds.
@@ -16,9 +18,12 @@ import { reptPretrain } from '../../models/reader/rept.js';
 import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
 import { barChart } from '../../report/svg.js';
 import type { Comparison, Experiment, ExperimentContext, ScoreRow } from '../types.js';
-import { KIND_GROUPS, annotatedDocs, freshReader, hardItems, readingTokenizer } from './reading-common.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { KIND_GROUPS, annotatedDocs, freshReader, hardItems, pretrainedReader, readingTokenizer } from './reading-common.js';
 
 interface Settings extends Record<string, unknown> {
+  /** 'pretrained': every arm starts from the base pipeline's pre-trained model; 'fresh': from the same randomly initialised GLM of `hidden` x `layers` */
+  backbone: 'pretrained' | 'fresh';
   hidden: number;
   layers: number;
   docs: number;
@@ -39,17 +44,22 @@ export const rept: Experiment = {
   name: 'rept',
   paper: 'REPT: Bridging language models and machine reading comprehension via retrieval-based pre-training',
   claim: 'A reader pre-trained with REPT answers held-out multi-sentence world MRC questions more accurately than one pre-trained for the same steps with plain masked LM or the causal LM objective.',
-  minutes: { alone: 18, withBase: 18 },
-  needs: 'init',
+  // from the validation runs' CPU time (docs/reading.md): ~340 CPU-seconds per arm and seed, base pre-training ~415; CPU-seconds / 2 for 2 cores
+  minutes: { alone: 21, withBase: 17 },
+  // the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
+  needs: 'pretrain',
   defaultSeeds: (quick) => (quick ? [0] : [0, 1]),
   settings(quick) {
     return quick
-      ? { hidden: 32, layers: 1, docs: 16, pretrain_steps: 2, pretrain_batch: 1, pretrain_lr: 2e-3, train_items: 12, finetune_steps: 2, finetune_batch: 2, finetune_lr: 2e-3, test_items: 8, resamples: 1000 }
-      : { hidden: 64, layers: 2, docs: 2000, pretrain_steps: 600, pretrain_batch: 8, pretrain_lr: 2e-3, train_items: 1000, finetune_steps: 500, finetune_batch: 8, finetune_lr: 2e-3, test_items: 400, resamples: 2000 };
+      ? { backbone: 'fresh', hidden: 32, layers: 1, docs: 16, pretrain_steps: 2, pretrain_batch: 1, pretrain_lr: 2e-3, train_items: 12, finetune_steps: 2, finetune_batch: 2, finetune_lr: 2e-3, test_items: 8, resamples: 1000 }
+      // chosen on validation items (task seed 77, never the test items), docs/reading.md "Choosing the rept defaults"
+      : { backbone: 'pretrained', hidden: 64, layers: 2, docs: 2000, pretrain_steps: 200, pretrain_batch: 8, pretrain_lr: 5e-4, train_items: 1000, finetune_steps: 600, finetune_batch: 8, finetune_lr: 1e-3, test_items: 400, resamples: 2000 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
-    const tok = readingTokenizer();
+    let tok: Tokenizer | null = null; // the fresh backbone's BPE tokenizer, built when first needed
+    const pretrained = S.backbone === 'pretrained' ? (await ctx.base()).pretrainDir : null;
+    const startReader = (seed: number) => (pretrained ? pretrainedReader(pretrained, seed) : freshReader((tok ??= readingTokenizer()), { hidden: S.hidden, layers: S.layers }, seed));
     const docs = annotatedDocs(S.docs, 1);
     const train = hardItems(S.train_items, 2);
     const test = hardItems(S.test_items, 903);
@@ -58,7 +68,7 @@ export const rept: Experiment = {
     for (const arm of ARMS) {
       for (const seed of ctx.seeds) {
         const r = await ctx.arm(`${arm}-seed${seed}`, { arm, seed, ...S }, async () => {
-          const reader = freshReader(tok, { hidden: S.hidden, layers: S.layers }, seed);
+          const reader = startReader(seed); // the same backbone and heads for every arm of a seed
           const log = reptPretrain(reader, docs, { steps: S.pretrain_steps, batch: S.pretrain_batch, lr: S.pretrain_lr, seed, objective: arm, log: (s) => ctx.log(`${arm} seed ${seed} pretrain ${s}`) });
           const ft = trainMrc(reader, train, { steps: S.finetune_steps, batch: S.finetune_batch, lr: S.finetune_lr, seed, evidenceWeight: 0, log: (s) => ctx.log(`${arm} seed ${seed} finetune ${s}`) });
           const preds = predictMrc(reader, test);
@@ -106,9 +116,12 @@ export const rept: Experiment = {
       comparisons,
       plots: [{ file: 'accuracy.svg', caption: 'Held-out hard world MRC accuracy by pre-training objective (95% bootstrap CIs)', svg: barChart({ title: 'REPT vs MLM vs CLM pre-training', yLabel: 'accuracy', bars: ARMS.map(bar) }) }],
       notes: [
-        `${S.docs} annotated world documents, ${S.pretrain_steps} pre-training steps x ${S.pretrain_batch} documents per arm from the same fresh ${S.layers}-layer GLM (hidden ${S.hidden}); fine-tuned ${S.finetune_steps} steps x ${S.finetune_batch} on ${S.train_items} hard-kind items (answers only); ${test.length} held-out items x ${ctx.seeds.length} seed(s).`,
+        `${S.docs} annotated world documents, ${S.pretrain_steps} pre-training steps x ${S.pretrain_batch} documents at lr ${S.pretrain_lr} per arm from ${pretrained ? 'the base pipeline\'s pre-trained model' : `the same fresh ${S.layers}-layer GLM (hidden ${S.hidden})`}; fine-tuned ${S.finetune_steps} steps x ${S.finetune_batch} at lr ${S.finetune_lr} on ${S.train_items} hard-kind items (answers only); ${test.length} held-out items x ${ctx.seeds.length} seed(s).`,
+        `Accuracy per seed (${ctx.seeds.join(', ')}): ${ARMS.map((a) => `${a.toUpperCase()} ${ctx.seeds.map((sd) => (arms[`${a}-seed${sd}`].accuracy as number).toFixed(3)).join(', ')}`).join('; ')} (readers trained alike can differ by several points: read differences within that spread as noise).`,
         `Accuracy by group (REPT / MLM / CLM): ${groups.map(([label, keep]) => `${label} ${ARMS.map((a) => acc(a, keep)).join(' / ')}`).join('; ')}.`,
-        'The "causal LM as is" arm is the same backbone pre-trained for the same steps with the next-token objective (the objective GLM checkpoints come with), then read bidirectionally like the others.',
+        pretrained
+          ? 'The "causal LM as is" arm is the pre-trained causal LM continued for the same steps with its own next-token objective on the same documents (so every arm gets the same budget), then read bidirectionally like the others.'
+          : 'The "causal LM as is" arm is the same backbone pre-trained for the same steps with the next-token objective (the objective GLM checkpoints come with), then read bidirectionally like the others.',
       ],
     };
   },

@@ -3,8 +3,10 @@
  * reader over iterations, beyond its answer-only attention (iteration 0) and beyond a rule-based
  * word-overlap extractor, without hurting answer accuracy.
  * Per seed one arm runs the STM loop (`runStm`) on hard-kind world MRC items whose gold evidence is
- * never trained on, and scores every iteration on held-out items with gold evidence. Claims, paired
- * bootstrap over (seed, item):
+ * never trained on, and scores every iteration on held-out items with gold evidence. Claims, with two
+ * or more seeds a t-interval over seeds of the per-seed mean differences (readers trained alike differ
+ * as much as the effect, so the seed is the unit), with one seed a paired bootstrap over items (the
+ * pooled paired bootstrap over (seed, item) is reported beside the t-intervals):
  *   1. evidence P@k(last iteration) - P@k(iteration 0, answer-only attention) > 0;
  *   2. evidence P@k(last iteration) - P@k(word overlap with question + gold option) > 0;
  *   3. (non-inferiority) accuracy(last) - accuracy(iteration 0) > -0.05.
@@ -12,7 +14,7 @@
  */
 import { join } from 'node:path';
 import { runStm, STM_DEFAULTS, type StmRun } from '../../models/reader/stm.js';
-import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
+import { bootstrapMean, mean, pairedBootstrap, tInterval, verdictOf } from '../stats.js';
 import { xyChart } from '../../report/svg.js';
 import { HARD_MRC_KINDS, type MrcKind } from '../../data/world/index.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -55,10 +57,12 @@ export const stm: Experiment = {
   name: 'stm',
   paper: 'Evidence sentence extraction for machine reading comprehension (STM: self-training method)',
   claim: 'Self-training raises evidence precision over iterations and beats the answer-only attention and a word-overlap extractor, without hurting answer accuracy.',
-  minutes: { alone: 30, withBase: 25 },
+  // measured 2026-12-05/06 (docs/experiments/results/README.md): base pre-training ~7 CPU-minutes, ~15 per seed; CPU-seconds / 2 for 2 dedicated cores
+  minutes: { alone: 27, withBase: 23 },
   // 'sft': the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
   needs: 'pretrain',
-  defaultSeeds: () => [0],
+  // three seeds: the most whose default run fits 30 minutes on 2 cores (docs/reading.md)
+  defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
   settings(quick) {
     const paper = { confidence: STM_DEFAULTS.confidence, max_k: STM_DEFAULTS.maxK, min_value: STM_DEFAULTS.minValue, evidence_weight: STM_DEFAULTS.evidenceWeight, accuracy_margin: 0.05, resamples: quick ? 1000 : 2000 };
     return quick
@@ -93,22 +97,31 @@ export const stm: Experiment = {
     }
     const col = (k: string) => rows.map((r) => r[k] as number);
     const last = `it${S.iterations}`;
-    const cmp = (metric: string, a: string, b: string, ka: string, kb: string, margin: number): Comparison => {
-      const r = pairedBootstrap(col(ka), col(kb), { resamples: S.resamples, seed: 0 });
-      return { metric, a, b, diff: r.estimate, ci95: r.ci, n: r.n, claim: 'greater', margin, method: 'paired bootstrap over prompts', verdict: verdictOf(r.ci, 'greater', margin), decides: true };
+    const multi = ctx.seeds.length >= 2;
+    const seedMean = (k: string, seed: number) => mean(rows.filter((r) => r.seed === seed).map((r) => r[k] as number));
+    const cmp = (metric: string, a: string, b: string, ka: string, kb: string, margin: number, pooled = false): Comparison => {
+      const r = multi && !pooled ? tInterval(ctx.seeds.map((s) => seedMean(ka, s) - seedMean(kb, s))) : pairedBootstrap(col(ka), col(kb), { resamples: S.resamples, seed: 0 });
+      const method = multi && !pooled ? 't-interval over seeds' : 'paired bootstrap over prompts';
+      return { metric, a, b, diff: r.estimate, ci95: r.ci, n: r.n, claim: 'greater', margin, method, verdict: verdictOf(r.ci, 'greater', margin), decides: !pooled };
     };
+    const claims: [string, string, string, string, string, number][] = [
+      ['evidence precision@k', `STM iteration ${S.iterations}`, 'answer-only attention (iteration 0)', `${last}_pk`, 'it0_pk', 0],
+      ['evidence precision@k', `STM iteration ${S.iterations}`, 'word overlap (question + option)', `${last}_pk`, 'overlap_pk', 0],
+      ['answer accuracy (non-inferiority)', `STM iteration ${S.iterations}`, 'answer-only (iteration 0)', `${last}_correct`, 'it0_correct', -S.accuracy_margin],
+    ];
     const comparisons = [
-      cmp('evidence precision@k', `STM iteration ${S.iterations}`, 'answer-only attention (iteration 0)', `${last}_pk`, 'it0_pk', 0),
-      cmp('evidence precision@k', `STM iteration ${S.iterations}`, 'word overlap (question + option)', `${last}_pk`, 'overlap_pk', 0),
-      cmp('answer accuracy (non-inferiority)', `STM iteration ${S.iterations}`, 'answer-only (iteration 0)', `${last}_correct`, 'it0_correct', -S.accuracy_margin),
+      ...claims.map((c) => cmp(...c)),
       { ...cmp('evidence precision@1', `STM iteration ${S.iterations}`, 'answer-only attention (iteration 0)', `${last}_p1`, 'it0_p1', 0), decides: false },
+      // with several seeds, the pooled paired bootstrap over (seed, item) as a reported check
+      ...(multi ? claims.map((c) => cmp(`${c[0]}, pooled over seeds`, c[1], c[2], c[3], c[4], c[5], true)) : []),
     ];
     const its = Array.from({ length: S.iterations + 1 }, (_, i) => i);
     const ci = (k: string) => {
       const m = bootstrapMean(col(k), { resamples: S.resamples });
       return { y: m.estimate, yci: m.ci };
     };
-    const mean = (k: string) => ci(k).y;
+    const avg = (k: string) => ci(k).y;
+    const perSeed = (k: string) => ctx.seeds.map((sd) => seedMean(k, sd).toFixed(3)).join(', ');
     return {
       settings: S,
       arms: runs,
@@ -124,7 +137,9 @@ export const stm: Experiment = {
       }],
       notes: [
         `${S.train_items} training items of the kinds ${S.kinds.join(', ')} (gold evidence never trained on), ${S.test_items} held-out items x ${ctx.seeds.length} seed(s); ${S.iterations} self-training iterations of ${S.steps} steps x ${S.batch}, ${S.backbone === 'pretrained' ? 'each a reader started afresh from the base pipeline\'s pre-trained model' : `a fresh ${S.layers}-layer GLM reader (hidden ${S.hidden}) each`}; thresholds p > ${S.confidence}, exp(mean) > ${S.min_value}, k <= ${S.max_k}, ${S.top_k} labels added per iteration, evidence weight ${S.evidence_weight}.`,
-        `Per iteration (P@k / P@1 / accuracy): ${its.map((i) => `${i}: ${mean(`it${i}_pk`).toFixed(3)} / ${mean(`it${i}_p1`).toFixed(3)} / ${mean(`it${i}_correct`).toFixed(3)}`).join('; ')}; word overlap P@k ${mean('overlap_pk').toFixed(3)}, P@1 ${mean('overlap_p1').toFixed(3)}.`,
+        `Per iteration (P@k / P@1 / accuracy, pooled over seeds): ${its.map((i) => `${i}: ${avg(`it${i}_pk`).toFixed(3)} / ${avg(`it${i}_p1`).toFixed(3)} / ${avg(`it${i}_correct`).toFixed(3)}`).join('; ')}; word overlap P@k ${avg('overlap_pk').toFixed(3)}, P@1 ${avg('overlap_p1').toFixed(3)}.`,
+        `Per seed (${ctx.seeds.join(', ')}): ${its.map((i) => `iteration ${i} P@k ${perSeed(`it${i}_pk`)}, accuracy ${perSeed(`it${i}_correct`)}`).join('; ')}; pool sizes ${its.map((i) => `iteration ${i}: ${ctx.seeds.map((sd) => runs[`stm-seed${sd}`][`it${i}_pool`]).join(', ')}`).join('; ')}.`,
+        multi ? `Deciding intervals are t-intervals over the ${ctx.seeds.length} seeds' mean differences (the seed, not the item, is the unit: readers trained alike differ by as much as the effect); the pooled paired bootstrap over (seed, item) is reported beside them.` : 'One seed: the intervals are paired bootstraps over items and do not cover reader-to-reader variance; run --seeds 0,1,2 (the default) for that.',
         `The paper runs 10 iterations with K = 10000 on RACE-middle from a pre-trained BERT with thresholds 0.9 / 0.5; here ${S.iterations} iterations, K scaled to the training set, ${S.backbone === 'pretrained' ? 'every reader started from the pipeline\'s pre-trained GLM' : 'fresh small readers'}, and the thresholds and kinds chosen on validation items (docs/reading.md, "Choosing the stm defaults").`,
       ],
     };
