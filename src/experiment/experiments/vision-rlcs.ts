@@ -106,7 +106,8 @@ export const visionRlcs: Experiment = {
   name: 'vision-rlcs',
   paper: 'GLM-4.1V-Thinking: Towards Versatile Multimodal Reasoning with Scalable Reinforcement Learning',
   claim: 'RL with verifiable rewards on image prompts improves held-out accuracy in every visual task family over the SFT model, and RLCS reaches higher accuracy per rollout than uniform prompt sampling.',
-  minutes: { alone: 55, withBase: 25 },
+  // alone: the tiny-vl pipeline up to SFT (~20 minutes with 2,400 SFT steps, docs/vision.md "What made it read") plus the arms
+  minutes: { alone: 50, withBase: 25 },
   needs: 'vision-sft',
   settings(quick) {
     return quick
