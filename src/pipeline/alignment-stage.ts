@@ -16,8 +16,8 @@ import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { ChatMessage } from '../tokenizer/chat-types.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { resolveConfig } from '../trainers/base/config.js';
-import { FrozenFeatureCache } from '../trainers/reward/frozen-cache.js';
-import { RewardTrainer, pairMetrics, rewardModelFromCausal, rewardSchema, scoreResponses, scoreSequences } from '../trainers/reward/reward-trainer.js';
+import type { FrozenFeatureCache } from '../trainers/reward/frozen-cache.js';
+import { RewardTrainer, frozenCacheFor, pairMetrics, rewardModelFromCausal, rewardSchema, scoreResponses, scoreSequences } from '../trainers/reward/reward-trainer.js';
 import { DpoTrainer, dpoSchema } from '../trainers/dpo/dpo-trainer.js';
 import { ExoTrainer, candidatePairs, exoSchema, sampleCandidates, type CandidateGroup } from '../trainers/exo/exo-trainer.js';
 import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../trainers/ppo/ppo-trainer.js';
@@ -56,10 +56,6 @@ export const REWARD_FROZEN_CACHE_MB = 2048;
  * teach it to check the answer against the reasoning, the mixed pairs (half contrastive, half world)
  * bring style back in, and a short low-lr pass on the world pairs restores more of it. Trained on world
  * pairs alone it stays near chance where correctness decides (docs/experiments/alignment.md).
- * The embeddings and the lower half of the decoder layers stay as in the SFT model (their output is
- * computed once per response and kept), and the contrastive phase is 1,000 steps (was 1,500, all layers
- * trained): about a third of the CPU, validation accuracy 0.875 on the tiny preset's pairs (was 0.892;
- * docs/performance.md "The main job").
  */
 export function rewardCurriculum(quick: boolean, numHiddenLayers = 4, frozenHalf = false): RewardPhase[] {
   const k = quick ? 1 / 500 : 1;
@@ -76,7 +72,6 @@ export function rewardCurriculum(quick: boolean, numHiddenLayers = 4, frozenHalf
     { data: 'world', steps: steps(150), learningRate: 1e-4, lengthBalance: true, freezeLayers },
   ];
 }
-
 
 /** Sizes of the alignment stages (full and --quick). */
 export function alignmentSizes(quick: boolean) {
@@ -196,8 +191,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
       if (!loaded.has(key)) {
         const d = loadPreferenceData(cfg.data, tok, { maxLen: cfg.max_seq_length, balanceLength: cfg.length_balance, bucketWidth: cfg.length_bucket_width, seed: cfg.seed });
         ctx.log(`pipeline: reward model data ${ph.data}: ${d.pairs.length} pairs (${JSON.stringify(d.stats)})`);
-        const layer = Math.min(cfg.freeze_layers, rm.config.numHiddenLayers - 1);
-        loaded.set(key, { pairs: d.pairs, cache: cfg.freeze_layers > 0 && cfg.frozen_cache_mb > 0 ? new FrozenFeatureCache(layer, cfg.frozen_cache_mb * 2 ** 20) : undefined });
+        loaded.set(key, { pairs: d.pairs, cache: frozenCacheFor(cfg, rm) ?? undefined });
       }
       const { pairs, cache } = loaded.get(key)!;
       ctx.log(`pipeline: reward model phase ${i + 1}/${phases.length}: ${ph.steps} steps on ${pairs.length} ${ph.data} pairs at lr ${ph.learningRate}${ph.freezeLayers > 0 ? `, embeddings and ${ph.freezeLayers} lowest layers frozen` : ''}`);

@@ -129,6 +129,16 @@ export function freezeLowerLayers(rm: GlmForSequenceClassification, n: number): 
   return new TrainedParameters(rm);
 }
 
+/** The decoder layer whose input a frozen-feature cache keeps: the lowest trained one (the top layer when all are frozen: forwardAt runs it). */
+function frozenCacheLayer(freezeLayers: number, numHiddenLayers: number): number {
+  return Math.min(freezeLayers, numHiddenLayers - 1);
+}
+
+/** The frozen-feature cache a config asks for (freeze_layers > 0 with frozen_cache_mb > 0), else null. */
+export function frozenCacheFor(config: Pick<RewardConfig, 'freeze_layers' | 'frozen_cache_mb'>, rm: GlmForSequenceClassification): FrozenFeatureCache | null {
+  return config.freeze_layers > 0 && config.frozen_cache_mb > 0 ? new FrozenFeatureCache(frozenCacheLayer(config.freeze_layers, rm.config.numHiddenLayers), config.frozen_cache_mb * 2 ** 20) : null;
+}
+
 /** A view of a module's parameters that require gradients, under their own names (what the optimizer builds its groups from). */
 class TrainedParameters extends Module {
   constructor(private readonly inner: Module) {
@@ -153,12 +163,11 @@ export class RewardTrainer extends Trainer<RewardConfig> {
     super(config, rm, tokenizer, pairs.length);
     this.padId = tokenizer.requireId(EOS_TOKEN);
     this.trained = freezeLowerLayers(rm, config.freeze_layers);
-    // the input of the lowest trained layer (of the top layer when all are frozen: forwardAt runs it)
-    const layer = Math.min(config.freeze_layers, rm.config.numHiddenLayers - 1);
+    const layer = frozenCacheLayer(config.freeze_layers, rm.config.numHiddenLayers);
     if (opts.frozenCache && (config.freeze_layers === 0 || opts.frozenCache.layer !== layer)) {
       throw new ConfigError(`reward: the frozen-feature cache holds the input of layer ${opts.frozenCache.layer}, but --freeze-layers ${config.freeze_layers} ${config.freeze_layers === 0 ? 'freezes nothing' : `needs layer ${layer}`}; give a cache made for this freeze_layers, or none`);
     }
-    this.frozenCache = opts.frozenCache ?? (config.freeze_layers > 0 && config.frozen_cache_mb > 0 ? new FrozenFeatureCache(layer, config.frozen_cache_mb * 2 ** 20) : null);
+    this.frozenCache = opts.frozenCache ?? frozenCacheFor(config, rm);
   }
 
   protected override trainableModule(): Module {
