@@ -102,3 +102,25 @@ test('pretrainedReader starts a reader from a causal-LM folder with its tokenize
   assert.equal(p.length, 2);
   for (const x of p) assert.ok(Math.abs(x.probs.reduce((u, v) => u + v, 0) - 1) < 1e-5);
 });
+
+test('--jobs 2 runs the arms in two worker processes and gives the same result as one process', () => {
+  const run = (jobs: number) => {
+    const out = tempDir();
+    const r = runCli(['experiment', 'run', 'rept', '--out', out, '--quick', '--quiet', '--seeds', '0,1', '--threads', '1', '--jobs', String(jobs)], { timeoutMs: 300_000 });
+    assert.equal(r.code, 0, `--jobs ${jobs}: ${r.stderr}`);
+    return { out, result: JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) };
+  };
+  const one = run(1), two = run(2);
+  assert.deepEqual(two.result.arms, one.result.arms);
+  assert.deepEqual(two.result.comparisons, one.result.comparisons);
+  assert.equal(two.result.verdict, one.result.verdict);
+  for (const arm of Object.keys(two.result.arms)) {
+    assert.match(JSON.parse(readFileSync(join(two.out, arm, 'arm.json'), 'utf8')).worker, /^[01]\/2$/, arm); // run by a worker, not the parent
+    assert.equal(JSON.parse(readFileSync(join(one.out, arm, 'arm.json'), 'utf8')).worker, null, arm);
+  }
+  assert.ok(!existsSync(join(two.out, '.claims')));
+  // arms that read each other's results cannot run in parallel
+  const r = runCli(['experiment', 'run', 'exo-vs-dpo', '--out', tempDir(), '--quick', '--quiet', '--jobs', '2'], { timeoutMs: 60_000 });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--jobs 2 needs arms that never read each other's results/);
+});

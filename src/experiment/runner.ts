@@ -15,6 +15,9 @@ import { combineVerdicts, type Verdict } from './stats.js';
 import type { ArmResult, BaseArtifacts, Experiment, ExperimentContext, ExperimentOutcome, ScoreRow } from './types.js';
 import { renderReport } from './report-md.js';
 import { buildVisionBase, visionPipelineArtifacts } from './vision-base.js';
+import { claimArm, clearClaims, runWorkers, WORKER_ENV } from './parallel-arms.js';
+import { currentCli } from '../server/spawn-serve.js';
+import { writeTextAtomic } from '../io/atomic.js';
 
 export interface RunOptions {
   out: string;
@@ -26,6 +29,10 @@ export interface RunOptions {
   quiet: boolean;
   /** the command line that reproduces the run (written into report.md) */
   command: string;
+  /** worker processes for the arms (src/experiment/parallel-arms.ts); null/undefined = the experiment's default */
+  jobs?: number | null;
+  /** [executable, ...arguments before the glmkit command] that starts a worker; default: this process's CLI */
+  cli?: readonly string[];
 }
 
 export interface ExperimentResult {
@@ -64,7 +71,7 @@ async function buildBase(out: string, needs: Experiment['needs'], opts: RunOptio
   const cfg = resolveConfig(pipelineSchema, { object: { out: dir, seed, quick: opts.quick, until, quiet: opts.quiet }, objectSource: 'experiment' });
   await runPipeline(cfg, log);
   if (needs === 'reward') {
-    await runAlignmentStages({ out: dir, dataDir: join(dir, 'data'), sftDir: join(dir, 'sft', 'final'), seed, quick: opts.quick, quiet: opts.quiet, log }, { until: 'reward' });
+    await runAlignmentStages({ out: dir, dataDir: join(dir, 'data'), sftDir: join(dir, 'sft', 'final'), seed, quick: opts.quick, quiet: opts.quiet, log, lengthGroups: cfg.length_groups }, { until: 'reward' });
   }
   return pipelineArtifacts(dir, needs);
 }
@@ -94,20 +101,35 @@ function checkSettings(out: string, exp: Experiment, settings: Record<string, un
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
 }
 
-export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<ExperimentResult> {
-  const t0 = Date.now();
+/** The arguments of `glmkit experiment run` that make a worker of this run. */
+function workerArgs(exp: Experiment, opts: RunOptions, seeds: number[]): string[] {
+  return ['experiment', 'run', exp.name, '--out', opts.out, ...(opts.base ? ['--base', opts.base] : []), '--seeds', seeds.join(','), ...(opts.quick ? ['--quick'] : []), '--threads', '1', '--jobs', '1', ...(opts.quiet ? ['--quiet'] : [])];
+}
+
+interface PreparedRun {
+  ctx: ExperimentContext;
+  seeds: number[];
+  settings: Record<string, unknown>;
+  /** true once an arm run by this process threw */
+  ownArmFailed(): boolean;
+}
+
+/** Resolves seeds and settings, checks them against DIR, and makes the context the experiment runs in. */
+function prepareRun(exp: Experiment, opts: RunOptions, worker: boolean): PreparedRun {
   const log = opts.quiet ? () => {} : (s: string) => console.error(s);
   const seeds = opts.seeds ?? exp.defaultSeeds?.(opts.quick) ?? [0];
   const settings = { ...exp.settings(opts.quick), seeds, quick: opts.quick };
   mkdirSync(opts.out, { recursive: true });
   checkSettings(opts.out, exp, settings, opts.base ?? null);
   let base: BaseArtifacts | null = null;
+  let failed = false;
   const ctx: ExperimentContext = {
     out: opts.out,
     quick: opts.quick,
     seeds,
     log,
-    base: async () => (base ??= opts.base ? pipelineArtifacts(opts.base, exp.needs) : await buildBase(opts.out, exp.needs, opts, log)),
+    // a worker reads the base its parent built
+    base: async () => (base ??= opts.base ? pipelineArtifacts(opts.base, exp.needs) : worker ? pipelineArtifacts(join(opts.out, 'base'), exp.needs) : await buildBase(opts.out, exp.needs, opts, log)),
     arm: async <M extends Record<string, unknown>>(name: string, config: Record<string, unknown>, run: (dir: string) => Promise<ArmResult<M>>) => {
       if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new DataError(`experiment arm name '${name}': expected letters, digits, '.', '_' or '-'`);
       const dir = join(opts.out, name);
@@ -117,16 +139,52 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
         log(`experiment: ${name} already done`);
         return cached;
       }
+      if (worker && !claimArm(opts.out, name)) return { metrics: {} as M, scores: [] }; // another worker runs it
       log(`experiment: ${name} ...`);
       const s0 = Date.now();
       mkdirSync(dir, { recursive: true });
-      const r = await run(dir);
+      let r: ArmResult<M>;
+      try {
+        r = await run(dir);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
       writeFileSync(join(dir, 'scores.jsonl'), r.scores.map((s) => JSON.stringify(s)).join('\n') + (r.scores.length ? '\n' : ''));
-      // arm.json last: its presence marks the arm finished
-      writeFileSync(join(dir, 'arm.json'), JSON.stringify({ config_hash: hash, config, metrics: r.metrics, seconds: (Date.now() - s0) / 1000 }, null, 2) + '\n');
+      // arm.json last, and atomically (another worker may read it): its presence marks the arm finished
+      writeTextAtomic(join(dir, 'arm.json'), JSON.stringify({ config_hash: hash, config, metrics: r.metrics, seconds: (Date.now() - s0) / 1000, worker: process.env[WORKER_ENV] ?? null }, null, 2) + '\n');
       return r;
     },
   };
+  return { ctx, seeds, settings, ownArmFailed: () => failed };
+}
+
+/**
+ * One worker of a `--jobs N` run (src/experiment/parallel-arms.ts): runs the arms it claims and
+ * writes no result. What the experiment does after an arm it did not run reads an empty placeholder,
+ * so an error there is the parent's to redo, not this worker's; an error inside its own arm is thrown.
+ */
+export async function runExperimentWorker(exp: Experiment, opts: RunOptions): Promise<void> {
+  const { ctx, settings, ownArmFailed } = prepareRun(exp, opts, true);
+  try {
+    await exp.run(ctx, settings);
+  } catch (e) {
+    if (ownArmFailed()) throw e;
+  }
+}
+
+export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<ExperimentResult> {
+  const t0 = Date.now();
+  const jobs = opts.jobs ?? exp.defaultJobs?.(opts.quick) ?? 1;
+  if (jobs > 1 && !exp.independentArms) throw new ConfigError(`experiment ${exp.name}: --jobs ${jobs} needs arms that never read each other's results, and this experiment's do; use --jobs 1`);
+  const { ctx, seeds, settings } = prepareRun(exp, opts, false);
+  if (jobs > 1) {
+    await ctx.base(); // built once, here; the workers read it
+    clearClaims(opts.out);
+    ctx.log(`experiment: ${exp.name}: arms in ${jobs} worker processes of 1 thread each`);
+    await runWorkers({ cli: opts.cli ?? currentCli(), args: workerArgs(exp, opts, seeds), jobs, log: ctx.log });
+    clearClaims(opts.out);
+  }
   const outcome = await exp.run(ctx, settings);
   const deciding = outcome.comparisons.filter((c) => c.decides).map((c) => c.verdict);
   const result: ExperimentResult = {
@@ -144,6 +202,6 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
   writeFileSync(join(opts.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
   for (const p of outcome.plots) writeFileSync(join(opts.out, p.file), p.svg);
   writeFileSync(join(opts.out, 'report.md'), renderReport(result, outcome.plots));
-  log(`experiment: ${exp.name}: ${result.verdict} (${join(opts.out, 'result.json')}, report.md)`);
+  ctx.log(`experiment: ${exp.name}: ${result.verdict} (${join(opts.out, 'result.json')}, report.md)`);
   return result;
 }

@@ -87,6 +87,10 @@ export interface Experiment {
   needs: 'init' | 'pretrain' | 'sft' | 'reward' | 'vision-sft';
   /** seeds when --seeds is not given */
   defaultSeeds?: (quick: boolean) => number[];
+  /** true when no arm's config or run reads another arm's result, so arms may run in worker processes (--jobs) */
+  independentArms?: boolean;
+  /** worker processes when --jobs is not given (default 1; needs independentArms) */
+  defaultJobs?: (quick: boolean) => number;
   /** the settings of a run (everything that changes the result), resolved before anything runs */
   settings(quick: boolean): Record<string, unknown>;
   run(ctx: ExperimentContext, settings: Record<string, unknown>): Promise<ExperimentOutcome>;

@@ -49,6 +49,9 @@ export const rept: Experiment = {
   // the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
   needs: 'pretrain',
   defaultSeeds: (quick) => (quick ? [0] : [0, 1]),
+  // every arm starts from the base alone: they may run in worker processes, one thread each (a reader is too small for a second thread to pay: docs/reading.md "Wall time")
+  independentArms: true,
+  defaultJobs: (quick) => (quick ? 1 : 2),
   settings(quick) {
     return quick
       ? { backbone: 'fresh', hidden: 32, layers: 1, docs: 16, pretrain_steps: 2, pretrain_batch: 1, pretrain_lr: 2e-3, train_items: 12, finetune_steps: 2, finetune_batch: 2, finetune_lr: 2e-3, test_items: 8, resamples: 1000 }

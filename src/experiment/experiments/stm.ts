@@ -63,6 +63,9 @@ export const stm: Experiment = {
   needs: 'pretrain',
   // three seeds: the most whose default run fits 30 minutes on 2 cores (docs/reading.md)
   defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
+  // every arm starts from the base alone: they may run in worker processes, one thread each (a reader is too small for a second thread to pay: docs/reading.md "Wall time")
+  independentArms: true,
+  defaultJobs: (quick) => (quick ? 1 : 3), // one per seed: three single-thread processes share the 2 cores
   settings(quick) {
     const paper = { confidence: STM_DEFAULTS.confidence, max_k: STM_DEFAULTS.maxK, min_value: STM_DEFAULTS.minValue, evidence_weight: STM_DEFAULTS.evidenceWeight, accuracy_margin: 0.05, resamples: quick ? 1000 : 2000 };
     return quick
