@@ -55,6 +55,10 @@ test('experiment run exo-vs-dpo --quick writes result.json, report.md, plots and
     assert.equal(rows.filter((x) => x.split === 'validation').length, result.settings.validation_prompts, arm);
   }
   assert.ok(existsSync(join(out, 'base', 'reward', 'final', 'config.json')), 'the base recipe and its reward model are cached under DIR/base');
+  // a base built here trains the reward model with the frozen-half curriculum, and the settings say so
+  assert.equal(result.settings.base_reward_curriculum, 'frozen-half');
+  const curriculum = JSON.parse(readFileSync(join(out, 'base', 'alignment', 'state.json'), 'utf8')).summary.reward_model.curriculum as { freeze_layers: number; steps: number }[];
+  assert.deepEqual(curriculum.map((p) => p.freeze_layers > 0), [true, true, true, true]);
 
   // a rerun skips the finished arms and gives the same result
   const again = runCli(['experiment', 'run', 'exo-vs-dpo', '--out', out, '--quick'], { timeoutMs: 300_000 });

@@ -31,8 +31,12 @@ import { writeTextAtomic } from '../io/atomic.js';
 import { stageClock, type StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
-/** See StageContext; `lengthGroups`: the length groups of the reward model and DPO (the pipeline's --length-groups; default 1). */
-export type AlignmentContext = StageContext & { lengthGroups?: number };
+/**
+ * See StageContext; `lengthGroups`: the length groups of the reward model and DPO (the pipeline's
+ * --length-groups; default 1); `rewardFrozenHalf`: train the reward model with the frozen-half
+ * curriculum of `rewardCurriculum` (experiment bases; the pipeline keeps the full one).
+ */
+export type AlignmentContext = StageContext & { lengthGroups?: number; rewardFrozenHalf?: boolean };
 
 /** The three pair files the reward model learns from: world pairs, contrastive pairs, and a mix. */
 export type RewardData = 'world' | 'contrastive' | 'mixed';
@@ -62,8 +66,9 @@ export function rewardCurriculum(quick: boolean, numHiddenLayers = 4, frozenHalf
   const steps = (n: number) => Math.max(1, Math.round(n * k));
   // frozenHalf: 1000 + 300 + 300 + 150 steps with the lower half of the layers frozen (and cached) costs
   // about a third of the CPU; it scored 0.875 on validation pairs but 0.8475 on test pairs, under the
-  // 0.85 target (the default below: 0.8975 on the same pairs), so it is not the default
-  // (docs/performance.md "The main job").
+  // pipeline's 0.85 target (the default below: 0.8975 on the same pairs), so the pipeline keeps the full
+  // curriculum and only experiment bases built without --base use this one (docs/performance.md "The
+  // main job", docs/experiments/README.md).
   const freezeLayers = frozenHalf ? Math.floor(numHiddenLayers / 2) : 0;
   return [
     { data: 'contrastive', steps: steps(frozenHalf ? 1000 : 1500), learningRate: 3e-4, lengthBalance: false, freezeLayers },
@@ -174,7 +179,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
 
   await stage('reward', async () => {
     const rm = rewardModelFromCausal(loadCausalLM(ctx.sftDir), ctx.seed);
-    const phases = rewardCurriculum(ctx.quick, rm.config.numHiddenLayers);
+    const phases = rewardCurriculum(ctx.quick, rm.config.numHiddenLayers, ctx.rewardFrozenHalf ?? false);
     // each phase continues the same model; the last one writes reward/final
     const configs = phases.map((ph, i) => {
       const out = i === phases.length - 1 ? dir('reward') : join(dir('reward'), `phase-${i + 1}`);
