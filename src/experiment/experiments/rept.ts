@@ -44,8 +44,8 @@ export const rept: Experiment = {
   name: 'rept',
   paper: 'REPT: Bridging language models and machine reading comprehension via retrieval-based pre-training',
   claim: 'A reader pre-trained with REPT answers held-out multi-sentence world MRC questions more accurately than one pre-trained for the same steps with plain masked LM or the causal LM objective.',
-  // from the validation runs' CPU time (docs/reading.md): ~340 CPU-seconds per arm and seed, base pre-training ~415; CPU-seconds / 2 for 2 cores
-  minutes: { alone: 21, withBase: 17 },
+  // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/reading.md "Wall time"): 21.1 minutes, of which the base's pre-training 3.6
+  minutes: { alone: 21, withBase: 18 },
   // the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
   needs: 'pretrain',
   defaultSeeds: (quick) => (quick ? [0] : [0, 1]),
