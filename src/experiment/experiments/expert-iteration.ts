@@ -39,7 +39,8 @@ export const expertIteration: Experiment = {
   name: 'expert-iteration',
   paper: 'GLM-4.5: Agentic, Reasoning, and Coding (ARC) Foundation Models',
   claim: 'A student distilled from domain experts (reasoning, tool use, chat) stays within a small margin of each expert on its own domain and beats every single expert across all domains together.',
-  minutes: { alone: 60, withBase: 30 },
+  // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/experiments/results/README.md): 16.3 minutes, of which the base ~14
+  minutes: { alone: 17, withBase: 3 },
   needs: 'reward',
   defaultSeeds: () => [0],
   settings(quick) {
