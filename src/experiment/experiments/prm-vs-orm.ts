@@ -138,7 +138,7 @@ export const prmVsOrm: Experiment = {
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A process reward model picks better best-of-N answers than an outcome reward model, more and more diverse training data makes both better, and the process reward model gains more from more data.',
   // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/experiments/results/README.md): 22.7 minutes, of which the base ~14
-  minutes: { alone: 23, withBase: 9 },
+  minutes: { alone: 23, withBase: 10 },
   needs: 'reward',
   settings(quick) {
     return quick
