@@ -1,8 +1,8 @@
 /**
  * `glmkit experiment run NAME --jobs N`: the arms of an experiment whose arms are independent run in
  * N worker processes of one native thread each. The reading experiments' readers are too small for a
- * second thread to pay (a rept arm took the same ~310 s at 1 and 2 threads, docs/reading.md "Wall
- * time"), so two single-thread processes do twice the work of one two-thread process.
+ * second thread to pay (a rept arm took 304-334 s at 2 threads and 340-348 s at 1, docs/reading.md
+ * "Wall time"), so two single-thread processes do nearly twice the work of one two-thread process.
  *
  * How: the parent builds the base, then starts N copies of the same command with
  * GLMKIT_EXPERIMENT_WORKER=i/N. A worker walks the experiment as usual; at each arm that is not
