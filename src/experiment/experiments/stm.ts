@@ -59,7 +59,7 @@ export const stm: Experiment = {
   claim: 'Self-training raises evidence precision over iterations and beats the answer-only attention and a word-overlap extractor, without hurting answer accuracy.',
   // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/reading.md "Wall time"): 28.2 minutes, of which the base's pre-training 3.6
   minutes: { alone: 28, withBase: 25 },
-  // 'sft': the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
+  // the default backbone is the pipeline's pre-trained model ('fresh' never asks for the base)
   needs: 'pretrain',
   // three seeds: the most whose default run fits 30 minutes on 2 cores (docs/reading.md)
   defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
