@@ -27,7 +27,8 @@ export const exoVsDpo: Experiment = {
   name: 'exo-vs-dpo',
   paper: 'EXO: Towards Efficient Exact Optimization of Language Model Alignment',
   claim: 'At matched KL to the SFT model, EXO reaches a higher gold reward than DPO (both trained on the same reward-model-scored SFT samples).',
-  minutes: { alone: 75, withBase: 30 },
+  // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/experiments/results/README.md): 23.4 minutes, of which the base ~13.5
+  minutes: { alone: 24, withBase: 10 },
   needs: 'reward',
   settings(quick) {
     return quick

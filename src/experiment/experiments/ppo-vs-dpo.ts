@@ -33,7 +33,8 @@ export const ppoVsDpo: Experiment = {
   name: 'ppo-vs-dpo',
   paper: 'ChatGLM-RLHF: Practices of Aligning Large Language Models with Human Feedback',
   claim: 'PPO with the reference-baseline reward reaches a higher gold reward than DPO from the same SFT and reward models.',
-  minutes: { alone: 75, withBase: 30 },
+  // measured 2026-12-06 on an idle 2-core machine (docs/experiments/results/README.md): 8.1 minutes with --base, after a base of ~13.5
+  minutes: { alone: 22, withBase: 9 },
   needs: 'reward',
   settings(quick) {
     return quick

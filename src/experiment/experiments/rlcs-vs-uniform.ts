@@ -41,8 +41,11 @@ export const rlcsVsUniform: Experiment = {
   name: 'rlcs-vs-uniform',
   paper: 'GLM-4.1V-Thinking: Towards Versatile Multimodal Reasoning with Scalable Reinforcement Learning',
   claim: 'At equal rollout budget, GRPO with the RLCS curriculum reaches a higher accuracy on hard prompts than GRPO with uniform prompt sampling.',
-  minutes: { alone: 40, withBase: 30 },
+  // one seed: 5.6 minutes with --base (2026-12-06, idle 2 cores); its verdict moved between two bases
+  // (+0.10 and -0.03), so the default runs three seeds: docs/experiments/results/README.md
+  minutes: { alone: 25, withBase: 18 },
   needs: 'sft',
+  defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
   settings(quick) {
     return quick
       ? { rlcs_steps: 2, train_prompts: 12, validation_prompts: 4, test_prompts: 6, eval_every: 1, data_seed: 1000, resamples: 2000 }

@@ -35,8 +35,10 @@ export const rlhfScaling: Experiment = {
   name: 'rlhf-scaling',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'Sampling more responses per prompt in RL improves the policy, with diminishing returns (GRPO, G = 2 to 16 at equal prompts and steps).',
-  minutes: { alone: 40, withBase: 30 },
+  // one seed: 2.4 minutes with --base (2026-12-06, idle 2 cores); the default runs three
+  minutes: { alone: 15, withBase: 8 },
   needs: 'sft',
+  defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
   settings(quick) {
     return quick
       ? { group_sizes: [2, 4, 8, 16], prompts_per_step: 1, steps: 1, train_prompts: 8, test_prompts: 6, data_seed: 1100, resamples: 2000 }

@@ -66,12 +66,15 @@ export const rmLengthBias: Experiment = {
   name: 'rm-length-bias',
   paper: 'ChatGLM-RLHF: Practices of Aligning Large Language Models with Human Feedback',
   claim: 'Length-balanced reward-model training reduces the reward model\'s length bias: on responses of equal gold quality it prefers the length its training pairs favour less often.',
-  minutes: { alone: 45, withBase: 15 },
+  // one seed on 160 prompts (2026-12-06, 4.4 minutes with --base) gave an interval of +-0.17, wider than
+  // either model's bias; three seeds on 320 prompts: docs/experiments/results/README.md
+  minutes: { alone: 22, withBase: 15 },
   needs: 'sft',
+  defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
   settings(quick) {
     return quick
       ? { train_pairs: 48, heldout_pairs: 16, steps: 2, batch: 4, learning_rate: 3e-4, test_prompts: 6, samples_per_prompt: 4, max_new_tokens: 12, max_seq_length: 384, prompt_seed: 720, resamples: 2000 }
-      : { train_pairs: 3000, heldout_pairs: 400, steps: 300, batch: 16, learning_rate: 3e-4, test_prompts: 160, samples_per_prompt: 8, max_new_tokens: 224, max_seq_length: 384, prompt_seed: 720, resamples: 2000 };
+      : { train_pairs: 3000, heldout_pairs: 400, steps: 300, batch: 16, learning_rate: 3e-4, test_prompts: 320, samples_per_prompt: 8, max_new_tokens: 224, max_seq_length: 384, prompt_seed: 720, resamples: 2000 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
