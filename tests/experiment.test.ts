@@ -79,7 +79,7 @@ test('every other experiment runs --quick on a pipeline base and writes a verdic
   const r0 = runCli(['experiment', 'run', 'exo-vs-dpo', '--out', first, '--quick', '--quiet'], { timeoutMs: 300_000 });
   assert.equal(r0.code, 0, r0.stderr);
   const base = join(first, 'base');
-  for (const name of ['ppo-vs-dpo', 'rm-length-bias', 'rlcs-vs-uniform', 'rlhf-scaling', 'muon-vs-adamw', 'mtp', 'seqa', 'prm-vs-orm', 'longreward']) {
+  for (const name of ['ppo-vs-dpo', 'rm-length-bias', 'rlcs-vs-uniform', 'rlhf-scaling', 'rlhf-model-size', 'muon-vs-adamw', 'mtp', 'seqa', 'prm-vs-orm', 'longreward']) {
     const out = tempDir();
     const r = runCli(['experiment', 'run', name, '--out', out, '--quick', '--base', base, '--quiet'], { timeoutMs: 300_000 });
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);

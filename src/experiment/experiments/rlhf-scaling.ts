@@ -7,8 +7,8 @@
  *   2. diminishing returns: the gain of the last doubling is smaller than the gain of the first,
  *      [acc(16) - acc(8)] - [acc(4) - acc(2)] < 0.
  * G = 1 is left out: a group of one has no variance, so GRPO's group baseline gives no gradient.
- * The paper's second claim (a larger reward model helps more than a larger policy) needs the `small`
- * preset through the whole base recipe and is not part of this experiment yet.
+ * The paper's second claim (a larger reward model helps more than a larger policy) is the
+ * experiment rlhf-model-size.
  */
 import { join } from 'node:path';
 import { loadCausalLM } from '../../models/glm/checkpoint.js';
@@ -90,7 +90,7 @@ export const rlhfScaling: Experiment = {
       plots: [{ file: 'accuracy-vs-samples.svg', caption: 'Held-out accuracy after GRPO against samples per prompt (log2), 95% bootstrap CIs; SFT marked', svg: xyChart({ title: 'Accuracy vs samples per prompt (test prompts)', xLabel: 'log2 samples per prompt (G)', yLabel: 'greedy accuracy', series: [{ name: 'GRPO', line: true, points }, { name: 'SFT', points: [{ x: Math.log2(S.group_sizes[0]), y: sft, label: 'SFT' }] }] }) }],
       notes: [
         `${S.steps} steps of ${S.prompts_per_step} prompts per arm (uniform sampling), so G = 16 samples 8x the completions of G = 2. Test accuracy (mean over seeds ${S.seeds.join(', ')}): ${S.group_sizes.map((G) => `G=${G} ${mean(acc(G)).toFixed(3)}`).join(', ')}; SFT ${sft.toFixed(3)}; ${test.length} test prompts.`,
-        'Not covered: the paper\'s reward-model-size vs policy-size comparison (needs the small preset through the base recipe).',
+        'The paper\'s reward-model-size vs policy-size comparison is the experiment rlhf-model-size.',
       ],
     };
   },
