@@ -40,7 +40,8 @@ export const muonVsAdamw: Experiment = {
   name: 'muon-vs-adamw',
   paper: 'GLM-4.5: Agentic, Reasoning, and Coding (ARC) Foundation Models',
   claim: 'Muon reaches a lower pre-training loss than AdamW at equal tokens, each at its best learning rate of a small grid.',
-  minutes: { alone: 25, withBase: 24 },
+  // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/experiments/results/README.md): 16.2 minutes
+  minutes: { alone: 17, withBase: 16 },
   needs: 'init',
   defaultSeeds: (quick) => (quick ? [0, 1] : [0, 1, 2]),
   settings(quick) {
