@@ -96,7 +96,8 @@ export const mtp: Experiment = {
   name: 'mtp',
   paper: 'GLM-4.5: Agentic, Reasoning, and Coding (ARC) Foundation Models',
   claim: 'An MTP layer trained alongside the model does not hurt the next-token loss, and its greedy draft is accepted more often than its cost, so speculative decoding with it is faster.',
-  minutes: { alone: 25, withBase: 24 },
+  // measured 2026-12-06 from a fresh clone on an idle 2-core machine (docs/experiments/results/README.md): 26.3 minutes
+  minutes: { alone: 27, withBase: 26 },
   needs: 'init',
   defaultSeeds: (quick) => (quick ? [0, 1] : [0, 1, 2]),
   settings(quick) {

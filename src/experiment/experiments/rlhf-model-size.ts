@@ -92,7 +92,9 @@ export const rlhfModelSize: Experiment = {
   name: 'rlhf-model-size',
   paper: 'Does RLHF Scale? Exploring the Impacts From Data, Model, and Method',
   claim: 'A larger reward model raises the policy\'s RL gain more than a larger policy raises its own (PPO over a 2 x 2 of policy and reward-model size, micro and tiny).',
-  minutes: { alone: 30, withBase: 16 },
+  // measured 2026-12-06 on an idle 2-core machine (docs/experiments/results/README.md): 14.6 minutes with --base
+  // (the micro models 6.7 of them), after a base of ~13.5
+  minutes: { alone: 29, withBase: 15 },
   needs: 'reward',
   settings(quick) {
     return quick

@@ -67,8 +67,8 @@ export const rmLengthBias: Experiment = {
   paper: 'ChatGLM-RLHF: Practices of Aligning Large Language Models with Human Feedback',
   claim: 'Length-balanced reward-model training reduces the reward model\'s length bias: on responses of equal gold quality it prefers the length its training pairs favour less often.',
   // one seed on 160 prompts (2026-12-06, 4.4 minutes with --base) gave an interval of +-0.17, wider than
-  // either model's bias; three seeds on 320 prompts: docs/experiments/results/README.md
-  minutes: { alone: 22, withBase: 15 },
+  // either model's bias; three seeds on 320 prompts took 13.7 (docs/experiments/results/README.md)
+  minutes: { alone: 21, withBase: 14 },
   needs: 'sft',
   defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
   settings(quick) {
