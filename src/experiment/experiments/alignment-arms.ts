@@ -4,6 +4,7 @@
  * on both (per-prompt gold reward, KL to SFT, length), selection on validation, paired comparisons
  * on test, and the reward-vs-KL plot.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError } from '../../errors.js';
 import { generateWorldTask, goldReward, type PreferenceRecord } from '../../data/world/index.js';
@@ -16,6 +17,10 @@ import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { sampleCandidates, type CandidateGroup } from '../../trainers/exo/exo-trainer.js';
+import { resolveConfig } from '../../trainers/base/config.js';
+import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../../trainers/ppo/ppo-trainer.js';
+import { ValueModel } from '../../trainers/ppo/value-model.js';
+import { loadSftExamples } from '../../trainers/sft/sft-data.js';
 import { validationTestSplit } from '../../eval/splits.js';
 import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
 import { xyChart } from '../../report/svg.js';
@@ -64,6 +69,13 @@ export interface AlignmentSetup {
   armConfig: Record<string, unknown>;
 }
 
+/** A reward model folder (sequence classification), or an error that says what was found. */
+export function loadRewardModel(dir: string): GlmForSequenceClassification {
+  const m = loadModel(dir);
+  if (!(m instanceof GlmForSequenceClassification)) throw new CheckpointError(`${dir}: expected a reward model (sequence classification), found a causal LM; pass the reward/final folder of a pipeline run`);
+  return m;
+}
+
 export async function alignmentSetup(ctx: ExperimentContext, S: AlignmentSettings): Promise<AlignmentSetup> {
   const base = await ctx.base();
   const tok = loadTokenizer(base.sftDir);
@@ -75,11 +87,7 @@ export async function alignmentSetup(ctx: ExperimentContext, S: AlignmentSetting
   const halves = validationTestSplit(heldOut);
   const validation = halves.validation.slice(0, S.validation_prompts), test = halves.test.slice(0, S.test_prompts);
   if (validation.length < S.validation_prompts || test.length < S.test_prompts) ctx.log(`experiment: only ${validation.length} validation and ${test.length} test prompts were drawn`);
-  const loadRm = () => {
-    const m = loadModel(base.rewardDir);
-    if (!(m instanceof GlmForSequenceClassification)) throw new CheckpointError(`${base.rewardDir}: expected a reward model (sequence classification), found a causal LM; pass the reward/final folder of a pipeline run`);
-    return m;
-  };
+  const loadRm = () => loadRewardModel(base.rewardDir);
   const ref = loadCausalLM(base.sftDir);
   const gold = (p: ChatMessage[], r: string) => goldReward(p, r);
   let groups: CandidateGroup[] | null = null;
@@ -95,6 +103,48 @@ export async function alignmentSetup(ctx: ExperimentContext, S: AlignmentSetting
     candidates: () => (groups ??= sampleCandidates(loadCausalLM(base.sftDir), loadRm(), tok, trainPrompts, { K: S.num_candidates, temperature: 0.8, maxNewTokens: S.max_new_tokens, betaR: 1, seed, maxLen: S.max_seq_length, thinking: true })),
     armConfig: { base: base.dir, seed, samples_per_prompt: S.samples_per_prompt, max_new_tokens: S.max_new_tokens, validation_prompts: validation.length, test_prompts: test.length, prompt_seed: S.prompt_seed },
   };
+}
+
+export interface PpoArmOptions {
+  /** the policy's SFT model: its start and its KL reference */
+  sftDir: string;
+  rewardDir: string;
+  /** world preference pairs (the trainer's data file) and the SFT chats of PPO-ptx */
+  prefTrain: string;
+  sftData: string;
+  tok: Tokenizer;
+  prompts: ChatMessage[][];
+  out: string;
+  seed: number;
+  steps: number;
+  batch: number;
+  ptxBatch: number;
+  learningRate: number;
+  klCoef: number;
+  maxNewTokens: number;
+  maxSeqLength: number;
+  /** names the experiment in config errors */
+  source: string;
+}
+
+/**
+ * PPO from an SFT model with a reward model (the pipeline's settings otherwise: thinking mode, whitened
+ * advantages, PPO-ptx on the SFT chats when there are any, the value model started from the reward
+ * model). Returns the trained policy and the SFT reference it was held to.
+ */
+export async function trainPpoArm(o: PpoArmOptions): Promise<{ policy: GlmForCausalLM; ref: GlmForCausalLM }> {
+  const cfg = resolveConfig(ppoSchema, {
+    object: { model: o.sftDir, data: o.prefTrain, seed: o.seed, quiet: true, logging_steps: 1, save_steps: 0, max_seq_length: o.maxSeqLength, reward_model: o.rewardDir, sft_data: o.sftData, out: o.out, max_steps: o.steps, per_device_train_batch_size: o.batch, response_length: o.maxNewTokens, enable_thinking: true, ptx_batch_size: o.ptxBatch, learning_rate: o.learningRate, kl_coef: o.klCoef, whiten_advantages: true },
+    objectSource: o.source,
+  });
+  const loadRm = () => loadRewardModel(o.rewardDir);
+  const ref = loadCausalLM(o.sftDir), rm = loadRm();
+  const prep = preparePpoPrompts(ref, rm, o.tok, o.prompts, cfg);
+  const sftEx = existsSync(o.sftData) ? loadSftExamples(o.sftData, o.tok, cfg.max_seq_length).examples : null;
+  if (!sftEx) cfg.ptx_coef = 0;
+  const policy = loadCausalLM(o.sftDir);
+  await new PpoTrainer(cfg, policy, ref, new ValueModel(loadRm()), rm, o.tok, prep.prompts, sftEx).train();
+  return { policy, ref };
 }
 
 /** An arm's per-prompt test scores in prompt order. */

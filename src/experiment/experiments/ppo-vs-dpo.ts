@@ -5,18 +5,14 @@
  * at two settings (PPO: KL coefficient; DPO: beta); the better of each on the validation prompts is
  * compared on the test prompts (paired bootstrap over prompts), with KL and response lengths reported.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { resolveConfig } from '../../trainers/base/config.js';
 import { DpoTrainer, dpoSchema } from '../../trainers/dpo/dpo-trainer.js';
 import { candidatePairs } from '../../trainers/exo/exo-trainer.js';
-import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../../trainers/ppo/ppo-trainer.js';
-import { ValueModel } from '../../trainers/ppo/value-model.js';
-import { loadSftExamples } from '../../trainers/sft/sft-data.js';
 import { barChart } from '../../report/svg.js';
 import type { Experiment, ExperimentContext } from '../types.js';
-import { alignmentSetup, bestOnValidation, compareArms, rewardKlPlot, type AlignmentArm, type AlignmentSettings } from './alignment-arms.js';
+import { alignmentSetup, bestOnValidation, compareArms, rewardKlPlot, trainPpoArm, type AlignmentArm, type AlignmentSettings } from './alignment-arms.js';
 
 interface Settings extends AlignmentSettings {
   ppo_kl_coefs: number[];
@@ -51,16 +47,7 @@ export const ppoVsDpo: Experiment = {
     for (const kl of S.ppo_kl_coefs) {
       const name = `ppo-kl${kl}`;
       arms[name] = await ctx.arm(name, { ...A.armConfig, method: 'ppo', kl_coef: kl, steps: S.ppo_steps, batch: S.ppo_batch, learning_rate: S.ppo_learning_rate, train_prompts: A.trainPrompts.length }, async (dir) => {
-        const cfg = resolveConfig(ppoSchema, {
-          object: { ...common, reward_model: A.base.rewardDir, sft_data: sftData, out: join(dir, 'train'), max_steps: S.ppo_steps, per_device_train_batch_size: S.ppo_batch, response_length: S.max_new_tokens, enable_thinking: true, ptx_batch_size: Math.max(1, S.batch / 2), learning_rate: S.ppo_learning_rate, kl_coef: kl, whiten_advantages: true },
-          objectSource: 'ppo-vs-dpo',
-        });
-        const rm = A.loadRm();
-        const prep = preparePpoPrompts(A.ref, rm, A.tok, A.trainPrompts, cfg);
-        const sftEx = existsSync(sftData) ? loadSftExamples(sftData, A.tok, cfg.max_seq_length).examples : null;
-        if (!sftEx) cfg.ptx_coef = 0;
-        const policy = loadCausalLM(A.base.sftDir);
-        await new PpoTrainer(cfg, policy, A.ref, new ValueModel(A.loadRm()), rm, A.tok, prep.prompts, sftEx).train();
+        const { policy } = await trainPpoArm({ sftDir: A.base.sftDir, rewardDir: A.base.rewardDir, prefTrain: A.prefTrain, sftData, tok: A.tok, prompts: A.trainPrompts, out: join(dir, 'train'), seed: A.seed, steps: S.ppo_steps, batch: S.ppo_batch, ptxBatch: Math.max(1, S.batch / 2), learningRate: S.ppo_learning_rate, klCoef: kl, maxNewTokens: S.max_new_tokens, maxSeqLength: S.max_seq_length, source: 'ppo-vs-dpo' });
         return A.evaluate(policy);
       });
     }

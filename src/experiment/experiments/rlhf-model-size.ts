@@ -19,19 +19,16 @@ import { CheckpointError } from '../../errors.js';
 import { generateWorldTask, goldReward, type PreferenceRecord } from '../../data/world/index.js';
 import { readJsonl } from '../../data/jsonl.js';
 import { evaluateAlignment } from '../../eval/alignment-eval.js';
-import { loadCausalLM, loadModel } from '../../models/glm/checkpoint.js';
-import { GlmForSequenceClassification } from '../../models/glm/model.js';
+import { loadCausalLM } from '../../models/glm/checkpoint.js';
 import { runAlignmentStages, uniquePrompts } from '../../pipeline/alignment-stage.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { pipelineSchema } from '../../pipeline/recipe.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { resolveConfig } from '../../trainers/base/config.js';
-import { PpoTrainer, ppoSchema, preparePpoPrompts } from '../../trainers/ppo/ppo-trainer.js';
-import { ValueModel } from '../../trainers/ppo/value-model.js';
-import { loadSftExamples } from '../../trainers/sft/sft-data.js';
 import { bootstrapMean, pairedBootstrap, verdictOf } from '../stats.js';
 import { barChart } from '../../report/svg.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext, ScoreRow } from '../types.js';
+import { trainPpoArm } from './alignment-arms.js';
 
 interface Settings extends Record<string, unknown> {
   small_preset: string;
@@ -65,12 +62,6 @@ function baseReward(baseDir: string): { frozenHalf: boolean; accuracy: number } 
   const s = JSON.parse(readFileSync(file, 'utf8')) as { summary?: { reward_model?: { accuracy?: number; curriculum?: { freeze_layers: number }[] } } };
   const rm = s.summary?.reward_model;
   return { frozenHalf: (rm?.curriculum ?? []).some((p) => p.freeze_layers > 0), accuracy: rm?.accuracy ?? NaN };
-}
-
-function loadRewardModel(dir: string): GlmForSequenceClassification {
-  const m = loadModel(dir);
-  if (!(m instanceof GlmForSequenceClassification)) throw new CheckpointError(`${dir}: expected a reward model (sequence classification), found a causal LM`);
-  return m;
 }
 
 /** Per-prompt a - b of two equal-length score lists. */
@@ -139,16 +130,7 @@ export const rlhfModelSize: Experiment = {
       for (const r of SIZES) {
         const name = `ppo-policy-${p}-rm-${r}`;
         arms[name] = await ctx.arm(name, { ...evalConfig, policy: models[p].preset, reward_model: models[r].preset, reward_frozen_half: frozenHalf, steps: S.ppo_steps, batch: S.ppo_batch, learning_rate: S.ppo_learning_rate, kl_coef: S.kl_coef, train_prompts: trainPrompts.length }, async (dir) => {
-          const cfg = resolveConfig(ppoSchema, {
-            object: { model: models[p].sftDir, data: prefTrain, seed, quiet: true, logging_steps: 1, save_steps: 0, max_seq_length: S.max_seq_length, reward_model: models[r].rewardDir, sft_data: sftData, out: join(dir, 'train'), max_steps: S.ppo_steps, per_device_train_batch_size: S.ppo_batch, response_length: S.max_new_tokens, enable_thinking: true, ptx_batch_size: Math.max(1, S.ppo_batch / 4), learning_rate: S.ppo_learning_rate, kl_coef: S.kl_coef, whiten_advantages: true },
-            objectSource: 'rlhf-model-size',
-          });
-          const ref = loadCausalLM(models[p].sftDir), rm = loadRewardModel(models[r].rewardDir);
-          const prep = preparePpoPrompts(ref, rm, tok, trainPrompts, cfg);
-          const sftEx = existsSync(sftData) ? loadSftExamples(sftData, tok, cfg.max_seq_length).examples : null;
-          if (!sftEx) cfg.ptx_coef = 0;
-          const policy = loadCausalLM(models[p].sftDir);
-          await new PpoTrainer(cfg, policy, ref, new ValueModel(loadRewardModel(models[r].rewardDir)), rm, tok, prep.prompts, sftEx).train();
+          const { policy, ref } = await trainPpoArm({ sftDir: models[p].sftDir, rewardDir: models[r].rewardDir, prefTrain, sftData, tok, prompts: trainPrompts, out: join(dir, 'train'), seed, steps: S.ppo_steps, batch: S.ppo_batch, ptxBatch: Math.max(1, S.ppo_batch / 4), learningRate: S.ppo_learning_rate, klCoef: S.kl_coef, maxNewTokens: S.max_new_tokens, maxSeqLength: S.max_seq_length, source: 'rlhf-model-size' });
           return evaluate(policy, ref);
         });
         const m = arms[name].metrics;
