@@ -42,8 +42,8 @@ export const rlcsVsUniform: Experiment = {
   paper: 'GLM-4.1V-Thinking: Towards Versatile Multimodal Reasoning with Scalable Reinforcement Learning',
   claim: 'At equal rollout budget, GRPO with the RLCS curriculum reaches a higher accuracy on hard prompts than GRPO with uniform prompt sampling.',
   // one seed: 5.6 minutes with --base (2026-12-06, idle 2 cores); its verdict moved between two bases
-  // (+0.10 and -0.03), so the default runs three seeds: docs/experiments/results/README.md
-  minutes: { alone: 25, withBase: 18 },
+  // (+0.10 and -0.03), so the default runs three seeds: 18.2 minutes (docs/experiments/results/README.md)
+  minutes: { alone: 26, withBase: 19 },
   needs: 'sft',
   defaultSeeds: (quick) => (quick ? [0] : [0, 1, 2]),
   settings(quick) {
