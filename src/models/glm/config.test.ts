@@ -176,10 +176,15 @@ test('validation errors name the inconsistent key', () => {
 });
 
 test('presets load, validate and have the documented shapes', () => {
-  assert.deepEqual(presetNames(), ['bench', 'small', 'tiny', 'tiny-moe']);
+  assert.deepEqual(presetNames(), ['bench', 'micro', 'small', 'tiny', 'tiny-moe']);
   const tiny = loadPreset('tiny');
   assert.equal(tiny.modelType, 'glm4');
   assert.deepEqual([tiny.vocabSize, tiny.hiddenSize, tiny.numHiddenLayers, tiny.numAttentionHeads, tiny.numKeyValueHeads, tiny.headDim], [1024, 128, 4, 4, 2, 32]);
+  // micro (the smaller size of experiment rlhf-model-size): tiny's vocabulary and depth, half its width
+  const micro = loadPreset('micro');
+  assert.deepEqual([micro.vocabSize, micro.hiddenSize, micro.numHiddenLayers, micro.numAttentionHeads, micro.numKeyValueHeads, micro.headDim, micro.intermediateSize], [1024, 64, 4, 2, 1, 32, 176]);
+  const decoder = (c: typeof tiny) => numParameters(c) - 2 * c.vocabSize * c.hiddenSize - c.hiddenSize;
+  assert.ok(Math.abs(decoder(tiny) / decoder(micro) - 4) < 0.1, `tiny's decoder layers are ~4x micro's: ${decoder(tiny)} vs ${decoder(micro)}`);
   const bench = loadPreset('bench');
   assert.deepEqual([bench.vocabSize, bench.hiddenSize, bench.numHiddenLayers, bench.headDim, bench.intermediateSize], [4096, 256, 4, 64, 704]);
   assert.equal(bench.attentionBias, true);
