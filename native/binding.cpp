@@ -109,6 +109,13 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setCallerInline(on): this JS thread's kernels run inline, single-threaded (on = true), or on the pool.
+Napi::Value SetCallerInline(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setCallerInline: expected one boolean argument");
+  glmkit::set_caller_inline(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 // gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, alpha, beta)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Args a{info, "gemm"};
@@ -409,6 +416,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setCallerInline", Napi::Function::New(env, SetCallerInline));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));

@@ -14,6 +14,7 @@ namespace glmkit {
 namespace {
 
 thread_local bool tls_in_pool = false;
+thread_local bool tls_caller_inline = false;
 
 // Waking a sleeping thread costs tens of microseconds on a VM, and a training step of a small model
 // makes hundreds of parallel_for calls a few hundred microseconds apart. GLMKIT_SPIN_US > 0 lets both
@@ -72,7 +73,7 @@ class Pool {
     grain = std::max<int64_t>(1, grain);
     int64_t max_chunks = (n + grain - 1) / grain;
     int chunks = static_cast<int>(std::min<int64_t>(nthreads_, max_chunks));
-    if (chunks <= 1 || tls_in_pool) {
+    if (chunks <= 1 || tls_in_pool || tls_caller_inline) {
       fn(0, n, 0);
       return;
     }
@@ -169,7 +170,8 @@ Pool& pool() {
 
 }  // namespace
 
-int num_threads() { return pool().size(); }
+int num_threads() { return tls_caller_inline ? 1 : pool().size(); }
+void set_caller_inline(bool inline_only) { tls_caller_inline = inline_only; }
 void set_num_threads(int n) { pool().resize(n); }
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
   pool().run(n, grain, fn);

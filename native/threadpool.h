@@ -7,8 +7,14 @@
 namespace glmkit {
 
 // Number of threads used by parallel_for (>= 1). Initialised from GLMKIT_THREADS, else all cores.
+// On a thread that called set_caller_inline(true), this is 1.
 int num_threads();
 void set_num_threads(int n);
+
+// Makes every parallel_for called from this thread run inline on it (the pool is not used), or
+// restores the default. Generation workers (src/generation/parallel-generate.ts) run one JS thread
+// per core, each doing its own share of the rows single-threaded.
+void set_caller_inline(bool inline_only);
 
 // Calls fn(begin, end, worker) on contiguous ranges covering [0, n); ranges are at least `grain`
 // long (except possibly the last). Runs inline when n is small or only one thread is set.

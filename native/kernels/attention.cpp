@@ -151,7 +151,8 @@ void mask_row(const Geometry& g, int64_t b, int64_t i, int64_t j0, int64_t nk, f
 
 namespace {
 
-constexpr int64_t kDecodeRows = 4;  // at most this many queries: the row-wise decode path
+constexpr int64_t kDecodeRows = 4;
+constexpr double kThreadWork = 2.0e6;  // flops below which a parallel_for chunk is not worth a thread  // at most this many queries: the row-wise decode path
 
 // Portable twins of decode_scores_avx2 / decode_weighted_sum_avx2 (attention_avx2.cpp).
 void decode_scores_portable(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
@@ -183,7 +184,12 @@ void attention_forward_rows(const Geometry& g, const float* q, const float* k, c
   const Isa isa = vec_isa();
   const bool avx512 = isa == Isa::avx512 && D % 16 == 0;
   const bool avx2 = !avx512 && isa != Isa::portable && D % 8 == 0;
-  parallel_for(p.batch * p.heads_kv, 1, [&](int64_t t0, int64_t t1, int) {
+  // A task reads at most tq * tk keys for G heads (scores and weighted sum: ~4 flops per key and
+  // dimension); tasks are grouped so each hand-off to a thread carries ~kThreadWork flops, since
+  // waking a pool thread costs more than the work of a short decode (docs/performance.md).
+  const double task_flops = 4.0 * static_cast<double>(p.tq * p.tk * G * D);
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kThreadWork / std::max(1.0, task_flops)));
+  parallel_for(p.batch * p.heads_kv, grain, [&](int64_t t0, int64_t t1, int) {
     std::vector<float> s(G * p.tk), o(G * D);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t b = t / p.heads_kv, hk = t % p.heads_kv;

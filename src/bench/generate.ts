@@ -18,7 +18,8 @@ import { loadPreset } from '../models/glm/config.js';
 import { castWeights, saveModel, type WeightDtype } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { generate } from '../generation/generate.js';
-import { nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { nativeInfo } from '../tensor/backend/native.js';
+import { useThreads } from '../generation/parallel-generate.js';
 import { setBf16Dot } from '../tensor/ops/bf16.js';
 import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -100,7 +101,7 @@ async function llamaRate(mod: LlamaModule, llama: Awaited<ReturnType<LlamaModule
 
 export async function benchGenerate(opts: BenchGenerateOptions, print: (line: string) => void): Promise<Record<string, unknown>[]> {
   const threads = opts.threads ?? 1;
-  setNativeThreads(threads);
+  useThreads(threads);
   const presets = opts.presets ?? ['tiny', 'small'];
   const n = opts.tokens ?? (opts.quick ? 32 : 128);
   let mod: LlamaModule | null = null;

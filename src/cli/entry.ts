@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** Process entry of the `glmkit` binary (bin/glmkit.js loads the compiled copy). */
+import { useCliThreads } from '../generation/parallel-generate.js';
 import { main, reportError } from './main.js';
+
+useCliThreads();
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { EXPERIMENTS, findExperiment } from '../experiment/registry.js';
 import { runExperiment, runExperimentWorker } from '../experiment/runner.js';
 import { workerSlot } from '../experiment/parallel-arms.js';
-import { setNativeThreads } from '../tensor/backend/native.js';
+import { useThreads } from '../generation/parallel-generate.js';
 import { commandHelp, field, parseCommand } from './args.js';
 
 const spec = {
@@ -52,7 +52,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
     if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`experiment run: --seeds must be a comma list of integers >= 0, got '${values.seeds}'`);
     return n;
   });
-  if (v.threads > 0) setNativeThreads(v.threads);
+  if (v.threads > 0) useThreads(v.threads);
   const command = ['glmkit experiment run', exp.name, '--out', values.out, ...(values.base ? ['--base', values.base] : []), ...(values.seeds ? ['--seeds', values.seeds] : []), ...(values.quick ? ['--quick'] : [])].join(' ');
   const opts = { out: values.out, base: values.base ?? null, seeds, quick: values.quick ?? false, quiet: values.quiet ?? false, command, jobs: v.jobs > 0 ? v.jobs : null };
   if (workerSlot()) {

@@ -14,7 +14,8 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
+import { requestStream } from './generate.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
 import type { ProcessedImage } from '../data/image-chat.js';
 import { KVCache } from './kv-cache.js';
@@ -279,7 +280,7 @@ export class GenerationEngine {
         events.push({ type: 'prompt', id: req.id, logprobs: lp, top });
       }
       const running: Running = {
-        req, slot: slots[b], rng: new Rng(req.seed ?? (Math.random() * 2 ** 32) >>> 0), stops: new Set(req.stopTokens ?? []),
+        req, slot: slots[b], rng: requestStream(req.seed ?? (Math.random() * 2 ** 32) >>> 0), stops: new Set(req.stopTokens ?? []),
         generated: 0, logits: logits.slice((rows - 1) * V, rows * V), next: -1,
       };
       this.running.set(req.id, running);

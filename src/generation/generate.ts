@@ -11,6 +11,7 @@ import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
 import type { GlmMoe } from '../models/glm/moe.js';
 import { checkSampling, sampleToken, sampleableIds, type SamplingOptions } from './sampler.js';
+import { generateParallel, parallelShares } from './parallel-generate.js';
 
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -97,11 +98,42 @@ export function emptyResult(n: number): GenerateResult {
 export function generate(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
   checkGenerate(model, prompts, opts);
   if (prompts.length === 0) return { tokens: [], logprobs: [], finishReason: [] };
-  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const base = streamBase(opts);
+  const shares = parallelShares(model, prompts.length, opts);
+  if (shares) return generateParallel(model, prompts, opts, base, shares);
+  return generateSequences(model, prompts, opts, base, prompts.map((_, b) => b));
+}
+
+/**
+ * One random stream per sequence: sequence `i` samples from Rng(`${base}:${i}`), `base` drawn once
+ * per call from the caller's rng or seed (`streamBase`). A sequence's draws then depend on its index
+ * in the call alone, not on the other rows of its batch, on rows leaving the batch, or on which
+ * thread decodes it (src/generation/parallel-generate.ts); its logits can still move in the last
+ * bits with the batch's shape.
+ */
+export function sequenceStreams(base: number, indices: readonly number[]): Rng[] {
+  return indices.map((i) => new Rng(`${base}:${i}`));
+}
+
+/** The random stream of a one-prompt `generate()` call with this seed (the serving engines' per-request stream). */
+export function requestStream(seed: number): Rng {
+  return sequenceStreams(new Rng(seed).nextU32(), [0])[0];
+}
+
+/** The per-call base of `sequenceStreams`: one draw from `opts.rng` (advancing it), else from `opts.seed`. */
+export function streamBase(opts: GenerateOptions): number {
+  return (opts.rng ?? new Rng(opts.seed ?? 0)).nextU32();
+}
+
+/**
+ * `generate` of the prompts whose indices in the whole call are `indices` (their random streams),
+ * on this thread: left padding, one prefill, the cached lockstep decode.
+ */
+export function generateSequences(model: GlmForCausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions, base: number, indices: readonly number[]): GenerateResult {
   const B = prompts.length;
   const { ids, mask, T } = leftPad(prompts, opts.padId ?? 0);
   const out = emptyResult(B);
-  if (opts.maxNewTokens === 0) return out;
+  if (B === 0 || opts.maxNewTokens === 0) return out;
   const moe = opts.recordRouting ? model.moeLayers() : [];
   if (moe.length > 0) out.routing = prompts.map(() => []);
   for (const m of moe) m.recordRouting = true;
@@ -111,7 +143,7 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
     // Prefill: only the last position's logits are needed.
     const { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
     if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
-    decodeLoop(model.logits(lastPositions(hidden, B, T)), textStep(model, cache, out, moe), opts, rng, out);
+    decodeLoop(model.logits(lastPositions(hidden, B, T)), textStep(model, cache, out, moe), opts, sequenceStreams(base, indices), out);
   });
   } finally {
     for (const m of moe) {
@@ -125,8 +157,8 @@ export function generate(model: GlmForCausalLM, prompts: readonly (readonly numb
 /**
  * `n` continuations of one prompt, e.g. SEQA's voters: the prompt is prefilled once (batch 1), its
  * keys and values are copied into the n rows of the decode cache, and the n rows decode as one batch.
- * Gives the tokens `generate(model, n copies of prefix, opts)` gives (the same sampling order of the
- * seeded RNG: row 0..n-1 at each step), at 1/n of the prefill cost. No routing record (`recordRouting`
+ * Gives the tokens `generate(model, n copies of prefix, opts)` gives (the same per-sequence random
+ * streams), at 1/n of the prefill cost. No routing record (`recordRouting`
  * is refused).
  */
 export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly number[], n: number, opts: GenerateOptions): GenerateResult {
@@ -135,7 +167,7 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
   checkGenerate(model, [prefix], opts);
   const out = emptyResult(n);
   if (n === 0 || opts.maxNewTokens === 0) return out;
-  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const streams = sequenceStreams(streamBase(opts), Array.from({ length: n }, (_, b) => b));
   const P = prefix.length;
   noGrad(() => {
     const once = model.createCache(1, P);
@@ -145,7 +177,7 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
     cache.broadcastFrom(once, 0);
     const H = last.length, rows = new Float32Array(n * H);
     for (let b = 0; b < n; b++) rows.set(last, b * H);
-    decodeLoop(model.logits(new Tensor(rows, [n, H])), textStep(model, cache, out, []), opts, rng, out);
+    decodeLoop(model.logits(new Tensor(rows, [n, H])), textStep(model, cache, out, []), opts, streams, out);
   });
   return out;
 }
@@ -166,10 +198,10 @@ export interface DecodeStep {
  * and gives the next logits. Fills `out` (tokens, log-probs, finish reasons; a `routing` list in it
  * gets a null per token, which `step` may fill in). When the step can drop rows, finished rows leave
  * the batch once a quarter of it has stopped, so a batch whose longest answer runs to the budget
- * does not decode every finished row to the end; sampling visits the live rows in their original
- * order, so the tokens are those of the full batch.
+ * does not decode every finished row to the end. Sequence b samples from `streams[b]` alone
+ * (`sequenceStreams`), so its tokens are those of the full batch.
  */
-export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: GenerateOptions, rng: Rng, out: GenerateResult): void {
+export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: GenerateOptions, streams: readonly Rng[], out: GenerateResult): void {
   const [B, V] = firstLogits.shape;
   const limit = sampleableIds(V, opts.vocabLimit);
   const stops = new Set(opts.stopTokens ?? []);
@@ -185,7 +217,7 @@ export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: Generate
         next[i] = pad;
         continue;
       }
-      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(i * V, i * V + limit), opts, rng);
+      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(i * V, i * V + limit), opts, streams[b]);
       out.tokens[b].push(token);
       out.logprobs[b].push(logprob);
       out.routing?.[b].push(null);

@@ -13,7 +13,8 @@
  */
 import { ConfigError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
-import { Rng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
+import { requestStream } from './generate.js';
 import type { Glm4vForConditionalGeneration } from '../models/glm4v/model.js';
 import { checkEngineRequest, topLogprobs, type EngineEvent, type EngineRequest } from './engine.js';
 import { sampleToken, sampleableIds } from './sampler.js';
@@ -126,7 +127,7 @@ export class VisionEngine {
     }
     const reqs = this.queue.splice(0, k);
     if (reqs.length === 0) return;
-    this.rows = reqs.map((req) => ({ req, rng: new Rng(req.seed ?? (Math.random() * 2 ** 32) >>> 0), stops: new Set(req.stopTokens ?? []), generated: 0, done: false }));
+    this.rows = reqs.map((req) => ({ req, rng: requestStream(req.seed ?? (Math.random() * 2 ** 32) >>> 0), stops: new Set(req.stopTokens ?? []), generated: 0, done: false }));
     this.batch = prefillWithImages(this.model, reqs.map((r) => ({ ids: r.prompt, images: r.images })), this.padId, T + news);
     this.logits = this.batch.logits.data as Float32Array;
     for (const r of this.rows) if (r.req.maxTokens === 0) this.finish(r, 'length', events);

@@ -9,10 +9,9 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../util/rng.js';
 import type { Glm4vForConditionalGeneration } from '../models/glm4v/model.js';
 import type { ProcessedImage } from '../data/image-chat.js';
-import { checkPrompts, decodeLoop, emptyResult, lastPositions, leftPad, type DecodeStep, type GenerateOptions, type GenerateResult } from './generate.js';
+import { checkPrompts, decodeLoop, emptyResult, lastPositions, leftPad, sequenceStreams, streamBase, type DecodeStep, type GenerateOptions, type GenerateResult } from './generate.js';
 
 /** One prompt of the vision model: ids with expanded image placeholders, and its images in order. */
 export interface ImagePrompt {
@@ -120,11 +119,11 @@ export function generateWithImages(model: Glm4vForConditionalGeneration, prompts
   checkImagePrompts(model, prompts);
   const out = emptyResult(prompts.length);
   if (prompts.length === 0 || opts.maxNewTokens === 0) return out;
-  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const streams = sequenceStreams(streamBase(opts), prompts.map((_, b) => b));
   const T = Math.max(...prompts.map((p) => p.ids.length));
   noGrad(() => {
     const { logits, step } = prefillWithImages(model, prompts, opts.padId ?? 0, T + opts.maxNewTokens);
-    decodeLoop(logits, step, opts, rng, out);
+    decodeLoop(logits, step, opts, streams, out);
   });
   return out;
 }

@@ -9,7 +9,7 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { setNativeThreads } from '../tensor/backend/native.js';
+import { useThreads } from '../generation/parallel-generate.js';
 import { generateWorldTask, writeJsonl, verifyRlAnswer, type RlRecord } from '../data/world/index.js';
 import { loadPreset } from '../models/glm/config.js';
 import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
@@ -40,7 +40,7 @@ import { runLongContextStage } from './longctx-stage.js';
 export async function runPipeline(input: PipelineConfig, log: (s: string) => void = (s) => console.error(s)): Promise<Record<string, unknown>> {
   const cfg = input.quick ? quickOverrides(input) : input;
   if (!cfg.out) throw new ConfigError('pipeline: --out is required');
-  if (cfg.threads > 0) setNativeThreads(cfg.threads);
+  if (cfg.threads > 0) useThreads(cfg.threads);
   const out = cfg.out;
   mkdirSync(out, { recursive: true });
   const state = openPipelineState(out, cfg, (cfg.force_stage as Stage | 'none') === 'none' ? null : (cfg.force_stage as Stage), log);

@@ -3,8 +3,8 @@
  * request that owns them, bounds the number of requests in flight (the queue limit) and turns a
  * dead worker into clean errors instead of a crash.
  */
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../util/module-worker.js';
 import { GlmkitError } from '../errors.js';
 import type { EngineEvent, EngineRequest } from '../generation/engine.js';
 import type { WeightDtype } from '../models/glm/checkpoint.js';
@@ -54,14 +54,7 @@ export interface RequestHandle {
 
 /** Starts the worker module, through tsx when running from the TypeScript sources. */
 function spawnWorker(init: WorkerInit): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./engine-worker.ts', import.meta.url).href;
-    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(code, { eval: true, workerData: init });
-  }
-  return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
+  return spawnModuleWorker(import.meta.url, 'engine-worker', init);
 }
 
 export class EngineClient {

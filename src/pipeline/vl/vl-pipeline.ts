@@ -13,7 +13,7 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
-import { setNativeThreads } from '../../tensor/backend/native.js';
+import { useThreads } from '../../generation/parallel-generate.js';
 import { writeTextAtomic } from '../../io/atomic.js';
 import { machineInfo } from '../../util/machine.js';
 import { loadGlm4vModel } from '../../models/glm4v/checkpoint.js';
@@ -90,7 +90,7 @@ export async function runVlStages(input: VlPipelineConfig, stages: readonly VlSt
     if (v !== 'none' && !names.includes(v)) throw new ConfigError(`pipeline: ${key}: expected one of ${names.join(', ')}${key === 'force_stage' ? ' or none' : ''}, got "${v}"`);
   }
   vlFamilies(cfg);
-  if (cfg.threads > 0) setNativeThreads(cfg.threads);
+  if (cfg.threads > 0) useThreads(cfg.threads);
   const out = cfg.out;
   mkdirSync(out, { recursive: true });
   const state = openPipelineState(out, cfg, cfg.force_stage === 'none' ? null : cfg.force_stage, log, layoutOf(stages));

@@ -200,6 +200,21 @@ export function setNativeThreads(n: number): void {
   if (a) a.setThreads(n);
 }
 
+/** The native pool's thread count (1 without the addon, or on a thread that runs its kernels inline). */
+export function nativeThreads(): number {
+  const a = loadNativeAddon();
+  return a ? (a.info() as NativeInfo).threads : 1;
+}
+
+/**
+ * With `on`, every kernel called from this JS thread runs on this thread alone (the pool is not
+ * used), as several JS threads each doing a share of the work do (src/generation/parallel-generate.ts).
+ */
+export function setNativeCallerInline(on: boolean): void {
+  const a = loadNativeAddon();
+  if (a) a.setCallerInline(on);
+}
+
 export function nativeInfo(): NativeInfo | null {
   const a = loadNativeAddon();
   return a ? (a.info() as NativeInfo) : null;

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CheckpointError, ConfigError, TrainingError } from '../../errors.js';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
-import { setNativeThreads } from '../../tensor/backend/native.js';
+import { useThreads } from '../../generation/parallel-generate.js';
 import { getBackend } from '../../tensor/backend/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Rng } from '../../util/rng.js';
@@ -198,7 +198,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
 
   async train(): Promise<TrainResult> {
     const cfg = this.config;
-    if (cfg.threads > 0) setNativeThreads(cfg.threads);
+    if (cfg.threads > 0) useThreads(cfg.threads);
     const mode = resumeMode(cfg.resume);
     const found = listCheckpoints(cfg.out).length;
     if (mode === 'off' && found > 0) {
