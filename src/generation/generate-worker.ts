@@ -3,6 +3,8 @@
  * of each model it is sent (built from its config, the last 4 kept), copies the current weights in
  * from the shared buffer, decodes its rows with its kernels inline on this thread, answers on the
  * port and sets the shared flag the caller waits on. Any error is answered, never thrown.
+ *
+ * Test hook: GLMKIT_TEST_GEN_WORKER_FAIL=1 makes every job fail, as a bug in the worker would.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { GlmForCausalLM } from '../models/glm/model.js';
@@ -36,6 +38,7 @@ setNativeCallerInline(true);
 port.on('message', (job: GenerationJob) => {
   let reply: GenerationReply;
   try {
+    if (process.env.GLMKIT_TEST_GEN_WORKER_FAIL === '1') throw new Error('test failure (GLMKIT_TEST_GEN_WORKER_FAIL)');
     reply = { result: generateSequences(replica(job), job.prompts, job.opts, job.base, job.indices) };
   } catch (e) {
     reply = { error: (e as Error).message };

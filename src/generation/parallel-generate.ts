@@ -124,12 +124,13 @@ export function generateParallel(model: GlmForCausalLM, prompts: readonly (reado
     out.finishReason[b] = r.finishReason[k];
   });
   place(mine, shares[0]);
-  for (let w = 1; w < W; w++) {
-    const reply = receiveMessageOnPort(pool[w - 1].port)?.message as GenerationReply | undefined;
-    if (!reply) throw new GlmkitError('generation', `generation worker ${w} signalled without an answer; set GLMKIT_GEN_THREADS=1 to generate on one thread`);
-    if ('error' in reply) throw new GlmkitError('generation', `generation worker ${w}: ${reply.error}`);
-    place(reply.result, shares[w]);
-  }
+  // every answer is taken off its port before any error is thrown, so none is left for the next call
+  const replies = pool.slice(0, W - 1).map((g) => receiveMessageOnPort(g.port)?.message as GenerationReply | undefined);
+  replies.forEach((reply, i) => {
+    if (!reply) throw new GlmkitError('generation', `generation worker ${i + 1} signalled without an answer; set GLMKIT_GEN_THREADS=1 to generate on one thread`);
+    if ('error' in reply) throw new GlmkitError('generation', `generation worker ${i + 1}: ${reply.error}; set GLMKIT_GEN_THREADS=1 to generate on one thread`);
+    place(reply.result, shares[i + 1]);
+  });
   return out;
 }
 
