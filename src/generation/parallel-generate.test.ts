@@ -8,12 +8,13 @@ import { Rng } from '../util/rng.js';
 import { loadPreset } from '../models/glm/config.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { generate, type GenerateOptions } from './generate.js';
-import { parallelShares, setGenerationThreads } from './parallel-generate.js';
+import { MIN_ROWS_PER_THREAD, parallelShares, setGenerationThreads } from './parallel-generate.js';
 
 const model = new GlmForCausalLM({ ...loadPreset('tiny'), initializerRange: 0.2 }, { seed: 4 }).eval();
 const rng = new Rng(11);
-// ten prompts of 1-12 tokens; stop tokens that end some rows early, so rows leave the batch
-const prompts = Array.from({ length: 10 }, (_, i) => Array.from({ length: 1 + ((i * 5) % 12) }, () => rng.int(1000)));
+// 24 prompts of 1-12 tokens (8 rows per thread at 3 threads); stop tokens that end some rows early,
+// so rows leave the batch
+const prompts = Array.from({ length: 24 }, (_, i) => Array.from({ length: 1 + ((i * 5) % 12) }, () => rng.int(1000)));
 const opts: GenerateOptions = { maxNewTokens: 40, temperature: 1, topP: 0.95, stopTokens: [7, 8, 9, 10, 11, 12, 13, 14], seed: 3 };
 
 function assertClose(a: number[][], b: number[][], what: string): void {
@@ -69,15 +70,15 @@ test('workers decode with the weights of the call, and the caller rng advances a
 test('one thread, MoE models and routing records decode on the calling thread', () => {
   setGenerationThreads(4);
   try {
-    assert.equal(parallelShares(model, 10, opts), 4);
-    assert.equal(parallelShares(model, 3, opts), 3, 'no more threads than rows');
-    assert.equal(parallelShares(model, 1, opts), null);
-    assert.equal(parallelShares(model, 10, { ...opts, recordRouting: true }), null);
+    assert.equal(parallelShares(model, 64, opts), 4);
+    assert.equal(parallelShares(model, 24, opts), 3, `at least ${MIN_ROWS_PER_THREAD} rows per thread`);
+    assert.equal(parallelShares(model, 15, opts), null);
+    assert.equal(parallelShares(model, 64, { ...opts, recordRouting: true }), null);
     const moe = new GlmForCausalLM({ ...loadPreset('tiny-moe'), numHiddenLayers: 2 }, { seed: 1 });
-    assert.equal(parallelShares(moe, 10, opts), null);
+    assert.equal(parallelShares(moe, 64, opts), null);
   } finally {
     setGenerationThreads(1);
   }
-  assert.equal(parallelShares(model, 10, opts), null);
+  assert.equal(parallelShares(model, 64, opts), null);
   assert.throws(() => setGenerationThreads(-1), /integer >= 0/);
 });

@@ -88,9 +88,15 @@ export function generationThreads(): number {
   return threads;
 }
 
+/**
+ * Rows each thread gets at least: a small batch's time is its longest answer's steps times a per-step
+ * cost every thread pays again, so splitting 8 rows gained nothing (docs/performance.md).
+ */
+export const MIN_ROWS_PER_THREAD = 8;
+
 /** How many threads a call of `rows` rows on `model` uses, or null when it decodes on this thread alone. */
 export function parallelShares(model: GlmForCausalLM, rows: number, opts: GenerateOptions): number | null {
-  const W = Math.min(threads, rows);
+  const W = Math.min(threads, Math.floor(rows / MIN_ROWS_PER_THREAD));
   if (W < 2 || !isMainThread) return null;
   if (model.constructor !== GlmForCausalLM || opts.recordRouting || model.moeLayers().length > 0) return null;
   for (const t of model.stateDict().values()) if (!(t.data instanceof Float32Array)) return null;
