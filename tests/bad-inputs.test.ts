@@ -25,9 +25,9 @@ interface Outcome {
 }
 
 /** Spawns the CLI from the sources; kills it after `timeoutMs` (a hang is a failure, not a stuck test). */
-function spawnCli(args: string[], timeoutMs = 60_000): Promise<Outcome> {
+function spawnCli(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
@@ -53,6 +53,13 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   }));
   return out;
 }
+
+test('a bad GLMKIT_GEN_THREADS exits 1 with one line naming the variable', async () => {
+  const r = await spawnCli(['info'], 60_000, { ...process.env, GLMKIT_GEN_THREADS: 'many' });
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /GLMKIT_GEN_THREADS must be an integer >= 0 .*got "many"/);
+});
 
 test('every bad input exits 1 or 2 with one line naming what is wrong', { timeout: 600_000 }, async () => {
   const fx = await makeFixture(tempDir(), { docs: 40, chats: 8 });

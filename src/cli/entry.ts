@@ -3,13 +3,16 @@
 import { useCliThreads } from '../generation/parallel-generate.js';
 import { main, reportError } from './main.js';
 
-useCliThreads();
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.exitCode = reportError(e);
-  },
-);
+Promise.resolve()
+  .then(() => {
+    useCliThreads();
+    return main(process.argv.slice(2));
+  })
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.exitCode = reportError(e);
+    },
+  );

@@ -51,7 +51,8 @@ interface GenWorker {
   flag: Int32Array;
 }
 
-let threads = parseThreads(process.env.GLMKIT_GEN_THREADS);
+/** null until first read: GLMKIT_GEN_THREADS is parsed then, so a bad value is a ConfigError of the call, not of the import */
+let threads: number | null = null;
 const workers: GenWorker[] = [];
 const shared = new WeakMap<GlmForCausalLM, { id: number; weights: SharedArrayBuffer }>();
 let nextModelId = 1;
@@ -82,10 +83,11 @@ export function useThreads(n: number): void {
 /** At CLI start: generation on as many threads as the native pool has, unless GLMKIT_GEN_THREADS says. */
 export function useCliThreads(): void {
   if (!process.env.GLMKIT_GEN_THREADS) setGenerationThreads(nativeThreads());
+  else generationThreads();
 }
 
 export function generationThreads(): number {
-  return threads;
+  return (threads ??= parseThreads(process.env.GLMKIT_GEN_THREADS));
 }
 
 /**
@@ -96,7 +98,7 @@ export const MIN_ROWS_PER_THREAD = 8;
 
 /** How many threads a call of `rows` rows on `model` uses, or null when it decodes on this thread alone. */
 export function parallelShares(model: GlmForCausalLM, rows: number, opts: GenerateOptions): number | null {
-  const W = Math.min(threads, Math.floor(rows / MIN_ROWS_PER_THREAD));
+  const W = Math.min(generationThreads(), Math.floor(rows / MIN_ROWS_PER_THREAD));
   if (W < 2 || !isMainThread) return null;
   if (model.constructor !== GlmForCausalLM || opts.recordRouting || model.moeLayers().length > 0) return null;
   for (const t of model.stateDict().values()) if (!(t.data instanceof Float32Array)) return null;
