@@ -151,8 +151,8 @@ void mask_row(const Geometry& g, int64_t b, int64_t i, int64_t j0, int64_t nk, f
 
 namespace {
 
-constexpr int64_t kDecodeRows = 4;
-constexpr double kThreadWork = 2.0e6;  // flops below which a parallel_for chunk is not worth a thread  // at most this many queries: the row-wise decode path
+constexpr int64_t kDecodeRows = 4;  // at most this many queries: the row-wise decode path
+constexpr double kThreadWork = 2.0e6;  // flops below which a parallel_for chunk is not worth a thread
 
 // Portable twins of decode_scores_avx2 / decode_weighted_sum_avx2 (attention_avx2.cpp).
 void decode_scores_portable(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,

@@ -202,8 +202,7 @@ export function setNativeThreads(n: number): void {
 
 /** The native pool's thread count (1 without the addon, or on a thread that runs its kernels inline). */
 export function nativeThreads(): number {
-  const a = loadNativeAddon();
-  return a ? (a.info() as NativeInfo).threads : 1;
+  return nativeInfo()?.threads ?? 1;
 }
 
 /**
