@@ -10,6 +10,8 @@
  *     mixed with a share of the pipeline's ordinary SFT chats so short-context ability is kept.
  */
 import { generateWorldTask, longdocGoldAnswer, type LongdocKind, type LongdocRecord } from '../data/world/index.js';
+import { ConfigError } from '../errors.js';
+import { EOS_TOKEN } from '../tokenizer/special-tokens.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
 /** The kinds evaluated (and reported) by the stage. */
@@ -28,26 +30,72 @@ export function evalRecords(n: number, seed: number, tok: Tokenizer, docTokens: 
  * `n` training records (train split) with document lengths spread over [minTokens, maxTokens] in
  * `buckets` steps, so the model reads questions about facts at every distance.
  */
-export function trainRecords(n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, buckets = 4): LongdocRecord[] {
+export function trainRecords(n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, buckets = 4, followUps = 0): LongdocRecord[] {
   const lists: LongdocRecord[][] = [];
   for (let b = 0; b < buckets; b++) {
     const count = Math.floor(n / buckets) + (b < n % buckets ? 1 : 0);
     const docTokens = Math.round(minTokens + ((maxTokens - minTokens) * (b + 1)) / buckets);
-    lists.push(count === 0 ? [] : generateWorldTask('longdoc', { n: count, seed: seed + 17 * b, split: 'train', docTokens, longdocKinds: [...LONG_TRAIN_KINDS], countTokens: counter(tok) }));
+    lists.push(count === 0 ? [] : generateWorldTask('longdoc', { n: count, seed: seed + 17 * b, split: 'train', docTokens, longdocKinds: [...LONG_TRAIN_KINDS], countTokens: counter(tok), longdocFollowUps: followUps }));
   }
   const mixed: LongdocRecord[] = []; // round robin over the lengths
   for (let i = 0; i < lists[0].length; i++) for (const l of lists) if (i < l.length) mixed.push(l[i]);
   return mixed;
 }
 
-/** The continued pre-training text of a record: the document and question, then the gold answer. */
-export function longPretrainText(r: LongdocRecord): string {
-  return `${r.messages[0].content}\n${longdocGoldAnswer(r)}`;
+/** Tokens the follow-ups of a text or chat take beyond its document (55-70 per question and answer with the pipeline's tokenizer, a few more in chat form), kept free below the context. */
+export function followUpRoom(followUps: number): number {
+  return 80 * followUps;
 }
 
-/** The long-context SFT chat of a record (direct mode: the supporting statements, then the boxed answer). */
+/** The question turn of a follow-up: the question alone (the document and the instruction are already in context). */
+const followUpPrompt = (question: string) => question;
+
+/** The continued pre-training text of a record: the document and question, then the gold answer; then each follow-up question and its answer. */
+export function longPretrainText(r: LongdocRecord): string {
+  const more = (r.follow_ups ?? []).map((f) => `\n\n${followUpPrompt(f.question)}\n${longdocGoldAnswer(f)}`);
+  return `${r.messages[0].content}\n${longdocGoldAnswer(r)}${more.join('')}`;
+}
+
+/**
+ * Continued pre-training sequences of L + 1 tokens, one per long record: the record's text
+ * (longPretrainText, with trailing follow-ups dropped until it fits) starts the sequence, never split
+ * across two (an answer whose document is cut off would teach guessing), and ordinary short documents
+ * fill the rest, taken in order from `shortTexts`.
+ */
+export function packLongSequences(records: readonly LongdocRecord[], shortTexts: readonly string[], tok: Tokenizer, L: number): Int32Array[] {
+  const eos = tok.requireId(EOS_TOKEN);
+  let si = 0;
+  let pending: number[] = [];
+  return records.map((r, i) => {
+    let follow = r.follow_ups ?? [];
+    let ids = tok.encode(longPretrainText(r));
+    while (ids.length + 1 > L + 1 && follow.length > 0) {
+      follow = follow.slice(0, -1);
+      ids = tok.encode(longPretrainText({ ...r, follow_ups: follow }));
+    }
+    if (ids.length + 1 > L + 1) throw new ConfigError(`longctx: long training record ${i} has ${ids.length} tokens, more than the context ${L}; its document target is too long`);
+    const seq = [...ids, eos];
+    while (seq.length < L + 1) {
+      if (pending.length === 0) {
+        if (si >= shortTexts.length) throw new ConfigError(`longctx: ${shortTexts.length} ordinary documents are too few to fill ${records.length} sequences of ${L} tokens; raise pretrain_docs`);
+        pending = [...tok.encode(shortTexts[si++]), eos];
+      }
+      const take = Math.min(pending.length, L + 1 - seq.length);
+      seq.push(...pending.slice(0, take));
+      pending = pending.slice(take);
+    }
+    return Int32Array.from(seq);
+  });
+}
+
+/**
+ * The long-context SFT chat of a record (direct mode: the supporting statements, then the boxed
+ * answer); each follow-up adds a user turn with its question and an assistant turn with its answer,
+ * so one read of the document trains several answers.
+ */
 export function longSftChat(r: LongdocRecord): Record<string, unknown> {
-  return { messages: r.messages, enable_thinking: false };
+  const more = (r.follow_ups ?? []).flatMap((f) => [{ role: 'user', content: followUpPrompt(f.question) }, { role: 'assistant', content: longdocGoldAnswer(f) }]);
+  return { messages: [...r.messages, ...more], enable_thinking: false };
 }
 
 /**

@@ -14,7 +14,7 @@ import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
 import { tempDir } from '../util/temp-dir.js';
-import { evalRecords, interleave, trainRecords } from './longctx-data.js';
+import { evalRecords, interleave, longPretrainText, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
 import { ntkTheta, runLongContextStage, type LongContextSettings } from './longctx-stage.js';
 
 const docs = generateWorldTask('pretrain', { n: 300, seed: 1 }).map((d) => d.text);
@@ -46,6 +46,30 @@ test('evaluation records: held-out documents of the asked length, one list per k
   assert.deepEqual(train.map((r) => r.doc_tokens_target), [400, 500, 600, 700, 400, 500, 600, 700]); // lengths mixed round robin
 });
 
+test('follow-ups: one document, several answers, in the chat and in the packed pre-training sequences', () => {
+  const [r] = trainRecords(1, 9, tok, 500, 500, 1, 3);
+  assert.equal(r.follow_ups!.length, 3);
+  const chat = longSftChat(r).messages as { role: string; content: string }[];
+  assert.deepEqual(chat.map((m) => m.role), ['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+  assert.equal(chat[2].content, r.follow_ups![0].question); // the document is not repeated
+  assert.ok(chat[3].content.endsWith(`<|begin_of_box|>${r.follow_ups![0].answer}<|end_of_box|>`));
+  const L = 1024;
+  const shorts = docs.slice(0, 100);
+  const seqs = packLongSequences([r, r], shorts, tok, L);
+  assert.equal(seqs.length, 2);
+  const text = tok.encode(longPretrainText(r));
+  for (const s of seqs) assert.equal(s.length, L + 1);
+  assert.deepEqual(Array.from(seqs[0].subarray(0, text.length)), text); // each sequence starts with a whole record
+  assert.deepEqual(Array.from(seqs[1].subarray(0, text.length)), text);
+  assert.notDeepEqual(Array.from(seqs[0].subarray(text.length + 1)), Array.from(seqs[1].subarray(text.length + 1))); // filled from the ordinary documents in order
+  // too long for the context: the trailing follow-ups go, never the document or its first answer
+  const short = tok.encode(longPretrainText({ ...r, follow_ups: [] })).length;
+  const [cut] = packLongSequences([r], shorts, tok, short + 2);
+  assert.deepEqual(Array.from(cut.subarray(0, short)), tok.encode(longPretrainText({ ...r, follow_ups: [] })));
+  assert.throws(() => packLongSequences([r], shorts, tok, short - 10), (e: unknown) => e instanceof ConfigError && /more than the context/.test(e.message));
+  assert.throws(() => packLongSequences([r, r], shorts.slice(0, 2), tok, 8192), (e: unknown) => e instanceof ConfigError && /too few/.test(e.message));
+});
+
 test('quick stage: extends, reports, resumes, refuses other settings', async () => {
   const base = tempDir('glmkit-longctx-');
   const data = join(base, 'data');
@@ -58,7 +82,7 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   const model = new GlmForCausalLM({ ...preset, numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
   saveModel(sft, model);
   saveTokenizer(tok, sft);
-  const settings: LongContextSettings = { length: 4096, rope_theta: 0, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, eval_items: 50, short_eval_items: 100 };
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 8, eval_items: 50, short_eval_items: 100 };
   const out = join(base, 'run');
   const logs: string[] = [];
   const ctx = { out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: (s: string) => logs.push(s) };
@@ -72,11 +96,13 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   assert.equal(ev.short_context.n, 2);
   assert.ok(ev.short_context.before >= 0 && ev.short_context.after <= 1);
   const state = JSON.parse(readFileSync(join(out, 'longctx', 'longctx_state.json'), 'utf8'));
-  assert.deepEqual(state.done, ['data', 'init', 'pretrain', 'sft', 'eval']);
+  assert.deepEqual(state.done, ['data', 'init', 'retrieval', 'pretrain', 'sft', 'eval']);
+  assert.equal((summary.retrieval as { steps: number }).steps, 2); // the warm-up ran (quick: 2 steps) and the pre-training continued from it
+  assert.equal(JSON.parse(readFileSync(join(out, 'longctx', 'pretrain', 'training_config.json'), 'utf8')).model, join(out, 'longctx', 'retrieval', 'final'));
   // a rerun skips every sub-step and gives the same summary
   const again: string[] = [];
   const summary2 = await runLongContextStage({ ...ctx, log: (s) => again.push(s) }, settings);
   assert.deepEqual(summary2, summary);
-  assert.equal(again.filter((s) => s.includes('already done')).length, 5);
+  assert.equal(again.filter((s) => s.includes('already done')).length, 6);
   await assert.rejects(runLongContextStage(ctx, { ...settings, short_share: 0.5 }), (e: unknown) => e instanceof ConfigError && /short_share/.test(e.message));
 });

@@ -3,6 +3,8 @@
  * GLM-4's recipe for extending the context of the SFT model (docs/long-context.md).
  *   data      world long documents (longdoc) sized in tokens; validation and test items from other seeds
  *   init      the SFT weights under a config with max_position_embeddings = L and a larger rope_theta
+ *   retrieval (optional) a warm-up on short documents with many questions each: retrieval is learnt
+ *             where a step is cheap, then carried to length L
  *   pretrain  continued pre-training on L-token sequences (long documents + ordinary world documents)
  *   sft       long-context SFT (long chats mixed with a share of the ordinary SFT chats)
  *   eval      the long-SFT checkpoint (half-way or final) with the better validation accuracy becomes
@@ -23,11 +25,11 @@ import { GlmForCausalLM } from '../models/glm/model.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { resolveConfig } from '../trainers/base/config.js';
-import { PretrainTrainer, packText, pretrainSchema } from '../trainers/pretrain/pretrain-trainer.js';
+import { PretrainTrainer, pretrainSchema } from '../trainers/pretrain/pretrain-trainer.js';
 import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { configDiff, configHash } from '../util/config-hash.js';
-import { evalRecords, interleave, longPretrainText, longSftChat, trainRecords } from './longctx-data.js';
+import { evalRecords, followUpRoom, interleave, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
 import type { StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
@@ -36,6 +38,8 @@ export interface LongContextSettings {
   length: number;
   /** rope_theta of the extended model; 0 = ntkTheta(old theta, rotary dim, length / old length) */
   rope_theta: number;
+  /** retrieval warm-up steps (RETRIEVAL_* sizes; 0 = none) */
+  retrieval_steps: number;
   pretrain_steps: number;
   pretrain_lr: number;
   sft_steps: number;
@@ -44,6 +48,8 @@ export interface LongContextSettings {
   batch: number;
   /** share of ordinary (short) SFT chats in the long-SFT mix */
   short_share: number;
+  /** further questions on the same document per long training text and chat */
+  follow_ups: number;
   /** validation and test items per kind */
   eval_items: number;
   /** held-out arithmetic prompts of the short-context check (before and after) */
@@ -53,8 +59,11 @@ export interface LongContextSettings {
 /** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
 const EVAL_ROOM = 256;
 
+/** The retrieval warm-up: chats per step, document tokens, questions per document (first + follow-ups), tokens per chat. */
+const RETRIEVAL = { batch: 4, minTokens: 150, maxTokens: 400, followUps: 11, seqLen: 1400 } as const;
+
 /** Sub-steps in order. */
-const STEPS = ['data', 'init', 'pretrain', 'sft', 'eval'] as const;
+const STEPS = ['data', 'init', 'retrieval', 'pretrain', 'sft', 'eval'] as const;
 type Step = (typeof STEPS)[number];
 
 export interface LongContextState {
@@ -77,7 +86,7 @@ export function ntkTheta(theta: number, dim: number, scale: number): number {
 
 /** The smoke-run sizes (`--quick`): at most a 1024-token context, a few steps, a few items. */
 export function quickLongContext(s: LongContextSettings): LongContextSettings {
-  return { ...s, length: Math.min(s.length, 1024), pretrain_steps: 2, sft_steps: 2, batch: 1, eval_items: 2, short_eval_items: 2 };
+  return { ...s, length: Math.min(s.length, 1024), retrieval_steps: Math.min(s.retrieval_steps, 2), pretrain_steps: 2, sft_steps: 2, batch: 1, eval_items: 2, short_eval_items: 2 };
 }
 
 function readRecords<T>(file: string): T[] {
@@ -140,7 +149,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   const save = () => writeTextAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
   const L = s.length;
   const tok = loadTokenizer(ctx.sftDir);
-  const paths = { data: join(dir, 'data'), init: join(dir, 'init'), pretrain: join(dir, 'pretrain'), sft: join(dir, 'sft'), final: join(dir, 'final') };
+  const paths = { data: join(dir, 'data'), init: join(dir, 'init'), retrieval: join(dir, 'retrieval'), pretrain: join(dir, 'pretrain'), sft: join(dir, 'sft'), final: join(dir, 'final') };
   const t0 = Date.now();
   const seconds = (state.summary.seconds as Record<string, number>) ?? {};
   for (const step of STEPS) {
@@ -156,17 +165,17 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
         await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens));
         await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens));
-        // continued pre-training: long documents with their answers, interleaved with ordinary documents
-        const ptTokens = s.pretrain_steps * s.batch * (L + 1);
-        const nLong = Math.max(2, Math.ceil((0.6 * ptTokens) / (0.6 * L)));
-        const longDocs = trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), docTokens).map((r) => ({ text: longPretrainText(r) }));
-        const shortDocs = readRecords<{ text: string }>(join(ctx.dataDir, 'pretrain.jsonl'));
-        const needShort = Math.ceil((0.4 * ptTokens) / 80);
-        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), interleave(longDocs, shortDocs.slice(0, needShort), Math.min(0.95, needShort / (needShort + nLong))));
+        // continued pre-training: one long document with its questions and answers per sequence (packed with ordinary documents at the pretrain step)
+        const nLong = s.pretrain_steps * s.batch;
+        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups), 4, s.follow_ups));
+        if (s.retrieval_steps > 0) {
+          const chats = trainRecords(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps).map(longSftChat);
+          await writeJsonl(join(paths.data, 'retrieval.jsonl'), chats);
+        }
         // long-context SFT: long chats and a share of the ordinary ones
         const nChats = s.sft_steps * s.batch;
         const nShort = Math.round(nChats * s.short_share);
-        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), docTokens).map(longSftChat);
+        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups), 4, s.follow_ups).map(longSftChat);
         const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
         const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort))); // spread over the whole file (every task, both modes)
         const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride) % allShort.length]);
@@ -187,13 +196,27 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         saveTokenizer(tok, paths.init);
         break;
       }
-      case 'pretrain': {
-        const tc = resolveConfig(pretrainSchema, {
-          object: { model: paths.init, data: join(paths.data, 'pretrain_long.jsonl'), out: paths.pretrain, max_steps: s.pretrain_steps, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.pretrain_lr, warmup_steps: Math.max(1, Math.round(s.pretrain_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: Math.max(1, Math.round(s.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(s.pretrain_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+      case 'retrieval': {
+        if (s.retrieval_steps === 0) break;
+        const seqLen = Math.min(RETRIEVAL.seqLen, L); // longer chats are dropped and counted
+        const tc = resolveConfig(sftSchema, {
+          object: { model: paths.init, data: join(paths.data, 'retrieval.jsonl'), out: paths.retrieval, max_steps: s.retrieval_steps, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: s.pretrain_lr, warmup_steps: Math.max(1, Math.round(s.retrieval_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: Math.max(1, Math.round(s.retrieval_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(s.retrieval_steps / 50)), resume: 'auto', quiet: ctx.quiet },
           objectSource: 'longctx',
         });
-        const seqs = packText(tc.data, tok, L);
-        const r = await new PretrainTrainer(tc, loadCausalLM(paths.init), tok, seqs, null).train();
+        const { examples, dropped } = loadSftExamples(tc.data, tok, seqLen);
+        const r = await new SftTrainer(tc, loadCausalLM(paths.init), tok, examples, null).train();
+        state.summary.retrieval = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, examples: examples.length, dropped_examples: dropped };
+        break;
+      }
+      case 'pretrain': {
+        const from = s.retrieval_steps > 0 ? join(paths.retrieval, 'final') : paths.init;
+        const tc = resolveConfig(pretrainSchema, {
+          object: { model: from, data: join(paths.data, 'pretrain_long.jsonl'), out: paths.pretrain, max_steps: s.pretrain_steps, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.pretrain_lr, warmup_steps: Math.max(1, Math.round(s.pretrain_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: Math.max(1, Math.round(s.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(s.pretrain_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+          objectSource: 'longctx',
+        });
+        const shortDocs = readRecords<{ text: string }>(join(ctx.dataDir, 'pretrain.jsonl')).map((d) => d.text);
+        const seqs = packLongSequences(readRecords<LongdocRecord>(join(paths.data, 'pretrain_long.jsonl')), shortDocs, tok, L);
+        const r = await new PretrainTrainer(tc, loadCausalLM(from), tok, seqs, null).train();
         state.summary.pretrain = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, sequences: seqs.length };
         break;
       }

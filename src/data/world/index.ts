@@ -76,6 +76,8 @@ export interface WorldTaskOptions {
   longdocKinds?: LongdocKind[];
   /** longdoc only: counts tokens of a text (a tokenizer); default characters / LONGDOC_CHARS_PER_TOKEN. */
   countTokens?: (text: string) => number;
+  /** longdoc only: further questions per record on the same document (`follow_ups`, default 0). */
+  longdocFollowUps?: number;
 }
 
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
@@ -187,7 +189,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
       return Array.from({ length: n }, () => sampleLongQa(rng, world, rng.pick(ls)));
     }
     case 'longdoc': {
-      const o = { docTokens: opts.docTokens, levels, split, kinds: opts.longdocKinds, countTokens: opts.countTokens };
+      const o = { docTokens: opts.docTokens, levels, split, kinds: opts.longdocKinds, countTokens: opts.countTokens, followUps: opts.longdocFollowUps };
       return Array.from({ length: n }, () => sampleLongdoc(rng, world, o));
     }
     case 'mrc': {

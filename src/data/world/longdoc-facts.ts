@@ -1,8 +1,12 @@
 /**
  * The statement grammar of the long-document task (src/data/world/longdoc.ts): every fact sentence of
  * a longdoc document, and every atomic statement of a gold answer, is one of the world's sentence
- * templates ("Alice lives in Oakridge.", "Alice visited Millford on day 9.", "2 people in Oakridge own
- * a lamp."). `parseLongdocStatement` turns such a sentence back into a structured claim, so the gold
+ * templates ("Alice lives in Oakridge.", "On day 9, Alice visited Millford.", "2 people in Oakridge own
+ * a lamp."). A visit names its day and person before the place: a left-to-right model that reads the
+ * question's keys can then find the place the way it continues any repeated phrase (match what came
+ * before, copy what follows); "Alice visited Millford on day 9." puts a key after the answer, and the
+ * tiny model did not learn to retrieve it (docs/long-context.md "The visit sentence"). The older order
+ * still parses as the same claim. `parseLongdocStatement` turns such a sentence back into a structured claim, so the gold
  * rubric checks an answer's statements against the document's facts, not against its strings.
  */
 import { withArticle } from './world.js';
@@ -36,7 +40,7 @@ export function factStatement(f: LongdocFact): string {
     case 'friend_of': return `${f.subject} is a friend of ${f.object}.`;
     case 'taller_than': return `${f.subject} is taller than ${f.object}.`;
     case 'landscape': return `${f.subject} is ${f.object}.`;
-    case 'visited': return `${f.subject} visited ${f.object} on day ${f.day}.`;
+    case 'visited': return `On day ${f.day}, ${f.subject} visited ${f.object}.`;
   }
 }
 
@@ -78,6 +82,7 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => LongdocClaim][] = [
   [new RegExp(`^${NAME} is a friend of ${NAME}$`), (m) => fact(m[1], 'friend_of', m[2])],
   [new RegExp(`^${NAME} is taller than ${NAME}$`), (m) => fact(m[1], 'taller_than', m[2])],
   [new RegExp(`^${NAME} is ((?:by|in|on) (?:the |a |an )?[a-z]+)$`), (m) => fact(m[1], 'landscape', m[2])],
+  [new RegExp(`^On day (\\d+), ${NAME} visited ${NAME}$`), (m) => ({ type: 'fact', fact: { subject: m[2], relation: 'visited', object: m[3], day: Number(m[1]) } })],
   [new RegExp(`^${NAME} visited ${NAME} on day (\\d+)$`), (m) => ({ type: 'fact', fact: { subject: m[1], relation: 'visited', object: m[2], day: Number(m[3]) } })],
   [new RegExp(`^(\\d+|[Nn]o) (?:people|person) in ${NAME} owns? ${ART} ([a-z]+)$`), (m) => ({ type: 'count_owners', place: m[2], object: m[3], count: /^no$/i.test(m[1]) ? 0 : Number(m[1]) })],
   [new RegExp(`^${NAME} visited ${NAME} (\\d+) times?$`), (m) => ({ type: 'count_visits', person: m[1], place: m[2], count: Number(m[3]) })],

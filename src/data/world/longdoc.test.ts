@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWorldTask, toJsonl, validateWorldRecord } from './index.js';
 import { LONGDOC_CHARS_PER_TOKEN, LONGDOC_KINDS, type LongdocRecord, longdocGoldAnswer, longdocPrompt } from './longdoc.js';
-import { parseLongdocStatement } from './longdoc-facts.js';
+import { factStatement, parseLongdocStatement } from './longdoc-facts.js';
 import { longdocFacts, scoreLongdocAnswer } from './longdoc-rubric.js';
 import { boxed } from './verify.js';
 import { DataError } from '../../errors.js';
@@ -55,19 +55,19 @@ test('longdoc: support sentences state every statement; questions have one answe
     assert.ok(r.statements.some((s) => s.includes(r.answer)), `${r.answer} appears in the statements`);
     const visit = /^Which town did (\w+) visit on day (\d+)\?$/.exec(r.question);
     if (visit) {
-      const answers = stated.filter((s) => s.startsWith(`${visit[1]} visited `) && s.endsWith(` on day ${visit[2]}.`));
-      assert.deepEqual(answers, [`${visit[1]} visited ${r.answer} on day ${visit[2]}.`]);
+      const answers = stated.filter((s) => s.startsWith(`On day ${visit[2]}, ${visit[1]} visited `));
+      assert.deepEqual(answers, [`On day ${visit[2]}, ${visit[1]} visited ${r.answer}.`]);
     }
     if (r.kind === 'pronoun') {
       const [first, second] = r.support;
       assert.equal(second, first + 1);
-      assert.match(r.sentences[second], /^(She|He) visited /);
-      assert.equal(r.sentences[first].split(' ')[0], r.statements[0].split(' ')[0]);
+      assert.match(r.sentences[second], /^On day \d+, (she|he) visited /);
+      assert.equal(r.sentences[first].split(' ')[3], r.statements[0].split(' ')[3]); // "On day N, Name visited ..." names the person
     }
     if (r.kind === 'alias') {
-      const fact = r.sentences[r.support.find((i) => / visited \w+ on day /.test(r.sentences[i]))!];
-      assert.match(fact, /^(\w+'s friend|The \w+ from \w+) visited /);
-      assert.ok(!fact.startsWith(r.statements[0].split(' ')[0]), 'the alias sentence does not name the person');
+      const fact = r.sentences[r.support.find((i) => /^On day \d+, /.test(r.sentences[i]))!];
+      assert.match(fact, /^On day \d+, (\w+'s friend|the \w+ from \w+) visited /);
+      assert.ok(!fact.includes(` ${r.statements[0].split(' ')[3]} visited`), 'the alias sentence does not name the person');
     }
     if (r.kind === 'multi_hop') assert.equal(r.support.length, 2);
     if (r.kind === 'aggregation') {
@@ -80,12 +80,40 @@ test('longdoc: support sentences state every statement; questions have one answe
         n = residents.filter((p) => stated.some((s) => s.startsWith(`${p} owns `) && s.endsWith(` ${own[2]}.`))).length;
       } else {
         assert.ok(times, r.question);
-        n = stated.filter((s) => s.startsWith(`${times[1]} visited ${times[2]} on day `)).length;
+        n = stated.filter((s) => /^On day \d+, /.test(s) && s.endsWith(`, ${times[1]} visited ${times[2]}.`)).length;
         assert.ok(n >= 2);
       }
       assert.equal(r.answer, String(n));
     }
   }
+});
+
+test('longdoc follow-ups: further distinct questions on the same document, each supported and in the split', () => {
+  const plain = gen(6, 11);
+  const rs = gen(6, 11, { longdocFollowUps: 5, split: 'train' });
+  assert.equal(plain[0].follow_ups, undefined); // opt-in: the default records are unchanged
+  assert.deepEqual(gen(6, 11, { longdocFollowUps: 5, split: 'train' }), rs);
+  for (const r of rs) {
+    const fus = r.follow_ups!;
+    assert.equal(fus.length, 5);
+    assert.equal(new Set([r.question, ...fus.map((f) => f.question)]).size, 6, 'questions are distinct');
+    const facts = longdocFacts(r);
+    for (const f of fus) {
+      assert.ok(LONGDOC_KINDS.includes(f.kind));
+      for (const st of f.statements) assert.ok(facts.supports(parseLongdocStatement(st)!), `the document supports "${st}"`);
+      assert.ok(f.support.every((i) => i >= 0 && i < r.sentences.length));
+      const g = scoreLongdocAnswer({ ...r, ...f }, { content: longdocGoldAnswer(f), reasoning_content: null });
+      assert.equal(g.correctness, 1);
+    }
+  }
+});
+
+test('a visit parses to one claim in either order; the canonical sentence puts the day and person first', () => {
+  const claim = { type: 'fact', fact: { subject: 'Alice', relation: 'visited', object: 'Millford', day: 9 } };
+  assert.deepEqual(parseLongdocStatement('On day 9, Alice visited Millford.'), claim);
+  assert.deepEqual(parseLongdocStatement('Alice visited Millford on day 9.'), claim);
+  assert.equal(factStatement({ subject: 'Alice', relation: 'visited', object: 'Millford', day: 9 }), 'On day 9, Alice visited Millford.');
+  assert.equal(parseLongdocStatement('On day 9, she visited Millford.'), null); // a pronoun states nothing by itself (records resolve it)
 });
 
 test('longdoc splits are disjoint by question', () => {

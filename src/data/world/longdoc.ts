@@ -2,7 +2,7 @@
  * longdoc — long documents about the world for long-context reading (docs/longreward.md). A document
  * is a numbered list of sentences ("[1] Alice lives in Oakridge. [2] ...") stating facts about many
  * people and places of the world: their world facts (home, job, possessions, age, ...) plus facts
- * that only the document holds (extra possessions, and visits "Alice visited Millford on day 9."), so
+ * that only the document holds (extra possessions, and visits "On day 9, Alice visited Millford."), so
  * questions cannot be answered from what a model learned about the world. Documents are filled up to
  * a target length in tokens (`docTokens`; levels 1..4 = 512, 1024, 2048, 4096), measured with a
  * tokenizer when one is given and otherwise estimated as characters / LONGDOC_CHARS_PER_TOKEN (2: the
@@ -15,8 +15,8 @@
  *   multi_hop   — two facts chained (the friend or the owner of a thing, then that person's visit);
  *   aggregation — counting over facts spread through the document ("How many people in Oakridge own
  *                 a lamp?", "How many times did Alice visit Millford?");
- *   pronoun     — the fact is stated with "She"/"He" right after a sentence naming the person;
- *   alias       — the fact is stated about "Bruno's friend" or "The baker from Oakridge".
+ *   pronoun     — the fact is stated with "she"/"he" right after a sentence naming the person;
+ *   alias       — the fact is stated about "Bruno's friend" or "the baker from Oakridge".
  * Each record carries the ids of the supporting sentences (`support`, 0-based indices into
  * `sentences`; the document numbers sentence i as [i+1]), the atomic `statements` a complete answer
  * contains (longdoc-facts.ts grammar), the resolved form of every pronoun/alias sentence
@@ -62,6 +62,20 @@ export interface LongdocRecord {
   doc_tokens: number;
   /** SFT form: the user turn is the document and the question, the assistant turn the gold answer. */
   messages: ChatMessage[];
+  /**
+   * Further questions on the same document (only when `followUps` > 0 was asked): training data reads
+   * one document for several answers (longctx-data.ts), at a fraction of the tokens of one document each.
+   */
+  follow_ups?: LongdocFollowUp[];
+}
+
+/** A further question on a record's document, with its gold answer, support and statements. */
+export interface LongdocFollowUp {
+  kind: LongdocKind;
+  question: string;
+  answer: string;
+  support: number[];
+  statements: string[];
 }
 
 export interface LongdocOptions {
@@ -73,6 +87,8 @@ export interface LongdocOptions {
   kinds?: readonly LongdocKind[];
   /** Counts tokens (a tokenizer); default: characters / LONGDOC_CHARS_PER_TOKEN. */
   countTokens?: (text: string) => number;
+  /** Further questions per record on the same document (`follow_ups`; distinct, in the split; default 0). */
+  followUps?: number;
 }
 
 /** The user message of a longdoc record. */
@@ -155,16 +171,16 @@ function buildDocument(rng: WorldRng, world: World, target: number, count: (s: s
     let block: DocSentence[];
     if (style === 'pronoun' && who.days.length > 0) {
       const first = visit(who.p, rng.pick(places), who.days.pop()!);
-      const text = `${pronounOf(who.p.name)} visited ${f.object} on day ${f.day}.`;
+      const text = `On day ${f.day}, ${pronounOf(who.p.name).toLowerCase()} visited ${f.object}.`;
       block = [named(first), { text, fact: f, style: 'pronoun', anchors: [first] }];
     } else if (style === 'alias') {
       const p = who.p;
       if (jobHome.get(`${p.job.name}|${p.home}`) === 1 && rng.chance(0.5)) {
-        const text = `The ${p.job.name} from ${p.home} visited ${f.object} on day ${f.day}.`;
+        const text = `On day ${f.day}, the ${p.job.name} from ${p.home} visited ${f.object}.`;
         const anchors: LongdocFact[] = [{ subject: p.name, relation: 'works_as', object: p.job.name }, { subject: p.name, relation: 'lives_in', object: p.home }];
         block = [{ text, fact: f, style: 'alias', anchors }];
       } else {
-        const text = `${p.friend}'s friend visited ${f.object} on day ${f.day}.`;
+        const text = `On day ${f.day}, ${p.friend}'s friend visited ${f.object}.`;
         block = [{ text, fact: f, style: 'alias', anchors: [{ subject: p.name, relation: 'friend_of', object: p.friend }] }];
       }
     } else block = [named(f)];
@@ -271,6 +287,20 @@ function askQuestion(rng: WorldRng, world: World, doc: BuiltDoc, kind: LongdocKi
   }
 }
 
+/** Up to `n` further distinct questions (kinds drawn from `kinds`, in the split) on `doc`, other than `first`. */
+function askFollowUps(rng: WorldRng, world: World, doc: BuiltDoc, kinds: readonly LongdocKind[], first: Question, n: number, split: Split): LongdocFollowUp[] {
+  const seen = new Set([first.question]);
+  const out: LongdocFollowUp[] = [];
+  for (let tries = 0; out.length < n && tries < 20 * n; tries++) {
+    const kind = rng.pick(kinds);
+    const q = askQuestion(rng, world, doc, kind);
+    if (!q || seen.has(q.question) || !inSplit(`longdoc|${kind}|${q.question}|${q.answer}`, split)) continue;
+    seen.add(q.question);
+    out.push({ kind, ...q });
+  }
+  return out;
+}
+
 /** The level (1..4) of a target length: the smallest whose target is at least `tokens`. */
 export function longdocLevelOf(tokens: number): number {
   for (const l of [1, 2, 3, 4]) if (LONGDOC_LEVEL_TOKENS[l] >= tokens) return l;
@@ -292,6 +322,7 @@ export function sampleLongdoc(rng: WorldRng, world: World, opts: LongdocOptions 
     const document = numberSentences(sentences);
     const resolved = doc.sentences.flatMap((s, id) => (s.style === 'name' ? [] : [{ id, statement: factStatement(s.fact) }]));
     const base = { document, question: q.question, answer: q.answer, statements: q.statements };
+    const followUps = (opts.followUps ?? 0) > 0 ? askFollowUps(rng, world, doc, kinds, q, opts.followUps!, opts.split ?? 'all') : undefined;
     return {
       document,
       sentences,
@@ -308,6 +339,7 @@ export function sampleLongdoc(rng: WorldRng, world: World, opts: LongdocOptions 
         { role: 'user', content: longdocPrompt(base) },
         { role: 'assistant', content: longdocGoldAnswer(base) },
       ],
+      ...(followUps ? { follow_ups: followUps } : {}),
     };
   }
   throw new Error(`longdoc: could not draw a ${kinds.join('/')} question in 2000 tries (target ${opts.docTokens ?? levels.join(',')} tokens); use longer documents`);
