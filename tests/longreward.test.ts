@@ -37,7 +37,7 @@ const items = [
   { context: DOC, question: 'Which town did Bruno visit on day 9?', answer: 'Bruno visited Millford on day 9.' },
   { context: DOC, question: 'Where does Alice live?', answer: 'Oakridge' },
 ];
-const small = { faithChunkTokens: 16, compChunkTokens: 64, ratingTokens: 12, listTokens: 12, supportTokens: 8 };
+const small = { faithChunkTokens: 16, compChunkTokens: 64, ratingTokens: 12, listTokens: 12, supportTokens: 40 }; // support: room for "[[Partially supported]]" under the fixture's tokenizer
 
 test('a live glmkit serve judge gives the in-process judge\'s outputs and scores at temperature 0', async () => {
   const http = new JudgeCaller(new HttpJudge(`${server.url}/v1`, { model: basename(fx.model), enableThinking: false }), { maxAttempts: 1 });

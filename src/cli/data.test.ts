@@ -46,11 +46,12 @@ test('data world writes N valid records, byte-identical for the same seed', asyn
     const tok = trainBpeFromTexts(['Alice lives in Oakridge. Bruno visited Millford on day 9.'], { vocabSize: 300 });
     saveTokenizer(tok, tokDir);
     const ld = join(dir, 'longdoc.jsonl');
-    await quiet(() => dataCommand(['world', '--task', 'longdoc', '--n', '6', '--doc-tokens', '2000', '--longdoc-kinds', 'needle,pronoun', '--tokenizer', tokDir, '--out', ld]));
+    await quiet(() => dataCommand(['world', '--task', 'longdoc', '--n', '6', '--doc-tokens', '2000', '--longdoc-kinds', 'needle,pronoun', '--longdoc-follow-ups', '2', '--tokenizer', tokDir, '--out', ld]));
     const docs = (await readFile(ld, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(docs.length, 6);
     docs.forEach((r, i) => validateWorldRecord('longdoc', r, i + 1));
     assert.ok(docs.every((r) => ['needle', 'pronoun'].includes(r.kind) && r.doc_tokens === tok.encode(r.document).length && r.doc_tokens <= 2000));
+    assert.ok(docs.every((r) => r.follow_ups.length === 2 && r.follow_ups.every((f: { kind: string }) => ['needle', 'pronoun'].includes(f.kind))));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -38,7 +38,7 @@ export interface LongContextSettings {
   length: number;
   /** rope_theta of the extended model; 0 = ntkTheta(old theta, rotary dim, length / old length) */
   rope_theta: number;
-  /** retrieval warm-up steps (RETRIEVAL_* sizes; 0 = none) */
+  /** retrieval warm-up steps (sizes in RETRIEVAL; 0 = none) */
   retrieval_steps: number;
   pretrain_steps: number;
   pretrain_lr: number;
@@ -163,11 +163,12 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
         const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
+        const trainMax = Math.max(Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups)); // training documents leave room for the follow-ups
         await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens));
         await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens));
         // continued pre-training: one long document with its questions and answers per sequence (packed with ordinary documents at the pretrain step)
         const nLong = s.pretrain_steps * s.batch;
-        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups), 4, s.follow_ups));
+        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups));
         if (s.retrieval_steps > 0) {
           const chats = trainRecords(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps).map(longSftChat);
           await writeJsonl(join(paths.data, 'retrieval.jsonl'), chats);
@@ -175,7 +176,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         // long-context SFT: long chats and a share of the ordinary ones
         const nChats = s.sft_steps * s.batch;
         const nShort = Math.round(nChats * s.short_share);
-        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups), 4, s.follow_ups).map(longSftChat);
+        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups).map(longSftChat);
         const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
         const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort))); // spread over the whole file (every task, both modes)
         const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride) % allShort.length]);

@@ -168,6 +168,9 @@ test('the longdoc validator names the broken field', () => {
     ['document', 'nope'],
     ['resolved', [{ id: 'x' }]],
     ['messages', [{ role: 'user', content: 'q' }]],
+    ['follow_ups', {}],
+    ['follow_ups', [{ kind: 'needle', question: 'q', answer: 'a', support: [99999], statements: ['s'] }]],
+    ['follow_ups', [{ kind: 'needle', question: '', answer: 'a', support: [0], statements: ['s'] }]],
   ];
   for (const [field, value] of bad) {
     assert.throws(() => validateWorldRecord('longdoc', { ...r, [field]: value }, 3), (e: unknown) => e instanceof DataError && e.line === 3 && (e.field ?? '').startsWith(field));

@@ -177,6 +177,18 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
       if (!Array.isArray(resolved) || resolved.some((x) => !x || typeof x !== 'object' || !Number.isInteger((x as Obj).id) || (x as Obj).id as number >= sentences.length || typeof (x as Obj).statement !== 'string')) {
         fail('resolved', 'an array of {"id": sentence index, "statement": string}', resolved, line);
       }
+      if (o.follow_ups !== undefined) {
+        if (!Array.isArray(o.follow_ups)) fail('follow_ups', 'an array of {kind, question, answer, support, statements}', o.follow_ups, line);
+        for (const [i, f] of (o.follow_ups as unknown[]).entries()) {
+          if (!f || typeof f !== 'object') fail(`follow_ups[${i}]`, 'an object {kind, question, answer, support, statements}', f, line);
+          const fo = f as Obj;
+          for (const k of ['kind', 'question', 'answer']) if (typeof fo[k] !== 'string' || fo[k] === '') fail(`follow_ups[${i}].${k}`, 'a non-empty string', fo[k], line);
+          const sup = fo.support;
+          if (!Array.isArray(sup) || sup.some((x) => !Number.isInteger(x) || x < 0 || x >= sentences.length)) fail(`follow_ups[${i}].support`, `an array of sentence indices < ${sentences.length}`, sup, line);
+          const st = fo.statements;
+          if (!Array.isArray(st) || st.length === 0 || st.some((x) => typeof x !== 'string' || x === '')) fail(`follow_ups[${i}].statements`, 'an array of at least 1 non-empty strings', st, line);
+        }
+      }
       validateSft(o, line);
       return;
     }

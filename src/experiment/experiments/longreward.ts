@@ -54,7 +54,7 @@ interface Settings extends Record<string, unknown> {
 }
 
 /** Judge budgets that fit a 512-position judge. */
-const BUDGETS = { ratingTokens: 24, listTokens: 64, supportTokens: 12 };
+const BUDGETS = { ratingTokens: 24, listTokens: 64, supportTokens: 24 };
 
 type Metrics = { longdoc_faithfulness: number; longdoc_overall: number; longdoc_correct: number; short_accuracy: number };
 
@@ -98,7 +98,7 @@ export const longreward: Experiment = {
     const seed = S.seeds[0] ?? 0;
     const chunking = { faithChunkTokens: S.faith_chunk_tokens, compChunkTokens: S.comp_chunk_tokens, topK: S.top_k };
     const common = { base: base.dir, seed, doc_tokens: S.doc_tokens };
-    const judge = await ctx.arm('judge', { ...common, judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking }, async (dir) => {
+    const judge = await ctx.arm('judge', { ...common, judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
       const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens: S.doc_tokens, seed, worldSeed: 0, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
       const a = rep.agreement;
       return { metrics: { judge: rep.judge, spearman_reward: a.spearman.reward, spearman_faithfulness: a.spearman.faithfulness, support_accuracy: a.support_accuracy, failure_rate: a.failure_rate, order_agreement: a.order_agreement }, scores: [] };
@@ -106,7 +106,7 @@ export const longreward: Experiment = {
     const trainDocs = generateWorldTask('longdoc', { n: S.train_docs, seed: seed + 10, docTokens: S.doc_tokens, split: 'train', countTokens });
     const testDocs = generateWorldTask('longdoc', { n: S.test_docs, seed: seed + 20, docTokens: S.doc_tokens, split: 'test', countTokens });
     const short = generateWorldTask('rl', { n: S.short_prompts, seed: seed + 30, split: 'test', difficulty: [1] });
-    const pairsArm = await ctx.arm('pairs', { ...common, judge: judge.metrics.judge, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
+    const pairsArm = await ctx.arm('pairs', { ...common, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
       const scorer = new LongRewardScorer(new JudgeCaller(LocalJudge.fromDir(judge.metrics.judge as string), { cacheDir: join(dir, 'judge-cache') }), null, { ...chunking, countTokens, ...BUDGETS });
       const prompts: ScorePrompt[] = trainDocs.map((r, i) => ({ prompt: [r.messages[0]], ...judgeItem(r, ''), record: r, line: i + 1 }));
       const out = join(dir, 'pairs.jsonl');

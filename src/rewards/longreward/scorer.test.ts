@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../../errors.js';
 import { tempDir } from '../../util/temp-dir.js';
 import { JudgeCaller } from './caller.js';
 import { bm25Scores, chunkDocument, ChunkRetriever, topKInOrder } from './chunks.js';
@@ -140,4 +141,12 @@ test('HTTP judge: an unreachable endpoint is a clear error; what was answered be
   assert.equal(chatCompletionsUrl('http://h:1'), 'http://h:1/v1/chat/completions');
   assert.throws(() => chatCompletionsUrl('ftp://h'), /http or https/);
   assert.ok(join(cacheDir).length > 0);
+});
+
+test('a support budget shorter than the longest label is refused up front, naming --support-tokens', () => {
+  const caller = new JudgeCaller(new HttpJudge('http://127.0.0.1:9/v1', { model: 'judge' }), { cacheDir: tempDir() });
+  const perChar = (s: string) => s.length; // "[[Partially supported]]" is 23 "tokens"
+  assert.throws(() => new LongRewardScorer(caller, null, { countTokens: perChar, supportTokens: 12 }), (e: unknown) => e instanceof ConfigError && /--support-tokens >= 24/.test(e.message) && /Partially supported/.test(e.message));
+  assert.doesNotThrow(() => new LongRewardScorer(caller, null, { countTokens: perChar, supportTokens: 24 }));
+  assert.doesNotThrow(() => new LongRewardScorer(caller, null, {})); // characters / 4: the default 32 holds every label
 });

@@ -11,10 +11,11 @@
  * All calls of a round go to the judge together (batched by the local judge, in parallel over HTTP).
  * A dimension whose calls failed is null with the reason in `failures`; the reward is then null too.
  */
+import { ConfigError } from '../../errors.js';
 import { JudgeCaller, type CallOutcome, type CallSpec } from './caller.js';
 import { type Chunk, ChunkRetriever, chunkDocument } from './chunks.js';
 import {
-  NO_RELEVANT, NO_STATEMENTS, coveragePrompt, extractPrompt, helpfulnessPrompt, logicalityPrompt, parseList, parseRating, parseSupport, statementsPrompt, supportPrompt,
+  NO_RELEVANT, NO_STATEMENTS, SUPPORT_LABELS, coveragePrompt, extractPrompt, helpfulnessPrompt, logicalityPrompt, parseList, parseRating, parseSupport, statementsPrompt, supportPrompt,
 } from './prompts.js';
 
 export const DIMENSIONS = ['helpfulness', 'logicality', 'faithfulness', 'completeness'] as const;
@@ -72,6 +73,12 @@ export class LongRewardScorer {
   constructor(readonly caller: JudgeCaller, retriever: ChunkRetriever | null = null, readonly opts: ScorerOptions = {}) {
     this.retriever = retriever ?? new ChunkRetriever(null);
     this.count = opts.countTokens ?? (caller.judge.countTokens ? (s) => caller.judge.countTokens!(s) : charCount);
+    // a support budget that cuts "[[Partially supported]]" short makes every judgment unparsable
+    const label = Object.keys(SUPPORT_LABELS).map((k) => `[[${k}]]`).reduce((a, b) => (this.count(b) > this.count(a) ? b : a));
+    const need = this.count(label) + 1;
+    if ((opts.supportTokens ?? 32) < need) {
+      throw new ConfigError(`longreward: a support budget of ${opts.supportTokens} tokens cannot hold the judge's answer "${label}" (${need - 1} tokens with this judge's tokenizer); expected --support-tokens >= ${need}`);
+    }
   }
 
   private chunks(context: string, tokens: number): Chunk[] {
