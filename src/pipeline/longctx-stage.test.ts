@@ -94,6 +94,8 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   assert.deepEqual(Object.keys(ev.test), ['needle', 'multi_hop', 'aggregation']);
   for (const k of Object.values(ev.test)) assert.ok(k.n === 2 && k.accuracy >= 0 && k.accuracy <= 1);
   assert.equal(ev.short_context.n, 2);
+  const probe = (summary.eval as { copy_probe: Record<'before' | 'after', { first: number; repeat: number }> }).copy_probe;
+  for (const p of [probe.before, probe.after]) assert.ok(Number.isFinite(p.first) && Number.isFinite(p.repeat) && p.first > 0, JSON.stringify(p));
   assert.ok(ev.short_context.before >= 0 && ev.short_context.after <= 1);
   const state = JSON.parse(readFileSync(join(out, 'longctx', 'longctx_state.json'), 'utf8'));
   assert.deepEqual(state.done, ['data', 'init', 'retrieval', 'pretrain', 'sft', 'eval']);

@@ -18,6 +18,7 @@ import { ConfigError } from '../errors.js';
 import { readJsonl } from '../data/jsonl.js';
 import { scoreLongdocAnswer, verifyRlAnswer, writeJsonl, type LongdocRecord, type RlRecord } from '../data/world/index.js';
 import { evalChat, type EvalItem } from '../eval/chat-eval.js';
+import { copyProbe, ordinaryIds } from '../eval/copy-probe.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { rotaryDim } from '../models/glm/config.js';
 import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
@@ -248,8 +249,10 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         const model = loadCausalLM(paths.final);
         const testAcc = evalLong(model, tok, test, answerTokens);
         const arith = readRecords<RlRecord>(join(ctx.dataDir, 'eval_arith_l2.jsonl')).slice(0, s.short_eval_items);
-        const before = shortEval(loadCausalLM(ctx.sftDir), tok, arith);
+        const sftModel = loadCausalLM(ctx.sftDir);
+        const before = shortEval(sftModel, tok, arith);
         const after = shortEval(model, tok, arith);
+        const probeIds = ordinaryIds(tok);
         state.summary.eval = {
           selected: best.dir,
           selected_on: 'validation items (seed + 7001)',
@@ -258,6 +261,8 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
           test_items_per_kind: s.eval_items,
           test_doc_tokens: { min: Math.min(...test.map((t) => t.doc_tokens)), max: Math.max(...test.map((t) => t.doc_tokens)) },
           short_context: { task: 'arithmetic level 2, thinking', n: arith.length, before, after },
+          // in-context copying (eval/copy-probe.ts): loss on a random sequence's first and repeated copy
+          copy_probe: { before: copyProbe(sftModel, probeIds), after: copyProbe(model, probeIds) },
         };
         ctx.log(`longctx: test ${Object.entries(testAcc).map(([k, v]) => `${k} ${v.accuracy.toFixed(3)}`).join(', ')}; arithmetic level 2 before ${before.toFixed(3)} after ${after.toFixed(3)}`);
         break;
