@@ -4,10 +4,12 @@
  * aggregation, pronoun and alias questions) and sized in tokens of the model's own tokenizer:
  *   - evaluation items: documents of about L tokens; validation and test draw other seeds than
  *     training, from the world's held-out `test` split;
- *   - continued pre-training text: long documents followed by their question and gold answer,
- *     interleaved with the pipeline's ordinary pre-training documents (packed to the new length);
- *   - long-context SFT chats (the longdoc SFT form: the supporting statements, then the boxed answer),
- *     mixed with a share of the pipeline's ordinary SFT chats so short-context ability is kept.
+ *   - continued pre-training sequences: one long document with its question, gold answer and
+ *     follow-up questions and answers at the start of each, filled up with the pipeline's ordinary
+ *     pre-training documents (packLongSequences);
+ *   - long-context SFT chats (the longdoc SFT form: the supporting statements, then the boxed answer;
+ *     each follow-up a further turn), mixed with a share of the pipeline's ordinary SFT chats so
+ *     short-context ability is kept.
  */
 import { generateWorldTask, longdocGoldAnswer, type LongdocKind, type LongdocRecord } from '../data/world/index.js';
 import { ConfigError } from '../errors.js';

@@ -171,6 +171,7 @@ test('the longdoc validator names the broken field', () => {
     ['follow_ups', {}],
     ['follow_ups', [{ kind: 'needle', question: 'q', answer: 'a', support: [99999], statements: ['s'] }]],
     ['follow_ups', [{ kind: 'needle', question: '', answer: 'a', support: [0], statements: ['s'] }]],
+    ['follow_ups', [{ kind: 'essay', question: 'q', answer: 'a', support: [0], statements: ['s'] }]],
   ];
   for (const [field, value] of bad) {
     assert.throws(() => validateWorldRecord('longdoc', { ...r, [field]: value }, 3), (e: unknown) => e instanceof DataError && e.line === 3 && (e.field ?? '').startsWith(field));

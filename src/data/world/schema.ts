@@ -5,6 +5,7 @@
  */
 import { DataError } from '../../errors.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
+import { LONGDOC_KINDS } from './longdoc.js';
 
 export const WORLD_TASKS = ['pretrain', 'sft', 'rl', 'preference', 'longqa', 'longdoc', 'mrc', 'mcq', 'pairs', 'sts', 'steps'] as const;
 export type WorldTask = (typeof WORLD_TASKS)[number];
@@ -182,7 +183,8 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
         for (const [i, f] of (o.follow_ups as unknown[]).entries()) {
           if (!f || typeof f !== 'object') fail(`follow_ups[${i}]`, 'an object {kind, question, answer, support, statements}', f, line);
           const fo = f as Obj;
-          for (const k of ['kind', 'question', 'answer']) if (typeof fo[k] !== 'string' || fo[k] === '') fail(`follow_ups[${i}].${k}`, 'a non-empty string', fo[k], line);
+          for (const k of ['question', 'answer']) if (typeof fo[k] !== 'string' || fo[k] === '') fail(`follow_ups[${i}].${k}`, 'a non-empty string', fo[k], line);
+          if (!(LONGDOC_KINDS as readonly unknown[]).includes(fo.kind)) fail(`follow_ups[${i}].kind`, `one of ${LONGDOC_KINDS.join(', ')}`, fo.kind, line);
           const sup = fo.support;
           if (!Array.isArray(sup) || sup.some((x) => !Number.isInteger(x) || x < 0 || x >= sentences.length)) fail(`follow_ups[${i}].support`, `an array of sentence indices < ${sentences.length}`, sup, line);
           const st = fo.statements;
