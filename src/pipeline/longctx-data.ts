@@ -49,12 +49,10 @@ export function followUpRoom(followUps: number): number {
   return 80 * followUps;
 }
 
-/** The question turn of a follow-up: the question alone (the document and the instruction are already in context). */
-const followUpPrompt = (question: string) => question;
-
 /** The continued pre-training text of a record: the document and question, then the gold answer; then each follow-up question and its answer. */
 export function longPretrainText(r: LongdocRecord): string {
-  const more = (r.follow_ups ?? []).map((f) => `\n\n${followUpPrompt(f.question)}\n${longdocGoldAnswer(f)}`);
+  // a follow-up is asked by its question alone: the document and the instruction are already in context
+  const more = (r.follow_ups ?? []).map((f) => `\n\n${f.question}\n${longdocGoldAnswer(f)}`);
   return `${r.messages[0].content}\n${longdocGoldAnswer(r)}${more.join('')}`;
 }
 
@@ -92,11 +90,11 @@ export function packLongSequences(records: readonly LongdocRecord[], shortTexts:
 
 /**
  * The long-context SFT chat of a record (direct mode: the supporting statements, then the boxed
- * answer); each follow-up adds a user turn with its question and an assistant turn with its answer,
- * so one read of the document trains several answers.
+ * answer); each follow-up adds a user turn with its question alone and an assistant turn with its
+ * answer, so one read of the document trains several answers.
  */
 export function longSftChat(r: LongdocRecord): Record<string, unknown> {
-  const more = (r.follow_ups ?? []).flatMap((f) => [{ role: 'user', content: followUpPrompt(f.question) }, { role: 'assistant', content: longdocGoldAnswer(f) }]);
+  const more = (r.follow_ups ?? []).flatMap((f) => [{ role: 'user', content: f.question }, { role: 'assistant', content: longdocGoldAnswer(f) }]);
   return { messages: [...r.messages, ...more], enable_thinking: false };
 }
 

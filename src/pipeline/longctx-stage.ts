@@ -151,6 +151,8 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   const L = s.length;
   const tok = loadTokenizer(ctx.sftDir);
   const paths = { data: join(dir, 'data'), init: join(dir, 'init'), retrieval: join(dir, 'retrieval'), pretrain: join(dir, 'pretrain'), sft: join(dir, 'sft'), final: join(dir, 'final') };
+  // what every training sub-step shares: `steps` optimizer steps, warm-up a tenth of them, a log line every fiftieth, Muon, resumable
+  const schedule = (steps: number) => ({ max_steps: steps, warmup_steps: Math.max(1, Math.round(steps / 10)), logging_steps: Math.max(1, Math.round(steps / 50)), optimizer: 'muon', seed: ctx.seed, resume: 'auto', quiet: ctx.quiet });
   const t0 = Date.now();
   const seconds = (state.summary.seconds as Record<string, number>) ?? {};
   for (const step of STEPS) {
@@ -202,7 +204,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         if (s.retrieval_steps === 0) break;
         const seqLen = Math.min(RETRIEVAL.seqLen, L); // longer chats are dropped and counted
         const tc = resolveConfig(sftSchema, {
-          object: { model: paths.init, data: join(paths.data, 'retrieval.jsonl'), out: paths.retrieval, max_steps: s.retrieval_steps, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: s.pretrain_lr, warmup_steps: Math.max(1, Math.round(s.retrieval_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: Math.max(1, Math.round(s.retrieval_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(s.retrieval_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+          object: { model: paths.init, data: join(paths.data, 'retrieval.jsonl'), out: paths.retrieval, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: s.pretrain_lr, save_steps: Math.max(1, Math.round(s.retrieval_steps / 4)), save_total_limit: 1, ...schedule(s.retrieval_steps) },
           objectSource: 'longctx',
         });
         const { examples, dropped } = loadSftExamples(tc.data, tok, seqLen);
@@ -213,7 +215,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
       case 'pretrain': {
         const from = s.retrieval_steps > 0 ? join(paths.retrieval, 'final') : paths.init;
         const tc = resolveConfig(pretrainSchema, {
-          object: { model: from, data: join(paths.data, 'pretrain_long.jsonl'), out: paths.pretrain, max_steps: s.pretrain_steps, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.pretrain_lr, warmup_steps: Math.max(1, Math.round(s.pretrain_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: Math.max(1, Math.round(s.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(s.pretrain_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+          object: { model: from, data: join(paths.data, 'pretrain_long.jsonl'), out: paths.pretrain, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.pretrain_lr, save_steps: Math.max(1, Math.round(s.pretrain_steps / 4)), save_total_limit: 1, ...schedule(s.pretrain_steps) },
           objectSource: 'longctx',
         });
         const shortDocs = readRecords<{ text: string }>(join(ctx.dataDir, 'pretrain.jsonl')).map((d) => d.text);
@@ -226,7 +228,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         const src = join(paths.pretrain, 'final');
         const half = Math.max(1, Math.round(s.sft_steps / 2));
         const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, max_steps: s.sft_steps, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.sft_lr, warmup_steps: Math.max(1, Math.round(s.sft_steps / 10)), optimizer: 'muon', seed: ctx.seed, save_steps: half, save_total_limit: 0, logging_steps: Math.max(1, Math.round(s.sft_steps / 50)), resume: 'auto', quiet: ctx.quiet },
+          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.sft_lr, save_steps: half, save_total_limit: 0, ...schedule(s.sft_steps) },
           objectSource: 'longctx',
         });
         const { examples, dropped } = loadSftExamples(tc.data, tok, L);

@@ -5,9 +5,10 @@
  * a lamp."). A visit names its day and person before the place: a left-to-right model that reads the
  * question's keys can then find the place the way it continues any repeated phrase (match what came
  * before, copy what follows); "Alice visited Millford on day 9." puts a key after the answer, and the
- * tiny model did not learn to retrieve it (docs/long-context.md "The visit sentence"). The older order
- * still parses as the same claim. `parseLongdocStatement` turns such a sentence back into a structured claim, so the gold
- * rubric checks an answer's statements against the document's facts, not against its strings.
+ * tiny model learnt it more slowly (docs/long-context.md "Learning to retrieve"). The older order
+ * still parses as the same claim. `parseLongdocStatement` turns such a sentence back into a
+ * structured claim, so the gold rubric checks an answer's statements against the document's facts,
+ * not against its strings.
  */
 import { withArticle } from './world.js';
 

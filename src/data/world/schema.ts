@@ -17,9 +17,10 @@ function fail(field: string, expected: string, got: unknown, line?: number): nev
   throw new DataError(`expected ${expected}, got ${shown}`, { field, line });
 }
 
-function str(o: Obj, k: string, line?: number, nonEmpty = true): string {
+/** The field checkers below name the field `name` in errors (default the key, e.g. "follow_ups[2].support" for a nested one). */
+function str(o: Obj, k: string, line?: number, nonEmpty = true, name = k): string {
   const v = o[k];
-  if (typeof v !== 'string' || (nonEmpty && v.length === 0)) fail(k, nonEmpty ? 'a non-empty string' : 'a string', v, line);
+  if (typeof v !== 'string' || (nonEmpty && v.length === 0)) fail(name, nonEmpty ? 'a non-empty string' : 'a string', v, line);
   return v;
 }
 
@@ -29,18 +30,18 @@ function int(o: Obj, k: string, line?: number, min = 0): number {
   return v;
 }
 
-function strArray(o: Obj, k: string, line?: number, minLen = 1): string[] {
+function strArray(o: Obj, k: string, line?: number, minLen = 1, name = k): string[] {
   const v = o[k];
   if (!Array.isArray(v) || v.length < minLen || v.some((x) => typeof x !== 'string' || x.length === 0)) {
-    fail(k, `an array of at least ${minLen} non-empty strings`, v, line);
+    fail(name, `an array of at least ${minLen} non-empty strings`, v, line);
   }
   return v as string[];
 }
 
-function indexArray(o: Obj, k: string, size: number, line?: number): number[] {
+function indexArray(o: Obj, k: string, size: number, line?: number, name = k): number[] {
   const v = o[k];
   if (!Array.isArray(v) || v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 0 || x >= size)) {
-    fail(k, `a non-empty array of indices in [0, ${size})`, v, line);
+    fail(name, `a non-empty array of indices in [0, ${size})`, v, line);
   }
   return v as number[];
 }
@@ -182,13 +183,12 @@ export function validateWorldRecord(task: WorldTask, record: unknown, line?: num
         if (!Array.isArray(o.follow_ups)) fail('follow_ups', 'an array of {kind, question, answer, support, statements}', o.follow_ups, line);
         for (const [i, f] of (o.follow_ups as unknown[]).entries()) {
           if (!f || typeof f !== 'object') fail(`follow_ups[${i}]`, 'an object {kind, question, answer, support, statements}', f, line);
-          const fo = f as Obj;
-          for (const k of ['question', 'answer']) if (typeof fo[k] !== 'string' || fo[k] === '') fail(`follow_ups[${i}].${k}`, 'a non-empty string', fo[k], line);
-          if (!(LONGDOC_KINDS as readonly unknown[]).includes(fo.kind)) fail(`follow_ups[${i}].kind`, `one of ${LONGDOC_KINDS.join(', ')}`, fo.kind, line);
-          const sup = fo.support;
-          if (!Array.isArray(sup) || sup.some((x) => !Number.isInteger(x) || x < 0 || x >= sentences.length)) fail(`follow_ups[${i}].support`, `an array of sentence indices < ${sentences.length}`, sup, line);
-          const st = fo.statements;
-          if (!Array.isArray(st) || st.length === 0 || st.some((x) => typeof x !== 'string' || x === '')) fail(`follow_ups[${i}].statements`, 'an array of at least 1 non-empty strings', st, line);
+          const fo = f as Obj, at = `follow_ups[${i}]`;
+          str(fo, 'question', line, true, `${at}.question`);
+          str(fo, 'answer', line, true, `${at}.answer`);
+          if (!(LONGDOC_KINDS as readonly unknown[]).includes(fo.kind)) fail(`${at}.kind`, `one of ${LONGDOC_KINDS.join(', ')}`, fo.kind, line);
+          indexArray(fo, 'support', sentences.length, line, `${at}.support`);
+          strArray(fo, 'statements', line, 1, `${at}.statements`);
         }
       }
       validateSft(o, line);
