@@ -18,6 +18,8 @@ import { getBackend } from '../tensor/backend/index.js';
 import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
+import { DataParallel } from '../trainers/base/data-parallel.js';
+import { lmShards } from '../trainers/base/shard-losses.js';
 
 export interface BenchTrainOptions {
   preset?: string;
@@ -27,6 +29,8 @@ export interface BenchTrainOptions {
   batch?: number;
   seqLen?: number;
   steps?: number;
+  /** threads a step's batch is split over (data-parallel, src/trainers/base/data-parallel.ts); 1 = off */
+  dataParallel?: number;
 }
 
 /**
@@ -54,10 +58,15 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const rng = new Rng(0);
   const ids = Tensor.ids(Array.from({ length: B * T }, () => rng.int(cfg.vocabSize)), [B, T]);
   const targets = Tensor.ids(Array.from({ length: B * T }, () => rng.int(cfg.vocabSize)), [B, T]);
+  const W = opts.dataParallel ?? 1;
+  const dp = W > 1 ? DataParallel.create(model, model.parameters(), W) : null;
+  if (W > 1 && !dp) throw new UsageError(`--data-parallel ${W}: the ${preset} preset trains on one thread only (MoE presets are not replicated); drop --data-parallel`);
+  // data-parallel rows: packed sequences of T + 1 random tokens (the same work as ids/targets above)
+  const rows = Array.from({ length: B }, () => ({ ids: Int32Array.from({ length: T + 1 }, () => rng.int(cfg.vocabSize)), mask: new Uint8Array(0) }));
   const step = (): number => {
     const t = performance.now();
-    const out = model.forward(ids, { targets });
-    out.loss!.backward();
+    if (dp) dp.run(lmShards(rows, true, W, { padId: 0, lengthGroups: 1, accumulation: 1 }));
+    else model.forward(ids, { targets }).loss!.backward();
     opt.update();
     opt.zeroGrad();
     return (performance.now() - t) / 1000;
@@ -78,13 +87,13 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const mfu = modelGflops !== null && peak ? modelGflops / peak : null;
   const peakRssMb = +(process.resourceUsage().maxRSS / 1024).toFixed(1);
   const result = {
-    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, backend: getBackend().describe(),
+    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, data_parallel: W, backend: getBackend().describe(),
     step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS), peak_rss_mb: peakRssMb,
     flops_per_token: fpt, model_gflops: modelGflops === null ? null : +modelGflops.toFixed(1),
     fma_peak_gflops: peak === null ? null : +peak.toFixed(1), mfu: mfu === null ? null : +mfu.toFixed(3),
   };
   const util = mfu === null ? '' : `, ${result.model_gflops} model GFLOP/s = ${(mfu * 100).toFixed(1)}% of the measured ${result.fma_peak_gflops} GFLOP/s FMA peak`;
-  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB${util})`);
+  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads${W > 1 ? `, data-parallel over ${W}` : ''}, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB${util})`);
   if (opts.json) print(JSON.stringify({ tokens_per_s: result.tokens_per_s }));
   return { tokensPerS, peakRssMb };
 }

@@ -20,6 +20,7 @@ const spec = {
     preset: field<string | null>('string', null, 'train, embed: the GLM preset to time', { nullable: true }),
     seq_len: field<number | null>('int', null, 'train: tokens per sequence (default 256)', { nullable: true, min: 2 }),
     batch: field<number | null>('int', null, 'train: sequences per step (default 8; 1 with --seq-lens)', { nullable: true, min: 1 }),
+    data_parallel: field('int', 1, 'train: split each step\'s batch over N threads, one model replica each (1 = one replica on the native pool)', { min: 1 }),
     steps: field<number | null>('int', null, 'train: timed steps (default 10, 2 with --quick)', { nullable: true, min: 1 }),
     seq_lens: field<string | null>('string', null, 'train: time each of these lengths (e.g. 512,1024,2048,4096) in its own process and report tokens/s and peak RSS per length', { nullable: true }),
   },
@@ -48,7 +49,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       return 0;
     case 'train': {
       const bt = await import('../bench/train.js');
-      const trainOpts = { ...opts, preset: values.preset ?? undefined, batch: values.batch ?? undefined, steps: values.steps ?? undefined };
+      const trainOpts = { ...opts, preset: values.preset ?? undefined, batch: values.batch ?? undefined, steps: values.steps ?? undefined, dataParallel: values.data_parallel };
       if (values.seq_lens !== null) {
         bt.benchTrainSeqLens({ ...trainOpts, preset: values.preset ?? 'tiny', seqLens: bt.parseSeqLens(values.seq_lens) }, print);
         return 0;

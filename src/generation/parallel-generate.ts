@@ -22,11 +22,11 @@
  * routing record take this path; everything else decodes on the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, isMainThread, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { isMainThread, receiveMessageOnPort } from 'node:worker_threads';
 import { ConfigError, GlmkitError } from '../errors.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { nativeThreads, setNativeCallerInline, setNativeThreads } from '../tensor/backend/native.js';
-import { spawnModuleWorker } from '../util/module-worker.js';
+import { spawnFlaggedWorker, type FlaggedWorker } from '../util/module-worker.js';
 import { emptyResult, generateSequences, type GenerateOptions, type GenerateResult } from './generate.js';
 
 /** What a generation worker is sent per call. */
@@ -44,16 +44,9 @@ export interface GenerationJob {
 /** A worker's answer: the result of its rows, or the error it hit. */
 export type GenerationReply = { result: GenerateResult } | { error: string };
 
-interface GenWorker {
-  worker: Worker;
-  port: MessagePort;
-  /** [0]: 0 while a job runs, 1 when its reply is posted */
-  flag: Int32Array;
-}
-
 /** null until first read: GLMKIT_GEN_THREADS is parsed then, so a bad value is a ConfigError of the call, not of the import */
 let threads: number | null = null;
-const workers: GenWorker[] = [];
+const workers: FlaggedWorker[] = [];
 const shared = new WeakMap<GlmForCausalLM, { id: number; weights: SharedArrayBuffer }>();
 let nextModelId = 1;
 
@@ -160,18 +153,8 @@ function sharedWeights(model: GlmForCausalLM): { id: number; weights: SharedArra
   return s;
 }
 
-/** Starts workers until there are `n`; they are unref'd, so they never keep the process alive. */
-function ensureWorkers(n: number): GenWorker[] {
-  while (workers.length < n) {
-    const { port1, port2 } = new MessageChannel();
-    const flag = new Int32Array(new SharedArrayBuffer(4));
-    // a worker whose module cannot load answers every job with the error, so no caller waits forever
-    const onLoadError = `const wt = require('node:worker_threads'); const { port, flag } = wt.workerData;
-      port.on('message', () => { port.postMessage({ error: 'the generation worker did not start: ' + (e && e.message) }); Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); });`;
-    const worker = spawnModuleWorker(import.meta.url, 'generate-worker', { port: port2, flag }, [port2], onLoadError);
-    worker.unref();
-    port1.unref();
-    workers.push({ worker, port: port1, flag });
-  }
+/** Starts workers until there are `n`. */
+function ensureWorkers(n: number): FlaggedWorker[] {
+  while (workers.length < n) workers.push(spawnFlaggedWorker(import.meta.url, 'generate-worker', 'generation'));
   return workers;
 }

@@ -56,3 +56,14 @@ export function evalLoss(model: GlmForCausalLM, batches: LmBatch[]): number {
     return n > 0 ? sum / n : NaN;
   });
 }
+
+/** Stacks packed sequences into an LM batch: ids = seq[:-1], targets = seq[1:]. */
+export function packedBatch(seqs: Int32Array[]): LmBatch {
+  const B = seqs.length, L = seqs[0].length - 1;
+  const ids = new Int32Array(B * L), targets = new Int32Array(B * L);
+  seqs.forEach((s, b) => {
+    ids.set(s.subarray(0, L), b * L);
+    targets.set(s.subarray(1), b * L);
+  });
+  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), attentionMask: null, tokens: B * L };
+}

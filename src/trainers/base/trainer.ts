@@ -33,6 +33,8 @@ import { MetricsLog, Progress, readMetrics, type Metrics } from './metrics.js';
 import { buildOptimizer, clipGradNorm, learningRateAt, type TrainOptimizer } from './optimizer.js';
 import type { Values } from './config.js';
 import { resumeMode, type BaseSchema } from './schema.js';
+import { DataParallel, dataParallelThreads } from './data-parallel.js';
+import type { Shard } from './shard-losses.js';
 
 export type BaseConfig = Values<BaseSchema>;
 
@@ -48,6 +50,8 @@ export interface MicroBatchResult {
   tokens: number;
   /** extra metrics of this micro-batch, averaged over the step */
   metrics?: Record<string, number>;
+  /** the gradients are already accumulated (a data-parallel micro-batch): the loop does not call backward */
+  backwardDone?: boolean;
 }
 
 export interface TrainResult {
@@ -68,6 +72,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
   /** steps skipped for a non-finite loss or gradient norm: in a row, and in all */
   nonfinite = { consecutive: 0, total: 0 };
   protected lastMetrics: Metrics = {};
+  /** the data-parallel runner of this run (set by train() where the method and model allow it), else null */
+  protected parallel: DataParallel | null = null;
 
   constructor(
     readonly config: C,
@@ -108,6 +114,16 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
    * throw to stop the run, which keeps the checkpoints written so far and writes no final model.
    */
   protected afterStep(_metrics: Metrics): void {}
+
+  /** Whether `microBatchLoss` splits its micro-batch over `this.parallel` when there is one (default: no). */
+  protected supportsDataParallel(): boolean {
+    return false;
+  }
+
+  /** A micro-batch's shards run data-parallel (shard 0 here); the result has its gradients accumulated. */
+  protected runShards(shards: Shard[]): MicroBatchResult {
+    return { ...this.parallel!.run(shards), backwardDone: true };
+  }
 
   /** Trained modules beyond the model (e.g. PPO's value model), saved as <name>.safetensors in each checkpoint. */
   protected extraModules(): Record<string, Module> {
@@ -209,10 +225,11 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     }
     mkdirSync(cfg.out, { recursive: true });
     this.optimizer = buildOptimizer(this.trainableModule(), cfg);
+    this.parallel = this.supportsDataParallel() ? DataParallel.create(this.model, this.trainableModule().parameters(), dataParallelThreads(cfg.data_parallel)) : null;
     const log = new MetricsLog(join(cfg.out, 'metrics.jsonl'));
     const resumed = mode !== 'off' && this.resume(log);
     if (!resumed && existsSync(join(cfg.out, 'metrics.jsonl'))) log.truncateAfter(-1);
-    writeFileSync(join(cfg.out, 'training_config.json'), JSON.stringify({ method: this.method, backend: getBackend().describe(), ...cfg }, null, 2) + '\n');
+    writeFileSync(join(cfg.out, 'training_config.json'), JSON.stringify({ method: this.method, backend: getBackend().describe(), data_parallel_threads: this.parallel?.threads ?? 1, ...cfg }, null, 2) + '\n');
     if (resumed && this.step >= cfg.max_steps) {
       this.writeModelFolder(join(cfg.out, 'final'));
       return { steps: this.step, tokens: this.tokensSeen, finalLoss: Number(this.lastMetrics.loss ?? NaN), out: cfg.out, metrics: readMetrics(log.file) };
@@ -232,7 +249,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
         const r = this.microBatchLoss(cfg.gradient_accumulation_steps);
         // a non-finite loss poisons the step: the remaining micro-batches are still drawn (the data
         // position stays that of an applied step) but nothing is back-propagated
-        if (Number.isFinite(r.lossValue) && Number.isFinite(lossSum)) r.loss.backward();
+        if (!r.backwardDone && Number.isFinite(r.lossValue) && Number.isFinite(lossSum)) r.loss.backward();
         lossSum += r.lossValue;
         tokens += r.tokens;
         for (const [k, v] of Object.entries(r.metrics ?? {})) extra[k] = (extra[k] ?? 0) + v / cfg.gradient_accumulation_steps;

@@ -4,7 +4,6 @@
  * max_seq_length + 1 tokens (inputs and shifted targets); the tail shorter than that is dropped.
  */
 import { DataError } from '../../errors.js';
-import { Tensor } from '../../tensor/tensor.js';
 import { dataFilesLabel, readJsonlFiles, stringField, type DataFiles } from '../../data/jsonl.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -12,7 +11,13 @@ import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { baseSchema } from '../base/schema.js';
 import type { Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
-import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
+import { evalLoss, lmLoss, packedBatch, type LmBatch } from '../base/lm-loss.js';
+import { lmShards } from '../base/shard-losses.js';
+
+/** Packed rows train on every position: their shard rows carry no mask. */
+const NO_MASK = new Uint8Array(0);
+
+export { packedBatch };
 
 export const pretrainSchema = { ...baseSchema };
 export type PretrainConfig = Values<typeof pretrainSchema>;
@@ -32,17 +37,6 @@ export function packText(files: DataFiles, tok: Tokenizer, len: number): Int32Ar
   return seqs;
 }
 
-/** Stacks packed sequences into an LM batch: ids = seq[:-1], targets = seq[1:]. */
-export function packedBatch(seqs: Int32Array[]): LmBatch {
-  const B = seqs.length, L = seqs[0].length - 1;
-  const ids = new Int32Array(B * L), targets = new Int32Array(B * L);
-  seqs.forEach((s, b) => {
-    ids.set(s.subarray(0, L), b * L);
-    targets.set(s.subarray(1), b * L);
-  });
-  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), attentionMask: null, tokens: B * L };
-}
-
 /** Mean next-token loss of `model` on packed sequences, `bs` sequences per forward pass. */
 export function packedLoss(model: GlmForCausalLM, seqs: Int32Array[], bs: number): number {
   const batches: LmBatch[] = [];
@@ -59,8 +53,13 @@ export class PretrainTrainer extends Trainer<PretrainConfig> {
     this.evalSeqs = evalSeqs;
   }
 
+  protected override supportsDataParallel(): boolean {
+    return true;
+  }
+
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.seqs[this.cursor.next()]);
+    if (this.parallel) return this.runShards(lmShards(picked.map((ids) => ({ ids, mask: NO_MASK })), true, this.parallel.threads, { padId: 0, lengthGroups: 1, accumulation }));
     const batch = packedBatch(picked);
     const r = lmLoss(this.model as GlmForCausalLM, batch, this.config, 1 / accumulation);
     return { ...r, tokens: batch.tokens };

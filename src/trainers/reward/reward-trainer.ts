@@ -22,6 +22,7 @@ import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { pairwiseRewardLoss } from '../preference-losses.js';
 import { STEP_AGGREGATIONS } from './prm.js';
 import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
+import { rewardShards } from '../base/shard-losses.js';
 import { STEP_LAYOUTS } from '../../data/stepwise.js';
 import { Module } from '../../nn/module.js';
 import { ConfigError } from '../../errors.js';
@@ -174,8 +175,14 @@ export class RewardTrainer extends Trainer<RewardConfig> {
     return this.trained;
   }
 
+  /** the frozen-feature cache and the correctness loss stay on one thread */
+  protected override supportsDataParallel(): boolean {
+    return !this.frozenCache && this.config.correctness_weight === 0;
+  }
+
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const drawn = Array.from({ length: this.config.per_device_train_batch_size }, () => this.pairs[this.cursor.next()]);
+    if (this.parallel) return this.runShards(rewardShards(drawn, this.parallel.threads, { padId: this.padId, lengthGroups: this.config.length_groups, center: this.config.center_rewards_coefficient, accumulation }));
     // pairs in groups of similar length (one group: as drawn); each group is a [2b, T] batch, chosen
     // rows first, then rejected rows, padded to its own longest row
     const groups = lengthGroups(drawn.map((p) => Math.max(p.chosen.ids.length, p.rejected.ids.length)), this.config.length_groups);

@@ -8,6 +8,7 @@ import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
 import { sftBatch, type SftExample } from './sft-data.js';
 import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
+import { lmShards } from '../base/shard-losses.js';
 import * as F from '../../tensor/ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -28,8 +29,13 @@ export class SftTrainer extends Trainer<SftConfig> {
     this.padId = tokenizer.requireId(EOS_TOKEN);
   }
 
+  protected override supportsDataParallel(): boolean {
+    return true;
+  }
+
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.examples[this.cursor.next()]);
+    if (this.parallel) return this.runShards(lmShards(picked, false, this.parallel.threads, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation }));
     const model = this.model as GlmForCausalLM;
     const groups = lengthGroups(picked.map((e) => e.ids.length), this.config.length_groups);
     // MoE models add per-batch balance and MTP losses: they keep one padded batch

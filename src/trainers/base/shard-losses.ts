@@ -1,0 +1,138 @@
+/**
+ * The losses a data-parallel step splits over threads (src/trainers/base/data-parallel.ts): each
+ * shard of a micro-batch is a plain object (structured-clone safe), and its loss is already scaled to
+ * be that shard's share of the micro-batch's loss, so the shards' gradients sum to the gradient of
+ * the whole micro-batch (up to float summation order):
+ *
+ *   lm:     sum over the shard's target tokens of -log p  / (the micro-batch's target tokens x accumulation)
+ *   reward: mean over the shard's pairs of the pairwise loss x (shard pairs / micro-batch pairs) / accumulation
+ *
+ * `lossValue`, `tokens` and `metrics` are the shard's shares too: the micro-batch's values are their sums.
+ * The same function runs on the calling thread (shard 0) and in the workers, so both see one definition.
+ */
+import * as F from '../../tensor/ops/index.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
+import { responseBatch, type TokenizedResponse } from '../../data/preference.js';
+import { GlmkitError } from '../../errors.js';
+import { pairwiseRewardLoss } from '../preference-losses.js';
+import { lengthGroups } from './length-groups.js';
+import { packedBatch } from './lm-loss.js';
+import { sftBatch, type SftExample } from '../sft/sft-data.js';
+
+/** Next-token loss on rows: packed sequences (every position a target, no padding) or SFT examples. */
+export interface LmShard {
+  kind: 'lm';
+  /** packed: ids of L + 1 tokens, all targets; else SFT examples (targets where mask[t + 1] = 1) */
+  rows: SftExample[];
+  packed: boolean;
+  padId: number;
+  /** length groups of the shard's rows (SFT) */
+  lengthGroups: number;
+  /** target tokens of the whole micro-batch */
+  targets: number;
+  accumulation: number;
+}
+
+/** The reward model's pairwise loss on pairs (chosen and rejected token sequences). */
+export interface RewardShard {
+  kind: 'reward';
+  chosen: TokenizedResponse[];
+  rejected: TokenizedResponse[];
+  padId: number;
+  lengthGroups: number;
+  /** alpha of the score prior */
+  center: number;
+  /** pairs of the whole micro-batch */
+  pairs: number;
+  accumulation: number;
+}
+
+export type Shard = LmShard | RewardShard;
+
+export interface ShardResult {
+  loss: Tensor;
+  lossValue: number;
+  tokens: number;
+  metrics: Record<string, number>;
+}
+
+/** Targets of an SFT example (positions t whose next token is trained) or of a packed sequence. */
+export function rowTargets(row: SftExample, packed: boolean): number {
+  if (packed) return row.ids.length - 1;
+  let n = 0;
+  for (let t = 1; t < row.mask.length; t++) n += row.mask[t];
+  return n;
+}
+
+function lmShard(model: GlmForCausalLM, s: LmShard): ShardResult {
+  const groups = s.packed ? [s.rows.map((_, i) => i)] : lengthGroups(s.rows.map((r) => r.ids.length), s.lengthGroups);
+  let loss: Tensor | null = null, sum = 0, tokens = 0;
+  for (const g of groups) {
+    const rows = g.map((i) => s.rows[i]);
+    const b = s.packed ? packedBatch(rows.map((r) => r.ids)) : sftBatch(rows, s.padId);
+    const out = model.forward(b.ids, { targets: b.targets, attentionMask: b.attentionMask, lossReduction: 'sum' });
+    sum += out.loss!.item();
+    tokens += b.tokens;
+    const part = F.mul(out.loss!, 1 / (Math.max(1, s.targets) * s.accumulation));
+    loss = loss ? F.add(loss, part) : part;
+  }
+  return { loss: loss!, lossValue: sum / Math.max(1, s.targets), tokens, metrics: {} };
+}
+
+function rewardShard(rm: GlmForSequenceClassification, s: RewardShard): ShardResult {
+  const n = s.chosen.length;
+  const groups = lengthGroups(s.chosen.map((c, i) => Math.max(c.ids.length, s.rejected[i].ids.length)), s.lengthGroups);
+  let tokens = 0;
+  const parts = groups.map((g) => {
+    const b = responseBatch([...g.map((i) => s.chosen[i]), ...g.map((i) => s.rejected[i])], s.padId);
+    tokens += b.attentionMask!.reduce((a, v) => a + v, 0);
+    const sc = F.reshape(rm.forward(b.ids, { attentionMask: b.attentionMask }), [2 * g.length]);
+    return { rw: F.slice(sc, 0, 0, g.length), rl: F.slice(sc, 0, g.length, 2 * g.length) };
+  });
+  const rw = parts.length === 1 ? parts[0].rw : F.concat(parts.map((p) => p.rw));
+  const rl = parts.length === 1 ? parts[0].rl : F.concat(parts.map((p) => p.rl));
+  const { loss, stats } = pairwiseRewardLoss(rw, rl, s.center);
+  const share = n / s.pairs;
+  const metrics = { 'rewards/chosen': stats.chosen * share, 'rewards/rejected': stats.rejected * share, 'rewards/accuracies': stats.accuracy * share, 'rewards/margins': stats.margin * share };
+  return { loss: F.mul(loss, share / s.accumulation), lossValue: loss.item() * share, tokens, metrics };
+}
+
+/** The shard's loss on `model` (graph kept for backward). */
+export function shardLoss(model: GlmForCausalLM | GlmForSequenceClassification, s: Shard): ShardResult {
+  if (s.kind === 'lm' && model instanceof GlmForCausalLM) return lmShard(model, s);
+  if (s.kind === 'reward' && model instanceof GlmForSequenceClassification) return rewardShard(model, s);
+  throw new GlmkitError('training', `a data-parallel ${s.kind} shard cannot run on a ${model.constructor.name}; set --data-parallel 1`);
+}
+
+/**
+ * Deals rows out to `W` shards, balanced by length: rows in order of length (ties by index) go
+ * 0, 1, ..., W-1, W-1, ..., 0, 0, 1, ... so every shard gets long and short rows alike. Each shard
+ * keeps its rows in their drawn order. `lengths` null: contiguous runs in drawn order (equal rows).
+ */
+export function dealRows(n: number, W: number, lengths: readonly number[] | null): number[][] {
+  const out: number[][] = Array.from({ length: W }, () => []);
+  if (!lengths) {
+    for (let i = 0; i < n; i++) out[Math.floor((i * W) / n)].push(i);
+    return out;
+  }
+  const order = [...Array(n).keys()].sort((a, b) => lengths[a] - lengths[b] || a - b);
+  order.forEach((i, k) => {
+    const round = Math.floor(k / W), pos = k % W;
+    out[round % 2 === 0 ? pos : W - 1 - pos].push(i);
+  });
+  return out.map((s) => s.sort((a, b) => a - b));
+}
+
+/** A micro-batch of LM rows as W shards (fewer when there are fewer rows). */
+export function lmShards(rows: SftExample[], packed: boolean, W: number, opts: { padId: number; lengthGroups: number; accumulation: number }): LmShard[] {
+  const targets = rows.reduce((a, r) => a + rowTargets(r, packed), 0);
+  const parts = dealRows(rows.length, Math.min(W, rows.length), packed ? null : rows.map((r) => r.ids.length));
+  return parts.map((idx) => ({ kind: 'lm', rows: idx.map((i) => rows[i]), packed, targets, ...opts }));
+}
+
+/** A micro-batch of preference pairs as W shards (fewer when there are fewer pairs). */
+export function rewardShards(pairs: readonly { chosen: TokenizedResponse; rejected: TokenizedResponse }[], W: number, opts: { padId: number; lengthGroups: number; center: number; accumulation: number }): RewardShard[] {
+  const parts = dealRows(pairs.length, Math.min(W, pairs.length), pairs.map((p) => Math.max(p.chosen.ids.length, p.rejected.ids.length)));
+  return parts.map((idx) => ({ kind: 'reward', chosen: idx.map((i) => pairs[i].chosen), rejected: idx.map((i) => pairs[i].rejected), pairs: pairs.length, ...opts }));
+}
