@@ -38,6 +38,7 @@ const schema = {
   paraphrase_choices: choice(PARAPHRASE_CHOICES, 'none', 'mcq: write choices with paraphrases of the world\'s words: all of them, or only the right one (answer)'),
   doc_tokens: field<number | null>('int', null, 'longdoc: target document length in tokens (overrides --difficulty)', { nullable: true, min: 64 }),
   longdoc_follow_ups: field('int', 0, 'longdoc: further distinct questions on each document, written as follow_ups', { min: 0 }),
+  ledger_share: field('number', 0, 'pretrain: share of travel logs with recalls (in-context lookup practice)', { min: 0, max: 1 }),
   longdoc_kinds: field<string | null>('string', null, `longdoc: question kinds, comma-separated (${LONGDOC_KINDS.join(', ')}; default all)`, { nullable: true }),
   tokenizer: field('path', '', 'longdoc: measure document length with this tokenizer folder (default: characters / 2)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
@@ -90,7 +91,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
     countTokens = (text) => tok.encode(text).length;
   }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, countTokens });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, ledgerShare: v.ledger_share, countTokens });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

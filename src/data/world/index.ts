@@ -78,6 +78,8 @@ export interface WorldTaskOptions {
   countTokens?: (text: string) => number;
   /** longdoc only: further questions per record on the same document (`follow_ups`, default 0). */
   longdocFollowUps?: number;
+  /** pretrain: share of travel-log documents with recalls (in-context lookup practice; default 0) */
+  ledgerShare?: number;
 }
 
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
@@ -154,6 +156,9 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const k of opts.longdocKinds ?? []) {
     if (!(LONGDOC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected longdoc kinds among ${LONGDOC_KINDS.join(', ')}, got "${k}"`);
   }
+  if (opts.ledgerShare !== undefined && !(opts.ledgerShare >= 0 && opts.ledgerShare <= 1)) {
+    throw new ConfigError(`world ${task}: expected ledgerShare within 0..1, got ${opts.ledgerShare}`);
+  }
   if (opts.docTokens !== undefined && (!Number.isSafeInteger(opts.docTokens) || opts.docTokens < 64)) {
     throw new ConfigError(`world ${task}: expected docTokens to be an integer >= 64, got ${opts.docTokens}`);
   }
@@ -177,7 +182,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
   const n = opts.n;
   switch (task) {
     case 'pretrain':
-      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const) });
+      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const), ledgerShare: opts.ledgerShare });
     case 'sft':
       return generateSft(rng, world, n, { levels, split, styleNoise: opts.styleNoise });
     case 'rl':

@@ -19,7 +19,7 @@ export interface PretrainRecord {
   text: string;
 }
 
-export type PretrainKind = 'arithmetic' | 'profile' | 'place' | 'jobs' | 'story';
+export type PretrainKind = 'arithmetic' | 'profile' | 'place' | 'jobs' | 'story' | 'ledger';
 
 /** Default arithmetic mix of the corpus: mostly level 2 (two-digit addition and subtraction). */
 export const PRETRAIN_ARITHMETIC_LEVELS: readonly (readonly [number, number])[] = [
@@ -93,16 +93,36 @@ function storyDoc(rng: WorldRng, world: World): string {
   return lines.join(' ');
 }
 
-/** Generates `n` pre-training documents. */
+/**
+ * A travel log and its recall: 6-12 visits "On day N, X visited Y." (people and places of the world,
+ * days and destinations drawn per document, as in the long documents' logs), then "Recall:" and 2-4 of
+ * the same sentences again in another order. A recalled destination is predictable only by finding
+ * its sentence earlier in the document: in-context lookup, the mechanism long-document questions
+ * need, practised at short range in pre-training (docs/long-context.md "Learning to retrieve").
+ */
+export function ledgerDoc(rng: WorldRng, world: World): string {
+  const n = rng.int(6, 12);
+  const days = rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), n);
+  const visits = days.map((day) => `On day ${day}, ${rng.pick(world.people).name} visited ${rng.pick(world.places).name}.`);
+  const recalls = rng.sample(visits, rng.int(2, 4));
+  return `Travel log. ${visits.join(' ')}\nRecall: ${recalls.join(' ')}`;
+}
+
+/** Generates `n` pre-training documents; `ledgerShare` of them (default 0) are travel logs with recalls (ledgerDoc). */
 export function generatePretrain(
   rng: WorldRng,
   world: World,
   n: number,
-  opts: { levels?: readonly (readonly [number, number])[]; split: Split },
+  opts: { levels?: readonly (readonly [number, number])[]; split: Split; ledgerShare?: number },
 ): PretrainRecord[] {
   const levels = opts.levels ?? PRETRAIN_ARITHMETIC_LEVELS;
+  const ledger = opts.ledgerShare ?? 0;
   const out: PretrainRecord[] = [];
   for (let i = 0; i < n; i++) {
+    if (ledger > 0 && rng.chance(ledger)) {
+      out.push({ text: ledgerDoc(rng, world) });
+      continue;
+    }
     const kind = rng.weighted<PretrainKind>([
       ['arithmetic', 0.45],
       ['profile', 0.2],

@@ -1,0 +1,55 @@
+// Travel logs recall only what they logged, and the recall probe scores exactly the first token of
+// each recalled destination (checked against a hand computation from the logits).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadPreset } from '../models/glm/config.js';
+import { GlmForCausalLM } from '../models/glm/model.js';
+import { Tensor } from '../tensor/tensor.js';
+import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
+import { generateWorldTask } from '../data/world/index.js';
+import { recallProbe } from './recall-probe.js';
+
+const logs = generateWorldTask('pretrain', { n: 400, seed: 3, ledgerShare: 1 }).map((r) => r.text);
+
+test('travel logs: every recalled sentence is one the log wrote, and a share 0 corpus has none', () => {
+  for (const text of logs.slice(0, 50)) {
+    const [log, recall] = text.split('\nRecall: ');
+    assert.ok(log.startsWith('Travel log. '), text);
+    const written = new Set(log.slice('Travel log. '.length).match(/On day \d+, [^.]+ visited [^.]+\./g));
+    const recalled = recall.match(/On day \d+, [^.]+ visited [^.]+\./g)!;
+    assert.ok(recalled.length >= 2 && recalled.length <= 4, recall);
+    for (const s of recalled) assert.ok(written.has(s), `"${s}" was not logged`);
+  }
+  const plain = generateWorldTask('pretrain', { n: 300, seed: 3 });
+  assert.ok(plain.every((r) => !r.text.startsWith('Travel log.')));
+  assert.deepEqual(generateWorldTask('pretrain', { n: 300, seed: 3, ledgerShare: 0 }), plain, 'share 0 is the old corpus, draw for draw');
+  const mixed = generateWorldTask('pretrain', { n: 1000, seed: 3, ledgerShare: 0.1 }).filter((r) => r.text.startsWith('Travel log.')).length;
+  assert.ok(mixed > 60 && mixed < 140, `${mixed} travel logs of 1000 at share 0.1`);
+});
+
+test('recall probe: accuracy and loss are those of the destinations\' first tokens', () => {
+  const tok = trainBpeFromTexts(logs, { vocabSize: 400 });
+  const model = new GlmForCausalLM({ ...loadPreset('tiny'), vocabSize: tok.vocabSize, numHiddenLayers: 1 }, { seed: 2 });
+  const texts = logs.slice(0, 3);
+  const r = recallProbe(model, tok, texts);
+  let hits = 0, loss = 0, n = 0;
+  for (const text of texts) {
+    const ids = tok.encode(text);
+    const logits = model.forward(new Tensor(Int32Array.from(ids), [1, ids.length])).logits!.data as Float32Array;
+    const V = tok.vocabSize;
+    const cut = text.indexOf('\nRecall: ');
+    for (const m of text.slice(cut).matchAll(/visited ([^.]+)\./g)) {
+      const p = tok.encode(text.slice(0, cut + m.index! + 'visited'.length)).length; // the destination's first token
+      const row = logits.subarray((p - 1) * V, p * V);
+      const mx = Math.max(...row);
+      const lse = mx + Math.log(row.reduce((s, x) => s + Math.exp(x - mx), 0));
+      loss += lse - row[ids[p]];
+      if (row.indexOf(mx) === ids[p]) hits++;
+      n++;
+    }
+  }
+  assert.equal(r.items, n);
+  assert.ok(Math.abs(r.loss - loss / n) < 1e-4, `${r.loss} vs ${loss / n}`);
+  assert.equal(r.accuracy, hits / n);
+  assert.ok(r.chance > 0 && r.chance <= 0.5, `chance ${r.chance}`);
+});
