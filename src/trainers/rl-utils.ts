@@ -86,6 +86,11 @@ export function targetLogprobs(logits: Tensor, batch: SequenceBatch): Tensor {
   return F.neg(F.crossEntropy(logits, targets, { reduction: 'none', ignoreIndex: -100 }));
 }
 
+/** Sum of response-token log-probs per row: [B] (differentiable). */
+export function sequenceLogps(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1): Tensor {
+  return maskedSum(tokenLogprobs(model, batch, temperature), batch.lossMask);
+}
+
 /** The same without building a graph (reference policies, old policies). */
 export function tokenLogprobsNoGrad(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1, vocabLimit?: number): Tensor {
   return noGrad(() => tokenLogprobs(model, batch, temperature, vocabLimit));

@@ -1,7 +1,7 @@
 // Data-parallel training: shards deal every row once and balance lengths; the gradients of a
 // micro-batch split over 2 and 3 threads match one thread's up to float summation order, for the
-// LM loss (packed and SFT rows) and the reward model's pairwise loss; a trainer on 2 threads is
-// deterministic and follows the one-thread run's losses.
+// LM loss (packed and SFT rows), the reward model's pairwise loss, DPO (with its NLL term) and EXO;
+// a trainer on 2 threads is deterministic and follows the one-thread run's losses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/m
 import { Rng } from '../../util/rng.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { DataParallel } from './data-parallel.js';
-import { dealRows, lmShards, rewardShards, shardLoss, type Shard } from './shard-losses.js';
+import { dealRows, dpoShards, exoShards, lmShards, rewardShards, shardLoss, type Shard } from './shard-losses.js';
 import { resolveConfig } from './config.js';
 import { PretrainTrainer, pretrainSchema } from '../pretrain/pretrain-trainer.js';
 import type { SftExample } from '../sft/sft-data.js';
@@ -84,6 +84,24 @@ test('reward pairs: W = 2 gives the one-thread gradient and pair statistics', ()
   };
   const pairs = [20, 31, 14, 26, 9].map((n) => ({ chosen: resp(n), rejected: resp(n + 3) }));
   compare(model, (W) => rewardShards(pairs, W, { padId: 0, lengthGroups: 2, center: 0.01, accumulation: 1 }), [2]);
+});
+
+const response = (n: number) => {
+  const ids = [...randIds(n)];
+  return { ids, mask: ids.map((_, t) => (t >= n / 2 ? 1 : 0)), length: n - Math.ceil(n / 2) };
+};
+
+test('DPO pairs with the NLL term: W = 2 and 3 give the one-thread gradient and statistics', () => {
+  const model = new GlmForCausalLM(loadPreset('tiny'), { seed: 6 });
+  const items = [18, 30, 11, 24, 9, 27].map((n, i) => ({ chosen: response(n), rejected: response(n + 2), refW: -20 - i, refL: -22 + i }));
+  const chosenTokens = items.reduce((a, p) => a + p.chosen.length, 0);
+  compare(model, (W) => dpoShards(items, W, { beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0, rpoAlpha: 0.5, padId: 0, lengthGroups: 2, share: 1, chosenTokens, accumulation: 1 }), [2, 3]);
+});
+
+test('EXO candidate groups: W = 2 gives the one-thread gradient and statistics', () => {
+  const model = new GlmForCausalLM(loadPreset('tiny'), { seed: 8 });
+  const groups = [0, 1, 2, 3, 4].map((g) => ({ seqs: [12 + g, 20, 16 - g].map(response), ref: [-15, -18 - g, -16], logTargets: [-0.1, -2.5, -1.2 - g / 10], rewards: [1, 0, 0.5] }));
+  compare(model, (W) => exoShards(groups, W, { betaPi: 0.1, temperature: 1, padId: 0, rewards: true, share: 1, accumulation: 2 }), [2]);
 });
 
 test('a pre-training run on 2 threads is deterministic and follows the one-thread run', async () => {

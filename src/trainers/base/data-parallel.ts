@@ -2,9 +2,9 @@
  * Data-parallel training on every core. A small model's training step is a third JavaScript (op
  * dispatch, allocation, gradient sums) that one native pool cannot share, so two single-thread
  * processes trained ~1.3-1.6x the tokens/s of one two-thread process on the tiny preset
- * (docs/performance.md "Data-parallel training"). A step's micro-batch is therefore split into W
- * shards (src/trainers/base/shard-losses.ts): this thread runs shard 0 and W-1 worker threads the
- * others, each on its own replica with its kernels inline, and their gradients are added to this
+ * (docs/performance.md "Data-parallel training"). In pretrain, SFT, reward, DPO and EXO a step's
+ * micro-batch is therefore split into W shards (src/trainers/base/shard-losses.ts): this thread runs
+ * shard 0 and W-1 worker threads the others, each on its own replica with its kernels inline, and their gradients are added to this
  * thread's before clipping and the optimizer step, which stay here.
  *
  *   weights: copied into one SharedArrayBuffer per run before every micro-batch; each worker copies

@@ -50,7 +50,7 @@ export const baseSchema = {
   resume: resumeField,
   max_nonfinite_skips: field('int', 3, 'stop the run after this many consecutive steps with a non-finite loss or gradient norm (each is skipped, never applied)', { min: 1 }),
   threads: field('int', 0, 'native threads (0 = GLMKIT_THREADS or all cores)', { min: 0 }),
-  data_parallel: field('int', 0, 'threads each micro-batch is split over, each with its own model replica and its kernels inline (0 = one per generation thread: the CLI\'s native thread count, a library process 1; 1 = off); dense float32 models in pretrain, sft and reward', { min: 0 }),
+  data_parallel: field('int', 0, 'threads each micro-batch is split over, each with its own model replica and its kernels inline (0 = one per generation thread: the CLI\'s native thread count, a library process 1; 1 = off); dense float32 models in pretrain, sft, reward, dpo and exo', { min: 0 }),
   quiet: field('boolean', false, 'no progress output'),
 };
 

@@ -6,6 +6,8 @@
  *
  *   lm:     sum over the shard's target tokens of -log p  / (the micro-batch's target tokens x accumulation)
  *   reward: mean over the shard's pairs of the pairwise loss x (shard pairs / micro-batch pairs) / accumulation
+ *   dpo:    the same share of DPO's mean (src/trainers/dpo/dpo-loss.ts), its NLL term over the micro-batch's chosen tokens
+ *   exo:    the same share of EXO's mean over candidate groups (src/trainers/exo/exo-loss.ts)
  *
  * `lossValue`, `tokens` and `metrics` are the shard's shares too: the micro-batch's values are their sums.
  * The same function runs on the calling thread (shard 0) and in the workers, so both see one definition.
@@ -19,6 +21,8 @@ import { pairwiseRewardLoss } from '../preference-losses.js';
 import { lengthGroups } from './length-groups.js';
 import { packedBatch } from './lm-loss.js';
 import { sftBatch, type SftExample } from '../sft/sft-data.js';
+import { dpoPairsLoss, type DpoPairItem, type DpoPairOptions } from '../dpo/dpo-loss.js';
+import { exoGroupsLoss, type ExoGroupItem, type ExoGroupOptions } from '../exo/exo-loss.js';
 
 /** Next-token loss on rows: packed sequences (every position a target, no padding) or SFT examples. */
 export interface LmShard {
@@ -48,7 +52,23 @@ export interface RewardShard {
   accumulation: number;
 }
 
-export type Shard = LmShard | RewardShard;
+/** DPO on pairs with their reference log-probs (src/trainers/dpo/dpo-loss.ts; `share` and `chosenTokens` of the whole micro-batch set). */
+export interface DpoShard {
+  kind: 'dpo';
+  items: DpoPairItem[];
+  opts: DpoPairOptions;
+  accumulation: number;
+}
+
+/** EXO on candidate groups with their reference log-probs (src/trainers/exo/exo-loss.ts; `share` set). */
+export interface ExoShard {
+  kind: 'exo';
+  groups: ExoGroupItem[];
+  opts: ExoGroupOptions;
+  accumulation: number;
+}
+
+export type Shard = LmShard | RewardShard | DpoShard | ExoShard;
 
 export interface ShardResult {
   loss: Tensor;
@@ -98,9 +118,19 @@ function rewardShard(rm: GlmForSequenceClassification, s: RewardShard): ShardRes
   return { loss: F.mul(loss, share / s.accumulation), lossValue: loss.item() * share, tokens, metrics };
 }
 
+function dpoShard(policy: GlmForCausalLM, s: DpoShard): ShardResult {
+  const r = dpoPairsLoss(policy, s.items, s.opts);
+  return { loss: s.accumulation === 1 ? r.loss : F.mul(r.loss, 1 / s.accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
+}
+
 /** The shard's loss on `model` (graph kept for backward). */
 export function shardLoss(model: GlmForCausalLM | GlmForSequenceClassification, s: Shard): ShardResult {
   if (s.kind === 'lm' && model instanceof GlmForCausalLM) return lmShard(model, s);
+  if (s.kind === 'dpo' && model instanceof GlmForCausalLM) return dpoShard(model, s);
+  if (s.kind === 'exo' && model instanceof GlmForCausalLM) {
+    const r = exoGroupsLoss(model, s.groups, s.opts);
+    return { loss: s.accumulation === 1 ? r.loss : F.mul(r.loss, 1 / s.accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
+  }
   if (s.kind === 'reward' && model instanceof GlmForSequenceClassification) return rewardShard(model, s);
   throw new GlmkitError('training', `a data-parallel ${s.kind} shard cannot run on a ${model.constructor.name}; set --data-parallel 1`);
 }
@@ -135,4 +165,18 @@ export function lmShards(rows: SftExample[], packed: boolean, W: number, opts: {
 export function rewardShards(pairs: readonly { chosen: TokenizedResponse; rejected: TokenizedResponse }[], W: number, opts: { padId: number; lengthGroups: number; center: number; accumulation: number }): RewardShard[] {
   const parts = dealRows(pairs.length, Math.min(W, pairs.length), pairs.map((p) => Math.max(p.chosen.ids.length, p.rejected.ids.length)));
   return parts.map((idx) => ({ kind: 'reward', chosen: idx.map((i) => pairs[i].chosen), rejected: idx.map((i) => pairs[i].rejected), pairs: pairs.length, ...opts }));
+}
+
+/** DPO pairs (with their reference log-probs) as W shards, each with its share of the micro-batch. */
+export function dpoShards(items: readonly DpoPairItem[], W: number, opts: DpoPairOptions & { accumulation: number }): DpoShard[] {
+  const { accumulation, ...o } = opts;
+  const parts = dealRows(items.length, Math.min(W, items.length), items.map((p) => Math.max(p.chosen.ids.length, p.rejected.ids.length)));
+  return parts.map((idx) => ({ kind: 'dpo', items: idx.map((i) => items[i]), opts: { ...o, share: idx.length / items.length }, accumulation }));
+}
+
+/** EXO groups (with their reference log-probs) as W shards of whole groups, each with its share. */
+export function exoShards(groups: readonly ExoGroupItem[], W: number, opts: ExoGroupOptions & { accumulation: number }): ExoShard[] {
+  const { accumulation, ...o } = opts;
+  const parts = dealRows(groups.length, Math.min(W, groups.length), groups.map((g) => Math.max(...g.seqs.map((q) => q.ids.length))));
+  return parts.map((idx) => ({ kind: 'exo', groups: idx.map((i) => groups[i]), opts: { ...o, share: idx.length / groups.length }, accumulation }));
 }

@@ -16,8 +16,9 @@ import { responseBatch, type TokenizedPair } from '../../data/preference.js';
 import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
-import { maskedSum, tokenLogprobs, type SequenceBatch } from '../rl-utils.js';
-import { dpoLoss } from '../preference-losses.js';
+import { sequenceLogps, type SequenceBatch } from '../rl-utils.js';
+import { dpoPairsLoss, type DpoPairItem, type DpoPairOptions } from './dpo-loss.js';
+import { dpoShards } from '../base/shard-losses.js';
 import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
 import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-logprob-cache.js';
 
@@ -45,10 +46,7 @@ export const dpoSchema = {
 };
 export type DpoConfig = Values<typeof dpoSchema>;
 
-/** Sum of response-token log-probs per row: [B] (differentiable). */
-export function sequenceLogps(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1): Tensor {
-  return maskedSum(tokenLogprobs(model, batch, temperature), batch.lossMask);
-}
+export { sequenceLogps };
 
 /**
  * The frozen reference: sequence log-probs computed once per key and cached. Its model is never
@@ -98,48 +96,38 @@ export class DpoTrainer extends Trainer<DpoConfig> {
     this.reference = new ReferenceLogps(ref.eval(), 1, config.ref_logprob_cache ? new RefLogprobStore(config.ref_logprob_cache, { model: modelFingerprint(ref), dataset: datasetFingerprint(all), temperature: 1 }) : null);
   }
 
-  /** Loss and stats of a list of pairs (policy with a graph when `grad`); public for tests. */
+  /** Reference log-probs of pairs (looked up in length groups, as the loss batches them), then the loss and stats; public for tests. */
   pairLoss(idx: number[], pairs: TokenizedPair[], prefix: string) {
-    const B = idx.length;
-    // pairs in groups of similar length (one group: as given), each a [2b, T] batch of chosen rows then
-    // rejected rows padded to its own longest; logps and ref are [2B] over all pairs in group order
-    const groups = lengthGroups(idx.map((i) => Math.max(pairs[i].chosen.ids.length, pairs[i].rejected.ids.length)), this.config.length_groups);
-    const picked = groups.flat().map((j) => pairs[idx[j]]);
-    let tokens = 0;
-    const parts = groups.map((g) => {
+    return dpoPairsLoss(this.policy, this.pairItems(idx, pairs, prefix), this.pairOptions(idx.map((i) => pairs[i]), 1));
+  }
+
+  /** The pairs with their reference log-probs (computed once per sequence, then cached). */
+  private pairItems(idx: number[], pairs: TokenizedPair[], prefix: string): DpoPairItem[] {
+    const items: DpoPairItem[] = new Array(idx.length);
+    for (const g of lengthGroups(idx.map((i) => Math.max(pairs[i].chosen.ids.length, pairs[i].rejected.ids.length)), this.config.length_groups)) {
       const gi = g.map((j) => idx[j]), ps = gi.map((i) => pairs[i]);
-      const batch = responseBatch([...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)], this.padId);
-      tokens += batch.attentionMask!.reduce((a, b) => a + b, 0);
-      const ref = this.reference.get([...gi.map((i) => `${prefix}${i}:w`), ...gi.map((i) => `${prefix}${i}:l`)], () => batch);
-      const lp = sequenceLogps(this.policy, batch); // [2b]
-      return { lp, n: g.length, ref };
-    });
-    const logps = parts.length === 1 ? parts[0].lp : F.concat([...parts.map((p) => F.slice(p.lp, 0, 0, p.n)), ...parts.map((p) => F.slice(p.lp, 0, p.n, 2 * p.n))]);
-    const ref = [...parts.flatMap((p) => p.ref.slice(0, p.n)), ...parts.flatMap((p) => p.ref.slice(p.n))];
-    const h = F.sub(logps, new Tensor(Float32Array.from(ref), [2 * B]));
-    const hw = F.slice(h, 0, 0, B), hl = F.slice(h, 0, B, 2 * B);
-    const r = dpoLoss(hw, hl, { beta: this.config.beta, lossType: this.config.loss_type, labelSmoothing: this.config.label_smoothing });
-    let loss = r.loss;
-    const lw = F.slice(logps, 0, 0, B);
-    const metrics: Record<string, number> = {
-      'rewards/chosen': r.stats.chosen,
-      'rewards/rejected': r.stats.rejected,
-      'rewards/accuracies': r.stats.accuracy,
-      'rewards/margins': r.stats.margin,
-      'logps/chosen': F.mean(lw).item(),
-      'logps/rejected': F.mean(F.slice(logps, 0, B, 2 * B)).item(),
-    };
-    if (this.config.rpo_alpha > 0) {
-      const ntok = picked.reduce((a, p) => a + p.chosen.length, 0);
-      const nll = F.mul(F.sum(lw), -1 / ntok);
-      metrics.nll_loss = nll.item();
-      loss = F.add(loss, F.mul(nll, this.config.rpo_alpha));
+      const ref = this.reference.get([...gi.map((i) => `${prefix}${i}:w`), ...gi.map((i) => `${prefix}${i}:l`)], () => responseBatch([...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)], this.padId));
+      g.forEach((j, k) => (items[j] = { chosen: ps[k].chosen, rejected: ps[k].rejected, refW: ref[k], refL: ref[g.length + k] }));
     }
-    return { loss, dpo: r.loss.item(), metrics, tokens };
+    return items;
+  }
+
+  private pairOptions(picked: TokenizedPair[], share: number): DpoPairOptions {
+    const c = this.config;
+    return { beta: c.beta, lossType: c.loss_type, labelSmoothing: c.label_smoothing, rpoAlpha: c.rpo_alpha, padId: this.padId, lengthGroups: c.length_groups, share, chosenTokens: picked.reduce((a, p) => a + p.chosen.length, 0) };
+  }
+
+  protected override supportsDataParallel(): boolean {
+    return true;
   }
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const idx = Array.from({ length: this.config.per_device_train_batch_size }, () => this.cursor.next());
+    if (this.parallel) {
+      const items = this.pairItems(idx, this.pairs, 'train:');
+      const opts = this.pairOptions(idx.map((i) => this.pairs[i]), 1);
+      return this.runShards(dpoShards(items, this.parallel.threads, { ...opts, accumulation }));
+    }
     const r = this.pairLoss(idx, this.pairs, 'train:');
     return { loss: accumulation === 1 ? r.loss : F.mul(r.loss, 1 / accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
   }

@@ -19,8 +19,10 @@ import { Rng } from '../../util/rng.js';
 import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
-import { exoLoss, pairTargets, rewardTargets } from '../preference-losses.js';
-import { ReferenceLogps, sequenceLogps } from '../dpo/dpo-trainer.js';
+import { pairTargets, rewardTargets } from '../preference-losses.js';
+import { ReferenceLogps } from '../dpo/dpo-trainer.js';
+import { exoGroupsLoss, type ExoGroupItem, type ExoGroupOptions } from './exo-loss.js';
+import { exoShards } from '../base/shard-losses.js';
 import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-logprob-cache.js';
 import { scoreResponses } from '../reward/reward-trainer.js';
 import { ConfigError } from '../../errors.js';
@@ -134,28 +136,21 @@ export class ExoTrainer extends Trainer<ExoConfig> {
     this.reference = new ReferenceLogps(ref.eval(), this.temperature, store);
   }
 
+  protected override supportsDataParallel(): boolean {
+    return true;
+  }
+
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const idx = Array.from({ length: this.config.per_device_train_batch_size }, () => this.cursor.next());
-    const N = idx.length, K = this.groups[idx[0]].seqs.length;
     const seqs = idx.flatMap((i) => this.groups[i].seqs);
-    const batch = responseBatch(seqs, this.padId);
-    const ref = this.reference.get(idx.flatMap((i) => this.groups[i].seqs.map((_, k) => `${i}:${k}`)), () => batch);
-    const logps = sequenceLogps(this.policy, batch, this.temperature); // [N*K]
-    const h = F.reshape(F.sub(logps, new Tensor(Float32Array.from(ref), [N * K])), [N, K]);
-    const targets = idx.flatMap((i) => this.groups[i].logTargets);
-    const { loss, pf } = exoLoss(h, targets, this.config.beta_pi);
-    // How much of p_f sits on the best candidate of each group, and the p_f-weighted reward.
-    let onBest = 0, expReward = 0;
-    idx.forEach((i, n) => {
-      const t = this.groups[i].logTargets;
-      const best = t.indexOf(Math.max(...t));
-      onBest += pf.data[n * K + best];
-      const r = this.groups[i].rewards;
-      if (r) for (let k = 0; k < K; k++) expReward += pf.data[n * K + k] * r[k];
-    });
-    const metrics: Record<string, number> = { 'exo/p_best': onBest / N, 'exo/h_mean': F.mean(h).item(), 'logps/mean': F.mean(logps).item() };
-    if (this.config.mode === 'rw') metrics['exo/expected_reward'] = expReward / N;
-    return { loss: accumulation === 1 ? loss : F.mul(loss, 1 / accumulation), lossValue: loss.item(), tokens: batch.attentionMask!.reduce((a, b) => a + b, 0), metrics };
+    const K = this.groups[idx[0]].seqs.length;
+    // reference log-probs of every candidate (computed once per sequence, then cached)
+    const ref = this.reference.get(idx.flatMap((i) => this.groups[i].seqs.map((_, k) => `${i}:${k}`)), () => responseBatch(seqs, this.padId));
+    const items: ExoGroupItem[] = idx.map((i, n) => ({ seqs: this.groups[i].seqs, ref: ref.slice(n * K, (n + 1) * K), logTargets: this.groups[i].logTargets, rewards: this.groups[i].rewards }));
+    const opts: ExoGroupOptions = { betaPi: this.config.beta_pi, temperature: this.temperature, padId: this.padId, rewards: this.config.mode === 'rw', share: 1 };
+    if (this.parallel) return this.runShards(exoShards(items, this.parallel.threads, { ...opts, accumulation }));
+    const r = exoGroupsLoss(this.policy, items, opts);
+    return { loss: accumulation === 1 ? r.loss : F.mul(r.loss, 1 / accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
   }
 }
 
