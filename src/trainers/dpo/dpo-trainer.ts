@@ -98,7 +98,7 @@ export class DpoTrainer extends Trainer<DpoConfig> {
 
   /** Reference log-probs of pairs (looked up in length groups, as the loss batches them), then the loss and stats; public for tests. */
   pairLoss(idx: number[], pairs: TokenizedPair[], prefix: string) {
-    return dpoPairsLoss(this.policy, this.pairItems(idx, pairs, prefix), this.pairOptions(idx.map((i) => pairs[i]), 1));
+    return dpoPairsLoss(this.policy, this.pairItems(idx, pairs, prefix), this.pairOptions(idx.map((i) => pairs[i])));
   }
 
   /** The pairs with their reference log-probs (computed once per sequence, then cached). */
@@ -112,9 +112,10 @@ export class DpoTrainer extends Trainer<DpoConfig> {
     return items;
   }
 
-  private pairOptions(picked: TokenizedPair[], share: number): DpoPairOptions {
+  /** The loss settings for a micro-batch of `picked` pairs, all on one thread (share 1; dpoShards sets each shard's). */
+  private pairOptions(picked: TokenizedPair[]): DpoPairOptions {
     const c = this.config;
-    return { beta: c.beta, lossType: c.loss_type, labelSmoothing: c.label_smoothing, rpoAlpha: c.rpo_alpha, padId: this.padId, lengthGroups: c.length_groups, share, chosenTokens: picked.reduce((a, p) => a + p.chosen.length, 0) };
+    return { beta: c.beta, lossType: c.loss_type, labelSmoothing: c.label_smoothing, rpoAlpha: c.rpo_alpha, padId: this.padId, lengthGroups: c.length_groups, share: 1, chosenTokens: picked.reduce((a, p) => a + p.chosen.length, 0) };
   }
 
   protected override supportsDataParallel(): boolean {
@@ -125,7 +126,7 @@ export class DpoTrainer extends Trainer<DpoConfig> {
     const idx = Array.from({ length: this.config.per_device_train_batch_size }, () => this.cursor.next());
     if (this.parallel) {
       const items = this.pairItems(idx, this.pairs, 'train:');
-      const opts = this.pairOptions(idx.map((i) => this.pairs[i]), 1);
+      const opts = this.pairOptions(idx.map((i) => this.pairs[i]));
       return this.runShards(dpoShards(items, this.parallel.threads, { ...opts, accumulation }));
     }
     const r = this.pairLoss(idx, this.pairs, 'train:');
