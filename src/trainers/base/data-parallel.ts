@@ -73,8 +73,9 @@ export class DataParallel {
 
   private constructor(private readonly model: ParallelModel, trainedParams: readonly Tensor[], readonly threads: number) {
     this.tensors = [...model.stateDict().values()];
+    // each trained tensor once, even if a model listed one tensor under two names
     const set = new Set(trainedParams);
-    this.trained = this.tensors.flatMap((t, i) => (set.has(t) ? [i] : []));
+    this.trained = this.tensors.flatMap((t, i) => (set.has(t) && this.tensors.indexOf(t) === i ? [i] : []));
     this.weights = new SharedArrayBuffer(4 * this.tensors.reduce((a, t) => a + t.size, 0));
     this.gradSize = this.trained.reduce((a, i) => a + this.tensors[i].size, 0);
     this.grads = Array.from({ length: threads - 1 }, () => new SharedArrayBuffer(4 * this.gradSize));

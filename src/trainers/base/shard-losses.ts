@@ -16,6 +16,8 @@ import * as F from '../../tensor/ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import { responseBatch, type TokenizedResponse } from '../../data/preference.js';
+import type { SequenceBatch } from '../rl-utils.js';
+import type { LowerHidden } from '../../models/glm/model.js';
 import { GlmkitError } from '../../errors.js';
 import { pairwiseRewardLoss } from '../preference-losses.js';
 import { lengthGroups } from './length-groups.js';
@@ -100,20 +102,31 @@ function lmShard(model: GlmForCausalLM, s: LmShard): ShardResult {
   return { loss: loss!, lossValue: sum / Math.max(1, s.targets), tokens, metrics: {} };
 }
 
-function rewardShard(rm: GlmForSequenceClassification, s: RewardShard): ShardResult {
-  const n = s.chosen.length;
-  const groups = lengthGroups(s.chosen.map((c, i) => Math.max(c.ids.length, s.rejected[i].ids.length)), s.lengthGroups);
+/** A batch of reward-model inputs: responseBatch's, or a frozen-feature cache's with the hidden states to start from. */
+export type ScoreBatchOf = (seqs: TokenizedResponse[]) => SequenceBatch & { start?: LowerHidden };
+
+/**
+ * Scores of pairs, run in length groups (one group: as given), each a [2b, T] batch of chosen rows
+ * then rejected rows padded to its own longest: rw, rl [n] and `order`, the pair index of each entry.
+ */
+export function scorePairs(rm: GlmForSequenceClassification, chosen: readonly TokenizedResponse[], rejected: readonly TokenizedResponse[], groupsOf: number, batchOf: ScoreBatchOf): { rw: Tensor; rl: Tensor; order: number[]; tokens: number } {
+  const groups = lengthGroups(chosen.map((c, i) => Math.max(c.ids.length, rejected[i].ids.length)), groupsOf);
   let tokens = 0;
   const parts = groups.map((g) => {
-    const b = responseBatch([...g.map((i) => s.chosen[i]), ...g.map((i) => s.rejected[i])], s.padId);
+    const b = batchOf([...g.map((i) => chosen[i]), ...g.map((i) => rejected[i])]);
     tokens += b.attentionMask!.reduce((a, v) => a + v, 0);
-    const sc = F.reshape(rm.forward(b.ids, { attentionMask: b.attentionMask }), [2 * g.length]);
+    const sc = F.reshape(rm.forward(b.ids, { attentionMask: b.attentionMask, start: b.start }), [2 * g.length]);
     return { rw: F.slice(sc, 0, 0, g.length), rl: F.slice(sc, 0, g.length, 2 * g.length) };
   });
   const rw = parts.length === 1 ? parts[0].rw : F.concat(parts.map((p) => p.rw));
   const rl = parts.length === 1 ? parts[0].rl : F.concat(parts.map((p) => p.rl));
+  return { rw, rl, order: groups.flat(), tokens };
+}
+
+function rewardShard(rm: GlmForSequenceClassification, s: RewardShard): ShardResult {
+  const { rw, rl, tokens } = scorePairs(rm, s.chosen, s.rejected, s.lengthGroups, (seqs) => responseBatch(seqs, s.padId));
   const { loss, stats } = pairwiseRewardLoss(rw, rl, s.center);
-  const share = n / s.pairs;
+  const share = s.chosen.length / s.pairs;
   const metrics = { 'rewards/chosen': stats.chosen * share, 'rewards/rejected': stats.rejected * share, 'rewards/accuracies': stats.accuracy * share, 'rewards/margins': stats.margin * share };
   return { loss: F.mul(loss, share / s.accumulation), lossValue: loss.item() * share, tokens, metrics };
 }

@@ -8,7 +8,6 @@
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
-import { Tensor } from '../../tensor/tensor.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';

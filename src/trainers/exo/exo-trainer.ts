@@ -8,7 +8,6 @@
  * The reference (the SFT model) is frozen; its log-probs are computed once per candidate and cached.
  */
 import * as F from '../../tensor/ops/index.js';
-import { Tensor } from '../../tensor/tensor.js';
 import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';

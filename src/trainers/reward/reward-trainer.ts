@@ -21,8 +21,8 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { pairwiseRewardLoss } from '../preference-losses.js';
 import { STEP_AGGREGATIONS } from './prm.js';
-import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
-import { rewardShards } from '../base/shard-losses.js';
+import { lengthGroupsField } from '../base/length-groups.js';
+import { rewardShards, scorePairs } from '../base/shard-losses.js';
 import { STEP_LAYOUTS } from '../../data/stepwise.js';
 import { Module } from '../../nn/module.js';
 import { ConfigError } from '../../errors.js';
@@ -183,23 +183,10 @@ export class RewardTrainer extends Trainer<RewardConfig> {
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const drawn = Array.from({ length: this.config.per_device_train_batch_size }, () => this.pairs[this.cursor.next()]);
     if (this.parallel) return this.runShards(rewardShards(drawn, this.parallel.threads, { padId: this.padId, lengthGroups: this.config.length_groups, center: this.config.center_rewards_coefficient, accumulation }));
-    // pairs in groups of similar length (one group: as drawn); each group is a [2b, T] batch, chosen
-    // rows first, then rejected rows, padded to its own longest row
-    const groups = lengthGroups(drawn.map((p) => Math.max(p.chosen.ids.length, p.rejected.ids.length)), this.config.length_groups);
-    const picked = groups.flat().map((i) => drawn[i]);
-    let tokens = 0;
-    const parts = groups.map((g) => {
-      const ps = g.map((i) => drawn[i]);
-      const seqs = [...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)];
-      const batch = this.frozenCache ? this.frozenCache.batch(this.rm, seqs, this.padId) : { ...responseBatch(seqs, this.padId), start: undefined };
-      tokens += batch.attentionMask!.reduce((a, b) => a + b, 0);
-      const start = batch.start;
-      const s = F.reshape(this.rm.forward(batch.ids, { attentionMask: batch.attentionMask, start }), [2 * g.length]);
-      return { scores: s, rw: F.slice(s, 0, 0, g.length), rl: F.slice(s, 0, g.length, 2 * g.length) };
-    });
-    const rw = parts.length === 1 ? parts[0].rw : F.concat(parts.map((p) => p.rw));
-    const rl = parts.length === 1 ? parts[0].rl : F.concat(parts.map((p) => p.rl));
-    const scores = parts.length === 1 ? parts[0].scores : F.concat([rw, rl]); // [2B]: chosen scores, then rejected, in `picked` order
+    const cache = this.frozenCache;
+    const { rw, rl, order, tokens } = scorePairs(this.rm, drawn.map((p) => p.chosen), drawn.map((p) => p.rejected), this.config.length_groups, (seqs) => (cache ? cache.batch(this.rm, seqs, this.padId) : responseBatch(seqs, this.padId)));
+    const picked = order.map((i) => drawn[i]);
+    const scores = F.concat([rw, rl]); // [2B]: chosen scores, then rejected, in `picked` order
     const { loss: pairLoss, stats } = pairwiseRewardLoss(rw, rl, this.config.center_rewards_coefficient);
     let loss = pairLoss;
     const metrics: Record<string, number> = { 'rewards/chosen': stats.chosen, 'rewards/rejected': stats.rejected, 'rewards/accuracies': stats.accuracy, 'rewards/margins': stats.margin };

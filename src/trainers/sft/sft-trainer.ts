@@ -7,10 +7,8 @@ import { field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
 import { sftBatch, type SftExample } from './sft-data.js';
-import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
-import { lmShards } from '../base/shard-losses.js';
-import * as F from '../../tensor/ops/index.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { lengthGroupsField } from '../base/length-groups.js';
+import { lmShards, shardLoss } from '../base/shard-losses.js';
 
 export const sftSchema = {
   ...baseSchema,
@@ -35,27 +33,16 @@ export class SftTrainer extends Trainer<SftConfig> {
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const picked = Array.from({ length: this.config.per_device_train_batch_size }, () => this.examples[this.cursor.next()]);
-    if (this.parallel) return this.runShards(lmShards(picked, false, this.parallel.threads, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation }));
     const model = this.model as GlmForCausalLM;
-    const groups = lengthGroups(picked.map((e) => e.ids.length), this.config.length_groups);
     // MoE models add per-batch balance and MTP losses: they keep one padded batch
-    if (groups.length === 1 || model.config.modelType === 'glm4_moe') {
+    if (model.config.modelType === 'glm4_moe') {
       const batch = sftBatch(picked, this.padId);
       const r = lmLoss(model, batch, this.config, 1 / accumulation);
       return { ...r, tokens: batch.tokens };
     }
-    // the mean over the micro-batch's target tokens, as one summed loss per length group
-    const batches = groups.map((g) => sftBatch(g.map((i) => picked[i]), this.padId));
-    let targets = 0;
-    for (const b of batches) for (const t of b.targets.data) if (t !== -100) targets++;
-    let loss: Tensor | null = null, sum = 0;
-    for (const b of batches) {
-      const out = model.forward(b.ids, { targets: b.targets, attentionMask: b.attentionMask, lossReduction: 'sum' });
-      sum += out.loss!.item();
-      const part = F.mul(out.loss!, 1 / (Math.max(1, targets) * accumulation));
-      loss = loss ? F.add(loss, part) : part;
-    }
-    return { loss: loss!, lossValue: sum / Math.max(1, targets), tokens: batches.reduce((n, b) => n + b.tokens, 0), metrics: {} };
+    // the mean over the micro-batch's target tokens, as one summed loss per length group (src/trainers/base/shard-losses.ts)
+    const shards = lmShards(picked, false, this.parallel?.threads ?? 1, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation });
+    return this.parallel ? this.runShards(shards) : shardLoss(model, shards[0]);
   }
 
   protected override evaluate(): Record<string, number> {
