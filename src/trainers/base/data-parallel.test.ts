@@ -76,20 +76,17 @@ test('SFT rows of different lengths, with length groups: W = 2 and 3 give the on
   compare(model, (W) => lmShards(rows, false, W, { padId: 0, lengthGroups: 2, accumulation: 1 }), [2, 3]);
 });
 
-test('reward pairs: W = 2 gives the one-thread gradient and pair statistics', () => {
-  const model = new GlmForSequenceClassification(loadPreset('tiny'), 1, { seed: 5 });
-  const resp = (n: number) => {
-    const ids = [...randIds(n)];
-    return { ids, mask: ids.map((_, t) => (t >= n / 2 ? 1 : 0)), length: n - Math.ceil(n / 2) };
-  };
-  const pairs = [20, 31, 14, 26, 9].map((n) => ({ chosen: resp(n), rejected: resp(n + 3) }));
-  compare(model, (W) => rewardShards(pairs, W, { padId: 0, lengthGroups: 2, center: 0.01, accumulation: 1 }), [2]);
-});
-
+/** A response of n random tokens, its second half the answer. */
 const response = (n: number) => {
   const ids = [...randIds(n)];
   return { ids, mask: ids.map((_, t) => (t >= n / 2 ? 1 : 0)), length: n - Math.ceil(n / 2) };
 };
+
+test('reward pairs: W = 2 gives the one-thread gradient and pair statistics', () => {
+  const model = new GlmForSequenceClassification(loadPreset('tiny'), 1, { seed: 5 });
+  const pairs = [20, 31, 14, 26, 9].map((n) => ({ chosen: response(n), rejected: response(n + 3) }));
+  compare(model, (W) => rewardShards(pairs, W, { padId: 0, lengthGroups: 2, center: 0.01, accumulation: 1 }), [2]);
+});
 
 test('DPO pairs with the NLL term: W = 2 and 3 give the one-thread gradient and statistics', () => {
   const model = new GlmForCausalLM(loadPreset('tiny'), { seed: 6 });

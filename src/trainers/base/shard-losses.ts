@@ -131,19 +131,16 @@ function rewardShard(rm: GlmForSequenceClassification, s: RewardShard): ShardRes
   return { loss: F.mul(loss, share / s.accumulation), lossValue: loss.item() * share, tokens, metrics };
 }
 
-function dpoShard(policy: GlmForCausalLM, s: DpoShard): ShardResult {
-  const r = dpoPairsLoss(policy, s.items, s.opts);
-  return { loss: s.accumulation === 1 ? r.loss : F.mul(r.loss, 1 / s.accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
+/** A loss over a whole micro-batch's share (DPO, EXO) as a shard result: logged unscaled, trained / accumulation. */
+function accumulated(r: { loss: Tensor; tokens: number; metrics: Record<string, number> }, accumulation: number): ShardResult {
+  return { loss: accumulation === 1 ? r.loss : F.mul(r.loss, 1 / accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
 }
 
 /** The shard's loss on `model` (graph kept for backward). */
 export function shardLoss(model: GlmForCausalLM | GlmForSequenceClassification, s: Shard): ShardResult {
   if (s.kind === 'lm' && model instanceof GlmForCausalLM) return lmShard(model, s);
-  if (s.kind === 'dpo' && model instanceof GlmForCausalLM) return dpoShard(model, s);
-  if (s.kind === 'exo' && model instanceof GlmForCausalLM) {
-    const r = exoGroupsLoss(model, s.groups, s.opts);
-    return { loss: s.accumulation === 1 ? r.loss : F.mul(r.loss, 1 / s.accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
-  }
+  if (s.kind === 'dpo' && model instanceof GlmForCausalLM) return accumulated(dpoPairsLoss(model, s.items, s.opts), s.accumulation);
+  if (s.kind === 'exo' && model instanceof GlmForCausalLM) return accumulated(exoGroupsLoss(model, s.groups, s.opts), s.accumulation);
   if (s.kind === 'reward' && model instanceof GlmForSequenceClassification) return rewardShard(model, s);
   throw new GlmkitError('training', `a data-parallel ${s.kind} shard cannot run on a ${model.constructor.name}; set --data-parallel 1`);
 }

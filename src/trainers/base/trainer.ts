@@ -21,7 +21,7 @@ import { getBackend } from '../../tensor/backend/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Rng } from '../../util/rng.js';
 import type { Module } from '../../nn/module.js';
-import type { GlmForCausalLM } from '../../models/glm/model.js';
+import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import { loadModel, saveModel, type GlmModelKind } from '../../models/glm/checkpoint.js';
 import { Glm4vForConditionalGeneration } from '../../models/glm4v/model.js';
 import { loadGlm4vModel, saveGlm4vModel } from '../../models/glm4v/checkpoint.js';
@@ -34,7 +34,7 @@ import { buildOptimizer, clipGradNorm, learningRateAt, type TrainOptimizer } fro
 import type { Values } from './config.js';
 import { resumeMode, type BaseSchema } from './schema.js';
 import { DataParallel, dataParallelThreads } from './data-parallel.js';
-import type { Shard } from './shard-losses.js';
+import { shardLoss, type Shard } from './shard-losses.js';
 
 export type BaseConfig = Values<BaseSchema>;
 
@@ -120,9 +120,18 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
     return false;
   }
 
-  /** A micro-batch's shards run data-parallel (shard 0 here); the result has its gradients accumulated. */
+  /** Shards a micro-batch is split into: the data-parallel thread count, or 1 on one thread. */
+  protected get shardCount(): number {
+    return this.parallel?.threads ?? 1;
+  }
+
+  /**
+   * A micro-batch given as `shardCount` shards (src/trainers/base/shard-losses.ts): run data-parallel
+   * (shard 0 here; the result has its gradients accumulated), or its one shard's loss on this thread.
+   */
   protected runShards(shards: Shard[]): MicroBatchResult {
-    return { ...this.parallel!.run(shards), backwardDone: true };
+    if (this.parallel) return { ...this.parallel.run(shards), backwardDone: true };
+    return shardLoss(this.model as GlmForCausalLM | GlmForSequenceClassification, shards[0]);
   }
 
   /** Trained modules beyond the model (e.g. PPO's value model), saved as <name>.safetensors in each checkpoint. */

@@ -6,7 +6,6 @@
  * Metrics use TRL's names (rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins,
  * logps/chosen, logps/rejected).
  */
-import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -123,13 +122,8 @@ export class DpoTrainer extends Trainer<DpoConfig> {
 
   protected microBatchLoss(accumulation: number): MicroBatchResult {
     const idx = Array.from({ length: this.config.per_device_train_batch_size }, () => this.cursor.next());
-    if (this.parallel) {
-      const items = this.pairItems(idx, this.pairs, 'train:');
-      const opts = this.pairOptions(idx.map((i) => this.pairs[i]));
-      return this.runShards(dpoShards(items, this.parallel.threads, { ...opts, accumulation }));
-    }
-    const r = this.pairLoss(idx, this.pairs, 'train:');
-    return { loss: accumulation === 1 ? r.loss : F.mul(r.loss, 1 / accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
+    const opts = this.pairOptions(idx.map((i) => this.pairs[i]));
+    return this.runShards(dpoShards(this.pairItems(idx, this.pairs, 'train:'), this.shardCount, { ...opts, accumulation }));
   }
 
   protected override evaluate(): Record<string, number> {

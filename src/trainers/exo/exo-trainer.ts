@@ -7,7 +7,6 @@
  *   exo-pref (--mode pref): K = 2 from preference pairs; log p_r = log softmax([0, -10]).
  * The reference (the SFT model) is frozen; its log-probs are computed once per candidate and cached.
  */
-import * as F from '../../tensor/ops/index.js';
 import type { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
@@ -20,7 +19,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { pairTargets, rewardTargets } from '../preference-losses.js';
 import { ReferenceLogps } from '../dpo/dpo-trainer.js';
-import { exoGroupsLoss, type ExoGroupItem, type ExoGroupOptions } from './exo-loss.js';
+import type { ExoGroupItem, ExoGroupOptions } from './exo-loss.js';
 import { exoShards } from '../base/shard-losses.js';
 import { RefLogprobStore, datasetFingerprint, modelFingerprint } from '../ref-logprob-cache.js';
 import { scoreResponses } from '../reward/reward-trainer.js';
@@ -147,9 +146,7 @@ export class ExoTrainer extends Trainer<ExoConfig> {
     const ref = this.reference.get(idx.flatMap((i) => this.groups[i].seqs.map((_, k) => `${i}:${k}`)), () => responseBatch(seqs, this.padId));
     const items: ExoGroupItem[] = idx.map((i, n) => ({ seqs: this.groups[i].seqs, ref: ref.slice(n * K, (n + 1) * K), logTargets: this.groups[i].logTargets, rewards: this.groups[i].rewards }));
     const opts: ExoGroupOptions = { betaPi: this.config.beta_pi, temperature: this.temperature, padId: this.padId, rewards: this.config.mode === 'rw', share: 1 };
-    if (this.parallel) return this.runShards(exoShards(items, this.parallel.threads, { ...opts, accumulation }));
-    const r = exoGroupsLoss(this.policy, items, opts);
-    return { loss: accumulation === 1 ? r.loss : F.mul(r.loss, 1 / accumulation), lossValue: r.loss.item(), tokens: r.tokens, metrics: r.metrics };
+    return this.runShards(exoShards(items, this.shardCount, { ...opts, accumulation }));
   }
 }
 

@@ -8,7 +8,7 @@ import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
 import { sftBatch, type SftExample } from './sft-data.js';
 import { lengthGroupsField } from '../base/length-groups.js';
-import { lmShards, shardLoss } from '../base/shard-losses.js';
+import { lmShards } from '../base/shard-losses.js';
 
 export const sftSchema = {
   ...baseSchema,
@@ -41,8 +41,7 @@ export class SftTrainer extends Trainer<SftConfig> {
       return { ...r, tokens: batch.tokens };
     }
     // the mean over the micro-batch's target tokens, as one summed loss per length group (src/trainers/base/shard-losses.ts)
-    const shards = lmShards(picked, false, this.parallel?.threads ?? 1, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation });
-    return this.parallel ? this.runShards(shards) : shardLoss(model, shards[0]);
+    return this.runShards(lmShards(picked, false, this.shardCount, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation }));
   }
 
   protected override evaluate(): Record<string, number> {
