@@ -17,7 +17,7 @@
     {
       "target_name": "glmkit_avx512_bf16",
       "type": "static_library",
-      "sources": ["native/kernels/gemm_bf16_dot_avx512.cpp"],
+      "sources": ["native/kernels/gemm_bf16_dot_avx512.cpp", "native/kernels/gemm_mixed_avx512.cpp"],
       "cflags_cc": ["-std=c++17", "-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx2", "-mfma", "-fPIC", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"]
     },

@@ -91,6 +91,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("isa", glmkit::gemm_isa());
   o.Set("bf16Isa", glmkit::gemm_bf16_isa());
   o.Set("bf16Dot", glmkit::gemm_bf16_dot_isa());
+  o.Set("bf16Compute", glmkit::gemm_mixed_isa());
   glmkit::refresh_vec_isa();
   o.Set("vecIsa", glmkit::isa_name(glmkit::vec_isa()));
   o.Set("threads", glmkit::num_threads());
@@ -116,7 +117,7 @@ Napi::Value SetCallerInline(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, alpha, beta)
+// gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, alpha, beta, bf16Compute?)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Args a{info, "gemm"};
   GemmParams p{};
@@ -131,6 +132,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   p.stride_c = a.integer(11, "strideC", 0);
   p.alpha = a.number(12, "alpha");
   p.beta = a.number(13, "beta");
+  p.bf16_compute = info.Length() > 14 && !info[14].IsUndefined() ? a.boolean(14, "bf16Compute") : false;
   if (p.batch > 1 && p.stride_c < p.m * p.n) fail(info.Env(), "gemm", "strideC must be >= m*n when batch > 1");
   p.a = a.f32(0, "a", (p.batch - 1) * p.stride_a + p.m * p.k);
   p.b = a.f32(1, "b", (p.batch - 1) * p.stride_b + p.k * p.n);

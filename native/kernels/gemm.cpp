@@ -1,5 +1,7 @@
 // Packed, cache-blocked GEMM (GotoBLAS / BLIS loop structure) with a run-time choice between the
 // AVX-512 micro-kernel (gemm_avx512.cpp), the AVX2/FMA one (gemm_avx2.cpp) and the portable one below.
+// bf16 compute (GemmParams::bf16_compute) runs the same driver over the AVX512_BF16 set
+// (gemm_mixed_avx512.cpp), or over a float32 set whose packing rounds to bf16 where the CPU lacks it.
 //
 //   for jc in n step NC:                 B block  [KC x NC] packed once, shared by the threads (L3)
 //     for pc in k step KC:
@@ -91,6 +93,62 @@ const GemmKernel& select_kernel() {
   const bool allow512 = !forced || std::strcmp(forced, "avx2") != 0;
   if (allow512 && cpu_has_avx512()) return avx512_gemm_kernel();
   return has_avx2 ? avx2_gemm_kernel() : kPortable;
+}
+
+// ---- mixed precision (bf16 compute) ------------------------------------------------------------
+
+// float32 -> the nearest bfloat16 value as float32, as vcvtneps2bf16 rounds: nearest even, a denormal
+// input becomes a signed zero, NaN stays a quiet NaN.
+inline float round_bf16_daz(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7F800000u) == 0) u &= 0x80000000u;
+  else if ((u & 0x7FFFFFFFu) > 0x7F800000u) u = (u | 0x00400000u) & 0xFFFF0000u;
+  else u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  float r;
+  std::memcpy(&r, &u, 4);
+  return r;
+}
+
+// Without avx512_bf16: a float32 kernel set whose packing rounds every operand to bf16. Products of
+// bf16 values are exact in float32, so this computes what the dot-product kernel does up to the
+// order of the float32 sums.
+template <const GemmKernel& (*Base)()>
+struct RoundedPanels {
+  static void round_all(float* p, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) p[i] = round_bf16_daz(p[i]);
+  }
+  static void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* out) {
+    Base().pack_a(a, rs, cs, mc, kc, out);
+    round_all(out, (mc + Base().mr - 1) / Base().mr * Base().mr * kc);
+  }
+  static void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* out) {
+    Base().pack_b(b, rs, cs, kc, nc, out);
+    round_all(out, (nc + Base().nr - 1) / Base().nr * Base().nr * kc);
+  }
+  static const GemmKernel& kernel(const char* isa) {
+    const GemmKernel& b = Base();
+    static const GemmKernel k{isa, b.mr, b.nr, b.kc, b.mc, b.nc, b.kernel, pack_a, pack_b, nullptr};
+    return k;
+  }
+};
+
+const GemmKernel& portable_kernel_set() { return kPortable; }
+
+bool cpu_has_avx512_bf16() {
+  static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+// The kernel set of bf16 compute under the same ISA cap as select_kernel().
+const GemmKernel& select_mixed_kernel() {
+  const GemmKernel& f32 = select_kernel();
+  if (&f32 == &avx512_gemm_kernel()) {
+    if (cpu_has_avx512_bf16()) return avx512_bf16_gemm_kernel();
+    return RoundedPanels<avx512_gemm_kernel>::kernel("avx512 (bf16-rounded panels)");
+  }
+  if (&f32 == &avx2_gemm_kernel()) return RoundedPanels<avx2_gemm_kernel>::kernel("avx2+fma (bf16-rounded panels)");
+  return RoundedPanels<portable_kernel_set>::kernel("portable (bf16-rounded panels)");
 }
 
 // ---- buffers and synchronisation --------------------------------------------------------------
@@ -342,6 +400,8 @@ void gemm_strided(const float* a, int64_t rsa, int64_t csa, const float* b, int6
 
 const char* gemm_isa() { return gemm_detail::select_kernel().isa; }
 
+const char* gemm_mixed_isa() { return gemm_detail::select_mixed_kernel().isa; }
+
 void gemm(const GemmParams& p) {
   using namespace gemm_detail;
   if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
@@ -349,7 +409,7 @@ void gemm(const GemmParams& p) {
     for (int64_t bi = 0; bi < p.batch; ++bi) scale_c(p.c + bi * p.stride_c, p.m * p.n, p.beta);
     return;
   }
-  const GemmKernel& K = select_kernel();
+  const GemmKernel& K = p.bf16_compute ? select_mixed_kernel() : select_kernel();
 
   Problem base{};
   base.rsa = p.trans_a ? 1 : p.k;

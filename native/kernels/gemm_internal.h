@@ -47,6 +47,10 @@ const GemmKernel& avx2_gemm_kernel();
 // skinny products use the AVX2 kernels).
 const GemmKernel& avx512_gemm_kernel();
 
+// The mixed-precision set (gemm_mixed_avx512.cpp): operands rounded to bf16 while packed, vdpbf16ps
+// products, float32 sums. Call only when the CPU supports avx512f/bw/vl/dq and avx512_bf16.
+const GemmKernel& avx512_bf16_gemm_kernel();
+
 // C[m, n] (row stride n) = alpha * A @ B + beta * C with A(i, l) = a[i*rsa + l*csa] and
 // B(l, j) = b[l*rsb + j*csb] where rsb == 1 or csb == 1: one product through the same kernels and
 // threading rules as gemm() (gemm.cpp), for callers that pack or convert their operands themselves.

@@ -16,10 +16,16 @@ struct GemmParams {
   bool trans_a, trans_b;
   int64_t stride_a, stride_b, stride_c;
   float alpha, beta;
+  // bf16 compute (mixed-precision training): A and B are rounded to bfloat16 (nearest even, denormals
+  // to zero) and their products summed in float32; C stays float32. AVX512_BF16 dot products where
+  // the CPU has them (and the ISA cap allows avx512), else the f32 kernels on rounded panels.
+  bool bf16_compute;
 };
 void gemm(const GemmParams& p);
-// "avx2+fma" or "portable": the micro-kernel chosen at run time.
+// "avx512", "avx2+fma" or "portable": the micro-kernel chosen at run time.
 const char* gemm_isa();
+// The kernel bf16 compute would use: "avx512_bf16", or "<isa> (bf16-rounded panels)".
+const char* gemm_mixed_isa();
 
 // ---- gemm_bf16.cpp / gemm_bf16_avx2.cpp / gemm_bf16_avx512.cpp ----------------------------
 // C[m, n] = A[m, k] @ op(B) + beta * C (beta == 0: C not read), A and C float32, B bfloat16 bits

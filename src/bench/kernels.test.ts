@@ -25,6 +25,9 @@ test('bench kernels --json --quick prints one record per shape and restores the 
     assertRate(r, 'gflops');
   }
   assert.deepEqual(matmuls.filter((r) => !r.trans_b).map((r) => [r.m, r.n, r.k]), GEMM_SHAPES.map((s) => [...s]));
+  const mixed = records.filter((r) => r.op === 'matmul_bf16_compute');
+  assert.deepEqual(mixed.map((r) => [r.m, r.n, r.k, r.trans_b]), matmuls.map((r) => [r.m, r.n, r.k, r.trans_b]));
+  for (const r of mixed) assertRate(r, 'gflops');
   for (const op of ['attention_fwd', 'attention_bwd']) {
     const r = records.find((x) => x.op === op);
     assert.ok(r, `no ${op} record`);

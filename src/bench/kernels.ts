@@ -60,13 +60,13 @@ function randomFill(x: Float32Array, seed: number): Float32Array {
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 /** Times C = A @ op(B) for one shape; returns the JSON record. */
-function benchGemm(backend: Backend, m: number, n: number, k: number, transB: boolean, reps: number, budget: number, threads: number) {
+function benchGemm(backend: Backend, m: number, n: number, k: number, transB: boolean, reps: number, budget: number, threads: number, bf16Compute = false) {
   const a = randomFill(new Float32Array(m * k), 1), b = randomFill(new Float32Array(k * n), 2), c = new Float32Array(m * n);
-  const args = { a, b, c, batch: 1, m, n, k, transA: false, transB, strideA: 0, strideB: 0, strideC: m * n, alpha: 1, beta: 0 };
+  const args = { a, b, c, batch: 1, m, n, k, transA: false, transB, strideA: 0, strideB: 0, strideC: m * n, alpha: 1, beta: 0, bf16Compute };
   const t = timeIt(() => backend.gemm(args), reps, budget);
   const flops = 2 * m * n * k;
   return {
-    op: 'matmul', m, n, k, trans_b: transB, threads,
+    op: bf16Compute ? 'matmul_bf16_compute' : 'matmul', m, n, k, trans_b: transB, threads,
     gflops: round(flops / t.best / 1e9), gflops_median: round(flops / t.median / 1e9), ms: round(t.best * 1000, 3), reps: t.reps,
   };
 }
@@ -106,9 +106,9 @@ function formatTable(records: Array<Record<string, unknown>>, header: string): s
   for (const r of records) {
     if (r.op === 'fma_peak') {
       lines.push(`fma peak        ${'register FMAs'.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.gflops).padStart(7)} GF`);
-    } else if (r.op === 'matmul') {
+    } else if (r.op === 'matmul' || r.op === 'matmul_bf16_compute') {
       const shape = `${r.m}x${r.n}x${r.k}${r.trans_b ? ' (B^T)' : ''}`;
-      lines.push(`matmul          ${shape.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.gflops).padStart(7)} GF ${String(r.gflops_median).padStart(7)} GF ${String(r.reps).padStart(6)}`);
+      lines.push(`${r.op === 'matmul' ? 'matmul         ' : 'matmul bf16 c. '} ${shape.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.gflops).padStart(7)} GF ${String(r.gflops_median).padStart(7)} GF ${String(r.reps).padStart(6)}`);
     } else {
       const shape = `B${r.batch} H${r.heads} T${r.t} D${r.head_dim} causal`;
       if (r.error) {
@@ -123,7 +123,8 @@ function formatTable(records: Array<Record<string, unknown>>, header: string): s
 
 /**
  * Measures GEMM GFLOPS (best and median over several reps, after a warm-up) for GEMM_SHAPES with
- * B plain and transposed, and causal attention forward / backward, printing JSON lines or a table.
+ * B plain and transposed, in float32 and in bf16 compute (`matmul_bf16_compute`), and causal
+ * attention forward / backward, printing JSON lines or a table.
  */
 export async function benchKernels(opts: BenchKernelsOptions, print: (line: string) => void): Promise<void> {
   const before = nativeInfo();
@@ -143,6 +144,11 @@ export async function benchKernels(opts: BenchKernelsOptions, print: (line: stri
     for (const [m, n, k] of GEMM_SHAPES) {
       for (const transB of [false, true]) emit(benchGemm(backend, m, n, k, transB, reps, budget, threads));
       await new Promise((r) => setImmediate(r)); // let a caller's signals and output through
+    }
+    // the same shapes with bf16 compute (mixed-precision training's GEMM: bf16 operands, float32 sums)
+    for (const [m, n, k] of GEMM_SHAPES) {
+      for (const transB of [false, true]) emit(benchGemm(backend, m, n, k, transB, reps, budget, threads, true));
+      await new Promise((r) => setImmediate(r));
     }
     for (const r of benchAttention(backend, reps, budget, threads)) emit(r);
     if (backend.name === 'native') {

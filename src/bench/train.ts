@@ -16,6 +16,7 @@ import { GlmForCausalLM } from '../models/glm/model.js';
 import { HybridOptimizer } from '../optim/index.js';
 import { getBackend } from '../tensor/backend/index.js';
 import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { withBf16Compute } from '../tensor/ops/precision.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import { DataParallel } from '../trainers/base/data-parallel.js';
@@ -31,6 +32,8 @@ export interface BenchTrainOptions {
   steps?: number;
   /** threads a step's batch is split over (data-parallel, src/trainers/base/data-parallel.ts); 1 = off */
   dataParallel?: number;
+  /** bf16 compute in the forward and backward GEMMs (the trainers' --mixed-precision bf16) */
+  bf16Compute?: boolean;
 }
 
 /**
@@ -65,8 +68,10 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const rows = Array.from({ length: B }, () => ({ ids: Int32Array.from({ length: T + 1 }, () => rng.int(cfg.vocabSize)), mask: new Uint8Array(0) }));
   const step = (): number => {
     const t = performance.now();
-    if (dp) dp.run(lmShards(rows, true, W, { padId: 0, lengthGroups: 1, accumulation: 1 }));
-    else model.forward(ids, { targets }).loss!.backward();
+    withBf16Compute(opts.bf16Compute ?? false, () => {
+      if (dp) dp.run(lmShards(rows, true, W, { padId: 0, lengthGroups: 1, accumulation: 1 }));
+      else model.forward(ids, { targets }).loss!.backward();
+    });
     opt.update();
     opt.zeroGrad();
     return (performance.now() - t) / 1000;
@@ -87,13 +92,13 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const mfu = modelGflops !== null && peak ? modelGflops / peak : null;
   const peakRssMb = +(process.resourceUsage().maxRSS / 1024).toFixed(1);
   const result = {
-    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, data_parallel: W, backend: getBackend().describe(),
+    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, data_parallel: W, mixed_precision: opts.bf16Compute ? 'bf16' : 'no', backend: getBackend().describe(),
     step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS), peak_rss_mb: peakRssMb,
     flops_per_token: fpt, model_gflops: modelGflops === null ? null : +modelGflops.toFixed(1),
     fma_peak_gflops: peak === null ? null : +peak.toFixed(1), mfu: mfu === null ? null : +mfu.toFixed(3),
   };
   const util = mfu === null ? '' : `, ${result.model_gflops} model GFLOP/s = ${(mfu * 100).toFixed(1)}% of the measured ${result.fma_peak_gflops} GFLOP/s FMA peak`;
-  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads${W > 1 ? `, data-parallel over ${W}` : ''}, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB${util})`);
+  print(opts.json ? JSON.stringify(result) : `${preset}: ${result.tokens_per_s} tokens/s (median step ${result.step_ms_median} ms, ${threads} threads${W > 1 ? `, data-parallel over ${W}` : ''}${opts.bf16Compute ? ', bf16 compute' : ''}, ${result.params} parameters, batch ${B} x ${T} tokens, peak RSS ${peakRssMb} MB${util})`);
   if (opts.json) print(JSON.stringify({ tokens_per_s: result.tokens_per_s }));
   return { tokensPerS, peakRssMb };
 }

@@ -1,7 +1,7 @@
 /** The benchmarks of `glmkit bench`, in one place: its help, its error for an unknown one, and `glmkit --help`. */
 export const BENCHMARKS = {
-  kernels: 'GEMM GFLOPS for the reference shapes and fused attention forward/backward tokens/s',
-  train: 'training tokens/s of a GLM preset (default bench: batch 8, sequence 256, AdamW, fp32)',
+  kernels: 'GEMM GFLOPS for the reference shapes (float32 and bf16 compute) and fused attention forward/backward tokens/s',
+  train: 'training tokens/s of a GLM preset (default bench: batch 8, sequence 256, AdamW, fp32; --mixed-precision bf16)',
   tokenizer: 'BPE training and encoding speed, against @huggingface/tokenizers when installed',
   generate: 'decode tokens/s at batch 1 and 8 (tiny, small), against llama.cpp on the GGUF export (see bench generate --help)',
   serve: 'loopback load test of glmkit serve (concurrent streaming clients; see bench serve --help)',

@@ -24,6 +24,7 @@
 import { ConfigError, ShapeError } from '../errors.js';
 import { backendFor } from '../tensor/backend/index.js';
 import type { Backend } from '../tensor/backend/backend.js';
+import { bf16ComputeEnabled } from '../tensor/ops/precision.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ParamGroup } from './adamw.js';
@@ -65,9 +66,13 @@ export function nsWorkspace(rows: number, cols: number, Ctor: new (n: number) =>
   return { batch, x: new Ctor(batch * rc), y: new Ctor(batch * rc), gram: new Ctor(batch * n * n), poly: new Ctor(batch * n * n) };
 }
 
-/** C[i] = alpha * op(A[i]) op(B[i]) for i < batch, matrices back to back. */
+/**
+ * C[i] = alpha * op(A[i]) op(B[i]) for i < batch, matrices back to back; in bf16 compute when the
+ * caller runs the update inside withBf16Compute(true) (mixed-precision training: the Newton-Schulz
+ * iterations on bf16 operands, as Muon's reference implementation runs them).
+ */
 function bgemm(be: Backend, batch: number, a: FloatArray, b: FloatArray, c: FloatArray, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha = 1): void {
-  be.gemm({ a, b, c, batch, m, n, k, transA, transB, strideA: m * k, strideB: k * n, strideC: m * n, alpha, beta: 0 });
+  be.gemm({ a, b, c, batch, m, n, k, transA, transB, strideA: m * k, strideB: k * n, strideC: m * n, alpha, beta: 0, bf16Compute: bf16ComputeEnabled() });
 }
 
 /**

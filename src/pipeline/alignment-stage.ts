@@ -141,7 +141,7 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
   const save = () => writeTextAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
   // Every stage works in thinking mode: responses are reasoning + answer, so the reward model can check
   // the answer against the reasoning (docs/experiments/alignment.md).
-  const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen };
+  const common = { seed: ctx.seed, quiet: ctx.quiet, logging_steps: 1, save_steps: 0, max_seq_length: S.maxLen, mixed_precision: ctx.mixedPrecision ?? 'no' };
   // preference_test.jsonl (seed + 301) is the validation set: the recipe's settings were chosen on it and
   // it chooses final/; preference_heldout.jsonl (seed + 311) is the test set the reported figures come from.
   const prefTrain = join(ctx.dataDir, 'preference.jsonl'), prefTest = join(ctx.dataDir, 'preference_test.jsonl'), prefHeld = join(ctx.dataDir, 'preference_heldout.jsonl');
@@ -227,7 +227,9 @@ export async function runAlignmentStages(ctx: AlignmentContext, opts: { until?: 
     // also reads the reasoning, PPO at lr 1e-4 and KL 0.05 drifted the reasoning (KL 2.7-4.6 nats, gold
     // -0.02 to +0.03 over SFT); docs/experiments/alignment.md
     const cfg = resolveConfig(ppoSchema, {
-      object: { ...common, model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, enable_thinking: true, ptx_batch_size: S.batch / 2, learning_rate: 5e-5, kl_coef: 0.1, whiten_advantages: true },
+      // PPO stays float32 (mixed_precision 'no'): its importance ratios divide the trainer's log-probs by
+      // the float32 sampler's, which bf16 compute would move by up to ~0.1 on some tokens
+      object: { ...common, mixed_precision: 'no', model: ctx.sftDir, data: prefTrain, reward_model: rmDir, sft_data: join(ctx.dataDir, 'sft.jsonl'), out: dir('ppo'), max_steps: S.ppoSteps, per_device_train_batch_size: S.ppoBatch, response_length: S.maxNew, enable_thinking: true, ptx_batch_size: S.batch / 2, learning_rate: 5e-5, kl_coef: 0.1, whiten_advantages: true },
       objectSource: 'pipeline',
     });
     const rm = loadRm();

@@ -100,7 +100,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       }
       case 'pretrain': {
         const tc = resolveConfig(pretrainSchema, {
-          object: { model: paths.init, data: join(paths.data, 'pretrain.jsonl'), out: paths.pretrain, max_steps: cfg.pretrain_steps, per_device_train_batch_size: cfg.pretrain_batch, max_seq_length: cfg.seq_len, learning_rate: cfg.pretrain_lr, warmup_steps: Math.max(1, Math.round(cfg.pretrain_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.pretrain_steps / 100)), resume: 'auto', quiet: cfg.quiet },
+          object: { model: paths.init, data: join(paths.data, 'pretrain.jsonl'), out: paths.pretrain, max_steps: cfg.pretrain_steps, per_device_train_batch_size: cfg.pretrain_batch, max_seq_length: cfg.seq_len, learning_rate: cfg.pretrain_lr, warmup_steps: Math.max(1, Math.round(cfg.pretrain_steps / 20)), optimizer: cfg.optimizer, mixed_precision: cfg.mixed_precision, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.pretrain_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.pretrain_steps / 100)), resume: 'auto', quiet: cfg.quiet },
           objectSource: 'pipeline',
         });
         const tok = loadTokenizer(paths.init);
@@ -112,7 +112,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
       case 'sft': {
         const src = join(paths.pretrain, 'final');
         const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.sft_seq_len, length_groups: cfg.length_groups, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: 'auto', quiet: cfg.quiet },
+          object: { model: src, data: join(paths.data, 'sft.jsonl'), eval_data: join(paths.data, 'sft_eval.jsonl'), out: paths.sft, max_steps: cfg.sft_steps, per_device_train_batch_size: cfg.sft_batch, max_seq_length: cfg.sft_seq_len, length_groups: cfg.length_groups, learning_rate: cfg.sft_lr, warmup_steps: Math.max(1, Math.round(cfg.sft_steps / 20)), optimizer: cfg.optimizer, mixed_precision: cfg.mixed_precision, seed: cfg.seed, save_steps: Math.max(1, Math.round(cfg.sft_steps / 4)), save_total_limit: 1, logging_steps: Math.max(1, Math.round(cfg.sft_steps / 100)), resume: 'auto', quiet: cfg.quiet },
           objectSource: 'pipeline',
         });
         const tok = loadTokenizer(src);
@@ -154,7 +154,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
         break;
       }
       case 'align': {
-        const ctx = { out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log, lengthGroups: cfg.length_groups };
+        const ctx = { out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log, lengthGroups: cfg.length_groups, mixedPrecision: cfg.mixed_precision };
         const a = await runAlignmentStages(ctx);
         const { sft, best_model: best, best_beats_sft: beats, ...rest } = a as { sft?: object; best_model?: string; best_beats_sft?: boolean } & Record<string, unknown>;
         Object.assign(state.summary, rest);

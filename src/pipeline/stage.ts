@@ -13,6 +13,8 @@ export interface StageContext {
   quick: boolean;
   quiet: boolean;
   log: (s: string) => void;
+  /** mixed_precision of the stage's supervised and preference trainers (the pipeline's --mixed-precision; default 'no') */
+  mixedPrecision?: 'no' | 'bf16';
 }
 
 /** What one stage cost: wall seconds, CPU seconds of this process (all its threads) and the 1-minute load average at its end. */

@@ -37,6 +37,13 @@ export interface GemmArgs {
   alpha: number;
   /** 0 means C is overwritten without being read (NaN in C does not propagate). */
   beta: number;
+  /**
+   * bf16 compute (mixed-precision training, src/tensor/ops/precision.ts): A and B are rounded to
+   * bfloat16 (nearest even, denormals to zero) and their products summed in float32; C stays float32.
+   * Native: AVX512_BF16 dot products where the CPU has them, else float32 kernels on rounded panels.
+   * Float32 data only (the reference backend ignores it for float64, the gradient checks' dtype).
+   */
+  bf16Compute?: boolean;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface NativeInfo {
   bf16Isa: string;
   /** the opt-in bf16-dot path (GemmBf16Args.bf16Dot): "avx512_bf16", or "off (<reason>)" */
   bf16Dot: string;
+  /** the GEMM of bf16 compute (GemmArgs.bf16Compute): "avx512_bf16", or "<isa> (bf16-rounded panels)" */
+  bf16Compute: string;
   /** the other kernels' path (vector math, softmax, cross-entropy, attention, RMSNorm, AdamW): same names */
   vecIsa: string;
   threads: number;
@@ -80,11 +82,11 @@ export function createNativeBackend(native: Addon): Backend {
     name: 'native',
     describe() {
       const info = native.info() as NativeInfo;
-      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, bf16 dot ${info.bf16Dot}, vector kernels ${info.vecIsa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+      return `native (${info.isa}, bf16 weights ${info.bf16Isa}, bf16 dot ${info.bf16Dot}, bf16 compute ${info.bf16Compute}, vector kernels ${info.vecIsa}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
     },
     gemm(p: GemmArgs) {
       call('gemm', () =>
-        native.gemm(f32(p.a, 'gemm', 'a'), f32(p.b, 'gemm', 'b'), f32(p.c, 'gemm', 'c'), p.batch, p.m, p.n, p.k, p.transA, p.transB, p.strideA, p.strideB, p.strideC, p.alpha, p.beta),
+        native.gemm(f32(p.a, 'gemm', 'a'), f32(p.b, 'gemm', 'b'), f32(p.c, 'gemm', 'c'), p.batch, p.m, p.n, p.k, p.transA, p.transB, p.strideA, p.strideB, p.strideC, p.alpha, p.beta, p.bf16Compute === true),
       );
     },
     gemmBf16(p: GemmBf16Args) {

@@ -24,6 +24,7 @@ import { TrainingError } from '../../errors.js';
 import { generationThreads } from '../../generation/parallel-generate.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import { setNativeCallerInline } from '../../tensor/backend/native.js';
+import { bf16ComputeEnabled } from '../../tensor/ops/precision.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { spawnFlaggedWorker, type FlaggedWorker } from '../../util/module-worker.js';
 import type { GlmConfig } from '../../models/glm/config.js';
@@ -40,6 +41,8 @@ export interface TrainJob {
   /** this worker's gradients of the trained tensors, back to back */
   grads: SharedArrayBuffer;
   shard: Shard;
+  /** the caller's bf16 compute setting (src/tensor/ops/precision.ts), so every shard runs as shard 0 */
+  bf16Compute: boolean;
 }
 
 /** A worker's answer: its shard's shares of the micro-batch's values, or the error it hit. */
@@ -106,7 +109,7 @@ export class DataParallel {
     for (let w = 1; w < shards.length; w++) {
       const g = pool[w - 1];
       Atomics.store(g.flag, 0, 0);
-      const job: TrainJob = { runId: this.runId, model, weights: this.weights, trained: this.trained, grads: this.grads[w - 1], shard: shards[w] };
+      const job: TrainJob = { runId: this.runId, model, weights: this.weights, trained: this.trained, grads: this.grads[w - 1], shard: shards[w], bf16Compute: bf16ComputeEnabled() };
       g.port.postMessage(job);
     }
     let mine;

@@ -8,6 +8,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import { setNativeCallerInline } from '../../tensor/backend/native.js';
+import { withBf16Compute } from '../../tensor/ops/precision.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { TrainJob, TrainReply } from './data-parallel.js';
 import { shardLoss } from './shard-losses.js';
@@ -41,7 +42,7 @@ function replica(job: TrainJob): { model: GlmForCausalLM | GlmForSequenceClassif
 function run(job: TrainJob): TrainReply {
   const { model, tensors } = replica(job);
   for (const t of tensors) t.zeroGrad();
-  const r = shardLoss(model, job.shard);
+  const r = withBf16Compute(job.bf16Compute, () => shardLoss(model, job.shard));
   r.loss.backward();
   const g = new Float32Array(job.grads);
   let off = 0;

@@ -18,6 +18,7 @@ import { CheckpointError, ConfigError, TrainingError } from '../../errors.js';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import { useThreads } from '../../generation/parallel-generate.js';
 import { getBackend } from '../../tensor/backend/index.js';
+import { withBf16Compute } from '../../tensor/ops/precision.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Rng } from '../../util/rng.js';
 import type { Module } from '../../nn/module.js';
@@ -255,7 +256,8 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       let lossSum = 0, tokens = 0;
       const extra: Record<string, number> = {};
       for (let micro = 0; micro < cfg.gradient_accumulation_steps; micro++) {
-        const r = this.microBatchLoss(cfg.gradient_accumulation_steps);
+        // bf16 compute covers the forward; each recorded op keeps it for its backward
+        const r = withBf16Compute(cfg.mixed_precision === 'bf16', () => this.microBatchLoss(cfg.gradient_accumulation_steps));
         // a non-finite loss poisons the step: the remaining micro-batches are still drawn (the data
         // position stays that of an applied step) but nothing is back-propagated
         if (!r.backwardDone && Number.isFinite(r.lossValue) && Number.isFinite(lossSum)) r.loss.backward();
@@ -265,7 +267,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       }
       const gradNorm = Number.isFinite(lossSum) ? clipGradNorm(this.trainableModule().parameters(), cfg.max_grad_norm) : NaN;
       const skip = !Number.isFinite(lossSum) || !Number.isFinite(gradNorm);
-      if (!skip) this.optimizer.update();
+      if (!skip) withBf16Compute(cfg.mixed_precision === 'bf16', () => this.optimizer.update()); // Muon's Newton-Schulz products
       this.optimizer.zeroGrad();
       const moe = this.moeStats(!skip);
       this.step++;

@@ -1,8 +1,15 @@
 import type { GemmArgs, GemmBf16Args } from '../backend.js';
 
-/** C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], accumulated in double precision. */
+/**
+ * C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], accumulated in double precision. With bf16Compute
+ * on float32 data (the twin of the native mixed-precision GEMM), A and B are first rounded by
+ * roundToBf16Daz.
+ */
 export function gemm(p: GemmArgs): void {
-  const { a, b, c, m, n, k, transA, transB, alpha, beta } = p;
+  const { c, m, n, k, transA, transB, alpha, beta } = p;
+  const round = p.bf16Compute === true && p.a instanceof Float32Array && p.b instanceof Float32Array;
+  const a = round ? roundToBf16Daz(p.a as Float32Array) : p.a;
+  const b = round ? roundToBf16Daz(p.b as Float32Array) : p.b;
   for (let bi = 0; bi < p.batch; bi++) {
     const oa = bi * p.strideA, ob = bi * p.strideB, oc = bi * p.strideC;
     for (let i = 0; i < m; i++) {
