@@ -317,6 +317,21 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// addForward(x, y, out, n) / mulForward(x, y, out, n)
+Napi::Value AddForward(const Napi::CallbackInfo& info) {
+  Args a{info, "addForward"};
+  int64_t n = a.integer(3, "n");
+  glmkit::add_forward(a.f32(0, "x", n), a.f32(1, "y", n), a.f32(2, "out", n), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value MulForward(const Napi::CallbackInfo& info) {
+  Args a{info, "mulForward"};
+  int64_t n = a.integer(3, "n");
+  glmkit::mul_forward(a.f32(0, "x", n), a.f32(1, "y", n), a.f32(2, "out", n), n);
+  return info.Env().Undefined();
+}
+
 // swigluForward(x, out, rows, inner)
 Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
   Args a{info, "swigluForward"};
@@ -436,6 +451,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("logSoftmaxBackward", Napi::Function::New(env, RowwiseBackward<glmkit::log_softmax_backward>));
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("addForward", Napi::Function::New(env, AddForward));
+  exports.Set("mulForward", Napi::Function::New(env, MulForward));
   exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward));

@@ -1,4 +1,4 @@
-// SwiGLU on the fused gate/up layout, and the embedding gather / scatter-add.
+// SwiGLU on the fused gate/up layout, the embedding gather / scatter-add, and same-length add / multiply.
 #include <cmath>
 #include <cstring>
 
@@ -103,6 +103,22 @@ void gelu_backward(const float* x, const float* dout, float* dx, int64_t n) {
       const float pdf = std::exp(-0.5f * v * v) * 0.39894228040143268f;
       dx[i] = dout[i] * (cdf + v * pdf);
     }
+  });
+}
+
+// Same-length binary ops: float32 results equal to JavaScript's (a float32 sum or product computed in
+// double and rounded to float32 is the correctly rounded float32 result). Threaded from 64k elements.
+constexpr int64_t kBinaryGrain = 1 << 16;
+
+void add_forward(const float* x, const float* y, float* out, int64_t n) {
+  parallel_for(n, kBinaryGrain, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) out[i] = x[i] + y[i];
+  });
+}
+
+void mul_forward(const float* x, const float* y, float* out, int64_t n) {
+  parallel_for(n, kBinaryGrain, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) out[i] = x[i] * y[i];
   });
 }
 

@@ -95,6 +95,9 @@ void embedding_backward(const int32_t* ids, const float* dout, float* dtable, in
 // GELU, exact erf form; dx overwritten.
 void gelu_forward(const float* x, float* out, int64_t n);
 void gelu_backward(const float* x, const float* dout, float* dx, int64_t n);
+// out[i] = x[i] + y[i] / x[i] * y[i] for i < n (out may alias x or y).
+void add_forward(const float* x, const float* y, float* out, int64_t n);
+void mul_forward(const float* x, const float* y, float* out, int64_t n);
 
 // ---- optim.cpp ----------------------------------------------------------------------------
 // Hyperparameters in double: 1 - beta2 must be formed before rounding (float(0.999) is 1.3e-8 off).

@@ -10,6 +10,8 @@ import { Rng } from '../util/rng.js';
 import { runBackward, type GradNode } from './autograd.js';
 import { allocData, allocUninit, dtypeOf, type DType, type TypedData } from './dtype.js';
 import { checkShape, fmt, sizeOf, type Shape } from './shape.js';
+import { backendFor } from './backend/index.js';
+import { BACKEND_MIN_ELEMENTS } from './ops/binary-kernel.js';
 
 export class Tensor {
   readonly data: TypedData;
@@ -136,9 +138,11 @@ export class Tensor {
   }
 }
 
+/** Gradient accumulation: a + b, large float32 arrays on the backend's kernel (same float32 result). */
 function addSameShape(a: Tensor, b: Tensor): Tensor {
   const out = allocUninit(a.dtype, a.size);
   const x = a.data, y = b.data;
-  for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+  if (out instanceof Float32Array && out.length >= BACKEND_MIN_ELEMENTS) backendFor(out).addForward(x as Float32Array, y as Float32Array, out, out.length);
+  else for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
   return new Tensor(out, a.shape);
 }

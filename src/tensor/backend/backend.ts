@@ -198,6 +198,11 @@ export interface Backend {
   /** dlogits[r] = dloss[r] * (softmax(logits[r]) - onehot(target)); 0 for ignored rows. Overwritten. */
   crossEntropyBackward(logits: FloatArray, targets: Int32Array, lse: FloatArray, dloss: FloatArray, dlogits: FloatArray, rows: number, cols: number, ignoreIndex: number): void;
 
+  /** out[i] = x[i] + y[i] for i < n (out may be x or y); float32 results equal JavaScript's rounding of the sum. */
+  addForward(x: FloatArray, y: FloatArray, out: FloatArray, n: number): void;
+  /** out[i] = x[i] * y[i] for i < n (out may be x or y). */
+  mulForward(x: FloatArray, y: FloatArray, out: FloatArray, n: number): void;
+
   /** x: [rows, 2*inner], gate = x[:, :inner], up = x[:, inner:]; out[rows, inner] = silu(gate) * up. */
   swigluForward(x: FloatArray, out: FloatArray, rows: number, inner: number): void;
   /** dx [rows, 2*inner] overwritten. */

@@ -166,3 +166,29 @@ test('native gelu matches the reference over [-12, 12] and on large n', needNati
   assertAllClose(outs[0].out, outs[1].out, 1e-6, 1e-5, 'out');
   assertAllClose(outs[0].dx, outs[1].dx, 1e-6, 1e-5, 'dx');
 });
+
+test('native add and multiply equal the reference bitwise, in place too, on 1 and 2 threads', needNative, () => {
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  const threads = nativeInfo()!.threads;
+  try {
+    for (const t of [1, 2]) {
+      setNativeThreads(t);
+      // below and above the 64k threading grain, odd sizes; values with wide exponent ranges
+      for (const n of [1, 7, 4096, 65_537, 300_001]) {
+        const x = randArray(n, n, -1e6, 1e6).map((v, i) => (i % 3 === 0 ? v * 1e-30 : v)), y = randArray(n, n + 1, -3, 3);
+        for (const op of ['addForward', 'mulForward'] as const) {
+          const want = new Float32Array(n), got = new Float32Array(n);
+          ref[op](x, y, want, n);
+          native![op](x, y, got, n);
+          assert.deepEqual(bits(got), bits(want), `${op} n=${n} threads=${t}`);
+          const inPlace = Float32Array.from(x);
+          native![op](inPlace, y, inPlace, n);
+          assert.deepEqual(bits(inPlace), bits(want), `${op} in place n=${n}`);
+        }
+      }
+    }
+  } finally {
+    setNativeThreads(threads);
+  }
+  assert.throws(() => native!.addForward(new Float32Array(3), new Float32Array(2), new Float32Array(3), 3), GlmkitError);
+});

@@ -172,6 +172,14 @@ export function createNativeBackend(native: Addon): Backend {
       const op = 'swigluBackward';
       call(op, () => native.swigluBackward(f32(x, op, 'x'), f32(dout, op, 'dout'), f32(dx, op, 'dx'), rows, inner));
     },
+    addForward(x, y, out, n) {
+      const op = 'addForward';
+      call(op, () => native.addForward(f32(x, op, 'x'), f32(y, op, 'y'), f32(out, op, 'out'), n));
+    },
+    mulForward(x, y, out, n) {
+      const op = 'mulForward';
+      call(op, () => native.mulForward(f32(x, op, 'x'), f32(y, op, 'y'), f32(out, op, 'out'), n));
+    },
     geluForward(x, out, n) {
       const op = 'geluForward';
       call(op, () => native.geluForward(f32(x, op, 'x'), f32(out, op, 'out'), n));

@@ -1,6 +1,7 @@
 /**
  * Elementwise ops with NumPy broadcasting, each with its backward beside its forward. They run
- * the same TypeScript loops on both backends (memory-bound; the fused kernels carry the FLOPs).
+ * TypeScript loops on both backends (memory-bound; the fused kernels carry the FLOPs), except large
+ * same-length float32 add and multiply, which run on the backend's kernels (ops/binary-kernel.ts).
  */
 import { ShapeError } from '../../errors.js';
 import { record } from '../autograd.js';
@@ -9,6 +10,8 @@ import { Tensor } from '../tensor.js';
 import type { FloatArray } from '../dtype.js';
 import { commonFloat, empty, floatData, uninit } from './util.js';
 import { sumToShape } from './reduce.js';
+import { backendFor } from '../backend/index.js';
+import { BACKEND_MIN_ELEMENTS } from './binary-kernel.js';
 
 type BinKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
 
@@ -20,7 +23,11 @@ function binaryRaw(kind: BinKind, a: Tensor, b: Tensor): Tensor {
   const o = out.data as FloatArray, x = a.data as FloatArray, y = b.data as FloatArray;
   const n = o.length;
   if (x.length === n && y.length === n) {
-    binLoop(kind, o, x, y, n, 0, 1, 0, 1);
+    if ((kind === 'add' || kind === 'mul') && n >= BACKEND_MIN_ELEMENTS && o instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array) {
+      const be = backendFor(o);
+      if (kind === 'add') be.addForward(x, y, o, n);
+      else be.mulForward(x, y, o, n);
+    } else binLoop(kind, o, x, y, n, 0, 1, 0, 1);
   } else if (y.length === 1 && x.length === n) {
     binLoop(kind, o, x, y, n, 0, 1, 0, 0);
   } else if (x.length === 1 && y.length === n) {

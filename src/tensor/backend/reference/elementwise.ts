@@ -1,9 +1,19 @@
-/** Reference SwiGLU (fused gate/up layout) and embedding gather / scatter-add, in JavaScript numbers. */
+/** Reference same-length add / multiply, SwiGLU (fused gate/up layout) and embedding gather / scatter-add, in JavaScript numbers. */
 import { DataError } from '../../../errors.js';
 import type { FloatArray } from '../../dtype.js';
 
 function sigmoid(g: number): number {
   return 1 / (1 + Math.exp(-g));
+}
+
+/** out[i] = x[i] + y[i] for i < n. */
+export function addForward(x: FloatArray, y: FloatArray, out: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = x[i] + y[i];
+}
+
+/** out[i] = x[i] * y[i] for i < n. */
+export function mulForward(x: FloatArray, y: FloatArray, out: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = x[i] * y[i];
 }
 
 /** x: [rows, 2*inner] = [gate | up]; out[r, j] = silu(gate[r, j]) * up[r, j] with silu(g) = g * sigmoid(g). */

@@ -16,7 +16,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from './softmax.js';
-import { embeddingBackward, embeddingForward, geluBackward, geluForward, swigluBackward, swigluForward } from './elementwise.js';
+import { addForward, embeddingBackward, embeddingForward, geluBackward, geluForward, mulForward, swigluBackward, swigluForward } from './elementwise.js';
 import { adamw } from './optim.js';
 
 export const referenceBackend: Backend = {
@@ -37,6 +37,8 @@ export const referenceBackend: Backend = {
   logSoftmaxBackward,
   crossEntropyForward,
   crossEntropyBackward,
+  addForward,
+  mulForward,
   swigluForward,
   swigluBackward,
   geluForward,
