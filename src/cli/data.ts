@@ -5,7 +5,7 @@
  * `glmkit data vision ...` (the visual world) is in data-vision.ts.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { LONGDOC_KINDS, type LongdocKind, HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { LEDGER_STYLES, LONGDOC_KINDS, type LongdocKind, HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
 import { DATA_VISION_HELP, dataVisionCommand } from './data-vision.js';
@@ -39,6 +39,8 @@ const schema = {
   doc_tokens: field<number | null>('int', null, 'longdoc: target document length in tokens (overrides --difficulty)', { nullable: true, min: 64 }),
   longdoc_follow_ups: field('int', 0, 'longdoc: further distinct questions on each document, written as follow_ups', { min: 0 }),
   ledger_share: field('number', 0, 'pretrain: share of travel logs with recalls (in-context lookup practice)', { min: 0, max: 1 }),
+  copy_share: field('number', 0, 'pretrain: share of copy documents (random world words, then the same words again: practice for the copying that lookup rests on) among those that are not travel logs', { min: 0, max: 1 }),
+  ledger_style: choice(LEDGER_STYLES, 'sentence', 'pretrain: how travel-log visits read: sentence ("On day 9, Alice visited Millford.") or adjacent ("Alice Millford.", the person right before the destination)'),
   longdoc_kinds: field<string | null>('string', null, `longdoc: question kinds, comma-separated (${LONGDOC_KINDS.join(', ')}; default all)`, { nullable: true }),
   tokenizer: field('path', '', 'longdoc: measure document length with this tokenizer folder (default: characters / 2)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
@@ -91,7 +93,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
     countTokens = (text) => tok.encode(text).length;
   }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, ledgerShare: v.ledger_share, countTokens });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, ledgerShare: v.ledger_share, ledgerStyle: v.ledger_style, copyShare: v.copy_share, countTokens });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

@@ -1,5 +1,6 @@
-// Travel logs recall only what they logged, and the recall probe scores exactly the first token of
-// each recalled destination (checked against a hand computation from the logits).
+// Travel logs recall only what they logged (both styles), copy documents repeat themselves, and the
+// recall probe scores exactly the first token of each recalled destination (checked against a hand
+// computation from the logits).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPreset } from '../models/glm/config.js';
@@ -52,4 +53,36 @@ test('recall probe: accuracy and loss are those of the destinations\' first toke
   assert.ok(Math.abs(r.loss - loss / n) < 1e-4, `${r.loss} vs ${loss / n}`);
   assert.equal(r.accuracy, hits / n);
   assert.ok(r.chance > 0 && r.chance <= 0.5, `chance ${r.chance}`);
+});
+
+test('adjacent travel logs: one visit per person, recalls logged, and the probe finds every recalled destination', () => {
+  const adjacent = generateWorldTask('pretrain', { n: 60, seed: 4, ledgerShare: 1, ledgerStyle: 'adjacent' }).map((r) => r.text);
+  for (const text of adjacent) {
+    const [log, recall] = text.split('\nRecall: ');
+    const written = log.slice('Travel log. '.length).match(/[A-Z][a-z]+ [A-Z][a-z]+\./g)!;
+    assert.ok(written.length >= 6 && written.length <= 12, log);
+    const people = written.map((s) => s.split(' ')[0]);
+    assert.equal(new Set(people).size, people.length, `a person appears twice: ${log}`);
+    const recalled = recall.match(/[A-Z][a-z]+ [A-Z][a-z]+\./g)!;
+    assert.ok(recalled.length >= 2 && recalled.length <= 4, recall);
+    for (const s of recalled) assert.ok(written.includes(s), `"${s}" was not logged`);
+  }
+  const tok = trainBpeFromTexts(adjacent, { vocabSize: 300 });
+  const model = new GlmForCausalLM({ ...loadPreset('tiny'), vocabSize: tok.vocabSize, numHiddenLayers: 1 }, { seed: 2 });
+  const r = recallProbe(model, tok, adjacent.slice(0, 5));
+  const expected = adjacent.slice(0, 5).reduce((a, t) => a + t.split('\nRecall: ')[1].match(/[A-Z][a-z]+ [A-Z][a-z]+\./g)!.length, 0);
+  assert.equal(r.items, expected);
+});
+
+test('copy documents repeat their words in order; copy share 0 leaves the corpus draw for draw', () => {
+  const docs = generateWorldTask('pretrain', { n: 400, seed: 5, copyShare: 0.5 }).map((r) => r.text).filter((t) => t.startsWith('Words: '));
+  assert.ok(docs.length > 140 && docs.length < 260, `${docs.length} copy documents of 400 at share 0.5`);
+  for (const t of docs) {
+    const [first, again] = t.split('\nAgain: ');
+    const words = first.slice('Words: '.length).split(' ');
+    assert.ok(words.length >= 10 && words.length <= 30, t);
+    assert.equal(again, first.slice('Words: '.length), t);
+  }
+  assert.deepEqual(generateWorldTask('pretrain', { n: 200, seed: 5, copyShare: 0 }), generateWorldTask('pretrain', { n: 200, seed: 5 }));
+  assert.throws(() => generateWorldTask('pretrain', { n: 1, seed: 5, copyShare: 2 }), /copyShare within 0\.\.1/);
 });

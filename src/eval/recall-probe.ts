@@ -1,8 +1,8 @@
 /**
  * The recall probe: in-context lookup at short range, in the world's own words. On travel logs with
- * recalls (src/data/world/pretrain.ts `ledgerDoc`), each recalled "On day N, X visited Y." names a
- * destination Y drawn for that document, so only the earlier sentence with the same day and person
- * tells it. The probe reads the model's next-token prediction where Y begins: top-1 accuracy and
+ * recalls (src/data/world/pretrain.ts `ledgerDoc`), each recalled "On day N, X visited Y." (or, in
+ * the adjacent style, "X Y.") names a destination Y drawn for that document, so only the earlier
+ * visit with the same key tells it. The probe reads the model's next-token prediction where Y begins: top-1 accuracy and
  * mean loss (nats) of Y's first token. A model without in-context lookup guesses among the world's
  * places; `chance` is the accuracy of guessing uniformly among the places the document's log names.
  */
@@ -24,15 +24,18 @@ export interface RecallProbeResult {
 }
 
 const VISIT = /On day \d+, [^.]+? visited ([^.]+)\./g;
+// adjacent logs (ledgerDoc style 'adjacent'): "Alice Millford." after "Travel log. ", ". " or "Recall: "
+const ADJACENT = /(?<=(?:^Travel log|\.|Recall:) )[A-Z][a-z]+ ([A-Z][a-z]+)\./g;
 
 /** One recalled destination: the document's ids and the position of the destination's first token. */
 function recallTargets(tok: Tokenizer, text: string): { ids: number[]; positions: number[]; chance: number } {
   const cut = text.indexOf('\nRecall: ');
   if (cut < 0) throw new GlmkitError('eval', `recall probe: expected a travel log with "\\nRecall: ", got "${text.slice(0, 60)}..."`);
   const ids = tok.encode(text);
-  const logged = new Set([...text.slice(0, cut).matchAll(VISIT)].map((m) => m[1]));
+  const pattern = text.includes(' visited ') ? VISIT : ADJACENT;
+  const logged = new Set([...text.slice(0, cut).matchAll(pattern)].map((m) => m[1]));
   const positions: number[] = [];
-  for (const m of text.slice(cut).matchAll(VISIT)) {
+  for (const m of text.slice(cut).matchAll(pattern)) {
     const at = cut + m.index! + m[0].length - m[1].length - 2; // the space before the destination
     const prefix = tok.encode(text.slice(0, at));
     if (prefix.some((id, i) => ids[i] !== id)) throw new GlmkitError('eval', `recall probe: the tokens before "${m[1]}" differ from the document's own (a merge across the boundary); use documents whose destinations follow a space`);

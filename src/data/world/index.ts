@@ -12,7 +12,7 @@ import { ConfigError } from '../../errors.js';
 import { MAX_ARITHMETIC_LEVEL } from './arithmetic.js';
 import { generatePreference, type PreferenceRecord } from './preference.js';
 import { generatePairs, generateSts, synonymOf, type PairRecord, type StsRecord } from './lexicon.js';
-import { generatePretrain, type PretrainRecord } from './pretrain.js';
+import { generatePretrain, type LedgerStyle, type PretrainRecord } from './pretrain.js';
 import { LONGDOC_KINDS, type LongdocKind, type LongdocRecord, sampleLongdoc } from './longdoc.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
 import { BASIC_MRC_KINDS, HARD_MRC_KINDS, MRC_KINDS, type HardMrcKind, type MrcKind, sampleMrcHard } from './reading-hard.js';
@@ -80,6 +80,10 @@ export interface WorldTaskOptions {
   longdocFollowUps?: number;
   /** pretrain: share of travel-log documents with recalls (in-context lookup practice; default 0) */
   ledgerShare?: number;
+  /** pretrain: how a travel log's visits read (ledgerDoc; default 'sentence') */
+  ledgerStyle?: LedgerStyle;
+  /** pretrain: share of copy documents among those that are not travel logs (copyDoc; default 0) */
+  copyShare?: number;
 }
 
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
@@ -159,6 +163,9 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   if (opts.ledgerShare !== undefined && !(opts.ledgerShare >= 0 && opts.ledgerShare <= 1)) {
     throw new ConfigError(`world ${task}: expected ledgerShare within 0..1, got ${opts.ledgerShare}`);
   }
+  if (opts.copyShare !== undefined && !(opts.copyShare >= 0 && opts.copyShare <= 1)) {
+    throw new ConfigError(`world ${task}: expected copyShare within 0..1, got ${opts.copyShare}`);
+  }
   if (opts.docTokens !== undefined && (!Number.isSafeInteger(opts.docTokens) || opts.docTokens < 64)) {
     throw new ConfigError(`world ${task}: expected docTokens to be an integer >= 64, got ${opts.docTokens}`);
   }
@@ -182,7 +189,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
   const n = opts.n;
   switch (task) {
     case 'pretrain':
-      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const), ledgerShare: opts.ledgerShare });
+      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const), ledgerShare: opts.ledgerShare, ledgerStyle: opts.ledgerStyle, copyShare: opts.copyShare });
     case 'sft':
       return generateSft(rng, world, n, { levels, split, styleNoise: opts.styleNoise });
     case 'rl':

@@ -13,7 +13,7 @@ import {
   sampleArithmetic,
 } from './arithmetic.js';
 import { type Split, type WorldRng } from './rng.js';
-import { type World, JOBS, factsAbout, withArticle } from './world.js';
+import { type World, COLORS, FOODS, JOBS, factsAbout, withArticle } from './world.js';
 
 export interface PretrainRecord {
   text: string;
@@ -94,33 +94,62 @@ function storyDoc(rng: WorldRng, world: World): string {
 }
 
 /**
- * A travel log and its recall: 6-12 visits "On day N, X visited Y." (people and places of the world,
- * days and destinations drawn per document, as in the long documents' logs), then "Recall:" and 2-4 of
- * the same sentences again in another order. A recalled destination is predictable only by finding
- * its sentence earlier in the document: in-context lookup, the mechanism long-document questions
- * need, practised at short range in pre-training (docs/long-context.md "Learning to retrieve").
+ * How a travel log's visits read: 'sentence' "On day 9, Alice visited Millford." (the long documents'
+ * wording; the key, day and person, sits two or more tokens before the destination), or 'adjacent'
+ * "Alice Millford." (each log names a person once, right before the destination: the layout a
+ * two-layer induction circuit can look up, "find the earlier token equal to this one, copy what followed").
  */
-export function ledgerDoc(rng: WorldRng, world: World): string {
+export const LEDGER_STYLES = ['sentence', 'adjacent'] as const;
+export type LedgerStyle = (typeof LEDGER_STYLES)[number];
+
+/**
+ * A travel log and its recall: 6-12 visits (people and places of the world, days and destinations
+ * drawn per document, as in the long documents' logs; `style` above), then "Recall:" and 2-4 of the
+ * same visits again in another order. A recalled destination is predictable only by finding its visit
+ * earlier in the document: in-context lookup, the mechanism long-document questions need, practised
+ * at short range in pre-training (docs/long-context.md "Learning to retrieve").
+ */
+export function ledgerDoc(rng: WorldRng, world: World, style: LedgerStyle = 'sentence'): string {
   const n = rng.int(6, 12);
-  const days = rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), n);
-  const visits = days.map((day) => `On day ${day}, ${rng.pick(world.people).name} visited ${rng.pick(world.places).name}.`);
+  const visits = style === 'adjacent'
+    ? rng.sample(world.people, Math.min(n, world.people.length)).map((p) => `${p.name} ${rng.pick(world.places).name}.`)
+    : rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), n).map((day) => `On day ${day}, ${rng.pick(world.people).name} visited ${rng.pick(world.places).name}.`);
   const recalls = rng.sample(visits, rng.int(2, 4));
   return `Travel log. ${visits.join(' ')}\nRecall: ${recalls.join(' ')}`;
 }
 
-/** Generates `n` pre-training documents; `ledgerShare` of them (default 0) are travel logs with recalls (ledgerDoc). */
+/**
+ * A copy document: 10-30 words drawn at random from the world's names, places, colours and foods,
+ * then "Again:" and the same words in the same order. The second half is predictable only by copying
+ * from the first, so its loss falls only once the model can look back at the token after an earlier
+ * copy of the current one (an induction head), the mechanism in-context lookup rests on.
+ */
+export function copyDoc(rng: WorldRng, world: World): string {
+  const words = [...world.people.map((p) => p.name), ...world.places.map((p) => p.name), ...COLORS, ...FOODS];
+  const run = Array.from({ length: rng.int(10, 30) }, () => rng.pick(words)).join(' ');
+  return `Words: ${run}.\nAgain: ${run}.`;
+}
+
+/**
+ * Generates `n` pre-training documents; `ledgerShare` of them (default 0) are travel logs with
+ * recalls (ledgerDoc, in `ledgerStyle`), then `copyShare` of them (default 0) copy documents (copyDoc).
+ */
 export function generatePretrain(
   rng: WorldRng,
   world: World,
   n: number,
-  opts: { levels?: readonly (readonly [number, number])[]; split: Split; ledgerShare?: number },
+  opts: { levels?: readonly (readonly [number, number])[]; split: Split; ledgerShare?: number; ledgerStyle?: LedgerStyle; copyShare?: number },
 ): PretrainRecord[] {
   const levels = opts.levels ?? PRETRAIN_ARITHMETIC_LEVELS;
   const ledger = opts.ledgerShare ?? 0;
   const out: PretrainRecord[] = [];
   for (let i = 0; i < n; i++) {
     if (ledger > 0 && rng.chance(ledger)) {
-      out.push({ text: ledgerDoc(rng, world) });
+      out.push({ text: ledgerDoc(rng, world, opts.ledgerStyle) });
+      continue;
+    }
+    if ((opts.copyShare ?? 0) > 0 && rng.chance(opts.copyShare!)) {
+      out.push({ text: copyDoc(rng, world) });
       continue;
     }
     const kind = rng.weighted<PretrainKind>([
