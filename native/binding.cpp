@@ -317,20 +317,16 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// addForward(x, y, out, n) / mulForward(x, y, out, n)
-Napi::Value AddForward(const Napi::CallbackInfo& info) {
-  Args a{info, "addForward"};
+// addForward(x, y, out, n) / mulForward(x, y, out, n): one validation for both.
+template <void (*Kernel)(const float*, const float*, float*, int64_t)>
+Napi::Value BinaryForward(const Napi::CallbackInfo& info, const char* name) {
+  Args a{info, name};
   int64_t n = a.integer(3, "n");
-  glmkit::add_forward(a.f32(0, "x", n), a.f32(1, "y", n), a.f32(2, "out", n), n);
+  Kernel(a.f32(0, "x", n), a.f32(1, "y", n), a.f32(2, "out", n), n);
   return info.Env().Undefined();
 }
-
-Napi::Value MulForward(const Napi::CallbackInfo& info) {
-  Args a{info, "mulForward"};
-  int64_t n = a.integer(3, "n");
-  glmkit::mul_forward(a.f32(0, "x", n), a.f32(1, "y", n), a.f32(2, "out", n), n);
-  return info.Env().Undefined();
-}
+Napi::Value AddForward(const Napi::CallbackInfo& info) { return BinaryForward<glmkit::add_forward>(info, "addForward"); }
+Napi::Value MulForward(const Napi::CallbackInfo& info) { return BinaryForward<glmkit::mul_forward>(info, "mulForward"); }
 
 // swigluForward(x, out, rows, inner)
 Napi::Value SwigluForward(const Napi::CallbackInfo& info) {

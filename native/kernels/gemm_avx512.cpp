@@ -11,30 +11,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "gemm_avx512_tile.h"
 #include "gemm_internal.h"
 
 namespace glmkit {
 namespace gemm_detail {
 namespace {
 
-constexpr int MR = 12;
-constexpr int NR = 32;
-
-// c[0:32] = alpha * (lo|hi) + beta * c (beta == 0: c is not read).
-inline void store_row(float* c, __m512 lo, __m512 hi, __m512 valpha, float beta) {
-  lo = _mm512_mul_ps(lo, valpha);
-  hi = _mm512_mul_ps(hi, valpha);
-  if (beta == 1.0f) {
-    lo = _mm512_add_ps(lo, _mm512_loadu_ps(c));
-    hi = _mm512_add_ps(hi, _mm512_loadu_ps(c + 16));
-  } else if (beta != 0.0f) {
-    const __m512 vbeta = _mm512_set1_ps(beta);
-    lo = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c), lo);
-    hi = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c + 16), hi);
-  }
-  _mm512_storeu_ps(c, lo);
-  _mm512_storeu_ps(c + 16, hi);
-}
+constexpr int MR = kTileRows;
+constexpr int NR = kTileCols;
 
 // C[12x32] tile (see MicroKernel in gemm_internal.h).
 void kernel_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr, float alpha,
@@ -59,25 +44,7 @@ void kernel_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
     a += MR;
     b += NR;
   }
-  const __m512 valpha = _mm512_set1_ps(alpha);
-  if (full) {
-    for (int r = 0; r < MR; ++r) store_row(c + r * ldc, acc[r][0], acc[r][1], valpha, beta);
-    return;
-  }
-  // Edge tile: the whole tile into a buffer, then only the valid corner into C.
-  alignas(64) float t[MR * NR];
-  for (int r = 0; r < MR; ++r) store_row(t + r * NR, acc[r][0], acc[r][1], valpha, 0.0f);
-  for (int r = 0; r < mr; ++r) {
-    float* cr = c + r * ldc;
-    const float* tr = t + r * NR;
-    if (beta == 0.0f) {
-      for (int j = 0; j < nr; ++j) cr[j] = tr[j];
-    } else if (beta == 1.0f) {
-      for (int j = 0; j < nr; ++j) cr[j] = tr[j] + cr[j];
-    } else {
-      for (int j = 0; j < nr; ++j) cr[j] = tr[j] + beta * cr[j];
-    }
-  }
+  store_tile(acc, c, ldc, mr, nr, alpha, beta);
 }
 
 // Packs one panel of MR rows (rows past `rows` are zero). See PackA.

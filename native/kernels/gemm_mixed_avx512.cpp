@@ -18,14 +18,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "gemm_avx512_tile.h"
 #include "gemm_internal.h"
 
 namespace glmkit {
 namespace gemm_detail {
 namespace {
 
-constexpr int MR = 12;
-constexpr int NR = 32;
+constexpr int MR = kTileRows;
+constexpr int NR = kTileCols;
 
 // 16 floats -> 16 words with the bf16 bits in the low half.
 inline __m512i bf16_words(__m512 v) { return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v)); }
@@ -50,21 +51,6 @@ inline uint32_t bf16_bits(float x) {
   if ((u & 0x7F800000u) == 0) return (u >> 16) & 0x8000u;
   if ((u & 0x7FFFFFFFu) > 0x7F800000u) return ((u >> 16) | 0x40u) & 0xFFFFu;
   return (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-}
-
-inline void store_row(float* c, __m512 lo, __m512 hi, __m512 valpha, float beta) {
-  lo = _mm512_mul_ps(lo, valpha);
-  hi = _mm512_mul_ps(hi, valpha);
-  if (beta == 1.0f) {
-    lo = _mm512_add_ps(lo, _mm512_loadu_ps(c));
-    hi = _mm512_add_ps(hi, _mm512_loadu_ps(c + 16));
-  } else if (beta != 0.0f) {
-    const __m512 vbeta = _mm512_set1_ps(beta);
-    lo = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c), lo);
-    hi = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c + 16), hi);
-  }
-  _mm512_storeu_ps(c, lo);
-  _mm512_storeu_ps(c + 16, hi);
 }
 
 // C[12x32] tile from an A panel and a B panel of ceil(kc/2) pairs (see MicroKernel in gemm_internal.h).
@@ -93,24 +79,7 @@ void kernel_12x32(int64_t kc, const float* af, const float* bf, float* c, int64_
     a += MR;
     b += NR;
   }
-  const __m512 valpha = _mm512_set1_ps(alpha);
-  if (full) {
-    for (int r = 0; r < MR; ++r) store_row(c + r * ldc, acc[r][0], acc[r][1], valpha, beta);
-    return;
-  }
-  alignas(64) float t[MR * NR];
-  for (int r = 0; r < MR; ++r) store_row(t + r * NR, acc[r][0], acc[r][1], valpha, 0.0f);
-  for (int r = 0; r < mr; ++r) {
-    float* cr = c + r * ldc;
-    const float* tr = t + r * NR;
-    if (beta == 0.0f) {
-      for (int j = 0; j < nr; ++j) cr[j] = tr[j];
-    } else if (beta == 1.0f) {
-      for (int j = 0; j < nr; ++j) cr[j] = tr[j] + cr[j];
-    } else {
-      for (int j = 0; j < nr; ++j) cr[j] = tr[j] + beta * cr[j];
-    }
-  }
+  store_tile(acc, c, ldc, mr, nr, alpha, beta);
 }
 
 // Lines of `count` floats, each contiguous along k (x + i*stride + l), into the pair words
