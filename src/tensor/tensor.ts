@@ -142,7 +142,7 @@ export class Tensor {
 function addSameShape(a: Tensor, b: Tensor): Tensor {
   const out = allocUninit(a.dtype, a.size);
   const x = a.data, y = b.data;
-  if (out instanceof Float32Array && out.length >= BACKEND_MIN_ELEMENTS) backendFor(out).addForward(x as Float32Array, y as Float32Array, out, out.length);
+  if (out instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array && out.length >= BACKEND_MIN_ELEMENTS) backendFor(out).addForward(x, y, out, out.length);
   else for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
   return new Tensor(out, a.shape);
 }
