@@ -22,6 +22,7 @@
 #include <cstring>
 #include <thread>
 
+#include "bf16_round.h"
 #include "gemm_internal.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -96,19 +97,6 @@ const GemmKernel& select_kernel() {
 }
 
 // ---- mixed precision (bf16 compute) ------------------------------------------------------------
-
-// float32 -> the nearest bfloat16 value as float32, as vcvtneps2bf16 rounds: nearest even, a denormal
-// input becomes a signed zero, NaN stays a quiet NaN.
-inline float round_bf16_daz(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  if ((u & 0x7F800000u) == 0) u &= 0x80000000u;
-  else if ((u & 0x7FFFFFFFu) > 0x7F800000u) u = (u | 0x00400000u) & 0xFFFF0000u;
-  else u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-  float r;
-  std::memcpy(&r, &u, 4);
-  return r;
-}
 
 // Without avx512_bf16: a float32 kernel set whose packing rounds every operand to bf16. Products of
 // bf16 values are exact in float32, so this computes what the dot-product kernel does up to the

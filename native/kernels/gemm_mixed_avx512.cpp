@@ -16,8 +16,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
+#include "bf16_round.h"
 #include "gemm_avx512_tile.h"
 #include "gemm_internal.h"
 
@@ -42,15 +42,6 @@ inline __m512i consecutive_pairs(const float* x, int64_t left) {
   const __mmask16 m1 = left >= 32 ? 0xFFFF : left <= 16 ? 0 : static_cast<__mmask16>((1u << (left - 16)) - 1);
   const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, x + 16), _mm512_maskz_loadu_ps(m0, x));
   return (__m512i)h;
-}
-
-// One float -> bf16 bits as vcvtneps2bf16: nearest even, denormal -> signed zero, NaN -> quiet NaN.
-inline uint32_t bf16_bits(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  if ((u & 0x7F800000u) == 0) return (u >> 16) & 0x8000u;
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return ((u >> 16) | 0x40u) & 0xFFFFu;
-  return (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
 }
 
 // C[12x32] tile from an A panel and a B panel of ceil(kc/2) pairs (see MicroKernel in gemm_internal.h).
@@ -130,8 +121,8 @@ void pack_lines_scalar(const float* x, int64_t line_stride, int64_t k_stride, in
     for (int i = 0; i < Width; ++i) {
       uint32_t lo = 0, hi = 0;
       if (i < count) {
-        lo = bf16_bits(x[i * line_stride + 2 * p * k_stride]);
-        if (2 * p + 1 < kc) hi = bf16_bits(x[i * line_stride + (2 * p + 1) * k_stride]);
+        lo = bf16_bits_daz(x[i * line_stride + 2 * p * k_stride]);
+        if (2 * p + 1 < kc) hi = bf16_bits_daz(x[i * line_stride + (2 * p + 1) * k_stride]);
       }
       out[p * Width + i] = lo | (hi << 16);
     }

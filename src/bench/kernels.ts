@@ -141,14 +141,12 @@ export async function benchKernels(opts: BenchKernelsOptions, print: (line: stri
       records.push(r);
       if (opts.json) print(JSON.stringify({ ...r, ...common }));
     };
-    for (const [m, n, k] of GEMM_SHAPES) {
-      for (const transB of [false, true]) emit(benchGemm(backend, m, n, k, transB, reps, budget, threads));
-      await new Promise((r) => setImmediate(r)); // let a caller's signals and output through
-    }
-    // the same shapes with bf16 compute (mixed-precision training's GEMM: bf16 operands, float32 sums)
-    for (const [m, n, k] of GEMM_SHAPES) {
-      for (const transB of [false, true]) emit(benchGemm(backend, m, n, k, transB, reps, budget, threads, true));
-      await new Promise((r) => setImmediate(r));
+    // float32, then the same shapes in bf16 compute (mixed-precision training's GEMM: bf16 operands, float32 sums)
+    for (const bf16Compute of [false, true]) {
+      for (const [m, n, k] of GEMM_SHAPES) {
+        for (const transB of [false, true]) emit(benchGemm(backend, m, n, k, transB, reps, budget, threads, bf16Compute));
+        await new Promise((r) => setImmediate(r)); // let a caller's signals and output through
+      }
     }
     for (const r of benchAttention(backend, reps, budget, threads)) emit(r);
     if (backend.name === 'native') {

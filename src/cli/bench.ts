@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.js';
 import { choice, commandHelp, field, parseCommand } from './args.js';
 import { BENCHMARKS, BENCHMARK_NAMES, type BenchmarkName } from './bench-list.js';
+import { MIXED_PRECISION } from '../tensor/ops/precision.js';
 
 const names = BENCHMARK_NAMES;
 
@@ -22,7 +23,7 @@ const spec = {
     batch: field<number | null>('int', null, 'train: sequences per step (default 8; 1 with --seq-lens)', { nullable: true, min: 1 }),
     data_parallel: field('int', 1, 'train: split each step\'s batch over N threads, one model replica each (1 = one replica on the native pool)', { min: 1 }),
     steps: field<number | null>('int', null, 'train: timed steps (default 10, 2 with --quick)', { nullable: true, min: 1 }),
-    mixed_precision: choice(['no', 'bf16'], 'no', 'train: bf16 compute in the forward and backward matrix products (float32 weights, gradients and sums), as the trainers\' --mixed-precision'),
+    mixed_precision: choice(MIXED_PRECISION, 'no', 'train: bf16 compute in the forward and backward matrix products (float32 weights, gradients and sums), as the trainers\' --mixed-precision'),
     seq_lens: field<string | null>('string', null, 'train: time each of these lengths (e.g. 512,1024,2048,4096) in its own process and report tokens/s and peak RSS per length', { nullable: true }),
   },
 };

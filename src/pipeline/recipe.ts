@@ -4,6 +4,7 @@
  */
 import { choice, field, type Values } from '../trainers/base/config.js';
 import type { LongContextSettings } from './longctx-stage.js';
+import { MIXED_PRECISION } from '../tensor/ops/precision.js';
 
 /** The long-context stage's settings (docs/long-context.md); `long_context` 0 leaves the stage out. */
 export const longContextFields = {
@@ -54,7 +55,7 @@ export const pipelineSchema = {
   sft_seq_len: field('int', 384, 'longest SFT chat in tokens (world tool-use chats are ~300)', { min: 16 }),
   optimizer: choice(['adamw', 'muon'], 'muon', 'optimizer of both training stages'),
   length_groups: field('int', 4, 'SFT, the reward model and DPO run each batch as up to N batches of sequences of similar length, each padded to its own longest (same loss and gradient; SFT ~2x and the reward model ~1.2x less CPU per step than one padded batch)', { min: 1 }),
-  mixed_precision: choice(['no', 'bf16'], 'no', '--mixed-precision of pre-training, SFT, the reward model, DPO and EXO: bf16 runs their forward and backward matrix products with bfloat16 operands and float32 sums (float32 weights, gradients and optimizer state); PPO and GRPO stay float32, as their importance ratios compare the trainer\'s log-probs with the float32 sampler\'s'),
+  mixed_precision: choice(MIXED_PRECISION, 'no', '--mixed-precision of pre-training, SFT, the reward model, DPO and EXO: bf16 runs their forward and backward matrix products with bfloat16 operands and float32 sums (float32 weights, gradients and optimizer state); PPO and GRPO stay float32, as their importance ratios compare the trainer\'s log-probs with the float32 sampler\'s'),
   single_digit_numbers: field('boolean', true, 'pre-tokenize numbers digit by digit (instead of GLM-4\'s 1-3 digit groups) so a tiny model can learn column arithmetic'),
   eval_max_new_tokens: field('int', 320, 'generation budget per evaluation answer', { min: 8 }),
   ...longContextFields,

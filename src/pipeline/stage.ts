@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import type { MixedPrecision } from '../tensor/ops/precision.js';
 
 /** What a pipeline stage that lives in its own module (alignment, GRPO) gets from the pipeline. */
 export interface StageContext {
@@ -14,7 +15,7 @@ export interface StageContext {
   quiet: boolean;
   log: (s: string) => void;
   /** mixed_precision of the stage's supervised and preference trainers (the pipeline's --mixed-precision; default 'no') */
-  mixedPrecision?: 'no' | 'bf16';
+  mixedPrecision?: MixedPrecision;
 }
 
 /** What one stage cost: wall seconds, CPU seconds of this process (all its threads) and the 1-minute load average at its end. */

@@ -10,8 +10,7 @@ import { Rng } from '../util/rng.js';
 import { runBackward, type GradNode } from './autograd.js';
 import { allocData, allocUninit, dtypeOf, type DType, type TypedData } from './dtype.js';
 import { checkShape, fmt, sizeOf, type Shape } from './shape.js';
-import { backendFor } from './backend/index.js';
-import { BACKEND_MIN_ELEMENTS } from './ops/binary-kernel.js';
+import { binaryKernel } from './ops/binary-kernel.js';
 
 export class Tensor {
   readonly data: TypedData;
@@ -142,7 +141,6 @@ export class Tensor {
 function addSameShape(a: Tensor, b: Tensor): Tensor {
   const out = allocUninit(a.dtype, a.size);
   const x = a.data, y = b.data;
-  if (out instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array && out.length >= BACKEND_MIN_ELEMENTS) backendFor(out).addForward(x, y, out, out.length);
-  else for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+  if (!binaryKernel('add', x, y, out)) for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
   return new Tensor(out, a.shape);
 }

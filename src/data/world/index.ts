@@ -160,11 +160,8 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const k of opts.longdocKinds ?? []) {
     if (!(LONGDOC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected longdoc kinds among ${LONGDOC_KINDS.join(', ')}, got "${k}"`);
   }
-  if (opts.ledgerShare !== undefined && !(opts.ledgerShare >= 0 && opts.ledgerShare <= 1)) {
-    throw new ConfigError(`world ${task}: expected ledgerShare within 0..1, got ${opts.ledgerShare}`);
-  }
-  if (opts.copyShare !== undefined && !(opts.copyShare >= 0 && opts.copyShare <= 1)) {
-    throw new ConfigError(`world ${task}: expected copyShare within 0..1, got ${opts.copyShare}`);
+  for (const [name, share] of [['ledgerShare', opts.ledgerShare], ['copyShare', opts.copyShare]] as const) {
+    if (share !== undefined && !(share >= 0 && share <= 1)) throw new ConfigError(`world ${task}: expected ${name} within 0..1, got ${share}`);
   }
   if (opts.docTokens !== undefined && (!Number.isSafeInteger(opts.docTokens) || opts.docTokens < 64)) {
     throw new ConfigError(`world ${task}: expected docTokens to be an integer >= 64, got ${opts.docTokens}`);

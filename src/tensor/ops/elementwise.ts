@@ -10,8 +10,7 @@ import { Tensor } from '../tensor.js';
 import type { FloatArray } from '../dtype.js';
 import { commonFloat, empty, floatData, uninit } from './util.js';
 import { sumToShape } from './reduce.js';
-import { backendFor } from '../backend/index.js';
-import { BACKEND_MIN_ELEMENTS } from './binary-kernel.js';
+import { binaryKernel } from './binary-kernel.js';
 
 type BinKind = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
 
@@ -23,11 +22,7 @@ function binaryRaw(kind: BinKind, a: Tensor, b: Tensor): Tensor {
   const o = out.data as FloatArray, x = a.data as FloatArray, y = b.data as FloatArray;
   const n = o.length;
   if (x.length === n && y.length === n) {
-    if ((kind === 'add' || kind === 'mul') && n >= BACKEND_MIN_ELEMENTS && o instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array) {
-      const be = backendFor(o);
-      if (kind === 'add') be.addForward(x, y, o, n);
-      else be.mulForward(x, y, o, n);
-    } else binLoop(kind, o, x, y, n, 0, 1, 0, 1);
+    if (!((kind === 'add' || kind === 'mul') && binaryKernel(kind, x, y, o))) binLoop(kind, o, x, y, n, 0, 1, 0, 1);
   } else if (y.length === 1 && x.length === n) {
     binLoop(kind, o, x, y, n, 0, 1, 0, 0);
   } else if (x.length === 1 && y.length === n) {

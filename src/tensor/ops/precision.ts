@@ -9,6 +9,10 @@
  * Each op captures the setting when it is recorded, so a backward run after the scope has closed
  * uses the precision of its forward (as autocast does).
  */
+/** The values of every `mixed_precision` setting (trainers, pipeline, bench train). */
+export const MIXED_PRECISION = ['no', 'bf16'] as const;
+export type MixedPrecision = (typeof MIXED_PRECISION)[number];
+
 let bf16Compute = false;
 
 /** Whether matmuls recorded now use bf16 compute. */

@@ -1,5 +1,6 @@
 /** The fields every trainer shares (TRL's names where they exist). Methods extend this schema. */
 import { choice, field, type Field } from './config.js';
+import { MIXED_PRECISION } from '../../tensor/ops/precision.js';
 
 /**
  * `--resume` (bare, or `true`): continue from the newest complete checkpoint in --out, an error when
@@ -51,7 +52,7 @@ export const baseSchema = {
   max_nonfinite_skips: field('int', 3, 'stop the run after this many consecutive steps with a non-finite loss or gradient norm (each is skipped, never applied)', { min: 1 }),
   threads: field('int', 0, 'native threads (0 = GLMKIT_THREADS or all cores)', { min: 0 }),
   data_parallel: field('int', 0, 'threads each micro-batch is split over, each with its own model replica and its kernels inline (0 = one per generation thread: the CLI\'s native thread count, a library process 1; 1 = off); dense float32 models in pretrain, sft, reward, dpo and exo', { min: 0 }),
-  mixed_precision: choice(['no', 'bf16'], 'no', 'bf16: the training forward and backward run their matrix products with bfloat16 operands and float32 sums (AVX512_BF16 where the CPU has it); weights, gradients and optimizer state stay float32 (ppo and grpo: their trainer log-probs then differ from the float32 sampler\'s by bf16 rounding, which the log-prob check reports)'),
+  mixed_precision: choice(MIXED_PRECISION, 'no', 'bf16: the training forward and backward run their matrix products with bfloat16 operands and float32 sums (AVX512_BF16 where the CPU has it); weights, gradients and optimizer state stay float32 (ppo and grpo: their trainer log-probs then differ from the float32 sampler\'s by bf16 rounding, which the log-prob check reports)'),
   quiet: field('boolean', false, 'no progress output'),
 };
 
