@@ -40,7 +40,8 @@ const schema = {
   longdoc_follow_ups: field('int', 0, 'longdoc: further distinct questions on each document, written as follow_ups', { min: 0 }),
   ledger_share: field('number', 0, 'pretrain: share of travel logs with recalls (in-context lookup practice)', { min: 0, max: 1 }),
   copy_share: field('number', 0, 'pretrain: share of copy documents (random world words, then the same words again: practice for the copying that lookup rests on) among those that are not travel logs', { min: 0, max: 1 }),
-  ledger_style: choice(LEDGER_STYLES, 'sentence', 'pretrain: how travel-log visits read: sentence ("On day 9, Alice visited Millford.") or adjacent ("Alice Millford.", the person right before the destination)'),
+  copy_repeat_share: field('number', 0, 'pretrain: share of copy documents drawn from a pool of 3-5 words, so copying must match several tokens (multi-token keys)', { min: 0, max: 1 }),
+  ledger_style: choice(LEDGER_STYLES, 'sentence', 'pretrain: how travel-log visits read: sentence ("On day 9, Alice visited Millford."), adjacent ("Alice Millford.", the person right before the destination) or person (the sentence wording, each person once per log)'),
   longdoc_kinds: field<string | null>('string', null, `longdoc: question kinds, comma-separated (${LONGDOC_KINDS.join(', ')}; default all)`, { nullable: true }),
   tokenizer: field('path', '', 'longdoc: measure document length with this tokenizer folder (default: characters / 2)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),
@@ -93,7 +94,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
     countTokens = (text) => tok.encode(text).length;
   }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, ledgerShare: v.ledger_share, ledgerStyle: v.ledger_style, copyShare: v.copy_share, countTokens });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, ledgerShare: v.ledger_share, ledgerStyle: v.ledger_style, copyShare: v.copy_share, copyRepeatShare: v.copy_repeat_share, countTokens });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

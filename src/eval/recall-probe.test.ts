@@ -74,6 +74,34 @@ test('adjacent travel logs: one visit per person, recalls logged, and the probe 
   assert.equal(r.items, expected);
 });
 
+test('person travel logs: the sentence wording, each person once and each day once, recalls logged', () => {
+  const logs = generateWorldTask('pretrain', { n: 60, seed: 4, ledgerShare: 1, ledgerStyle: 'person' }).map((r) => r.text);
+  for (const text of logs) {
+    const [log, recall] = text.split('\nRecall: ');
+    const written = [...log.matchAll(/On day (\d+), ([A-Z][a-z]+) visited [A-Z][a-z]+\./g)];
+    assert.ok(written.length >= 6 && written.length <= 12, log);
+    assert.equal(new Set(written.map((m) => m[2])).size, written.length, `a person appears twice: ${log}`);
+    assert.equal(new Set(written.map((m) => m[1])).size, written.length, `a day appears twice: ${log}`);
+    for (const s of recall.match(/On day \d+, [A-Z][a-z]+ visited [A-Z][a-z]+\./g)!) assert.ok(written.some((m) => m[0] === s), `"${s}" was not logged`);
+  }
+});
+
+test('pair travel logs: every (day, person) once among 3 people and 4 days, and the probe finds every recalled destination', () => {
+  const logs = generateWorldTask('pretrain', { n: 60, seed: 4, ledgerShare: 1, ledgerStyle: 'pair' }).map((r) => r.text);
+  for (const text of logs) {
+    const [log, recall] = text.split('\nRecall: ');
+    const written = [...log.matchAll(/On day (\d+), ([A-Z][a-z]+) [A-Z][a-z]+\./g)];
+    assert.ok(written.length >= 6 && written.length <= 12, log);
+    assert.equal(new Set(written.map((m) => `${m[1]}|${m[2]}`)).size, written.length, log);
+    assert.ok(new Set(written.map((m) => m[2])).size <= 3 && new Set(written.map((m) => m[1])).size <= 4, log);
+    for (const s of recall.match(/On day \d+, [A-Z][a-z]+ [A-Z][a-z]+\./g)!) assert.ok(written.some((m) => m[0] === s), `"${s}" was not logged`);
+  }
+  const tok = trainBpeFromTexts(logs, { vocabSize: 300 });
+  const model = new GlmForCausalLM({ ...loadPreset('tiny'), vocabSize: tok.vocabSize, numHiddenLayers: 1 }, { seed: 2 });
+  const r = recallProbe(model, tok, logs.slice(0, 5));
+  assert.equal(r.items, logs.slice(0, 5).reduce((a, t) => a + t.split('\nRecall: ')[1].match(/On day \d+, [A-Z][a-z]+ [A-Z][a-z]+\./g)!.length, 0));
+});
+
 test('copy documents repeat their words in order; copy share 0 leaves the corpus draw for draw', () => {
   const docs = generateWorldTask('pretrain', { n: 400, seed: 5, copyShare: 0.5 }).map((r) => r.text).filter((t) => t.startsWith('Words: '));
   assert.ok(docs.length > 140 && docs.length < 260, `${docs.length} copy documents of 400 at share 0.5`);
@@ -85,4 +113,18 @@ test('copy documents repeat their words in order; copy share 0 leaves the corpus
   }
   assert.deepEqual(generateWorldTask('pretrain', { n: 200, seed: 5, copyShare: 0 }), generateWorldTask('pretrain', { n: 200, seed: 5 }));
   assert.throws(() => generateWorldTask('pretrain', { n: 1, seed: 5, copyShare: 2 }), /copyShare within 0\.\.1/);
+});
+
+test('copy documents with repeats draw from 3-5 words, so a word recurs; repeat share 0 leaves the copy draw as it was', () => {
+  const docs = generateWorldTask('pretrain', { n: 400, seed: 5, copyShare: 1, copyRepeatShare: 1 }).map((r) => r.text);
+  assert.equal(docs.length, 400);
+  for (const t of docs) {
+    const [first, again] = t.split('\nAgain: ');
+    const words = first.slice('Words: '.length).replace(/\.$/, '').split(' ');
+    const distinct = new Set(words).size;
+    assert.ok(distinct >= 1 && distinct <= 5 && words.length >= 10, t);
+    assert.equal(again, first.slice('Words: '.length), t);
+  }
+  assert.deepEqual(generateWorldTask('pretrain', { n: 200, seed: 5, copyShare: 0.5, copyRepeatShare: 0 }), generateWorldTask('pretrain', { n: 200, seed: 5, copyShare: 0.5 }));
+  assert.throws(() => generateWorldTask('pretrain', { n: 1, seed: 5, copyShare: 0.5, copyRepeatShare: -1 }), /copyRepeatShare within 0\.\.1/);
 });

@@ -26,13 +26,15 @@ export interface RecallProbeResult {
 const VISIT = /On day \d+, [^.]+? visited ([^.]+)\./g;
 // adjacent logs (ledgerDoc style 'adjacent'): "Alice Millford." after "Travel log. ", ". " or "Recall: "
 const ADJACENT = /(?<=(?:^Travel log|\.|Recall:) )[A-Z][a-z]+ ([A-Z][a-z]+)\./g;
+// pair logs (style 'pair'): "On day 9, Alice Millford."
+const PAIR = /On day \d+, [A-Z][a-z]+ ([A-Z][a-z]+)\./g;
 
 /** One recalled destination: the document's ids and the position of the destination's first token. */
 function recallTargets(tok: Tokenizer, text: string): { ids: number[]; positions: number[]; chance: number } {
   const cut = text.indexOf('\nRecall: ');
   if (cut < 0) throw new GlmkitError('eval', `recall probe: expected a travel log with "\\nRecall: ", got "${text.slice(0, 60)}..."`);
   const ids = tok.encode(text);
-  const pattern = text.includes(' visited ') ? VISIT : ADJACENT;
+  const pattern = text.includes(' visited ') ? VISIT : /On day \d+, /.test(text) ? PAIR : ADJACENT;
   const logged = new Set([...text.slice(0, cut).matchAll(pattern)].map((m) => m[1]));
   const positions: number[] = [];
   for (const m of text.slice(cut).matchAll(pattern)) {

@@ -84,6 +84,8 @@ export interface WorldTaskOptions {
   ledgerStyle?: LedgerStyle;
   /** pretrain: share of copy documents among those that are not travel logs (copyDoc; default 0) */
   copyShare?: number;
+  /** pretrain: share of copy documents whose words come from a pool of 3-5 (copyDoc `repeats`; default 0) */
+  copyRepeatShare?: number;
 }
 
 export const PARAPHRASE_CHOICES = ['none', 'all', 'answer'] as const;
@@ -160,7 +162,7 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   for (const k of opts.longdocKinds ?? []) {
     if (!(LONGDOC_KINDS as readonly string[]).includes(k)) throw new ConfigError(`world ${task}: expected longdoc kinds among ${LONGDOC_KINDS.join(', ')}, got "${k}"`);
   }
-  for (const [name, share] of [['ledgerShare', opts.ledgerShare], ['copyShare', opts.copyShare]] as const) {
+  for (const [name, share] of [['ledgerShare', opts.ledgerShare], ['copyShare', opts.copyShare], ['copyRepeatShare', opts.copyRepeatShare]] as const) {
     if (share !== undefined && !(share >= 0 && share <= 1)) throw new ConfigError(`world ${task}: expected ${name} within 0..1, got ${share}`);
   }
   if (opts.docTokens !== undefined && (!Number.isSafeInteger(opts.docTokens) || opts.docTokens < 64)) {
@@ -186,7 +188,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
   const n = opts.n;
   switch (task) {
     case 'pretrain':
-      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const), ledgerShare: opts.ledgerShare, ledgerStyle: opts.ledgerStyle, copyShare: opts.copyShare });
+      return generatePretrain(rng, world, n, { split, levels: levels?.map((l) => [l, 1] as const), ledgerShare: opts.ledgerShare, ledgerStyle: opts.ledgerStyle, copyShare: opts.copyShare, copyRepeatShare: opts.copyRepeatShare });
     case 'sft':
       return generateSft(rng, world, n, { levels, split, styleNoise: opts.styleNoise });
     case 'rl':

@@ -97,9 +97,13 @@ function storyDoc(rng: WorldRng, world: World): string {
  * How a travel log's visits read: 'sentence' "On day 9, Alice visited Millford." (the long documents'
  * wording; the key, day and person, sits two or more tokens before the destination), or 'adjacent'
  * "Alice Millford." (each log names a person once, right before the destination: the layout a
- * two-layer induction circuit can look up, "find the earlier token equal to this one, copy what followed").
+ * two-layer induction circuit can look up, "find the earlier token equal to this one, copy what followed"),
+ * or 'person': the sentence wording with each person once per log, so the person alone is the key,
+ * six tokens (", Alice visited" with the pipeline's tokenizer) before the destination; or 'pair':
+ * "On day 9, Alice Millford." with 3 people and 4 days per log and every (day, person) once, so both
+ * keys are needed and both sit within the three tokens before the destination.
  */
-export const LEDGER_STYLES = ['sentence', 'adjacent'] as const;
+export const LEDGER_STYLES = ['sentence', 'adjacent', 'person', 'pair'] as const;
 export type LedgerStyle = (typeof LEDGER_STYLES)[number];
 
 /**
@@ -110,10 +114,23 @@ export type LedgerStyle = (typeof LEDGER_STYLES)[number];
  * at short range in pre-training (docs/long-context.md "Learning to retrieve").
  */
 export function ledgerDoc(rng: WorldRng, world: World, style: LedgerStyle = 'sentence'): string {
+  if (style === 'pair') return pairLedgerDoc(rng, world);
   const n = rng.int(6, 12);
+  // draws in the order each style has always made them, so a seed gives the same logs as before
+  const days = style === 'adjacent' ? [] : rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), n);
+  const once = style === 'sentence' ? [] : rng.sample(world.people, Math.min(n, world.people.length));
   const visits = style === 'adjacent'
-    ? rng.sample(world.people, Math.min(n, world.people.length)).map((p) => `${p.name} ${rng.pick(world.places).name}.`)
-    : rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), n).map((day) => `On day ${day}, ${rng.pick(world.people).name} visited ${rng.pick(world.places).name}.`);
+    ? once.map((p) => `${p.name} ${rng.pick(world.places).name}.`)
+    : days.slice(0, style === 'person' ? once.length : n).map((day, i) => `On day ${day}, ${(style === 'person' ? once[i] : rng.pick(world.people)).name} visited ${rng.pick(world.places).name}.`);
+  const recalls = rng.sample(visits, rng.int(2, 4));
+  return `Travel log. ${visits.join(' ')}\nRecall: ${recalls.join(' ')}`;
+}
+
+function pairLedgerDoc(rng: WorldRng, world: World): string {
+  const people = rng.sample(world.people, 3);
+  const days = rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), 4);
+  const pairs = rng.shuffle(days.flatMap((day) => people.map((p) => ({ day, name: p.name })))).slice(0, rng.int(6, 12));
+  const visits = pairs.map(({ day, name }) => `On day ${day}, ${name} ${rng.pick(world.places).name}.`);
   const recalls = rng.sample(visits, rng.int(2, 4));
   return `Travel log. ${visits.join(' ')}\nRecall: ${recalls.join(' ')}`;
 }
@@ -123,22 +140,28 @@ export function ledgerDoc(rng: WorldRng, world: World, style: LedgerStyle = 'sen
  * then "Again:" and the same words in the same order. The second half is predictable only by copying
  * from the first, so its loss falls only once the model can look back at the token after an earlier
  * copy of the current one (an induction head), the mechanism in-context lookup rests on.
+ * With `repeats`, the words come from a pool of 3-5 drawn for the document, so each word recurs and
+ * the token after one earlier copy of the current word is often the wrong one: the copy must match
+ * the two or three tokens before it as well (multi-token induction, what a key of several tokens,
+ * "On day 9, Alice visited", needs).
  */
-export function copyDoc(rng: WorldRng, world: World): string {
-  const words = [...world.people.map((p) => p.name), ...world.places.map((p) => p.name), ...COLORS, ...FOODS];
+export function copyDoc(rng: WorldRng, world: World, repeats = false): string {
+  const all = [...world.people.map((p) => p.name), ...world.places.map((p) => p.name), ...COLORS, ...FOODS];
+  const words = repeats ? rng.sample(all, rng.int(3, 5)) : all;
   const run = Array.from({ length: rng.int(10, 30) }, () => rng.pick(words)).join(' ');
   return `Words: ${run}.\nAgain: ${run}.`;
 }
 
 /**
  * Generates `n` pre-training documents; `ledgerShare` of them (default 0) are travel logs with
- * recalls (ledgerDoc, in `ledgerStyle`), then `copyShare` of them (default 0) copy documents (copyDoc).
+ * recalls (ledgerDoc, in `ledgerStyle`), then `copyShare` of them (default 0) copy documents (copyDoc),
+ * `copyRepeatShare` of those (default 0) drawn from a small pool of words.
  */
 export function generatePretrain(
   rng: WorldRng,
   world: World,
   n: number,
-  opts: { levels?: readonly (readonly [number, number])[]; split: Split; ledgerShare?: number; ledgerStyle?: LedgerStyle; copyShare?: number },
+  opts: { levels?: readonly (readonly [number, number])[]; split: Split; ledgerShare?: number; ledgerStyle?: LedgerStyle; copyShare?: number; copyRepeatShare?: number },
 ): PretrainRecord[] {
   const levels = opts.levels ?? PRETRAIN_ARITHMETIC_LEVELS;
   const ledger = opts.ledgerShare ?? 0;
@@ -149,7 +172,8 @@ export function generatePretrain(
       continue;
     }
     if ((opts.copyShare ?? 0) > 0 && rng.chance(opts.copyShare!)) {
-      out.push({ text: copyDoc(rng, world) });
+      const repeats = (opts.copyRepeatShare ?? 0) > 0 && rng.chance(opts.copyRepeatShare!);
+      out.push({ text: copyDoc(rng, world, repeats) });
       continue;
     }
     const kind = rng.weighted<PretrainKind>([
