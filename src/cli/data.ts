@@ -5,7 +5,7 @@
  * `glmkit data vision ...` (the visual world) is in data-vision.ts.
  */
 import { ConfigError, UsageError } from '../errors.js';
-import { LEDGER_STYLES, LONGDOC_KINDS, type LongdocKind, HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
+import { LEDGER_STYLES, LONGDOC_KINDS, VISIT_STYLES, type LongdocKind, HARD_MRC_KINDS, MAX_DIFFICULTY, MRC_KINDS, PARAPHRASE_CHOICES, STEP_FAMILIES, type MrcKind, type StepFamily, WORLD_TASKS, type WorldTask, generateWorldTask, parseDifficulty, toJsonl, writeJsonl } from '../data/world/index.js';
 import { choice, commandHelp, field, parseCommand, type CommandSpec } from './args.js';
 import { outputFile } from './paths.js';
 import { DATA_VISION_HELP, dataVisionCommand } from './data-vision.js';
@@ -37,6 +37,7 @@ const schema = {
   wrong_share: field('number', 0.5, 'steps: share of corrupted traces (labelled from their first wrong step), 0..1', { min: 0, max: 1 }),
   paraphrase_choices: choice(PARAPHRASE_CHOICES, 'none', 'mcq: write choices with paraphrases of the world\'s words: all of them, or only the right one (answer)'),
   doc_tokens: field<number | null>('int', null, 'longdoc: target document length in tokens (overrides --difficulty)', { nullable: true, min: 64 }),
+  longdoc_visit_style: choice(VISIT_STYLES, 'sentence', 'longdoc: how visits read in documents and gold answers: sentence ("On day 9, Alice visited Millford.") or pair ("On day 9, Alice Millford.", both keys right before the place)'),
   longdoc_follow_ups: field('int', 0, 'longdoc: further distinct questions on each document, written as follow_ups', { min: 0 }),
   ledger_share: field('number', 0, 'pretrain: share of travel logs with recalls (in-context lookup practice)', { min: 0, max: 1 }),
   copy_share: field('number', 0, 'pretrain: share of copy documents (random world words, then the same words again: practice for the copying that lookup rests on) among those that are not travel logs', { min: 0, max: 1 }),
@@ -94,7 +95,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
     countTokens = (text) => tok.encode(text).length;
   }
   if (v.out !== '-') outputFile('data world', '--out', v.out, v.overwrite, 'a JSONL file');
-  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, ledgerShare: v.ledger_share, ledgerStyle: v.ledger_style, copyShare: v.copy_share, copyRepeatShare: v.copy_repeat_share, countTokens });
+  const records = generateWorldTask(task, { n: v.n, seed: v.seed, worldSeed: v.world_seed, difficulty, split: v.split, styleNoise: v.style_noise, contrastive: v.contrastive, paraphraseChoices: v.paraphrase_choices, mrcKinds: parseMrcKinds(v.mrc_kinds), families, wrongShare: v.wrong_share, docTokens: v.doc_tokens ?? undefined, longdocKinds, longdocFollowUps: v.longdoc_follow_ups, longdocVisitStyle: v.longdoc_visit_style, ledgerShare: v.ledger_share, ledgerStyle: v.ledger_style, copyShare: v.copy_share, copyRepeatShare: v.copy_repeat_share, countTokens });
   if (v.out === '-') {
     process.stdout.write(toJsonl(records));
   } else {

@@ -11,7 +11,7 @@
  *     each follow-up a further turn), mixed with a share of the pipeline's ordinary SFT chats so
  *     short-context ability is kept.
  */
-import { generateWorldTask, longdocGoldAnswer, type LongdocKind, type LongdocRecord } from '../data/world/index.js';
+import { generateWorldTask, longdocGoldAnswer, type LongdocKind, type LongdocRecord, type VisitStyle } from '../data/world/index.js';
 import { ConfigError } from '../errors.js';
 import { EOS_TOKEN } from '../tokenizer/special-tokens.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -24,20 +24,20 @@ export const LONG_TRAIN_KINDS: readonly LongdocKind[] = ['needle', 'multi_hop', 
 const counter = (tok: Tokenizer) => (text: string) => tok.encode(text).length;
 
 /** `n` records per kind with documents of `docTokens` tokens, held out (`test` split) and drawn from `seed`. */
-export function evalRecords(n: number, seed: number, tok: Tokenizer, docTokens: number, kinds: readonly LongdocKind[] = LONG_EVAL_KINDS): LongdocRecord[] {
-  return kinds.flatMap((kind, i) => generateWorldTask('longdoc', { n, seed: seed + 101 * i, split: 'test', docTokens, longdocKinds: [kind], countTokens: counter(tok) }));
+export function evalRecords(n: number, seed: number, tok: Tokenizer, docTokens: number, kinds: readonly LongdocKind[] = LONG_EVAL_KINDS, visitStyle: VisitStyle = 'sentence'): LongdocRecord[] {
+  return kinds.flatMap((kind, i) => generateWorldTask('longdoc', { n, seed: seed + 101 * i, split: 'test', docTokens, longdocKinds: [kind], countTokens: counter(tok), longdocVisitStyle: visitStyle }));
 }
 
 /**
  * `n` training records (train split) with document lengths spread over [minTokens, maxTokens] in
  * `buckets` steps, so the model reads questions about facts at every distance.
  */
-export function trainRecords(n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, buckets = 4, followUps = 0): LongdocRecord[] {
+export function trainRecords(n: number, seed: number, tok: Tokenizer, minTokens: number, maxTokens: number, buckets = 4, followUps = 0, visitStyle: VisitStyle = 'sentence'): LongdocRecord[] {
   const lists: LongdocRecord[][] = [];
   for (let b = 0; b < buckets; b++) {
     const count = Math.floor(n / buckets) + (b < n % buckets ? 1 : 0);
     const docTokens = Math.round(minTokens + ((maxTokens - minTokens) * (b + 1)) / buckets);
-    lists.push(count === 0 ? [] : generateWorldTask('longdoc', { n: count, seed: seed + 17 * b, split: 'train', docTokens, longdocKinds: [...LONG_TRAIN_KINDS], countTokens: counter(tok), longdocFollowUps: followUps }));
+    lists.push(count === 0 ? [] : generateWorldTask('longdoc', { n: count, seed: seed + 17 * b, split: 'train', docTokens, longdocKinds: [...LONG_TRAIN_KINDS], countTokens: counter(tok), longdocFollowUps: followUps, longdocVisitStyle: visitStyle }));
   }
   const mixed: LongdocRecord[] = []; // round robin over the lengths
   for (let i = 0; i < lists[0].length; i++) for (const l of lists) if (i < l.length) mixed.push(l[i]);

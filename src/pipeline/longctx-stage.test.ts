@@ -82,7 +82,7 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   const model = new GlmForCausalLM({ ...preset, numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
   saveModel(sft, model);
   saveTokenizer(tok, sft);
-  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 8, eval_items: 50, short_eval_items: 100 };
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'sentence' };
   const out = join(base, 'run');
   const logs: string[] = [];
   const ctx = { out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: (s: string) => logs.push(s) };

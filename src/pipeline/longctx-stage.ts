@@ -16,7 +16,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readJsonl } from '../data/jsonl.js';
-import { scoreLongdocAnswer, verifyRlAnswer, writeJsonl, type LongdocRecord, type RlRecord } from '../data/world/index.js';
+import { scoreLongdocAnswer, verifyRlAnswer, writeJsonl, type LongdocRecord, type RlRecord, type VisitStyle } from '../data/world/index.js';
 import { evalChat, type EvalItem } from '../eval/chat-eval.js';
 import { copyProbe, ordinaryIds } from '../eval/copy-probe.js';
 import { writeTextAtomic } from '../io/atomic.js';
@@ -55,6 +55,8 @@ export interface LongContextSettings {
   eval_items: number;
   /** held-out arithmetic prompts of the short-context check (before and after) */
   short_eval_items: number;
+  /** how the long documents and their gold answers write visits (longdoc-facts.ts VisitStyle) */
+  visit_style: VisitStyle;
 }
 
 /** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
@@ -167,19 +169,19 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         mkdirSync(paths.data, { recursive: true });
         const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
         const trainMax = Math.max(Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups)); // training documents leave room for the follow-ups
-        await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens));
-        await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens));
+        await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens, undefined, s.visit_style));
+        await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens, undefined, s.visit_style));
         // continued pre-training: one long document with its questions and answers per sequence (packed with ordinary documents at the pretrain step)
         const nLong = s.pretrain_steps * s.batch;
-        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups));
+        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups, s.visit_style));
         if (s.retrieval_steps > 0) {
-          const chats = trainRecords(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps).map(longSftChat);
+          const chats = trainRecords(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps, s.visit_style).map(longSftChat);
           await writeJsonl(join(paths.data, 'retrieval.jsonl'), chats);
         }
         // long-context SFT: long chats and a share of the ordinary ones
         const nChats = s.sft_steps * s.batch;
         const nShort = Math.round(nChats * s.short_share);
-        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups).map(longSftChat);
+        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups, s.visit_style).map(longSftChat);
         const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
         const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort))); // spread over the whole file (every task, both modes)
         const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride) % allShort.length]);

@@ -73,7 +73,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
     switch (stage) {
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
-        await writeJsonl(join(paths.data, 'pretrain.jsonl'), generateWorldTask('pretrain', { n: cfg.pretrain_docs, seed: cfg.seed, split: 'train' }));
+        await writeJsonl(join(paths.data, 'pretrain.jsonl'), generateWorldTask('pretrain', { n: cfg.pretrain_docs, seed: cfg.seed, split: 'train', ledgerShare: cfg.pretrain_ledger_share, ledgerStyle: cfg.pretrain_ledger_style, copyShare: cfg.pretrain_copy_share }));
         await writeJsonl(join(paths.data, 'sft.jsonl'), generateWorldTask('sft', { n: cfg.sft_examples, seed: cfg.seed + 1, split: 'train', styleNoise: cfg.sft_style_noise }));
         await writeJsonl(join(paths.data, 'sft_eval.jsonl'), generateWorldTask('sft', { n: Math.max(2, Math.min(200, cfg.sft_examples)), seed: cfg.seed + 2, split: 'test', styleNoise: cfg.sft_style_noise }));
         for (const level of levels(cfg)) {

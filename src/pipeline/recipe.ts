@@ -5,6 +5,8 @@
 import { choice, field, type Values } from '../trainers/base/config.js';
 import type { LongContextSettings } from './longctx-stage.js';
 import { MIXED_PRECISION } from '../tensor/ops/precision.js';
+import { VISIT_STYLES } from '../data/world/longdoc-facts.js';
+import { LEDGER_STYLES } from '../data/world/pretrain.js';
 
 /** The long-context stage's settings (docs/long-context.md); `long_context` 0 leaves the stage out. */
 export const longContextFields = {
@@ -20,6 +22,7 @@ export const longContextFields = {
   long_follow_ups: field('int', 8, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
   long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
   long_short_eval_items: field('int', 100, 'held-out arithmetic prompts of the short-context check before/after', { min: 1 }),
+  long_visit_style: choice(VISIT_STYLES, 'sentence', 'how the long documents and their answers write visits: sentence ("On day 9, Alice visited Millford.") or pair ("On day 9, Alice Millford.", both keys right before the place: the layout the tiny model learns to look up, docs/long-context.md)'),
 };
 
 /** The stage settings from the pipeline's long_* keys. */
@@ -27,7 +30,7 @@ export function longContextSettings(cfg: Values<typeof longContextFields>): Long
   return {
     length: cfg.long_context, rope_theta: cfg.long_rope_theta, retrieval_steps: cfg.long_retrieval_steps, pretrain_steps: cfg.long_pretrain_steps, pretrain_lr: cfg.long_pretrain_lr,
     sft_steps: cfg.long_sft_steps, sft_lr: cfg.long_sft_lr, batch: cfg.long_batch, short_share: cfg.long_short_share, follow_ups: cfg.long_follow_ups,
-    eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items,
+    eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items, visit_style: cfg.long_visit_style,
   };
 }
 
@@ -41,6 +44,9 @@ export const pipelineSchema = {
   quiet: field('boolean', false, 'no progress output'),
   force_stage: choice(['none', 'data', 'tokenizer', 'init', 'pretrain', 'sft', 'eval', 'longctx', 'align', 'grpo', 'experts'], 'none', 'redo this stage and every later one (their folders are removed), e.g. after changing a setting; without it a rerun with other settings is refused'),
   pretrain_docs: field('int', 40000, 'world pre-training documents', { min: 1 }),
+  pretrain_ledger_share: field('number', 0, 'share of travel logs with recalls among the pre-training documents (in-context lookup practice; docs/long-context.md "Learning to retrieve")', { min: 0, max: 1 }),
+  pretrain_ledger_style: choice(LEDGER_STYLES, 'sentence', 'how those travel logs write visits (glmkit data world --ledger-style): pair ("On day 9, Alice Millford.") is the layout the long documents\' --long-visit-style pair uses'),
+  pretrain_copy_share: field('number', 0, 'share of copy documents (world words, then the same words again) among the other pre-training documents: practice for the copying lookup rests on', { min: 0, max: 1 }),
   sft_examples: field('int', 12000, 'world SFT chats (each question in thinking and direct mode)', { min: 2 }),
   sft_style_noise: field('number', 0.5, 'share of SFT demonstrations worded as the annotator dislikes (verbose, rude): what preference alignment fixes', { min: 0, max: 1 }),
   eval_examples: field('int', 200, 'held-out arithmetic prompts per evaluation', { min: 1 }),

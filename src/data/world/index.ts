@@ -14,6 +14,7 @@ import { generatePreference, type PreferenceRecord } from './preference.js';
 import { generatePairs, generateSts, synonymOf, type PairRecord, type StsRecord } from './lexicon.js';
 import { generatePretrain, type LedgerStyle, type PretrainRecord } from './pretrain.js';
 import { LONGDOC_KINDS, type LongdocKind, type LongdocRecord, sampleLongdoc } from './longdoc.js';
+import type { VisitStyle } from './longdoc-facts.js';
 import { type LongQaRecord, type McqRecord, type MrcRecord, LONGQA_LENGTHS, sampleLongQa, sampleMcq, sampleMrc } from './reading.js';
 import { BASIC_MRC_KINDS, HARD_MRC_KINDS, MRC_KINDS, type HardMrcKind, type MrcKind, sampleMrcHard } from './reading-hard.js';
 import { generateRl, type RlRecord, verifyRlAnswer } from './rl.js';
@@ -78,6 +79,8 @@ export interface WorldTaskOptions {
   countTokens?: (text: string) => number;
   /** longdoc only: further questions per record on the same document (`follow_ups`, default 0). */
   longdocFollowUps?: number;
+  /** longdoc only: how visits read ('sentence' "On day 9, Alice visited Millford." or 'pair' "On day 9, Alice Millford."; default 'sentence') */
+  longdocVisitStyle?: VisitStyle;
   /** pretrain: share of travel-log documents with recalls (in-context lookup practice; default 0) */
   ledgerShare?: number;
   /** pretrain: how a travel log's visits read (ledgerDoc; default 'sentence') */
@@ -200,7 +203,7 @@ export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRe
       return Array.from({ length: n }, () => sampleLongQa(rng, world, rng.pick(ls)));
     }
     case 'longdoc': {
-      const o = { docTokens: opts.docTokens, levels, split, kinds: opts.longdocKinds, countTokens: opts.countTokens, followUps: opts.longdocFollowUps };
+      const o = { docTokens: opts.docTokens, levels, split, kinds: opts.longdocKinds, countTokens: opts.countTokens, followUps: opts.longdocFollowUps, visitStyle: opts.longdocVisitStyle };
       return Array.from({ length: n }, () => sampleLongdoc(rng, world, o));
     }
     case 'mrc': {

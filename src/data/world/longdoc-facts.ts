@@ -29,8 +29,16 @@ export type LongdocClaim =
   | { type: 'count_owners'; place: string; object: string; count: number }
   | { type: 'count_visits'; person: string; place: string; count: number };
 
-/** The canonical sentence of a fact ("Alice owns a red lamp."). */
-export function factStatement(f: LongdocFact): string {
+/**
+ * How a document and its gold answers write a visit: 'sentence' "On day 9, Alice visited Millford."
+ * or 'pair' "On day 9, Alice Millford." (a log entry: both keys, day and person, within the three
+ * tokens before the place, the layout the tiny model learns to look up; docs/long-context.md).
+ */
+export const VISIT_STYLES = ['sentence', 'pair'] as const;
+export type VisitStyle = (typeof VISIT_STYLES)[number];
+
+/** The canonical sentence of a fact ("Alice owns a red lamp."); visits in `visitStyle`. */
+export function factStatement(f: LongdocFact, visitStyle: VisitStyle = 'sentence'): string {
   switch (f.relation) {
     case 'lives_in': return `${f.subject} lives in ${f.object}.`;
     case 'works_as': return `${f.subject} works as ${withArticle(f.object)}.`;
@@ -41,8 +49,13 @@ export function factStatement(f: LongdocFact): string {
     case 'friend_of': return `${f.subject} is a friend of ${f.object}.`;
     case 'taller_than': return `${f.subject} is taller than ${f.object}.`;
     case 'landscape': return `${f.subject} is ${f.object}.`;
-    case 'visited': return `On day ${f.day}, ${f.subject} visited ${f.object}.`;
+    case 'visited': return visitStatement(f.day!, f.subject, f.object, visitStyle);
   }
+}
+
+/** A visit of `who` (a name, a pronoun or an alias) in `style`. */
+export function visitStatement(day: number, who: string, place: string, style: VisitStyle): string {
+  return style === 'pair' ? `On day ${day}, ${who} ${place}.` : `On day ${day}, ${who} visited ${place}.`;
 }
 
 /** "2 people in Oakridge own a lamp." / "1 person in Oakridge owns a lamp." */
@@ -84,6 +97,7 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => LongdocClaim][] = [
   [new RegExp(`^${NAME} is taller than ${NAME}$`), (m) => fact(m[1], 'taller_than', m[2])],
   [new RegExp(`^${NAME} is ((?:by|in|on) (?:the |a |an )?[a-z]+)$`), (m) => fact(m[1], 'landscape', m[2])],
   [new RegExp(`^On day (\\d+), ${NAME} visited ${NAME}$`), (m) => ({ type: 'fact', fact: { subject: m[2], relation: 'visited', object: m[3], day: Number(m[1]) } })],
+  [new RegExp(`^On day (\\d+), ${NAME} ${NAME}$`), (m) => ({ type: 'fact', fact: { subject: m[2], relation: 'visited', object: m[3], day: Number(m[1]) } })],
   [new RegExp(`^${NAME} visited ${NAME} on day (\\d+)$`), (m) => ({ type: 'fact', fact: { subject: m[1], relation: 'visited', object: m[2], day: Number(m[3]) } })],
   [new RegExp(`^(\\d+|[Nn]o) (?:people|person) in ${NAME} owns? ${ART} ([a-z]+)$`), (m) => ({ type: 'count_owners', place: m[2], object: m[3], count: /^no$/i.test(m[1]) ? 0 : Number(m[1]) })],
   [new RegExp(`^${NAME} visited ${NAME} (\\d+) times?$`), (m) => ({ type: 'count_visits', person: m[1], place: m[2], count: Number(m[3]) })],

@@ -116,6 +116,22 @@ test('a visit parses to one claim in either order; the canonical sentence puts t
   assert.equal(parseLongdocStatement('On day 9, she visited Millford.'), null); // a pronoun states nothing by itself (records resolve it)
 });
 
+test('pair visit style: documents and gold answers write "On day 9, Alice Millford.", which parses to the same claim; the gold answer scores 1', () => {
+  const claim = { type: 'fact', fact: { subject: 'Alice', relation: 'visited', object: 'Millford', day: 9 } };
+  assert.equal(factStatement({ subject: 'Alice', relation: 'visited', object: 'Millford', day: 9 }, 'pair'), 'On day 9, Alice Millford.');
+  assert.deepEqual(parseLongdocStatement('On day 9, Alice Millford.'), claim);
+  assert.equal(parseLongdocStatement('On day 9, she Millford.'), null);
+  const recs = gen(30, 11, { longdocVisitStyle: 'pair' });
+  for (const r of recs) {
+    assert.ok(!r.document.includes(' visited '), r.document.slice(0, 200));
+    assert.ok(/On day \d+, [A-Z][a-z]+ [A-Z][a-z]+\./.test(r.document));
+    assert.ok(!r.statements.some((x) => x.includes(' visited ') && x.startsWith('On day')), r.statements.join(' '));
+    validateWorldRecord('longdoc', r);
+    const sc = scoreLongdocAnswer(r, longdocGoldAnswer(r));
+    assert.deepEqual([sc.correctness, sc.faithfulness, sc.completeness, sc.style], [1, 1, 1, 1], `${r.kind}: ${r.question}`);
+  }
+});
+
 test('longdoc splits are disjoint by question', () => {
   const key = (r: LongdocRecord) => `${r.kind}|${r.question}|${r.answer}`;
   const train = gen(100, 1, { split: 'train' }).map(key);

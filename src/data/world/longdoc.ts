@@ -27,7 +27,7 @@ import { pronounOf } from './reading-hard.js';
 import { inSplit, type Split, type WorldRng } from './rng.js';
 import { boxed } from './verify.js';
 import { COLORS, OBJECTS, type Person, type World, factsAbout, withArticle } from './world.js';
-import { type LongdocFact, countOwnersStatement, countVisitsStatement, factKey, factStatement } from './longdoc-facts.js';
+import { type LongdocFact, type VisitStyle, countOwnersStatement, countVisitsStatement, factKey, factStatement, visitStatement } from './longdoc-facts.js';
 
 export const LONGDOC_KINDS = ['needle', 'multi_hop', 'aggregation', 'pronoun', 'alias'] as const;
 export type LongdocKind = (typeof LONGDOC_KINDS)[number];
@@ -89,6 +89,8 @@ export interface LongdocOptions {
   countTokens?: (text: string) => number;
   /** Further questions per record on the same document (`follow_ups`; distinct, in the split; default 0). */
   followUps?: number;
+  /** How visits read in the document and the gold answers (longdoc-facts.ts VisitStyle; default 'sentence'). */
+  visitStyle?: VisitStyle;
 }
 
 /** The user message of a longdoc record. */
@@ -120,6 +122,8 @@ interface DocSentence {
 }
 
 interface BuiltDoc {
+  /** a fact's sentence in the document's visit style */
+  say: (f: LongdocFact) => string;
   sentences: DocSentence[];
   index: Map<string, number>;
   people: Person[];
@@ -130,13 +134,14 @@ function visit(p: Person, place: string, day: number): LongdocFact {
 }
 
 /** Builds a document of about `target` tokens (never fewer than two people's world facts). */
-function buildDocument(rng: WorldRng, world: World, target: number, count: (s: string) => number): BuiltDoc {
+function buildDocument(rng: WorldRng, world: World, target: number, count: (s: string) => number, visitStyle: VisitStyle): BuiltDoc {
+  const say = (f: LongdocFact) => factStatement(f, visitStyle);
   const perPerson = 7 * count('[100] Alice works as a carpenter. ');
   const numPeople = Math.max(2, Math.min(world.people.length, Math.round((0.4 * target) / perPerson)));
   const people = rng.sample(world.people, numPeople);
   const names = new Set(people.map((p) => p.name));
   const blocks: DocSentence[][] = [];
-  const named = (fact: LongdocFact, text = factStatement(fact)): DocSentence => ({ text, fact, style: 'name', anchors: [] });
+  const named = (fact: LongdocFact, text = say(fact)): DocSentence => ({ text, fact, style: 'name', anchors: [] });
   for (const p of people) {
     for (const f of factsAbout(world, p.name)) {
       if (f.relation === 'taller_than' && !names.has(f.object)) continue;
@@ -171,16 +176,16 @@ function buildDocument(rng: WorldRng, world: World, target: number, count: (s: s
     let block: DocSentence[];
     if (style === 'pronoun' && who.days.length > 0) {
       const first = visit(who.p, rng.pick(places), who.days.pop()!);
-      const text = `On day ${f.day}, ${pronounOf(who.p.name).toLowerCase()} visited ${f.object}.`;
+      const text = visitStatement(f.day!, pronounOf(who.p.name).toLowerCase(), f.object, visitStyle);
       block = [named(first), { text, fact: f, style: 'pronoun', anchors: [first] }];
     } else if (style === 'alias') {
       const p = who.p;
       if (jobHome.get(`${p.job.name}|${p.home}`) === 1 && rng.chance(0.5)) {
-        const text = `On day ${f.day}, the ${p.job.name} from ${p.home} visited ${f.object}.`;
+        const text = visitStatement(f.day!, `the ${p.job.name} from ${p.home}`, f.object, visitStyle);
         const anchors: LongdocFact[] = [{ subject: p.name, relation: 'works_as', object: p.job.name }, { subject: p.name, relation: 'lives_in', object: p.home }];
         block = [{ text, fact: f, style: 'alias', anchors }];
       } else {
-        const text = `On day ${f.day}, ${p.friend}'s friend visited ${f.object}.`;
+        const text = visitStatement(f.day!, `${p.friend}'s friend`, f.object, visitStyle);
         block = [{ text, fact: f, style: 'alias', anchors: [{ subject: p.name, relation: 'friend_of', object: p.friend }] }];
       }
     } else block = [named(f)];
@@ -193,7 +198,7 @@ function buildDocument(rng: WorldRng, world: World, target: number, count: (s: s
   const sentences = blocks.flat();
   const index = new Map<string, number>();
   sentences.forEach((s, i) => index.set(factKey(s.fact), i));
-  return { sentences, index, people };
+  return { say, sentences, index, people };
 }
 
 interface Question {
@@ -207,7 +212,7 @@ function supportOf(doc: BuiltDoc, facts: LongdocFact[]): number[] {
   const ids = new Set<number>();
   for (const f of facts) {
     const i = doc.index.get(factKey(f));
-    if (i === undefined) throw new Error(`longdoc: no sentence states ${factStatement(f)}`);
+    if (i === undefined) throw new Error(`longdoc: no sentence states ${doc.say(f)}`);
     ids.add(i);
     for (const a of doc.sentences[i].anchors) ids.add(doc.index.get(factKey(a))!);
   }
@@ -219,7 +224,8 @@ const visitQuestion = (f: LongdocFact) => `Which town did ${f.subject} visit on 
 /** A question of `kind` about the document, or null when the document has nothing to ask it about. */
 function askQuestion(rng: WorldRng, world: World, doc: BuiltDoc, kind: LongdocKind): Question | null {
   const sents = doc.sentences;
-  const one = (f: LongdocFact, question: string): Question => ({ question, answer: f.object, support: supportOf(doc, [f]), statements: [factStatement(f)] });
+  const say = doc.say;
+  const one = (f: LongdocFact, question: string): Question => ({ question, answer: f.object, support: supportOf(doc, [f]), statements: [say(f)] });
   switch (kind) {
     case 'needle': {
       // visits only: the world's own facts (home, job, ...) could be answered from memory
@@ -244,12 +250,12 @@ function askQuestion(rng: WorldRng, world: World, doc: BuiltDoc, kind: LongdocKi
         const friendFact: LongdocFact = { subject: p.name, relation: 'friend_of', object: p.friend };
         const i = doc.index.get(factKey(friendFact));
         if (i === undefined) return null;
-        return { question: `Which town did ${p.friend}'s friend visit on day ${v.day}?`, answer: v.object, support: supportOf(doc, [friendFact, v]), statements: [factStatement(sents[i].fact), factStatement(v)] };
+        return { question: `Which town did ${p.friend}'s friend visit on day ${v.day}?`, answer: v.object, support: supportOf(doc, [friendFact, v]), statements: [say(sents[i].fact), say(v)] };
       }
       const owned = sents.filter((s) => s.fact.relation === 'owns' && s.fact.subject === p.name);
       if (owned.length === 0) return null;
       const o = rng.pick(owned).fact;
-      return { question: `Which town did the owner of the ${o.object} visit on day ${v.day}?`, answer: v.object, support: supportOf(doc, [o, v]), statements: [factStatement(o), factStatement(v)] };
+      return { question: `Which town did the owner of the ${o.object} visit on day ${v.day}?`, answer: v.object, support: supportOf(doc, [o, v]), statements: [say(o), say(v)] };
     }
     case 'aggregation': {
       if (rng.chance(0.5)) {
@@ -267,7 +273,7 @@ function askQuestion(rng: WorldRng, world: World, doc: BuiltDoc, kind: LongdocKi
           n++;
           const home: LongdocFact = { subject: p.name, relation: 'lives_in', object: place };
           facts.push(home, ...owns);
-          statements.push(factStatement(home), ...owns.map(factStatement));
+          statements.push(say(home), ...owns.map(say));
         }
         statements.push(countOwnersStatement(place, object, n));
         return { question: `How many people in ${place} own ${withArticle(object)}?`, answer: String(n), support: supportOf(doc, facts), statements };
@@ -282,7 +288,7 @@ function askQuestion(rng: WorldRng, world: World, doc: BuiltDoc, kind: LongdocKi
       if (pairs.length === 0) return null;
       const vs = rng.pick(pairs).slice().sort((a, b) => a.day! - b.day!);
       const { subject, object } = vs[0];
-      return { question: `How many times did ${subject} visit ${object}?`, answer: String(vs.length), support: supportOf(doc, vs), statements: [...vs.map(factStatement), countVisitsStatement(subject, object, vs.length)] };
+      return { question: `How many times did ${subject} visit ${object}?`, answer: String(vs.length), support: supportOf(doc, vs), statements: [...vs.map(say), countVisitsStatement(subject, object, vs.length)] };
     }
   }
 }
@@ -315,12 +321,12 @@ export function sampleLongdoc(rng: WorldRng, world: World, opts: LongdocOptions 
   for (let tries = 0; tries < 2000; tries++) {
     const target = opts.docTokens ?? LONGDOC_LEVEL_TOKENS[rng.pick(levels)];
     const kind = rng.pick(kinds);
-    const doc = buildDocument(rng, world, target, count);
+    const doc = buildDocument(rng, world, target, count, opts.visitStyle ?? 'sentence');
     const q = askQuestion(rng, world, doc, kind);
     if (!q || !inSplit(`longdoc|${kind}|${q.question}|${q.answer}`, opts.split ?? 'all')) continue;
     const sentences = doc.sentences.map((s) => s.text);
     const document = numberSentences(sentences);
-    const resolved = doc.sentences.flatMap((s, id) => (s.style === 'name' ? [] : [{ id, statement: factStatement(s.fact) }]));
+    const resolved = doc.sentences.flatMap((s, id) => (s.style === 'name' ? [] : [{ id, statement: doc.say(s.fact) }]));
     const base = { document, question: q.question, answer: q.answer, statements: q.statements };
     const followUps = (opts.followUps ?? 0) > 0 ? askFollowUps(rng, world, doc, kinds, q, opts.followUps!, opts.split ?? 'all') : undefined;
     return {
