@@ -42,7 +42,7 @@ const schema = {
   ledger_share: field('number', 0, 'pretrain: share of travel logs with recalls (in-context lookup practice)', { min: 0, max: 1 }),
   copy_share: field('number', 0, 'pretrain: share of copy documents (random world words, then the same words again: practice for the copying that lookup rests on) among those that are not travel logs', { min: 0, max: 1 }),
   copy_repeat_share: field('number', 0, 'pretrain: share of copy documents drawn from a pool of 3-5 words, so copying must match several tokens (multi-token keys)', { min: 0, max: 1 }),
-  ledger_style: choice(LEDGER_STYLES, 'sentence', 'pretrain: how travel-log visits read: sentence ("On day 9, Alice visited Millford."), adjacent ("Alice Millford.", the person right before the destination) or person (the sentence wording, each person once per log)'),
+  ledger_style: choice(LEDGER_STYLES, 'sentence', 'pretrain: how travel-log visits read: sentence ("On day 9, Alice visited Millford."), adjacent ("Alice Millford.", the person right before the destination), person (the sentence wording, each person once per log) or pair ("On day 9, Alice Millford.", 3 people and 4 days per log)'),
   longdoc_kinds: field<string | null>('string', null, `longdoc: question kinds, comma-separated (${LONGDOC_KINDS.join(', ')}; default all)`, { nullable: true }),
   tokenizer: field('path', '', 'longdoc: measure document length with this tokenizer folder (default: characters / 2)'),
   overwrite: field('boolean', false, 'replace an existing --out file'),

@@ -122,6 +122,11 @@ export function ledgerDoc(rng: WorldRng, world: World, style: LedgerStyle = 'sen
   const visits = style === 'adjacent'
     ? once.map((p) => `${p.name} ${rng.pick(world.places).name}.`)
     : days.slice(0, style === 'person' ? once.length : n).map((day, i) => `On day ${day}, ${(style === 'person' ? once[i] : rng.pick(world.people)).name} visited ${rng.pick(world.places).name}.`);
+  return logWithRecalls(rng, visits);
+}
+
+/** "Travel log. " and the visits, then "Recall:" and 2-4 of them again in another order. */
+function logWithRecalls(rng: WorldRng, visits: string[]): string {
   const recalls = rng.sample(visits, rng.int(2, 4));
   return `Travel log. ${visits.join(' ')}\nRecall: ${recalls.join(' ')}`;
 }
@@ -130,9 +135,7 @@ function pairLedgerDoc(rng: WorldRng, world: World): string {
   const people = rng.sample(world.people, 3);
   const days = rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), 4);
   const pairs = rng.shuffle(days.flatMap((day) => people.map((p) => ({ day, name: p.name })))).slice(0, rng.int(6, 12));
-  const visits = pairs.map(({ day, name }) => `On day ${day}, ${name} ${rng.pick(world.places).name}.`);
-  const recalls = rng.sample(visits, rng.int(2, 4));
-  return `Travel log. ${visits.join(' ')}\nRecall: ${recalls.join(' ')}`;
+  return logWithRecalls(rng, pairs.map(({ day, name }) => `On day ${day}, ${name} ${rng.pick(world.places).name}.`));
 }
 
 /**
