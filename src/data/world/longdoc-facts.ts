@@ -96,9 +96,9 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => LongdocClaim][] = [
   [new RegExp(`^${NAME} is a friend of ${NAME}$`), (m) => fact(m[1], 'friend_of', m[2])],
   [new RegExp(`^${NAME} is taller than ${NAME}$`), (m) => fact(m[1], 'taller_than', m[2])],
   [new RegExp(`^${NAME} is ((?:by|in|on) (?:the |a |an )?[a-z]+)$`), (m) => fact(m[1], 'landscape', m[2])],
-  [new RegExp(`^On day (\\d+), ${NAME} visited ${NAME}$`), (m) => ({ type: 'fact', fact: { subject: m[2], relation: 'visited', object: m[3], day: Number(m[1]) } })],
-  [new RegExp(`^On day (\\d+), ${NAME} ${NAME}$`), (m) => ({ type: 'fact', fact: { subject: m[2], relation: 'visited', object: m[3], day: Number(m[1]) } })],
-  [new RegExp(`^${NAME} visited ${NAME} on day (\\d+)$`), (m) => ({ type: 'fact', fact: { subject: m[1], relation: 'visited', object: m[2], day: Number(m[3]) } })],
+  // both visit styles (VisitStyle), and the older order with the day last
+  [new RegExp(`^On day (\\d+), ${NAME} (?:visited )?${NAME}$`), (m) => visitClaim(m[2], m[3], m[1])],
+  [new RegExp(`^${NAME} visited ${NAME} on day (\\d+)$`), (m) => visitClaim(m[1], m[2], m[3])],
   [new RegExp(`^(\\d+|[Nn]o) (?:people|person) in ${NAME} owns? ${ART} ([a-z]+)$`), (m) => ({ type: 'count_owners', place: m[2], object: m[3], count: /^no$/i.test(m[1]) ? 0 : Number(m[1]) })],
   [new RegExp(`^${NAME} visited ${NAME} (\\d+) times?$`), (m) => ({ type: 'count_visits', person: m[1], place: m[2], count: Number(m[3]) })],
   [new RegExp(`^${NAME} visited ${NAME} once$`), (m) => ({ type: 'count_visits', person: m[1], place: m[2], count: 1 })],
@@ -106,6 +106,10 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => LongdocClaim][] = [
 
 function fact(subject: string, relation: LongdocRelation, object: string): LongdocClaim {
   return { type: 'fact', fact: { subject, relation, object } };
+}
+
+function visitClaim(subject: string, place: string, day: string): LongdocClaim {
+  return { type: 'fact', fact: { subject, relation: 'visited', object: place, day: Number(day) } };
 }
 
 /** The claim a sentence states under the longdoc grammar, or null when it states none of them. */

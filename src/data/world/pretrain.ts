@@ -106,6 +106,9 @@ function storyDoc(rng: WorldRng, world: World): string {
 export const LEDGER_STYLES = ['sentence', 'adjacent', 'person', 'pair'] as const;
 export type LedgerStyle = (typeof LEDGER_STYLES)[number];
 
+/** Days a travel log's visits fall on (as the long documents' LONGDOC_DAYS). */
+const LOG_DAYS: readonly number[] = Array.from({ length: 30 }, (_, d) => d + 1);
+
 /**
  * A travel log and its recall: 6-12 visits (people and places of the world, days and destinations
  * drawn per document, as in the long documents' logs; `style` above), then "Recall:" and 2-4 of the
@@ -116,12 +119,15 @@ export type LedgerStyle = (typeof LEDGER_STYLES)[number];
 export function ledgerDoc(rng: WorldRng, world: World, style: LedgerStyle = 'sentence'): string {
   if (style === 'pair') return pairLedgerDoc(rng, world);
   const n = rng.int(6, 12);
-  // draws in the order each style has always made them, so a seed gives the same logs as before
-  const days = style === 'adjacent' ? [] : rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), n);
-  const once = style === 'sentence' ? [] : rng.sample(world.people, Math.min(n, world.people.length));
-  const visits = style === 'adjacent'
-    ? once.map((p) => `${p.name} ${rng.pick(world.places).name}.`)
-    : days.slice(0, style === 'person' ? once.length : n).map((day, i) => `On day ${day}, ${(style === 'person' ? once[i] : rng.pick(world.people)).name} visited ${rng.pick(world.places).name}.`);
+  const place = () => rng.pick(world.places).name;
+  if (style === 'adjacent') {
+    const people = rng.sample(world.people, Math.min(n, world.people.length));
+    return logWithRecalls(rng, people.map((p) => `${p.name} ${place()}.`));
+  }
+  const days = rng.sample(LOG_DAYS, n);
+  // 'person': each person once (as many visits as people); 'sentence': a person drawn per visit
+  const once = style === 'person' ? rng.sample(world.people, Math.min(n, world.people.length)) : null;
+  const visits = (once ? days.slice(0, once.length) : days).map((day, i) => `On day ${day}, ${(once ? once[i] : rng.pick(world.people)).name} visited ${place()}.`);
   return logWithRecalls(rng, visits);
 }
 
@@ -133,7 +139,7 @@ function logWithRecalls(rng: WorldRng, visits: string[]): string {
 
 function pairLedgerDoc(rng: WorldRng, world: World): string {
   const people = rng.sample(world.people, 3);
-  const days = rng.sample(Array.from({ length: 30 }, (_, d) => d + 1), 4);
+  const days = rng.sample(LOG_DAYS, 4);
   const pairs = rng.shuffle(days.flatMap((day) => people.map((p) => ({ day, name: p.name })))).slice(0, rng.int(6, 12));
   return logWithRecalls(rng, pairs.map(({ day, name }) => `On day ${day}, ${name} ${rng.pick(world.places).name}.`));
 }
