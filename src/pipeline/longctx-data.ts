@@ -49,6 +49,31 @@ export function followUpRoom(followUps: number): number {
   return 80 * followUps;
 }
 
+/**
+ * The length curriculum's bands before the stage's SFT, as fractions of the context L: document
+ * tokens from lo * L to hi * L. For L = 4096 they are 819-1638 and 1638-2867 tokens; the SFT
+ * then trains on documents from 0.7 * L up to the longest that fits (docs/long-context.md "The pair
+ * layout").
+ */
+export const CURRICULUM_BANDS: readonly (readonly [number, number])[] = [[0.2, 0.4], [0.4, 0.7]];
+
+export interface CurriculumBand {
+  minTokens: number;
+  maxTokens: number;
+  followUps: number;
+}
+
+/**
+ * The curriculum's bands for context `L`, each with as many follow-up questions (at most
+ * `maxFollowUps`) as leave the chat within L after `reserve` tokens of question and template.
+ */
+export function curriculumBands(L: number, maxFollowUps: number, reserve: number): CurriculumBand[] {
+  return CURRICULUM_BANDS.map(([lo, hi]) => {
+    const maxTokens = Math.round(hi * L);
+    return { minTokens: Math.round(lo * L), maxTokens, followUps: Math.max(0, Math.min(maxFollowUps, Math.floor((L - reserve - maxTokens) / followUpRoom(1)))) };
+  });
+}
+
 /** The continued pre-training text of a record: the document and question, then the gold answer; then each follow-up question and its answer. */
 export function longPretrainText(r: LongdocRecord): string {
   // a follow-up is asked by its question alone: the document and the instruction are already in context

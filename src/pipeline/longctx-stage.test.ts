@@ -3,7 +3,7 @@
 // and refuses a rerun with other settings. Plus its data helpers: documents sized in tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { generateWorldTask, writeJsonl } from '../data/world/index.js';
@@ -14,7 +14,7 @@ import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
 import { tempDir } from '../util/temp-dir.js';
-import { evalRecords, interleave, longPretrainText, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
+import { curriculumBands, evalRecords, interleave, longPretrainText, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
 import { ntkTheta, runLongContextStage, type LongContextSettings } from './longctx-stage.js';
 
 const docs = generateWorldTask('pretrain', { n: 300, seed: 1 }).map((d) => d.text);
@@ -82,7 +82,7 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   const model = new GlmForCausalLM({ ...preset, numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
   saveModel(sft, model);
   saveTokenizer(tok, sft);
-  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'sentence' };
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, curriculum_steps: 0, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'sentence' };
   const out = join(base, 'run');
   const logs: string[] = [];
   const ctx = { out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: (s: string) => logs.push(s) };
@@ -98,13 +98,56 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   for (const p of [probe.before, probe.after]) assert.ok(Number.isFinite(p.first) && Number.isFinite(p.repeat) && p.first > 0, JSON.stringify(p));
   assert.ok(ev.short_context.before >= 0 && ev.short_context.after <= 1);
   const state = JSON.parse(readFileSync(join(out, 'longctx', 'longctx_state.json'), 'utf8'));
-  assert.deepEqual(state.done, ['data', 'init', 'retrieval', 'pretrain', 'sft', 'eval']);
+  assert.deepEqual(state.done, ['data', 'init', 'retrieval', 'curriculum', 'pretrain', 'sft', 'eval']);
   assert.equal((summary.retrieval as { steps: number }).steps, 2); // the warm-up ran (quick: 2 steps) and the pre-training continued from it
   assert.equal(JSON.parse(readFileSync(join(out, 'longctx', 'pretrain', 'training_config.json'), 'utf8')).model, join(out, 'longctx', 'retrieval', 'final'));
   // a rerun skips every sub-step and gives the same summary
   const again: string[] = [];
   const summary2 = await runLongContextStage({ ...ctx, log: (s) => again.push(s) }, settings);
   assert.deepEqual(summary2, summary);
-  assert.equal(again.filter((s) => s.includes('already done')).length, 6);
+  assert.equal(again.filter((s) => s.includes('already done')).length, 7);
   await assert.rejects(runLongContextStage(ctx, { ...settings, short_share: 0.5 }), (e: unknown) => e instanceof ConfigError && /short_share/.test(e.message));
+});
+
+test('curriculum bands: growing documents, follow-ups that fit the context', () => {
+  const bands = curriculumBands(4096, 11, 256);
+  assert.deepEqual(bands.map((b) => [b.minTokens, b.maxTokens]), [[819, 1638], [1638, 2867]]);
+  assert.deepEqual(bands.map((b) => b.followUps), [11, 11]);
+  // a short context leaves room for fewer follow-ups, never fewer than none
+  assert.deepEqual(curriculumBands(1024, 11, 256).map((b) => b.followUps), [4, 0]);
+});
+
+test('quick stage with a curriculum and no long pre-training: each band starts from the last, the SFT from the last band', async () => {
+  const base = tempDir('glmkit-longctx-cur-');
+  const data = join(base, 'data');
+  mkdirSync(data, { recursive: true });
+  await writeJsonl(join(data, 'pretrain.jsonl'), docs.map((text) => ({ text })));
+  await writeJsonl(join(data, 'sft.jsonl'), generateWorldTask('sft', { n: 20, seed: 2, split: 'train' }));
+  await writeJsonl(join(data, 'eval_arith_l2.jsonl'), generateWorldTask('rl', { n: 40, seed: 3, split: 'test', difficulty: [2] }).filter((r) => r.task === 'arithmetic').slice(0, 4));
+  const sft = join(base, 'sft', 'final');
+  const model = new GlmForCausalLM({ ...loadPreset('tiny'), numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
+  saveModel(sft, model);
+  saveTokenizer(tok, sft);
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, curriculum_steps: 300, pretrain_steps: 0, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.25, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'pair' };
+  const out = join(base, 'run');
+  const summary = await runLongContextStage({ out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: () => {} }, settings);
+  const lc = join(out, 'longctx');
+  const from = (d: string) => JSON.parse(readFileSync(join(lc, d, 'training_config.json'), 'utf8')).model;
+  assert.equal(from('curriculum/band_1'), join(lc, 'retrieval', 'final'));
+  assert.equal(from('curriculum/band_2'), join(lc, 'curriculum', 'band_1', 'final'));
+  assert.equal(from('sft'), join(lc, 'curriculum', 'band_2', 'final'));
+  assert.ok(!existsSync(join(lc, 'pretrain')) && !existsSync(join(lc, 'data', 'pretrain_long.jsonl')));
+  const cur = summary.curriculum as { steps: number; doc_tokens: number[] }[];
+  assert.deepEqual(cur.map((c) => [c.steps, ...c.doc_tokens]), [[2, 205, 410], [2, 410, 717]]); // quick: 1,024 tokens, 2 steps a band
+  // each band: 8 chats (2 steps of 4), a quarter of them ordinary ones, the rest longdoc chats of the band's lengths
+  for (const [k, b] of curriculumBands(1024, 11, 256).entries()) {
+    const chats = readFileSync(join(lc, 'data', `curriculum_${k + 1}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { content: string }[]; enable_thinking?: boolean });
+    const long = chats.filter((c) => c.messages[0].content.includes('[1]'));
+    assert.equal(chats.length - long.length, 2, `band ${k + 1}`);
+    assert.ok(long.length >= 6);
+    for (const c of long) assert.ok(c.messages.length <= 2 + 2 * b.followUps); // a short document may hold fewer distinct questions
+    if (b.followUps > 0) assert.ok(long.some((c) => c.messages.length > 2));
+  }
+  const sftChats = readFileSync(join(lc, 'data', 'sft_long.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { content: string }[] });
+  assert.ok(sftChats.length >= 2);
 });

@@ -5,8 +5,12 @@
  *   init      the SFT weights under a config with max_position_embeddings = L and a larger rope_theta
  *   retrieval (optional) a warm-up on short documents with many questions each: retrieval is learnt
  *             where a step is cheap, then carried to length L
- *   pretrain  continued pre-training on L-token sequences (long documents + ordinary world documents)
- *   sft       long-context SFT (long chats mixed with a share of the ordinary SFT chats)
+ *   curriculum (optional) SFT on chats whose documents grow band by band (CURRICULUM_BANDS), each band
+ *             mixed with a share of the ordinary SFT chats: the lookup learnt on short documents is
+ *             carried outward a step at a time instead of in one jump to L
+ *   pretrain  (optional) continued pre-training on L-token sequences (long documents + ordinary world documents)
+ *   sft       long-context SFT (long chats mixed with a share of the ordinary SFT chats); after a
+ *             curriculum its documents start where the last band ended
  *   eval      the long-SFT checkpoint (half-way or final) with the better validation accuracy becomes
  *             OUT/longctx/final; its test accuracy per kind, and short-context arithmetic before/after
  * Each sub-step is recorded in OUT/longctx/longctx_state.json; an interrupted training sub-step resumes
@@ -30,7 +34,7 @@ import { PretrainTrainer, pretrainSchema } from '../trainers/pretrain/pretrain-t
 import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { configDiff, configHash } from '../util/config-hash.js';
-import { evalRecords, followUpRoom, interleave, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
+import { curriculumBands, evalRecords, followUpRoom, interleave, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
 import type { StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
@@ -41,11 +45,14 @@ export interface LongContextSettings {
   rope_theta: number;
   /** retrieval warm-up steps (sizes in RETRIEVAL; 0 = none) */
   retrieval_steps: number;
+  /** optimizer steps of each length-curriculum band (CURRICULUM_BANDS; 0 = no curriculum) */
+  curriculum_steps: number;
+  /** continued pre-training steps at length L (0 = none) */
   pretrain_steps: number;
   pretrain_lr: number;
   sft_steps: number;
   sft_lr: number;
-  /** sequences per optimizer step (micro-batches of one sequence) */
+  /** sequences per optimizer step (the SFT: one micro-batch split over the data-parallel replicas; the pre-training: micro-batches of one sequence) */
   batch: number;
   /** share of ordinary (short) SFT chats in the long-SFT mix */
   short_share: number;
@@ -66,7 +73,7 @@ const EVAL_ROOM = 256;
 const RETRIEVAL = { batch: 4, minTokens: 150, maxTokens: 400, followUps: 11, seqLen: 1400 } as const;
 
 /** Sub-steps in order. */
-const STEPS = ['data', 'init', 'retrieval', 'pretrain', 'sft', 'eval'] as const;
+const STEPS = ['data', 'init', 'retrieval', 'curriculum', 'pretrain', 'sft', 'eval'] as const;
 type Step = (typeof STEPS)[number];
 
 export interface LongContextState {
@@ -87,9 +94,9 @@ export function ntkTheta(theta: number, dim: number, scale: number): number {
   return Math.ceil(t / mag) * mag;
 }
 
-/** The smoke-run sizes (`--quick`): at most a 1024-token context, a few steps, a few items. */
+/** The smoke-run sizes (`--quick`): at most a 1024-token context, a few steps, a few items (after a curriculum, no follow-ups: at 1,024 tokens they would not leave room for documents longer than its last band). */
 export function quickLongContext(s: LongContextSettings): LongContextSettings {
-  return { ...s, length: Math.min(s.length, 1024), retrieval_steps: Math.min(s.retrieval_steps, 2), pretrain_steps: 2, sft_steps: 2, batch: 1, eval_items: 2, short_eval_items: 2 };
+  return { ...s, length: Math.min(s.length, 1024), retrieval_steps: Math.min(s.retrieval_steps, 2), curriculum_steps: Math.min(s.curriculum_steps, 2), pretrain_steps: Math.min(s.pretrain_steps, 2), sft_steps: 2, batch: 1, eval_items: 2, short_eval_items: 2, follow_ups: s.curriculum_steps > 0 ? 0 : s.follow_ups };
 }
 
 function readRecords<T>(file: string): T[] {
@@ -152,9 +159,23 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   const save = () => writeTextAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
   const L = s.length;
   const tok = loadTokenizer(ctx.sftDir);
-  const paths = { data: join(dir, 'data'), init: join(dir, 'init'), retrieval: join(dir, 'retrieval'), pretrain: join(dir, 'pretrain'), sft: join(dir, 'sft'), final: join(dir, 'final') };
+  const paths = { data: join(dir, 'data'), init: join(dir, 'init'), retrieval: join(dir, 'retrieval'), curriculum: join(dir, 'curriculum'), pretrain: join(dir, 'pretrain'), sft: join(dir, 'sft'), final: join(dir, 'final') };
+  const bands = curriculumBands(L, RETRIEVAL.followUps, EVAL_ROOM);
   // what every training sub-step shares: `steps` optimizer steps, warm-up a tenth of them, a log line every fiftieth, Muon, resumable
   const schedule = (steps: number) => ({ max_steps: steps, warmup_steps: Math.max(1, Math.round(steps / 10)), logging_steps: Math.max(1, Math.round(steps / 50)), optimizer: 'muon', seed: ctx.seed, resume: 'auto', quiet: ctx.quiet });
+  // the model a training sub-step starts from: the output of the last earlier sub-step that trained
+  const trained: [Step, number, string][] = [['retrieval', s.retrieval_steps, join(paths.retrieval, 'final')], ['curriculum', s.curriculum_steps, join(paths.curriculum, `band_${bands.length}`, 'final')], ['pretrain', s.pretrain_steps, join(paths.pretrain, 'final')]];
+  const source = (step: Step): string => trained.filter(([t, n]) => n > 0 && STEPS.indexOf(t) < STEPS.indexOf(step)).at(-1)?.[2] ?? paths.init;
+  // an SFT sub-step on chats of RETRIEVAL.batch a step (the warm-up and each curriculum band)
+  const sft = async (from: string, data: string, out: string, steps: number, lr: number, seqLen: number) => {
+    const tc = resolveConfig(sftSchema, {
+      object: { model: from, data, out, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: lr, save_steps: Math.max(1, Math.round(steps / 4)), save_total_limit: 1, ...schedule(steps) },
+      objectSource: 'longctx',
+    });
+    const { examples, dropped } = loadSftExamples(tc.data, tok, seqLen);
+    const r = await new SftTrainer(tc, loadCausalLM(from), tok, examples, null).train();
+    return { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, examples: examples.length, dropped_examples: dropped };
+  };
   const t0 = Date.now();
   const seconds = (state.summary.seconds as Record<string, number>) ?? {};
   for (const step of STEPS) {
@@ -169,23 +190,33 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         mkdirSync(paths.data, { recursive: true });
         const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
         const trainMax = Math.max(Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups)); // training documents leave room for the follow-ups
+        // after a curriculum the SFT documents start where its last band ended
+        const sftMin = s.curriculum_steps > 0 ? bands[bands.length - 1].maxTokens : Math.floor(L / 4);
+        if (s.curriculum_steps > 0 && sftMin >= trainMax) throw new ConfigError(`longctx: with ${s.follow_ups} follow-ups the SFT documents may have at most ${trainMax} tokens, not above the curriculum's last band (${sftMin}); lower --long-follow-ups`);
         await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens, undefined, s.visit_style));
         await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens, undefined, s.visit_style));
-        // continued pre-training: one long document with its questions and answers per sequence (packed with ordinary documents at the pretrain step)
-        const nLong = s.pretrain_steps * s.batch;
-        await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(nLong, ctx.seed + 7003, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups, s.visit_style));
+        const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
+        // `n` long chats (documents in [lo, hi]) and a share of ordinary ones, spread over the whole ordinary file (every task, both modes)
+        const mix = (n: number, seed: number, lo: number, hi: number, followUps: number, offset: number) => {
+          const nShort = Math.round(n * s.short_share);
+          const longChats = trainRecords(n - nShort + 1, seed, tok, lo, hi, 4, followUps, s.visit_style).map(longSftChat);
+          const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort)));
+          const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride + offset) % allShort.length]);
+          return interleave(longChats, shortChats, s.short_share);
+        };
+        if (s.pretrain_steps > 0) {
+          // continued pre-training: one long document with its questions and answers per sequence (packed with ordinary documents at the pretrain step)
+          await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(s.pretrain_steps * s.batch, ctx.seed + 7003, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups, s.visit_style));
+        }
         if (s.retrieval_steps > 0) {
           const chats = trainRecords(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps, s.visit_style).map(longSftChat);
           await writeJsonl(join(paths.data, 'retrieval.jsonl'), chats);
         }
+        if (s.curriculum_steps > 0) {
+          for (const [k, b] of bands.entries()) await writeJsonl(join(paths.data, `curriculum_${k + 1}.jsonl`), mix(s.curriculum_steps * RETRIEVAL.batch, ctx.seed + 8000 + 100 * k, b.minTokens, b.maxTokens, b.followUps, k + 1));
+        }
         // long-context SFT: long chats and a share of the ordinary ones
-        const nChats = s.sft_steps * s.batch;
-        const nShort = Math.round(nChats * s.short_share);
-        const longChats = trainRecords(nChats - nShort + 1, ctx.seed + 7004, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups, s.visit_style).map(longSftChat);
-        const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
-        const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort))); // spread over the whole file (every task, both modes)
-        const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride) % allShort.length]);
-        await writeJsonl(join(paths.data, 'sft_long.jsonl'), interleave(longChats, shortChats, s.short_share));
+        await writeJsonl(join(paths.data, 'sft_long.jsonl'), mix(s.sft_steps * s.batch, ctx.seed + 7004, sftMin, trainMax, s.follow_ups, 0));
         break;
       }
       case 'init': {
@@ -204,18 +235,25 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
       }
       case 'retrieval': {
         if (s.retrieval_steps === 0) break;
-        const seqLen = Math.min(RETRIEVAL.seqLen, L); // longer chats are dropped and counted
-        const tc = resolveConfig(sftSchema, {
-          object: { model: paths.init, data: join(paths.data, 'retrieval.jsonl'), out: paths.retrieval, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: s.pretrain_lr, save_steps: Math.max(1, Math.round(s.retrieval_steps / 4)), save_total_limit: 1, ...schedule(s.retrieval_steps) },
-          objectSource: 'longctx',
-        });
-        const { examples, dropped } = loadSftExamples(tc.data, tok, seqLen);
-        const r = await new SftTrainer(tc, loadCausalLM(paths.init), tok, examples, null).train();
-        state.summary.retrieval = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, examples: examples.length, dropped_examples: dropped };
+        state.summary.retrieval = await sft(paths.init, join(paths.data, 'retrieval.jsonl'), paths.retrieval, s.retrieval_steps, s.pretrain_lr, Math.min(RETRIEVAL.seqLen, L)); // longer chats are dropped and counted
+        break;
+      }
+      case 'curriculum': {
+        if (s.curriculum_steps === 0) break;
+        const done = (state.summary.curriculum as Record<string, unknown>[] | undefined) ?? [];
+        for (const [k, b] of bands.entries()) {
+          if (k < done.length) continue; // an interrupted curriculum resumes at its first unfinished band
+          const from = k === 0 ? source('curriculum') : join(paths.curriculum, `band_${k}`, 'final');
+          const r = await sft(from, join(paths.data, `curriculum_${k + 1}.jsonl`), join(paths.curriculum, `band_${k + 1}`), s.curriculum_steps, s.sft_lr, L);
+          done.push({ ...r, doc_tokens: [b.minTokens, b.maxTokens], follow_ups: b.followUps });
+          state.summary.curriculum = done;
+          save();
+        }
         break;
       }
       case 'pretrain': {
-        const from = s.retrieval_steps > 0 ? join(paths.retrieval, 'final') : paths.init;
+        if (s.pretrain_steps === 0) break;
+        const from = source('pretrain');
         const tc = resolveConfig(pretrainSchema, {
           object: { model: from, data: join(paths.data, 'pretrain_long.jsonl'), out: paths.pretrain, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.pretrain_lr, save_steps: Math.max(1, Math.round(s.pretrain_steps / 4)), save_total_limit: 1, ...schedule(s.pretrain_steps) },
           objectSource: 'longctx',
@@ -227,10 +265,10 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         break;
       }
       case 'sft': {
-        const src = join(paths.pretrain, 'final');
+        const src = source('sft');
         const half = Math.max(1, Math.round(s.sft_steps / 2));
         const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, per_device_train_batch_size: 1, gradient_accumulation_steps: s.batch, max_seq_length: L, learning_rate: s.sft_lr, save_steps: half, save_total_limit: 0, ...schedule(s.sft_steps) },
+          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, per_device_train_batch_size: s.batch, max_seq_length: L, learning_rate: s.sft_lr, save_steps: half, save_total_limit: 0, ...schedule(s.sft_steps) },
           objectSource: 'longctx',
         });
         const { examples, dropped } = loadSftExamples(tc.data, tok, L);
