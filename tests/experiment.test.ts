@@ -3,7 +3,7 @@
 // other settings refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from './helpers.js';
 
@@ -93,6 +93,22 @@ test('every other experiment runs --quick on a pipeline base and writes a verdic
     assert.ok(existsSync(join(out, 'report.md')), name);
     assert.ok(result.settings.quick === true, name);
   }
+  // a base with a long-context stage: longreward's policy is its long-context model, on documents of the stage's length
+  const lc = tempDir();
+  const rl = runCli(['long-context', '--base', base, '--out', lc, '--quick', '--quiet', '--long-visit-style', 'pair', '--long-curriculum-steps', '2', '--long-pretrain-steps', '0'], { timeoutMs: 300_000 });
+  assert.equal(rl.code, 0, rl.stderr);
+  const longBase = tempDir();
+  for (const d of ['data', 'init', 'pretrain', 'sft']) symlinkSync(join(base, d), join(longBase, d));
+  symlinkSync(join(lc, 'longctx'), join(longBase, 'longctx'));
+  const lrOut = tempDir();
+  const lr = runCli(['experiment', 'run', 'longreward', '--out', lrOut, '--quick', '--base', longBase, '--quiet'], { timeoutMs: 300_000 });
+  assert.equal(lr.code, 0, lr.stderr);
+  const pairsCfg = JSON.parse(readFileSync(join(lrOut, 'pairs', 'arm.json'), 'utf8')).config;
+  assert.equal(pairsCfg.policy, join(longBase, 'longctx', 'final'));
+  assert.equal(pairsCfg.policy_doc_tokens, 1024 - 256); // quick: a 1,024-token context
+  assert.equal(pairsCfg.visit_style, 'pair');
+  assert.match(JSON.parse(readFileSync(join(lrOut, 'result.json'), 'utf8')).notes.join(' '), /long-context model/);
+
   // --base without what an experiment needs is one clear error
   const empty = tempDir();
   const bad = runCli(['experiment', 'run', 'exo-vs-dpo', '--out', tempDir(), '--quick', '--base', empty]);

@@ -59,6 +59,12 @@ export function pipelineArtifacts(dir: string, needs: Experiment['needs']): Base
   for (const [p, what] of required) {
     if (!existsSync(p)) throw new ConfigError(`--base ${dir}: expected ${what} at ${p}, found nothing; run \`glmkit pipeline --out ${dir}\` (with --until align or later when a reward model is needed) or leave out --base`);
   }
+  const longctx = join(dir, 'longctx');
+  if (existsSync(join(longctx, 'final', 'config.json'))) {
+    // the stage's settings say the context and how its documents write visits (runs before visit styles wrote sentences)
+    const { settings } = JSON.parse(readFileSync(join(longctx, 'longctx_state.json'), 'utf8')) as { settings: { length: number; visit_style?: 'sentence' | 'pair' } };
+    a.longctx = { dir: join(longctx, 'final'), length: settings.length, visitStyle: settings.visit_style ?? 'sentence' };
+  }
   return a;
 }
 

@@ -43,6 +43,8 @@ export interface BaseArtifacts {
   sftDir: string;
   /** the pipeline's reward model (present when the experiment needs stage 'reward') */
   rewardDir: string;
+  /** the long-context model, when the base ran the long-context stage (`--long-context L`) */
+  longctx?: { dir: string; length: number; visitStyle: 'sentence' | 'pair' };
 }
 
 export interface ExperimentContext {

@@ -69,6 +69,11 @@ export interface LongContextSettings {
 /** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
 const EVAL_ROOM = 256;
 
+/** The document target of the stage's evaluation items at context L (the question, template and answer fit beside it). */
+export function longEvalDocTokens(L: number): number {
+  return L - EVAL_ROOM;
+}
+
 /** The retrieval warm-up: chats per step, document tokens, questions per document (first + follow-ups), tokens per chat. */
 const RETRIEVAL = { batch: 4, minTokens: 150, maxTokens: 400, followUps: 11, seqLen: 1400 } as const;
 
@@ -188,7 +193,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
     switch (step) {
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
-        const docTokens = L - EVAL_ROOM; // question, template and the answer fit in L
+        const docTokens = longEvalDocTokens(L);
         const trainMax = Math.max(Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups)); // training documents leave room for the follow-ups
         // after a curriculum the SFT documents start where its last band ended
         const sftMin = s.curriculum_steps > 0 ? bands[bands.length - 1].maxTokens : Math.floor(L / 4);

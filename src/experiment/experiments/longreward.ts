@@ -7,8 +7,10 @@
  * held-out longdoc questions greedily. Deciding claims (paired bootstrap over questions, DPO - SFT):
  * gold faithfulness and gold overall reward rise; short-context accuracy (world rl test prompts:
  * arithmetic and world questions) does not drop by more than 0.05. Also reported: how often the
- * judge's best-vs-worst order agrees with gold's. Until the long-context stage is in the base recipe,
- * the SFT model is the base pipeline's (512 positions), so documents are sized to fit it.
+ * judge's best-vs-worst order agrees with gold's. The policy is the base's long-context model when
+ * the base ran the long-context stage (`--long-context L`: documents as long as the stage's own
+ * evaluation, L - 256 tokens, visits written the stage's way), else the base SFT model (512
+ * positions, documents of `doc_tokens`). The judge reads chunks, so it stays a 512-position model.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +29,7 @@ import { LocalJudge } from '../../rewards/longreward/judge.js';
 import { scorePairs, type ScorePrompt } from '../../rewards/longreward/pairs.js';
 import { LongRewardScorer } from '../../rewards/longreward/scorer.js';
 import { trainWorldJudge } from '../../rewards/longreward/train-judge.js';
+import { longEvalDocTokens } from '../../pipeline/longctx-stage.js';
 import { judgeItem } from '../../rewards/longreward/world-judge.js';
 import { pairedBootstrap, verdictOf } from '../stats.js';
 import type { ArmResult, Comparison, Experiment, ExperimentContext, ScoreRow } from '../types.js';
@@ -46,6 +49,8 @@ interface Settings extends Record<string, unknown> {
   sft_loss_weight: number;
   learning_rate: number;
   max_new_tokens: number;
+  /** answer budget of the long-context policy on long documents (the stage's) */
+  long_max_new_tokens: number;
   faith_chunk_tokens: number;
   comp_chunk_tokens: number;
   top_k: number;
@@ -59,8 +64,8 @@ const BUDGETS = { ratingTokens: 24, listTokens: 64, supportTokens: 24 };
 type Metrics = { longdoc_faithfulness: number; longdoc_overall: number; longdoc_correct: number; short_accuracy: number };
 
 /** Greedy answers of `policy` to the held-out longdoc and short prompts, scored by gold. */
-function evaluate(policy: GlmForCausalLM, tok: Tokenizer, docs: readonly LongdocRecord[], short: readonly RlRecord[], maxNewTokens: number): ArmResult<Metrics> {
-  const long = rollout(policy, tok, docs.map((d) => [d.messages[0]]), { maxNewTokens, temperature: 0, batchSize: 8 });
+function evaluate(policy: GlmForCausalLM, tok: Tokenizer, docs: readonly LongdocRecord[], short: readonly RlRecord[], longTokens: number, maxNewTokens: number): ArmResult<Metrics> {
+  const long = rollout(policy, tok, docs.map((d) => [d.messages[0]]), { maxNewTokens: longTokens, temperature: 0, batchSize: 8 });
   const rows: ScoreRow[] = long.map((r, i) => {
     const g = scoreLongdocAnswer(docs[r.promptIndex], r.parsed.content ?? r.text);
     return { split: 'longdoc', prompt: i, kind: docs[r.promptIndex].kind, faithfulness: g.faithfulness, overall: g.overall, correct: g.correctness };
@@ -85,7 +90,7 @@ export const longreward: Experiment = {
   minutes: { alone: 120, withBase: 75 },
   needs: 'sft',
   settings(quick) {
-    const common = { doc_tokens: 300, beta: 0.1, sft_loss_weight: 0.1, learning_rate: 2e-5, faith_chunk_tokens: 48, comp_chunk_tokens: 240, top_k: 3, resamples: 2000 };
+    const common = { doc_tokens: 300, long_max_new_tokens: 160, beta: 0.1, sft_loss_weight: 0.1, learning_rate: 2e-5, faith_chunk_tokens: 48, comp_chunk_tokens: 240, top_k: 3, resamples: 2000 };
     return quick
       ? { ...common, judge_docs: 2, judge_eval_docs: 1, judge_steps: 2, train_docs: 3, k: 3, test_docs: 4, short_prompts: 4, dpo_steps: 2, dpo_batch: 2, max_new_tokens: 16 }
       : { ...common, judge_docs: 300, judge_eval_docs: 30, judge_steps: 400, train_docs: 200, k: 5, test_docs: 120, short_prompts: 120, dpo_steps: 100, dpo_batch: 8, max_new_tokens: 64 };
@@ -97,37 +102,45 @@ export const longreward: Experiment = {
     const countTokens = (s: string) => tok.encode(s).length;
     const seed = S.seeds[0] ?? 0;
     const chunking = { faithChunkTokens: S.faith_chunk_tokens, compChunkTokens: S.comp_chunk_tokens, topK: S.top_k };
+    // the policy: the base's long-context model when there is one (its documents, context and answer budget), else the SFT model
+    const long = base.longctx;
+    const policyDir = long?.dir ?? base.sftDir;
+    const docTokens = long ? longEvalDocTokens(long.length) : S.doc_tokens;
+    const maxLen = long?.length ?? 512;
+    const answerTokens = long ? S.long_max_new_tokens : S.max_new_tokens;
+    const visitStyle = long?.visitStyle ?? 'sentence';
+    const policyKeys = long ? { policy: policyDir, policy_doc_tokens: docTokens, visit_style: visitStyle } : {};
     const common = { base: base.dir, seed, doc_tokens: S.doc_tokens };
-    const judge = await ctx.arm('judge', { ...common, judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
-      const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens: S.doc_tokens, seed, worldSeed: 0, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
+    const judge = await ctx.arm('judge', { ...common, ...(long ? { visit_style: visitStyle } : {}), judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
+      const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens: S.doc_tokens, seed, worldSeed: 0, visitStyle, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
       const a = rep.agreement;
       return { metrics: { judge: rep.judge, spearman_reward: a.spearman.reward, spearman_faithfulness: a.spearman.faithfulness, support_accuracy: a.support_accuracy, failure_rate: a.failure_rate, order_agreement: a.order_agreement }, scores: [] };
     });
-    const trainDocs = generateWorldTask('longdoc', { n: S.train_docs, seed: seed + 10, docTokens: S.doc_tokens, split: 'train', countTokens });
-    const testDocs = generateWorldTask('longdoc', { n: S.test_docs, seed: seed + 20, docTokens: S.doc_tokens, split: 'test', countTokens });
+    const trainDocs = generateWorldTask('longdoc', { n: S.train_docs, seed: seed + 10, docTokens, split: 'train', countTokens, longdocVisitStyle: visitStyle });
+    const testDocs = generateWorldTask('longdoc', { n: S.test_docs, seed: seed + 20, docTokens, split: 'test', countTokens, longdocVisitStyle: visitStyle });
     const short = generateWorldTask('rl', { n: S.short_prompts, seed: seed + 30, split: 'test', difficulty: [1] });
-    const pairsArm = await ctx.arm('pairs', { ...common, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
+    const pairsArm = await ctx.arm('pairs', { ...common, ...policyKeys, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
       const scorer = new LongRewardScorer(new JudgeCaller(LocalJudge.fromDir(judge.metrics.judge as string), { cacheDir: join(dir, 'judge-cache') }), null, { ...chunking, countTokens, ...BUDGETS });
       const prompts: ScorePrompt[] = trainDocs.map((r, i) => ({ prompt: [r.messages[0]], ...judgeItem(r, ''), record: r, line: i + 1 }));
       const out = join(dir, 'pairs.jsonl');
       mkdirSync(dir, { recursive: true });
-      const sum = await scorePairs(loadCausalLM(base.sftDir).eval(), tok, scorer, prompts, { k: S.k, minScored: S.k, maxNewTokens: S.max_new_tokens, temperature: 1, seed, out, log: ctx.log });
+      const sum = await scorePairs(loadCausalLM(policyDir).eval(), tok, scorer, prompts, { k: S.k, minScored: S.k, maxNewTokens: answerTokens, temperature: 1, seed, out, log: ctx.log });
       const rows = existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { gold_chosen: number; gold_rejected: number }) : [];
       const agree = rows.filter((p) => p.gold_chosen !== p.gold_rejected);
       return { metrics: { ...sum, file: out, order_agreement: agree.length ? agree.filter((p) => p.gold_chosen > p.gold_rejected).length / agree.length : NaN, order_pairs: agree.length }, scores: [] };
     });
-    const sft = await ctx.arm('sft', { ...common, test_docs: S.test_docs, short_prompts: S.short_prompts, max_new_tokens: S.max_new_tokens }, async () => evaluate(loadCausalLM(base.sftDir), tok, testDocs, short, S.max_new_tokens));
-    const dpo = await ctx.arm('longreward-dpo', { ...common, pairs: pairsArm.metrics.pairs, dpo_steps: S.dpo_steps, beta: S.beta, sft_loss_weight: S.sft_loss_weight, test_docs: S.test_docs, short_prompts: S.short_prompts }, async (dir) => {
-      const policy = loadCausalLM(base.sftDir);
+    const sft = await ctx.arm('sft', { ...common, ...policyKeys, test_docs: S.test_docs, short_prompts: S.short_prompts, max_new_tokens: S.max_new_tokens, ...(long ? { long_max_new_tokens: answerTokens } : {}) }, async () => evaluate(loadCausalLM(policyDir), tok, testDocs, short, answerTokens, S.max_new_tokens));
+    const dpo = await ctx.arm('longreward-dpo', { ...common, ...policyKeys, pairs: pairsArm.metrics.pairs, dpo_steps: S.dpo_steps, beta: S.beta, sft_loss_weight: S.sft_loss_weight, test_docs: S.test_docs, short_prompts: S.short_prompts }, async (dir) => {
+      const policy = loadCausalLM(policyDir);
       if ((pairsArm.metrics.pairs as number) > 0) {
         const data = join(dir, 'pairs.jsonl');
         mkdirSync(dir, { recursive: true });
         copyFileSync(pairsArm.metrics.file as string, data);
-        const { pairs } = loadPreferenceData(data, tok, { maxLen: 512 });
-        const cfg = resolveConfig(dpoSchema, { object: { model: base.sftDir, data, out: join(dir, 'train'), beta: S.beta, rpo_alpha: S.sft_loss_weight, max_steps: S.dpo_steps, per_device_train_batch_size: S.dpo_batch, learning_rate: S.learning_rate, max_seq_length: 512, seed, quiet: true, save_steps: 0 }, objectSource: 'longreward' });
-        if (pairs.length > 0) await new DpoTrainer(cfg, policy, loadCausalLM(base.sftDir), tok, pairs, null).train();
+        const { pairs } = loadPreferenceData(data, tok, { maxLen });
+        const cfg = resolveConfig(dpoSchema, { object: { model: policyDir, data, out: join(dir, 'train'), beta: S.beta, rpo_alpha: S.sft_loss_weight, max_steps: S.dpo_steps, per_device_train_batch_size: S.dpo_batch, learning_rate: S.learning_rate, max_seq_length: maxLen, seed, quiet: true, save_steps: 0 }, objectSource: 'longreward' });
+        if (pairs.length > 0) await new DpoTrainer(cfg, policy, loadCausalLM(policyDir), tok, pairs, null).train();
       }
-      return evaluate(policy, tok, testDocs, short, S.max_new_tokens);
+      return evaluate(policy, tok, testDocs, short, answerTokens, S.max_new_tokens);
     });
     const cmp = (metric: string, split: string, key: string, margin: number, decides: boolean): Comparison => {
       const r = pairedBootstrap(column(dpo, split, key), column(sft, split, key), { resamples: S.resamples, seed: 0 });
@@ -145,7 +158,9 @@ export const longreward: Experiment = {
       `Judge: ${S.judge_steps} SFT steps on transcripts of ${S.judge_docs} world documents; on ${S.judge_eval_docs} held-out documents its reward has Spearman ${f(j.spearman_reward)} with gold (faithfulness ${f(j.spearman_faithfulness)}), support-label accuracy ${f(j.support_accuracy)}, failure rate ${f(j.failure_rate)}.`,
       `Pairs: ${p.pairs} of ${p.prompts} train questions (${p.dropped_few_scored} with fewer than ${S.k} scored answers, ${p.dropped_ties} ties, ${p.dropped_too_long} too long); the judge's best-vs-worst order agrees with gold on ${f(p.order_agreement)} of ${p.order_pairs} pairs with a gold difference.`,
       (p.pairs as number) > 0 ? `DPO: beta ${S.beta}, SFT loss weight ${S.sft_loss_weight}, ${S.dpo_steps} steps.` : 'DPO: no pairs survived, so the DPO arm is the SFT model (differences are 0 by construction).',
-      'The SFT model is the base pipeline\'s (512 positions; documents of about ' + S.doc_tokens + ' tokens) until the long-context stage is in the base recipe.',
+      long
+        ? `The policy ("sft" arm) is the base's long-context model (${policyDir}, ${long.length} positions; documents of about ${docTokens} tokens, visits written the ${visitStyle} way); the judge is trained from the base SFT model on documents of ${S.doc_tokens} tokens and reads the long documents in chunks.`
+        : `The policy ("sft" arm) is the base SFT model (512 positions; documents of about ${S.doc_tokens} tokens): the base ran no long-context stage.`,
     ];
     return { settings: S, arms: { judge: j, pairs: p, sft: sft.metrics, 'longreward-dpo': dpo.metrics }, comparisons, plots: [], notes };
   },

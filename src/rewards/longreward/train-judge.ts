@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
-import { generateWorldTask, writeJsonl } from '../../data/world/index.js';
+import { generateWorldTask, writeJsonl, type VisitStyle } from '../../data/world/index.js';
 import type { LongdocRecord } from '../../data/world/longdoc.js';
 import { WorldRng } from '../../data/world/rng.js';
 import { loadCausalLM } from '../../models/glm/checkpoint.js';
@@ -27,6 +27,8 @@ export interface TrainJudgeOptions {
   docTokens: number;
   seed: number;
   worldSeed: number;
+  /** how the world documents write visits (default sentence; the policy's documents' style) */
+  visitStyle?: VisitStyle;
   chunking: { faithChunkTokens: number; compChunkTokens: number; topK: number };
   /** token budgets of the judge's answers (default the scorer's) */
   budgets?: Pick<ScorerOptions, 'ratingTokens' | 'listTokens' | 'supportTokens'>;
@@ -65,7 +67,7 @@ export async function trainWorldJudge(o: TrainJudgeOptions): Promise<TrainJudgeR
   let judgeDir = o.model;
   const report: Partial<TrainJudgeReport> = {};
   if (o.sft) {
-    const recs = generateWorldTask('longdoc', { n: o.docs, seed: o.seed, worldSeed: o.worldSeed, docTokens: o.docTokens, split: 'train', countTokens });
+    const recs = generateWorldTask('longdoc', { n: o.docs, seed: o.seed, worldSeed: o.worldSeed, docTokens: o.docTokens, split: 'train', countTokens, longdocVisitStyle: o.visitStyle });
     const { answers, recordOf } = candidateSet(recs, o.answersPerDoc, o.seed);
     const chats = [];
     for (const [i, r] of recs.entries()) chats.push(...(await judgeTranscripts(r, answers.filter((_, j) => recordOf[j] === i), chunking)));
@@ -79,7 +81,7 @@ export async function trainWorldJudge(o: TrainJudgeOptions): Promise<TrainJudgeR
     judgeDir = join(r.out, 'final');
     Object.assign(report, { transcripts: chats.length, dropped_long: dropped, steps: r.steps, loss: r.finalLoss });
   }
-  const held = generateWorldTask('longdoc', { n: o.evalDocs, seed: o.seed + 1, worldSeed: o.worldSeed, docTokens: o.docTokens, split: 'test', countTokens });
+  const held = generateWorldTask('longdoc', { n: o.evalDocs, seed: o.seed + 1, worldSeed: o.worldSeed, docTokens: o.docTokens, split: 'test', countTokens, longdocVisitStyle: o.visitStyle });
   const { answers, recordOf } = candidateSet(held, o.answersPerDoc, o.seed + 1);
   const scorer = new LongRewardScorer(new JudgeCaller(LocalJudge.fromDir(judgeDir), { cacheDir: join(o.out, 'judge-cache') }), null, { ...chunking, ...o.budgets });
   const scores = await scorer.score(answers.map((a, i) => judgeItem(held[recordOf[i]], a)));
