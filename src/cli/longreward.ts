@@ -42,6 +42,7 @@ export const judgeSchema = {
   rating_tokens: field('int', 256, 'judge tokens per rating answer (helpfulness, logicality, coverage)', { min: 1 }),
   list_tokens: field('int', 384, 'judge tokens per list answer (statements, extracted information)', { min: 1 }),
   support_tokens: field('int', 32, 'judge tokens per support judgment', { min: 1 }),
+  info_tokens: field('int', 0, 'most tokens of extracted information a coverage rating sees: beyond it the items least relevant to the question are left out (0 = no bound; a local judge always cuts to its context)', { min: 0 }),
 };
 
 type JudgeValues = { [K in keyof typeof judgeSchema]: (typeof judgeSchema)[K]['default'] };
@@ -78,7 +79,7 @@ export function openScorer(cmd: string, v: JudgeValues, defaultCache: string): L
     }
   }
   const caller = new JudgeCaller(judge, { cacheDir: v.cache || defaultCache, maxAttempts: v.judge_attempts });
-  return new LongRewardScorer(caller, new ChunkRetriever(embedder), { faithChunkTokens: v.faith_chunk_tokens, topK: v.top_k, compChunkTokens: v.comp_chunk_tokens, ratingTokens: v.rating_tokens, listTokens: v.list_tokens, supportTokens: v.support_tokens });
+  return new LongRewardScorer(caller, new ChunkRetriever(embedder), { faithChunkTokens: v.faith_chunk_tokens, topK: v.top_k, compChunkTokens: v.comp_chunk_tokens, ratingTokens: v.rating_tokens, listTokens: v.list_tokens, supportTokens: v.support_tokens, ...(v.info_tokens > 0 ? { infoTokens: v.info_tokens } : {}) });
 }
 
 const scoreSchema = {

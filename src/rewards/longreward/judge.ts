@@ -37,6 +37,8 @@ export interface Judge {
   readonly source: string;
   /** Tokens of a text under the judge's tokenizer, when it has one here (local judges). */
   countTokens?(text: string): number;
+  /** Whether a request of `maxTokens` new tokens fits the judge's context, when it is known here (local judges). */
+  fits?(messages: ChatMessage[], maxTokens: number): boolean;
   /**
    * Answers the requests; `onReply` sees each answer as it arrives (the caller caches it), so an
    * interrupted batch keeps what was answered. Throws JudgeUnavailableError when the judge cannot be reached.
@@ -177,6 +179,10 @@ export class LocalJudge implements Judge {
 
   countTokens(text: string): number {
     return this.tokenizer.encode(text).length;
+  }
+
+  fits(messages: ChatMessage[], maxTokens: number): boolean {
+    return renderPromptIds(this.tokenizer, messages, this.opts.thinking ?? false).length + maxTokens <= this.model.config.maxPositionEmbeddings;
   }
 
   async complete(reqs: readonly JudgeRequest[], onReply?: (i: number, r: JudgeReply) => void): Promise<JudgeReply[]> {

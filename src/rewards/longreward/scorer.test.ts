@@ -9,7 +9,7 @@ import { JudgeCaller } from './caller.js';
 import { bm25Scores, chunkDocument, ChunkRetriever, topKInOrder } from './chunks.js';
 import { HttpJudge, JudgeUnavailableError, chatCompletionsUrl } from './judge.js';
 import { parseList, parseRating, parseSupport } from './prompts.js';
-import { LongRewardScorer, type ScoreItem } from './scorer.js';
+import { LongRewardScorer, fitInfo, type ScoreItem } from './scorer.js';
 import type { SentenceEmbedder } from '../../embed/encoder.js';
 
 test('parsers: last [[n]] in 0..10, lists or the explicit empty answer, support labels', () => {
@@ -149,4 +149,29 @@ test('a support budget shorter than the longest label is refused up front, namin
   assert.throws(() => new LongRewardScorer(caller, null, { countTokens: perChar, supportTokens: 12 }), (e: unknown) => e instanceof ConfigError && /--support-tokens >= 24/.test(e.message) && /Partially supported/.test(e.message));
   assert.doesNotThrow(() => new LongRewardScorer(caller, null, { countTokens: perChar, supportTokens: 24 }));
   assert.doesNotThrow(() => new LongRewardScorer(caller, null, {})); // characters / 4: the default 32 holds every label
+});
+
+test('coverage information longer than the judge takes: the items least relevant to the question are left out, in document order, and counted', async () => {
+  const lines = ['- [0-10%] Person3 visited Town1 on day 4.', '- [10-20%] Person7 visited Town2 on day 8.', '- [20-30%] Person9 owns a lamp.', '- [30-40%] Person5 is 30 years old.'];
+  const q = 'Which town did Person7 visit on day 8?';
+  assert.deepEqual(fitInfo(lines, q, () => true), lines);
+  // room for two lines: the two that share most words with the question, in document order
+  assert.deepEqual(fitInfo(lines, q, (t) => t.split('\n').length <= 2), [lines[0], lines[1]]);
+  assert.deepEqual(fitInfo(lines, q, () => false), lines, 'nothing fits: all go, and the request fails as too long');
+  // through the scorer: each chunk yields one item, and infoTokens bounds what the coverage rating sees
+  let n = 0;
+  const { server, url, requests } = await fakeJudge((kind) => (kind === 'extract' ? { content: n++ === 2 ? '- Person7 visited Town2 on day 8.' : `- Person${20 + n} owns a lamp.` } : { content: good(kind) }));
+  try {
+    const caller = new JudgeCaller(new HttpJudge(url, { model: 'judge' }), { cacheDir: null });
+    const [s] = await new LongRewardScorer(caller, null, { faithChunkTokens: 30, compChunkTokens: 60, infoTokens: 12 }).score(items.slice(0, 1));
+    const of = chunkDocument(DOC, 60, (t) => Math.ceil(t.length / 4)).length;
+    assert.ok(of >= 3);
+    assert.deepEqual(s.rationale.completeness_info, { kept: 1, of });
+    const coverage = requests.find((r) => r.messages[0].content.startsWith('Rate from 0 to 10'))!.messages[0].content as string;
+    assert.match(coverage, /Person7 visited Town2 on day 8/);
+    assert.doesNotMatch(coverage, /owns a lamp/);
+    assert.equal(s.completeness, 6);
+  } finally {
+    server.close();
+  }
 });

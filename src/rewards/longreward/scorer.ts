@@ -7,13 +7,16 @@
  *                  of ~128 tokens by similarity, in document order, go to a support judgment
  *                  (1 / 0.5 / 0); score = 10 x mean (10 when the answer states nothing);
  *   completeness — the judge extracts the question-relevant information from each large chunk
- *                  (~4096 tokens, labelled with its position), then rates how well the answer covers it.
+ *                  (~4096 tokens, labelled with its position), then rates how well the answer covers it;
+ *                  when the collected information does not fit the judge's context (a local judge
+ *                  says so; `infoTokens` bounds it for any judge), the items least relevant to the
+ *                  question (BM25) are left out until it fits, and the rationale says how many.
  * All calls of a round go to the judge together (batched by the local judge, in parallel over HTTP).
  * A dimension whose calls failed is null with the reason in `failures`; the reward is then null too.
  */
 import { ConfigError } from '../../errors.js';
 import { JudgeCaller, type CallOutcome, type CallSpec } from './caller.js';
-import { type Chunk, ChunkRetriever, chunkDocument } from './chunks.js';
+import { type Chunk, ChunkRetriever, bm25Scores, chunkDocument } from './chunks.js';
 import {
   NO_RELEVANT, NO_STATEMENTS, SUPPORT_LABELS, coveragePrompt, extractPrompt, helpfulnessPrompt, logicalityPrompt, parseList, parseRating, parseSupport, statementsPrompt, supportPrompt,
 } from './prompts.js';
@@ -40,6 +43,8 @@ export interface LongRewardScore {
     logicality?: string;
     statements?: { statement: string; support: number | null }[];
     completeness?: string;
+    /** extracted items the coverage rating saw, of all, when some were left out to fit the judge */
+    completeness_info?: { kept: number; of: number };
   };
 }
 
@@ -56,12 +61,39 @@ export interface ScorerOptions {
   ratingTokens?: number;
   listTokens?: number;
   supportTokens?: number;
+  /** most tokens of collected information in a coverage request (default: no bound beyond the judge's context) */
+  infoTokens?: number;
 }
 
 /** The information the coverage rating sees: each extracted item labelled with its chunk's position. */
 export function collectInfo(chunks: readonly Chunk[], lists: readonly (readonly string[])[]): string {
-  const lines = lists.flatMap((items, i) => items.map((v) => `- [${chunks[i].position}] ${v}`));
+  return infoText(infoLines(chunks, lists));
+}
+
+function infoLines(chunks: readonly Chunk[], lists: readonly (readonly string[])[]): string[] {
+  return lists.flatMap((items, i) => items.map((v) => `- [${chunks[i].position}] ${v}`));
+}
+
+function infoText(lines: readonly string[]): string {
   return lines.length > 0 ? lines.join('\n') : `${NO_RELEVANT} was found in the document.`;
+}
+
+/**
+ * The information lines that fit: all when `fits` accepts them, else the fewest drops of the lines
+ * least relevant to the question (BM25; ties: later lines first), kept in document order. When not
+ * even one line fits, all are returned (the request then fails as too long, and says so).
+ */
+export function fitInfo(lines: readonly string[], question: string, fits: (info: string) => boolean): string[] {
+  if (fits(infoText(lines))) return [...lines];
+  const scores = bm25Scores(question, lines);
+  const worstFirst = lines.map((_, i) => i).sort((a, b) => scores[a] - scores[b] || b - a);
+  const keep = new Set(lines.map((_, i) => i));
+  for (const i of worstFirst) {
+    keep.delete(i);
+    const kept = lines.filter((_, j) => keep.has(j));
+    if (kept.length > 0 && fits(infoText(kept))) return kept;
+  }
+  return [...lines];
 }
 
 const charCount = (s: string) => Math.ceil(s.length / 4);
@@ -108,19 +140,21 @@ export class LongRewardScorer {
     }
     const o1 = await this.caller.callAll(r1);
     // the collected information of each group (or the failures of its extraction)
-    const info = new Map<string, { text: string } | { error: string }>();
+    const info = new Map<string, { lines: string[] } | { error: string }>();
     groupList.forEach((g, gi) => {
       const outs = o1.slice(extractAt[gi], extractAt[gi] + g.chunks.length) as CallOutcome<string[]>[];
       const bad = outs.find((x) => !x.ok);
       if (bad && !bad.ok) info.set(groupOf(g.item), { error: bad.error });
       else {
-        info.set(groupOf(g.item), { text: collectInfo(g.chunks, outs.map((x) => (x.ok ? x.value : []))) });
+        info.set(groupOf(g.item), { lines: infoLines(g.chunks, outs.map((x) => (x.ok ? x.value : []))) });
       }
     });
     // round 2: support judgments and coverage ratings
     const r2: CallSpec<number>[] = [];
     const supportAt: { start: number; statements: string[] }[] = [];
     const coverageAt: (number | null)[] = [];
+    const coverageKept: { kept: number; of: number }[] = [];
+    const judge = this.caller.judge;
     const faithChunks = new Map<string, Chunk[]>();
     const queries: { query: string; chunks: Chunk[] }[] = [];
     items.forEach((it, i) => {
@@ -140,9 +174,12 @@ export class LongRewardScorer {
         r2.push({ kind: 'support', messages: supportPrompt(s, context), maxTokens: st, parse: parseSupport });
       }
       const inf = info.get(groupOf(it))!;
-      if ('text' in inf) {
+      if ('lines' in inf) {
+        const fits = (text: string) => (o.infoTokens === undefined || this.count(text) <= o.infoTokens) && (judge.fits?.(coveragePrompt(it.question, text, it.answer), rt) ?? true);
+        const kept = fitInfo(inf.lines, it.question, fits);
+        coverageKept[i] = { kept: kept.length, of: inf.lines.length };
         coverageAt.push(r2.length);
-        r2.push(rating('coverage', coveragePrompt(it.question, inf.text, it.answer)));
+        r2.push(rating('coverage', coveragePrompt(it.question, infoText(kept), it.answer)));
       } else coverageAt.push(null);
     });
     const o2 = await this.caller.callAll(r2);
@@ -176,6 +213,7 @@ export class LongRewardScorer {
       else {
         completeness = num(o2[ci], 'completeness');
         if (o2[ci].ok) rationale.completeness = (o2[ci] as { raw: string }).raw;
+        if (coverageKept[i].kept < coverageKept[i].of) rationale.completeness_info = coverageKept[i];
       }
       const dims = [helpfulness, logicality, faithfulness, completeness];
       const reward = dims.every((d) => d !== null) ? (dims as number[]).reduce((a, b) => a + b, 0) / 4 : null;
