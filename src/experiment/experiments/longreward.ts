@@ -10,7 +10,8 @@
  * judge's best-vs-worst order agrees with gold's. The policy is the base's long-context model when
  * the base ran the long-context stage (`--long-context L`: documents as long as the stage's own
  * evaluation, L - 256 tokens, visits written the stage's way), else the base SFT model (512
- * positions, documents of `doc_tokens`). The judge reads chunks, so it stays a 512-position model.
+ * positions, documents of `doc_tokens`). The judge reads chunks, so it stays a 512-position model,
+ * trained on documents of the policy's length.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,8 +112,10 @@ export const longreward: Experiment = {
     const visitStyle = long?.visitStyle ?? 'sentence';
     const policyKeys = long ? { policy: policyDir, policy_doc_tokens: docTokens, visit_style: visitStyle } : {};
     const common = { base: base.dir, seed, doc_tokens: S.doc_tokens };
-    const judge = await ctx.arm('judge', { ...common, ...(long ? { visit_style: visitStyle } : {}), judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
-      const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens: S.doc_tokens, seed, worldSeed: 0, visitStyle, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
+    // the judge trains on documents like those it judges (its support contexts are chunks retrieved from them)
+    const judgeDocTokens = long ? docTokens : S.doc_tokens;
+    const judge = await ctx.arm('judge', { ...common, ...(long ? { visit_style: visitStyle, judge_doc_tokens: judgeDocTokens } : {}), judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
+      const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens: judgeDocTokens, seed, worldSeed: 0, visitStyle, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
       const a = rep.agreement;
       return { metrics: { judge: rep.judge, spearman_reward: a.spearman.reward, spearman_faithfulness: a.spearman.faithfulness, support_accuracy: a.support_accuracy, failure_rate: a.failure_rate, order_agreement: a.order_agreement }, scores: [] };
     });
@@ -159,7 +162,7 @@ export const longreward: Experiment = {
       `Pairs: ${p.pairs} of ${p.prompts} train questions (${p.dropped_few_scored} with fewer than ${S.k} scored answers, ${p.dropped_ties} ties, ${p.dropped_too_long} too long); the judge's best-vs-worst order agrees with gold on ${f(p.order_agreement)} of ${p.order_pairs} pairs with a gold difference.`,
       (p.pairs as number) > 0 ? `DPO: beta ${S.beta}, SFT loss weight ${S.sft_loss_weight}, ${S.dpo_steps} steps.` : 'DPO: no pairs survived, so the DPO arm is the SFT model (differences are 0 by construction).',
       long
-        ? `The policy ("sft" arm) is the base's long-context model (${policyDir}, ${long.length} positions; documents of about ${docTokens} tokens, visits written the ${visitStyle} way); the judge is trained from the base SFT model on documents of ${S.doc_tokens} tokens and reads the long documents in chunks.`
+        ? `The policy ("sft" arm) is the base's long-context model (${policyDir}, ${long.length} positions; documents of about ${docTokens} tokens, visits written the ${visitStyle} way); the judge is trained from the base SFT model on documents of that length (its 512-token requests hold chunks of them).`
         : `The policy ("sft" arm) is the base SFT model (512 positions; documents of about ${S.doc_tokens} tokens): the base ran no long-context stage.`,
     ];
     return { settings: S, arms: { judge: j, pairs: p, sft: sft.metrics, 'longreward-dpo': dpo.metrics }, comparisons, plots: [], notes };
