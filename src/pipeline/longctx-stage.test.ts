@@ -70,18 +70,23 @@ test('follow-ups: one document, several answers, in the chat and in the packed p
   assert.throws(() => packLongSequences([r, r], shorts.slice(0, 2), tok, 8192), (e: unknown) => e instanceof ConfigError && /too few/.test(e.message));
 });
 
-test('quick stage: extends, reports, resumes, refuses other settings', async () => {
-  const base = tempDir('glmkit-longctx-');
+/** A pipeline-like folder for the stage: data/ (pretrain, sft, level-2 arithmetic) and a 1-layer tiny "SFT" model. */
+async function stageBase(prefix: string): Promise<{ base: string; data: string; sft: string }> {
+  const base = tempDir(prefix);
   const data = join(base, 'data');
   mkdirSync(data, { recursive: true });
   await writeJsonl(join(data, 'pretrain.jsonl'), docs.map((text) => ({ text })));
   await writeJsonl(join(data, 'sft.jsonl'), generateWorldTask('sft', { n: 20, seed: 2, split: 'train' }));
   await writeJsonl(join(data, 'eval_arith_l2.jsonl'), generateWorldTask('rl', { n: 40, seed: 3, split: 'test', difficulty: [2] }).filter((r) => r.task === 'arithmetic').slice(0, 4));
   const sft = join(base, 'sft', 'final');
-  const preset = loadPreset('tiny');
-  const model = new GlmForCausalLM({ ...preset, numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
+  const model = new GlmForCausalLM({ ...loadPreset('tiny'), numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
   saveModel(sft, model);
   saveTokenizer(tok, sft);
+  return { base, data, sft };
+}
+
+test('quick stage: extends, reports, resumes, refuses other settings', async () => {
+  const { base, data, sft } = await stageBase('glmkit-longctx-');
   const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, curriculum_steps: 0, pretrain_steps: 50, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'sentence' };
   const out = join(base, 'run');
   const logs: string[] = [];
@@ -118,16 +123,7 @@ test('curriculum bands: growing documents, follow-ups that fit the context', () 
 });
 
 test('quick stage with a curriculum and no long pre-training: each band starts from the last, the SFT from the last band', async () => {
-  const base = tempDir('glmkit-longctx-cur-');
-  const data = join(base, 'data');
-  mkdirSync(data, { recursive: true });
-  await writeJsonl(join(data, 'pretrain.jsonl'), docs.map((text) => ({ text })));
-  await writeJsonl(join(data, 'sft.jsonl'), generateWorldTask('sft', { n: 20, seed: 2, split: 'train' }));
-  await writeJsonl(join(data, 'eval_arith_l2.jsonl'), generateWorldTask('rl', { n: 40, seed: 3, split: 'test', difficulty: [2] }).filter((r) => r.task === 'arithmetic').slice(0, 4));
-  const sft = join(base, 'sft', 'final');
-  const model = new GlmForCausalLM({ ...loadPreset('tiny'), numHiddenLayers: 1, padTokenId: tok.requireId(EOS_TOKEN), eosTokenId: STOP_TOKENS.map((t) => tok.requireId(t)), bosTokenId: null }, { seed: 0 });
-  saveModel(sft, model);
-  saveTokenizer(tok, sft);
+  const { base, data, sft } = await stageBase('glmkit-longctx-cur-');
   const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, curriculum_steps: 300, pretrain_steps: 0, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.25, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'pair' };
   const out = join(base, 'run');
   const summary = await runLongContextStage({ out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: () => {} }, settings);
