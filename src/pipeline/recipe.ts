@@ -12,7 +12,7 @@ import { LEDGER_STYLES } from '../data/world/pretrain.js';
 export const longContextFields = {
   long_context: field('int', 0, 'after SFT, extend the model to this context length in tokens (e.g. 4096): continued pre-training with a larger rope_theta, then long-context SFT (0 = no long-context stage)', { min: 0 }),
   long_rope_theta: field('number', 0, 'rope_theta of the extended model (0 = theta * (L / L0)^(d / (d - 2)), the NTK-aware rule)', { min: 0 }),
-  long_retrieval_steps: field('int', 0, 'retrieval warm-up steps before the long pre-training: 4 chats a step, each a short document (150-400 tokens) with 12 questions on it, at the pre-training learning rate (0 = none)', { min: 0 }),
+  long_retrieval_steps: field('int', 0, 'retrieval warm-up steps before the curriculum and the long pre-training: 4 chats a step, each a short document (150-400 tokens) with 12 questions on it, at the pre-training learning rate (0 = none)', { min: 0 }),
   long_curriculum_steps: field('int', 0, 'steps of each length-curriculum band after the retrieval warm-up: 4 chats a step, documents of 0.2-0.4 L, then 0.4-0.7 L tokens, with a share of ordinary chats (--long-short-share); the SFT then trains on documents from 0.7 L (0 = no curriculum)', { min: 0 }),
   long_pretrain_steps: field('int', 150, 'long-context continued pre-training steps (0 = none)', { min: 0 }),
   long_pretrain_lr: field('number', 1e-3, 'long-context continued pre-training peak learning rate', { min: 0 }),

@@ -113,9 +113,8 @@ export const longreward: Experiment = {
     const policyKeys = long ? { policy: policyDir, policy_doc_tokens: docTokens, visit_style: visitStyle } : {};
     const common = { base: base.dir, seed, doc_tokens: S.doc_tokens };
     // the judge trains on documents like those it judges (its support contexts are chunks retrieved from them)
-    const judgeDocTokens = long ? docTokens : S.doc_tokens;
-    const judge = await ctx.arm('judge', { ...common, ...(long ? { visit_style: visitStyle, judge_doc_tokens: judgeDocTokens } : {}), judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
-      const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens: judgeDocTokens, seed, worldSeed: 0, visitStyle, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
+    const judge = await ctx.arm('judge', { ...common, ...(long ? { visit_style: visitStyle, judge_doc_tokens: docTokens } : {}), judge_docs: S.judge_docs, judge_eval_docs: S.judge_eval_docs, judge_steps: S.judge_steps, chunking, budgets: BUDGETS }, async (dir) => {
+      const rep = await trainWorldJudge({ model: base.sftDir, out: dir, docs: S.judge_docs, evalDocs: S.judge_eval_docs, answersPerDoc: 4, docTokens, seed, worldSeed: 0, visitStyle, chunking, budgets: BUDGETS, sft: { maxSteps: S.judge_steps, learningRate: 5e-4, batchSize: 8, maxSeqLength: 512 }, log: ctx.log });
       const a = rep.agreement;
       return { metrics: { judge: rep.judge, spearman_reward: a.spearman.reward, spearman_faithfulness: a.spearman.faithfulness, support_accuracy: a.support_accuracy, failure_rate: a.failure_rate, order_agreement: a.order_agreement }, scores: [] };
     });

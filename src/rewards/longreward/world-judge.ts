@@ -62,7 +62,10 @@ export function candidateAnswer(rng: WorldRng, r: LongdocRecord, kind: Candidate
     case 'no_box': return `${st.join(' ')} The answer is ${r.answer}.`;
     case 'rambling': return `${st.join(' ')} ${'I read the whole document very carefully. '.repeat(rng.int(10, 20))}${boxed(r.answer)}`;
     case 'irrelevant': {
-      const other = r.sentences.filter((s) => /^On day \d+, [A-Z][a-z]+ (visited )?[A-Z][a-z]+\.$/.test(s)); // visits stated by name (either visit style)
+      const other = r.sentences.filter((s) => { // visits stated by name (not by pronoun or alias), either visit style
+        const c = parseLongdocStatement(s);
+        return c?.type === 'fact' && c.fact.relation === 'visited';
+      });
       return `${other.length > 0 ? rng.pick(other) : ''} ${boxed(wrong(r.answer))}`.trim();
     }
   }
