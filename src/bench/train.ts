@@ -21,6 +21,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import { DataParallel } from '../trainers/base/data-parallel.js';
 import { lmShards } from '../trainers/base/shard-losses.js';
+import { withBufferPool } from '../tensor/buffer-pool.js';
 
 export interface BenchTrainOptions {
   preset?: string;
@@ -34,6 +35,8 @@ export interface BenchTrainOptions {
   dataParallel?: number;
   /** bf16 compute in the forward and backward GEMMs (the trainers' --mixed-precision bf16) */
   bf16Compute?: boolean;
+  /** false: every step allocates fresh buffers (the garbage collector's cost, for comparison); default: recycled (src/tensor/buffer-pool.ts) */
+  bufferPool?: boolean;
 }
 
 /**
@@ -68,10 +71,13 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const rows = Array.from({ length: B }, () => ({ ids: Int32Array.from({ length: T + 1 }, () => rng.int(cfg.vocabSize)), mask: new Uint8Array(0) }));
   const step = (): number => {
     const t = performance.now();
-    withBf16Compute(opts.bf16Compute ?? false, () => {
-      if (dp) dp.run(lmShards(rows, true, W, { padId: 0, lengthGroups: 1, accumulation: 1 }));
-      else model.forward(ids, { targets }).loss!.backward();
-    });
+    const run = () =>
+      withBf16Compute(opts.bf16Compute ?? false, () => {
+        if (dp) dp.run(lmShards(rows, true, W, { padId: 0, lengthGroups: 1, accumulation: 1 }));
+        else model.forward(ids, { targets }).loss!.backward();
+      });
+    if (opts.bufferPool === false) run();
+    else withBufferPool(run);
     opt.update();
     opt.zeroGrad();
     return (performance.now() - t) / 1000;
@@ -92,7 +98,7 @@ export async function benchTrain(opts: BenchTrainOptions, print: (line: string) 
   const mfu = modelGflops !== null && peak ? modelGflops / peak : null;
   const peakRssMb = +(process.resourceUsage().maxRSS / 1024).toFixed(1);
   const result = {
-    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, data_parallel: W, mixed_precision: opts.bf16Compute ? 'bf16' : 'no', backend: getBackend().describe(),
+    bench: 'train', impl: 'glmkit', preset, params: model.numParameters(), batch: B, seq_len: T, threads, data_parallel: W, mixed_precision: opts.bf16Compute ? 'bf16' : 'no', buffer_pool: opts.bufferPool !== false, backend: getBackend().describe(),
     step_ms_median: +(median * 1000).toFixed(1), step_ms_best: +(times[0] * 1000).toFixed(1), tokens_per_s: Math.round(tokensPerS), peak_rss_mb: peakRssMb,
     flops_per_token: fpt, model_gflops: modelGflops === null ? null : +modelGflops.toFixed(1),
     fma_peak_gflops: peak === null ? null : +peak.toFixed(1), mfu: mfu === null ? null : +mfu.toFixed(3),

@@ -23,6 +23,7 @@ const spec = {
     batch: field<number | null>('int', null, 'train: sequences per step (default 8; 1 with --seq-lens)', { nullable: true, min: 1 }),
     data_parallel: field('int', 1, 'train: split each step\'s batch over N threads, one model replica each (1 = one replica on the native pool)', { min: 1 }),
     steps: field<number | null>('int', null, 'train: timed steps (default 10, 2 with --quick)', { nullable: true, min: 1 }),
+    buffer_pool: field('boolean', true, 'train: recycle tensor buffers between steps (--no-buffer-pool: fresh buffers every step, as before; the garbage collector\'s cost)'),
     mixed_precision: choice(MIXED_PRECISION, 'no', 'train: bf16 compute in the forward and backward matrix products (float32 weights, gradients and sums), as the trainers\' --mixed-precision'),
     seq_lens: field<string | null>('string', null, 'train: time each of these lengths (e.g. 512,1024,2048,4096) in its own process and report tokens/s and peak RSS per length', { nullable: true }),
   },
@@ -51,7 +52,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       return 0;
     case 'train': {
       const bt = await import('../bench/train.js');
-      const trainOpts = { ...opts, preset: values.preset ?? undefined, batch: values.batch ?? undefined, steps: values.steps ?? undefined, dataParallel: values.data_parallel, bf16Compute: values.mixed_precision === 'bf16' };
+      const trainOpts = { ...opts, preset: values.preset ?? undefined, batch: values.batch ?? undefined, steps: values.steps ?? undefined, dataParallel: values.data_parallel, bf16Compute: values.mixed_precision === 'bf16', bufferPool: values.buffer_pool };
       if (values.seq_lens !== null) {
         bt.benchTrainSeqLens({ ...trainOpts, preset: values.preset ?? 'tiny', seqLens: bt.parseSeqLens(values.seq_lens) }, print);
         return 0;

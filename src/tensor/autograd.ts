@@ -8,6 +8,7 @@
 import { GlmkitError, ShapeError } from '../errors.js';
 import { fmt, shapesEqual } from './shape.js';
 import type { Tensor } from './tensor.js';
+import { poolActive, poolClock, poolOwns, poolRelease } from './buffer-pool.js';
 
 export interface GradNode {
   op: string;
@@ -80,6 +81,8 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, add: (a: Ten
 
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, grad);
+  const recycle = poolActive() ? new BufferRefs(order, root) : null;
+  recycle?.hold(grad);
   const prev = gradEnabled;
   gradEnabled = false;
   try {
@@ -91,6 +94,7 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, add: (a: Ten
       if (!t.node) {
         // A leaf: accumulate into .grad (a private copy, so later in-place updates are safe).
         t.grad = t.grad ? add(t.grad, g) : g.clone();
+        recycle?.drop(g);
         continue;
       }
       const node = t.node;
@@ -103,12 +107,62 @@ export function runBackward(root: Tensor, grad: Tensor | undefined, add: (a: Ten
           throw new ShapeError(`backward of ${node.op}: gradient for input ${j} has shape ${fmt(gx.shape)}, expected ${fmt(x.shape)}`);
         }
         const acc = grads.get(x);
-        grads.set(x, acc ? add(acc, gx) : gx);
+        recycle?.hold(gx);
+        if (acc) {
+          const sum = add(acc, gx);
+          recycle?.hold(sum);
+          recycle?.drop(acc);
+          recycle?.drop(gx);
+          grads.set(x, sum);
+        } else grads.set(x, gx);
       }
+      recycle?.drop(g);
       // Free the graph behind this tensor so activations can be collected.
       t.node = null;
     }
+    recycle?.releaseActivations();
   } finally {
     gradEnabled = prev;
+  }
+}
+
+/**
+ * Which pooled buffers a backward pass may hand back (src/tensor/buffer-pool.ts): a count of the
+ * pending gradients and graph activations that use each buffer. A gradient's buffer goes back when
+ * its last user is consumed; activations go back together at the end, since a view can share its
+ * input's buffer. The root's buffer is never handed back, nor any the pool did not make.
+ */
+class BufferRefs {
+  private readonly refs = new Map<ArrayBufferLike, number>();
+  private readonly activations: Tensor[] = [];
+  /** gradients in buffers handed out before this are not tracked (a backward that returns some other tensor's data) */
+  private readonly start = poolClock();
+
+  constructor(order: readonly Tensor[], private readonly root: Tensor) {
+    for (const t of order) {
+      if (!t.node || !poolOwns(t.data)) continue;
+      this.activations.push(t);
+      this.refs.set(t.data.buffer, (this.refs.get(t.data.buffer) ?? 0) + 1);
+    }
+    this.refs.set(root.data.buffer, Number.POSITIVE_INFINITY);
+  }
+
+  hold(t: Tensor): void {
+    if (this.refs.has(t.data.buffer) || poolOwns(t.data, this.start)) this.refs.set(t.data.buffer, (this.refs.get(t.data.buffer) ?? 0) + 1);
+  }
+
+  drop(t: Tensor): void {
+    const buf = t.data.buffer;
+    const n = this.refs.get(buf);
+    if (n === undefined) return;
+    if (n > 1) this.refs.set(buf, n - 1);
+    else {
+      this.refs.delete(buf);
+      poolRelease(t.data);
+    }
+  }
+
+  releaseActivations(): void {
+    for (const t of this.activations) if (t !== this.root) this.drop(t);
   }
 }

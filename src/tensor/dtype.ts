@@ -4,12 +4,16 @@
  * (bfloat16 bits in a Uint16Array) is a storage type for frozen weights: linear layers and
  * embeddings read it directly (src/tensor/ops/bf16.ts), every other op refuses it.
  */
+import { poolAcquire } from './buffer-pool.js';
+
 export type DType = 'f32' | 'f64' | 'i32' | 'bf16';
 export type FloatArray = Float32Array | Float64Array;
 export type TypedData = Float32Array | Float64Array | Int32Array | Uint16Array;
 
 export function allocData(dtype: DType, size: number): TypedData {
   if (allocProbe) allocProbe(size);
+  const pooled = poolAcquire(dtype, size, true);
+  if (pooled) return pooled;
   switch (dtype) {
     case 'f32':
       return new Float32Array(size);
@@ -44,6 +48,11 @@ export function allocUninit(dtype: DType, size: number): TypedData {
   const bytes = dtype === 'f64' ? 8 : dtype === 'bf16' ? 2 : 4;
   if (size * bytes < 1 << 18) return allocData(dtype, size); // under 256 KiB zeroing costs less than a Buffer
   if (allocProbe) allocProbe(size);
+  const pooled = poolAcquire(dtype, size, false);
+  if (pooled) {
+    if (poisonUninit && (dtype === 'f32' || dtype === 'f64')) pooled.fill(Number.NaN);
+    return pooled;
+  }
   const buf = Buffer.allocUnsafeSlow(size * bytes).buffer;
   const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : dtype === 'bf16' ? new Uint16Array(buf, 0, size) : new Int32Array(buf, 0, size);
   if (poisonUninit && (dtype === 'f32' || dtype === 'f64')) out.fill(Number.NaN);

@@ -12,6 +12,7 @@ import { withBf16Compute } from '../../tensor/ops/precision.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { TrainJob, TrainReply } from './data-parallel.js';
 import { shardLoss } from './shard-losses.js';
+import { withBufferPool } from '../../tensor/buffer-pool.js';
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 const replicas = new Map<number, { model: GlmForCausalLM | GlmForSequenceClassification; tensors: Tensor[] }>();
@@ -42,8 +43,11 @@ function replica(job: TrainJob): { model: GlmForCausalLM | GlmForSequenceClassif
 function run(job: TrainJob): TrainReply {
   const { model, tensors } = replica(job);
   for (const t of tensors) t.zeroGrad();
-  const r = withBf16Compute(job.bf16Compute, () => shardLoss(model, job.shard));
-  r.loss.backward();
+  const r = withBufferPool(() => {
+    const r = withBf16Compute(job.bf16Compute, () => shardLoss(model, job.shard));
+    r.loss.backward();
+    return r;
+  });
   const g = new Float32Array(job.grads);
   let off = 0;
   for (const i of job.trained) {

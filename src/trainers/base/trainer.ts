@@ -36,6 +36,7 @@ import type { Values } from './config.js';
 import { resumeMode, type BaseSchema } from './schema.js';
 import { DataParallel, dataParallelThreads } from './data-parallel.js';
 import { shardLoss, type Shard } from './shard-losses.js';
+import { withBufferPool } from '../../tensor/buffer-pool.js';
 
 export type BaseConfig = Values<BaseSchema>;
 
@@ -257,10 +258,14 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       const extra: Record<string, number> = {};
       for (let micro = 0; micro < cfg.gradient_accumulation_steps; micro++) {
         // bf16 compute covers the forward; each recorded op keeps it for its backward
-        const r = withBf16Compute(cfg.mixed_precision === 'bf16', () => this.microBatchLoss(cfg.gradient_accumulation_steps));
-        // a non-finite loss poisons the step: the remaining micro-batches are still drawn (the data
-        // position stays that of an applied step) but nothing is back-propagated
-        if (!r.backwardDone && Number.isFinite(r.lossValue) && Number.isFinite(lossSum)) r.loss.backward();
+        // tensor buffers come from the pool and backward hands the graph's back (src/tensor/buffer-pool.ts)
+        const r = withBufferPool(() => {
+          const r = withBf16Compute(cfg.mixed_precision === 'bf16', () => this.microBatchLoss(cfg.gradient_accumulation_steps));
+          // a non-finite loss poisons the step: the remaining micro-batches are still drawn (the data
+          // position stays that of an applied step) but nothing is back-propagated
+          if (!r.backwardDone && Number.isFinite(r.lossValue) && Number.isFinite(lossSum)) r.loss.backward();
+          return r;
+        });
         lossSum += r.lossValue;
         tokens += r.tokens;
         for (const [k, v] of Object.entries(r.metrics ?? {})) extra[k] = (extra[k] ?? 0) + v / cfg.gradient_accumulation_steps;
