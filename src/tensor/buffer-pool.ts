@@ -25,7 +25,7 @@ const enabled = process.env.GLMKIT_BUFFER_POOL !== '0';
 /** Buffers under this many bytes are left to the allocator and the garbage collector (every size under GLMKIT_POOL_CHECK=1). */
 export const POOL_MIN_BYTES = check ? 1 : 1 << 16;
 /** At most this many bytes wait in the pool; buffers returned past it are left to the garbage collector. */
-const POOL_MAX_BYTES = 1 << 30;
+const POOL_MAX_BYTES = 512 * 2 ** 20;
 
 const BYTES: Record<DType, number> = { f32: 4, f64: 8, i32: 4, bf16: 2 };
 const free = new Map<number, ArrayBuffer[]>(); // byte class -> idle buffers

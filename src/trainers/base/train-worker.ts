@@ -12,7 +12,7 @@ import { withBf16Compute } from '../../tensor/ops/precision.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { TrainJob, TrainReply } from './data-parallel.js';
 import { shardLoss } from './shard-losses.js';
-import { withBufferPool } from '../../tensor/buffer-pool.js';
+import { clearBufferPool, withBufferPool } from '../../tensor/buffer-pool.js';
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 const replicas = new Map<number, { model: GlmForCausalLM | GlmForSequenceClassification; tensors: Tensor[] }>();
@@ -21,6 +21,7 @@ const KEEP = 2;
 function replica(job: TrainJob): { model: GlmForCausalLM | GlmForSequenceClassification; tensors: Tensor[] } {
   let r = replicas.get(job.runId);
   if (!r) {
+    clearBufferPool(); // a new run: the last one's idle buffers have its batch sizes
     const model = job.model.kind === 'causal' ? new GlmForCausalLM(job.model.config) : new GlmForSequenceClassification(job.model.config, job.model.numLabels);
     model.train();
     const tensors = [...model.stateDict().values()];

@@ -36,7 +36,7 @@ import type { Values } from './config.js';
 import { resumeMode, type BaseSchema } from './schema.js';
 import { DataParallel, dataParallelThreads } from './data-parallel.js';
 import { shardLoss, type Shard } from './shard-losses.js';
-import { withBufferPool } from '../../tensor/buffer-pool.js';
+import { clearBufferPool, withBufferPool } from '../../tensor/buffer-pool.js';
 
 export type BaseConfig = Values<BaseSchema>;
 
@@ -307,6 +307,7 @@ export abstract class Trainer<C extends BaseConfig = BaseConfig> {
       if (cfg.save_steps > 0 && this.step % cfg.save_steps === 0 && this.step < cfg.max_steps) this.checkpoint();
     }
     progress.done();
+    clearBufferPool(); // the next stage's batches have other sizes
     const final = this.runEvaluate();
     if (Object.keys(final).length > 0) {
       const m = { step: this.step, ...final };
