@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as F from './ops/index.js';
 import { Tensor } from './tensor.js';
-import { classOf, poolOwns, poolStats, POOL_MIN_BYTES, withBufferPool } from './buffer-pool.js';
+import { classOf, poolOwns, poolStats, POOL_MIN_BYTES, withBufferPool, withScratchBuffers } from './buffer-pool.js';
+import { noGrad } from './autograd.js';
 import { Rng } from '../util/rng.js';
 
 const N = 64, D = 512; // [64, 512] f32 = 128 KiB, over POOL_MIN_BYTES
@@ -77,4 +78,20 @@ test('size classes: the smallest class that holds a request, 8 per power of two'
     assert.ok(size >= bytes && below < bytes, `${bytes}: class ${size}, the one below ${below}`);
     assert.ok(size <= bytes * 1.1, `${bytes}: at most ~9% unused (${size})`);
   }
+});
+
+test('withScratchBuffers hands back what a no-grad computation made, except the result; nested, the kept buffers pass outward', { skip: process.env.GLMKIT_BUFFER_POOL === '0' ? 'the pool is off' : false }, () => {
+  const x = Tensor.randn([N, D], new Rng(8));
+  const [w, b] = params(4);
+  const returned = poolStats.returned;
+  let inner: Tensor | null = null;
+  const out = withScratchBuffers(() => {
+    inner = withScratchBuffers(() => noGrad(() => F.silu(F.linear(x, w, b))), (t) => [t.data]);
+    return noGrad(() => F.mean(F.mul(inner!, inner!)));
+  }, (t) => [t.data]);
+  assert.ok(poolStats.returned - returned >= 2, `the linear output, then the kept silu output and the product (${poolStats.returned - returned})`);
+  assert.ok(!poolOwns(inner!.data) || process.env.GLMKIT_POOL_CHECK === '1', 'the inner result went back with the outer scope');
+  assert.ok(Number.isFinite(out.item()), 'the kept result is whole');
+  const kept = withScratchBuffers(() => noGrad(() => F.silu(x)), (t) => [t.data]);
+  assert.ok(poolOwns(kept.data) && kept.data.every(Number.isFinite), 'a kept result stays whole and is not handed back');
 });

@@ -35,6 +35,7 @@ const handedOut = new WeakMap<ArrayBuffer, number>(); // buffer -> the clock whe
 let clock = 0;
 let depth = 0;
 let idleBytes = 0;
+const scratch: TypedData[][] = []; // the buffers each open withScratchBuffers has handed out, innermost last
 
 /** Counters since the process started (benchmarks and tests). */
 export const poolStats = { hits: 0, misses: 0, returned: 0, freshBytes: 0 };
@@ -85,6 +86,7 @@ export function poolAcquire(dtype: DType, size: number, zero: boolean): TypedDat
     poolStats.hits++;
     const out = view(dtype, buf, size);
     if (zero) out.fill(0);
+    scratch.at(-1)?.push(out);
     return out;
   }
   poolStats.misses++;
@@ -93,7 +95,9 @@ export function poolAcquire(dtype: DType, size: number, zero: boolean): TypedDat
   poolStats.freshBytes += cls;
   made.add(fresh);
   handedOut.set(fresh, ++clock);
-  return view(dtype, fresh, size);
+  const out = view(dtype, fresh, size);
+  scratch.at(-1)?.push(out);
+  return out;
 }
 
 /** Hands a buffer back. Ignored for buffers the pool did not make and for one already returned. */
@@ -137,6 +141,34 @@ export function withBufferPool<T>(fn: () => T): T {
   } finally {
     depth--;
   }
+}
+
+/**
+ * Runs fn, a computation without gradients whose result is all that leaves it (scores, log-probs:
+ * nothing it makes is kept in a cache or on a module), with buffers from the pool, and hands back
+ * every buffer it was given except those `keep(result)` names (the result's tensors' data). A no-grad
+ * forward leaves no graph for backward to walk, so this is how its activations come back. Nested in
+ * another, the kept buffers pass to the outer one.
+ */
+export function withScratchBuffers<T>(fn: () => T, keep: (result: T) => readonly TypedData[] = () => []): T {
+  if (!enabled) return fn();
+  depth++;
+  const mine: TypedData[] = [];
+  scratch.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scratch.pop();
+    depth--;
+  }
+  const kept = new Set(keep(result).map((d) => d.buffer));
+  const outer = scratch.at(-1);
+  for (const d of mine) {
+    if (kept.has(d.buffer)) outer?.push(d);
+    else poolRelease(d);
+  }
+  return result;
 }
 
 /** Drops every idle buffer (tests; a long-lived process between phases of very different sizes). */

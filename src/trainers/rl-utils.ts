@@ -4,6 +4,7 @@
  */
 import * as F from '../tensor/ops/index.js';
 import { noGrad } from '../tensor/autograd.js';
+import { withScratchBuffers } from '../tensor/buffer-pool.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
@@ -91,9 +92,9 @@ export function sequenceLogps(model: GlmForCausalLM, batch: SequenceBatch, tempe
   return maskedSum(tokenLogprobs(model, batch, temperature), batch.lossMask);
 }
 
-/** The same without building a graph (reference policies, old policies). */
+/** The same without building a graph (reference policies, old policies); the forward's buffers are handed back afterwards. */
 export function tokenLogprobsNoGrad(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1, vocabLimit?: number): Tensor {
-  return noGrad(() => tokenLogprobs(model, batch, temperature, vocabLimit));
+  return withScratchBuffers(() => noGrad(() => tokenLogprobs(model, batch, temperature, vocabLimit)), (t) => [t.data]);
 }
 
 /** sum over t of x[b, t] * mask[b, t] -> [B] */

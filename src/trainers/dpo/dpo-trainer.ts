@@ -7,6 +7,7 @@
  * logps/chosen, logps/rejected).
  */
 import { noGrad } from '../../tensor/autograd.js';
+import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
@@ -65,7 +66,7 @@ export class ReferenceLogps {
   /** log pi_ref of each row of `batch`, keyed by `keys` (rows with a cached key are not recomputed). */
   get(keys: readonly string[], batch: () => SequenceBatch): number[] {
     if (keys.some((k) => !this.cache.has(k))) {
-      const lp = noGrad(() => sequenceLogps(this.model, batch(), this.temperature));
+      const lp = withScratchBuffers(() => noGrad(() => sequenceLogps(this.model, batch(), this.temperature)), (t) => [t.data]);
       this.forwards++;
       const fresh: [string, number][] = [];
       keys.forEach((k, i) => {

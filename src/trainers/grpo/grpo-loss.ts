@@ -8,12 +8,11 @@ import * as F from '../../tensor/ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ConfigError } from '../../errors.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
-import { noGrad } from '../../tensor/autograd.js';
 import { klPerToken, positionEntropy, samplingLogits, sequenceBatch, targetLogprobs } from '../rl-utils.js';
 import { logprobDeviation, type LogprobDeviation } from '../checks/logprob-check.js';
 import { clearRouting, routingAgreement, withRoutingRecorded, type RoutingAgreement } from '../checks/routing-check.js';
 import type { RlPrompt } from './grpo-data.js';
-import { asPolicy, type GrpoPolicy } from './policy.js';
+import { asPolicy, logprobsNoGrad, type GrpoPolicy } from './policy.js';
 import { applyBehaviourWeights, behaviourGrid } from '../remote/off-policy.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { Sample } from './grpo-trainer.js';
@@ -131,7 +130,7 @@ export function grpoLoss(policyOrModel: GlmForCausalLM | GrpoPolicy, refOrModel:
   let klMean = NaN;
   let refGrid: Float32Array | null = null;
   if (ref) {
-    const refLp = noGrad(() => targetLogprobs(samplingLogits(ref.logits(records, batch, null), temperature, c.vocabLimit), batch));
+    const refLp = logprobsNoGrad(ref, records, batch, null, temperature, c.vocabLimit);
     refGrid = refLp.data as Float32Array;
     const kl = klPerToken(logp, refLp, 'k3');
     klMean = maskedMean(kl.data as Float32Array, batch.lossMask);

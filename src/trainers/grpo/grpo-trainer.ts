@@ -16,7 +16,6 @@
  * log-prob forward, the KL reference and the saved folder come from it; everything else is shared.
  */
 import * as F from '../../tensor/ops/index.js';
-import { noGrad } from '../../tensor/autograd.js';
 import { ConfigError } from '../../errors.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -29,13 +28,13 @@ import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import type { Metrics } from '../base/metrics.js';
 import { RlChecks, RolloutDump, type DumpRecord } from '../checks/rl-checks.js';
 import { boundaryError, grpoDumpRecords, rolloutAlarmFields, rolloutBoundaryProblems } from './grpo-checks.js';
-import { groupAdvantages, samplingLogits, sequenceBatch, targetLogprobs } from '../rl-utils.js';
+import { groupAdvantages, sequenceBatch } from '../rl-utils.js';
 import { grpoLoss, type GrpoLossDetail } from './grpo-loss.js';
 import type { GrpoConfig } from './grpo-config.js';
 import type { RlPrompt } from './grpo-data.js';
 import { RemoteRollouts } from '../remote/remote-rollouts.js';
 import type { Rollout, RolloutOptions } from './rollout.js';
-import { asPolicy, type GrpoPolicy } from './policy.js';
+import { asPolicy, logprobsNoGrad, type GrpoPolicy } from './policy.js';
 import { DEFAULT_TOOLS, type ToolRunner } from './tools.js';
 import { loadRewardScorer } from '../reward/reward-scorer.js';
 import { RemoteRewardScorer, type AsyncScorer } from '../remote/reward-client.js';
@@ -304,7 +303,7 @@ export class GrpoTrainer extends Trainer<GrpoConfig> {
       const part = samples.slice(i, i + bs);
       const batch = sequenceBatch(part.map((s) => s.r.promptIds), part.map((s) => s.r.completion), this.padId, part.map((s) => s.r.mask));
       const replay = this.config.routing_replay ? { offsets: part.map((s) => s.r.promptIds.length - 1), routing: part.map((s) => s.r.routing), promptRouting: part.map((s) => s.r.promptRouting) } : null;
-      const lp = noGrad(() => targetLogprobs(samplingLogits(this.policy.logits(this.recordsOf(part), batch, replay), temperature, this.vocabLimit), batch));
+      const lp = logprobsNoGrad(this.policy, this.recordsOf(part), batch, replay, temperature, this.vocabLimit);
       const T = lp.shape[1];
       part.forEach((s, b) => (s.old = s.r.completion.map((_, t) => lp.data[b * T + s.r.promptIds.length + t - 1] as number)));
     }

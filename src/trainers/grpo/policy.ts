@@ -16,7 +16,9 @@ import { saveModel } from '../../models/glm/checkpoint.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { routedForward } from '../checks/routing-check.js';
-import type { SequenceBatch } from '../rl-utils.js';
+import { samplingLogits, targetLogprobs, type SequenceBatch } from '../rl-utils.js';
+import { noGrad } from '../../tensor/autograd.js';
+import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import type { RenderIds } from '../checks/sequence-checks.js';
 import type { RlPrompt } from './grpo-data.js';
 import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
@@ -49,6 +51,11 @@ export interface GrpoPolicy {
    */
   logits(records: readonly RlPrompt[], batch: SequenceBatch, routing: RowRouting | null): Tensor;
   /**
+   * Whether a no-grad `logits` call keeps nothing it makes (no cache filled on the way), so its buffers
+   * can be handed back when its log-probs are taken (withScratchBuffers, src/tensor/buffer-pool.ts).
+   */
+  readonly scratchForward: boolean;
+  /**
    * How the chat template renders conversations that extend `record` (the chat-template boundary
    * check), or null for the plain text template; a prepared record's images keep their token counts.
    */
@@ -62,6 +69,7 @@ export interface GrpoPolicy {
 /** The text GLM (dense or MoE) as a GRPO policy: rollouts through `rolloutBatch`, routing replay for MoE. */
 export class TextPolicy implements GrpoPolicy {
   readonly kind = 'a text GLM';
+  readonly scratchForward = true;
   constructor(
     readonly causal: GlmForCausalLM,
     /** null: a policy that only scores (the loss's forward), never samples */
@@ -112,4 +120,14 @@ export class TextPolicy implements GrpoPolicy {
 /** A policy for `model`: a text GLM is wrapped in a TextPolicy; a GrpoPolicy is returned as it is. */
 export function asPolicy(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer | null = null): GrpoPolicy {
   return model instanceof GlmForCausalLM ? new TextPolicy(model, tok) : model;
+}
+
+/**
+ * Log-probs [B, T] of `batch`'s targets under `policy` at `temperature` over the first `vocabLimit`
+ * ids, without a graph (old-policy and reference log-probs); the forward's buffers are handed back
+ * afterwards when the policy's forward keeps nothing (`scratchForward`).
+ */
+export function logprobsNoGrad(policy: GrpoPolicy, records: readonly RlPrompt[], batch: SequenceBatch, routing: RowRouting | null, temperature: number, vocabLimit: number | undefined): Tensor {
+  const run = () => noGrad(() => targetLogprobs(samplingLogits(policy.logits(records, batch, routing), temperature, vocabLimit), batch));
+  return policy.scratchForward ? withScratchBuffers(run, (t) => [t.data]) : run();
 }

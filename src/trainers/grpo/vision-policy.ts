@@ -32,6 +32,8 @@ export type ImageCache = WeakMap<RlPrompt, ProcessedImage[]>;
 
 export class VisionPolicy implements GrpoPolicy {
   readonly kind = 'a GLM-4.1V vision-language model';
+  /** its forward reads the image cache; not recycled (a conservative choice, not a measured need) */
+  readonly scratchForward = false;
   readonly causal = null;
   /**
    * Ids sampled and scored: the tokenizer's vocabulary without the image markers when they are its

@@ -22,6 +22,7 @@
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
+import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ConfigError, DataError } from '../../errors.js';
 import type { Module } from '../../nn/module.js';
@@ -267,7 +268,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     }
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
-    const values = noGrad(() => this.values(batch, baselines)).data;
+    const values = withScratchBuffers(() => noGrad(() => this.values(batch, baselines)), (t) => [t.data]).data;
     const scores = await this.scorer.score(picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;

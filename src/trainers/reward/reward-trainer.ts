@@ -9,6 +9,7 @@
  */
 import * as F from '../../tensor/ops/index.js';
 import { noGrad } from '../../tensor/autograd.js';
+import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -71,8 +72,11 @@ export function scoreSequences(rm: GlmForSequenceClassification, seqs: readonly 
   noGrad(() => {
     for (let i = 0; i < seqs.length; i += batchSize) {
       const b = responseBatch(seqs.slice(i, i + batchSize), padId);
-      const s = rm.forward(b.ids, { attentionMask: b.attentionMask });
-      for (let j = 0; j < s.size; j++) out.push(s.data[j]);
+      // the scores are copied out, so every buffer of the forward goes back to the pool
+      withScratchBuffers(() => {
+        const s = rm.forward(b.ids, { attentionMask: b.attentionMask });
+        for (let j = 0; j < s.size; j++) out.push(s.data[j]);
+      });
     }
   });
   return out;
