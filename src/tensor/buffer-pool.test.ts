@@ -71,6 +71,9 @@ test('outside withBufferPool nothing is pooled and backward hands nothing back',
 });
 
 test('size classes: the smallest class that holds a request, 8 per power of two', () => {
+  assert.equal(classOf(1), 48, 'the smallest class (64 bytes) holds the smallest requests');
+  assert.equal(classOf(64), 48);
+  assert.equal(classOf(65), 49);
   for (const bytes of [65536, 65537, 100_000, 131072, 1_000_000, 3 * 2 ** 20 + 5]) {
     const k = classOf(bytes);
     const size = Math.ceil(2 ** (k / 8) / 64) * 64;

@@ -47,11 +47,14 @@ function classBytes(k: number): number {
 
 /** The class index of a request of `bytes`: the smallest class that holds it. */
 export function classOf(bytes: number): number {
-  let k = Math.ceil(Math.log2(bytes) * 8);
-  while (classBytes(k - 1) >= bytes) k--; // float rounding of log2
+  let k = Math.max(MIN_CLASS, Math.ceil(Math.log2(bytes) * 8));
+  while (k > MIN_CLASS && classBytes(k - 1) >= bytes) k--; // float rounding of log2
   while (classBytes(k) < bytes) k++;
   return k;
 }
+
+/** The smallest class: 64 bytes (2^6), below which every class would be 64 bytes too. */
+const MIN_CLASS = 48;
 
 function view(dtype: DType, buf: ArrayBuffer, size: number): TypedData {
   switch (dtype) {
