@@ -17,7 +17,7 @@
  * tests that way: `GLMKIT_POOL_CHECK=1 node scripts/run-tests.mjs src/trainers`). `GLMKIT_BUFFER_POOL=0`
  * turns the pool off.
  */
-import type { DType, TypedData } from './dtype.js';
+import { BYTES_PER_ELEMENT, viewOf, type DType, type TypedData } from './dtype.js';
 
 const check = process.env.GLMKIT_POOL_CHECK === '1';
 /** GLMKIT_BUFFER_POOL=0 turns the pool off (every buffer fresh, as before it existed: for comparisons). */
@@ -27,7 +27,6 @@ export const POOL_MIN_BYTES = check ? 1 : 1 << 16;
 /** At most this many bytes wait in the pool; buffers returned past it are left to the garbage collector. */
 const POOL_MAX_BYTES = 512 * 2 ** 20;
 
-const BYTES: Record<DType, number> = { f32: 4, f64: 8, i32: 4, bf16: 2 };
 const free = new Map<number, ArrayBuffer[]>(); // byte class -> idle buffers
 const made = new WeakSet<ArrayBuffer>(); // buffers this pool allocated
 let idle = new WeakSet<ArrayBuffer>(); // buffers now in `free` (a second return is ignored)
@@ -38,7 +37,7 @@ let idleBytes = 0;
 const scratch: TypedData[][] = []; // the buffers each open withScratchBuffers has handed out, innermost last
 
 /** Counters since the process started (benchmarks and tests). */
-export const poolStats = { hits: 0, misses: 0, returned: 0, freshBytes: 0 };
+export const poolStats = { hits: 0, misses: 0, returned: 0 };
 
 /** Size classes: 8 per power of two (at most 9% of a buffer unused), in 64-byte multiples. */
 function classBytes(k: number): number {
@@ -56,19 +55,6 @@ export function classOf(bytes: number): number {
 /** The smallest class: 64 bytes (2^6), below which every class would be 64 bytes too. */
 const MIN_CLASS = 48;
 
-function view(dtype: DType, buf: ArrayBuffer, size: number): TypedData {
-  switch (dtype) {
-    case 'f32':
-      return new Float32Array(buf, 0, size);
-    case 'f64':
-      return new Float64Array(buf, 0, size);
-    case 'i32':
-      return new Int32Array(buf, 0, size);
-    case 'bf16':
-      return new Uint16Array(buf, 0, size);
-  }
-}
-
 /** Whether allocations are served from the pool now. */
 export function poolActive(): boolean {
   return depth > 0;
@@ -76,7 +62,7 @@ export function poolActive(): boolean {
 
 /** A pooled array of `size` elements (zeroed when `zero`), or null outside `withBufferPool` or under POOL_MIN_BYTES. */
 export function poolAcquire(dtype: DType, size: number, zero: boolean): TypedData | null {
-  const bytes = size * BYTES[dtype];
+  const bytes = size * BYTES_PER_ELEMENT[dtype];
   if (depth === 0 || bytes < POOL_MIN_BYTES) return null;
   const k = classOf(bytes);
   // the smallest idle buffer of this class or of one up to a power of two larger
@@ -87,7 +73,7 @@ export function poolAcquire(dtype: DType, size: number, zero: boolean): TypedDat
     handedOut.set(buf, ++clock);
     idleBytes -= buf.byteLength;
     poolStats.hits++;
-    const out = view(dtype, buf, size);
+    const out = viewOf(dtype, buf, size);
     if (zero) out.fill(0);
     scratch.at(-1)?.push(out);
     return out;
@@ -95,10 +81,9 @@ export function poolAcquire(dtype: DType, size: number, zero: boolean): TypedDat
   poolStats.misses++;
   const cls = classBytes(k);
   const fresh = zero ? new ArrayBuffer(cls) : (Buffer.allocUnsafeSlow(cls).buffer as ArrayBuffer);
-  poolStats.freshBytes += cls;
   made.add(fresh);
   handedOut.set(fresh, ++clock);
-  const out = view(dtype, fresh, size);
+  const out = viewOf(dtype, fresh, size);
   scratch.at(-1)?.push(out);
   return out;
 }

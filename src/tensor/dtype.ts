@@ -45,18 +45,28 @@ export function setPoisonUninit(on: boolean): void {
  * of megabytes).
  */
 export function allocUninit(dtype: DType, size: number): TypedData {
-  const bytes = dtype === 'f64' ? 8 : dtype === 'bf16' ? 2 : 4;
-  if (size * bytes < 1 << 18) return allocData(dtype, size); // under 256 KiB zeroing costs less than a Buffer
+  const bytes = size * BYTES_PER_ELEMENT[dtype];
+  if (bytes < 1 << 18) return allocData(dtype, size); // under 256 KiB zeroing costs less than a Buffer
   if (allocProbe) allocProbe(size);
-  const pooled = poolAcquire(dtype, size, false);
-  if (pooled) {
-    if (poisonUninit && (dtype === 'f32' || dtype === 'f64')) pooled.fill(Number.NaN);
-    return pooled;
-  }
-  const buf = Buffer.allocUnsafeSlow(size * bytes).buffer;
-  const out = dtype === 'f32' ? new Float32Array(buf, 0, size) : dtype === 'f64' ? new Float64Array(buf, 0, size) : dtype === 'bf16' ? new Uint16Array(buf, 0, size) : new Int32Array(buf, 0, size);
+  const out = poolAcquire(dtype, size, false) ?? viewOf(dtype, Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer, size);
   if (poisonUninit && (dtype === 'f32' || dtype === 'f64')) out.fill(Number.NaN);
   return out;
+}
+
+export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { f32: 4, f64: 8, i32: 4, bf16: 2 };
+
+/** The first `size` elements of `buf` as an array of `dtype`. */
+export function viewOf(dtype: DType, buf: ArrayBuffer, size: number): TypedData {
+  switch (dtype) {
+    case 'f32':
+      return new Float32Array(buf, 0, size);
+    case 'f64':
+      return new Float64Array(buf, 0, size);
+    case 'i32':
+      return new Int32Array(buf, 0, size);
+    case 'bf16':
+      return new Uint16Array(buf, 0, size);
+  }
 }
 
 export function dtypeOf(data: TypedData): DType {

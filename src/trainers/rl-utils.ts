@@ -92,9 +92,17 @@ export function sequenceLogps(model: GlmForCausalLM, batch: SequenceBatch, tempe
   return maskedSum(tokenLogprobs(model, batch, temperature), batch.lossMask);
 }
 
+/**
+ * fn's tensor, computed without a graph; every other buffer fn was given goes back to the pool
+ * (withScratchBuffers, src/tensor/buffer-pool.ts). For computations that fill no cache.
+ */
+export function noGradResult(fn: () => Tensor): Tensor {
+  return withScratchBuffers(() => noGrad(fn), (t) => [t.data]);
+}
+
 /** The same without building a graph (reference policies, old policies); the forward's buffers are handed back afterwards. */
 export function tokenLogprobsNoGrad(model: GlmForCausalLM, batch: SequenceBatch, temperature = 1, vocabLimit?: number): Tensor {
-  return withScratchBuffers(() => noGrad(() => tokenLogprobs(model, batch, temperature, vocabLimit)), (t) => [t.data]);
+  return noGradResult(() => tokenLogprobs(model, batch, temperature, vocabLimit));
 }
 
 /** sum over t of x[b, t] * mask[b, t] -> [B] */

@@ -7,7 +7,6 @@
  * logps/chosen, logps/rejected).
  */
 import { noGrad } from '../../tensor/autograd.js';
-import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
@@ -15,7 +14,7 @@ import { responseBatch, type TokenizedPair } from '../../data/preference.js';
 import { baseSchema, frozenDtypeField } from '../base/schema.js';
 import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
-import { sequenceLogps, type SequenceBatch } from '../rl-utils.js';
+import { noGradResult, sequenceLogps, type SequenceBatch } from '../rl-utils.js';
 import { dpoPairsLoss, type DpoPairItem, type DpoPairOptions } from './dpo-loss.js';
 import { dpoShards } from '../base/shard-losses.js';
 import { lengthGroups, lengthGroupsField } from '../base/length-groups.js';
@@ -66,7 +65,7 @@ export class ReferenceLogps {
   /** log pi_ref of each row of `batch`, keyed by `keys` (rows with a cached key are not recomputed). */
   get(keys: readonly string[], batch: () => SequenceBatch): number[] {
     if (keys.some((k) => !this.cache.has(k))) {
-      const lp = withScratchBuffers(() => noGrad(() => sequenceLogps(this.model, batch(), this.temperature)), (t) => [t.data]);
+      const lp = noGradResult(() => sequenceLogps(this.model, batch(), this.temperature));
       this.forwards++;
       const fresh: [string, number][] = [];
       keys.forEach((k, i) => {

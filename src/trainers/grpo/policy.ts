@@ -16,9 +16,8 @@ import { saveModel } from '../../models/glm/checkpoint.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { routedForward } from '../checks/routing-check.js';
-import { samplingLogits, targetLogprobs, type SequenceBatch } from '../rl-utils.js';
+import { noGradResult, samplingLogits, targetLogprobs, type SequenceBatch } from '../rl-utils.js';
 import { noGrad } from '../../tensor/autograd.js';
-import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import type { RenderIds } from '../checks/sequence-checks.js';
 import type { RlPrompt } from './grpo-data.js';
 import { rolloutBatch, rolloutBatchSync, type Rollout, type RolloutOptions } from './rollout.js';
@@ -128,6 +127,6 @@ export function asPolicy(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer | nu
  * afterwards when the policy's forward keeps nothing (`scratchForward`).
  */
 export function logprobsNoGrad(policy: GrpoPolicy, records: readonly RlPrompt[], batch: SequenceBatch, routing: RowRouting | null, temperature: number, vocabLimit: number | undefined): Tensor {
-  const run = () => noGrad(() => targetLogprobs(samplingLogits(policy.logits(records, batch, routing), temperature, vocabLimit), batch));
-  return policy.scratchForward ? withScratchBuffers(run, (t) => [t.data]) : run();
+  const run = () => targetLogprobs(samplingLogits(policy.logits(records, batch, routing), temperature, vocabLimit), batch);
+  return policy.scratchForward ? noGradResult(run) : noGrad(run);
 }

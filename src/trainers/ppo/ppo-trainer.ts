@@ -21,8 +21,6 @@
  * Resume is exact: checkpoints hold the value model, the rollout count and the queued mini-batches.
  */
 import * as F from '../../tensor/ops/index.js';
-import { noGrad } from '../../tensor/autograd.js';
-import { withScratchBuffers } from '../../tensor/buffer-pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ConfigError, DataError } from '../../errors.js';
 import type { Module } from '../../nn/module.js';
@@ -36,7 +34,7 @@ import { choice, field, type Values } from '../base/config.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { lmLoss } from '../base/lm-loss.js';
 import { sftBatch, type SftExample } from '../sft/sft-data.js';
-import { maskedMeanAll, positionEntropy, samplingLogits, targetLogprobs, tokenLogprobsNoGrad, type SequenceBatch } from '../rl-utils.js';
+import { maskedMeanAll, noGradResult, positionEntropy, samplingLogits, targetLogprobs, tokenLogprobsNoGrad, type SequenceBatch } from '../rl-utils.js';
 import type { Metrics } from '../base/metrics.js';
 import { rlCheckSchema } from '../checks/check-config.js';
 import { gridDeviation } from '../checks/logprob-check.js';
@@ -268,7 +266,7 @@ export class PpoTrainer extends Trainer<PpoConfig> {
     }
     const refLogp = tokenLogprobsNoGrad(this.reference, batch, cfg.temperature, vocabLimit).data;
     const baselines = Float32Array.from(picked, (p) => (cfg.reference_baseline ? p.baseline : 0));
-    const values = withScratchBuffers(() => noGrad(() => this.values(batch, baselines)), (t) => [t.data]).data;
+    const values = noGradResult(() => this.values(batch, baselines)).data;
     const scores = await this.scorer.score(picked.map((p) => p.messages), rs.map(rolloutMessage));
     const advantages = new Float32Array(B * T), returns = new Float32Array(B * T), oldValues = new Float32Array(B * T);
     let kl = 0, nonScore = 0, scoreSum = 0, shifted = 0, len = 0, eos = 0, entropy = 0;
