@@ -1,7 +1,8 @@
 // AVX2/FMA skinny kernel of the bf16-weight GEMM (see gemm_bf16.cpp; compiled with -mavx2 -mfma).
-// Per step of 8 along k it widens 8 bf16 weights of each of R rows of W to float32 in registers
-// (zero-extend, shift left 16) and issues R * M FMAs against M rows of A (R = 2 for M <= 4, else 1:
-// at most 8 ymm accumulators). The k tail (< 8) is a scalar loop added after the horizontal sums.
+// One row of W at a time, front to back, no software prefetch (why: gemm_bf16_avx512.cpp). Per step
+// of 8 along k it widens 8 bf16 weights to float32 in registers (zero-extend, shift left 16) and
+// issues M FMAs against M rows of A, into U accumulators per row of A over alternating 8-blocks.
+// The k tail (< 8) is a scalar loop added after the horizontal sums.
 #include <immintrin.h>
 
 #include <cstring>
@@ -28,42 +29,42 @@ inline float scalar_bf16(uint16_t h) {
   return f;
 }
 
-template <int M, int R>
-inline void dot_block(int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc, float beta) {
-  __m256 acc[M][R];
-  for (int i = 0; i < M; ++i)
-    for (int r = 0; r < R; ++r) acc[i][r] = _mm256_setzero_ps();
-  const int64_t k8 = k / 8 * 8;
-  for (int64_t l = 0; l < k8; l += 8) {
-    __m256 wv[R];
-#pragma GCC unroll 2
-    for (int r = 0; r < R; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(w + r * k + l + 512), _MM_HINT_T1);
-      wv[r] = widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + r * k + l)));
-    }
+// C[0:M, j] = A[0:M, :] . W[j, :] (+ beta * C) for one row w of W, U accumulators per row of A
+// over alternating 8-blocks of k.
+template <int M, int U>
+inline void dot_row(int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc, float beta) {
+  __m256 acc[U][M];
+  for (int u = 0; u < U; ++u)
+    for (int i = 0; i < M; ++i) acc[u][i] = _mm256_setzero_ps();
+  int64_t l = 0;
+  for (; l + 8 * U <= k; l += 8 * U) {
+#pragma GCC unroll 4
+    for (int u = 0; u < U; ++u) {
+      const __m256 wv = widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + l + 8 * u)));
 #pragma GCC unroll 8
-    for (int i = 0; i < M; ++i) {
-      const __m256 av = _mm256_loadu_ps(a + i * lda + l);
-#pragma GCC unroll 2
-      for (int r = 0; r < R; ++r) acc[i][r] = _mm256_fmadd_ps(av, wv[r], acc[i][r]);
+      for (int i = 0; i < M; ++i) acc[u][i] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + l + 8 * u), wv, acc[u][i]);
     }
   }
-  for (int i = 0; i < M; ++i)
-    for (int r = 0; r < R; ++r) {
-      float s = hsum(acc[i][r]);
-      for (int64_t l = k8; l < k; ++l) s += a[i * lda + l] * scalar_bf16(w[r * k + l]);
-      float* cij = c + i * ldc + r;
-      *cij = beta == 0.0f ? s : s + beta * *cij;
-    }
+  for (; l + 8 <= k; l += 8) {  // at most U - 1 full steps, into the first accumulators
+    const __m256 wv = widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + l)));
+    for (int i = 0; i < M; ++i) acc[0][i] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + l), wv, acc[0][i]);
+  }
+  for (int i = 0; i < M; ++i) {
+    __m256 sum = acc[0][i];
+    for (int u = 1; u < U; ++u) sum = _mm256_add_ps(sum, acc[u][i]);
+    float s = hsum(sum);
+    for (int64_t t = l; t < k; ++t) s += a[i * lda + t] * scalar_bf16(w[t]);
+    float* cij = c + i * ldc;
+    *cij = beta == 0.0f ? s : s + beta * *cij;
+  }
 }
 
 template <int M>
 void skinny_m(int64_t k, const float* a, int64_t lda, const uint16_t* w, float* c, int64_t ldc, int64_t j0, int64_t j1,
               float beta) {
-  constexpr int R = M <= 4 ? 2 : 1;
-  int64_t j = j0;
-  for (; j + R <= j1; j += R) dot_block<M, R>(k, a, lda, w + j * k, c + j, ldc, beta);
-  for (; j < j1; ++j) dot_block<M, 1>(k, a, lda, w + j * k, c + j, ldc, beta);
+  // at most 8 ymm accumulators: four chains for one row of A, two for up to four, one beyond
+  constexpr int U = M == 1 ? 4 : M <= 4 ? 2 : 1;
+  for (int64_t j = j0; j < j1; ++j) dot_row<M, U>(k, a, lda, w + j * k, c + j, ldc, beta);
 }
 
 }  // namespace

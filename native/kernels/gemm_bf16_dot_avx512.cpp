@@ -28,7 +28,7 @@ inline void dot_block(int64_t k, const uint16_t* a16, const uint16_t* w, float* 
       for (int r = 0; r < R; ++r) acc[u][i][r] = _mm512_setzero_ps();
   int64_t l = 0;
   for (; l + 32 * U <= k; l += 32 * U) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int u = 0; u < U; ++u) {
       __m512bh wv[R];
 #pragma GCC unroll 4
@@ -57,10 +57,11 @@ inline void dot_block(int64_t k, const uint16_t* a16, const uint16_t* w, float* 
 }
 
 // Rows [i0, i0 + M) of C for columns [j0, j1): R rows of W at a time (the R * k weights stay in L1
-// while every row block of A passes over them).
+// while every row block of A passes over them). Decode (M <= 2) reads one row of W at a time, front
+// to back, with four chains: a single stream, as the default kernel (gemm_bf16_avx512.cpp).
 template <int M>
 void rows_m(int64_t k, const uint16_t* a16, const uint16_t* w, float* c, int64_t ldc, int64_t j0, int64_t j1, float beta) {
-  constexpr int R = M <= 2 ? 4 : 2, U = M <= 2 ? 2 : 1;
+  constexpr int R = M <= 2 ? 1 : 2, U = M <= 2 ? 4 : 1;
   int64_t j = j0;
   for (; j + R <= j1; j += R) dot_block<M, R, U>(k, a16, w + j * k, c + j, ldc, beta);
   for (; j < j1; ++j) dot_block<M, 1, U>(k, a16, w + j * k, c + j, ldc, beta);
