@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { needNativeOptions } from '../util/test-skip.js';
 import { nativeInfo } from '../tensor/backend/native.js';
-import { benchKernels, GEMM_SHAPES } from './kernels.js';
+import { benchKernels, DECODE_GEMV_MATRICES, GEMM_SHAPES } from './kernels.js';
 
 /** A measured rate: a finite number above zero (NaN, Infinity, 0 and non-numbers fail). */
 function assertRate(r: Record<string, unknown>, key: string): void {
@@ -36,6 +36,14 @@ test('bench kernels --json --quick prints one record per shape and restores the 
     assertRate(r, 'tokens_per_s');
     assertRate(r, 'gflops');
   }
+  const gemv = records.filter((x) => x.op === 'decode_gemv');
+  assert.deepEqual(gemv.map((r) => r.dtype), ['f32', 'bf16']);
+  for (const r of gemv) {
+    assertRate(r, 'gb_s');
+    assert.equal(r.matrices, DECODE_GEMV_MATRICES.length);
+  }
+  // bf16 weights are half the bytes of the same matrices in float32
+  assert.equal(gemv[1].weight_mb, Number((Number(gemv[0].weight_mb) / 2).toFixed(1)));
   const peak = records.find((x) => x.op === 'fma_peak');
   assert.ok(peak, 'no fma_peak record');
   assertRate(peak, 'gflops');

@@ -1,6 +1,8 @@
 /**
- * `glmkit bench kernels`: GEMM GFLOPS on a fixed set of shapes and fused causal attention forward /
- * backward throughput, on the active backend at a chosen thread count. The same shapes run in
+ * `glmkit bench kernels`: GEMM GFLOPS on a fixed set of shapes, fused causal attention forward /
+ * backward throughput, and the decode product's read rate (x[1, in] @ W^T over every matrix of the
+ * `small` preset, f32 and bf16 weights: the bytes a batch-1 decode step streams from memory), on the
+ * active backend at a chosen thread count. The same shapes run in
  * PyTorch with bench/peers/torch_kernels.py, which prints the same JSON lines (with "impl":"torch"),
  * so the two can be compared side by side on one machine.
  */
@@ -23,6 +25,16 @@ export const GEMM_SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [2048, 256, 1024],
   [64, 4096, 1024],
   [8192, 256, 256],
+];
+
+/**
+ * The decode product's weights: the [out, in] matrices of the `small` preset (8 layers of q, k, v, o,
+ * gate_up and down, then the 8192-token head), 53.5 MB in bf16, more than the last-level caches of the
+ * machines measured, so one pass reads its weights from memory as a decode step does.
+ */
+export const DECODE_GEMV_MATRICES: ReadonlyArray<readonly [number, number]> = [
+  ...Array.from({ length: 8 }, () => [[512, 512], [128, 512], [128, 512], [512, 512], [2816, 512], [512, 1408]] as const).flat(),
+  [8192, 512],
 ];
 
 /** Attention benchmark shape: batch 4, 8 heads, 256 tokens, head_dim 64, causal. */
@@ -100,6 +112,32 @@ function benchAttention(backend: Backend, reps: number, budget: number, threads:
   return records;
 }
 
+/**
+ * One decode step's products at batch 1 (m = 1, W transposed, as `linear` calls them) over
+ * DECODE_GEMV_MATRICES with f32 or bf16 weights: GB/s of weights read (best and median pass).
+ */
+function benchDecodeGemv(backend: Backend, dtype: 'f32' | 'bf16', reps: number, budget: number, threads: number): Record<string, unknown> {
+  let seed = 7;
+  const mats = DECODE_GEMV_MATRICES.map(([n, k]) => {
+    const w32 = randomFill(new Float32Array(n * k), seed++);
+    // bf16: the top half of each float32 (truncation is enough for a timing)
+    const w = dtype === 'bf16' ? Uint16Array.from(new Uint32Array(w32.buffer), (u) => u >>> 16) : w32;
+    return { n, k, w, a: randomFill(new Float32Array(k), seed++), c: new Float32Array(n) };
+  });
+  const bytes = mats.reduce((s, m) => s + m.w.byteLength, 0);
+  const pass = () => {
+    for (const m of mats) {
+      if (m.w instanceof Uint16Array) backend.gemmBf16({ a: m.a, b: m.w, c: m.c, m: 1, n: m.n, k: m.k, transB: true, beta: 0 });
+      else backend.gemm({ a: m.a, b: m.w, c: m.c, batch: 1, m: 1, n: m.n, k: m.k, transA: false, transB: true, strideA: 0, strideB: 0, strideC: m.n, alpha: 1, beta: 0 });
+    }
+  };
+  const t = timeIt(pass, reps, budget);
+  return {
+    op: 'decode_gemv', dtype, matrices: mats.length, weight_mb: round(bytes / 1e6), threads,
+    ms: round(t.best * 1e3, 3), ms_median: round(t.median * 1e3, 3), gb_s: round(bytes / t.best / 1e9), gb_s_median: round(bytes / t.median / 1e9), reps: t.reps,
+  };
+}
+
 function formatTable(records: Array<Record<string, unknown>>, header: string): string[] {
   const lines = [header, ''];
   lines.push('op              shape                      threads      best     median   reps');
@@ -109,6 +147,9 @@ function formatTable(records: Array<Record<string, unknown>>, header: string): s
     } else if (r.op === 'matmul' || r.op === 'matmul_bf16_compute') {
       const shape = `${r.m}x${r.n}x${r.k}${r.trans_b ? ' (B^T)' : ''}`;
       lines.push(`${r.op === 'matmul' ? 'matmul         ' : 'matmul bf16 c. '} ${shape.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.gflops).padStart(7)} GF ${String(r.gflops_median).padStart(7)} GF ${String(r.reps).padStart(6)}`);
+    } else if (r.op === 'decode_gemv') {
+      const shape = `small, ${r.dtype}, ${r.weight_mb} MB`;
+      lines.push(`decode gemv     ${shape.padEnd(26)} ${String(r.threads).padStart(7)} ${String(r.ms).padStart(7)} ms ${String(r.ms_median).padStart(7)} ms ${String(r.reps).padStart(6)}   ${r.gb_s} GB/s (median ${r.gb_s_median})`);
     } else {
       const shape = `B${r.batch} H${r.heads} T${r.t} D${r.head_dim} causal`;
       if (r.error) {
@@ -123,8 +164,8 @@ function formatTable(records: Array<Record<string, unknown>>, header: string): s
 
 /**
  * Measures GEMM GFLOPS (best and median over several reps, after a warm-up) for GEMM_SHAPES with
- * B plain and transposed, in float32 and in bf16 compute (`matmul_bf16_compute`), and causal
- * attention forward / backward, printing JSON lines or a table.
+ * B plain and transposed, in float32 and in bf16 compute (`matmul_bf16_compute`), causal
+ * attention forward / backward, and the decode product's read rate, printing JSON lines or a table.
  */
 export async function benchKernels(opts: BenchKernelsOptions, print: (line: string) => void): Promise<void> {
   const before = nativeInfo();
@@ -149,6 +190,7 @@ export async function benchKernels(opts: BenchKernelsOptions, print: (line: stri
       }
     }
     for (const r of benchAttention(backend, reps, budget, threads)) emit(r);
+    for (const dtype of ['f32', 'bf16'] as const) emit(benchDecodeGemv(backend, dtype, reps, budget, threads));
     if (backend.name === 'native') {
       // The machine's measured FMA peak on the vector path, the ceiling the GFLOPS above compare with.
       const peaks = Array.from({ length: opts.quick ? 1 : 3 }, () => nativeFmaPeak(opts.quick ? 2_000_000 : 20_000_000) ?? 0);
