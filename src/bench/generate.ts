@@ -28,6 +28,7 @@ import { exportGguf } from '../cli/export.js';
 import { UsageError } from '../errors.js';
 import { benchVoters } from './voters.js';
 import { median } from './timing.js';
+import { benchMtp } from './generate-mtp.js';
 
 export interface BenchGenerateOptions {
   presets?: string[];
@@ -46,6 +47,8 @@ export interface BenchGenerateOptions {
   voterTokens?: number;
   /** interleaved glmkit / llama.cpp repetitions per row (default 3; 2 with quick) */
   reps?: number;
+  /** a trained model folder with an MTP layer: adds a plain-vs-speculative row (src/bench/generate-mtp.ts) */
+  mtpModel?: string;
 }
 
 export type BenchDtype = WeightDtype | 'bf16-dot';
@@ -102,12 +105,13 @@ async function llamaRate(mod: LlamaModule, llama: Awaited<ReturnType<LlamaModule
 export async function benchGenerate(opts: BenchGenerateOptions, print: (line: string) => void): Promise<Record<string, unknown>[]> {
   const threads = opts.threads ?? 1;
   useThreads(threads);
-  const presets = opts.presets ?? ['tiny', 'small'];
+  // with only --mtp-model, only its row
+  const presets = opts.presets ?? (opts.mtpModel ? [] : ['tiny', 'small']);
   const n = opts.tokens ?? (opts.quick ? 32 : 128);
   let mod: LlamaModule | null = null;
   let llama: Awaited<ReturnType<LlamaModule['getLlama']>> | null = null;
   let llamaError: string | null = null;
-  if (!opts.noLlama) {
+  if (!opts.noLlama && presets.length > 0) {
     try {
       mod = await import('node-llama-cpp');
       llama = await mod.getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, logLevel: mod.LlamaLogLevel.error, progressLogs: false });
@@ -181,6 +185,11 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
         }
       }
     }
+    if (opts.mtpModel) {
+      const row = benchMtp(opts.mtpModel, { tokens: n, prompts: opts.quick ? 2 : 8, reps: opts.reps ?? (opts.quick ? 1 : 3) });
+      results.push(row);
+      print(opts.json ? JSON.stringify(row) : `MTP speculative decoding (${opts.mtpModel}, batch 1, greedy): plain ${row.plain_tokens_per_s} tok/s, speculative ${row.speculative_tokens_per_s} tok/s, speed-up ${row.speedup}, accept rate ${row.accept_rate} (MTP cost share ${row.mtp_cost_share}), output identical: ${row.identical}`);
+    }
   } finally {
     setBf16Dot(null);
     await llama?.dispose();
@@ -191,9 +200,9 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
 
 const spec = {
   name: 'bench generate',
-  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16,bf16-dot] [--tokens N] [--threads N] [--reps N] [--voters N] [--json] [--quick] [--no-llama]',
+  usage: 'glmkit bench generate [--presets tiny,small] [--dtypes f32,bf16,bf16-dot] [--tokens N] [--threads N] [--reps N] [--voters N] [--mtp-model DIR] [--json] [--quick] [--no-llama]',
   description:
-    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.\nWith --voters N (default 32; 0 = off): SEQA-style sampling, N voters of --voter-tokens after one shared\nprefix, in voters/s, beside the prefix-per-row path and the model's plain forward tokens/s.",
+    "Decode tokens/s of glmkit (batch 1 and 8) and of llama.cpp (node-llama-cpp, CPU) on glmkit's GGUF\nexport of the same random weights; ratio = glmkit / llama.cpp. Both use --threads.\nWith --voters N (default 32; 0 = off): SEQA-style sampling, N voters of --voter-tokens after one shared\nprefix, in voters/s, beside the prefix-per-row path and the model's plain forward tokens/s.\nWith --mtp-model DIR (a trained glm4_moe folder with an MTP layer, e.g. an mtp experiment arm's train/final):\ngreedy batch-1 decoding plain against MTP-speculative on held-out world text (only that row unless --presets is given).",
   schema: {
     presets: field<string | null>('string', null, 'comma-separated presets (default tiny,small)', { nullable: true, placeholder: 'list' }),
     dtypes: field('string', 'f32', 'weight dtypes to time, comma separated: f32, bf16, bf16-dot (bf16: glmkit --dtype bf16 vs llama.cpp on a BF16 GGUF; bf16-dot: the same with GLMKIT_BF16_DOT=1)'),
@@ -205,6 +214,7 @@ const spec = {
     llama: field('boolean', true, 'also time llama.cpp (--no-llama skips it)'),
     voters: field('int', 32, 'SEQA-style rows: voters sampled after one prefix (0 = none)', { min: 0 }),
     voter_tokens: field('int', 24, 'tokens per voter', { min: 1 }),
+    mtp_model: field<string | null>('path', null, 'a trained model folder with an MTP layer: plain vs speculative decoding row', { nullable: true, placeholder: 'dir' }),
   },
 };
 
@@ -215,7 +225,7 @@ export async function benchGenerateCommand(argv: string[]): Promise<number> {
   const v = parsed.values;
   await benchGenerate({
     presets: v.presets?.split(',').filter(Boolean), tokens: v.tokens ?? undefined,
-    threads: v.threads, reps: v.reps ?? undefined, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens,
+    threads: v.threads, reps: v.reps ?? undefined, json: v.json, quick: v.quick, noLlama: !v.llama, dtypes: parseDtypes(v.dtypes), voters: v.voters, voterTokens: v.voter_tokens, mtpModel: v.mtp_model ?? undefined,
   }, (l) => console.log(l));
   return 0;
 }
