@@ -10,7 +10,8 @@
 // Reading four rows side by side (four streams 2*k bytes apart) with a prefetcht1 per line reached
 // 10-13 GB/s on the `small` preset's 53.5 MB of matrices, one thread, AMD EPYC (AVX-512), while a
 // single front-to-back stream reaches 27-29 GB/s there, and prefetches added to it halve that
-// (2026-12-07; the harness and figures are in docs/performance.md "One stream per weight row").
+// (2026-12-07; figures and the bench kernels `decode_gemv` rows in docs/performance.md "One stream
+// per weight row").
 #include <immintrin.h>
 
 #include "gemm_bf16_avx512_common.h"
