@@ -12,7 +12,7 @@ import type { ArmResult } from '../types.js';
  */
 export async function grpoPromptSets(out: string, dataSeed: number, sizes: { train: number; validation: number; test: number }) {
   // the full-size files in every mode (cheap to write); --quick takes a few prompts of them
-  const files = await writeGrpoStageData({ dataDir: join(out, 'data'), seed: dataSeed, quick: false });
+  const files = await writeGrpoStageData({ dataDir: join(out, 'data'), seed: dataSeed, quick: false }, 80);
   const split = validationTestSplit(readPrompts(files.eval), (p) => p.prompt);
   return { files, train: readPrompts(files.train).slice(0, sizes.train), validation: split.validation.slice(0, sizes.validation), test: split.test.slice(0, sizes.test) };
 }
