@@ -20,7 +20,7 @@ import { readMetrics } from '../src/trainers/base/metrics.js';
 import { sequenceBatch, tokenLogprobs, maskedSum } from '../src/trainers/rl-utils.js';
 import { grpoSchema } from '../src/trainers/grpo/grpo-config.js';
 import { toRlPrompt } from '../src/trainers/grpo/grpo-data.js';
-import { GrpoTrainer, type Sample } from '../src/trainers/grpo/grpo-trainer.js';
+import { GrpoTrainer, greedyScores, type Sample } from '../src/trainers/grpo/grpo-trainer.js';
 import { clipCoefficients, grpoLoss } from '../src/trainers/grpo/grpo-loss.js';
 import { rolloutBatch, type Rollout, type RolloutOptions } from '../src/trainers/grpo/rollout.js';
 import { DEFAULT_TOOLS, DEFAULT_TOOL_SPECS } from '../src/trainers/grpo/tools.js';
@@ -225,6 +225,25 @@ test('trainer: a short run logs TRL-named metrics, keeps KL when asked, writes f
     assertFiniteIn(m.at(-1)!.eval_accuracy, 'eval_accuracy', 0, 1);
     assert.ok(existsSync(join(out, 'final', 'model.safetensors')));
   }
+});
+
+test('trainer: greedy evaluation does not move the training stream (same rollouts with or without it)', async () => {
+  const dir = tempDir();
+  const data = await rlData(dir);
+  const prompts = (await import('../src/trainers/grpo/grpo-data.js')).loadRlPrompts(data.train);
+  const rolloutsAfter = async (evaluated: number) => {
+    const cfg = resolveConfig(grpoSchema, { object: { model: fx.model, data: data.train, out: join(dir, `eval-${evaluated}`), max_steps: 2, num_generations: 2, per_device_train_batch_size: 4, max_completion_length: 12, prepass_k: 0, quiet: true, learning_rate: 1e-3, curriculum: 'uniform', dynamic_sampling: false, save_steps: 0 } });
+    const m = loadCausalLM(fx.model);
+    const trainer = new GrpoTrainer(cfg, m, tok, prompts, null);
+    // as the pipeline's stage does: accuracy before training, greedily, with the trainer's rollout options
+    if (evaluated > 0) greedyScores(m, tok, prompts.slice(0, evaluated), trainer.rolloutOptions(1, 0), 2);
+    await trainer.train();
+    // what the sampled completions were, step by step (tokens, lengths, entropy of the sampled tokens)
+    return readMetrics(join(dir, `eval-${evaluated}`, 'metrics.jsonl')).map((r) => [r.num_tokens, r['completions/mean_length'], r.reward, r.entropy]);
+  };
+  const none = await rolloutsAfter(0);
+  assert.equal(none.length, 2);
+  assert.deepEqual(await rolloutsAfter(6), none);
 });
 
 test('trainer: two_stage curriculum with dynamic temperature moves to the highest equally good temperature', async () => {

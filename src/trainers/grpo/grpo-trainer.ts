@@ -19,6 +19,7 @@ import * as F from '../../tensor/ops/index.js';
 import { ConfigError } from '../../errors.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { Rng } from '../../util/rng.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { saveTokenizer } from '../../tokenizer/tokenizer-json.js';
 import { recordReward } from '../../rewards/index.js';
@@ -425,9 +426,13 @@ export function greedyAccuracy(model: GlmForCausalLM | GrpoPolicy, tok: Tokenize
 export function greedyScores(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number[] {
   const policy = asPolicy(model, tok);
   const scores = new Array<number>(prompts.length).fill(0);
+  // A stream of its own: greedy decoding samples nothing, but every generate() call draws its
+  // per-call stream base from opts.rng, so evaluating with the trainer's rng would advance it by one
+  // draw per batch and make training depend on how many prompts were evaluated, and when.
+  const rng = new Rng(0);
   for (let i = 0; i < prompts.length; i += batchSize) {
     const part = prompts.slice(i, i + batchSize);
-    const rolls = policy.rolloutsSync(part, { ...opts, samplesPerPrompt: 1, temperature: 0 });
+    const rolls = policy.rolloutsSync(part, { ...opts, samplesPerPrompt: 1, temperature: 0, rng });
     rolls.forEach((r) => (scores[i + r.prompt] = GrpoTrainer.reward(part[r.prompt], r)));
   }
   return scores;
