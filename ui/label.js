@@ -59,7 +59,14 @@ export function LabelView({ config, args }) {
   const pair = config.models.length >= 2 ? config.models.slice(0, 2) : null;
   const [annotator, setAnnotator] = useState(localStorage.getItem('glmkit.annotator') ?? '');
   const [started, setStarted] = useState(false);
-  const [item, setItem] = useState(null);
+  const [item, setItemState] = useState(null);
+  // the keyboard handler is re-registered after each render, and a key can arrive after the new
+  // comparison is on the page but before that: it reads the item from a ref, not from its closure
+  const itemRef = useRef(null);
+  const setItem = (it) => {
+    itemRef.current = it;
+    setItemState(it);
+  };
   const [progress, setProgress] = useState(null);
   const [status, setStatus] = useState('');
   const [reasons, setReasonsState] = useState([]);
@@ -108,8 +115,8 @@ export function LabelView({ config, args }) {
   }
 
   async function choose(choice) {
-    if (!item) return;
-    const id = item.id;
+    if (!itemRef.current) return;
+    const id = itemRef.current.id;
     const note = document.getElementById('note')?.value ?? '';
     setItem(null);
     try {
@@ -124,7 +131,7 @@ export function LabelView({ config, args }) {
 
   useEffect(() => {
     const onKey = (e) => {
-      if (!item || e.ctrlKey || e.metaKey || e.altKey || ['TEXTAREA', 'INPUT'].includes(e.target.tagName)) return;
+      if (!itemRef.current || e.ctrlKey || e.metaKey || e.altKey || ['TEXTAREA', 'INPUT'].includes(e.target.tagName)) return;
       const c = CHOICES.find(([, k]) => k === e.key);
       if (c) return void choose(c[0]);
       const r = REASONS.find(([, k]) => k === e.key);
