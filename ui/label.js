@@ -52,6 +52,17 @@ function SamplingRow({ s, set }) {
   </div>`;
 }
 
+/** State that event handlers read before the next render: [value, ref always holding it, setter]. */
+function useMirroredState(initial) {
+  const [value, setValue] = useState(initial);
+  const ref = useRef(initial);
+  const set = (v) => {
+    ref.current = v;
+    setValue(v);
+  };
+  return [value, ref, set];
+}
+
 export function LabelView({ config, args }) {
   if (args[0] === 'stats') return html`<${Stats} />`;
   const model = config.models[0];
@@ -59,23 +70,13 @@ export function LabelView({ config, args }) {
   const pair = config.models.length >= 2 ? config.models.slice(0, 2) : null;
   const [annotator, setAnnotator] = useState(localStorage.getItem('glmkit.annotator') ?? '');
   const [started, setStarted] = useState(false);
-  const [item, setItemState] = useState(null);
   // the keyboard handler is re-registered after each render, and a key can arrive after the new
   // comparison is on the page but before that: it reads the item from a ref, not from its closure
-  const itemRef = useRef(null);
-  const setItem = (it) => {
-    itemRef.current = it;
-    setItemState(it);
-  };
+  const [item, itemRef, setItem] = useMirroredState(null);
   const [progress, setProgress] = useState(null);
   const [status, setStatus] = useState('');
-  const [reasons, setReasonsState] = useState([]);
   // the keyboard handler reads the reasons before the page re-renders: keep them in a ref too
-  const reasonsRef = useRef([]);
-  const setReasons = (rs) => {
-    reasonsRef.current = rs;
-    setReasonsState(rs);
-  };
+  const [reasons, reasonsRef, setReasons] = useMirroredState([]);
   const toggleReason = (r) => setReasons(reasonsRef.current.includes(r) ? reasonsRef.current.filter((x) => x !== r) : [...reasonsRef.current, r]);
   const [typed, setTyped] = useState('');
   const [sampling, setSampling] = useState({ temperature: 1, max_tokens: 256, thinking: true });

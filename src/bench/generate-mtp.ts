@@ -7,7 +7,7 @@
  */
 import { generateWorldTask } from '../data/world/index.js';
 import { UsageError } from '../errors.js';
-import { mtpCostShare } from '../experiment/experiments/mtp.js';
+import { MTP_HELDOUT_SEED, mtpCostShare } from '../experiment/experiments/mtp.js';
 import { compareSpeculative } from '../generation/speculative.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { nativeInfo } from '../tensor/backend/native.js';
@@ -22,9 +22,9 @@ export interface BenchMtpOptions {
   reps: number;
 }
 
-/** The first 32 tokens of `n` held-out world documents (seed 910, test split: the `mtp` experiment's). */
+/** The first 32 tokens of `n` held-out world documents (the `mtp` experiment's seed, test split). */
 function heldoutPrompts(encode: (text: string) => number[], n: number): number[][] {
-  const docs = generateWorldTask('pretrain', { n: 4 * n, seed: 910, split: 'test' }) as { text: string }[];
+  const docs = generateWorldTask('pretrain', { n: 4 * n, seed: MTP_HELDOUT_SEED, split: 'test' }) as { text: string }[];
   const prompts = docs.map((d) => encode(d.text)).filter((ids) => ids.length >= 32).slice(0, n).map((ids) => ids.slice(0, 32));
   if (prompts.length < n) throw new UsageError(`bench generate --mtp-model: only ${prompts.length} of ${4 * n} world documents have 32 tokens under this tokenizer; expected ${n}`);
   return prompts;

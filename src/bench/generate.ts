@@ -119,7 +119,8 @@ export async function benchGenerate(opts: BenchGenerateOptions, print: (line: st
       llamaError = `llama.cpp unavailable: ${(e as Error).message.split('\n')[0]}`;
     }
   }
-  const texts = (generateWorldTask('pretrain', { n: opts.quick ? 300 : 1500, seed: 1 }) as { text: string }[]).map((d) => d.text);
+  // the presets' tokenizer corpus (none needed for an --mtp-model row alone)
+  const texts = presets.length === 0 ? [] : (generateWorldTask('pretrain', { n: opts.quick ? 300 : 1500, seed: 1 }) as { text: string }[]).map((d) => d.text);
   const work = mkdtempSync(join(tmpdir(), 'glmkit-bench-gen-'));
   const results: Record<string, unknown>[] = [];
   try {

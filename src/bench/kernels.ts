@@ -9,6 +9,7 @@
 import type { Backend } from '../tensor/backend/backend.js';
 import { getBackend } from '../tensor/backend/index.js';
 import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { toHalf } from '../io/half.js';
 
 export interface BenchKernelsOptions {
   /** Native thread count for the run (restored afterwards); default: the pool's. */
@@ -120,8 +121,7 @@ function benchDecodeGemv(backend: Backend, dtype: 'f32' | 'bf16', reps: number, 
   let seed = 7;
   const mats = DECODE_GEMV_MATRICES.map(([n, k]) => {
     const w32 = randomFill(new Float32Array(n * k), seed++);
-    // bf16: the top half of each float32 (truncation is enough for a timing)
-    const w = dtype === 'bf16' ? Uint16Array.from(new Uint32Array(w32.buffer), (u) => u >>> 16) : w32;
+    const w = dtype === 'bf16' ? toHalf(w32, 'bf16') : w32;
     return { n, k, w, a: randomFill(new Float32Array(k), seed++), c: new Float32Array(n) };
   });
   const bytes = mats.reduce((s, m) => s + m.w.byteLength, 0);

@@ -76,6 +76,9 @@ function argmax(x: ArrayLike<number>, off: number, n: number): number {
   return best;
 }
 
+/** Seed of the held-out world documents the MTP claim is measured on (test split; also `bench generate --mtp-model`'s prompts). */
+export const MTP_HELDOUT_SEED = 910;
+
 /** The MTP layer's matrix FLOPs per token as a share of the main model's (embeddings excluded, heads included). */
 export function mtpCostShare(model: GlmForCausalLM): number {
   const c = model.config;
@@ -111,7 +114,7 @@ export const mtp: Experiment = {
     const tok = loadTokenizer(base.initDir);
     const dataDir = join(ctx.out, 'data');
     mkdirSync(dataDir, { recursive: true });
-    await writeJsonl(join(dataDir, 'test.jsonl'), generateWorldTask('pretrain', { n: S.heldout_docs, seed: 910, split: 'test' }));
+    await writeJsonl(join(dataDir, 'test.jsonl'), generateWorldTask('pretrain', { n: S.heldout_docs, seed: MTP_HELDOUT_SEED, split: 'test' }));
     const trainFile = join(base.dataDir, 'pretrain.jsonl');
     const testSeqs = packText(join(dataDir, 'test.jsonl'), tok, S.seq_len);
     let trainSeqs: Int32Array[] | null = null;
