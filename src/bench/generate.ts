@@ -61,7 +61,7 @@ interface Rate {
 function glmkitRate(model: GlmForCausalLM, prompts: number[][], n: number): Rate {
   const time = (k: number) => {
     const t = performance.now();
-    generate(model, prompts, { maxNewTokens: k, temperature: 0 });
+    generate(model, prompts, { maxNewTokens: k, temperature: 0, logprobs: false }); // llama.cpp computes none either
     return (performance.now() - t) / 1000;
   };
   time(2); // warm-up

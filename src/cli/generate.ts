@@ -119,7 +119,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const res = m.kind === 'text' ? generate(m.model, [ids], sampling) : generateWithImages(m.model, [{ ids }], sampling);
+  const res = m.kind === 'text' ? generate(m.model, [ids], { ...sampling, logprobs: false }) : generateWithImages(m.model, [{ ids }], sampling);
   if (v.json) process.stdout.write(JSON.stringify({ ids: res.tokens[0], finish_reason: res.finishReason[0] }) + '\n');
   else console.log(res.tokens[0].join(' '));
   return 0;

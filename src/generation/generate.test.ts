@@ -36,6 +36,17 @@ test('greedy generation equals argmax of full forwards, batched or not', () => {
   });
 });
 
+test('logprobs: false gives the same tokens and no log-probs, greedy or sampled', () => {
+  const prompts = [[5, 17, 300, 2], [9]];
+  for (const temperature of [0, 0.8]) {
+    const full = generate(model, prompts, { maxNewTokens: 5, temperature, seed: 3 });
+    const bare = generate(model, prompts, { maxNewTokens: 5, temperature, seed: 3, logprobs: false });
+    assert.deepEqual(bare.tokens, full.tokens, `temperature ${temperature}`);
+    assert.deepEqual(bare.logprobs, [[], []]);
+    assert.ok(full.logprobs.every((row) => row.length === 5 && row.every(Number.isFinite)));
+  }
+});
+
 test('recorded log-probs equal the log-softmax of the model at temperature', () => {
   const prompt = [3, 4, 5];
   const res = generate(model, [prompt], { maxNewTokens: 4, temperature: 0.7, seed: 3 });

@@ -29,12 +29,17 @@ export interface GenerateOptions extends SamplingOptions {
   vocabLimit?: number;
   /** MoE models: record the experts each fed-back token was routed to (GenerateResult.routing) */
   recordRouting?: boolean;
+  /**
+   * false: no log-probs (GenerateResult.logprobs rows stay empty), which spares greedy decoding a
+   * log-sum-exp over the vocabulary per token; the tokens are the same (default true)
+   */
+  logprobs?: boolean;
 }
 
 export interface GenerateResult {
   /** new tokens per prompt (including the stop token when one ended it) */
   tokens: number[][];
-  /** log-probability of each new token under the sampling distribution */
+  /** log-probability of each new token under the sampling distribution (empty with `logprobs: false`) */
   logprobs: number[][];
   finishReason: ('stop' | 'length')[];
   /**
@@ -206,6 +211,7 @@ export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: Generate
   const limit = sampleableIds(V, opts.vocabLimit);
   const stops = new Set(opts.stopTokens ?? []);
   const pad = opts.padId ?? 0;
+  const withLogprobs = opts.logprobs !== false;
   const done = new Array<boolean>(B).fill(false);
   let logits = firstLogits; // [live.length, V]
   let live = Array.from({ length: B }, (_, b) => b); // batch row i is sequence live[i]
@@ -217,9 +223,9 @@ export function decodeLoop(firstLogits: Tensor, step: DecodeStep, opts: Generate
         next[i] = pad;
         continue;
       }
-      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(i * V, i * V + limit), opts, streams[b]);
+      const { token, logprob } = sampleToken((logits.data as Float32Array).subarray(i * V, i * V + limit), opts, streams[b], withLogprobs);
       out.tokens[b].push(token);
-      out.logprobs[b].push(logprob);
+      if (withLogprobs) out.logprobs[b].push(logprob);
       out.routing?.[b].push(null);
       next[i] = token;
       stepMask[i] = 1;

@@ -96,11 +96,15 @@ function argmax(x: ArrayLike<number>): number {
   return best;
 }
 
-export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): { token: number; logprob: number } {
+/**
+ * One token from a row of logits and its log-probability. `withLogprob` false skips the greedy
+ * path's log-sum-exp over the vocabulary (logprob NaN): for callers that do not report log-probs.
+ */
+export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng, withLogprob = true): { token: number; logprob: number } {
   const temperature = opts.temperature ?? 1;
   if (temperature === 0) {
     const best = argmax(logits);
-    return { token: best, logprob: tokenLogprob(logits, best, 1) };
+    return { token: best, logprob: withLogprob ? tokenLogprob(logits, best, 1) : Number.NaN };
   }
   const probs = temperedProbs(logits, temperature);
   const candidates = candidatesOf(probs, opts);
