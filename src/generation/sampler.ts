@@ -42,12 +42,12 @@ export function tokenLogprob(logits: ArrayLike<number>, token: number, temperatu
   return (logits[token] - max) / t - Math.log(z);
 }
 
-/** softmax(logits / temperature) in float64 (temperature > 0). */
-function temperedProbs(logits: Float32Array, temperature: number): Float64Array {
+/** softmax(logits / temperature) in float64 (temperature > 0), into `out` when given (length >= V). */
+function temperedProbs(logits: Float32Array, temperature: number, out?: Float64Array): Float64Array {
   const V = logits.length;
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
-  const probs = new Float64Array(V);
+  const probs = out ? out.subarray(0, V) : new Float64Array(V);
   let z = 0;
   for (let i = 0; i < V; i++) z += probs[i] = Math.exp((logits[i] - max) / temperature);
   for (let i = 0; i < V; i++) probs[i] /= z;
@@ -96,6 +96,8 @@ function argmax(x: ArrayLike<number>): number {
   return best;
 }
 
+let scratchProbs = new Float64Array(0);
+
 /**
  * One token from a row of logits and its log-probability. `withLogprob` false skips the greedy
  * path's log-sum-exp over the vocabulary (logprob NaN): for callers that do not report log-probs.
@@ -106,7 +108,9 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
     const best = argmax(logits);
     return { token: best, logprob: withLogprob ? tokenLogprob(logits, best, 1) : Number.NaN };
   }
-  const probs = temperedProbs(logits, temperature);
+  // sampleToken keeps nothing of the probabilities but one value: one buffer serves every call
+  if (scratchProbs.length < logits.length) scratchProbs = new Float64Array(logits.length);
+  const probs = temperedProbs(logits, temperature, scratchProbs);
   const candidates = candidatesOf(probs, opts);
   let token: number;
   if (candidates.length > 0) {
