@@ -20,10 +20,11 @@ import { readMetrics } from '../src/trainers/base/metrics.js';
 import { sequenceBatch, tokenLogprobs, maskedSum } from '../src/trainers/rl-utils.js';
 import { grpoSchema } from '../src/trainers/grpo/grpo-config.js';
 import { toRlPrompt } from '../src/trainers/grpo/grpo-data.js';
-import { GrpoTrainer, greedyScores, type Sample } from '../src/trainers/grpo/grpo-trainer.js';
+import { GrpoTrainer, greedyScores, sampledScores, type Sample } from '../src/trainers/grpo/grpo-trainer.js';
 import { clipCoefficients, grpoLoss } from '../src/trainers/grpo/grpo-loss.js';
 import { rolloutBatch, type Rollout, type RolloutOptions } from '../src/trainers/grpo/rollout.js';
 import { DEFAULT_TOOLS, DEFAULT_TOOL_SPECS } from '../src/trainers/grpo/tools.js';
+import { TextPolicy } from '../src/trainers/grpo/policy.js';
 import { runGrpoStage } from '../src/pipeline/grpo-stage.js';
 import { makeFixture, type Fixture } from './fixtures.js';
 import { assertFiniteIn, runCli, tempDir } from './helpers.js';
@@ -246,6 +247,37 @@ test('trainer: greedy evaluation does not move the training stream (same rollout
   assert.deepEqual(await rolloutsAfter(6), none);
 });
 
+test('sampledScores: avg@k per prompt from a seeded stream of its own (the same seed, the same draws)', () => {
+  const records = [0, 1, 2, 3, 4, 5].map((i) => toRlPrompt({ prompt: `What is ${i} + 1? Box the final answer.`, answer: String(i + 1), task: 'arithmetic' }));
+  // a policy that answers right when its stream's next draw is under 0.5, one draw per sample
+  const coin: typeof import('../src/generation/generate.js').generate = (_m, prompts, o) => {
+    const res: GenerateResult = { tokens: [], logprobs: [], finishReason: [] };
+    for (const p of prompts) {
+      const right = o.rng!.random() < 0.5;
+      const answer = tok.decode(p).match(/What is (\d+) \+ 1/)![1];
+      const toks = tok.encode(`\n<think>add one</think>\nThe answer is <|begin_of_box|>${right ? Number(answer) + 1 : 0}<|end_of_box|>.<|endoftext|>`, { allowSpecial: true });
+      res.tokens.push(toks);
+      res.logprobs.push(toks.map(() => -0.5));
+      res.finishReason.push('stop');
+    }
+    return res;
+  };
+  const opts = baseOpts({ generateFn: coin, temperature: 0.7, tools: new Map(), enableThinking: true });
+  const policy = new TextPolicy(scriptModel(), tok);
+  const a = sampledScores(policy, tok, records, opts, 4, 7, 2);
+  assert.equal(a.length, records.length);
+  for (const x of a) assert.ok([0, 0.25, 0.5, 0.75, 1].includes(x), `score ${x} is not a mean of 4 rewards`);
+  assert.ok(new Set(a).size > 1, 'different prompts drew different outcomes');
+  assert.deepEqual(sampledScores(policy, tok, records, opts, 4, 7, 2), a, 'the same seed gives the same draws');
+  assert.notDeepEqual(sampledScores(policy, tok, records, opts, 4, 8, 2), a);
+  // the caller's stream is not touched
+  const rng = new Rng(5), next = new Rng(5).random();
+  sampledScores(policy, tok, records, { ...opts, rng }, 2, 7);
+  assert.equal(rng.random(), next);
+  assert.throws(() => sampledScores(policy, tok, records, { ...opts, temperature: 0 }, 4), /temperature > 0/);
+  assert.throws(() => sampledScores(policy, tok, records, opts, 0), /samples per prompt >= 1/);
+});
+
 test('trainer: two_stage curriculum with dynamic temperature moves to the highest equally good temperature', async () => {
   const dir = tempDir();
   const data = await rlData(dir);
@@ -286,6 +318,11 @@ test('pipeline GRPO stage (quick) returns the summary with accuracies, rollouts 
   const s = await runGrpoStage({ out, dataDir: join(out, 'data'), sftDir: fx.model, seed: 0, quick: true, quiet: true, log: () => {} });
   assertFiniteIn(s.accuracy_before, 'accuracy_before', 0, 1);
   assertFiniteIn(s.accuracy_after, 'accuracy_after', 0, 1);
+  const sampled = s.sampled as { samples_per_prompt: number; accuracy_before: number; accuracy_after: number; gain: number };
+  assert.equal(sampled.samples_per_prompt, 2); // --quick: avg@2
+  assertFiniteIn(sampled.accuracy_before, 'sampled.accuracy_before', 0, 1);
+  assertFiniteIn(sampled.accuracy_after, 'sampled.accuracy_after', 0, 1);
+  assert.ok(Math.abs(sampled.gain - (sampled.accuracy_after - sampled.accuracy_before)) < 1e-9);
   assert.ok((s.rollouts as number) > 0);
   const cur = s.curriculum as { tiers: Record<string, { prompts: number }> };
   const total = Object.values(cur.tiers).reduce((a, t) => a + t.prompts, 0);

@@ -84,7 +84,18 @@ export function glanceRows(summary: Obj): GlanceRow[] {
       if (b !== undefined && a !== undefined) figs.push({ key: `grpo.accuracy_by_level.after.${l}`, value: a, label: `${l.replace('level_', 'L')} after (before ${pct(b)})` });
     }
     const ci = ciOf(at(summary, 'grpo.gain_ci95'));
-    rows.push({ group: 'GRPO', what: 'hard-set accuracy before and after RL', figures: figs, reading: `GRPO moved held-out hard-prompt accuracy from ${pct(before)} to ${pct(after)}${ci ? ` (gain [${f3(ci[0])}, ${f3(ci[1])}])` : ''}.` });
+    rows.push({ group: 'GRPO', what: 'hard-set accuracy before and after RL (greedy)', figures: figs, reading: `GRPO moved held-out hard-prompt accuracy, one greedy answer each, from ${pct(before)} to ${pct(after)}${ci ? ` (gain [${f3(ci[0])}, ${f3(ci[1])}])` : ''}.` });
+    const sb = num(at(summary, 'grpo.sampled.accuracy_before')), sa = num(at(summary, 'grpo.sampled.accuracy_after'));
+    const k = num(at(summary, 'grpo.sampled.samples_per_prompt')), t = num(at(summary, 'grpo.sampled.temperature'));
+    if (sb !== undefined && sa !== undefined && k !== undefined && t !== undefined) {
+      const sci = ciOf(at(summary, 'grpo.sampled.gain_ci95')), sg = num(at(summary, 'grpo.sampled.gain'));
+      rows.push({
+        group: 'GRPO',
+        what: `hard-set accuracy before and after RL (avg@${k} at temperature ${t})`,
+        figures: [{ key: 'grpo.sampled.accuracy_before', value: sb, label: 'before' }, { key: 'grpo.sampled.accuracy_after', value: sa, label: 'after' }, ...(sci && sg !== undefined ? [{ key: 'grpo.sampled.gain', value: sg, label: 'gain', ci: sci }] : [])],
+        reading: `Sampled at the rollout temperature, ${k} answers per prompt, held-out hard-prompt accuracy went from ${pct(sb)} to ${pct(sa)}${sci ? ` (gain [${f3(sci[0])}, ${f3(sci[1])}])` : ''}.`,
+      });
+    }
   }
   const final = at(summary, 'final_model');
   if (typeof final === 'string') {

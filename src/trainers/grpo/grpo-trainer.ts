@@ -424,16 +424,32 @@ export function greedyAccuracy(model: GlmForCausalLM | GrpoPolicy, tok: Tokenize
  * policy's prompts must have been prepared (`policy.prepare`, or `greedyScoresAsync`).
  */
 export function greedyScores(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize = 32): number[] {
-  const policy = asPolicy(model, tok);
-  const scores = new Array<number>(prompts.length).fill(0);
   // A stream of its own: greedy decoding samples nothing, but every generate() call draws its
   // per-call stream base from opts.rng, so evaluating with the trainer's rng would advance it by one
   // draw per batch and make training depend on how many prompts were evaluated, and when.
-  const rng = new Rng(0);
+  return meanScores(asPolicy(model, tok), prompts, { ...opts, samplesPerPrompt: 1, temperature: 0, rng: new Rng(0) }, batchSize);
+}
+
+/**
+ * Each prompt's mean reward over `samples` completions drawn at `opts.temperature` (avg@k), in
+ * prompt order, from a stream of its own seeded by `seed` (never the trainer's): two models measured
+ * with the same seed draw the same random numbers, which narrows the interval of their difference.
+ * A vision policy's prompts must have been prepared.
+ */
+export function sampledScores(model: GlmForCausalLM | GrpoPolicy, tok: Tokenizer, prompts: readonly RlPrompt[], opts: RolloutOptions, samples: number, seed = 0, batchSize = 16): number[] {
+  if (!Number.isInteger(samples) || samples < 1) throw new ConfigError(`sampledScores: expected samples per prompt >= 1, got ${samples}`);
+  if (!(opts.temperature > 0)) throw new ConfigError(`sampledScores: expected a sampling temperature > 0, got ${opts.temperature}; greedyScores measures greedy answers`);
+  return meanScores(asPolicy(model, tok), prompts, { ...opts, samplesPerPrompt: samples, rng: new Rng(seed) }, batchSize);
+}
+
+/** Mean reward per prompt of `opts.samplesPerPrompt` rollouts each, `batchSize` prompts per batch. */
+function meanScores(policy: GrpoPolicy, prompts: readonly RlPrompt[], opts: RolloutOptions, batchSize: number): number[] {
+  const scores = new Array<number>(prompts.length).fill(0);
+  const k = opts.samplesPerPrompt;
   for (let i = 0; i < prompts.length; i += batchSize) {
     const part = prompts.slice(i, i + batchSize);
-    const rolls = policy.rolloutsSync(part, { ...opts, samplesPerPrompt: 1, temperature: 0, rng });
-    rolls.forEach((r) => (scores[i + r.prompt] = GrpoTrainer.reward(part[r.prompt], r)));
+    const rolls = policy.rolloutsSync(part, opts);
+    rolls.forEach((r) => (scores[i + r.prompt] += GrpoTrainer.reward(part[r.prompt], r) / k));
   }
   return scores;
 }
