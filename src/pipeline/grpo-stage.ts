@@ -44,8 +44,8 @@ export const HARD_PER_LEVEL = 200;
 /**
  * Completions per hard prompt in the stage's sampled measurement: avg@4 at the rollout temperature,
  * before and after RL from one seeded stream (`sampledScores`). Greedy accuracy moves by a few points
- * and its per-prompt flips make the interval wide (+0.005 to +0.058 in five validation draws of the
- * stage); the policy GRPO trains is the sampling one, and four samples per prompt measure it with a
+ * and its per-prompt flips make the interval wide (+0.005 to +0.058 in four validation runs); the
+ * policy GRPO trains is the sampling one, and four samples per prompt measure it with a
  * narrower interval (docs/experiments/rl.md "Sampled and greedy accuracy").
  */
 export const HARD_SAMPLES = 4;
