@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError } from '../../errors.js';
+import { CheckpointError, ConfigError } from '../../errors.js';
 import { generateWorldTask, goldReward, type PreferenceRecord } from '../../data/world/index.js';
 import { readJsonl } from '../../data/jsonl.js';
 import { evaluateAlignment } from '../../eval/alignment-eval.js';
@@ -77,6 +77,8 @@ export function loadRewardModel(dir: string): GlmForSequenceClassification {
 }
 
 export async function alignmentSetup(ctx: ExperimentContext, S: AlignmentSettings): Promise<AlignmentSetup> {
+  // every arm trains and samples with one seed; more would be recorded in the settings but not run
+  if (S.seeds.length > 1) throw new ConfigError(`this alignment experiment trains each arm with one seed; got --seeds ${S.seeds.join(',')}: run it once per seed (--seeds N, each with its own --out)`);
   const base = await ctx.base();
   const tok = loadTokenizer(base.sftDir);
   const seed = S.seeds[0] ?? 0;
