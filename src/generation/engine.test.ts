@@ -46,6 +46,18 @@ test('requests joining a running batch get the tokens generate() gives at temper
   assert.ok(engine.idle);
 });
 
+test('logprobs: false gives the same tokens with NaN log-probs, greedy and sampled', () => {
+  const engine = new GenerationEngine(model, { maxSlots: 2, slotCapacity: 64 });
+  const p = [5, 17, 300, 2];
+  for (const temperature of [0, 0.8]) {
+    const req = { prompt: p, maxTokens: 8, temperature, seed: 3 };
+    const out = runEngine(engine, [{ step: 0, req: { id: 1, ...req } }, { step: 0, req: { id: 2, ...req, logprobs: false } }]);
+    assert.deepEqual(tokensOf(out.get(2)!), tokensOf(out.get(1)!), `temperature ${temperature}`);
+    for (const e of out.get(1)!) if (e.type === 'token') assert.ok(Number.isFinite(e.logprob));
+    for (const e of out.get(2)!) if (e.type === 'token') assert.ok(Number.isNaN(e.logprob));
+  }
+});
+
 test('seeded sampling equals generate() with the same seed; stop tokens end a request', () => {
   const p = [3, 4, 5, 6];
   const engine = new GenerationEngine(model, { maxSlots: 2, slotCapacity: 64 });

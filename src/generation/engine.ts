@@ -118,6 +118,8 @@ export interface EngineRequest extends SamplingOptions {
   topLogprobs?: number;
   /** also score the prompt: log-prob of each prompt token given the ones before (echo + logprobs) */
   promptLogprobs?: boolean;
+  /** the log-prob of each generated token (default true); false skips a greedy step's log-sum-exp over the vocabulary and its token events carry NaN */
+  logprobs?: boolean;
   /** preprocessed images of a vision-language prompt, in order (VisionEngine only; this engine refuses them) */
   images?: readonly ProcessedImage[];
 }
@@ -294,7 +296,7 @@ export class GenerationEngine {
     const cont: Running[] = [];
     for (const r of this.running.values()) {
       const logits = r.logits.subarray(0, this.vocabLimit);
-      const { token, logprob } = sampleToken(logits, r.req, r.rng);
+      const { token, logprob } = sampleToken(logits, r.req, r.rng, r.req.logprobs !== false);
       const k = r.req.topLogprobs ?? 0;
       events.push({ type: 'token', id: r.req.id, token, logprob, top: k > 0 ? topLogprobs(logits, k, r.req.temperature) : [] });
       r.generated++;

@@ -100,7 +100,7 @@ let scratchProbs = new Float64Array(0);
 
 /**
  * One token from a row of logits and its log-probability. `withLogprob` false skips the greedy
- * path's log-sum-exp over the vocabulary (logprob NaN): for callers that do not report log-probs.
+ * path's log-sum-exp over the vocabulary (logprob NaN, sampled or not): for callers that do not report log-probs.
  */
 export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng, withLogprob = true): { token: number; logprob: number } {
   const temperature = opts.temperature ?? 1;
@@ -128,7 +128,7 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
   } else {
     token = sampleFrom(probs, rng);
   }
-  return { token, logprob: Math.log(probs[token]) };
+  return { token, logprob: withLogprob ? Math.log(probs[token]) : Number.NaN };
 }
 
 /**

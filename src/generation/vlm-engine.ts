@@ -140,7 +140,7 @@ export class VisionEngine {
     this.rows.forEach((r, b) => {
       if (r.done) return;
       const logits = this.logits!.subarray(b * V, b * V + this.vocabLimit);
-      const { token, logprob } = sampleToken(logits, r.req, r.rng);
+      const { token, logprob } = sampleToken(logits, r.req, r.rng, r.req.logprobs !== false);
       const k = r.req.topLogprobs ?? 0;
       events.push({ type: 'token', id: r.req.id, token, logprob, top: k > 0 ? topLogprobs(logits, k, r.req.temperature) : [] });
       r.generated++;

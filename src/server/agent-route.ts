@@ -82,7 +82,7 @@ class EngineBackend implements ChatBackend {
     if (room < 1) throw new ApiError(400, `the conversation grew to ${prompt.length} tokens, past this model's context of ${this.ctx.contextLength}`, 'invalid_request_error', 'messages', 'context_length_exceeded');
     const r = await runGeneration(this.ctx.engine, this.ctx.tokenizer, {
       prompt, maxTokens: Math.min(this.p.maxTokens ?? room, room), temperature: this.p.temperature, topP: this.p.topP,
-      seed: this.p.seed === undefined ? undefined : this.p.seed + this.calls++, stop: [], stopTokens: this.ctx.stopTokens,
+      seed: this.p.seed === undefined ? undefined : this.p.seed + this.calls++, stop: [], stopTokens: this.ctx.stopTokens, logprobs: false,
     }, () => {}, this.signal);
     const parser = new ChatOutputParser({ tools });
     parser.push(r.text);

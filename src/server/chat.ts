@@ -141,6 +141,7 @@ export async function chatCompletions(ctx: ServerContext, body: unknown, signal:
   const id = `chatcmpl-${ctx.newId()}`, created = Math.floor(Date.now() / 1000);
   const runParams = (i: number) => ({
     prompt: p.prompt, images: p.images, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: seedOf(p, i), stop: p.stop, stopTokens: ctx.stopTokens,
+    logprobs: false, // chat answers carry no log-probs (refused in the request)
   });
   if (!p.stream) {
     const results = await Promise.all(Array.from({ length: p.n }, (_, i) => runGeneration(ctx.engine, ctx.tokenizer, runParams(i), () => {}, signal)));

@@ -105,7 +105,7 @@ export async function completions(ctx: ServerContext, body: unknown, signal: Abo
   const jobs = p.prompts.flatMap((prompt, pi) => Array.from({ length: p.n }, (_, j) => ({ prompt, pi, index: pi * p.n + j, seed: p.seed === undefined ? undefined : p.seed + j })));
   const params = (job: (typeof jobs)[number]) => ({
     prompt: job.prompt, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: job.seed, stop: p.stop,
-    stopTokens: ctx.stopTokens, topLogprobs: p.logprobs ?? 0, promptLogprobs: p.echo && p.logprobs !== null,
+    stopTokens: ctx.stopTokens, topLogprobs: p.logprobs ?? 0, promptLogprobs: p.echo && p.logprobs !== null, logprobs: p.logprobs !== null,
   });
   const usage = (rs: RunResult[]) => {
     const prompt = p.prompts.reduce((a, x) => a + x.length, 0), completion = rs.reduce((a, r) => a + r.completionTokens, 0);

@@ -18,6 +18,8 @@ export interface RunParams {
   stopTokens: number[];
   topLogprobs?: number;
   promptLogprobs?: boolean;
+  /** the generated tokens' log-probs (default true; false: NaN, and a greedy step skips its log-sum-exp) */
+  logprobs?: boolean;
   /** the prompt's preprocessed images (a vision-language model) */
   images?: readonly ProcessedImage[];
 }
@@ -105,7 +107,7 @@ export async function runGeneration(
   const h = engine.submit(
     {
       prompt: p.prompt, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: p.seed,
-      stopTokens: p.stopTokens, topLogprobs: p.topLogprobs, promptLogprobs: p.promptLogprobs, images: p.images,
+      stopTokens: p.stopTokens, topLogprobs: p.topLogprobs, promptLogprobs: p.promptLogprobs, logprobs: p.logprobs, images: p.images,
     },
     (e) => {
       if (e.type === 'prompt') {
