@@ -11,10 +11,8 @@
  *   pretrain  (optional) continued pre-training on L-token sequences (long documents + ordinary world documents)
  *   sft       long-context SFT (long chats mixed with a share of the ordinary SFT chats); after a
  *             curriculum its documents start where the last band ended
- *   eval      the long-SFT checkpoint (half-way or final) with the better validation accuracy; with
- *             `merge` weights, that model with each share of the SFT weights mixed back in competes on
- *             validation long and short accuracy; the winner becomes OUT/longctx/final; its test
- *             accuracy per kind, and short-context arithmetic before/after
+ *   eval      the long-SFT checkpoint (half-way or final) with the better validation accuracy becomes
+ *             OUT/longctx/final; its test accuracy per kind, and short-context arithmetic before/after
  * Each sub-step is recorded in OUT/longctx/longctx_state.json; an interrupted training sub-step resumes
  * from its newest checkpoint; a rerun with other settings is refused naming the keys.
  */
@@ -29,7 +27,6 @@ import { writeTextAtomic } from '../io/atomic.js';
 import { rotaryDim } from '../models/glm/config.js';
 import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
-import { interpolateInto } from '../nn/merge.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { resolveConfig } from '../trainers/base/config.js';
@@ -67,12 +64,6 @@ export interface LongContextSettings {
   short_eval_items: number;
   /** how the long documents and their gold answers write visits (longdoc-facts.ts VisitStyle) */
   visit_style: VisitStyle;
-  /**
-   * weights of the SFT model mixed back into the selected long-context model, each a candidate
-   * (merge.ts); with any, validation chooses by the mean of long accuracy and short arithmetic
-   * accuracy (empty = no merge, validation on long accuracy alone)
-   */
-  merge: number[];
 }
 
 /** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
@@ -91,7 +82,7 @@ const STEPS = ['data', 'init', 'retrieval', 'curriculum', 'pretrain', 'sft', 'ev
 type Step = (typeof STEPS)[number];
 
 export interface LongContextState {
-  settings: Omit<LongContextSettings, 'merge'> & { merge?: number[]; seed: number; base_sft: string };
+  settings: LongContextSettings & { seed: number; base_sft: string };
   hash: string;
   done: Step[];
   summary: Record<string, unknown>;
@@ -159,9 +150,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   const dir = join(ctx.out, 'longctx');
   mkdirSync(dir, { recursive: true });
   const stateFile = join(dir, 'longctx_state.json');
-  // no merge leaves the key out, so runs made before it existed continue
-  const { merge, ...rest } = s;
-  const settings = { ...(merge.length > 0 ? s : rest), seed: ctx.seed, base_sft: ctx.sftDir };
+  const settings = { ...s, seed: ctx.seed, base_sft: ctx.sftDir };
   const hash = configHash(settings);
   let state: LongContextState = { settings, hash, done: [], summary: {} };
   if (existsSync(stateFile)) {
@@ -302,33 +291,8 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         for (const c of scores) ctx.log(`longctx: validation ${c.dir}: ${JSON.stringify(c.val)}`);
         const best = scores.reduce((a, b) => (mean(b.val) > mean(a.val) ? b : a));
         rmSync(paths.final, { recursive: true, force: true });
-        let merged: Record<string, unknown> | undefined;
-        if (s.merge.length > 0) {
-          // validation arithmetic: the prompts after the reported ones
-          const arithAll = readRecords<RlRecord>(join(ctx.dataDir, 'eval_arith_l2.jsonl'));
-          const shortVal = arithAll.slice(s.short_eval_items, 2 * s.short_eval_items);
-          if (shortVal.length === 0) throw new ConfigError(`longctx: merging needs validation arithmetic prompts after the ${s.short_eval_items} reported ones, but ${join(ctx.dataDir, 'eval_arith_l2.jsonl')} holds ${arithAll.length}; raise --eval-examples or lower --long-short-eval-items`);
-          const init = loadCausalLM(paths.init);
-          const mergedModel = (alpha: number) => {
-            const m = loadCausalLM(best.dir);
-            if (alpha > 0) interpolateInto(m, init, alpha, paths.init);
-            return m;
-          };
-          const tried = [0, ...s.merge].map((alpha) => {
-            const m = mergedModel(alpha);
-            const r = { alpha, validation: alpha > 0 ? evalLong(m, tok, val, answerTokens) : best.val, short_validation: shortEval(m, tok, shortVal) };
-            ctx.log(`longctx: merge ${alpha}: validation ${JSON.stringify(r.validation)}, arithmetic ${r.short_validation.toFixed(3)}`);
-            return r;
-          });
-          const score = (r: (typeof tried)[number]) => (mean(r.validation) + r.short_validation) / 2;
-          const win = tried.reduce((a, b) => (score(b) > score(a) ? b : a));
-          merged = { from: best.dir, alpha: win.alpha, selected_on: `mean of validation long accuracy and arithmetic on ${shortVal.length} validation prompts`, candidates: tried };
-          saveModel(paths.final, mergedModel(win.alpha));
-          saveTokenizer(tok, paths.final);
-        } else {
-          cpSync(best.dir, paths.final, { recursive: true });
-          for (const f of ['optimizer.safetensors', 'trainer_state.json', 'rng_state.json']) rmSync(join(paths.final, f), { force: true });
-        }
+        cpSync(best.dir, paths.final, { recursive: true });
+        for (const f of ['optimizer.safetensors', 'trainer_state.json', 'rng_state.json']) rmSync(join(paths.final, f), { force: true });
         const model = loadCausalLM(paths.final);
         const testAcc = evalLong(model, tok, test, answerTokens);
         const arith = readRecords<RlRecord>(join(ctx.dataDir, 'eval_arith_l2.jsonl')).slice(0, s.short_eval_items);
@@ -339,7 +303,6 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         state.summary.eval = {
           selected: best.dir,
           selected_on: 'validation items (seed + 7001)',
-          ...(merged ? { merge: merged } : {}),
           validation: Object.fromEntries(scores.map((c) => [c.dir, c.val])),
           test: testAcc,
           test_items_per_kind: s.eval_items,

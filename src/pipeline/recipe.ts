@@ -3,7 +3,6 @@
  * preset. `--quick` shrinks every stage to a smoke run (tests); `--config FILE` overrides any key.
  */
 import { choice, field, type Values } from '../trainers/base/config.js';
-import { ConfigError } from '../errors.js';
 import type { LongContextSettings } from './longctx-stage.js';
 import { MIXED_PRECISION } from '../tensor/ops/precision.js';
 import { VISIT_STYLES } from '../data/world/longdoc-facts.js';
@@ -24,26 +23,15 @@ export const longContextFields = {
   long_follow_ups: field('int', 8, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
   long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
   long_short_eval_items: field('int', 100, 'held-out arithmetic prompts of the short-context check before/after', { min: 1 }),
-  long_merge: field('string', '', 'shares of the SFT weights to mix back into the long-context model, comma-separated (e.g. 0.3,0.5): each merge competes with the unmerged model on the mean of validation long accuracy and short arithmetic (docs/long-context.md "Merging the SFT weights back"; empty = no merge)'),
   long_visit_style: choice(VISIT_STYLES, 'sentence', 'how the long documents and their answers write visits: sentence ("On day 9, Alice visited Millford.") or pair ("On day 9, Alice Millford.", both keys right before the place: the layout the tiny model learns to look up, docs/long-context.md)'),
 };
-
-/** `--long-merge`'s comma list as weights in (0, 1]; '' = none. */
-export function mergeWeights(list: string): number[] {
-  if (list.trim() === '') return [];
-  return list.split(',').map((x) => {
-    const w = Number(x.trim());
-    if (x.trim() === '' || !(w > 0 && w <= 1)) throw new ConfigError(`long_merge: expected a comma list of weights in (0, 1] such as 0.3,0.5, got '${list}'`);
-    return w;
-  });
-}
 
 /** The stage settings from the pipeline's long_* keys. */
 export function longContextSettings(cfg: Values<typeof longContextFields>): LongContextSettings {
   return {
     length: cfg.long_context, rope_theta: cfg.long_rope_theta, retrieval_steps: cfg.long_retrieval_steps, curriculum_steps: cfg.long_curriculum_steps, pretrain_steps: cfg.long_pretrain_steps, pretrain_lr: cfg.long_pretrain_lr,
     sft_steps: cfg.long_sft_steps, sft_lr: cfg.long_sft_lr, batch: cfg.long_batch, short_share: cfg.long_short_share, follow_ups: cfg.long_follow_ups,
-    eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items, visit_style: cfg.long_visit_style, merge: mergeWeights(cfg.long_merge),
+    eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items, visit_style: cfg.long_visit_style,
   };
 }
 
