@@ -114,6 +114,20 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   await assert.rejects(runLongContextStage(ctx, { ...settings, short_share: 0.5 }), (e: unknown) => e instanceof ConfigError && /short_share/.test(e.message));
 });
 
+test('quick stage with yarn: the base keeps its rope_theta, config.json gets rope_scaling yarn over the trained context', async () => {
+  const { base, data, sft } = await stageBase('glmkit-longctx-yarn-');
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, rope_scaling: 'yarn', retrieval_steps: 0, curriculum_steps: 0, pretrain_steps: 0, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.3, follow_ups: 2, eval_items: 50, short_eval_items: 100, visit_style: 'pair' };
+  const summary = await runLongContextStage({ out: join(base, 'run'), dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: () => {} }, settings);
+  const cfg = JSON.parse(readFileSync(join(base, 'run', 'longctx', 'final', 'config.json'), 'utf8'));
+  assert.equal(cfg.max_position_embeddings, 1024);
+  assert.equal(cfg.rope_theta, 10000);
+  const rs = cfg.rope_scaling ?? cfg.rope_parameters;
+  assert.equal(rs.rope_type, 'yarn');
+  assert.equal(rs.factor, 2);
+  assert.equal(rs.original_max_position_embeddings, 512);
+  assert.deepEqual(summary.rope_scaling, { rope_type: 'yarn', factor: 2, original_max_position_embeddings: 512 });
+});
+
 test('curriculum bands: growing documents, follow-ups that fit the context', () => {
   const bands = curriculumBands(4096, 11, 256);
   assert.deepEqual(bands.map((b) => [b.minTokens, b.maxTokens]), [[819, 1638], [1638, 2867]]);

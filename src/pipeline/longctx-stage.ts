@@ -25,6 +25,7 @@ import { evalChat, type EvalItem } from '../eval/chat-eval.js';
 import { copyProbe, ordinaryIds } from '../eval/copy-probe.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { rotaryDim } from '../models/glm/config.js';
+import type { RopeScaling } from '../models/glm/rope-scaling.js';
 import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -41,8 +42,10 @@ import { readStateFile } from './state.js';
 export interface LongContextSettings {
   /** the new context length in tokens */
   length: number;
-  /** rope_theta of the extended model; 0 = ntkTheta(old theta, rotary dim, length / old length) */
+  /** rope_theta of the extended model; 0 = ntkTheta(old theta, rotary dim, length / old length) (with yarn: the base's theta) */
   rope_theta: number;
+  /** 'yarn': HF rope_scaling yarn with factor length / old length over the old context, in place of a larger theta ('none': plain RoPE) */
+  rope_scaling?: LongRopeScaling;
   /** retrieval warm-up steps (sizes in RETRIEVAL; 0 = none) */
   retrieval_steps: number;
   /** optimizer steps of each length-curriculum band (CURRICULUM_BANDS; 0 = no curriculum) */
@@ -65,6 +68,9 @@ export interface LongContextSettings {
   /** how the long documents and their gold answers write visits (longdoc-facts.ts VisitStyle) */
   visit_style: VisitStyle;
 }
+
+export const LONG_ROPE_SCALINGS = ['none', 'yarn'] as const;
+export type LongRopeScaling = (typeof LONG_ROPE_SCALINGS)[number];
 
 /** Tokens of an evaluation prompt beyond its document: question, template, and the answer budget (room - 96). */
 const EVAL_ROOM = 256;
@@ -97,6 +103,11 @@ export function ntkTheta(theta: number, dim: number, scale: number): number {
   const t = theta * Math.pow(scale, dim / (dim - 2));
   const mag = Math.pow(10, Math.floor(Math.log10(t)) - 1);
   return Math.ceil(t / mag) * mag;
+}
+
+/** HF `rope_scaling` yarn stretching `original` positions by `factor` (beta_fast, beta_slow and the attention factor at their defaults). */
+export function yarnScaling(factor: number, original: number): RopeScaling {
+  return { ropeType: 'yarn', factor, originalMaxPositionEmbeddings: original, attentionFactor: null, betaFast: null, betaSlow: null, mscale: null, mscaleAllDim: null, truncate: null };
 }
 
 /** The smoke-run sizes (`--quick`): at most a 1024-token context, a few steps, a few items (after a curriculum, no follow-ups: at 1,024 tokens they would not leave room for documents longer than its last band). */
@@ -150,7 +161,9 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   const dir = join(ctx.out, 'longctx');
   mkdirSync(dir, { recursive: true });
   const stateFile = join(dir, 'longctx_state.json');
-  const settings = { ...s, seed: ctx.seed, base_sft: ctx.sftDir };
+  // rope_scaling 'none' leaves the key out, so runs made before it existed continue
+  const { rope_scaling: scaling = 'none', ...rest } = s;
+  const settings = { ...(scaling === 'none' ? rest : s), seed: ctx.seed, base_sft: ctx.sftDir };
   const hash = configHash(settings);
   let state: LongContextState = { settings, hash, done: [], summary: {} };
   if (existsSync(stateFile)) {
@@ -230,9 +243,12 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         if (L <= cfg.maxPositionEmbeddings) {
           throw new ConfigError(`longctx: --long-context ${L} does not extend ${ctx.sftDir}, whose max_position_embeddings is already ${cfg.maxPositionEmbeddings}; choose a longer context`);
         }
-        const theta = s.rope_theta > 0 ? s.rope_theta : ntkTheta(cfg.ropeTheta, rotaryDim(cfg), L / cfg.maxPositionEmbeddings);
-        state.summary.rope_theta = { before: cfg.ropeTheta, after: theta, rule: s.rope_theta > 0 ? 'given' : 'ntk: theta * (L / L0)^(d / (d - 2))', max_position_embeddings: { before: cfg.maxPositionEmbeddings, after: L } };
-        const extended = new GlmForCausalLM({ ...cfg, ropeTheta: theta, maxPositionEmbeddings: L }, { seed: 0 });
+        if (scaling === 'yarn' && cfg.ropeScaling !== null) throw new ConfigError(`longctx: ${ctx.sftDir} already has rope_scaling ${cfg.ropeScaling.ropeType}; --long-rope-scaling yarn extends plain RoPE only`);
+        const theta = s.rope_theta > 0 ? s.rope_theta : scaling === 'yarn' ? cfg.ropeTheta : ntkTheta(cfg.ropeTheta, rotaryDim(cfg), L / cfg.maxPositionEmbeddings);
+        const ropeScaling = scaling === 'yarn' ? yarnScaling(L / cfg.maxPositionEmbeddings, cfg.maxPositionEmbeddings) : cfg.ropeScaling;
+        state.summary.rope_theta = { before: cfg.ropeTheta, after: theta, rule: s.rope_theta > 0 ? 'given' : scaling === 'yarn' ? 'kept (yarn scaling)' : 'ntk: theta * (L / L0)^(d / (d - 2))', max_position_embeddings: { before: cfg.maxPositionEmbeddings, after: L } };
+        if (scaling === 'yarn') state.summary.rope_scaling = { rope_type: 'yarn', factor: L / cfg.maxPositionEmbeddings, original_max_position_embeddings: cfg.maxPositionEmbeddings };
+        const extended = new GlmForCausalLM({ ...cfg, ropeTheta: theta, ropeScaling, maxPositionEmbeddings: L }, { seed: 0 });
         extended.loadStateDict(model.stateDict());
         saveModel(paths.init, extended);
         saveTokenizer(tok, paths.init);

@@ -3,7 +3,7 @@
  * preset. `--quick` shrinks every stage to a smoke run (tests); `--config FILE` overrides any key.
  */
 import { choice, field, type Values } from '../trainers/base/config.js';
-import type { LongContextSettings } from './longctx-stage.js';
+import { LONG_ROPE_SCALINGS, type LongContextSettings } from './longctx-stage.js';
 import { MIXED_PRECISION } from '../tensor/ops/precision.js';
 import { VISIT_STYLES } from '../data/world/longdoc-facts.js';
 import { LEDGER_STYLES } from '../data/world/pretrain.js';
@@ -12,6 +12,7 @@ import { LEDGER_STYLES } from '../data/world/pretrain.js';
 export const longContextFields = {
   long_context: field('int', 0, 'after SFT, extend the model to this context length in tokens (e.g. 4096): continued pre-training with a larger rope_theta, then long-context SFT (0 = no long-context stage)', { min: 0 }),
   long_rope_theta: field('number', 0, 'rope_theta of the extended model (0 = theta * (L / L0)^(d / (d - 2)), the NTK-aware rule)', { min: 0 }),
+  long_rope_scaling: choice(LONG_ROPE_SCALINGS, 'none', 'how positions past the trained context are reached: none (a larger rope_theta, --long-rope-theta) or yarn (HF rope_scaling yarn, factor L / L0 over the trained L0 positions, the base keeping its rope_theta: docs/long-context.md "YaRN")'),
   long_retrieval_steps: field('int', 0, 'retrieval warm-up steps before the curriculum and the long pre-training: 4 chats a step, each a short document (150-400 tokens) with 12 questions on it, at the pre-training learning rate (0 = none)', { min: 0 }),
   long_curriculum_steps: field('int', 0, 'steps of each length-curriculum band after the retrieval warm-up: 4 chats a step, documents of 0.2-0.4 L, then 0.4-0.7 L tokens, with a share of ordinary chats (--long-short-share); the SFT then trains on documents from 0.7 L (0 = no curriculum)', { min: 0 }),
   long_pretrain_steps: field('int', 150, 'long-context continued pre-training steps (0 = none)', { min: 0 }),
@@ -29,7 +30,7 @@ export const longContextFields = {
 /** The stage settings from the pipeline's long_* keys. */
 export function longContextSettings(cfg: Values<typeof longContextFields>): LongContextSettings {
   return {
-    length: cfg.long_context, rope_theta: cfg.long_rope_theta, retrieval_steps: cfg.long_retrieval_steps, curriculum_steps: cfg.long_curriculum_steps, pretrain_steps: cfg.long_pretrain_steps, pretrain_lr: cfg.long_pretrain_lr,
+    length: cfg.long_context, rope_theta: cfg.long_rope_theta, rope_scaling: cfg.long_rope_scaling, retrieval_steps: cfg.long_retrieval_steps, curriculum_steps: cfg.long_curriculum_steps, pretrain_steps: cfg.long_pretrain_steps, pretrain_lr: cfg.long_pretrain_lr,
     sft_steps: cfg.long_sft_steps, sft_lr: cfg.long_sft_lr, batch: cfg.long_batch, short_share: cfg.long_short_share, follow_ups: cfg.long_follow_ups,
     eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items, visit_style: cfg.long_visit_style,
   };
