@@ -3,10 +3,10 @@
  * long documents, so for any answer it can write what an ideal judge says in each of the judge's
  * prompts (prompts.ts) — the answer's statements, the support label of each, the question-relevant
  * facts of each chunk and the four ratings. `candidateAnswers` makes answers of spread quality for a
- * longdoc record (gold, wrong final answer, a hallucinated fact, a near miss — the asked keys with a
- * value the document states about a neighbouring fact, the mistake a small policy makes —, missing
- * facts, no box, rambling, an irrelevant fact); `judgeTranscripts` turns them into SFT chats in the judge's exact formats, and
- * `judgeAgreement` compares a judge's scores with the gold ones (Spearman per dimension, accuracy
+ * longdoc record (gold, wrong final answer, a hallucinated fact, a near miss: the asked keys with a
+ * value the document states in a neighbouring fact, the mistake a small policy makes; missing facts,
+ * no box, rambling, an irrelevant fact); `judgeTranscripts` turns them into SFT chats in the judge's
+ * exact formats, and `judgeAgreement` compares a judge's scores with the gold ones (Spearman per dimension, accuracy
  * of support labels, agreement on which of two answers is better).
  *
  * Gold targets, from the gold rubric (src/data/world/longdoc-rubric.ts, each in [0, 1]):
