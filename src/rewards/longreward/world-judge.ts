@@ -3,10 +3,9 @@
  * long documents, so for any answer it can write what an ideal judge says in each of the judge's
  * prompts (prompts.ts) — the answer's statements, the support label of each, the question-relevant
  * facts of each chunk and the four ratings. `candidateAnswers` makes answers of spread quality for a
- * longdoc record (gold, wrong final answer, a hallucinated fact, a near miss: the asked keys with a
- * value the document states in a neighbouring fact, the mistake a small policy makes; missing facts,
- * no box, rambling, an irrelevant fact); `judgeTranscripts` turns them into SFT chats in the judge's
- * exact formats, and `judgeAgreement` compares a judge's scores with the gold ones (Spearman per dimension, accuracy
+ * longdoc record (gold, wrong final answer, a hallucinated fact, missing facts, no box, rambling, an
+ * irrelevant fact); `judgeTranscripts` turns them into SFT chats in the judge's exact formats, and
+ * `judgeAgreement` compares a judge's scores with the gold ones (Spearman per dimension, accuracy
  * of support labels, agreement on which of two answers is better).
  *
  * Gold targets, from the gold rubric (src/data/world/longdoc-rubric.ts, each in [0, 1]):
@@ -26,7 +25,7 @@ import {
 } from './prompts.js';
 import { DIMENSIONS, type Dimension, type LongRewardScore, collectInfo } from './scorer.js';
 
-export const CANDIDATE_KINDS = ['gold', 'wrong_answer', 'hallucinated', 'near_miss', 'partial', 'bare', 'no_box', 'rambling', 'irrelevant'] as const;
+export const CANDIDATE_KINDS = ['gold', 'wrong_answer', 'hallucinated', 'partial', 'bare', 'no_box', 'rambling', 'irrelevant'] as const;
 export type CandidateKind = (typeof CANDIDATE_KINDS)[number];
 
 export interface GoldJudgement {
@@ -58,12 +57,6 @@ export function candidateAnswer(rng: WorldRng, r: LongdocRecord, kind: Candidate
       const lie = i >= 0 ? st[i].split(r.answer).join(bad) : `${st[0]}`;
       return `${st.filter((_, j) => j !== i).join(' ')} ${lie} ${boxed(bad)}`.trim();
     }
-    case 'near_miss': {
-      const i = st.findIndex((x) => x.includes(r.answer));
-      const bad = i >= 0 ? nearMissValue(r, st[i], r.answer) : null;
-      if (bad === null) return candidateAnswer(rng, r, 'hallucinated'); // no such value in the document
-      return `${st.filter((_, j) => j !== i).join(' ')} ${st[i].split(r.answer).join(bad)} ${boxed(bad)}`.trim();
-    }
     case 'partial': return `${st.slice(0, Math.max(0, Math.floor(st.length / 2))).join(' ')} ${boxed(r.answer)}`.trim();
     case 'bare': return boxed(r.answer);
     case 'no_box': return `${st.join(' ')} The answer is ${r.answer}.`;
@@ -76,25 +69,6 @@ export function candidateAnswer(rng: WorldRng, r: LongdocRecord, kind: Candidate
       return `${other.length > 0 ? rng.pick(other) : ''} ${boxed(wrong(r.answer))}`.trim();
     }
   }
-}
-
-/**
- * The value a near-miss answer puts in place of `answer` in `statement`: the object of another
- * document fact of the same relation, preferring one that shares the statement's subject or day
- * (the confusion a reader makes between neighbouring log entries); null when the document has none.
- */
-export function nearMissValue(r: LongdocRecord, statement: string, answer: string): string | null {
-  const c = parseLongdocStatement(statement);
-  if (c?.type !== 'fact') return null;
-  const f = c.fact;
-  let best: { object: string; rank: number } | null = null;
-  for (const s of [...r.sentences, ...r.resolved.map((x) => x.statement)]) {
-    const o = parseLongdocStatement(s);
-    if (o?.type !== 'fact' || o.fact.relation !== f.relation || o.fact.object === answer) continue;
-    const rank = (o.fact.subject === f.subject ? 2 : 0) + (f.day !== undefined && o.fact.day === f.day ? 2 : 0) + 1;
-    if (best === null || rank > best.rank) best = { object: o.fact.object, rank };
-  }
-  return best?.object ?? null;
 }
 
 /** What an ideal judge concludes about `answer` (the world's truth). */
