@@ -8,13 +8,15 @@
  *     follow-up questions and answers at the start of each, filled up with the pipeline's ordinary
  *     pre-training documents (packLongSequences);
  *   - long-context SFT chats (the longdoc SFT form: the supporting statements, then the boxed answer;
- *     each follow-up a further turn), mixed with a share of the pipeline's ordinary SFT chats so
- *     short-context ability is kept.
+ *     each follow-up a further turn, as many as fit the context), mixed with a share of the
+ *     pipeline's ordinary SFT chats so short-context ability is kept.
  */
 import { generateWorldTask, longdocGoldAnswer, type LongdocKind, type LongdocRecord, type VisitStyle } from '../data/world/index.js';
 import { ConfigError } from '../errors.js';
 import { EOS_TOKEN } from '../tokenizer/special-tokens.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { renderChat } from '../tokenizer/chat.js';
+import type { ChatMessage } from '../tokenizer/chat-types.js';
 
 /** The kinds evaluated (and reported) by the stage. */
 export const LONG_EVAL_KINDS: readonly LongdocKind[] = ['needle', 'multi_hop', 'aggregation'];
@@ -121,6 +123,22 @@ export function packLongSequences(records: readonly LongdocRecord[], shortTexts:
 export function longSftChat(r: LongdocRecord): Record<string, unknown> {
   const more = (r.follow_ups ?? []).flatMap((f) => [{ role: 'user', content: f.question }, { role: 'assistant', content: longdocGoldAnswer(f) }]);
   return { messages: [...r.messages, ...more], enable_thinking: false };
+}
+
+/**
+ * longSftChat with as many of the record's follow-ups as leave the rendered chat within `maxTokens`
+ * (the SFT drops longer chats): a document as long as the evaluation's keeps its first question
+ * and loses trailing follow-ups instead. Throws when the first question alone does not fit.
+ */
+export function fittedLongSftChat(r: LongdocRecord, tok: Tokenizer, maxTokens: number): Record<string, unknown> {
+  let follow = r.follow_ups ?? [];
+  for (;;) {
+    const chat = longSftChat({ ...r, follow_ups: follow });
+    const n = renderChat(tok, { messages: chat.messages as ChatMessage[], enable_thinking: false }).ids.length - 1; // a chat of n + 1 ids is n training positions
+    if (n <= maxTokens) return chat;
+    if (follow.length === 0) throw new ConfigError(`longctx: a long training chat of ${n} tokens (a document of ${r.doc_tokens}) does not fit the context ${maxTokens}; its document target is too long`);
+    follow = follow.slice(0, -1);
+  }
 }
 
 /**

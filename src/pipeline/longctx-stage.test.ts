@@ -14,7 +14,9 @@ import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
 import { tempDir } from '../util/temp-dir.js';
-import { curriculumBands, evalRecords, interleave, longPretrainText, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
+import { curriculumBands, evalRecords, fittedLongSftChat, interleave, longPretrainText, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
+import { renderChat } from '../tokenizer/chat.js';
+import type { ChatMessage } from '../tokenizer/chat-types.js';
 import { ntkTheta, runLongContextStage, type LongContextSettings } from './longctx-stage.js';
 
 const docs = generateWorldTask('pretrain', { n: 300, seed: 1 }).map((d) => d.text);
@@ -84,6 +86,18 @@ async function stageBase(prefix: string): Promise<{ base: string; data: string; 
   saveTokenizer(tok, sft);
   return { base, data, sft };
 }
+
+test('fittedLongSftChat keeps the follow-ups that fit the context, then none, then refuses', () => {
+  const [r] = trainRecords(1, 9, tok, 500, 500, 1, 3);
+  const size = (c: Record<string, unknown>) => renderChat(tok, { messages: c.messages as ChatMessage[], enable_thinking: false }).ids.length - 1;
+  const full = longSftChat(r), first = longSftChat({ ...r, follow_ups: [] });
+  assert.deepEqual(fittedLongSftChat(r, tok, size(full)), full);
+  const two = longSftChat({ ...r, follow_ups: r.follow_ups!.slice(0, 2) });
+  assert.deepEqual(fittedLongSftChat(r, tok, size(full) - 1), two);
+  assert.deepEqual(fittedLongSftChat(r, tok, size(two) - 1).messages, longSftChat({ ...r, follow_ups: r.follow_ups!.slice(0, 1) }).messages);
+  assert.deepEqual(fittedLongSftChat(r, tok, size(first)), first);
+  assert.throws(() => fittedLongSftChat(r, tok, size(first) - 1), (e: unknown) => e instanceof ConfigError && /does not fit the context/.test(e.message));
+});
 
 test('quick stage: extends, reports, resumes, refuses other settings', async () => {
   const { base, data, sft } = await stageBase('glmkit-longctx-');

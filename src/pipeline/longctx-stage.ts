@@ -35,7 +35,7 @@ import { PretrainTrainer, pretrainSchema } from '../trainers/pretrain/pretrain-t
 import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { configDiff, configHash } from '../util/config-hash.js';
-import { curriculumBands, evalRecords, followUpRoom, interleave, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
+import { curriculumBands, evalRecords, fittedLongSftChat, followUpRoom, interleave, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
 import type { StageContext } from './stage.js';
 import { readStateFile } from './state.js';
 
@@ -207,17 +207,17 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
       case 'data': {
         mkdirSync(paths.data, { recursive: true });
         const docTokens = longEvalDocTokens(L);
-        const trainMax = Math.max(Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups)); // training documents leave room for the follow-ups
-        // after a curriculum the SFT documents start where its last band ended
+        const trainMax = Math.max(Math.floor(L / 4), docTokens - followUpRoom(s.follow_ups)); // pre-training documents leave room for the follow-ups
+        // after a curriculum the SFT documents start where its last band ended; they reach the
+        // evaluation's length (a chat keeps as many follow-ups as fit: fittedLongSftChat)
         const sftMin = s.curriculum_steps > 0 ? bands[bands.length - 1].maxTokens : Math.floor(L / 4);
-        if (s.curriculum_steps > 0 && sftMin >= trainMax) throw new ConfigError(`longctx: with ${s.follow_ups} follow-ups the SFT documents may have at most ${trainMax} tokens, not above the curriculum's last band (${sftMin}); lower --long-follow-ups`);
         await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens, undefined, s.visit_style));
         await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens, undefined, s.visit_style));
         const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
         // `n` long chats (documents in [lo, hi]) and a share of ordinary ones, spread over the whole ordinary file (every task, both modes)
         const mix = (n: number, seed: number, lo: number, hi: number, followUps: number, offset: number) => {
           const nShort = Math.round(n * s.short_share);
-          const longChats = trainRecords(n - nShort + 1, seed, tok, lo, hi, 4, followUps, s.visit_style).map(longSftChat);
+          const longChats = trainRecords(n - nShort + 1, seed, tok, lo, hi, 4, followUps, s.visit_style).map((r) => fittedLongSftChat(r, tok, L));
           const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort)));
           const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride + offset) % allShort.length]);
           return interleave(longChats, shortChats, s.short_share);
@@ -234,7 +234,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
           for (const [k, b] of bands.entries()) await writeJsonl(join(paths.data, `curriculum_${k + 1}.jsonl`), mix(s.curriculum_steps * RETRIEVAL.batch, ctx.seed + 8000 + 100 * k, b.minTokens, b.maxTokens, b.followUps, k + 1));
         }
         // long-context SFT: long chats and a share of the ordinary ones
-        await writeJsonl(join(paths.data, 'sft_long.jsonl'), mix(s.sft_steps * s.batch, ctx.seed + 7004, sftMin, trainMax, s.follow_ups, 0));
+        await writeJsonl(join(paths.data, 'sft_long.jsonl'), mix(s.sft_steps * s.batch, ctx.seed + 7004, sftMin, docTokens, s.follow_ups, 0));
         break;
       }
       case 'init': {
