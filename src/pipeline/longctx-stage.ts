@@ -211,6 +211,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         // after a curriculum the SFT documents start where its last band ended; they reach the
         // evaluation's length (a chat keeps as many follow-ups as fit: fittedLongSftChat)
         const sftMin = s.curriculum_steps > 0 ? bands[bands.length - 1].maxTokens : Math.floor(L / 4);
+        if (sftMin >= docTokens) throw new ConfigError(`longctx: at --long-context ${L} the SFT documents (up to ${docTokens} tokens) cannot start above the curriculum's last band (${sftMin}); choose a longer context`);
         await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens, undefined, s.visit_style));
         await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens, undefined, s.visit_style));
         const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
