@@ -100,7 +100,8 @@ let scratchProbs = new Float64Array(0);
 
 /**
  * One token from a row of logits and its log-probability. `withLogprob` false skips the greedy
- * path's log-sum-exp over the vocabulary (logprob NaN, sampled or not): for callers that do not report log-probs.
+ * path's log-sum-exp over the vocabulary (logprob NaN, sampled or not): for callers that do not
+ * report log-probs.
  */
 export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng, withLogprob = true): { token: number; logprob: number } {
   const temperature = opts.temperature ?? 1;

@@ -12,11 +12,11 @@ import { saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { trainBpeFromTexts } from '../tokenizer/bpe-train.js';
 import { saveTokenizer } from '../tokenizer/tokenizer-json.js';
+import { renderChat } from '../tokenizer/chat.js';
+import type { ChatMessage } from '../tokenizer/chat-types.js';
 import { EOS_TOKEN, STOP_TOKENS } from '../tokenizer/special-tokens.js';
 import { tempDir } from '../util/temp-dir.js';
 import { curriculumBands, evalRecords, fittedLongSftChat, interleave, longPretrainText, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
-import { renderChat } from '../tokenizer/chat.js';
-import type { ChatMessage } from '../tokenizer/chat-types.js';
 import { ntkTheta, runLongContextStage, type LongContextSettings } from './longctx-stage.js';
 
 const docs = generateWorldTask('pretrain', { n: 300, seed: 1 }).map((d) => d.text);

@@ -25,7 +25,7 @@ import { evalChat, type EvalItem } from '../eval/chat-eval.js';
 import { copyProbe, ordinaryIds } from '../eval/copy-probe.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { rotaryDim } from '../models/glm/config.js';
-import type { RopeScaling } from '../models/glm/rope-scaling.js';
+import { writeRopeScaling, type RopeScaling } from '../models/glm/rope-scaling.js';
 import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -244,11 +244,12 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         if (L <= cfg.maxPositionEmbeddings) {
           throw new ConfigError(`longctx: --long-context ${L} does not extend ${ctx.sftDir}, whose max_position_embeddings is already ${cfg.maxPositionEmbeddings}; choose a longer context`);
         }
-        if (scaling === 'yarn' && cfg.ropeScaling !== null) throw new ConfigError(`longctx: ${ctx.sftDir} already has rope_scaling ${cfg.ropeScaling.ropeType}; --long-rope-scaling yarn extends plain RoPE only`);
-        const theta = s.rope_theta > 0 ? s.rope_theta : scaling === 'yarn' ? cfg.ropeTheta : ntkTheta(cfg.ropeTheta, rotaryDim(cfg), L / cfg.maxPositionEmbeddings);
-        const ropeScaling = scaling === 'yarn' ? yarnScaling(L / cfg.maxPositionEmbeddings, cfg.maxPositionEmbeddings) : cfg.ropeScaling;
-        state.summary.rope_theta = { before: cfg.ropeTheta, after: theta, rule: s.rope_theta > 0 ? 'given' : scaling === 'yarn' ? 'kept (yarn scaling)' : 'ntk: theta * (L / L0)^(d / (d - 2))', max_position_embeddings: { before: cfg.maxPositionEmbeddings, after: L } };
-        if (scaling === 'yarn') state.summary.rope_scaling = { rope_type: 'yarn', factor: L / cfg.maxPositionEmbeddings, original_max_position_embeddings: cfg.maxPositionEmbeddings };
+        const yarn = scaling === 'yarn';
+        if (yarn && cfg.ropeScaling !== null) throw new ConfigError(`longctx: ${ctx.sftDir} already has rope_scaling ${cfg.ropeScaling.ropeType}; --long-rope-scaling yarn extends plain RoPE only`);
+        const theta = s.rope_theta > 0 ? s.rope_theta : yarn ? cfg.ropeTheta : ntkTheta(cfg.ropeTheta, rotaryDim(cfg), L / cfg.maxPositionEmbeddings);
+        const ropeScaling = yarn ? yarnScaling(L / cfg.maxPositionEmbeddings, cfg.maxPositionEmbeddings) : cfg.ropeScaling;
+        state.summary.rope_theta = { before: cfg.ropeTheta, after: theta, rule: s.rope_theta > 0 ? 'given' : yarn ? 'kept (yarn scaling)' : 'ntk: theta * (L / L0)^(d / (d - 2))', max_position_embeddings: { before: cfg.maxPositionEmbeddings, after: L } };
+        if (yarn) state.summary.rope_scaling = writeRopeScaling(ropeScaling, {}); // as config.json writes it
         const extended = new GlmForCausalLM({ ...cfg, ropeTheta: theta, ropeScaling, maxPositionEmbeddings: L }, { seed: 0 });
         extended.loadStateDict(model.stateDict());
         saveModel(paths.init, extended);
