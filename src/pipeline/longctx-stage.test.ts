@@ -163,11 +163,19 @@ test('quick stage with a curriculum and no long pre-training: each band starts f
   assert.ok(!existsSync(join(lc, 'pretrain')) && !existsSync(join(lc, 'data', 'pretrain_long.jsonl')));
   const cur = summary.curriculum as { steps: number; doc_tokens: number[] }[];
   assert.deepEqual(cur.map((c) => [c.steps, ...c.doc_tokens]), [[2, 205, 410], [2, 410, 717]]); // quick: 1,024 tokens, 2 steps a band
+  type Chat = { messages: { content: string }[]; enable_thinking?: boolean };
+  const chatsOf = (file: string) => readFileSync(join(lc, 'data', file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Chat);
+  // the ordinary chats of a training file rehearse both modes (the file holds each question in thinking, then direct mode)
+  const ordinaryModes = (chats: Chat[]) => chats.filter((c) => !c.messages[0].content.includes('[1]')).map((c) => c.enable_thinking).sort();
+  // the warm-up: 8 chats (2 steps of 4), a quarter of them ordinary ones
+  assert.deepEqual(ordinaryModes(chatsOf('retrieval.jsonl')), [false, true]);
+  assert.equal(chatsOf('retrieval.jsonl').length, 8);
   // each band: 8 chats (2 steps of 4), a quarter of them ordinary ones, the rest longdoc chats of the band's lengths
   for (const [k, b] of curriculumBands(1024, 11, 256).entries()) {
-    const chats = readFileSync(join(lc, 'data', `curriculum_${k + 1}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { content: string }[]; enable_thinking?: boolean });
+    const chats = chatsOf(`curriculum_${k + 1}.jsonl`);
     const long = chats.filter((c) => c.messages[0].content.includes('[1]'));
     assert.equal(chats.length - long.length, 2, `band ${k + 1}`);
+    assert.deepEqual(ordinaryModes(chats), [false, true], `band ${k + 1}`);
     assert.ok(long.length >= 6);
     for (const c of long) assert.ok(c.messages.length <= 2 + 2 * b.followUps); // a short document may hold fewer distinct questions
     if (b.followUps > 0) assert.ok(long.some((c) => c.messages.length > 2));

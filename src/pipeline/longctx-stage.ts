@@ -4,7 +4,7 @@
  *   data      world long documents (longdoc) sized in tokens; validation and test items from other seeds
  *   init      the SFT weights under a config with max_position_embeddings = L and a larger rope_theta
  *   retrieval (optional) a warm-up on short documents with many questions each: retrieval is learnt
- *             where a step is cheap, then carried to length L
+ *             where a step is cheap, then carried to length L (with the same share of ordinary chats)
  *   curriculum (optional) SFT on chats whose documents grow band by band (CURRICULUM_BANDS), each band
  *             mixed with a share of the ordinary SFT chats: the lookup learnt on short documents is
  *             carried outward a step at a time instead of in one jump to L
@@ -57,7 +57,7 @@ export interface LongContextSettings {
   sft_lr: number;
   /** sequences per optimizer step (the SFT: one micro-batch split over the data-parallel replicas; the pre-training: micro-batches of one sequence) */
   batch: number;
-  /** share of ordinary (short) SFT chats in the long-SFT mix */
+  /** share of ordinary (short) SFT chats in every training sub-step's chats (warm-up, bands, SFT): rehearsal of short-context ability */
   short_share: number;
   /** further questions on the same document per long training text and chat */
   follow_ups: number;
@@ -215,21 +215,31 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         await writeJsonl(join(paths.data, 'eval_val.jsonl'), evalRecords(s.eval_items, ctx.seed + 7001, tok, docTokens, undefined, s.visit_style));
         await writeJsonl(join(paths.data, 'eval_test.jsonl'), evalRecords(s.eval_items, ctx.seed + 7002, tok, docTokens, undefined, s.visit_style));
         const allShort = readRecords<Record<string, unknown>>(join(ctx.dataDir, 'sft.jsonl'));
-        // `n` long chats (documents in [lo, hi]) and a share of ordinary ones, spread over the whole ordinary file (every task, both modes)
+        // `n` ordinary chats spread over the whole ordinary file (every task), starting at `offset`; the
+        // stride is odd because the file holds each question twice in a row (thinking, then direct
+        // mode), so an even one would rehearse one mode only
+        const shortChats = (n: number, offset: number) => {
+          const even = Math.max(1, Math.floor(allShort.length / Math.max(1, n)));
+          const stride = even % 2 === 0 ? even - 1 : even;
+          return Array.from({ length: Math.min(n, allShort.length) }, (_, i) => allShort[(i * stride + offset) % allShort.length]);
+        };
+        // `n` long chats (documents in [lo, hi]) and a share of ordinary ones
         const mix = (n: number, seed: number, lo: number, hi: number, followUps: number, offset: number) => {
           const nShort = Math.round(n * s.short_share);
           const longChats = trainRecords(n - nShort + 1, seed, tok, lo, hi, 4, followUps, s.visit_style).map((r) => fittedLongSftChat(r, tok, L));
-          const stride = Math.max(1, Math.floor(allShort.length / Math.max(1, nShort)));
-          const shortChats = Array.from({ length: Math.min(nShort, allShort.length) }, (_, i) => allShort[(i * stride + offset) % allShort.length]);
-          return interleave(longChats, shortChats, s.short_share);
+          return interleave(longChats, shortChats(nShort, offset), s.short_share);
         };
         if (s.pretrain_steps > 0) {
           // continued pre-training: one long document with its questions and answers per sequence (packed with ordinary documents at the pretrain step)
           await writeJsonl(join(paths.data, 'pretrain_long.jsonl'), trainRecords(s.pretrain_steps * s.batch, ctx.seed + 7003, tok, Math.floor(L / 4), trainMax, 4, s.follow_ups, s.visit_style));
         }
         if (s.retrieval_steps > 0) {
-          const chats = trainRecords(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps, s.visit_style).map(longSftChat);
-          await writeJsonl(join(paths.data, 'retrieval.jsonl'), chats);
+          // the warm-up rehearses too: its learning rate is the pre-training's, and without ordinary
+          // chats it turns short answers into longdoc statements (at share 0 the file is as before)
+          const n = s.retrieval_steps * RETRIEVAL.batch;
+          const nShort = Math.round(n * s.short_share);
+          const chats = trainRecords(n - nShort, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps, s.visit_style).map(longSftChat);
+          await writeJsonl(join(paths.data, 'retrieval.jsonl'), nShort > 0 ? interleave(chats, shortChats(nShort, bands.length + 1), s.short_share) : chats);
         }
         if (s.curriculum_steps > 0) {
           for (const [k, b] of bands.entries()) await writeJsonl(join(paths.data, `curriculum_${k + 1}.jsonl`), mix(s.curriculum_steps * RETRIEVAL.batch, ctx.seed + 8000 + 100 * k, b.minTokens, b.maxTokens, b.followUps, k + 1));

@@ -20,7 +20,7 @@ export const longContextFields = {
   long_sft_steps: field('int', 150, 'long-context SFT steps', { min: 1 }),
   long_sft_lr: field('number', 5e-4, 'long-context SFT peak learning rate', { min: 0 }),
   long_batch: field('int', 2, 'long-context sequences per optimizer step', { min: 1 }),
-  long_short_share: field('number', 0.3, 'share of ordinary short SFT chats in the long-context SFT mix (keeps short-context ability)', { min: 0, max: 0.95 }),
+  long_short_share: field('number', 0.3, 'share of ordinary short SFT chats among the chats of the retrieval warm-up, each curriculum band and the long-context SFT (rehearsal: keeps short-context ability)', { min: 0, max: 0.95 }),
   long_follow_ups: field('int', 8, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
   long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
   long_short_eval_items: field('int', 100, 'held-out arithmetic prompts of the short-context check before/after', { min: 1 }),
