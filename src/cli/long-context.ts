@@ -24,7 +24,7 @@ const schema = {
 export async function longContextCommand(argv: string[]): Promise<number> {
   const cfg = resolveCommandConfig('long-context', schema, argv, 'glmkit long-context --base PIPELINE_DIR --out OUT [options]', {
     required: ['base', 'out'],
-    description: 'Extends the SFT model of a pipeline folder to a longer context (GLM-4 recipe): continued pre-training on long documents with a larger rope_theta, then long-context SFT mixed with ordinary SFT chats; reports needle accuracy and short-context arithmetic before/after (docs/long-context.md).',
+    description: 'Extends the SFT model of a pipeline folder to a longer context: YaRN rope scaling (or a larger rope_theta), a retrieval warm-up on short documents, a length curriculum and long-context SFT, each mixed with ordinary SFT chats (optionally continued pre-training on long documents, GLM-4\'s recipe); reports needle, multi-hop and aggregation accuracy and short-context arithmetic before/after (docs/long-context.md).',
   });
   if (!cfg) return 0;
   const sftDir = join(cfg.base, 'sft', 'final');

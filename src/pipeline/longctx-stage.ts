@@ -2,7 +2,8 @@
  * The long-context stage (`glmkit pipeline --long-context 4096`, or `glmkit long-context --base DIR`):
  * GLM-4's recipe for extending the context of the SFT model (docs/long-context.md).
  *   data      world long documents (longdoc) sized in tokens; validation and test items from other seeds
- *   init      the SFT weights under a config with max_position_embeddings = L and a larger rope_theta
+ *   init      the SFT weights under a config with max_position_embeddings = L and YaRN rope_scaling
+ *             (the default) or a larger rope_theta
  *   retrieval (optional) a warm-up on short documents with many questions each: retrieval is learnt
  *             where a step is cheap, then carried to length L (with the same share of ordinary chats)
  *   curriculum (optional) SFT on chats whose documents grow band by band (CURRICULUM_BANDS), each band

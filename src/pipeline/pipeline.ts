@@ -150,6 +150,9 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
           continue; // not recorded as done: a later rerun with --long-context L runs it
 
         }
+        if (cfg.long_visit_style === 'pair' && cfg.pretrain_ledger_share === 0) {
+          log('pipeline: longctx on a base pre-trained without pair travel logs (--pretrain-ledger-share 0): the stage\'s lookup was measured on bases with them (--pretrain-ledger-share 0.5 --pretrain-ledger-style pair --pretrain-copy-share 0.4 --pretrain-steps 1800; docs/long-context.md)');
+        }
         state.summary.longctx = await runLongContextStage({ out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log }, longContextSettings(cfg));
         break;
       }

@@ -8,23 +8,29 @@ import { MIXED_PRECISION } from '../tensor/ops/precision.js';
 import { VISIT_STYLES } from '../data/world/longdoc-facts.js';
 import { LEDGER_STYLES } from '../data/world/pretrain.js';
 
-/** The long-context stage's settings (docs/long-context.md); `long_context` 0 leaves the stage out. */
+/**
+ * The long-context stage's settings (docs/long-context.md); `long_context` 0 leaves the stage out.
+ * The defaults are the recipe measured best (docs/long-context.md "The stage's defaults"): YaRN, a
+ * retrieval warm-up, two curriculum bands, long SFT, a quarter of ordinary chats in each, pair-style
+ * visits; it needs a base pre-trained with pair travel logs (--pretrain-ledger-share 0.5
+ * --pretrain-ledger-style pair --pretrain-copy-share 0.4 --pretrain-steps 1800).
+ */
 export const longContextFields = {
-  long_context: field('int', 0, 'after SFT, extend the model to this context length in tokens (e.g. 4096): continued pre-training with a larger rope_theta, then long-context SFT (0 = no long-context stage)', { min: 0 }),
+  long_context: field('int', 0, 'after SFT, extend the model to this context length in tokens (e.g. 4096): YaRN rope scaling, a retrieval warm-up, a length curriculum, then long-context SFT (0 = no long-context stage; docs/long-context.md)', { min: 0 }),
   long_rope_theta: field('number', 0, 'rope_theta of the extended model (0 = theta * (L / L0)^(d / (d - 2)), the NTK-aware rule)', { min: 0 }),
-  long_rope_scaling: choice(LONG_ROPE_SCALINGS, 'none', 'how positions past the trained context are reached: none (a larger rope_theta, --long-rope-theta) or yarn (HF rope_scaling yarn, factor L / L0 over the trained L0 positions, the base keeping its rope_theta: docs/long-context.md "YaRN")'),
-  long_retrieval_steps: field('int', 0, 'retrieval warm-up steps before the curriculum and the long pre-training: 4 chats a step, each a short document (150-400 tokens) with 12 questions on it, at the pre-training learning rate (0 = none)', { min: 0 }),
-  long_curriculum_steps: field('int', 0, 'steps of each length-curriculum band after the retrieval warm-up: 4 chats a step, documents of 0.2-0.4 L, then 0.4-0.7 L tokens, with a share of ordinary chats (--long-short-share); the SFT then trains on documents from 0.7 L (0 = no curriculum)', { min: 0 }),
-  long_pretrain_steps: field('int', 150, 'long-context continued pre-training steps (0 = none)', { min: 0 }),
+  long_rope_scaling: choice(LONG_ROPE_SCALINGS, 'yarn', 'how positions past the trained context are reached: yarn (HF rope_scaling yarn, factor L / L0 over the trained L0 positions, the base keeping its rope_theta: docs/long-context.md "YaRN") or none (a larger rope_theta, --long-rope-theta; lost the lookup past 2,000 tokens)'),
+  long_retrieval_steps: field('int', 600, 'retrieval warm-up steps before the curriculum and the long pre-training: 4 chats a step, each a short document (150-400 tokens) with 12 questions on it, at the pre-training learning rate (0 = none)', { min: 0 }),
+  long_curriculum_steps: field('int', 300, 'steps of each length-curriculum band after the retrieval warm-up: 4 chats a step, documents of 0.2-0.4 L, then 0.4-0.7 L tokens, with a share of ordinary chats (--long-short-share); the SFT then trains on documents from 0.7 L (0 = no curriculum)', { min: 0 }),
+  long_pretrain_steps: field('int', 0, 'long-context continued pre-training steps (0 = none)', { min: 0 }),
   long_pretrain_lr: field('number', 1e-3, 'long-context continued pre-training peak learning rate', { min: 0 }),
-  long_sft_steps: field('int', 150, 'long-context SFT steps', { min: 1 }),
+  long_sft_steps: field('int', 300, 'long-context SFT steps', { min: 1 }),
   long_sft_lr: field('number', 5e-4, 'long-context SFT peak learning rate', { min: 0 }),
-  long_batch: field('int', 2, 'long-context sequences per optimizer step', { min: 1 }),
-  long_short_share: field('number', 0.3, 'share of ordinary short SFT chats among the chats of the retrieval warm-up, each curriculum band and the long-context SFT (rehearsal: keeps short-context ability)', { min: 0, max: 0.95 }),
-  long_follow_ups: field('int', 8, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
+  long_batch: field('int', 4, 'long-context sequences per optimizer step', { min: 1 }),
+  long_short_share: field('number', 0.25, 'share of ordinary short SFT chats among the chats of the retrieval warm-up, each curriculum band and the long-context SFT (rehearsal: keeps short-context ability)', { min: 0, max: 0.95 }),
+  long_follow_ups: field('int', 5, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
   long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
   long_short_eval_items: field('int', 100, 'held-out arithmetic prompts of the short-context check before/after', { min: 1 }),
-  long_visit_style: choice(VISIT_STYLES, 'sentence', 'how the long documents and their answers write visits: sentence ("On day 9, Alice visited Millford.") or pair ("On day 9, Alice Millford.", both keys right before the place: the layout the tiny model learns to look up, docs/long-context.md)'),
+  long_visit_style: choice(VISIT_STYLES, 'pair', 'how the long documents and their answers write visits: sentence ("On day 9, Alice visited Millford.") or pair ("On day 9, Alice Millford.", both keys right before the place: the layout the tiny model learns to look up, docs/long-context.md)'),
 };
 
 /** The stage settings from the pipeline's long_* keys. */
