@@ -107,7 +107,11 @@ test('every other experiment runs --quick on a pipeline base and writes a verdic
   assert.equal(pairsCfg.policy, join(longBase, 'longctx', 'final'));
   assert.equal(pairsCfg.policy_doc_tokens, 1024 - 256); // quick: a 1,024-token context
   assert.equal(pairsCfg.visit_style, 'pair');
-  assert.match(JSON.parse(readFileSync(join(lrOut, 'result.json'), 'utf8')).notes.join(' '), /long-context model/);
+  const lrResult = JSON.parse(readFileSync(join(lrOut, 'result.json'), 'utf8'));
+  assert.match(lrResult.notes.join(' '), /long-context model/);
+  // short-context ability is read twice: direct world prompts and level-2 arithmetic in thinking mode (quick: 4 prompts)
+  const arith = lrResult.comparisons.find((c: { metric: string }) => /arithmetic, level 2, thinking/.test(c.metric));
+  assert.ok(arith && arith.decides && arith.n === 4, JSON.stringify(lrResult.comparisons));
 
   // --base without what an experiment needs is one clear error
   const empty = tempDir();

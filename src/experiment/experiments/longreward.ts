@@ -5,8 +5,9 @@
  * transcripts (its agreement with gold is reported), K SFT answers per train-split longdoc question
  * are scored by it, best-vs-worst pairs train DPO with --sft-loss-weight, and both models answer
  * held-out longdoc questions greedily. Deciding claims (paired bootstrap over questions, DPO - SFT):
- * gold faithfulness and gold overall reward rise; short-context accuracy (world rl test prompts:
- * arithmetic and world questions) does not drop by more than 0.05. Also reported: how often the
+ * gold faithfulness and gold overall reward rise; short-context accuracy does not drop by more than
+ * 0.05, read twice: world rl test prompts (arithmetic and world questions, direct answers) and
+ * held-out level-2 arithmetic in thinking mode (the pipeline's arithmetic evaluation). Also reported: how often the
  * judge's best-vs-worst order agrees with gold's. The policy is the base's long-context model when
  * the base ran the long-context stage (`--long-context L`: documents as long as the stage's own
  * evaluation, L - 256 tokens, visits written the stage's way), else the base SFT model (512
@@ -44,6 +45,8 @@ interface Settings extends Record<string, unknown> {
   k: number;
   test_docs: number;
   short_prompts: number;
+  /** held-out level-2 arithmetic prompts answered in thinking mode (the pipeline's evaluation) */
+  short_arith_prompts: number;
   dpo_steps: number;
   dpo_batch: number;
   beta: number;
@@ -62,10 +65,13 @@ interface Settings extends Record<string, unknown> {
 /** Judge budgets that fit a 512-position judge. */
 const BUDGETS = { ratingTokens: 24, listTokens: 64, supportTokens: 24 };
 
-type Metrics = { longdoc_faithfulness: number; longdoc_overall: number; longdoc_correct: number; short_accuracy: number };
+type Metrics = { longdoc_faithfulness: number; longdoc_overall: number; longdoc_correct: number; short_accuracy: number; short_arith_accuracy: number };
 
-/** Greedy answers of `policy` to the held-out longdoc and short prompts, scored by gold. */
-function evaluate(policy: GlmForCausalLM, tok: Tokenizer, docs: readonly LongdocRecord[], short: readonly RlRecord[], longTokens: number, maxNewTokens: number): ArmResult<Metrics> {
+/** Thinking-mode answer budget of the short arithmetic check (the pipeline evaluation's). */
+const ARITH_TOKENS = 320;
+
+/** Greedy answers of `policy` to the held-out longdoc, short and arithmetic prompts, scored by gold. */
+function evaluate(policy: GlmForCausalLM, tok: Tokenizer, docs: readonly LongdocRecord[], short: readonly RlRecord[], arith: readonly RlRecord[], longTokens: number, maxNewTokens: number): ArmResult<Metrics> {
   const long = rollout(policy, tok, docs.map((d) => [d.messages[0]]), { maxNewTokens: longTokens, temperature: 0, batchSize: 8 });
   const rows: ScoreRow[] = long.map((r, i) => {
     const g = scoreLongdocAnswer(docs[r.promptIndex], r.parsed.content ?? r.text);
@@ -73,11 +79,13 @@ function evaluate(policy: GlmForCausalLM, tok: Tokenizer, docs: readonly Longdoc
   });
   const sr = rollout(policy, tok, short.map((s) => s.prompt), { maxNewTokens, temperature: 0, batchSize: 8 });
   for (const [i, r] of sr.entries()) rows.push({ split: 'short', prompt: i, correct: verifyRlAnswer(short[r.promptIndex], r.parsed) });
+  const ar = rollout(policy, tok, arith.map((s) => s.prompt), { maxNewTokens: ARITH_TOKENS, temperature: 0, batchSize: 16, thinking: true });
+  for (const r of ar) rows.push({ split: 'short_arith', prompt: r.promptIndex, correct: verifyRlAnswer(arith[r.promptIndex], r.parsed) });
   const mean = (split: string, k: string) => {
     const xs = rows.filter((r) => r.split === split).map((r) => r[k] as number);
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   };
-  return { metrics: { longdoc_faithfulness: mean('longdoc', 'faithfulness'), longdoc_overall: mean('longdoc', 'overall'), longdoc_correct: mean('longdoc', 'correct'), short_accuracy: mean('short', 'correct') }, scores: rows };
+  return { metrics: { longdoc_faithfulness: mean('longdoc', 'faithfulness'), longdoc_overall: mean('longdoc', 'overall'), longdoc_correct: mean('longdoc', 'correct'), short_accuracy: mean('short', 'correct'), short_arith_accuracy: mean('short_arith', 'correct') }, scores: rows };
 }
 
 function column(arm: ArmResult<Metrics>, split: string, key: string): number[] {
@@ -93,8 +101,8 @@ export const longreward: Experiment = {
   settings(quick) {
     const common = { doc_tokens: 300, long_max_new_tokens: 160, beta: 0.1, sft_loss_weight: 0.1, learning_rate: 2e-5, faith_chunk_tokens: 48, comp_chunk_tokens: 240, top_k: 3, resamples: 2000 };
     return quick
-      ? { ...common, judge_docs: 2, judge_eval_docs: 1, judge_steps: 2, train_docs: 3, k: 3, test_docs: 4, short_prompts: 4, dpo_steps: 2, dpo_batch: 2, max_new_tokens: 16 }
-      : { ...common, judge_docs: 300, judge_eval_docs: 30, judge_steps: 400, train_docs: 200, k: 5, test_docs: 120, short_prompts: 120, dpo_steps: 100, dpo_batch: 8, max_new_tokens: 64 };
+      ? { ...common, judge_docs: 2, judge_eval_docs: 1, judge_steps: 2, train_docs: 3, k: 3, test_docs: 4, short_prompts: 4, short_arith_prompts: 4, dpo_steps: 2, dpo_batch: 2, max_new_tokens: 16 }
+      : { ...common, judge_docs: 300, judge_eval_docs: 30, judge_steps: 400, train_docs: 200, k: 5, test_docs: 120, short_prompts: 120, short_arith_prompts: 120, dpo_steps: 100, dpo_batch: 8, max_new_tokens: 64 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
@@ -121,6 +129,8 @@ export const longreward: Experiment = {
     const trainDocs = generateWorldTask('longdoc', { n: S.train_docs, seed: seed + 10, docTokens, split: 'train', countTokens, longdocVisitStyle: visitStyle });
     const testDocs = generateWorldTask('longdoc', { n: S.test_docs, seed: seed + 20, docTokens, split: 'test', countTokens, longdocVisitStyle: visitStyle });
     const short = generateWorldTask('rl', { n: S.short_prompts, seed: seed + 30, split: 'test', difficulty: [1] });
+    // level-2 arithmetic as the pipeline's evaluation draws it (4n rl prompts, the arithmetic ones)
+    const arith = generateWorldTask('rl', { n: 4 * S.short_arith_prompts, seed: seed + 40, split: 'test', difficulty: [2] }).filter((r) => r.task === 'arithmetic').slice(0, S.short_arith_prompts);
     const pairsArm = await ctx.arm('pairs', { ...common, ...policyKeys, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
       const scorer = new LongRewardScorer(new JudgeCaller(LocalJudge.fromDir(judge.metrics.judge as string), { cacheDir: join(dir, 'judge-cache') }), null, { ...chunking, countTokens, ...BUDGETS });
       const prompts: ScorePrompt[] = trainDocs.map((r, i) => ({ prompt: [r.messages[0]], ...judgeItem(r, ''), record: r, line: i + 1 }));
@@ -131,8 +141,8 @@ export const longreward: Experiment = {
       const agree = rows.filter((p) => p.gold_chosen !== p.gold_rejected);
       return { metrics: { ...sum, file: out, order_agreement: agree.length ? agree.filter((p) => p.gold_chosen > p.gold_rejected).length / agree.length : NaN, order_pairs: agree.length }, scores: [] };
     });
-    const sft = await ctx.arm('sft', { ...common, ...policyKeys, test_docs: S.test_docs, short_prompts: S.short_prompts, max_new_tokens: S.max_new_tokens, ...(long ? { long_max_new_tokens: answerTokens } : {}) }, async () => evaluate(loadCausalLM(policyDir), tok, testDocs, short, answerTokens, S.max_new_tokens));
-    const dpo = await ctx.arm('longreward-dpo', { ...common, ...policyKeys, pairs: pairsArm.metrics.pairs, dpo_steps: S.dpo_steps, beta: S.beta, sft_loss_weight: S.sft_loss_weight, test_docs: S.test_docs, short_prompts: S.short_prompts }, async (dir) => {
+    const sft = await ctx.arm('sft', { ...common, ...policyKeys, test_docs: S.test_docs, short_prompts: S.short_prompts, short_arith_prompts: S.short_arith_prompts, max_new_tokens: S.max_new_tokens, ...(long ? { long_max_new_tokens: answerTokens } : {}) }, async () => evaluate(loadCausalLM(policyDir), tok, testDocs, short, arith, answerTokens, S.max_new_tokens));
+    const dpo = await ctx.arm('longreward-dpo', { ...common, ...policyKeys, pairs: pairsArm.metrics.pairs, dpo_steps: S.dpo_steps, beta: S.beta, sft_loss_weight: S.sft_loss_weight, test_docs: S.test_docs, short_prompts: S.short_prompts, short_arith_prompts: S.short_arith_prompts }, async (dir) => {
       const policy = loadCausalLM(policyDir);
       if ((pairsArm.metrics.pairs as number) > 0) {
         const data = join(dir, 'pairs.jsonl');
@@ -142,7 +152,7 @@ export const longreward: Experiment = {
         const cfg = resolveConfig(dpoSchema, { object: { model: policyDir, data, out: join(dir, 'train'), beta: S.beta, rpo_alpha: S.sft_loss_weight, max_steps: S.dpo_steps, per_device_train_batch_size: S.dpo_batch, learning_rate: S.learning_rate, max_seq_length: maxLen, seed, quiet: true, save_steps: 0 }, objectSource: 'longreward' });
         if (pairs.length > 0) await new DpoTrainer(cfg, policy, loadCausalLM(policyDir), tok, pairs, null).train();
       }
-      return evaluate(policy, tok, testDocs, short, answerTokens, S.max_new_tokens);
+      return evaluate(policy, tok, testDocs, short, arith, answerTokens, S.max_new_tokens);
     });
     const cmp = (metric: string, split: string, key: string, margin: number, decides: boolean): Comparison => {
       const r = pairedBootstrap(column(dpo, split, key), column(sft, split, key), { resamples: S.resamples, seed: 0 });
@@ -152,6 +162,7 @@ export const longreward: Experiment = {
       cmp('gold faithfulness (held-out longdoc)', 'longdoc', 'faithfulness', 0, true),
       cmp('gold overall reward (held-out longdoc)', 'longdoc', 'overall', 0, true),
       cmp('short-context accuracy (no drop beyond 0.05)', 'short', 'correct', -0.05, true),
+      cmp('short-context arithmetic, level 2, thinking (no drop beyond 0.05)', 'short_arith', 'correct', -0.05, true),
       cmp('longdoc correctness', 'longdoc', 'correct', 0, false),
     ];
     const j = judge.metrics, p = pairsArm.metrics;
