@@ -17,7 +17,7 @@ import { LEDGER_STYLES } from '../data/world/pretrain.js';
  */
 export const longContextFields = {
   long_context: field('int', 0, 'after SFT, extend the model to this context length in tokens (e.g. 4096): YaRN rope scaling, a retrieval warm-up, a length curriculum, then long-context SFT (0 = no long-context stage; docs/long-context.md)', { min: 0 }),
-  long_rope_theta: field('number', 0, 'rope_theta of the extended model (0 = theta * (L / L0)^(d / (d - 2)), the NTK-aware rule)', { min: 0 }),
+  long_rope_theta: field('number', 0, 'rope_theta of the extended model (0 = with yarn the base\'s theta; with --long-rope-scaling none theta * (L / L0)^(d / (d - 2)), the NTK-aware rule)', { min: 0 }),
   long_rope_scaling: choice(LONG_ROPE_SCALINGS, 'yarn', 'how positions past the trained context are reached: yarn (HF rope_scaling yarn, factor L / L0 over the trained L0 positions, the base keeping its rope_theta: docs/long-context.md "YaRN") or none (a larger rope_theta, --long-rope-theta; lost the lookup past 2,000 tokens)'),
   long_retrieval_steps: field('int', 600, 'retrieval warm-up steps before the curriculum and the long pre-training: 4 chats a step, each a short document (150-400 tokens) with 12 questions on it, at the pre-training learning rate (0 = none)', { min: 0 }),
   long_curriculum_steps: field('int', 300, 'steps of each length-curriculum band after the retrieval warm-up: 4 chats a step, documents of 0.2-0.4 L, then 0.4-0.7 L tokens, with a share of ordinary chats (--long-short-share); the SFT then trains on documents from 0.7 L (0 = no curriculum)', { min: 0 }),
