@@ -224,10 +224,13 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
           const stride = even % 2 === 0 ? even - 1 : even;
           return Array.from({ length: Math.min(n, allShort.length) }, (_, i) => allShort[(i * stride + offset) % allShort.length]);
         };
-        // `n` long chats (documents in [lo, hi]) and a share of ordinary ones
-        const mix = (n: number, seed: number, lo: number, hi: number, followUps: number, offset: number) => {
+        // about `n` chats: long ones (documents in [lo, hi], `spare` more than their share) and a share
+        // of ordinary ones; each long record becomes a chat fitted to L unless `toChat` says otherwise
+        type ToChat = (r: LongdocRecord) => Record<string, unknown>;
+        const fitted: ToChat = (r) => fittedLongSftChat(r, tok, L);
+        const mix = (n: number, seed: number, lo: number, hi: number, followUps: number, offset: number, toChat = fitted, spare = 1) => {
           const nShort = Math.round(n * s.short_share);
-          const longChats = trainRecords(n - nShort + 1, seed, tok, lo, hi, 4, followUps, s.visit_style).map((r) => fittedLongSftChat(r, tok, L));
+          const longChats = trainRecords(n - nShort + spare, seed, tok, lo, hi, 4, followUps, s.visit_style).map(toChat);
           return interleave(longChats, shortChats(nShort, offset), s.short_share);
         };
         if (s.pretrain_steps > 0) {
@@ -236,11 +239,10 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         }
         if (s.retrieval_steps > 0) {
           // the warm-up rehearses too: its learning rate is the pre-training's, and without ordinary
-          // chats it turns short answers into longdoc statements (at share 0 the file is as before)
-          const n = s.retrieval_steps * RETRIEVAL.batch;
-          const nShort = Math.round(n * s.short_share);
-          const chats = trainRecords(n - nShort, ctx.seed + 7005, tok, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, 4, RETRIEVAL.followUps, s.visit_style).map(longSftChat);
-          await writeJsonl(join(paths.data, 'retrieval.jsonl'), nShort > 0 ? interleave(chats, shortChats(nShort, bands.length + 1), s.short_share) : chats);
+          // chats it turns short answers into longdoc statements (exactly n chats, unfitted: at share
+          // 0 the file is as before)
+          const chats = mix(s.retrieval_steps * RETRIEVAL.batch, ctx.seed + 7005, RETRIEVAL.minTokens, RETRIEVAL.maxTokens, RETRIEVAL.followUps, bands.length + 1, longSftChat, 0);
+          await writeJsonl(join(paths.data, 'retrieval.jsonl'), chats);
         }
         if (s.curriculum_steps > 0) {
           for (const [k, b] of bands.entries()) await writeJsonl(join(paths.data, `curriculum_${k + 1}.jsonl`), mix(s.curriculum_steps * RETRIEVAL.batch, ctx.seed + 8000 + 100 * k, b.minTokens, b.maxTokens, b.followUps, k + 1));
