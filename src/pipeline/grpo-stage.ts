@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateWorldTask, writeJsonl, type RlRecord } from '../data/world/index.js';
+import { arithmeticRecords, generateWorldTask, writeJsonl, type RlRecord } from '../data/world/index.js';
 import { readJsonl } from '../data/jsonl.js';
 import { loadCausalLM } from '../models/glm/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-json.js';
@@ -82,7 +82,7 @@ export async function writeGrpoStageData(ctx: Pick<GrpoStageContext, 'dataDir' |
   if (!existsSync(train)) {
     mkdirSync(ctx.dataDir, { recursive: true });
     const levels = [1, 2, 3, 4, 5, 6, 7];
-    const records: object[] = (generateWorldTask('rl', { n: 3 * nTrain, seed: ctx.seed + 300, split: 'train', difficulty: levels }) as RlRecord[]).filter((r) => r.task === 'arithmetic').slice(0, nTrain);
+    const records: object[] = arithmeticRecords(nTrain, 3, { seed: ctx.seed + 300, split: 'train', difficulty: levels });
     await writeJsonl(train, records);
   }
   if (!existsSync(evalFile)) {

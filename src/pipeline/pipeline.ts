@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { useThreads } from '../generation/parallel-generate.js';
-import { generateWorldTask, writeJsonl, verifyRlAnswer, type RlRecord } from '../data/world/index.js';
+import { arithmeticRecords, generateWorldTask, writeJsonl, verifyRlAnswer, type RlRecord } from '../data/world/index.js';
 import { loadPreset } from '../models/glm/config.js';
 import { loadCausalLM, saveModel } from '../models/glm/checkpoint.js';
 import { GlmForCausalLM } from '../models/glm/model.js';
@@ -77,7 +77,7 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
         await writeJsonl(join(paths.data, 'sft.jsonl'), generateWorldTask('sft', { n: cfg.sft_examples, seed: cfg.seed + 1, split: 'train', styleNoise: cfg.sft_style_noise }));
         await writeJsonl(join(paths.data, 'sft_eval.jsonl'), generateWorldTask('sft', { n: Math.max(2, Math.min(200, cfg.sft_examples)), seed: cfg.seed + 2, split: 'test', styleNoise: cfg.sft_style_noise }));
         for (const level of levels(cfg)) {
-          await writeJsonl(join(paths.data, `eval_arith_l${level}.jsonl`), generateWorldTask('rl', { n: 4 * cfg.eval_examples, seed: cfg.seed + 100 + level, split: 'test', difficulty: [level] }).filter((r) => (r as RlRecord).task === 'arithmetic').slice(0, cfg.eval_examples));
+          await writeJsonl(join(paths.data, `eval_arith_l${level}.jsonl`), arithmeticRecords(cfg.eval_examples, 4, { seed: cfg.seed + 100 + level, split: 'test', difficulty: [level] }));
         }
         break;
       }

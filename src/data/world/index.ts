@@ -177,6 +177,14 @@ function checkOptions(task: string, opts: WorldTaskOptions): asserts task is Wor
   }
 }
 
+/**
+ * The first `n` arithmetic records among `draw * n` rl records of `opts` (the rl task mixes
+ * arithmetic with world questions); fewer when the draw holds fewer.
+ */
+export function arithmeticRecords(n: number, draw: number, opts: Omit<WorldTaskOptions, 'n'>): RlRecord[] {
+  return generateWorldTask('rl', { ...opts, n: draw * n }).filter((r) => r.task === 'arithmetic').slice(0, n);
+}
+
 /** Generates `opts.n` records of `task` (deterministic for the options). */
 export function generateWorldTask<T extends WorldTask>(task: T, opts: WorldTaskOptions): WorldTaskRecordMap[T][];
 export function generateWorldTask(task: string, opts: WorldTaskOptions): WorldRecord[];

@@ -16,7 +16,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateWorldTask, verifyRlAnswer, type LongdocRecord, type RlRecord } from '../../data/world/index.js';
+import { arithmeticRecords, generateWorldTask, verifyRlAnswer, type LongdocRecord, type RlRecord } from '../../data/world/index.js';
 import { scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
 import { loadPreferenceData } from '../../data/preference.js';
 import { rollout } from '../../generation/rollout.js';
@@ -129,8 +129,8 @@ export const longreward: Experiment = {
     const trainDocs = generateWorldTask('longdoc', { n: S.train_docs, seed: seed + 10, docTokens, split: 'train', countTokens, longdocVisitStyle: visitStyle });
     const testDocs = generateWorldTask('longdoc', { n: S.test_docs, seed: seed + 20, docTokens, split: 'test', countTokens, longdocVisitStyle: visitStyle });
     const short = generateWorldTask('rl', { n: S.short_prompts, seed: seed + 30, split: 'test', difficulty: [1] });
-    // level-2 arithmetic as the pipeline's evaluation draws it (4n rl prompts, the arithmetic ones)
-    const arith = generateWorldTask('rl', { n: 4 * S.short_arith_prompts, seed: seed + 40, split: 'test', difficulty: [2] }).filter((r) => r.task === 'arithmetic').slice(0, S.short_arith_prompts);
+    // level-2 arithmetic as the pipeline's evaluation draws it
+    const arith = arithmeticRecords(S.short_arith_prompts, 4, { seed: seed + 40, split: 'test', difficulty: [2] });
     const pairsArm = await ctx.arm('pairs', { ...common, ...policyKeys, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
       const scorer = new LongRewardScorer(new JudgeCaller(LocalJudge.fromDir(judge.metrics.judge as string), { cacheDir: join(dir, 'judge-cache') }), null, { ...chunking, countTokens, ...BUDGETS });
       const prompts: ScorePrompt[] = trainDocs.map((r, i) => ({ prompt: [r.messages[0]], ...judgeItem(r, ''), record: r, line: i + 1 }));
