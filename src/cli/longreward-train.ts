@@ -28,7 +28,7 @@ const schema = {
   comp_chunk_tokens: field('int', 4096, 'tokens per completeness chunk', { min: 16 }),
   rating_tokens: field('int', 24, 'judge tokens per rating answer in the report', { min: 1 }),
   list_tokens: field('int', 64, 'judge tokens per list answer in the report', { min: 1 }),
-  support_tokens: field('int', 24, 'judge tokens per support judgment in the report (at least the tokens of "[[Partially supported]]" + 1)', { min: 1 }),
+  support_tokens: field('int', 64, 'judge tokens per support judgment in the report (the entry the context gives and the label; at least the tokens of "[[Partially supported]]" + 1)', { min: 1 }),
   max_steps: field('int', 300, 'SFT optimizer steps', { min: 1 }),
   learning_rate: field('number', 5e-4, 'SFT peak learning rate', { min: 0 }),
   per_device_train_batch_size: field('int', 8, 'SFT sequences per micro-batch', { min: 1 }),

@@ -41,7 +41,7 @@ export const judgeSchema = {
   comp_chunk_tokens: field('int', 4096, 'tokens per completeness chunk', { min: 16 }),
   rating_tokens: field('int', 256, 'judge tokens per rating answer (helpfulness, logicality, coverage)', { min: 1 }),
   list_tokens: field('int', 384, 'judge tokens per list answer (statements, extracted information)', { min: 1 }),
-  support_tokens: field('int', 32, 'judge tokens per support judgment', { min: 1 }),
+  support_tokens: field('int', 64, 'judge tokens per support judgment', { min: 1 }),
   info_tokens: field('int', 0, 'most tokens of extracted information a coverage rating sees: beyond it the items least relevant to the question are left out (0 = no bound; a local judge always cuts to its context)', { min: 0 }),
 };
 

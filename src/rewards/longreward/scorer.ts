@@ -108,7 +108,7 @@ export class LongRewardScorer {
     // a support budget that cuts "[[Partially supported]]" short makes every judgment unparsable
     const label = Object.keys(SUPPORT_LABELS).map((k) => `[[${k}]]`).reduce((a, b) => (this.count(b) > this.count(a) ? b : a));
     const need = this.count(label) + 1;
-    if ((opts.supportTokens ?? 32) < need) {
+    if ((opts.supportTokens ?? 64) < need) {
       throw new ConfigError(`longreward: a support budget of ${opts.supportTokens} tokens cannot hold the judge's answer "${label}" (${need - 1} tokens with this judge's tokenizer); expected --support-tokens >= ${need}`);
     }
   }
@@ -120,7 +120,7 @@ export class LongRewardScorer {
   /** Scores the items; one result per item, in order. */
   async score(items: readonly ScoreItem[]): Promise<LongRewardScore[]> {
     const o = this.opts;
-    const rt = o.ratingTokens ?? 256, lt = o.listTokens ?? 384, st = o.supportTokens ?? 32;
+    const rt = o.ratingTokens ?? 256, lt = o.listTokens ?? 384, st = o.supportTokens ?? 64;
     // completeness extraction is per (context, question), shared by every answer to it
     const groups = new Map<string, { item: ScoreItem; chunks: Chunk[] }>();
     const groupOf = (it: ScoreItem) => `${it.question}\u0000${it.context}`;

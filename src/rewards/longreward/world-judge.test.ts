@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWorldTask } from '../../data/world/index.js';
+import { longdocFacts } from '../../data/world/longdoc-rubric.js';
+import { type LongdocFact, parseLongdocStatement } from '../../data/world/longdoc-facts.js';
 import { WorldRng } from '../../data/world/rng.js';
 import { JudgeCaller } from './caller.js';
 import type { Judge, JudgeReply, JudgeRequest } from './judge.js';
+import { parseSupport } from './prompts.js';
 import { LongRewardScorer } from './scorer.js';
-import { CANDIDATE_KINDS, candidateAnswer, goldJudgement, judgeAgreement, judgeItem, judgeTranscripts } from './world-judge.js';
+import { CANDIDATE_KINDS, candidateAnswer, goldJudgement, judgeAgreement, judgeItem, judgeTranscripts, nearMisses } from './world-judge.js';
 
 const opts = { faithChunkTokens: 60, compChunkTokens: 300, topK: 5, countTokens: (s: string) => Math.ceil(s.length / 4) };
 
@@ -59,4 +62,43 @@ test('transcripts are in the scorer\'s exact prompt formats: a judge answering t
   // a judge that rates everything the same agrees with nothing
   const flat = judgeAgreement(recs, answers, recordOf, scores.map((s) => ({ ...s, helpfulness: 5, reward: 5 })));
   assert.equal(flat.spearman.helpfulness, 0);
+});
+
+test('support transcripts name the context\'s entry for the statement, and near misses of the gold facts are taught as unsupported', async () => {
+  const recs = generateWorldTask('longdoc', { n: 6, seed: 11, docTokens: 900, longdocVisitStyle: 'pair', longdocKinds: ['needle', 'multi_hop'] });
+  let misses = 0, traced = 0;
+  for (const r of recs) {
+    const chats = await judgeTranscripts(r, [candidateAnswer(new WorldRng(3), r, 'gold')], opts);
+    const support = chats.filter((c) => c.messages[0].content!.startsWith('Is the statement supported'));
+    const statementOf = (c: (typeof support)[number]) => c.messages[0].content!.split('[Statement]\n')[1];
+    const facts = longdocFacts(r);
+    for (const c of support) {
+      const reply = c.messages[1].content!;
+      const claim = parseLongdocStatement(statementOf(c))!;
+      // the label is the world's truth, last, in the parser's format
+      assert.equal(parseSupport(reply), facts.supports(claim) ? 1 : 0, reply);
+      const m = /^The context says: (.+) The statement says (.+) (too|instead)\. \[\[/.exec(reply);
+      if (!m) continue;
+      traced++;
+      // the entry is a sentence of the document, present in the prompt's context, with the statement's keys
+      assert.ok(r.sentences.includes(m[1]), m[1]);
+      assert.ok(c.messages[0].content!.split('[Statement]')[0].includes(m[1]));
+      assert.equal(m[3], facts.supports(claim) ? 'too' : 'instead');
+      assert.ok(statementOf(c).includes(m[2]), m[2]);
+    }
+    const near = support.filter((c) => parseSupport(c.messages[1].content!) === 0);
+    misses += near.length;
+    for (const c of near) {
+      // a near miss keeps the gold statement's keys: the same sentence with one value changed
+      const s = statementOf(c);
+      assert.ok(nearMisses(r, [s]).length === 0, 'a near miss is itself unsupported');
+      const f = (parseLongdocStatement(s) as { fact: LongdocFact }).fact;
+      assert.ok(r.statements.some((g) => {
+        const gc = parseLongdocStatement(g);
+        return gc?.type === 'fact' && gc.fact.subject === f.subject && gc.fact.relation === f.relation && gc.fact.day === f.day && gc.fact.object !== f.object;
+      }), s);
+    }
+  }
+  assert.ok(misses >= recs.length, `near misses: ${misses}`);
+  assert.ok(traced >= misses, `traced: ${traced}`);
 });

@@ -16,10 +16,10 @@ import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { spearman } from '../../embed/data.js';
 import { answerClaims, longdocFacts, scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
 import { type LongdocRecord, longdocGoldAnswer, longdocPrompt } from '../../data/world/longdoc.js';
-import { parseLongdocStatement } from '../../data/world/longdoc-facts.js';
+import { type LongdocClaim, type LongdocFact, factKey, parseLongdocStatement } from '../../data/world/longdoc-facts.js';
 import type { WorldRng } from '../../data/world/rng.js';
 import { boxed } from '../../data/world/verify.js';
-import { chunkDocument, ChunkRetriever } from './chunks.js';
+import { type Chunk, chunkDocument, ChunkRetriever } from './chunks.js';
 import {
   NO_RELEVANT, NO_STATEMENTS, coveragePrompt, extractPrompt, helpfulnessPrompt, logicalityPrompt, statementsPrompt, supportLabel, supportPrompt,
 } from './prompts.js';
@@ -109,20 +109,92 @@ export async function judgeTranscripts(r: LongdocRecord, answers: readonly strin
   const info = collectInfo(bigChunks, lists);
   const faithChunks = chunkDocument(r.document, opts.faithChunkTokens, opts.countTokens);
   const retriever = new ChunkRetriever(null);
+  const docFacts = sentenceFacts(r);
+  const stated = new Set<string>();
   for (const a of answers) {
     const g = goldJudgement(r, a);
     const item = judgeItem(r, a);
     out.push(chat(helpfulnessPrompt(item.question, a), `The answer is ${g.helpfulness >= 7 ? 'helpful' : g.helpfulness >= 4 ? 'partly helpful' : 'not helpful'}. [[${g.helpfulness}]]`));
     out.push(chat(logicalityPrompt(item.question, a), `The reasoning is ${g.logicality >= 7 ? 'sound' : 'flawed'}. [[${g.logicality}]]`));
     const claims = answerClaims(a).map((c) => c.statement);
+    for (const c of claims) stated.add(c);
     out.push(chat(statementsPrompt(item.question, a), claims.length === 0 ? `${NO_STATEMENTS}.` : claims.map((s) => `- ${s}`).join('\n')));
-    const picks = await retriever.retrieve(claims.map((s) => ({ query: s, chunks: faithChunks })), opts.topK);
-    claims.forEach((s, j) => {
-      const c = parseLongdocStatement(s);
-      const label = supportLabel(c && facts.supports(c) ? 1 : 0);
-      out.push(chat(supportPrompt(s, picks[j].map((k) => faithChunks[k].text).join('\n')), `[[${label}]]`));
-    });
+    out.push(...(await supportChats(claims)));
     out.push(chat(coveragePrompt(item.question, info, a), `The answer covers ${g.completeness >= 10 ? 'all' : g.completeness > 0 ? 'part' : 'none'} of the information. [[${g.completeness}]]`));
+  }
+  // near misses: each supported fact the answers state, with a neighbouring entry's value (the policy's kind of mistake)
+  out.push(...(await supportChats(nearMisses(r, [...stated]))));
+  return out;
+
+  async function supportChats(statements: readonly string[]): Promise<{ messages: ChatMessage[] }[]> {
+    const picks = await retriever.retrieve(statements.map((s) => ({ query: s, chunks: faithChunks })), opts.topK);
+    return statements.map((s, j) => {
+      const c = parseLongdocStatement(s);
+      const supported = c !== null && facts.supports(c);
+      const context = picks[j].map((k) => faithChunks[k]);
+      return chat(supportPrompt(s, context.map((x) => x.text).join('\n')), supportReply(r, docFacts, c, supported, context));
+    });
+  }
+}
+
+/** The fact each document sentence states (pronoun and alias sentences resolved), or null. */
+function sentenceFacts(r: LongdocRecord): (LongdocFact | null)[] {
+  const resolved = new Map(r.resolved.map((x) => [x.id, x.statement]));
+  return r.sentences.map((s, i) => {
+    const c = parseLongdocStatement(resolved.get(i) ?? s);
+    return c?.type === 'fact' ? c.fact : null;
+  });
+}
+
+/** Whether two facts ask the same thing (subject and relation, and the day of a visit; friendship either way). */
+function sameKeys(a: LongdocFact, b: LongdocFact): boolean {
+  if (a.relation !== b.relation) return false;
+  if (a.relation === 'friend_of') return [a.subject, a.object].includes(b.subject);
+  return a.subject === b.subject && a.day === b.day;
+}
+
+/**
+ * The transcript's support answer: the context's entry for the statement's keys, the statement's
+ * value said again with "too" or "instead", then the label (`The context says: On day 21, she
+ * Ashvale. The statement says Redcliff instead. [[Not supported]]`). The tiny judge looks the entry
+ * up as it learnt to in pre-training, and the value written just after it makes the comparison one of
+ * two nearby words. The entry is the supporting sentence when the retrieved chunks hold it, else one
+ * with the same keys; a statement whose entry the chunks do not hold, and a count, get the label
+ * alone. The label is the world's truth.
+ */
+export function supportReply(r: LongdocRecord, docFacts: readonly (LongdocFact | null)[], c: LongdocClaim | null, supported: boolean, context: readonly Chunk[]): string {
+  const label = `[[${supportLabel(supported ? 1 : 0)}]]`;
+  if (c?.type !== 'fact') return label;
+  const ids = context.flatMap((x) => [...x.text.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1]) - 1)).filter((i) => docFacts[i]);
+  const key = factKey(c.fact);
+  const exact = ids.find((i) => factKey(docFacts[i]!) === key);
+  const near = ids.find((i) => sameKeys(c.fact, docFacts[i]!));
+  const entry = supported ? exact : (exact ?? near);
+  return entry === undefined ? label : `The context says: ${r.sentences[entry]} The statement says ${c.fact.object} ${supported ? 'too' : 'instead'}. ${label}`;
+}
+
+/**
+ * Unsupported variants of the supported facts among `statements`: the object replaced by the one of
+ * the nearest document sentence of the same relation that states another (a visit of the same
+ * person on another day, another person's town); variants the document happens to support are left out.
+ */
+export function nearMisses(r: LongdocRecord, statements: readonly string[]): string[] {
+  const facts = longdocFacts(r);
+  const docFacts = sentenceFacts(r);
+  const out: string[] = [];
+  for (const s of statements) {
+    const c = parseLongdocStatement(s);
+    if (c?.type !== 'fact' || !facts.supports(c)) continue;
+    const at = docFacts.findIndex((f) => f !== null && factKey(f) === factKey(c.fact));
+    if (at < 0) continue;
+    let best = -1;
+    docFacts.forEach((f, i) => {
+      if (f && f.relation === c.fact.relation && f.object !== c.fact.object && !s.includes(f.object) && (best < 0 || Math.abs(i - at) < Math.abs(best - at))) best = i;
+    });
+    if (best < 0) continue;
+    const variant = s.split(c.fact.object).join(docFacts[best]!.object);
+    const v = parseLongdocStatement(variant);
+    if (v && !facts.supports(v)) out.push(variant);
   }
   return out;
 }
