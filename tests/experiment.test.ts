@@ -107,6 +107,9 @@ test('every other experiment runs --quick on a pipeline base and writes a verdic
   assert.equal(pairsCfg.policy, join(longBase, 'longctx', 'final'));
   assert.equal(pairsCfg.policy_doc_tokens, 1024 - 256); // quick: a 1,024-token context
   assert.equal(pairsCfg.visit_style, 'pair');
+  // the judge's support labels of the policy's own statements, against the world's truth
+  const gs = JSON.parse(readFileSync(join(lrOut, 'pairs', 'arm.json'), 'utf8')).metrics.gold_support;
+  assert.ok(gs === undefined || (gs.right <= gs.labels && gs.unsupported_right <= gs.unsupported && gs.unsupported <= gs.labels), JSON.stringify(gs));
   const lrResult = JSON.parse(readFileSync(join(lrOut, 'result.json'), 'utf8'));
   assert.match(lrResult.notes.join(' '), /long-context model/);
   // short-context ability is read twice: direct world prompts and level-2 arithmetic in thinking mode (quick: 4 prompts)

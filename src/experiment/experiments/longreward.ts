@@ -28,7 +28,7 @@ import { resolveConfig } from '../../trainers/base/config.js';
 import { DpoTrainer, dpoSchema } from '../../trainers/dpo/dpo-trainer.js';
 import { JudgeCaller } from '../../rewards/longreward/caller.js';
 import { LocalJudge } from '../../rewards/longreward/judge.js';
-import { scorePairs, type ScorePrompt } from '../../rewards/longreward/pairs.js';
+import { type ScoreRunSummary, scorePairs, type ScorePrompt } from '../../rewards/longreward/pairs.js';
 import { LongRewardScorer } from '../../rewards/longreward/scorer.js';
 import { trainWorldJudge } from '../../rewards/longreward/train-judge.js';
 import { longEvalDocTokens } from '../../pipeline/longctx-stage.js';
@@ -63,7 +63,7 @@ interface Settings extends Record<string, unknown> {
 }
 
 /** Judge budgets that fit a 512-position judge. */
-const BUDGETS = { ratingTokens: 24, listTokens: 64, supportTokens: 24 };
+const BUDGETS = { ratingTokens: 24, listTokens: 64, supportTokens: 64 };
 
 type Metrics = { longdoc_faithfulness: number; longdoc_overall: number; longdoc_correct: number; short_accuracy: number; short_arith_accuracy: number };
 
@@ -102,7 +102,7 @@ export const longreward: Experiment = {
     const common = { doc_tokens: 300, long_max_new_tokens: 160, beta: 0.1, sft_loss_weight: 0.1, learning_rate: 2e-5, faith_chunk_tokens: 48, comp_chunk_tokens: 240, top_k: 3, resamples: 2000 };
     return quick
       ? { ...common, judge_docs: 2, judge_eval_docs: 1, judge_steps: 2, train_docs: 3, k: 3, test_docs: 4, short_prompts: 4, short_arith_prompts: 4, dpo_steps: 2, dpo_batch: 2, max_new_tokens: 16 }
-      : { ...common, judge_docs: 300, judge_eval_docs: 30, judge_steps: 400, train_docs: 200, k: 5, test_docs: 120, short_prompts: 120, short_arith_prompts: 120, dpo_steps: 100, dpo_batch: 8, max_new_tokens: 64 };
+      : { ...common, judge_docs: 300, judge_eval_docs: 30, judge_steps: 2000, train_docs: 300, k: 8, test_docs: 120, short_prompts: 120, short_arith_prompts: 120, dpo_steps: 100, dpo_batch: 8, max_new_tokens: 64 };
   },
   async run(ctx: ExperimentContext, raw) {
     const S = raw as Settings;
@@ -166,10 +166,12 @@ export const longreward: Experiment = {
       cmp('longdoc correctness', 'longdoc', 'correct', 0, false),
     ];
     const j = judge.metrics, p = pairsArm.metrics;
+    const gs = p.gold_support as ScoreRunSummary['gold_support'];
     const f = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
     const notes = [
       `Judge: ${S.judge_steps} SFT steps on transcripts of ${S.judge_docs} world documents; on ${S.judge_eval_docs} held-out documents its reward has Spearman ${f(j.spearman_reward)} with gold (faithfulness ${f(j.spearman_faithfulness)}), support-label accuracy ${f(j.support_accuracy)}, failure rate ${f(j.failure_rate)}.`,
       `Pairs: ${p.pairs} of ${p.prompts} train questions (${p.dropped_few_scored} with fewer than ${S.k} scored answers, ${p.dropped_ties} ties, ${p.dropped_too_long} too long); the judge's best-vs-worst order agrees with gold on ${f(p.order_agreement)} of ${p.order_pairs} pairs with a gold difference.`,
+      ...(gs ? [`On the policy's own answers the judge's support labels are right on ${gs.right} of ${gs.labels} statements, and on ${gs.unsupported_right} of the ${gs.unsupported} the document does not support.`] : []),
       (p.pairs as number) > 0 ? `DPO: beta ${S.beta}, SFT loss weight ${S.sft_loss_weight}, ${S.dpo_steps} steps.` : 'DPO: no pairs survived, so the DPO arm is the SFT model (differences are 0 by construction).',
       long
         ? `The policy ("sft" arm) is the base's long-context model (${policyDir}, ${long.length} positions; documents of about ${docTokens} tokens, visits written the ${visitStyle} way); the judge is trained from the base SFT model on documents of that length (its 512-token requests hold chunks of them).`

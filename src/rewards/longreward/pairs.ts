@@ -11,7 +11,8 @@ import { appendFileSync } from 'node:fs';
 import { DataError } from '../../errors.js';
 import { readJsonl } from '../../data/jsonl.js';
 import { type LongdocRecord } from '../../data/world/longdoc.js';
-import { scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
+import { longdocFacts, scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
+import { parseLongdocStatement } from '../../data/world/longdoc-facts.js';
 import { rollout, renderPromptIds } from '../../generation/rollout.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
@@ -76,6 +77,12 @@ export interface ScoreRunSummary {
   dropped_too_long: number;
   answers: number;
   failed_answers: number;
+  /**
+   * World longdoc prompts only: the judge's support labels of the policy's own statements against the
+   * world's truth (statements that parse under the longdoc grammar), all and those the document does
+   * not support.
+   */
+  gold_support?: { labels: number; right: number; unsupported: number; unsupported_right: number };
 }
 
 const dims = (s: LongRewardScore) => ({ helpfulness: s.helpfulness, logicality: s.logicality, faithfulness: s.faithfulness, completeness: s.completeness, reward: s.reward });
@@ -106,6 +113,7 @@ export async function scorePairs(policy: GlmForCausalLM, tok: Tokenizer, scorer:
       const mine = answers[i].map((a, j) => ({ answer: a, score: scores[at + j] }));
       at += answers[i].length;
       sum.answers += mine.length;
+      if (p.record) tallySupport(sum, p.record, mine.map((m) => m.score));
       const ok = mine.filter((m) => m.score.reward !== null);
       sum.failed_answers += mine.length - ok.length;
       if (o.scoresOut) {
@@ -144,4 +152,23 @@ export async function scorePairs(policy: GlmForCausalLM, tok: Tokenizer, scorer:
     o.log?.(`longreward score: ${Math.min(s + g, fits.length)}/${fits.length} prompts, ${sum.pairs} pairs`);
   }
   return sum;
+}
+
+/** Adds the judge's support labels of `scores` against the record's truth to `sum.gold_support`. */
+export function tallySupport(sum: ScoreRunSummary, record: LongdocRecord, scores: readonly LongRewardScore[]): void {
+  const facts = longdocFacts(record);
+  const t = (sum.gold_support ??= { labels: 0, right: 0, unsupported: 0, unsupported_right: 0 });
+  for (const s of scores) {
+    for (const st of s.rationale.statements ?? []) {
+      const c = parseLongdocStatement(st.statement);
+      if (!c || st.support === null) continue;
+      const truth = facts.supports(c) ? 1 : 0;
+      t.labels++;
+      if (st.support === truth) t.right++;
+      if (truth === 0) {
+        t.unsupported++;
+        if (st.support === 0) t.unsupported_right++;
+      }
+    }
+  }
 }
