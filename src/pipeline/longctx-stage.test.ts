@@ -183,3 +183,22 @@ test('quick stage with a curriculum and no long pre-training: each band starts f
   const sftChats = readFileSync(join(lc, 'data', 'sft_long.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { content: string }[] });
   assert.ok(sftChats.length >= 2);
 });
+
+test('quick stage with per-sequence loss weighting: every SFT sub-step trains with it, and the default leaves the settings as before', async () => {
+  const { base, data, sft } = await stageBase('glmkit-longctx-seq-');
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, rope_scaling: 'yarn', retrieval_steps: 40, curriculum_steps: 300, pretrain_steps: 0, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.25, follow_ups: 2, eval_items: 50, short_eval_items: 100, visit_style: 'pair' };
+  const run = async (name: string, s: LongContextSettings) => {
+    const out = join(base, name);
+    await runLongContextStage({ out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: () => {} }, s);
+    const lc = join(out, 'longctx');
+    const weighting = ['retrieval', 'curriculum/band_1', 'curriculum/band_2', 'sft'].map((d) => JSON.parse(readFileSync(join(lc, d, 'training_config.json'), 'utf8')).loss_weighting);
+    return { weighting, settings: JSON.parse(readFileSync(join(lc, 'longctx_state.json'), 'utf8')).settings, loss: JSON.parse(readFileSync(join(lc, 'sft', 'metrics.jsonl'), 'utf8').trim().split('\n')[0]).loss };
+  };
+  const seq = await run('seq', { ...settings, loss_weighting: 'sequence' });
+  assert.deepEqual(seq.weighting, ['sequence', 'sequence', 'sequence', 'sequence']);
+  assert.equal(seq.settings.loss_weighting, 'sequence');
+  const tok = await run('tok', { ...settings, loss_weighting: 'token' });
+  assert.deepEqual(tok.weighting, ['token', 'token', 'token', 'token']);
+  assert.ok(!('loss_weighting' in tok.settings), 'token weighting hashes as runs made before the key existed');
+  assert.notEqual(seq.loss, tok.loss);
+});

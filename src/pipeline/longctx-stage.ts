@@ -68,6 +68,8 @@ export interface LongContextSettings {
   short_eval_items: number;
   /** how the long documents and their gold answers write visits (longdoc-facts.ts VisitStyle) */
   visit_style: VisitStyle;
+  /** the SFT sub-steps' loss: token (the mean over a step's answer tokens) or sequence (each chat's mean, then over chats) */
+  loss_weighting?: 'token' | 'sequence';
 }
 
 export const LONG_ROPE_SCALINGS = ['none', 'yarn'] as const;
@@ -162,9 +164,9 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   const dir = join(ctx.out, 'longctx');
   mkdirSync(dir, { recursive: true });
   const stateFile = join(dir, 'longctx_state.json');
-  // rope_scaling 'none' leaves the key out, so runs made before it existed continue
-  const { rope_scaling: scaling = 'none', ...rest } = s;
-  const settings = { ...(scaling === 'none' ? rest : s), seed: ctx.seed, base_sft: ctx.sftDir };
+  // rope_scaling 'none' and loss_weighting 'token' leave their keys out, so runs made before they existed continue
+  const { rope_scaling: scaling = 'none', loss_weighting: weighting = 'token', ...rest } = s;
+  const settings = { ...rest, ...(scaling === 'none' ? {} : { rope_scaling: scaling }), ...(weighting === 'token' ? {} : { loss_weighting: weighting }), seed: ctx.seed, base_sft: ctx.sftDir };
   const hash = configHash(settings);
   let state: LongContextState = { settings, hash, done: [], summary: {} };
   if (existsSync(stateFile)) {
@@ -188,7 +190,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   // an SFT sub-step on chats of RETRIEVAL.batch a step (the warm-up and each curriculum band)
   const sft = async (from: string, data: string, out: string, steps: number, lr: number, seqLen: number) => {
     const tc = resolveConfig(sftSchema, {
-      object: { model: from, data, out, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: lr, save_steps: Math.max(1, Math.round(steps / 4)), save_total_limit: 1, ...schedule(steps) },
+      object: { model: from, data, out, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: lr, save_steps: Math.max(1, Math.round(steps / 4)), save_total_limit: 1, loss_weighting: weighting, ...schedule(steps) },
       objectSource: 'longctx',
     });
     const { examples, dropped } = loadSftExamples(tc.data, tok, seqLen);
@@ -304,7 +306,7 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         const src = source('sft');
         const half = Math.max(1, Math.round(s.sft_steps / 2));
         const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, per_device_train_batch_size: s.batch, max_seq_length: L, learning_rate: s.sft_lr, save_steps: half, save_total_limit: 0, ...schedule(s.sft_steps) },
+          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, per_device_train_batch_size: s.batch, max_seq_length: L, learning_rate: s.sft_lr, save_steps: half, save_total_limit: 0, loss_weighting: weighting, ...schedule(s.sft_steps) },
           objectSource: 'longctx',
         });
         const { examples, dropped } = loadSftExamples(tc.data, tok, L);

@@ -76,6 +76,31 @@ test('SFT rows of different lengths, with length groups: W = 2 and 3 give the on
   compare(model, (W) => lmShards(rows, false, W, { padId: 0, lengthGroups: 2, accumulation: 1 }), [2, 3]);
 });
 
+test('SFT rows weighted per sequence: the loss and gradient are the mean of each row\'s own token-mean, and W = 2 and 3 give them', () => {
+  const model = new GlmForCausalLM(loadPreset('tiny'), { seed: 5 });
+  const rows: SftExample[] = [12, 40, 25, 7, 33].map((n) => ({ ids: randIds(n), mask: Uint8Array.from({ length: n }, (_, t) => (t > n / 3 ? 1 : 0)) }));
+  const shardsFor = (W: number) => lmShards(rows, false, W, { padId: 0, lengthGroups: 2, accumulation: 1, perSequence: true });
+  // reference: each row alone with the token-mean loss, averaged
+  const params = model.parameters();
+  for (const p of params) p.zeroGrad();
+  let mean = 0;
+  for (const r of rows) {
+    const one = shardLoss(model, lmShards([r], false, 1, { padId: 0, lengthGroups: 1, accumulation: rows.length })[0]);
+    one.loss.backward();
+    mean += one.lossValue / rows.length;
+  }
+  const ref = grads(params);
+  for (const p of params) p.zeroGrad();
+  const seq = shardLoss(model, shardsFor(1)[0]);
+  seq.loss.backward();
+  assert.ok(Math.abs(seq.lossValue - mean) < 1e-5 * mean, `${seq.lossValue} vs ${mean}`);
+  grads(params).forEach((g, i) => g.forEach((v, j) => assert.ok(Math.abs(v - ref[i][j]) < 1e-5 + 1e-4 * Math.abs(ref[i][j]), `param ${i}[${j}]: ${v} vs ${ref[i][j]}`)));
+  // the token-mean weighs the long rows more: a different loss
+  const tok = shardLoss(model, lmShards(rows, false, 1, { padId: 0, lengthGroups: 2, accumulation: 1 })[0]);
+  assert.ok(Math.abs(tok.lossValue - seq.lossValue) > 1e-4, `${tok.lossValue} vs ${seq.lossValue}`);
+  compare(model, shardsFor, [2, 3]);
+});
+
 /** A response of n random tokens, its second half the answer. */
 const response = (n: number) => {
   const ids = [...randIds(n)];

@@ -4,7 +4,8 @@
  * be that shard's share of the micro-batch's loss, so the shards' gradients sum to the gradient of
  * the whole micro-batch (up to float summation order):
  *
- *   lm:     sum over the shard's target tokens of -log p  / (the micro-batch's target tokens x accumulation)
+ *   lm:     sum over the shard's target tokens of -log p  / (the micro-batch's target tokens x accumulation);
+ *           with `perSequence`, each row's token-mean instead, summed / (the micro-batch's rows x accumulation)
  *   reward: mean over the shard's pairs of the pairwise loss x (shard pairs / micro-batch pairs) / accumulation
  *   dpo:    the same share of DPO's mean (src/trainers/dpo/dpo-loss.ts), its NLL term over the micro-batch's chosen tokens
  *   exo:    the same share of EXO's mean over candidate groups (src/trainers/exo/exo-loss.ts)
@@ -13,7 +14,7 @@
  * The same function runs on the calling thread (shard 0) and in the workers, so both see one definition.
  */
 import * as F from '../../tensor/ops/index.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { GlmForCausalLM, GlmForSequenceClassification } from '../../models/glm/model.js';
 import { responseBatch, type TokenizedResponse } from '../../data/preference.js';
 import type { SequenceBatch } from '../rl-utils.js';
@@ -37,6 +38,11 @@ export interface LmShard {
   lengthGroups: number;
   /** target tokens of the whole micro-batch */
   targets: number;
+  /**
+   * The loss is the mean over the micro-batch's rows of each row's mean over its target tokens, so a
+   * short chat weighs as much as a long one (SFT rows; `rows` below is the micro-batch's count)
+   */
+  perSequence?: { rows: number };
   accumulation: number;
 }
 
@@ -93,13 +99,24 @@ function lmShard(model: GlmForCausalLM, s: LmShard): ShardResult {
   for (const g of groups) {
     const rows = g.map((i) => s.rows[i]);
     const b = s.packed ? packedBatch(rows.map((r) => r.ids)) : sftBatch(rows, s.padId);
-    const out = model.forward(b.ids, { targets: b.targets, attentionMask: b.attentionMask, lossReduction: 'sum' });
-    sum += out.loss!.item();
+    let part: Tensor;
+    if (s.perSequence && !s.packed) {
+      // per-token losses [b, T] x each row's weight 1 / (its targets x micro-batch rows x accumulation)
+      const out = model.forward(b.ids, { targets: b.targets, attentionMask: b.attentionMask, lossReduction: 'none' });
+      const T = b.ids.shape[1];
+      const w = new Float32Array(rows.length * T);
+      rows.forEach((r, i) => w.fill(1 / (Math.max(1, rowTargets(r, false)) * s.perSequence!.rows * s.accumulation), i * T, (i + 1) * T));
+      part = F.sum(F.mul(out.loss!, new Tensor(w, [rows.length, T])));
+      sum += part.item() * s.accumulation;
+    } else {
+      const out = model.forward(b.ids, { targets: b.targets, attentionMask: b.attentionMask, lossReduction: 'sum' });
+      sum += out.loss!.item();
+      part = F.mul(out.loss!, 1 / (Math.max(1, s.targets) * s.accumulation));
+    }
     tokens += b.tokens;
-    const part = F.mul(out.loss!, 1 / (Math.max(1, s.targets) * s.accumulation));
     loss = loss ? F.add(loss, part) : part;
   }
-  return { loss: loss!, lossValue: sum / Math.max(1, s.targets), tokens, metrics: {} };
+  return { loss: loss!, lossValue: s.perSequence && !s.packed ? sum : sum / Math.max(1, s.targets), tokens, metrics: {} };
 }
 
 /** A batch of reward-model inputs: responseBatch's, or a frozen-feature cache's with the hidden states to start from. */
@@ -165,10 +182,11 @@ export function dealRows(n: number, W: number, lengths: readonly number[] | null
 }
 
 /** A micro-batch of LM rows as W shards (fewer when there are fewer rows). */
-export function lmShards(rows: SftExample[], packed: boolean, W: number, opts: { padId: number; lengthGroups: number; accumulation: number }): LmShard[] {
+export function lmShards(rows: SftExample[], packed: boolean, W: number, opts: { padId: number; lengthGroups: number; accumulation: number; perSequence?: boolean }): LmShard[] {
   const targets = rows.reduce((a, r) => a + rowTargets(r, packed), 0);
   const parts = dealRows(rows.length, Math.min(W, rows.length), packed ? null : rows.map((r) => r.ids.length));
-  return parts.map((idx) => ({ kind: 'lm', rows: idx.map((i) => rows[i]), packed, targets, ...opts }));
+  const { perSequence, ...rest } = opts;
+  return parts.map((idx) => ({ kind: 'lm', rows: idx.map((i) => rows[i]), packed, targets, ...rest, ...(perSequence ? { perSequence: { rows: rows.length } } : {}) }));
 }
 
 /** A micro-batch of preference pairs as W shards (fewer when there are fewer pairs). */

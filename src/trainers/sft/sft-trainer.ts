@@ -3,7 +3,8 @@ import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { EOS_TOKEN } from '../../tokenizer/special-tokens.js';
 import { baseSchema } from '../base/schema.js';
-import { field, type Values } from '../base/config.js';
+import { choice, field, type Values } from '../base/config.js';
+import { ConfigError } from '../../errors.js';
 import { Trainer, type MicroBatchResult } from '../base/trainer.js';
 import { evalLoss, lmLoss, type LmBatch } from '../base/lm-loss.js';
 import { sftBatch, type SftExample } from './sft-data.js';
@@ -14,6 +15,7 @@ export const sftSchema = {
   ...baseSchema,
   learning_rate: field('number', 5e-4, 'peak learning rate', { min: 0 }),
   max_seq_length: field('int', 512, 'tokens per example (longer examples are dropped and counted)', { min: 2 }),
+  loss_weighting: choice(['token', 'sequence'], 'token', 'how a step averages the loss: token (the mean over all its answer tokens, so long answers weigh more) or sequence (each chat\'s token-mean, then the mean over chats: a short chat weighs as much as a long one, as LongAlign\'s loss weighting does for mixed long and short data)'),
   ...lengthGroupsField,
 };
 export type SftConfig = Values<typeof sftSchema>;
@@ -36,12 +38,13 @@ export class SftTrainer extends Trainer<SftConfig> {
     const model = this.model as GlmForCausalLM;
     // MoE models add per-batch balance and MTP losses: they keep one padded batch
     if (model.config.modelType === 'glm4_moe') {
+      if (this.config.loss_weighting !== 'token') throw new ConfigError(`sft: --loss-weighting ${this.config.loss_weighting} is not available for MoE models (their balance and MTP losses are per batch); use --loss-weighting token`);
       const batch = sftBatch(picked, this.padId);
       const r = lmLoss(model, batch, this.config, 1 / accumulation);
       return { ...r, tokens: batch.tokens };
     }
     // the mean over the micro-batch's target tokens, as one summed loss per length group (src/trainers/base/shard-losses.ts)
-    return this.runShards(lmShards(picked, false, this.shardCount, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation }));
+    return this.runShards(lmShards(picked, false, this.shardCount, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation, perSequence: this.config.loss_weighting === 'sequence' }));
   }
 
   protected override evaluate(): Record<string, number> {
