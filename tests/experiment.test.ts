@@ -95,8 +95,10 @@ test('every other experiment runs --quick on a pipeline base and writes a verdic
   }
   // a base with a long-context stage: longreward's policy is its long-context model, on documents of the stage's length
   const lc = tempDir();
-  const rl = runCli(['long-context', '--base', base, '--out', lc, '--quick', '--quiet', '--long-visit-style', 'pair', '--long-curriculum-steps', '2', '--long-pretrain-steps', '0'], { timeoutMs: 300_000 });
+  const rl = runCli(['long-context', '--base', base, '--out', lc, '--quick', '--long-visit-style', 'pair', '--long-curriculum-steps', '2', '--long-pretrain-steps', '0'], { timeoutMs: 300_000 });
   assert.equal(rl.code, 0, rl.stderr);
+  // the base was pre-trained without pair travel logs (the quick pipeline's default): the stage says what it was measured on
+  assert.match(rl.stderr, /long-context: longctx on a base pre-trained without pair travel logs/);
   const longBase = tempDir();
   for (const d of ['data', 'init', 'pretrain', 'sft']) symlinkSync(join(base, d), join(longBase, d));
   symlinkSync(join(lc, 'longctx'), join(longBase, 'longctx'));

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { runLongContextStage } from '../pipeline/longctx-stage.js';
-import { longContextFields, longContextSettings } from '../pipeline/recipe.js';
+import { longContextBaseHint, longContextFields, longContextSettings } from '../pipeline/recipe.js';
+import { type PipelineState, readStateFile } from '../pipeline/state.js';
 import { field } from '../trainers/base/config.js';
 import { resolveCommandConfig } from './train.js';
 
@@ -32,6 +33,11 @@ export async function longContextCommand(argv: string[]): Promise<number> {
     if (!existsSync(need)) throw new ConfigError(`long-context: --base ${cfg.base} lacks ${need}; expected a folder written by glmkit pipeline (at least --until eval)`);
   }
   const log = cfg.quiet ? () => {} : (s: string) => console.error(s);
+  // the base's pipeline settings say how it was pre-trained
+  const baseState = join(cfg.base, 'pipeline_state.json');
+  const baseCfg = existsSync(baseState) ? (readStateFile<PipelineState>(baseState, `remove or repair it in ${cfg.base}`).config as { pretrain_ledger_share?: number }) : {};
+  const hint = typeof baseCfg.pretrain_ledger_share === 'number' ? longContextBaseHint({ long_visit_style: cfg.long_visit_style, pretrain_ledger_share: baseCfg.pretrain_ledger_share }) : null;
+  if (hint) log(`long-context: ${hint}`);
   const summary = await runLongContextStage({ out: cfg.out, dataDir: join(cfg.base, 'data'), sftDir, seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log }, longContextSettings(cfg));
   console.log(JSON.stringify(summary));
   return 0;

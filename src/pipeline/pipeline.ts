@@ -33,7 +33,7 @@ import { writeTextAtomic } from '../io/atomic.js';
 import { machineInfo } from '../util/machine.js';
 import { runAlignmentStages } from './alignment-stage.js';
 import { stageClock } from './stage.js';
-import { longContextSettings, quickOverrides, type PipelineConfig } from './recipe.js';
+import { longContextBaseHint, longContextSettings, quickOverrides, type PipelineConfig } from './recipe.js';
 import { runLongContextStage } from './longctx-stage.js';
 
 
@@ -148,11 +148,9 @@ export async function runPipeline(input: PipelineConfig, log: (s: string) => voi
         if (cfg.long_context === 0) {
           log('pipeline: longctx skipped (no --long-context)');
           continue; // not recorded as done: a later rerun with --long-context L runs it
-
         }
-        if (cfg.long_visit_style === 'pair' && cfg.pretrain_ledger_share === 0) {
-          log('pipeline: longctx on a base pre-trained without pair travel logs (--pretrain-ledger-share 0): the stage\'s lookup was measured on bases with them (--pretrain-ledger-share 0.5 --pretrain-ledger-style pair --pretrain-copy-share 0.4 --pretrain-steps 1800; docs/long-context.md)');
-        }
+        const hint = longContextBaseHint(cfg);
+        if (hint) log(`pipeline: ${hint}`);
         state.summary.longctx = await runLongContextStage({ out, dataDir: paths.data, sftDir: join(paths.sft, 'final'), seed: cfg.seed, quick: cfg.quick, quiet: cfg.quiet, log }, longContextSettings(cfg));
         break;
       }

@@ -34,6 +34,15 @@ export const longContextFields = {
   long_visit_style: choice(VISIT_STYLES, 'pair', 'how the long documents and their answers write visits: sentence ("On day 9, Alice visited Millford.") or pair ("On day 9, Alice Millford.", both keys right before the place: the layout the tiny model learns to look up, docs/long-context.md)'),
 };
 
+/**
+ * A line for a long-context stage whose base was pre-trained without pair travel logs while its
+ * documents write visits as pairs: the recipe was measured on bases with them. Null otherwise.
+ */
+export function longContextBaseHint(cfg: { long_visit_style: string; pretrain_ledger_share: number }): string | null {
+  if (cfg.long_visit_style !== 'pair' || cfg.pretrain_ledger_share !== 0) return null;
+  return 'longctx on a base pre-trained without pair travel logs (--pretrain-ledger-share 0): the stage\'s lookup was measured on bases with them (--pretrain-ledger-share 0.5 --pretrain-ledger-style pair --pretrain-copy-share 0.4 --pretrain-steps 1800; docs/long-context.md)';
+}
+
 /** The stage settings from the pipeline's long_* keys. */
 export function longContextSettings(cfg: Values<typeof longContextFields>): LongContextSettings {
   return {
