@@ -117,14 +117,15 @@ test('quick stage: extends, reports, resumes, refuses other settings', async () 
   for (const p of [probe.before, probe.after]) assert.ok(Number.isFinite(p.first) && Number.isFinite(p.repeat) && p.first > 0, JSON.stringify(p));
   assert.ok(ev.short_context.before >= 0 && ev.short_context.after <= 1);
   const state = JSON.parse(readFileSync(join(out, 'longctx', 'longctx_state.json'), 'utf8'));
-  assert.deepEqual(state.done, ['data', 'init', 'retrieval', 'curriculum', 'pretrain', 'sft', 'eval']);
+  assert.deepEqual(state.done, ['data', 'init', 'retrieval', 'curriculum', 'pretrain', 'sft', 'rehearsal', 'eval']);
+  assert.ok(!('rehearsal_steps' in state.settings) && !existsSync(join(out, 'longctx', 'rehearsal')), 'no rehearsal: the settings hash as before it existed');
   assert.equal((summary.retrieval as { steps: number }).steps, 2); // the warm-up ran (quick: 2 steps) and the pre-training continued from it
   assert.equal(JSON.parse(readFileSync(join(out, 'longctx', 'pretrain', 'training_config.json'), 'utf8')).model, join(out, 'longctx', 'retrieval', 'final'));
   // a rerun skips every sub-step and gives the same summary
   const again: string[] = [];
   const summary2 = await runLongContextStage({ ...ctx, log: (s) => again.push(s) }, settings);
   assert.deepEqual(summary2, summary);
-  assert.equal(again.filter((s) => s.includes('already done')).length, 7);
+  assert.equal(again.filter((s) => s.includes('already done')).length, 8);
   await assert.rejects(runLongContextStage(ctx, { ...settings, short_share: 0.5 }), (e: unknown) => e instanceof ConfigError && /short_share/.test(e.message));
 });
 
@@ -152,7 +153,7 @@ test('curriculum bands: growing documents, follow-ups that fit the context', () 
 
 test('quick stage with a curriculum and no long pre-training: each band starts from the last, the SFT from the last band', async () => {
   const { base, data, sft } = await stageBase('glmkit-longctx-cur-');
-  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, curriculum_steps: 300, pretrain_steps: 0, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.25, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'pair' };
+  const settings: LongContextSettings = { length: 4096, rope_theta: 0, retrieval_steps: 40, curriculum_steps: 300, pretrain_steps: 0, pretrain_lr: 1e-3, sft_steps: 50, sft_lr: 5e-4, batch: 2, short_share: 0.25, follow_ups: 8, eval_items: 50, short_eval_items: 100, visit_style: 'pair', rehearsal_steps: 150 };
   const out = join(base, 'run');
   const summary = await runLongContextStage({ out, dataDir: data, sftDir: sft, seed: 0, quick: true, quiet: true, log: () => {} }, settings);
   const lc = join(out, 'longctx');
@@ -160,6 +161,12 @@ test('quick stage with a curriculum and no long pre-training: each band starts f
   assert.equal(from('curriculum/band_1'), join(lc, 'retrieval', 'final'));
   assert.equal(from('curriculum/band_2'), join(lc, 'curriculum', 'band_1', 'final'));
   assert.equal(from('sft'), join(lc, 'curriculum', 'band_2', 'final'));
+  // the rehearsal trains the long SFT's final model on the ordinary chats alone, and its model is the stage's
+  const reh = JSON.parse(readFileSync(join(lc, 'rehearsal', 'training_config.json'), 'utf8'));
+  assert.equal(reh.model, join(lc, 'sft', 'final'));
+  assert.deepEqual([reh.data].flat(), [join(data, 'sft.jsonl')]);
+  assert.deepEqual([reh.max_steps, reh.per_device_train_batch_size, reh.learning_rate], [2, 16, 2e-4]); // quick: 2 steps
+  assert.equal((summary.eval as { selected: string }).selected, join(lc, 'rehearsal', 'final'));
   assert.ok(!existsSync(join(lc, 'pretrain')) && !existsSync(join(lc, 'data', 'pretrain_long.jsonl')));
   const cur = summary.curriculum as { steps: number; doc_tokens: number[] }[];
   assert.deepEqual(cur.map((c) => [c.steps, ...c.doc_tokens]), [[2, 205, 410], [2, 410, 717]]); // quick: 1,024 tokens, 2 steps a band

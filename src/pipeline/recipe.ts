@@ -27,6 +27,7 @@ export const longContextFields = {
   long_sft_lr: field('number', 5e-4, 'long-context SFT peak learning rate', { min: 0 }),
   long_batch: field('int', 4, 'long-context sequences per optimizer step', { min: 1 }),
   long_short_share: field('number', 0.25, 'share of ordinary short SFT chats among the chats of the retrieval warm-up, each curriculum band and the long-context SFT (rehearsal: keeps short-context ability)', { min: 0, max: 0.95 }),
+  long_rehearsal_steps: field('int', 150, 'after the long SFT, steps of SFT on the ordinary chats alone (16 a step, learning rate 2e-4): brings back the short-context arithmetic that YaRN\'s stretched rotations cost (0 = none; docs/long-context.md "Rehearsal after the long SFT")', { min: 0 }),
   long_loss_weighting: choice(['token', 'sequence'], 'token', 'loss of the stage\'s SFT sub-steps: token (the mean over a step\'s answer tokens, where a long chat\'s answers outweigh an ordinary chat\'s several times) or sequence (each chat\'s mean, then over chats: the ordinary chats weigh their share of the chats; LongAlign\'s loss weighting)'),
   long_follow_ups: field('int', 5, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
   long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
@@ -47,7 +48,7 @@ export function longContextBaseHint(cfg: { long_visit_style: string; pretrain_le
 export function longContextSettings(cfg: Values<typeof longContextFields>): LongContextSettings {
   return {
     length: cfg.long_context, rope_theta: cfg.long_rope_theta, rope_scaling: cfg.long_rope_scaling, retrieval_steps: cfg.long_retrieval_steps, curriculum_steps: cfg.long_curriculum_steps, pretrain_steps: cfg.long_pretrain_steps, pretrain_lr: cfg.long_pretrain_lr,
-    sft_steps: cfg.long_sft_steps, sft_lr: cfg.long_sft_lr, batch: cfg.long_batch, short_share: cfg.long_short_share, follow_ups: cfg.long_follow_ups, loss_weighting: cfg.long_loss_weighting,
+    sft_steps: cfg.long_sft_steps, sft_lr: cfg.long_sft_lr, batch: cfg.long_batch, short_share: cfg.long_short_share, follow_ups: cfg.long_follow_ups, loss_weighting: cfg.long_loss_weighting, rehearsal_steps: cfg.long_rehearsal_steps,
     eval_items: cfg.long_eval_items, short_eval_items: cfg.long_short_eval_items, visit_style: cfg.long_visit_style,
   };
 }
