@@ -94,8 +94,8 @@ const RETRIEVAL = { batch: 4, minTokens: 150, maxTokens: 400, followUps: 11, seq
 
 /**
  * The rehearsal: ordinary SFT chats per step, learning rate, tokens per chat (the pipeline's SFT chats
- * are at most 384). Settings chosen on validation items: 150 steps brought level-2 arithmetic from
- * 0.58 to 0.92 at the same needle accuracy, 300 steps to 0.96 but multi-hop fell from 0.64 to 0.48
+ * are at most 384). Steps chosen on the long validation items: 150 steps brought level-2 arithmetic from
+ * 0.58 to 0.92 at the same needle accuracy, 300 steps to 0.96 but validation multi-hop fell from 0.64 to 0.48
  * (docs/long-context.md "Rehearsal after the long SFT").
  */
 const REHEARSAL = { batch: 16, lr: 2e-4, seqLen: 384 } as const;
