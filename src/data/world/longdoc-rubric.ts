@@ -29,15 +29,18 @@ export interface LongdocScores {
   claims: { statement: string; supported: boolean }[];
 }
 
+/** The fact each sentence of a longdoc document states (pronoun and alias sentences resolved), or null. */
+export function sentenceFacts(r: Pick<LongdocRecord, 'sentences' | 'resolved'>): (LongdocFact | null)[] {
+  const resolved = new Map(r.resolved.map((x) => [x.id, x.statement]));
+  return r.sentences.map((s, i) => {
+    const c = parseLongdocStatement(resolved.get(i) ?? s);
+    return c?.type === 'fact' ? c.fact : null;
+  });
+}
+
 /** The structured facts a longdoc record's document states (pronoun and alias sentences resolved). */
 export function longdocFacts(r: Pick<LongdocRecord, 'sentences' | 'resolved'>): LongdocFacts {
-  const resolved = new Map(r.resolved.map((x) => [x.id, x.statement]));
-  const facts: LongdocFact[] = [];
-  r.sentences.forEach((s, i) => {
-    const c = parseLongdocStatement(resolved.get(i) ?? s);
-    if (c?.type === 'fact') facts.push(c.fact);
-  });
-  return new LongdocFacts(facts);
+  return new LongdocFacts(sentenceFacts(r).filter((f): f is LongdocFact => f !== null));
 }
 
 /** The statements of a text under the longdoc grammar (boxes removed first). */

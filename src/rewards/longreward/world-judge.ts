@@ -14,7 +14,7 @@
  */
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import { spearman } from '../../embed/data.js';
-import { answerClaims, longdocFacts, scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
+import { answerClaims, longdocFacts, scoreLongdocAnswer, sentenceFacts } from '../../data/world/longdoc-rubric.js';
 import { type LongdocRecord, longdocGoldAnswer, longdocPrompt } from '../../data/world/longdoc.js';
 import { type LongdocClaim, type LongdocFact, factKey, parseLongdocStatement } from '../../data/world/longdoc-facts.js';
 import type { WorldRng } from '../../data/world/rng.js';
@@ -135,15 +135,6 @@ export async function judgeTranscripts(r: LongdocRecord, answers: readonly strin
       return chat(supportPrompt(s, context.map((x) => x.text).join('\n')), supportReply(r, docFacts, c, supported, context));
     });
   }
-}
-
-/** The fact each document sentence states (pronoun and alias sentences resolved), or null. */
-function sentenceFacts(r: LongdocRecord): (LongdocFact | null)[] {
-  const resolved = new Map(r.resolved.map((x) => [x.id, x.statement]));
-  return r.sentences.map((s, i) => {
-    const c = parseLongdocStatement(resolved.get(i) ?? s);
-    return c?.type === 'fact' ? c.fact : null;
-  });
 }
 
 /** Whether two facts ask the same thing (subject and relation, and the day of a visit; friendship either way). */
