@@ -66,6 +66,16 @@ test('SFT: length groups give the loss and gradient of the one padded batch (mea
   assertSame(one, four);
 });
 
+test('SFT weighted per sequence: length groups give the loss of the one padded batch; MoE models refuse it at construction', () => {
+  const rng = new Rng(4);
+  const examples = lengths.map((n) => ({ ids: Int32Array.from(seq(rng, n)), mask: Uint8Array.from({ length: n }, (_, t) => (t >= 2 ? 1 : 0)) }));
+  const cfgOf = (groups: number) => resolveConfig(sftSchema, { object: { model: 'x', data: 'x', out: tempDir(), per_device_train_batch_size: 8, length_groups: groups, loss_weighting: 'sequence', quiet: true }, objectSource: 'test' });
+  const model = new GlmForCausalLM(configFromHf(hf, 'test'), { seed: 3 });
+  assertSame(lossAndGrads(new SftTrainer(cfgOf(1), model, tok, examples, null), model), lossAndGrads(new SftTrainer(cfgOf(4), model, tok, examples, null), model));
+  const moe = new GlmForCausalLM(configFromHf({ ...hf, model_type: 'glm4_moe', n_routed_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, first_k_dense_replace: 1 }, 'test'), { seed: 3 });
+  assert.throws(() => new SftTrainer(cfgOf(1), moe, tok, examples, null), /--loss-weighting sequence is not available for MoE models/);
+});
+
 test('reward model: length groups give the pairwise loss and gradient of the one padded batch', () => {
   const rng = new Rng(2);
   const resp = (n: number) => ({ ids: seq(rng, n), mask: Array.from({ length: n }, (_, t) => (t >= 2 ? 1 : 0)), length: n - 2 });

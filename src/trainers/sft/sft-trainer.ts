@@ -27,6 +27,9 @@ export class SftTrainer extends Trainer<SftConfig> {
   constructor(config: SftConfig, model: GlmForCausalLM, tokenizer: Tokenizer, private readonly examples: SftExample[], private readonly evalExamples: SftExample[] | null) {
     super(config, model, tokenizer, examples.length);
     this.padId = tokenizer.requireId(EOS_TOKEN);
+    if (model.config.modelType === 'glm4_moe' && config.loss_weighting !== 'token') {
+      throw new ConfigError(`sft: --loss-weighting ${config.loss_weighting} is not available for MoE models (their balance and MTP losses are per batch); use --loss-weighting token`);
+    }
   }
 
   protected override supportsDataParallel(): boolean {
@@ -38,12 +41,11 @@ export class SftTrainer extends Trainer<SftConfig> {
     const model = this.model as GlmForCausalLM;
     // MoE models add per-batch balance and MTP losses: they keep one padded batch
     if (model.config.modelType === 'glm4_moe') {
-      if (this.config.loss_weighting !== 'token') throw new ConfigError(`sft: --loss-weighting ${this.config.loss_weighting} is not available for MoE models (their balance and MTP losses are per batch); use --loss-weighting token`);
       const batch = sftBatch(picked, this.padId);
       const r = lmLoss(model, batch, this.config, 1 / accumulation);
       return { ...r, tokens: batch.tokens };
     }
-    // the mean over the micro-batch's target tokens, as one summed loss per length group (src/trainers/base/shard-losses.ts)
+    // the mean over the micro-batch's target tokens (or, weighted per sequence, of each chat's token-mean), one loss per length group (src/trainers/base/shard-losses.ts)
     return this.runShards(lmShards(picked, false, this.shardCount, { padId: this.padId, lengthGroups: this.config.length_groups, accumulation, perSequence: this.config.loss_weighting === 'sequence' }));
   }
 
