@@ -11,14 +11,13 @@ import { appendFileSync } from 'node:fs';
 import { DataError } from '../../errors.js';
 import { readJsonl } from '../../data/jsonl.js';
 import { type LongdocRecord } from '../../data/world/longdoc.js';
-import { longdocFacts, scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
-import { parseLongdocStatement } from '../../data/world/longdoc-facts.js';
+import { scoreLongdocAnswer } from '../../data/world/longdoc-rubric.js';
 import { rollout, renderPromptIds } from '../../generation/rollout.js';
 import type { GlmForCausalLM } from '../../models/glm/model.js';
 import type { ChatMessage } from '../../tokenizer/chat-types.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { LongRewardScore, LongRewardScorer } from './scorer.js';
-import { judgeItem } from './world-judge.js';
+import { countSupport, judgeItem, type SupportCounts } from './world-judge.js';
 
 export interface ScorePrompt {
   /** what the policy is asked */
@@ -82,7 +81,7 @@ export interface ScoreRunSummary {
    * world's truth (statements that parse under the longdoc grammar), all and those the document does
    * not support.
    */
-  gold_support?: { labels: number; right: number; unsupported: number; unsupported_right: number };
+  gold_support?: SupportCounts;
 }
 
 const dims = (s: LongRewardScore) => ({ helpfulness: s.helpfulness, logicality: s.logicality, faithfulness: s.faithfulness, completeness: s.completeness, reward: s.reward });
@@ -113,7 +112,7 @@ export async function scorePairs(policy: GlmForCausalLM, tok: Tokenizer, scorer:
       const mine = answers[i].map((a, j) => ({ answer: a, score: scores[at + j] }));
       at += answers[i].length;
       sum.answers += mine.length;
-      if (p.record) tallySupport(sum, p.record, mine.map((m) => m.score));
+      if (p.record) sum.gold_support = countSupport(p.record, mine.map((m) => m.score), sum.gold_support);
       const ok = mine.filter((m) => m.score.reward !== null);
       sum.failed_answers += mine.length - ok.length;
       if (o.scoresOut) {
@@ -152,23 +151,4 @@ export async function scorePairs(policy: GlmForCausalLM, tok: Tokenizer, scorer:
     o.log?.(`longreward score: ${Math.min(s + g, fits.length)}/${fits.length} prompts, ${sum.pairs} pairs`);
   }
   return sum;
-}
-
-/** Adds the judge's support labels of `scores` against the record's truth to `sum.gold_support`. */
-export function tallySupport(sum: ScoreRunSummary, record: LongdocRecord, scores: readonly LongRewardScore[]): void {
-  const facts = longdocFacts(record);
-  const t = (sum.gold_support ??= { labels: 0, right: 0, unsupported: 0, unsupported_right: 0 });
-  for (const s of scores) {
-    for (const st of s.rationale.statements ?? []) {
-      const c = parseLongdocStatement(st.statement);
-      if (!c || st.support === null) continue;
-      const truth = facts.supports(c) ? 1 : 0;
-      t.labels++;
-      if (st.support === truth) t.right++;
-      if (truth === 0) {
-        t.unsupported++;
-        if (st.support === 0) t.unsupported_right++;
-      }
-    }
-  }
 }

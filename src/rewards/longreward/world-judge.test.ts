@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWorldTask } from '../../data/world/index.js';
-import { longdocFacts } from '../../data/world/longdoc-rubric.js';
+import { answerClaims, longdocFacts } from '../../data/world/longdoc-rubric.js';
+import { longdocGoldAnswer } from '../../data/world/longdoc.js';
 import { type LongdocFact, parseLongdocStatement } from '../../data/world/longdoc-facts.js';
 import { WorldRng } from '../../data/world/rng.js';
 import { JudgeCaller } from './caller.js';
 import type { Judge, JudgeReply, JudgeRequest } from './judge.js';
 import { parseSupport } from './prompts.js';
-import { LongRewardScorer } from './scorer.js';
-import { CANDIDATE_KINDS, candidateAnswer, goldJudgement, judgeAgreement, judgeItem, judgeTranscripts, nearMisses } from './world-judge.js';
+import { type LongRewardScore, LongRewardScorer } from './scorer.js';
+import { CANDIDATE_KINDS, candidateAnswer, countSupport, goldJudgement, judgeAgreement, judgeItem, judgeTranscripts, nearMisses } from './world-judge.js';
 
 const opts = { faithChunkTokens: 60, compChunkTokens: 300, topK: 5, countTokens: (s: string) => Math.ceil(s.length / 4) };
 
@@ -101,4 +102,17 @@ test('support transcripts name the context\'s entry for the statement, and near 
   }
   assert.ok(misses >= recs.length, `near misses: ${misses}`);
   assert.ok(traced >= misses, `traced: ${traced}`);
+});
+
+test('countSupport counts the judge\'s support labels of statements against the world\'s truth, adding to what it is given', () => {
+  const [r] = generateWorldTask('longdoc', { n: 1, seed: 5, docTokens: 600, longdocVisitStyle: 'pair', longdocKinds: ['needle'] });
+  const right = answerClaims(longdocGoldAnswer(r)).map((c) => c.statement);
+  const wrong = nearMisses(r, right);
+  assert.ok(right.length >= 1 && wrong.length >= 1);
+  const score = (statements: { statement: string; support: number | null }[]): LongRewardScore => ({ helpfulness: 5, logicality: 5, faithfulness: 5, completeness: 5, reward: 5, failures: [], rationale: { statements } });
+  // a judge that calls everything supported: right on the true statements, wrong on every near miss
+  const counts = countSupport(r, [score(right.map((s) => ({ statement: s, support: 1 }))), score([...wrong.map((s) => ({ statement: s, support: 1 })), { statement: 'I read it.', support: 1 }, { statement: right[0], support: null }])]);
+  assert.deepEqual(counts, { labels: right.length + wrong.length, right: right.length, unsupported: wrong.length, unsupported_right: 0 });
+  assert.equal(countSupport(r, [score(wrong.map((s) => ({ statement: s, support: 0 })))], counts), counts);
+  assert.deepEqual(counts, { labels: right.length + 2 * wrong.length, right: right.length + wrong.length, unsupported: 2 * wrong.length, unsupported_right: wrong.length });
 });

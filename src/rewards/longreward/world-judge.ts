@@ -204,22 +204,44 @@ export interface AgreementReport {
   order_pairs: number;
 }
 
+/** The judge's support labels checked against the world's truth: all, and those of statements the document does not support. */
+export interface SupportCounts {
+  labels: number;
+  right: number;
+  unsupported: number;
+  unsupported_right: number;
+}
+
+export const emptySupportCounts = (): SupportCounts => ({ labels: 0, right: 0, unsupported: 0, unsupported_right: 0 });
+
+/** Adds to `into` the support labels in `scores` (answers to `record`) of statements that parse under the longdoc grammar. */
+export function countSupport(record: LongdocRecord, scores: readonly LongRewardScore[], into: SupportCounts = emptySupportCounts()): SupportCounts {
+  const facts = longdocFacts(record);
+  for (const s of scores) {
+    for (const st of s.rationale.statements ?? []) {
+      const c = parseLongdocStatement(st.statement);
+      if (!c || st.support === null) continue;
+      const truth = facts.supports(c) ? 1 : 0;
+      into.labels++;
+      if (st.support === truth) into.right++;
+      if (truth === 0) {
+        into.unsupported++;
+        if (st.support === 0) into.unsupported_right++;
+      }
+    }
+  }
+  return into;
+}
+
 /** Agreement of judge scores with the gold ones; `groups` gives the answers (indices) of each record. */
 export function judgeAgreement(records: readonly LongdocRecord[], answers: readonly string[], recordOf: readonly number[], scores: readonly LongRewardScore[]): AgreementReport {
   const gold = answers.map((a, i) => goldJudgement(records[recordOf[i]], a));
   const ok = scores.map((s, i) => (s.reward !== null ? i : -1)).filter((i) => i >= 0);
   const sp = {} as Record<Dimension | 'reward', number>;
   for (const d of [...DIMENSIONS, 'reward'] as const) sp[d] = ok.length >= 3 ? spearman(ok.map((i) => scores[i][d] as number), ok.map((i) => gold[i][d])) : NaN;
-  let right = 0, labels = 0;
-  scores.forEach((s, i) => {
-    const facts = longdocFacts(records[recordOf[i]]);
-    for (const st of s.rationale.statements ?? []) {
-      const c = parseLongdocStatement(st.statement);
-      if (!c || st.support === null) continue;
-      labels++;
-      if ((facts.supports(c) ? 1 : 0) === st.support) right++;
-    }
-  });
+  const support = emptySupportCounts();
+  scores.forEach((s, i) => countSupport(records[recordOf[i]], [s], support));
+  const { right, labels } = support;
   let agree = 0, pairs = 0;
   for (let r = 0; r < records.length; r++) {
     const idx = ok.filter((i) => recordOf[i] === r);
