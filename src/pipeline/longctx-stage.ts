@@ -37,7 +37,7 @@ import { loadTokenizer, saveTokenizer } from '../tokenizer/tokenizer-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { resolveConfig } from '../trainers/base/config.js';
 import { PretrainTrainer, pretrainSchema } from '../trainers/pretrain/pretrain-trainer.js';
-import { SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
+import { type LossWeighting, SftTrainer, sftSchema } from '../trainers/sft/sft-trainer.js';
 import { loadSftExamples } from '../trainers/sft/sft-data.js';
 import { configDiff, configHash } from '../util/config-hash.js';
 import { curriculumBands, evalRecords, fittedLongSftChat, followUpRoom, interleave, longSftChat, packLongSequences, trainRecords } from './longctx-data.js';
@@ -73,7 +73,7 @@ export interface LongContextSettings {
   /** how the long documents and their gold answers write visits (longdoc-facts.ts VisitStyle) */
   visit_style: VisitStyle;
   /** the SFT sub-steps' loss: token (the mean over a step's answer tokens) or sequence (each chat's mean, then over chats) */
-  loss_weighting?: 'token' | 'sequence';
+  loss_weighting?: LossWeighting;
   /** steps of the rehearsal on ordinary chats after the long SFT (REHEARSAL; 0 or absent = none) */
   rehearsal_steps?: number;
 }
@@ -201,10 +201,11 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
   // the model a training sub-step starts from: the output of the last earlier sub-step that trained
   const trained: [Step, number, string][] = [['retrieval', s.retrieval_steps, join(paths.retrieval, 'final')], ['curriculum', s.curriculum_steps, join(paths.curriculum, `band_${bands.length}`, 'final')], ['pretrain', s.pretrain_steps, join(paths.pretrain, 'final')]];
   const source = (step: Step): string => trained.filter(([t, n]) => n > 0 && STEPS.indexOf(t) < STEPS.indexOf(step)).at(-1)?.[2] ?? paths.init;
-  // an SFT sub-step on chats of RETRIEVAL.batch a step (the warm-up and each curriculum band)
-  const sft = async (from: string, data: string, out: string, steps: number, lr: number, seqLen: number) => {
+  // an SFT sub-step: by default chats of RETRIEVAL.batch a step with the stage's loss weighting, a checkpoint every quarter, the newest kept (the warm-up and each curriculum band)
+  type SftOptions = { batch?: number; saveSteps?: number; saveLimit?: number; lossWeighting?: LossWeighting };
+  const sft = async (from: string, data: string, out: string, steps: number, lr: number, seqLen: number, o: SftOptions = {}) => {
     const tc = resolveConfig(sftSchema, {
-      object: { model: from, data, out, per_device_train_batch_size: RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: lr, save_steps: Math.max(1, Math.round(steps / 4)), save_total_limit: 1, loss_weighting: weighting, ...schedule(steps) },
+      object: { model: from, data, out, per_device_train_batch_size: o.batch ?? RETRIEVAL.batch, max_seq_length: seqLen, learning_rate: lr, save_steps: o.saveSteps ?? Math.max(1, Math.round(steps / 4)), save_total_limit: o.saveLimit ?? 1, loss_weighting: o.lossWeighting ?? weighting, ...schedule(steps) },
       objectSource: 'longctx',
     });
     const { examples, dropped } = loadSftExamples(tc.data, tok, seqLen);
@@ -317,27 +318,14 @@ export async function runLongContextStage(ctx: StageContext, input: LongContextS
         break;
       }
       case 'sft': {
-        const src = source('sft');
-        const half = Math.max(1, Math.round(s.sft_steps / 2));
-        const tc = resolveConfig(sftSchema, {
-          object: { model: src, data: join(paths.data, 'sft_long.jsonl'), out: paths.sft, per_device_train_batch_size: s.batch, max_seq_length: L, learning_rate: s.sft_lr, save_steps: half, save_total_limit: 0, loss_weighting: weighting, ...schedule(s.sft_steps) },
-          objectSource: 'longctx',
-        });
-        const { examples, dropped } = loadSftExamples(tc.data, tok, L);
-        const r = await new SftTrainer(tc, loadCausalLM(src), tok, examples, null).train();
-        state.summary.sft = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, examples: examples.length, dropped_examples: dropped };
+        // the half-way checkpoint is kept: the evaluation may choose it
+        state.summary.sft = await sft(source('sft'), join(paths.data, 'sft_long.jsonl'), paths.sft, s.sft_steps, s.sft_lr, L, { batch: s.batch, saveSteps: Math.max(1, Math.round(s.sft_steps / 2)), saveLimit: 0 });
         break;
       }
       case 'rehearsal': {
         if (rehearsal === 0) break;
-        // the ordinary SFT chats as the base SFT saw them (the trainer draws from the whole file)
-        const tc = resolveConfig(sftSchema, {
-          object: { model: join(paths.sft, 'final'), data: join(ctx.dataDir, 'sft.jsonl'), out: paths.rehearsal, per_device_train_batch_size: REHEARSAL.batch, max_seq_length: REHEARSAL.seqLen, learning_rate: REHEARSAL.lr, save_steps: 0, save_total_limit: 1, ...schedule(rehearsal) },
-          objectSource: 'longctx',
-        });
-        const { examples, dropped } = loadSftExamples(tc.data, tok, REHEARSAL.seqLen);
-        const r = await new SftTrainer(tc, loadCausalLM(join(paths.sft, 'final')), tok, examples, null).train();
-        state.summary.rehearsal = { loss: r.finalLoss, tokens: r.tokens, steps: r.steps, examples: examples.length, dropped_examples: dropped };
+        // the ordinary SFT chats as the base SFT saw them (the trainer draws from the whole file), each chat's tokens as they come
+        state.summary.rehearsal = await sft(join(paths.sft, 'final'), join(ctx.dataDir, 'sft.jsonl'), paths.rehearsal, rehearsal, REHEARSAL.lr, REHEARSAL.seqLen, { batch: REHEARSAL.batch, saveSteps: 0, lossWeighting: 'token' });
         break;
       }
       case 'eval': {

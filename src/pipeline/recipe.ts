@@ -7,6 +7,7 @@ import { LONG_ROPE_SCALINGS, type LongContextSettings } from './longctx-stage.js
 import { MIXED_PRECISION } from '../tensor/ops/precision.js';
 import { VISIT_STYLES } from '../data/world/longdoc-facts.js';
 import { LEDGER_STYLES } from '../data/world/pretrain.js';
+import { LOSS_WEIGHTINGS } from '../trainers/sft/sft-trainer.js';
 
 /**
  * The long-context stage's settings (docs/long-context.md); `long_context` 0 leaves the stage out.
@@ -28,7 +29,7 @@ export const longContextFields = {
   long_batch: field('int', 4, 'long-context sequences per optimizer step', { min: 1 }),
   long_short_share: field('number', 0.25, 'share of ordinary short SFT chats among the chats of the retrieval warm-up, each curriculum band and the long-context SFT (rehearsal: keeps short-context ability)', { min: 0, max: 0.95 }),
   long_rehearsal_steps: field('int', 150, 'after the long SFT, steps of SFT on the ordinary chats alone (16 a step, learning rate 2e-4): brings back the short-context arithmetic that YaRN\'s stretched rotations cost (0 = none; docs/long-context.md "Rehearsal after the long SFT")', { min: 0 }),
-  long_loss_weighting: choice(['token', 'sequence'], 'token', 'loss of the stage\'s SFT sub-steps: token (the mean over a step\'s answer tokens, where a long chat\'s answers outweigh an ordinary chat\'s several times) or sequence (each chat\'s mean, then over chats: the ordinary chats weigh their share of the chats; LongAlign\'s loss weighting)'),
+  long_loss_weighting: choice(LOSS_WEIGHTINGS, 'token', 'loss of the stage\'s SFT sub-steps: token (the mean over a step\'s answer tokens, where a long chat\'s answers outweigh an ordinary chat\'s several times) or sequence (each chat\'s mean, then over chats: the ordinary chats weigh their share of the chats; LongAlign\'s loss weighting)'),
   long_follow_ups: field('int', 5, 'further questions on the same document in each long training text and chat (one read of a document trains several answers)', { min: 0 }),
   long_eval_items: field('int', 50, 'long-context validation and test questions per kind', { min: 1 }),
   long_short_eval_items: field('int', 100, 'held-out arithmetic prompts of the short-context check before/after', { min: 1 }),

@@ -11,11 +11,15 @@ import { sftBatch, type SftExample } from './sft-data.js';
 import { lengthGroupsField } from '../base/length-groups.js';
 import { lmShards } from '../base/shard-losses.js';
 
+/** How an SFT step averages its loss (`--loss-weighting`). */
+export const LOSS_WEIGHTINGS = ['token', 'sequence'] as const;
+export type LossWeighting = (typeof LOSS_WEIGHTINGS)[number];
+
 export const sftSchema = {
   ...baseSchema,
   learning_rate: field('number', 5e-4, 'peak learning rate', { min: 0 }),
   max_seq_length: field('int', 512, 'tokens per example (longer examples are dropped and counted)', { min: 2 }),
-  loss_weighting: choice(['token', 'sequence'], 'token', 'how a step averages the loss: token (the mean over all its answer tokens, so long answers weigh more) or sequence (each chat\'s token-mean, then the mean over chats: a short chat weighs as much as a long one, as LongAlign\'s loss weighting does for mixed long and short data)'),
+  loss_weighting: choice(LOSS_WEIGHTINGS, 'token', 'how a step averages the loss: token (the mean over all its answer tokens, so long answers weigh more) or sequence (each chat\'s token-mean, then the mean over chats: a short chat weighs as much as a long one, as LongAlign\'s loss weighting does for mixed long and short data)'),
   ...lengthGroupsField,
 };
 export type SftConfig = Values<typeof sftSchema>;
