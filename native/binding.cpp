@@ -141,6 +141,45 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// gemmPackWeights(w, n, k): W [n, k] packed for the active GEMM kernel, as { data: Float32Array, isa }
+// (the kernel's name). The buffer is 64-byte aligned (the micro-kernels load panels aligned), so it is
+// allocated here and freed when the Float32Array is collected.
+Napi::Value GemmPackWeights(const Napi::CallbackInfo& info) {
+  Args a{info, "gemmPackWeights"};
+  const int64_t n = a.integer(1, "n", 1), k = a.integer(2, "k", 1);
+  const float* w = a.f32(0, "w", n * k);
+  const int64_t count = glmkit::gemm_packed_size(n, k);
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+  float* out = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!out) fail(info.Env(), "gemmPackWeights", "out of memory for " + std::to_string(bytes) + " bytes");
+  const char* isa = glmkit::gemm_pack_weights(w, n, k, out);
+  auto buf = Napi::ArrayBuffer::New(info.Env(), out, static_cast<size_t>(count) * sizeof(float),
+                                    [](Napi::Env, void* p) { std::free(p); });
+  auto o = Napi::Object::New(info.Env());
+  o.Set("data", Napi::Float32Array::New(info.Env(), static_cast<size_t>(count), buf, 0));
+  o.Set("isa", isa);
+  return o;
+}
+
+// gemmPrepacked(a, packed, c, m, n, k, beta, isa): C = A @ W^T + beta * C from W packed by
+// gemmPackWeights under the kernel named `isa`, which must still be the active one.
+Napi::Value GemmPrepacked(const Napi::CallbackInfo& info) {
+  Args a{info, "gemmPrepacked"};
+  const int64_t m = a.integer(3, "m"), n = a.integer(4, "n", 1), k = a.integer(5, "k", 1);
+  const float beta = static_cast<float>(a.number(6, "beta"));
+  if (info.Length() < 8 || !info[7].IsString()) fail(info.Env(), "gemmPrepacked", "argument 'isa' must be a string");
+  const std::string isa = info[7].As<Napi::String>().Utf8Value();
+  if (isa != glmkit::gemm_isa())
+    fail(info.Env(), "gemmPrepacked", "the weights were packed for the " + isa + " kernel, but the active one is " +
+                                          glmkit::gemm_isa() + "; pack them again (gemmPackWeights)");
+  const float* x = a.f32(0, "a", m * k);
+  const float* packed = a.f32(1, "packed", glmkit::gemm_packed_size(n, k));
+  if (reinterpret_cast<uintptr_t>(packed) % 64 != 0) fail(info.Env(), "gemmPrepacked", "the packed weights must be the buffer gemmPackWeights returned (64-byte aligned)");
+  float* c = a.f32(2, "c", m * n);
+  glmkit::gemm_prepacked(x, packed, c, m, n, k, beta);
+  return info.Env().Undefined();
+}
+
 // gemmBf16(a, b, c, m, n, k, transB, beta, bf16Dot?): C = A @ op(B) + beta * C with B bfloat16 bits;
 // bf16Dot (default false) asks for the AVX512_BF16 path with A rounded to bf16 (see kernels.h)
 Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
@@ -432,6 +471,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCallerInline", Napi::Function::New(env, SetCallerInline));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));
+  exports.Set("gemmPackWeights", Napi::Function::New(env, GemmPackWeights));
+  exports.Set("gemmPrepacked", Napi::Function::New(env, GemmPrepacked));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("layernormForward", Napi::Function::New(env, LayernormForward));

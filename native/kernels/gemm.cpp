@@ -288,7 +288,7 @@ void gemm_one(const GemmKernel& K, const Problem& P, int team) {
           K.pack_b(P.b + pc * P.rsb + j * P.csb, P.rsb, P.csb, kc, nr, bp);
           for (int64_t ir = 0; ir < P.m; ir += MR) {
             const int mr = static_cast<int>(std::min(MR, P.m - ir));
-            K.kernel(kc, ap + ir * kc, bp, P.c + ir * P.n + j, P.n, mr, nr, P.alpha, beta);
+            row_kernel(K, mr)(kc, ap + ir * kc, bp, P.c + ir * P.n + j, P.n, mr, nr, P.alpha, beta);
           }
         }
       }
@@ -336,7 +336,7 @@ void gemm_one(const GemmKernel& K, const Problem& P, int team) {
               float* cblock = P.c + ic * P.n + jc + j;
               for (int64_t ir = 0; ir < mcc; ir += MR) {
                 const int mr = static_cast<int>(std::min(MR, mcc - ir));
-                K.kernel(kc, ap + ir * kc, bpanel, cblock + ir * P.n, P.n, mr, nr, P.alpha, beta);
+                row_kernel(K, mr)(kc, ap + ir * kc, bpanel, cblock + ir * P.n, P.n, mr, nr, P.alpha, beta);
               }
             }
           }
@@ -384,7 +384,71 @@ void gemm_strided(const float* a, int64_t rsa, int64_t csa, const float* b, int6
   gemm_one(K, P, big ? num_threads() : 1);
 }
 
+// ---- prepacked weights --------------------------------------------------------------------------
+// A weight W [n, k] used as B = W^T, packed once into the panels the driver above packs it into on
+// every call: for each k block of KC rows (pc = 0, KC, ...), its ceil(n / NR) panels of kc x NR, so
+// block pc starts at pc * ceil(n / NR) * NR. A product from this layout runs the same micro-kernels
+// on the same panel contents with the same k blocking, so every element of C gets the bits the
+// packed path of gemm() gives it (products with more than kSkinnyMaxM rows; gemm() runs smaller
+// ones through the skinny kernels, whose sums run in another order).
+
+int64_t packed_panels(const GemmKernel& K, int64_t n) { return ceil_div(n, K.nr); }
+
+void gemm_prepacked_one(const GemmKernel& K, const float* a, const float* packed, float* c, int64_t m, int64_t n,
+                        int64_t k, float beta, int team) {
+  const int64_t MR = K.mr, NR = K.nr, np = packed_panels(K, n);
+  const int64_t kc_max = std::min(K.kc, k);
+  const int64_t mc = std::min(round_up(m, MR), round_up(K.mc, MR));
+  parallel_or_inline(team, [&](int64_t t) {
+    const int64_t q0 = np * t / team, q1 = np * (t + 1) / team;
+    if (q1 <= q0) return;
+    float* ap = tl_pack_a.get(static_cast<size_t>(mc * kc_max));
+    for (int64_t ic = 0; ic < m; ic += mc) {
+      const int64_t mcc = std::min(mc, m - ic);
+      for (int64_t pc = 0; pc < k; pc += K.kc) {
+        const int64_t kc = std::min(K.kc, k - pc);
+        const float bet = pc == 0 ? beta : 1.0f;
+        K.pack_a(a + ic * k + pc, k, 1, mcc, kc, ap);
+        const float* block = packed + pc * np * NR;
+        for (int64_t q = q0; q < q1; ++q) {
+          const int64_t j = q * NR;
+          const int nr = static_cast<int>(std::min(NR, n - j));
+          for (int64_t ir = 0; ir < mcc; ir += MR) {
+            const int mr = static_cast<int>(std::min(MR, mcc - ir));
+            row_kernel(K, mr)(kc, ap + ir * kc, block + q * NR * kc, c + (ic + ir) * n + j, n, mr, nr, 1.0f, bet);
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace gemm_detail
+
+int64_t gemm_packed_size(int64_t n, int64_t k) {
+  const auto& K = gemm_detail::select_kernel();
+  return k * gemm_detail::packed_panels(K, n) * K.nr;
+}
+
+const char* gemm_pack_weights(const float* w, int64_t n, int64_t k, float* out) {
+  using namespace gemm_detail;
+  const GemmKernel& K = select_kernel();
+  const int64_t np = packed_panels(K, n);
+  for (int64_t pc = 0; pc < k; pc += K.kc) K.pack_b(w + pc, 1, k, std::min(K.kc, k - pc), n, out + pc * np * K.nr);
+  return K.isa;
+}
+
+void gemm_prepacked(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, float beta) {
+  using namespace gemm_detail;
+  if (m <= 0 || n <= 0) return;
+  if (k == 0) {
+    scale_c(c, m * n, beta);
+    return;
+  }
+  const GemmKernel& K = select_kernel();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  gemm_prepacked_one(K, a, packed, c, m, n, k, beta, flops >= kThreadFlops ? num_threads() : 1);
+}
 
 const char* gemm_isa() { return gemm_detail::select_kernel().isa; }
 

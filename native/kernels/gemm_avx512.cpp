@@ -47,6 +47,42 @@ void kernel_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
   store_tile(acc, c, ldc, mr, nr, alpha, beta);
 }
 
+// The first R (4 or 8) rows of a 12-row panel, for a tile whose valid rows fit in R: the same FMA
+// sequence per element as kernel_12x32 (one accumulator per element, l ascending, from zero), so the
+// results are bitwise those of the 12-row kernel, without the wasted rows. The store is that of
+// store_tile for beta 0 or 1 (row by row when the tile is full-width; an edge tile goes through it).
+template <int R>
+void kernel_rows_x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                     float beta) {
+  if (nr != NR || (beta != 0.0f && beta != 1.0f)) {
+    kernel_12x32(kc, a, b, c, ldc, mr, nr, alpha, beta);
+    return;
+  }
+  __m512 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t l = 0; l < kc; ++l) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  const __m512 valpha = _mm512_set1_ps(alpha);
+  for (int r = 0; r < mr; ++r) store_tile_row(c + r * ldc, acc[r][0], acc[r][1], valpha, beta);
+}
+
+// The kernel for a tile of `mr` valid rows: 4 or 8 rows where they suffice, else the 12-row one.
+MicroKernel kernel_for_rows(int mr) {
+  return mr <= 4 ? kernel_rows_x32<4> : mr <= 8 ? kernel_rows_x32<8> : kernel_12x32;
+}
+
 // Packs one panel of MR rows (rows past `rows` are zero). See PackA.
 void pack_a_panel(const float* a, int64_t rs, int64_t cs, int rows, int64_t kc, float* out) {
   if (cs == 1) {
@@ -125,7 +161,8 @@ void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, floa
 }  // namespace
 
 const GemmKernel& avx512_gemm_kernel() {
-  static const GemmKernel k{"avx512", MR, NR, 192, 240, 3072, kernel_12x32, pack_a, pack_b, avx2_gemm_kernel().skinny};
+  static const GemmKernel k{"avx512", MR, NR, 192, 240, 3072, kernel_12x32, pack_a, pack_b, avx2_gemm_kernel().skinny,
+                            kernel_for_rows};
   return k;
 }
 

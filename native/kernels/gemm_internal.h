@@ -38,7 +38,13 @@ struct GemmKernel {
   PackA pack_a;
   PackB pack_b;
   Skinny skinny;  // nullptr: skinny products go through the packed path
+  // The micro-kernel for a tile of mr valid rows (nullptr: `kernel` for every tile). Each must give
+  // the bits `kernel` gives: fewer rows computed, the same operations per element.
+  MicroKernel (*for_rows)(int mr) = nullptr;
 };
+
+// The micro-kernel of a tile with mr valid rows.
+inline MicroKernel row_kernel(const GemmKernel& K, int mr) { return K.for_rows ? K.for_rows(mr) : K.kernel; }
 
 // The AVX2/FMA set (gemm_avx2.cpp). Call only when the CPU supports avx2 and fma.
 const GemmKernel& avx2_gemm_kernel();

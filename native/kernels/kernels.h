@@ -26,6 +26,14 @@ void gemm(const GemmParams& p);
 const char* gemm_isa();
 // The kernel bf16 compute would use: "avx512_bf16", or "<isa> (bf16-rounded panels)".
 const char* gemm_mixed_isa();
+// Prepacked weights (decoding runs thousands of products with one weight): W [n, k] (a linear
+// layer's [out, in]) packed into the active kernel's B panels. gemm_packed_size gives the floats the
+// layout needs; gemm_pack_weights fills `out` and returns the kernel's name (gemm_isa()), which a
+// caller keeps with the buffer: the layout is that kernel's. gemm_prepacked computes
+// C[m, n] = A[m, k] @ W^T + beta * C from that buffer with the bits gemm() gives for m > 8 rows.
+int64_t gemm_packed_size(int64_t n, int64_t k);
+const char* gemm_pack_weights(const float* w, int64_t n, int64_t k, float* out);
+void gemm_prepacked(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, float beta);
 
 // ---- gemm_bf16.cpp / gemm_bf16_avx2.cpp / gemm_bf16_avx512.cpp ----------------------------
 // C[m, n] = A[m, k] @ op(B) + beta * C (beta == 0: C not read), A and C float32, B bfloat16 bits

@@ -6,6 +6,7 @@
 import type { KVCache } from './kv-cache.js';
 import { ConfigError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
+import { withPackedWeights } from '../tensor/ops/packed-weights.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GlmForCausalLM } from '../models/glm/model.js';
@@ -143,13 +144,13 @@ export function generateSequences(model: GlmForCausalLM, prompts: readonly (read
   if (moe.length > 0) out.routing = prompts.map(() => []);
   for (const m of moe) m.recordRouting = true;
   try {
-  noGrad(() => {
+  noGrad(() => withPackedWeights(() => {
     const cache = model.createCache(B, T + opts.maxNewTokens);
     // Prefill: only the last position's logits are needed.
     const { hidden } = model.model.forward(new Tensor(ids, [B, T]), { cache, attentionMask: mask });
     if (out.routing) out.promptRouting = prompts.map((p, b) => p.map((_, i) => routingRow(moe, b * T + T - p.length + i)));
     decodeLoop(model.logits(lastPositions(hidden, B, T)), textStep(model, cache, out, moe), opts, sequenceStreams(base, indices), out);
-  });
+  }));
   } finally {
     for (const m of moe) {
       m.recordRouting = false;
@@ -174,7 +175,7 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
   if (n === 0 || opts.maxNewTokens === 0) return out;
   const streams = sequenceStreams(streamBase(opts), Array.from({ length: n }, (_, b) => b));
   const P = prefix.length;
-  noGrad(() => {
+  noGrad(() => withPackedWeights(() => {
     const once = model.createCache(1, P);
     const { hidden } = model.model.forward(new Tensor(Int32Array.from(prefix), [1, P]), { cache: once, attentionMask: new Int32Array(P).fill(1) });
     const last = lastPositions(hidden, 1, P).data as Float32Array;
@@ -183,7 +184,7 @@ export function generateFromSharedPrefix(model: GlmForCausalLM, prefix: readonly
     const H = last.length, rows = new Float32Array(n * H);
     for (let b = 0; b < n; b++) rows.set(last, b * H);
     decodeLoop(model.logits(new Tensor(rows, [n, H])), textStep(model, cache, out, []), opts, streams, out);
-  });
+  }));
   return out;
 }
 

@@ -17,6 +17,9 @@ import type { FloatArray } from '../dtype.js';
 
 export type BackendName = 'native' | 'reference';
 
+/** Fewest rows gemmPrepacked gives gemm()'s bits for (native/kernels/gemm_internal.h kSkinnyMaxM + 1). */
+export const PREPACKED_MIN_ROWS = 9;
+
 /** C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b in [0, batch). */
 export interface GemmArgs {
   a: FloatArray;
@@ -68,6 +71,18 @@ export interface GemmBf16Args {
    * and runs the default path elsewhere; the reference backend always rounds (the kernel's twin).
    */
   bf16Dot?: boolean;
+}
+
+/**
+ * A weight W [n, k] (a linear layer's [out, in]) packed once for many products C = A @ W^T, as
+ * decoding runs them (src/tensor/ops/packed-weights.ts). `data` is in the layout of the kernel named
+ * `isa` (the native backend's active GEMM kernel; "reference": W itself, copied).
+ */
+export interface PackedWeights {
+  data: Float32Array;
+  n: number;
+  k: number;
+  isa: string;
 }
 
 export interface RopeArgs {
@@ -162,6 +177,14 @@ export interface Backend {
   gemm(args: GemmArgs): void;
   /** GEMM with a bfloat16 right operand (models stored in bf16; see GemmBf16Args). */
   gemmBf16(args: GemmBf16Args): void;
+  /** Packs W [n, k] (float32) for gemmPrepacked. */
+  packWeights(w: Float32Array, n: number, k: number): PackedWeights;
+  /**
+   * C[m, n] = A[m, k] @ W^T + beta * C from packed weights (beta 0: C is not read). Native: the bits
+   * gemm() with transB gives when m > PREPACKED_MIN_ROWS - 1 and n > 1; smaller products sum in
+   * another order there (its skinny kernels), so callers keep those on gemm().
+   */
+  gemmPrepacked(a: Float32Array, w: PackedWeights, c: Float32Array, m: number, beta: number): void;
 
   /** out = w * x / sqrt(mean(x^2) + eps) per row; rstd[r] = 1/sqrt(mean(x_r^2) + eps). x, out: [rows, dim]. */
   rmsnormForward(x: FloatArray, w: FloatArray, out: FloatArray, rstd: FloatArray, rows: number, dim: number, eps: number): void;

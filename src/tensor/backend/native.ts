@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { DTypeError, NativeError } from '../../errors.js';
 import type { FloatArray } from '../dtype.js';
-import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, GemmBf16Args, RopeArgs } from './backend.js';
+import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, GemmBf16Args, PackedWeights, RopeArgs } from './backend.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Addon = Record<string, (...args: any[]) => any>;
@@ -91,6 +91,13 @@ export function createNativeBackend(native: Addon): Backend {
     },
     gemmBf16(p: GemmBf16Args) {
       call('gemmBf16', () => native.gemmBf16(p.a, p.b, p.c, p.m, p.n, p.k, p.transB, p.beta, p.bf16Dot === true));
+    },
+    packWeights(w: Float32Array, n: number, k: number): PackedWeights {
+      const { data, isa } = call('gemmPackWeights', () => native.gemmPackWeights(f32(w, 'gemmPackWeights', 'w'), n, k) as { data: Float32Array; isa: string });
+      return { data, n, k, isa };
+    },
+    gemmPrepacked(a: Float32Array, w: PackedWeights, c: Float32Array, m: number, beta: number) {
+      call('gemmPrepacked', () => native.gemmPrepacked(f32(a, 'gemmPrepacked', 'a'), w.data, f32(c, 'gemmPrepacked', 'c'), m, w.n, w.k, beta, w.isa));
     },
     rmsnormForward(x, w, out, rstd, rows, dim, eps) {
       const op = 'rmsnormForward';

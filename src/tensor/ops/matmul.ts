@@ -12,6 +12,7 @@ import { commonFloat, uninit } from './util.js';
 import { linearBf16 } from './bf16.js';
 import { sumToShape } from './reduce.js';
 import { bf16ComputeEnabled } from './precision.js';
+import { packedWeight } from './packed-weights.js';
 
 export interface MatmulOptions {
   /** use a's last two dims transposed: a is [..., k, m] */
@@ -115,7 +116,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     const bd = bias.data as FloatArray;
     for (let r = 0; r < rows; r++) Y.set(bd, r * nOut);
   }
-  gemm(X, W, Y, 1, rows, nOut, nIn, false, true, 0, 0, bias ? 1 : 0, mix);
+  const packed = mix ? null : packedWeight(W, nOut, nIn, rows);
+  if (packed) backendFor(X).gemmPrepacked(X as Float32Array, packed, Y as Float32Array, rows, bias ? 1 : 0);
+  else gemm(X, W, Y, 1, rows, nOut, nIn, false, true, 0, 0, bias ? 1 : 0, mix);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, 'linear', inputs, (g) => {
     const G = g.data as FloatArray;

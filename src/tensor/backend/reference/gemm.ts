@@ -1,4 +1,5 @@
-import type { GemmArgs, GemmBf16Args } from '../backend.js';
+import { ShapeError } from '../../../errors.js';
+import type { GemmArgs, GemmBf16Args, PackedWeights } from '../backend.js';
 
 /**
  * C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], accumulated in double precision. With bf16Compute
@@ -62,4 +63,16 @@ export function gemmBf16(p: GemmBf16Args): void {
       c[idx] = beta === 0 ? s : s + beta * c[idx];
     }
   }
+}
+
+/** The twin of the native packing: the "layout" is W [n, k] itself (a copy, as the native buffer is). */
+export function packWeights(w: Float32Array, n: number, k: number): PackedWeights {
+  if (w.length < n * k) throw new ShapeError(`packWeights: W has ${w.length} values, expected at least n * k = ${n * k}`);
+  return { data: w.slice(0, n * k), n, k, isa: 'reference' };
+}
+
+/** C[m, n] = A[m, k] @ W^T + beta * C from packWeights' copy (the reference GEMM with transB). */
+export function gemmPrepacked(a: Float32Array, w: PackedWeights, c: Float32Array, m: number, beta: number): void {
+  if (w.isa !== 'reference') throw new ShapeError(`gemmPrepacked: the weights were packed for the ${w.isa} kernel, not the reference backend; pack them with the backend that multiplies`);
+  gemm({ a, b: w.data, c, batch: 1, m, n: w.n, k: w.k, transA: false, transB: true, strideA: 0, strideB: 0, strideC: 0, alpha: 1, beta });
 }

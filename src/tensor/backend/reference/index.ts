@@ -4,7 +4,7 @@
  * that every native kernel is tested against.
  */
 import type { Backend } from '../backend.js';
-import { gemm, gemmBf16 } from './gemm.js';
+import { gemm, gemmBf16, gemmPrepacked, packWeights } from './gemm.js';
 import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from './norm.js';
 import { rope } from './rope.js';
 import { attentionBackward, attentionForward } from './attention.js';
@@ -24,6 +24,8 @@ export const referenceBackend: Backend = {
   describe: () => 'reference (pure TypeScript)',
   gemm,
   gemmBf16,
+  packWeights,
+  gemmPrepacked,
   rmsnormForward,
   rmsnormBackward,
   layernormForward,

@@ -1,0 +1,43 @@
+/**
+ * Prepacked weights for decoding. A GEMM packs its right operand into the micro-kernel's panels on
+ * every call; for a linear layer's weight W [out, in] used transposed that is a transpose of all of W,
+ * which at decode sizes (8-64 rows, a tiny model's 128-1,024-wide layers) costs about as much as the
+ * product itself (docs/performance.md "Prepacked decode weights"). Inside `withPackedWeights(fn)`,
+ * `linear` packs each weight the first time it multiplies it (float32, no bf16 compute, more than
+ * PREPACKED_MIN_ROWS - 1 rows) and reuses the packed copy for the rest of `fn`.
+ *
+ * The weights must not change inside the scope: generation opens one per call (src/generation/
+ * generate.ts), and the packed copies are dropped when it closes, so a trainer's next update is seen
+ * by the next call. The native product from packed weights gives the bits of the unpacked one
+ * (native/kernels/gemm.cpp "prepacked weights"), so decoding samples the same tokens either way.
+ */
+import { backendFor } from '../backend/index.js';
+import { PREPACKED_MIN_ROWS, type PackedWeights } from '../backend/backend.js';
+
+let packed: Map<Float32Array, PackedWeights> | null = null;
+
+/** Runs `fn` with weights packed on first use and kept until it returns (nested scopes share one). */
+export function withPackedWeights<T>(fn: () => T): T {
+  if (packed) return fn();
+  packed = new Map();
+  try {
+    return fn();
+  } finally {
+    packed = null;
+  }
+}
+
+/**
+ * W [n, k] packed for a product with `rows` rows, or null outside a scope, for float64 weights, or
+ * for products whose rows the packed kernels would sum in another order than gemm() (fewer than
+ * PREPACKED_MIN_ROWS rows, or a single output column).
+ */
+export function packedWeight(w: Float32Array | Float64Array, n: number, k: number, rows: number): PackedWeights | null {
+  if (!packed || !(w instanceof Float32Array) || rows < PREPACKED_MIN_ROWS || n < 2) return null;
+  let p = packed.get(w);
+  if (!p) {
+    p = backendFor(w).packWeights(w, n, k);
+    packed.set(w, p);
+  }
+  return p;
+}
