@@ -42,10 +42,12 @@ void decode_scores_avx2(const float* q, int64_t G, int64_t D, const float* k, in
 void decode_weighted_sum_avx2(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D, float* o);
 void tile_gemm_avx512(int64_t m, int64_t n, int64_t kk, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                       int64_t ldb, float* c, int64_t ldc, bool accumulate);
+// `blocks`: 16 keys at a time and register sums (the default); false: one key at a time, in memory
+// (GLMKIT_ATTENTION_DECODE_BLOCKS=0, which the tests use to check both give the same bits).
 void decode_scores_avx512(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
-                          float* s);
+                          float* s, bool blocks);
 void decode_weighted_sum_avx512(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D,
-                                float* o);
+                                float* o, bool blocks);
 }  // namespace attn
 
 namespace {
@@ -184,6 +186,8 @@ void attention_forward_rows(const Geometry& g, const float* q, const float* k, c
   const Isa isa = vec_isa();
   const bool avx512 = isa == Isa::avx512 && D % 16 == 0;
   const bool avx2 = !avx512 && isa != Isa::portable && D % 8 == 0;
+  const char* blocks_env = std::getenv("GLMKIT_ATTENTION_DECODE_BLOCKS");
+  const bool blocks = !(blocks_env && std::strcmp(blocks_env, "0") == 0);
   // A task reads at most tq * tk keys for G heads (scores and weighted sum: ~4 flops per key and
   // dimension); tasks are grouped so each hand-off to a thread carries ~kThreadWork flops, since
   // waking a pool thread costs more than the work of a short decode (docs/performance.md).
@@ -198,7 +202,7 @@ void attention_forward_rows(const Geometry& g, const float* q, const float* k, c
         const float* qi = g.qrow(q, b, i, h0);  // the G heads of the group are adjacent
         const float* kb = g.krow(k, b, 0, hk);
         const float* vb = g.krow(v, b, 0, hk);
-        if (avx512) attn::decode_scores_avx512(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
+        if (avx512) attn::decode_scores_avx512(qi, G, D, kb, g.ldk, nk, p.scale, s.data(), blocks);
         else if (avx2) attn::decode_scores_avx2(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
         else decode_scores_portable(qi, G, D, kb, g.ldk, nk, p.scale, s.data());
         for (int64_t h = 0; h < G; ++h) {
@@ -216,7 +220,7 @@ void attention_forward_rows(const Geometry& g, const float* q, const float* k, c
           *lrow = mx + std::log(sum);
         }
         std::fill(o.begin(), o.end(), 0.f);
-        if (avx512) attn::decode_weighted_sum_avx512(s.data(), G, nk, vb, g.ldk, D, o.data());
+        if (avx512) attn::decode_weighted_sum_avx512(s.data(), G, nk, vb, g.ldk, D, o.data(), blocks);
         else if (avx2) attn::decode_weighted_sum_avx2(s.data(), G, nk, vb, g.ldk, D, o.data());
         else decode_weighted_sum_portable(s.data(), G, nk, vb, g.ldk, D, o.data());
         for (int64_t h = 0; h < G; ++h) std::memcpy(g.qrow(out, b, i, h0 + h), o.data() + h * D, sizeof(float) * D);

@@ -113,24 +113,97 @@ void tile_gemm_avx512(int64_t m, int64_t n, int64_t kk, const float* a, int64_t 
   }
 }
 
-// s [G, nk] = scale * q k^T for the G query heads (q [G, D]) of one query row; key row j at
-// k + j * ldk. D must be a multiple of 16.
-void decode_scores_avx512(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
-                          float* s) {
+namespace {
+
+// The horizontal sums of 16 vectors, as _mm512_reduce_add_ps sums each (GCC's tree: lanes i + i+8,
+// then i + i+4, then i + i+2, then i + i+1; float addition is commutative, so only the pairing
+// matters): out[t] = reduce_add(p[t]) bit for bit, 16 at a time instead of one by one.
+inline __m512 reduce_add_16(const __m512 (&p)[16]) {
+  __m512 u[8];  // keys 2v, 2v+1: [a.L0 + a.L2, a.L1 + a.L3, b.L0 + b.L2, b.L1 + b.L3] (128-bit lanes)
+#pragma GCC unroll 8
+  for (int v = 0; v < 8; ++v)
+    u[v] = _mm512_add_ps(_mm512_shuffle_f32x4(p[2 * v], p[2 * v + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(p[2 * v], p[2 * v + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  __m512 w[4];  // keys 4v..4v+3, one per lane: the 4 partial sums of lanes i + i+8 + i+4 + i+12
+#pragma GCC unroll 4
+  for (int v = 0; v < 4; ++v)
+    w[v] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * v], u[2 * v + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(u[2 * v], u[2 * v + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  // lane L: [x0 + x2, x1 + x3] of keys L and L + 4 (z0), L + 8 and L + 12 (z1)
+  const __m512 z0 = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 z1 = _mm512_add_ps(_mm512_shuffle_ps(w[2], w[3], _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(w[2], w[3], _MM_SHUFFLE(3, 2, 3, 2)));
+  // lane L: the sums of keys L, L + 4, L + 8, L + 12; then back to key order
+  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(z0, z1, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(z0, z1, _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+
+// The product of query head g with key row j as one 16-lane vector, before its horizontal sum.
+inline __m512 key_product(const float* qg, const float* kj, int64_t D) {
+  __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(qg), _mm512_loadu_ps(kj));
+  for (int64_t d = 16; d < D; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(kj + d), acc);
+  return acc;
+}
+
+// o [G, D] += sum over j of p[g, j] * v_j with the G x D/16 sums in registers: the same FMA per
+// element in the same order as the loop below it (a zero weight skipped).
+template <int G, int NC>
+void weighted_sum_regs(const float* p, int64_t nk, const float* v, int64_t ldk, float* o) {
+  __m512 acc[G][NC];
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) acc[g][c] = _mm512_loadu_ps(o + g * NC * 16 + c * 16);
   for (int64_t j = 0; j < nk; ++j) {
-    const float* kj = k + j * ldk;
-    for (int64_t g = 0; g < G; ++g) {
-      const float* qg = q + g * D;
-      __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(qg), _mm512_loadu_ps(kj));
-      for (int64_t d = 16; d < D; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(kj + d), acc);
-      s[g * nk + j] = scale * _mm512_reduce_add_ps(acc);
+    const float* vj = v + j * ldk;
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const float w = p[g * nk + j];
+      if (w == 0.f) continue;
+      const __m512 wv = _mm512_set1_ps(w);
+#pragma GCC unroll 8
+      for (int c = 0; c < NC; ++c) acc[g][c] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(vj + c * 16), acc[g][c]);
     }
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + g * NC * 16 + c * 16, acc[g][c]);
+}
+
+}  // namespace
+
+// s [G, nk] = scale * q k^T for the G query heads (q [G, D]) of one query row; key row j at
+// k + j * ldk. D must be a multiple of 16. Each score is scale * reduce_add(product vector); blocks
+// of 16 keys sum their 16 vectors together (reduce_add_16), with the same bits (`blocks` false: one
+// key at a time, the check of that).
+void decode_scores_avx512(const float* q, int64_t G, int64_t D, const float* k, int64_t ldk, int64_t nk, float scale,
+                          float* s, bool blocks) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  for (int64_t g = 0; g < G; ++g) {
+    const float* qg = q + g * D;
+    int64_t j = 0;
+    for (; blocks && j + 16 <= nk; j += 16) {
+      __m512 prod[16];
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t) prod[t] = key_product(qg, k + (j + t) * ldk, D);
+      _mm512_storeu_ps(s + g * nk + j, _mm512_mul_ps(vscale, reduce_add_16(prod)));
+    }
+    for (; j < nk; ++j) s[g * nk + j] = scale * _mm512_reduce_add_ps(key_product(qg, k + j * ldk, D));
   }
 }
 
 // o [G, D] += sum over j of p[g, j] * v_j (value row j at v + j * ldk). D must be a multiple of 16.
+// Common head shapes keep the sums in registers (`blocks` false: in memory, the check of that).
 void decode_weighted_sum_avx512(const float* p, int64_t G, int64_t nk, const float* v, int64_t ldk, int64_t D,
-                                float* o) {
+                                float* o, bool blocks) {
+  if (blocks && D == 32 && G == 1) return weighted_sum_regs<1, 2>(p, nk, v, ldk, o);
+  if (blocks && D == 32 && G == 2) return weighted_sum_regs<2, 2>(p, nk, v, ldk, o);
+  if (blocks && D == 32 && G == 4) return weighted_sum_regs<4, 2>(p, nk, v, ldk, o);
+  if (blocks && D == 64 && G == 1) return weighted_sum_regs<1, 4>(p, nk, v, ldk, o);
+  if (blocks && D == 64 && G == 2) return weighted_sum_regs<2, 4>(p, nk, v, ldk, o);
+  if (blocks && D == 64 && G == 4) return weighted_sum_regs<4, 4>(p, nk, v, ldk, o);
+  if (blocks && D == 128 && G == 1) return weighted_sum_regs<1, 8>(p, nk, v, ldk, o);
+  if (blocks && D == 128 && G == 2) return weighted_sum_regs<2, 8>(p, nk, v, ldk, o);
   for (int64_t j = 0; j < nk; ++j) {
     const float* vj = v + j * ldk;
     for (int64_t g = 0; g < G; ++g) {
