@@ -55,6 +55,7 @@ test('pipeline --quick runs every stage and resumes', () => {
   for (const p of summary.reward_model.curriculum) assertFiniteIn(p.cpu_seconds, 'reward phase cpu seconds', 0);
   assertFiniteIn(summary.grpo.parts.train.cpu_seconds, 'grpo training cpu seconds', 0);
   assert.ok(summary.machine.cores >= 1 && /native|reference/.test(summary.machine.backend), JSON.stringify(summary.machine));
+  assert.ok(summary.machine.fma_peak_gflops === null || summary.machine.fma_peak_gflops > 0, JSON.stringify(summary.machine));
   assertFiniteIn(summary.grpo.accuracy_before, 'grpo accuracy before', 0, 1);
   assertFiniteIn(summary.grpo.accuracy_after, 'grpo accuracy after', 0, 1);
   assert.ok(summary.grpo.rollouts > 0);
