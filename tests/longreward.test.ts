@@ -127,6 +127,17 @@ test('longreward score: K answers per prompt, best vs worst in TRL format with s
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout.trim().split('\n').at(-1)!).calls.requests, 0);
     assert.equal(readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).length, pairs.length);
+    // --min-margin: pairs whose judge rewards differ by less are dropped and counted
+    const gaps = pairs.map((p) => p.scores_chosen.reward - p.scores_rejected.reward);
+    const atGap = JSON.parse((await runCliAsync([...args, '--overwrite', '--min-margin', String(Math.min(...gaps))])).stdout.trim().split('\n').at(-1)!);
+    assert.equal(atGap.pairs, pairs.length, 'a margin equal to the smallest gap keeps every pair');
+    const strict = await runCliAsync([...args, '--overwrite', '--min-margin', String(Math.max(...gaps) + 0.01)]);
+    assert.equal(strict.code, 0, strict.stderr);
+    const s2 = JSON.parse(strict.stdout.trim().split('\n').at(-1)!);
+    assert.equal(s2.pairs, 0);
+    assert.equal(s2.dropped_small_margin, pairs.length);
+    assert.equal(s2.dropped_ties, summary.dropped_ties);
+    assert.equal(readFileSync(out, 'utf8'), '');
   } finally {
     judge.server.close();
   }

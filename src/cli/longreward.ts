@@ -88,6 +88,7 @@ const scoreSchema = {
   out: field('path', '', 'output JSONL of preference pairs', { required: true, placeholder: 'file' }),
   k: field('int', 5, 'answers sampled per prompt', { min: 1 }),
   min_scored: field('int', 5, 'drop prompts with fewer fully scored answers', { min: 2 }),
+  min_margin: field('number', 0, 'drop prompts whose best and worst judge rewards (0-10) differ by less (ties are always dropped)', { min: 0 }),
   max_new_tokens: field('int', 256, 'tokens per answer', { min: 1 }),
   temperature: field('number', 1, 'policy sampling temperature', { min: 0 }),
   seed: field('int', 0, 'sampling seed', { min: 0 }),
@@ -121,7 +122,7 @@ export async function longrewardScoreCommand(argv: string[]): Promise<number> {
   if (v.scores_out) writeFileSync(v.scores_out, '');
   const policy = loadCausalLM(v.policy).eval(), tok = loadTokenizer(v.policy);
   const summary = await scorePairs(policy, tok, scorer, prompts, {
-    k: v.k, minScored: v.min_scored, maxNewTokens: v.max_new_tokens, temperature: v.temperature, seed: v.seed, out: v.out, scoresOut: v.scores_out || null, log: (l) => process.stderr.write(l + '\n'),
+    k: v.k, minScored: v.min_scored, minMargin: v.min_margin, maxNewTokens: v.max_new_tokens, temperature: v.temperature, seed: v.seed, out: v.out, scoresOut: v.scores_out || null, log: (l) => process.stderr.write(l + '\n'),
   });
   console.log(JSON.stringify({ ...summary, judge: scorer.caller.judge.source, retrieval: scorer.retriever.method, calls: scorer.caller.stats, out: v.out }));
   return 0;

@@ -43,6 +43,8 @@ interface Settings extends Record<string, unknown> {
   judge_steps: number;
   train_docs: number;
   k: number;
+  /** least judge reward gap (0-10) of a written pair (0: every pair but a tie) */
+  pair_min_margin: number;
   test_docs: number;
   short_prompts: number;
   /** held-out level-2 arithmetic prompts answered in thinking mode (the pipeline's evaluation) */
@@ -99,7 +101,7 @@ export const longreward: Experiment = {
   minutes: { alone: 120, withBase: 75 },
   needs: 'sft',
   settings(quick) {
-    const common = { doc_tokens: 300, long_max_new_tokens: 160, beta: 0.1, sft_loss_weight: 0.1, learning_rate: 2e-5, faith_chunk_tokens: 48, comp_chunk_tokens: 240, top_k: 3, resamples: 2000 };
+    const common = { doc_tokens: 300, pair_min_margin: 0, long_max_new_tokens: 160, beta: 0.1, sft_loss_weight: 0.1, learning_rate: 2e-5, faith_chunk_tokens: 48, comp_chunk_tokens: 240, top_k: 3, resamples: 2000 };
     return quick
       ? { ...common, judge_docs: 2, judge_eval_docs: 1, judge_steps: 2, train_docs: 3, k: 3, test_docs: 4, short_prompts: 4, short_arith_prompts: 4, dpo_steps: 2, dpo_batch: 2, max_new_tokens: 16 }
       : { ...common, judge_docs: 300, judge_eval_docs: 30, judge_steps: 2000, train_docs: 300, k: 8, test_docs: 120, short_prompts: 120, short_arith_prompts: 120, dpo_steps: 100, dpo_batch: 8, max_new_tokens: 64 };
@@ -131,12 +133,12 @@ export const longreward: Experiment = {
     const short = generateWorldTask('rl', { n: S.short_prompts, seed: seed + 30, split: 'test', difficulty: [1] });
     // level-2 arithmetic as the pipeline's evaluation draws it
     const arith = arithmeticRecords(S.short_arith_prompts, 4, { seed: seed + 40, split: 'test', difficulty: [2] });
-    const pairsArm = await ctx.arm('pairs', { ...common, ...policyKeys, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens }, async (dir) => {
+    const pairsArm = await ctx.arm('pairs', { ...common, ...policyKeys, judge: judge.metrics.judge, budgets: BUDGETS, train_docs: S.train_docs, k: S.k, max_new_tokens: S.max_new_tokens, ...(S.pair_min_margin > 0 ? { min_margin: S.pair_min_margin } : {}) }, async (dir) => {
       const scorer = new LongRewardScorer(new JudgeCaller(LocalJudge.fromDir(judge.metrics.judge as string), { cacheDir: join(dir, 'judge-cache') }), null, { ...chunking, countTokens, ...BUDGETS });
       const prompts: ScorePrompt[] = trainDocs.map((r, i) => ({ prompt: [r.messages[0]], ...judgeItem(r, ''), record: r, line: i + 1 }));
       const out = join(dir, 'pairs.jsonl');
       mkdirSync(dir, { recursive: true });
-      const sum = await scorePairs(loadCausalLM(policyDir).eval(), tok, scorer, prompts, { k: S.k, minScored: S.k, maxNewTokens: answerTokens, temperature: 1, seed, out, log: ctx.log });
+      const sum = await scorePairs(loadCausalLM(policyDir).eval(), tok, scorer, prompts, { k: S.k, minScored: S.k, minMargin: S.pair_min_margin, maxNewTokens: answerTokens, temperature: 1, seed, out, log: ctx.log });
       const rows = existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { gold_chosen: number; gold_rejected: number }) : [];
       const agree = rows.filter((p) => p.gold_chosen !== p.gold_rejected);
       return { metrics: { ...sum, file: out, order_agreement: agree.length ? agree.filter((p) => p.gold_chosen > p.gold_rejected).length / agree.length : NaN, order_pairs: agree.length }, scores: [] };
@@ -170,7 +172,7 @@ export const longreward: Experiment = {
     const f = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
     const notes = [
       `Judge: ${S.judge_steps} SFT steps on transcripts of ${S.judge_docs} world documents; on ${S.judge_eval_docs} held-out documents its reward has Spearman ${f(j.spearman_reward)} with gold (faithfulness ${f(j.spearman_faithfulness)}), support-label accuracy ${f(j.support_accuracy)}, failure rate ${f(j.failure_rate)}.`,
-      `Pairs: ${p.pairs} of ${p.prompts} train questions (${p.dropped_few_scored} with fewer than ${S.k} scored answers, ${p.dropped_ties} ties, ${p.dropped_too_long} too long); the judge's best-vs-worst order agrees with gold on ${f(p.order_agreement)} of ${p.order_pairs} pairs with a gold difference.`,
+      `Pairs: ${p.pairs} of ${p.prompts} train questions (${p.dropped_few_scored} with fewer than ${S.k} scored answers, ${p.dropped_ties} ties, ${p.dropped_small_margin ?? 0} under the judge margin ${S.pair_min_margin}, ${p.dropped_too_long} too long); the judge's best-vs-worst order agrees with gold on ${f(p.order_agreement)} of ${p.order_pairs} pairs with a gold difference.`,
       ...(gs ? [`On the policy's own answers the judge's support labels are right on ${gs.right} of ${gs.labels} statements, and on ${gs.unsupported_right} of the ${gs.unsupported} the document does not support.`] : []),
       (p.pairs as number) > 0 ? `DPO: beta ${S.beta}, SFT loss weight ${S.sft_loss_weight}, ${S.dpo_steps} steps.` : 'DPO: no pairs survived, so the DPO arm is the SFT model (differences are 0 by construction).',
       long

@@ -56,6 +56,11 @@ export function loadScorePrompts(file: string): ScorePrompt[] {
 export interface ScoreRunOptions {
   k: number;
   minScored: number;
+  /**
+   * least judge reward gap (0-10 scale) between best and worst for a pair to be written (default 0:
+   * every pair but a tie); a small gap is often the judge's noise, not a better answer
+   */
+  minMargin?: number;
   maxNewTokens: number;
   temperature: number;
   seed: number;
@@ -73,6 +78,8 @@ export interface ScoreRunSummary {
   pairs: number;
   dropped_few_scored: number;
   dropped_ties: number;
+  /** best - worst under minMargin (ties not counted here) */
+  dropped_small_margin: number;
   dropped_too_long: number;
   answers: number;
   failed_answers: number;
@@ -88,7 +95,7 @@ const dims = (s: LongRewardScore) => ({ helpfulness: s.helpfulness, logicality: 
 
 /** Samples, scores and writes pairs; returns the counts. */
 export async function scorePairs(policy: GlmForCausalLM, tok: Tokenizer, scorer: LongRewardScorer, prompts: readonly ScorePrompt[], o: ScoreRunOptions): Promise<ScoreRunSummary> {
-  const sum: ScoreRunSummary = { prompts: prompts.length, pairs: 0, dropped_few_scored: 0, dropped_ties: 0, dropped_too_long: 0, answers: 0, failed_answers: 0 };
+  const sum: ScoreRunSummary = { prompts: prompts.length, pairs: 0, dropped_few_scored: 0, dropped_ties: 0, dropped_small_margin: 0, dropped_too_long: 0, answers: 0, failed_answers: 0 };
   const ctx = policy.config.maxPositionEmbeddings;
   const fits = prompts.filter((p) => {
     const n = renderPromptIds(tok, p.prompt).length;
@@ -126,6 +133,10 @@ export async function scorePairs(policy: GlmForCausalLM, tok: Tokenizer, scorer:
       const worst = ok.reduce((a, b) => (b.score.reward! < a.score.reward! ? b : a));
       if (best.score.reward === worst.score.reward) {
         sum.dropped_ties++;
+        continue;
+      }
+      if (best.score.reward! - worst.score.reward! < (o.minMargin ?? 0)) {
+        sum.dropped_small_margin++;
         continue;
       }
       const row: Record<string, unknown> = {
