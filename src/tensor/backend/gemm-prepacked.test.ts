@@ -110,3 +110,22 @@ test('linear packs a weight once per scope, for products of enough rows, and giv
   (w.data as Float32Array).fill(0);
   withPackedWeights(() => assert.deepEqual(Array.from(linear(x, w, bias).data.subarray(0, 48)), Array.from(bias.data)));
 });
+
+test('a scope packs at most GLMKIT_PACKED_WEIGHTS_MB of weights; past it they are multiplied unpacked', () => {
+  const rng = new Rng(12);
+  const a = rand(64 * 1024, rng), b = rand(64 * 1024, rng); // 256 KiB each
+  const prev = process.env.GLMKIT_PACKED_WEIGHTS_MB;
+  process.env.GLMKIT_PACKED_WEIGHTS_MB = '0.3';
+  try {
+    withPackedWeights(() => {
+      assert.ok(packedWeight(a, 64, 1024, 16), 'the first weight fits');
+      assert.equal(packedWeight(b, 64, 1024, 16), null, 'the second would pass 0.3 MB');
+      assert.ok(packedWeight(a, 64, 1024, 16), 'the packed one is still served');
+    });
+    process.env.GLMKIT_PACKED_WEIGHTS_MB = 'lots';
+    assert.throws(() => withPackedWeights(() => packedWeight(a, 64, 1024, 16)), /GLMKIT_PACKED_WEIGHTS_MB must be a number >= 0/);
+  } finally {
+    if (prev === undefined) delete process.env.GLMKIT_PACKED_WEIGHTS_MB;
+    else process.env.GLMKIT_PACKED_WEIGHTS_MB = prev;
+  }
+});
