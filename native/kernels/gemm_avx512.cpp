@@ -21,6 +21,26 @@ namespace {
 constexpr int MR = kTileRows;
 constexpr int NR = kTileCols;
 
+// acc[R][2] += the first R rows of a 12-row A panel times a 32-wide B panel, l ascending: one FMA per
+// element per step, so every R gives each element the same chain (the tiles below share it).
+template <int R>
+__attribute__((always_inline)) inline void accumulate_rows(int64_t kc, const float* a, const float* b, __m512 (&acc)[R][2]) {
+#pragma GCC unroll 2
+  for (int64_t l = 0; l < kc; ++l) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+}
+
 // C[12x32] tile (see MicroKernel in gemm_internal.h).
 void kernel_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr, float alpha,
                   float beta) {
@@ -30,20 +50,7 @@ void kernel_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
   if (full) {
     for (int r = 0; r < MR; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
   }
-#pragma GCC unroll 2
-  for (int64_t l = 0; l < kc; ++l) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r]);
-      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-    }
-    a += MR;
-    b += NR;
-  }
+  accumulate_rows<MR>(kc, a, b, acc);
   store_tile(acc, c, ldc, mr, nr, alpha, beta);
 }
 
@@ -60,20 +67,7 @@ void kernel_rows_x32(int64_t kc, const float* a, const float* b, float* c, int64
   }
   __m512 acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-#pragma GCC unroll 2
-  for (int64_t l = 0; l < kc; ++l) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r]);
-      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-    }
-    a += MR;
-    b += NR;
-  }
+  accumulate_rows<R>(kc, a, b, acc);
   const __m512 valpha = _mm512_set1_ps(alpha);
   for (int r = 0; r < mr; ++r) store_tile_row(c + r * ldc, acc[r][0], acc[r][1], valpha, beta);
 }
