@@ -141,22 +141,27 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// gemmPackWeights(w, n, k): W [n, k] packed for the active GEMM kernel, as { data: Float32Array, isa }
-// (the kernel's name). The buffer is 64-byte aligned (the micro-kernels load panels aligned), so it is
-// allocated here and freed when the Float32Array is collected.
+// gemmPackedSize(n, k): floats of W [n, k] packed for the active GEMM kernel (gemmPackWeights).
+Napi::Value GemmPackedSize(const Napi::CallbackInfo& info) {
+  Args a{info, "gemmPackedSize"};
+  return Napi::Number::New(info.Env(), static_cast<double>(glmkit::gemm_packed_size(a.integer(0, "n", 1), a.integer(1, "k", 1))));
+}
+
+// gemmPackWeights(w, raw, n, k): packs W [n, k] into `raw` (a Float32Array of gemmPackedSize + 15
+// floats, allocated by JavaScript so V8 accounts for it and frees it) from its first 64-byte aligned
+// float on (the micro-kernels load panels aligned); returns { offset (floats), isa (the kernel's name) }.
 Napi::Value GemmPackWeights(const Napi::CallbackInfo& info) {
   Args a{info, "gemmPackWeights"};
-  const int64_t n = a.integer(1, "n", 1), k = a.integer(2, "k", 1);
+  const int64_t n = a.integer(2, "n", 1), k = a.integer(3, "k", 1);
   const float* w = a.f32(0, "w", n * k);
   const int64_t count = glmkit::gemm_packed_size(n, k);
-  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-  float* out = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!out) fail(info.Env(), "gemmPackWeights", "out of memory for " + std::to_string(bytes) + " bytes");
-  const char* isa = glmkit::gemm_pack_weights(w, n, k, out);
-  auto buf = Napi::ArrayBuffer::New(info.Env(), out, static_cast<size_t>(count) * sizeof(float),
-                                    [](Napi::Env, void* p) { std::free(p); });
+  float* raw = a.f32(1, "raw", count + 15);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(raw);
+  if (addr % sizeof(float) != 0) fail(info.Env(), "gemmPackWeights", "argument 'raw' is not float-aligned");
+  const int64_t offset = static_cast<int64_t>(((64 - addr % 64) % 64) / sizeof(float));
+  const char* isa = glmkit::gemm_pack_weights(w, n, k, raw + offset);
   auto o = Napi::Object::New(info.Env());
-  o.Set("data", Napi::Float32Array::New(info.Env(), static_cast<size_t>(count), buf, 0));
+  o.Set("offset", Napi::Number::New(info.Env(), static_cast<double>(offset)));
   o.Set("isa", isa);
   return o;
 }
@@ -174,7 +179,7 @@ Napi::Value GemmPrepacked(const Napi::CallbackInfo& info) {
                                           glmkit::gemm_isa() + "; pack them again (gemmPackWeights)");
   const float* x = a.f32(0, "a", m * k);
   const float* packed = a.f32(1, "packed", glmkit::gemm_packed_size(n, k));
-  if (reinterpret_cast<uintptr_t>(packed) % 64 != 0) fail(info.Env(), "gemmPrepacked", "the packed weights must be the buffer gemmPackWeights returned (64-byte aligned)");
+  if (reinterpret_cast<uintptr_t>(packed) % 64 != 0) fail(info.Env(), "gemmPrepacked", "the packed weights must start at the 64-byte aligned offset gemmPackWeights returned");
   float* c = a.f32(2, "c", m * n);
   glmkit::gemm_prepacked(x, packed, c, m, n, k, beta);
   return info.Env().Undefined();
@@ -471,6 +476,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCallerInline", Napi::Function::New(env, SetCallerInline));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16));
+  exports.Set("gemmPackedSize", Napi::Function::New(env, GemmPackedSize));
   exports.Set("gemmPackWeights", Napi::Function::New(env, GemmPackWeights));
   exports.Set("gemmPrepacked", Napi::Function::New(env, GemmPrepacked));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));

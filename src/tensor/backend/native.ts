@@ -93,8 +93,12 @@ export function createNativeBackend(native: Addon): Backend {
       call('gemmBf16', () => native.gemmBf16(p.a, p.b, p.c, p.m, p.n, p.k, p.transB, p.beta, p.bf16Dot === true));
     },
     packWeights(w: Float32Array, n: number, k: number): PackedWeights {
-      const { data, isa } = call('gemmPackWeights', () => native.gemmPackWeights(f32(w, 'gemmPackWeights', 'w'), n, k) as { data: Float32Array; isa: string });
-      return { data, n, k, isa };
+      // allocated here, so V8 counts it and frees it with the last reference; the native side packs
+      // from the buffer's first 64-byte aligned float (the micro-kernels' aligned panel loads)
+      const size = call('gemmPackedSize', () => native.gemmPackedSize(n, k) as number);
+      const raw = new Float32Array(size + 15);
+      const { offset, isa } = call('gemmPackWeights', () => native.gemmPackWeights(f32(w, 'gemmPackWeights', 'w'), raw, n, k) as { offset: number; isa: string });
+      return { data: raw.subarray(offset, offset + size), n, k, isa };
     },
     gemmPrepacked(a: Float32Array, w: PackedWeights, c: Float32Array, m: number, beta: number) {
       call('gemmPrepacked', () => native.gemmPrepacked(f32(a, 'gemmPrepacked', 'a'), w.data, f32(c, 'gemmPrepacked', 'c'), m, w.n, w.k, beta, w.isa));
