@@ -43,8 +43,8 @@ struct GemmKernel {
   MicroKernel (*for_rows)(int mr) = nullptr;
 };
 
-// The micro-kernel of a tile with mr valid rows.
-inline MicroKernel row_kernel(const GemmKernel& K, int mr) { return K.for_rows ? K.for_rows(mr) : K.kernel; }
+// The micro-kernel of a tile with mr valid rows (a full tile: `kernel`, without a call to choose it).
+inline MicroKernel row_kernel(const GemmKernel& K, int mr) { return mr == K.mr || !K.for_rows ? K.kernel : K.for_rows(mr); }
 
 // The AVX2/FMA set (gemm_avx2.cpp). Call only when the CPU supports avx2 and fma.
 const GemmKernel& avx2_gemm_kernel();
