@@ -105,6 +105,7 @@ test('linear packs a weight once per scope, for products of enough rows, and giv
     assert.ok(p);
     assert.equal(packedWeight(w.data as Float32Array, 48, 32, 16), p, 'one packed copy per scope');
     assert.equal(packedWeight(w.data as Float32Array, 48, 32, PREPACKED_MIN_ROWS - 1), null, 'too few rows');
+    assert.equal(packedWeight(w.data as Float32Array, 32, 48, 16), null, 'the same array read as another shape');
     const inside = linear(x, w, bias);
     assert.equal(firstDifference(inside.data as Float32Array, outside.data as Float32Array), null);
     assert.equal(firstDifference(linear(few, w, bias).data as Float32Array, fewOutside.data as Float32Array), null);

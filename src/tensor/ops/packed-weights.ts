@@ -56,5 +56,5 @@ export function packedWeight(w: Float32Array | Float64Array, n: number, k: numbe
     packedBytes += p.data.byteLength;
     packed.set(w, p);
   }
-  return p;
+  return p.n === n && p.k === k ? p : null; // one array read as another shape: multiply it unpacked
 }
