@@ -8,7 +8,7 @@
  */
 import type { Backend } from '../tensor/backend/backend.js';
 import { getBackend } from '../tensor/backend/index.js';
-import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
+import { nativeFmaPeakBest, nativeInfo, setNativeThreads } from '../tensor/backend/native.js';
 import { toHalf } from '../io/half.js';
 
 export interface BenchKernelsOptions {
@@ -193,8 +193,7 @@ export async function benchKernels(opts: BenchKernelsOptions, print: (line: stri
     for (const dtype of ['f32', 'bf16'] as const) emit(benchDecodeGemv(backend, dtype, reps, budget, threads));
     if (backend.name === 'native') {
       // The machine's measured FMA peak on the vector path, the ceiling the GFLOPS above compare with.
-      const peaks = Array.from({ length: opts.quick ? 1 : 3 }, () => nativeFmaPeak(opts.quick ? 2_000_000 : 20_000_000) ?? 0);
-      emit({ op: 'fma_peak', threads, gflops: round(Math.max(...peaks)) });
+      emit({ op: 'fma_peak', threads, gflops: round(nativeFmaPeakBest(opts.quick ? 1 : 3, opts.quick ? 2_000_000 : 20_000_000) ?? 0) });
     }
     if (!opts.json) for (const line of formatTable(records, `glmkit kernels: ${backend.describe()}`)) print(line);
   } finally {

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getBackend } from '../tensor/backend/index.js';
-import { nativeFmaPeak } from '../tensor/backend/native.js';
+import { nativeFmaPeakBest } from '../tensor/backend/native.js';
 
 const FLAGS = ['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_bf16', 'avx512_vnni', 'avx_vnni', 'avx512_vp2intersect', 'avx512_fp16', 'amx_bf16'];
 
@@ -55,12 +55,8 @@ export function machineInfo(): MachineInfo {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, simd: cpuFlags(), backend: getBackend().describe(), fma_peak_gflops: fmaPeak(), node: process.version, glmkit: pkg.version, commit: gitCommit(), date: new Date().toISOString().slice(0, 10) };
 }
 
-/** Best of 3 bursts of ~10-20 ms (a burst can lose its core to another process). */
+/** Best of 3 bursts of ~10-20 ms over the native threads, to 0.1 GFLOP/s. */
 function fmaPeak(): number | null {
-  let best: number | null = null;
-  for (let i = 0; i < 3; i++) {
-    const g = nativeFmaPeak(5_000_000);
-    if (g !== null && (best === null || g > best)) best = g;
-  }
+  const best = nativeFmaPeakBest(3, 5_000_000);
   return best === null ? null : Math.round(best * 10) / 10;
 }
