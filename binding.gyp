@@ -43,6 +43,7 @@
         "native/kernels/attention.cpp",
         "native/kernels/softmax.cpp",
         "native/kernels/elementwise.cpp",
+        "native/kernels/moe.cpp",
         "native/kernels/optim.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],

@@ -10,6 +10,7 @@
 #include <malloc.h>
 #endif
 #include <string>
+#include <vector>
 
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -389,6 +390,71 @@ Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Float32Arrays of an array argument: element j must hold at least min_len floats.
+std::vector<const float*> f32_list(const Args& a, size_t i, const char* name, int64_t count, const int64_t* min_lens,
+                                   int64_t period) {
+  if (i >= a.info.Length() || !a.info[i].IsArray()) fail(a.env(), a.fn, std::string("argument '") + name + "' must be an array of Float32Arrays");
+  auto arr = a.info[i].As<Napi::Array>();
+  if (static_cast<int64_t>(arr.Length()) != count)
+    fail(a.env(), a.fn, std::string("argument '") + name + "' has " + std::to_string(arr.Length()) + " arrays, expected " + std::to_string(count));
+  std::vector<const float*> out(count);
+  for (int64_t j = 0; j < count; ++j) {
+    Napi::Value v = arr.Get(static_cast<uint32_t>(j));
+    const std::string what = std::string(name) + "[" + std::to_string(j) + "]";
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(a.env(), a.fn, "'" + what + "' must be a Float32Array");
+    auto t = v.As<Napi::Float32Array>();
+    if (static_cast<int64_t>(t.ElementLength()) < min_lens[j % period])
+      fail(a.env(), a.fn, "'" + what + "' has " + std::to_string(t.ElementLength()) + " elements, expected at least " + std::to_string(min_lens[j % period]));
+    out[j] = t.Data();
+  }
+  return out;
+}
+
+// moeExpertsForward(x, tokens, hidden, inner, k, slotExpert, weights, mats, sharedMats, sharedInner, out):
+// mats = [gate_0, up_0, down_0, gate_1, ...] of the experts used; sharedMats = [gate, up, down] or null.
+Napi::Value MoeExpertsForward(const Napi::CallbackInfo& info) {
+  Args a{info, "moeExpertsForward"};
+  glmkit::MoeExpertsParams p{};
+  p.tokens = a.integer(1, "tokens");
+  p.hidden = a.integer(2, "hidden", 1);
+  p.inner = a.integer(3, "inner", 1);
+  p.k = a.integer(4, "k", 1);
+  p.x = a.f32(0, "x", p.tokens * p.hidden);
+  p.slot_expert = a.i32(5, "slotExpert", p.tokens * p.k);
+  p.weights = a.f32(6, "weights", p.tokens * p.k);
+  if (!info[7].IsArray() || info[7].As<Napi::Array>().Length() % 3 != 0)
+    fail(a.env(), a.fn, "argument 'mats' must be an array of 3 Float32Arrays (gate, up, down) per expert used");
+  p.experts_used = info[7].As<Napi::Array>().Length() / 3;
+  const int64_t lens[3] = {p.inner * p.hidden, p.inner * p.hidden, p.hidden * p.inner};
+  const auto mats = f32_list(a, 7, "mats", 3 * p.experts_used, lens, 3);
+  std::vector<const float*> gate(p.experts_used), up(p.experts_used), down(p.experts_used);
+  for (int64_t e = 0; e < p.experts_used; ++e) {
+    gate[e] = mats[3 * e];
+    up[e] = mats[3 * e + 1];
+    down[e] = mats[3 * e + 2];
+  }
+  for (int64_t s = 0; s < p.tokens * p.k; ++s)
+    if (p.slot_expert[s] < -1 || p.slot_expert[s] >= p.experts_used)
+      throw Napi::RangeError::New(a.env(), "glmkit native moeExpertsForward: slotExpert[" + std::to_string(s) + "] = " +
+                                               std::to_string(p.slot_expert[s]) + " is outside [-1, " + std::to_string(p.experts_used) + ")");
+  p.shared_inner = a.integer(9, "sharedInner");
+  std::vector<const float*> shared;
+  if (p.shared_inner > 0) {
+    const int64_t slens[3] = {p.shared_inner * p.hidden, p.shared_inner * p.hidden, p.hidden * p.shared_inner};
+    shared = f32_list(a, 8, "sharedMats", 3, slens, 3);
+    p.shared_gate = shared[0];
+    p.shared_up = shared[1];
+    p.shared_down = shared[2];
+  }
+  p.out = a.f32(10, "out", p.tokens * p.hidden);
+  p.gate = gate.data();
+  p.up = up.data();
+  p.down = down.data();
+  glmkit::moe_experts_forward(p);
+  return info.Env().Undefined();
+}
+
 const int32_t* checked_ids(const Args& a, size_t i, int64_t& n, int64_t vocab) {
   if (i >= a.info.Length() || !a.info[i].IsTypedArray()) fail(a.env(), a.fn, "argument 'ids' must be an Int32Array");
   n = static_cast<int64_t>(a.info[i].As<Napi::TypedArray>().ElementLength());
@@ -497,6 +563,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addForward", Napi::Function::New(env, AddForward));
   exports.Set("mulForward", Napi::Function::New(env, MulForward));
   exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
+  exports.Set("moeExpertsForward", Napi::Function::New(env, MoeExpertsForward));
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward));
   exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));

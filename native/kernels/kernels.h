@@ -107,6 +107,28 @@ void gelu_backward(const float* x, const float* dout, float* dx, int64_t n);
 void add_forward(const float* x, const float* y, float* out, int64_t n);
 void mul_forward(const float* x, const float* y, float* out, int64_t n);
 
+// ---- moe.cpp --------------------------------------------------------------------------------
+// The routed experts (and shared expert) of an MoE layer for inference, bitwise the op-by-op module
+// (src/models/glm/moe.ts): out[N, H] = sum over slots s = (n, k), expert by expert in the order of
+// gate/up/down, of weights[s] * mlp_e(x[n]), then + shared_mlp(x[n]) when shared_inner > 0.
+// slot_expert[s] indexes gate/up/down (-1: no expert); gate/up [I, H] and down [H, I] per expert.
+struct MoeExpertsParams {
+  const float* x;
+  int64_t tokens, hidden, inner, k;
+  const int32_t* slot_expert;  // [tokens * k]
+  const float* weights;        // [tokens * k]
+  int64_t experts_used;
+  const float* const* gate;
+  const float* const* up;
+  const float* const* down;
+  int64_t shared_inner;  // 0: no shared expert
+  const float* shared_gate;
+  const float* shared_up;
+  const float* shared_down;
+  float* out;  // [tokens, hidden], overwritten
+};
+void moe_experts_forward(const MoeExpertsParams& p);
+
 // ---- optim.cpp ----------------------------------------------------------------------------
 // Hyperparameters in double: 1 - beta2 must be formed before rounding (float(0.999) is 1.3e-8 off).
 void adamw(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1, double beta2,

@@ -4,7 +4,10 @@
  * experts computed only on the tokens sent to them, plus shared experts. Also the sequence-level
  * balance loss and the per-expert load counts that drive the aux-loss-free bias update.
  */
-import { noGrad } from '../../tensor/autograd.js';
+import { isGradEnabled, noGrad } from '../../tensor/autograd.js';
+import { backendFor } from '../../tensor/backend/index.js';
+import type { ExpertWeights } from '../../tensor/backend/backend.js';
+import { bf16ComputeEnabled } from '../../tensor/ops/precision.js';
 import * as F from '../../tensor/ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ShapeError } from '../../errors.js';
@@ -137,6 +140,8 @@ export class GlmMoe extends Module {
       slotsOf[e].push(n * K + k);
     }
     if (this.training) for (let e = 0; e < this.E; e++) this.load[e] += rowsOf[e].length;
+    const fused = this.fusedExperts(xf, experts, weights);
+    if (fused) return { y: F.reshape(fused, [B, T, H]), balanceLoss: balance ? this.balanceLoss(experts, scores, B, T, x) : null };
     const wflat = F.reshape(weights, [N * K]);
     const parts: Tensor[] = [];
     const rows: number[] = [];
@@ -149,16 +154,52 @@ export class GlmMoe extends Module {
     }
     let y = F.indexAdd(Tensor.zeros([N, H], x.dtype), Tensor.ids(rows), F.concat(parts, 0));
     if (this.sharedExperts) y = F.add(y, this.sharedExperts.forward(xf));
-    let balanceLoss: Tensor | null = null;
-    if (balance) {
-      // f [B, E] = E/(K*T) * tokens of sequence b routed to expert i (a constant);
-      // P [B, E] = mean over the sequence of s_i / sum_j s_j.
-      const f = Tensor.zeros([B, this.E], x.dtype);
-      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) f.data[Math.floor(n / T) * this.E + experts[n * K + k]] += this.E / (K * T);
-      const P = F.mean(F.reshape(F.div(scores, F.sum(scores, -1, true)), [B, T, this.E]), 1);
-      balanceLoss = F.div(F.sum(F.mul(P, f)), B);
+    return { y: F.reshape(y, [B, T, H]), balanceLoss: balance ? this.balanceLoss(experts, scores, B, T, x) : null };
+  }
+
+  /**
+   * The sequence-level balance loss sum_i f_i P_i averaged over sequences: f [B, E] = E/(K*T) * tokens
+   * of sequence b routed to expert i (a constant); P [B, E] = mean over the sequence of s_i / sum_j s_j.
+   */
+  private balanceLoss(experts: Int32Array, scores: Tensor, B: number, T: number, x: Tensor): Tensor {
+    const K = this.K;
+    const f = Tensor.zeros([B, this.E], x.dtype);
+    for (let n = 0; n < B * T; n++) for (let k = 0; k < K; k++) f.data[Math.floor(n / T) * this.E + experts[n * K + k]] += this.E / (K * T);
+    const P = F.mean(F.reshape(F.div(scores, F.sum(scores, -1, true)), [B, T, this.E]), 1);
+    return F.div(F.sum(F.mul(P, f)), B);
+  }
+
+  /**
+   * Inference: the routed and shared experts in one backend call (decode steps carry a few tokens, so
+   * the ~25 ops of the loop below cost more than their arithmetic). Bitwise the loop's result
+   * (src/models/glm/moe.test.ts). Null when a gradient may be needed, a weight is not float32 (bf16
+   * storage) or bf16 compute is on: the loop handles those.
+   */
+  private fusedExperts(xf: Tensor, experts: Int32Array, weights: Tensor): Tensor | null {
+    if (isGradEnabled() || bf16ComputeEnabled() || xf.dtype !== 'f32' || weights.dtype !== 'f32') return null;
+    const mlp = (m: GlmMlp): ExpertWeights | null => {
+      const [g, u, d] = [m.gateProj.weight, m.upProj.weight, m.downProj.weight];
+      return g.dtype === 'f32' && u.dtype === 'f32' && d.dtype === 'f32' ? { gate: g.data as Float32Array, up: u.data as Float32Array, down: d.data as Float32Array, inner: g.shape[0] } : null;
+    };
+    const [N, H] = xf.shape;
+    // the experts used, ascending (the loop's order of terms), and each slot's index among them
+    const local = new Int32Array(this.E).fill(-1);
+    for (const e of experts) local[e] = 0;
+    const used: ExpertWeights[] = [];
+    for (let e = 0; e < this.E; e++) {
+      if (local[e] < 0) continue;
+      const w = mlp(this.experts[e]);
+      if (!w) return null;
+      local[e] = used.length;
+      used.push(w);
     }
-    return { y: F.reshape(y, [B, T, H]), balanceLoss };
+    const shared = this.sharedExperts ? mlp(this.sharedExperts) : null;
+    if (this.sharedExperts && !shared) return null;
+    const slotExpert = new Int32Array(experts.length);
+    for (let s = 0; s < experts.length; s++) slotExpert[s] = local[experts[s]];
+    const out = Tensor.zeros([N, H]);
+    backendFor(xf.data).moeExpertsForward({ x: xf.data as Float32Array, tokens: N, hidden: H, k: this.K, slotExpert, weights: weights.data as Float32Array, experts: used, shared, out: out.data as Float32Array });
+    return out;
   }
 
   /** Returns and resets the per-expert token counts gathered by training forwards. */

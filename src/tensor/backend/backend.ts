@@ -169,6 +169,36 @@ export interface AdamWArgs {
   step: number;
 }
 
+/** One expert's SwiGLU MLP: gate and up [inner, hidden], down [hidden, inner] (linear weights, [out, in]). */
+export interface ExpertWeights {
+  gate: FloatArray;
+  up: FloatArray;
+  down: FloatArray;
+  inner: number;
+}
+
+/**
+ * The routed experts of an MoE layer for inference (src/models/glm/moe.ts): out[tokens, hidden] =
+ * sum over slots s = (n, k), expert by expert in the order of `experts`, of weights[s] * mlp(x[n]),
+ * then + shared's mlp(x[n]) when given. Bitwise the module's op-by-op result on the same backend.
+ */
+export interface MoeExpertsArgs {
+  x: FloatArray;
+  tokens: number;
+  hidden: number;
+  /** routed slots per token */
+  k: number;
+  /** [tokens * k]: each slot's index into `experts` (-1: none) */
+  slotExpert: Int32Array;
+  /** [tokens * k] combine weights */
+  weights: FloatArray;
+  /** the experts used, in the order their terms are added (all with the same inner size) */
+  experts: ExpertWeights[];
+  shared: ExpertWeights | null;
+  /** [tokens, hidden], overwritten */
+  out: FloatArray;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** Human-readable detail, e.g. "native avx2+fma, 2 threads". */
@@ -243,4 +273,7 @@ export interface Backend {
 
   /** One fused AdamW update with bias correction, in place on param, m, v. */
   adamw(args: AdamWArgs): void;
+
+  /** An MoE layer's routed (and shared) experts in one call, inference only: see MoeExpertsArgs. */
+  moeExpertsForward(args: MoeExpertsArgs): void;
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { DTypeError, NativeError } from '../../errors.js';
 import type { FloatArray } from '../dtype.js';
-import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, GemmBf16Args, PackedWeights, RopeArgs } from './backend.js';
+import type { AdamWArgs, AttentionBackwardArgs, AttentionForwardArgs, AttentionShape, Backend, GemmArgs, GemmBf16Args, MoeExpertsArgs, PackedWeights, RopeArgs } from './backend.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Addon = Record<string, (...args: any[]) => any>;
@@ -178,6 +178,17 @@ export function createNativeBackend(native: Addon): Backend {
     swigluForward(x, out, rows, inner) {
       const op = 'swigluForward';
       call(op, () => native.swigluForward(f32(x, op, 'x'), f32(out, op, 'out'), rows, inner));
+    },
+    moeExpertsForward(p: MoeExpertsArgs) {
+      const op = 'moeExpertsForward';
+      const inner = p.experts.length > 0 ? p.experts[0].inner : 1;
+      const mats: Float32Array[] = [];
+      for (const [i, e] of p.experts.entries()) {
+        if (e.inner !== inner) throw new NativeError(`${op}: expert ${i} has inner size ${e.inner}, expected ${inner} (every routed expert the same)`);
+        mats.push(f32(e.gate, op, 'gate'), f32(e.up, op, 'up'), f32(e.down, op, 'down'));
+      }
+      const shared = p.shared ? [f32(p.shared.gate, op, 'shared gate'), f32(p.shared.up, op, 'shared up'), f32(p.shared.down, op, 'shared down')] : null;
+      call(op, () => native.moeExpertsForward(f32(p.x, op, 'x'), p.tokens, p.hidden, inner, p.k, p.slotExpert, f32(p.weights, op, 'weights'), mats, shared, p.shared?.inner ?? 0, f32(p.out, op, 'out')));
     },
     swigluBackward(x, dout, dx, rows, inner) {
       const op = 'swigluBackward';

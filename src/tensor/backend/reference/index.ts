@@ -17,6 +17,7 @@ import {
   softmaxForward,
 } from './softmax.js';
 import { addForward, embeddingBackward, embeddingForward, geluBackward, geluForward, mulForward, swigluBackward, swigluForward } from './elementwise.js';
+import { moeExpertsForward } from './moe.js';
 import { adamw } from './optim.js';
 
 export const referenceBackend: Backend = {
@@ -48,4 +49,5 @@ export const referenceBackend: Backend = {
   embeddingForward,
   embeddingBackward,
   adamw,
+  moeExpertsForward,
 };
