@@ -14,7 +14,8 @@ import { withBf16Compute } from '../../tensor/ops/precision.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Rng } from '../../util/rng.js';
 import { loadPreset } from './config.js';
-import { GlmMoe } from './moe.js';
+import { GlmMoe, combineWeights } from './moe.js';
+import * as F from '../../tensor/ops/index.js';
 
 const cfg = loadPreset('tiny-moe'); // 8 experts of inner size 96, 2 per token, one shared expert, H 128
 
@@ -123,5 +124,19 @@ test('the fused path leaves bf16 compute and bf16 weights to the loop', () => {
     assert.equal(calls, 1, 'an expert stored in bf16 runs the loop');
   } finally {
     (be as { moeExpertsForward: typeof original }).moeExpertsForward = original;
+  }
+});
+
+test('combineWeights gives the bits of the routing ops (gather, normalise, scale) for every setting', () => {
+  const N = 256, E = 8, K = 3;
+  const scores = new Tensor(randArray(N * E, 4, 0, 1), [N, E]);
+  const experts = Int32Array.from({ length: N * K }, (_, s) => (s * 3 + Math.floor(s / K)) % E);
+  for (const norm of [true, false]) {
+    for (const scale of [1, 2.5, 0.3]) {
+      let w = F.gather(scores, 1, new Tensor(experts, [N, K]));
+      if (norm) w = F.div(w, F.add(F.sum(w, -1, true), 1e-20));
+      if (scale !== 1) w = F.mul(w, scale);
+      assertBitwise(combineWeights(scores.data as Float32Array, experts, N, E, K, norm, scale), w.data as Float32Array, `norm ${norm} scale ${scale}`);
+    }
   }
 });

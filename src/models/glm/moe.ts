@@ -72,6 +72,30 @@ export function selectExperts(scores: Float32Array | Float64Array, bias: ArrayLi
   return chosen;
 }
 
+/**
+ * The combine weights [N, K] of the chosen experts from the sigmoid scores [N, E], in float32 exactly
+ * as route()'s ops compute them (gather; with `norm`, divide by the sum over K plus 1e-20; times
+ * `scale`): one rounding per op, in the ops' order. For inference, where the ops' dispatch costs
+ * more than their arithmetic.
+ */
+export function combineWeights(scores: Float32Array, experts: Int32Array, N: number, E: number, K: number, norm: boolean, scale: number): Float32Array {
+  const w = new Float32Array(N * K);
+  const eps = Math.fround(1e-20), s32 = Math.fround(scale);
+  for (let n = 0; n < N; n++) {
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      w[n * K + k] = scores[n * E + experts[n * K + k]];
+      sum = Math.fround(sum + w[n * K + k]);
+    }
+    const denom = Math.fround(sum + eps);
+    for (let k = 0; k < K; k++) {
+      if (norm) w[n * K + k] = w[n * K + k] / denom;
+      if (scale !== 1) w[n * K + k] = w[n * K + k] * s32;
+    }
+  }
+  return w;
+}
+
 export class GlmMoe extends Module {
   readonly gate: GlmRouter;
   readonly experts: GlmMlp[];
@@ -114,6 +138,10 @@ export class GlmMoe extends Module {
     if (replay) {
       if (replay.length !== N * this.K) throw new ShapeError(`routing replay: ${replay.length / this.K} rows of experts for ${N} tokens`);
       for (let n = 0; n < N; n++) if (replay[n * this.K] >= 0) experts.set(replay.subarray(n * this.K, (n + 1) * this.K), n * this.K);
+    }
+    if (!isGradEnabled() && scores.dtype === 'f32') {
+      const w = combineWeights(scores.data as Float32Array, experts, N, this.E, this.K, this.cfg.normTopkProb, this.cfg.routedScalingFactor);
+      return { experts, weights: new Tensor(w, [N, this.K]), scores };
     }
     let w = F.gather(scores, 1, new Tensor(experts, [N, this.K])); // [N, K] unbiased scores
     if (this.cfg.normTopkProb) w = F.div(w, F.add(F.sum(w, -1, true), 1e-20));
