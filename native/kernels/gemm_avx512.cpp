@@ -77,20 +77,32 @@ MicroKernel kernel_for_rows(int mr) {
   return mr <= 4 ? kernel_rows_x32<4> : mr <= 8 ? kernel_rows_x32<8> : kernel_12x32;
 }
 
+// GCC 12's unpack intrinsics pass an "undefined" vector that -Wmaybe-uninitialized reports (GCC bug
+// 105593); the lanes it stands for are never read.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // Packs one panel of MR rows (rows past `rows` are zero). See PackA.
 void pack_a_panel(const float* a, int64_t rs, int64_t cs, int rows, int64_t kc, float* out) {
   if (cs == 1) {
-    // Rows contiguous in l: read 16 values of each row, scatter them into 16 columns of the panel.
+    // Rows contiguous in l: 16 values of 4 rows at a time, transposed 4 x 4 inside each 128-bit lane
+    // (lane q then holds steps 4q..4q+3 of the 4 rows), each lane stored as 4 of a step's 12 values.
     int64_t l = 0;
-    alignas(64) float tile[MR][16];
     for (; l + 16 <= kc; l += 16) {
-      for (int r = 0; r < MR; ++r) {
-        if (r < rows) _mm512_store_ps(tile[r], _mm512_loadu_ps(a + r * rs + l));
-        else _mm512_store_ps(tile[r], _mm512_setzero_ps());
-      }
       float* o = out + l * MR;
-      for (int x = 0; x < 16; ++x)
-        for (int r = 0; r < MR; ++r) o[x * MR + r] = tile[r][x];
+      for (int g = 0; g < MR; g += 4) {
+        __m512 x[4];
+        for (int j = 0; j < 4; ++j) x[j] = g + j < rows ? _mm512_loadu_ps(a + (g + j) * rs + l) : _mm512_setzero_ps();
+        const __m512 t0 = _mm512_unpacklo_ps(x[0], x[1]), t1 = _mm512_unpackhi_ps(x[0], x[1]);
+        const __m512 t2 = _mm512_unpacklo_ps(x[2], x[3]), t3 = _mm512_unpackhi_ps(x[2], x[3]);
+        const __m512 y[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                             _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
+        for (int j = 0; j < 4; ++j) {
+          _mm_storeu_ps(o + j * MR + g, _mm512_castps512_ps128(y[j]));
+          _mm_storeu_ps(o + (4 + j) * MR + g, _mm512_extractf32x4_ps(y[j], 1));
+          _mm_storeu_ps(o + (8 + j) * MR + g, _mm512_extractf32x4_ps(y[j], 2));
+          _mm_storeu_ps(o + (12 + j) * MR + g, _mm512_extractf32x4_ps(y[j], 3));
+        }
+      }
     }
     for (; l < kc; ++l)
       for (int r = 0; r < MR; ++r) out[l * MR + r] = r < rows ? a[r * rs + l] : 0.0f;
@@ -105,7 +117,22 @@ void pack_a_panel(const float* a, int64_t rs, int64_t cs, int rows, int64_t kc, 
   }
 }
 
+#pragma GCC diagnostic pop
+
 void pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* out) {
+  if (rs == 1 && cs != 1) {
+    // A stored transposed (a weight gradient's dY^T): at each l the block's mc rows are contiguous,
+    // so read them once, in order, and hand each panel its 12 (zeros past mc).
+    for (int64_t l = 0; l < kc; ++l) {
+      const float* al = a + l * cs;
+      for (int64_t i = 0; i < mc; i += MR) {
+        const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i));
+        const __mmask16 valid = static_cast<__mmask16>((1u << rows) - 1);
+        _mm512_mask_storeu_ps(out + i * kc + l * MR, static_cast<__mmask16>(0x0FFF), _mm512_maskz_loadu_ps(valid, al + i));
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < mc; i += MR) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i));
     pack_a_panel(a + i * rs, rs, cs, rows, kc, out + i * kc);
