@@ -45,8 +45,9 @@ void expert_mlp(const float* x, int64_t m, int64_t H, int64_t I, const float* wg
 void moe_experts_forward(const MoeExpertsParams& p) {
   const int64_t N = p.tokens, H = p.hidden, I = p.inner, K = p.k;
   std::fill(p.out, p.out + N * H, 0.0f);
-  std::vector<float> xe, ye, g, u, gu, act;
-  std::vector<int64_t> slots;
+  // scratch kept per thread between calls (a decode step makes one call per MoE layer)
+  static thread_local std::vector<float> xe, ye, g, u, gu, act;
+  static thread_local std::vector<int64_t> slots;
   for (int64_t e = 0; e < p.experts_used; ++e) {
     slots.clear();
     for (int64_t s = 0; s < N * K; ++s)
