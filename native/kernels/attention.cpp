@@ -99,6 +99,11 @@ struct Geometry {
     if (!p.causal) return p.tk;
     return std::min(p.tk, std::max(p.q_offset + i1, prefix(b)));
   }
+  // How many keys of [j0, j0 + nk) query i1 - 1 may see under the causal / prefix limit (every
+  // earlier query sees no more); nk when not causal.
+  int64_t causal_cols(int64_t b, int64_t i1, int64_t j0, int64_t nk) const {
+    return std::clamp<int64_t>(key_limit(b, i1) - j0, 0, nk);
+  }
   // First query that may see some key in [j0, ...).
   int64_t first_query(int64_t b, int64_t j0) const {
     if (!p.causal || j0 < prefix(b)) return 0;
@@ -130,6 +135,62 @@ void pack_transposed(const Geometry& g, const float* src, int64_t b, int64_t hk,
   for (int64_t j = 0; j < nk; ++j) {
     const float* row = g.krow(src, b, j0 + j, hk);
     for (int64_t d = 0; d < D; ++d) kt[d * kBK + j] = factor * row[d];
+  }
+}
+
+// GLMKIT_ATTENTION_TRIM=0 computes every tile whole (the tests check both give the same bits).
+bool trim_enabled() {
+  const char* env = std::getenv("GLMKIT_ATTENTION_TRIM");
+  return !(env && std::strcmp(env, "0") == 0);
+}
+
+// Query rows per product on a tile the causal limit cuts (the tile kernels' row block). Such a tile
+// computes, for each group of rows, only the keys its last row may see, and sums only over the
+// queries that see a group of keys: the terms left out are exact zeros (masked probabilities), so
+// every element gets the bits of the whole-tile products.
+constexpr int64_t kGroup = 6;
+
+// S rows [0, nq) of a tile: `product(r0, rows, cols)` computes rows [r0, r0 + rows) over their first
+// `cols` keys; the rest of each row (keys no row of its group may see) is set to `fill`. `whole`: one
+// product over the whole tile.
+template <class Product>
+void tile_rows(const Geometry& g, bool whole, int64_t b, int64_t i0, int64_t nq, int64_t j0, int64_t nk, float* s,
+               float fill, Product product) {
+  if (whole) {
+    product(0, nq, nk);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < nq; r0 += kGroup) {
+    // whole vectors of keys: the AVX2 tile sums a column past the last multiple of 8 in scalar code
+    const int64_t rows = std::min(kGroup, nq - r0);
+    const int64_t cols = std::min(nk, (g.causal_cols(b, i0 + r0 + rows, j0, nk) + 15) / 16 * 16);
+    if (cols > 0) product(r0, rows, cols);
+    for (int64_t r = r0; r < r0 + rows; ++r) std::fill(s + r * kBK + cols, s + r * kBK + nk, fill);
+  }
+}
+
+// c[r, :] += x[r, :] @ m for the tile's query rows r (x [nq, kBK], m [nk, D] with row stride ldm),
+// each group of rows summed over the keys it may see only (x is 0 past them): P V and dS K.
+void rows_times_keys(const Geometry& g, TileGemm gemm_tile, bool whole, int64_t b, int64_t i0, int64_t nq, int64_t j0,
+                     int64_t nk, const float* x, const float* m, int64_t ldm, float* c, int64_t ldc) {
+  const int64_t D = g.p.head_dim;
+  for (int64_t r0 = 0; r0 < nq; r0 += whole ? nq : kGroup) {
+    const int64_t rows = whole ? nq : std::min(kGroup, nq - r0);
+    const int64_t cols = whole ? nk : g.causal_cols(b, i0 + r0 + rows, j0, nk);
+    if (cols > 0) gemm_tile(rows, D, cols, x + r0 * kBK, kBK, 1, m, ldm, c + r0 * ldc, ldc, true);
+  }
+}
+
+// c[j, :] += x[:, j]^T @ m for the tile's keys j (x [nq, kBK] read transposed, m [nq, D] with row
+// stride ldm: query rows i0...), each group of keys summed from the first query that may see it
+// (x is 0 before it): P^T dO and dS^T Q.
+void keys_times_rows(const Geometry& g, TileGemm gemm_tile, bool whole, int64_t b, int64_t i0, int64_t nq, int64_t j0,
+                     int64_t nk, const float* x, const float* m, int64_t ldm, float* c) {
+  const int64_t D = g.p.head_dim;
+  for (int64_t c0 = 0; c0 < nk; c0 += whole ? nk : kGroup) {
+    const int64_t rows = whole ? nk : std::min(kGroup, nk - c0);
+    const int64_t r0 = whole ? 0 : std::clamp<int64_t>(g.first_query(b, j0 + c0) - i0, 0, nq);
+    if (r0 < nq) gemm_tile(rows, D, nq - r0, x + r0 * kBK + c0, 1, kBK, m + r0 * ldm, ldm, c + c0 * D, D, true);
   }
 }
 
@@ -240,6 +301,7 @@ void attention_forward(const AttentionParams& p, const float* q, const float* k,
   }
   const int64_t D = p.head_dim;
   const TileGemm gemm_tile = tile_gemm_impl();
+  const bool trim = trim_enabled();
   const int64_t tasks = p.batch * p.heads_q * g.nqb;
   parallel_for(tasks, 1, [&](int64_t t0, int64_t t1, int) {
     std::vector<float> kt(D * kBK), s(kBQ * kBK), o(kBQ * D), m(kBQ), l(kBQ);
@@ -252,9 +314,11 @@ void attention_forward(const AttentionParams& p, const float* q, const float* k,
       const int64_t jend = g.key_limit(b, i0 + nq);
       for (int64_t j0 = 0; j0 < jend; j0 += kBK) {
         const int64_t nk = std::min(kBK, p.tk - j0);
-        const bool full = g.tile_full(b, i0, j0, j0 + nk);
+        const bool full = g.tile_full(b, i0, j0, j0 + nk), whole = full || !trim;
         pack_transposed(g, k, b, hk, j0, nk, p.scale, kt.data());
-        gemm_tile(nq, nk, D, g.qrow(q, b, i0, h), g.ldq, 1, kt.data(), kBK, s.data(), kBK, false);  // S = Q (scale K)^T
+        tile_rows(g, whole, b, i0, nq, j0, nk, s.data(), -INFINITY, [&](int64_t r0, int64_t rows, int64_t cols) {
+          gemm_tile(rows, cols, D, g.qrow(q, b, i0 + r0, h), g.ldq, 1, kt.data(), kBK, s.data() + r0 * kBK, kBK, false);  // S = Q (scale K)^T
+        });
         for (int64_t r = 0; r < nq; ++r) {
           float* sr = s.data() + r * kBK;
           if (!full) mask_row(g, b, i0 + r, j0, nk, sr, -INFINITY);
@@ -269,7 +333,7 @@ void attention_forward(const AttentionParams& p, const float* q, const float* k,
           l[r] = l[r] * alpha + sum;
           m[r] = mnew;
         }
-        gemm_tile(nq, D, nk, s.data(), kBK, 1, g.krow(v, b, j0, hk), g.ldk, o.data(), D, true);  // O += P V
+        rows_times_keys(g, gemm_tile, whole, b, i0, nq, j0, nk, s.data(), g.krow(v, b, j0, hk), g.ldk, o.data(), D);  // O += P V
       }
       for (int64_t r = 0; r < nq; ++r) {
         float* dst = out + ((b * p.tq + i0 + r) * p.heads_q + h) * D;
@@ -302,14 +366,19 @@ struct BwdBuffers {
 // For query rows [i0, i0 + nq) of head h against the packed key block [j0, j0 + nk) (buf.kt, buf.vt):
 //   buf.p  = P = exp(scale q k^T - lse), hidden entries and empty rows 0
 //   buf.ds = scale * P o (dO V^T - Delta)
-void backward_tile(const Geometry& g, TileGemm gemm_tile, const float* q, const float* lse, const float* dout,
-                   const float* delta, int64_t b, int64_t h, int64_t i0, int64_t nq, int64_t j0, int64_t nk,
-                   BwdBuffers& buf) {
+// Returns whether the tile was computed whole (every query sees every key, or trimming is off).
+bool backward_tile(const Geometry& g, TileGemm gemm_tile, bool trim, const float* q, const float* lse,
+                   const float* dout, const float* delta, int64_t b, int64_t h, int64_t i0, int64_t nq, int64_t j0,
+                   int64_t nk, BwdBuffers& buf) {
   const AttentionParams& p = g.p;
   const int64_t D = p.head_dim;
-  const bool full = g.tile_full(b, i0, j0, j0 + nk);
-  gemm_tile(nq, nk, D, g.qrow(q, b, i0, h), g.ldq, 1, buf.kt.data(), kBK, buf.p.data(), kBK, false);  // S
-  gemm_tile(nq, nk, D, g.qrow(dout, b, i0, h), g.ldq, 1, buf.vt.data(), kBK, buf.ds.data(), kBK, false);  // dP
+  const bool full = g.tile_full(b, i0, j0, j0 + nk), whole = full || !trim;
+  tile_rows(g, whole, b, i0, nq, j0, nk, buf.p.data(), -INFINITY, [&](int64_t r0, int64_t rows, int64_t cols) {
+    gemm_tile(rows, cols, D, g.qrow(q, b, i0 + r0, h), g.ldq, 1, buf.kt.data(), kBK, buf.p.data() + r0 * kBK, kBK, false);  // S
+  });
+  tile_rows(g, whole, b, i0, nq, j0, nk, buf.ds.data(), 0.f, [&](int64_t r0, int64_t rows, int64_t cols) {
+    gemm_tile(rows, cols, D, g.qrow(dout, b, i0 + r0, h), g.ldq, 1, buf.vt.data(), kBK, buf.ds.data() + r0 * kBK, kBK, false);  // dP
+  });
   for (int64_t r = 0; r < nq; ++r) {
     const int64_t i = i0 + r;
     float* pr = buf.p.data() + r * kBK;
@@ -325,6 +394,7 @@ void backward_tile(const Geometry& g, TileGemm gemm_tile, const float* q, const 
     const float di = delta[(b * p.heads_q + h) * p.tq + i];
     for (int64_t j = 0; j < nk; ++j) dr[j] = p.scale * pr[j] * (dr[j] - di);
   }
+  return whole;
 }
 
 }  // namespace
@@ -334,6 +404,7 @@ void attention_backward(const AttentionParams& p, const float* q, const float* k
   const Geometry g(p);
   const int64_t D = p.head_dim;
   const TileGemm gemm_tile = tile_gemm_impl();
+  const bool trim = trim_enabled();
 
   // Delta[b, h, i] = dout_i . out_i   ([B, Hq, Tq], like lse)
   std::vector<float> delta(p.batch * p.heads_q * p.tq);
@@ -357,13 +428,12 @@ void attention_backward(const AttentionParams& p, const float* q, const float* k
     for (int64_t h = hk * g.group; h < (hk + 1) * g.group; ++h) {
       for (int64_t i0 = qstart; i0 < p.tq; i0 += kBQ) {
         const int64_t nq = std::min(kBQ, p.tq - i0);
-        backward_tile(g, gemm_tile, q, lse, dout, delta.data(), b, h, i0, nq, j0, nk, buf);
-        // dV += P^T dO ; dK += dS^T Q   (A = transposed view of the [nq x kBK] tile)
-        gemm_tile(nk, D, nq, buf.p.data(), 1, kBK, g.qrow(dout, b, i0, h), g.ldq, buf.dv.data(), D, true);
-        gemm_tile(nk, D, nq, buf.ds.data(), 1, kBK, g.qrow(q, b, i0, h), g.ldq, buf.dk.data(), D, true);
-        if (dq_too)
-          gemm_tile(nq, D, nk, buf.ds.data(), kBK, 1, g.krow(k, b, j0, hk), g.ldk,
-                    g.qrow(dq, b, i0, h), g.ldq, true);
+        const bool whole = backward_tile(g, gemm_tile, trim, q, lse, dout, delta.data(), b, h, i0, nq, j0, nk, buf);
+        // dV += P^T dO ; dK += dS^T Q
+        keys_times_rows(g, gemm_tile, whole, b, i0, nq, j0, nk, buf.p.data(), g.qrow(dout, b, i0, h), g.ldq, buf.dv.data());
+        keys_times_rows(g, gemm_tile, whole, b, i0, nq, j0, nk, buf.ds.data(), g.qrow(q, b, i0, h), g.ldq, buf.dk.data());
+        if (dq_too)  // dQ += dS K
+          rows_times_keys(g, gemm_tile, whole, b, i0, nq, j0, nk, buf.ds.data(), g.krow(k, b, j0, hk), g.ldk, g.qrow(dq, b, i0, h), g.ldq);
       }
     }
     for (int64_t j = 0; j < nk; ++j) {
@@ -403,9 +473,8 @@ void attention_backward(const AttentionParams& p, const float* q, const float* k
         const int64_t nk = std::min(kBK, p.tk - j0);
         pack_transposed(g, k, b, hk, j0, nk, p.scale, buf.kt.data());
         pack_transposed(g, v, b, hk, j0, nk, 1.f, buf.vt.data());
-        backward_tile(g, gemm_tile, q, lse, dout, delta.data(), b, h, i0, nq, j0, nk, buf);
-        gemm_tile(nq, D, nk, buf.ds.data(), kBK, 1, g.krow(k, b, j0, hk), g.ldk,
-                  g.qrow(dq, b, i0, h), g.ldq, true);  // dQ += dS K
+        const bool whole = backward_tile(g, gemm_tile, trim, q, lse, dout, delta.data(), b, h, i0, nq, j0, nk, buf);
+        rows_times_keys(g, gemm_tile, whole, b, i0, nq, j0, nk, buf.ds.data(), g.krow(k, b, j0, hk), g.ldk, g.qrow(dq, b, i0, h), g.ldq);  // dQ += dS K
       }
     }
   });
