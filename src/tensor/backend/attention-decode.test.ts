@@ -8,21 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../util/rng.js';
 import type { AttentionForwardArgs } from './backend.js';
-import { ISA_PATHS, native, withIsa } from './kernel-testing.js';
+import { ISA_PATHS, native, withEnv, withIsa } from './kernel-testing.js';
 
 function rand(n: number, rng: Rng, amp = 2): Float32Array {
   return Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * amp);
 }
 
 function withBlocks<T>(on: boolean, fn: () => T): T {
-  const prev = process.env.GLMKIT_ATTENTION_DECODE_BLOCKS;
-  process.env.GLMKIT_ATTENTION_DECODE_BLOCKS = on ? '1' : '0';
-  try {
-    return fn();
-  } finally {
-    if (prev === undefined) delete process.env.GLMKIT_ATTENTION_DECODE_BLOCKS;
-    else process.env.GLMKIT_ATTENTION_DECODE_BLOCKS = prev;
-  }
+  return withEnv('GLMKIT_ATTENTION_DECODE_BLOCKS', on ? '1' : '0', fn);
 }
 
 function forward(args: AttentionForwardArgs): { out: Float32Array; lse: Float32Array } {

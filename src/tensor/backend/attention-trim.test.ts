@@ -9,17 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../util/rng.js';
 import type { AttentionShape } from './backend.js';
-import { ISA_PATHS, native, withIsa } from './kernel-testing.js';
+import { ISA_PATHS, native, withEnv, withIsa } from './kernel-testing.js';
 
 function withTrim<T>(on: boolean, fn: () => T): T {
-  const prev = process.env.GLMKIT_ATTENTION_TRIM;
-  process.env.GLMKIT_ATTENTION_TRIM = on ? '1' : '0';
-  try {
-    return fn();
-  } finally {
-    if (prev === undefined) delete process.env.GLMKIT_ATTENTION_TRIM;
-    else process.env.GLMKIT_ATTENTION_TRIM = prev;
-  }
+  return withEnv('GLMKIT_ATTENTION_TRIM', on ? '1' : '0', fn);
 }
 
 interface Case {

@@ -89,3 +89,15 @@ export function withGemmIsa<T>(isa: string | undefined, fn: () => T): T {
     setNativeThreads(threads);
   }
 }
+
+/** Runs fn with environment variable `name` set to `value`, restoring it after (the kernels read their switches per call). */
+export function withEnv<T>(name: string, value: string, fn: () => T): T {
+  const prev = process.env[name];
+  process.env[name] = value;
+  try {
+    return fn();
+  } finally {
+    if (prev === undefined) delete process.env[name];
+    else process.env[name] = prev;
+  }
+}
