@@ -390,22 +390,22 @@ Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Float32Arrays of an array argument: element j must hold at least min_len floats.
-std::vector<const float*> f32_list(const Args& a, size_t i, const char* name, int64_t count, const int64_t* min_lens,
-                                   int64_t period) {
-  if (i >= a.info.Length() || !a.info[i].IsArray()) fail(a.env(), a.fn, std::string("argument '") + name + "' must be an array of Float32Arrays");
+// The Float32Arrays of an array argument in triples (gate [inner, hidden], up, down [hidden, inner]
+// of an expert), each at least as long as its place in the triple needs.
+std::vector<const float*> f32_triples(const Args& a, size_t i, const char* name, int64_t hidden, int64_t inner) {
+  if (i >= a.info.Length() || !a.info[i].IsArray() || a.info[i].As<Napi::Array>().Length() % 3 != 0)
+    fail(a.env(), a.fn, std::string("argument '") + name + "' must be an array of 3 Float32Arrays (gate, up, down) per expert");
   auto arr = a.info[i].As<Napi::Array>();
-  if (static_cast<int64_t>(arr.Length()) != count)
-    fail(a.env(), a.fn, std::string("argument '") + name + "' has " + std::to_string(arr.Length()) + " arrays, expected " + std::to_string(count));
-  std::vector<const float*> out(count);
-  for (int64_t j = 0; j < count; ++j) {
-    Napi::Value v = arr.Get(static_cast<uint32_t>(j));
+  const int64_t min_len = hidden * inner;
+  std::vector<const float*> out(arr.Length());
+  for (uint32_t j = 0; j < arr.Length(); ++j) {
+    Napi::Value v = arr.Get(j);
     const std::string what = std::string(name) + "[" + std::to_string(j) + "]";
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       fail(a.env(), a.fn, "'" + what + "' must be a Float32Array");
     auto t = v.As<Napi::Float32Array>();
-    if (static_cast<int64_t>(t.ElementLength()) < min_lens[j % period])
-      fail(a.env(), a.fn, "'" + what + "' has " + std::to_string(t.ElementLength()) + " elements, expected at least " + std::to_string(min_lens[j % period]));
+    if (static_cast<int64_t>(t.ElementLength()) < min_len)
+      fail(a.env(), a.fn, "'" + what + "' has " + std::to_string(t.ElementLength()) + " elements, expected at least " + std::to_string(min_len));
     out[j] = t.Data();
   }
   return out;
@@ -423,11 +423,8 @@ Napi::Value MoeExpertsForward(const Napi::CallbackInfo& info) {
   p.x = a.f32(0, "x", p.tokens * p.hidden);
   p.slot_expert = a.i32(5, "slotExpert", p.tokens * p.k);
   p.weights = a.f32(6, "weights", p.tokens * p.k);
-  if (!info[7].IsArray() || info[7].As<Napi::Array>().Length() % 3 != 0)
-    fail(a.env(), a.fn, "argument 'mats' must be an array of 3 Float32Arrays (gate, up, down) per expert used");
-  p.experts_used = info[7].As<Napi::Array>().Length() / 3;
-  const int64_t lens[3] = {p.inner * p.hidden, p.inner * p.hidden, p.hidden * p.inner};
-  const auto mats = f32_list(a, 7, "mats", 3 * p.experts_used, lens, 3);
+  const auto mats = f32_triples(a, 7, "mats", p.hidden, p.inner);
+  p.experts_used = static_cast<int64_t>(mats.size()) / 3;
   std::vector<const float*> gate(p.experts_used), up(p.experts_used), down(p.experts_used);
   for (int64_t e = 0; e < p.experts_used; ++e) {
     gate[e] = mats[3 * e];
@@ -441,8 +438,8 @@ Napi::Value MoeExpertsForward(const Napi::CallbackInfo& info) {
   p.shared_inner = a.integer(9, "sharedInner");
   std::vector<const float*> shared;
   if (p.shared_inner > 0) {
-    const int64_t slens[3] = {p.shared_inner * p.hidden, p.shared_inner * p.hidden, p.hidden * p.shared_inner};
-    shared = f32_list(a, 8, "sharedMats", 3, slens, 3);
+    shared = f32_triples(a, 8, "sharedMats", p.hidden, p.shared_inner);
+    if (shared.size() != 3) fail(a.env(), a.fn, "argument 'sharedMats' must hold one expert (gate, up, down), got " + std::to_string(shared.size()) + " arrays");
     p.shared_gate = shared[0];
     p.shared_up = shared[1];
     p.shared_down = shared[2];

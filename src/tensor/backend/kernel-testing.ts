@@ -60,15 +60,7 @@ export const ISA_PATHS = GEMM_ISA_PATHS;
  * re-reads it at every call, so every kernel in fn runs on that path (or the next one the CPU has).
  */
 export function withIsa<T>(isa: string | undefined, fn: () => T): T {
-  const prev = process.env.GLMKIT_ISA;
-  if (isa === undefined) delete process.env.GLMKIT_ISA;
-  else process.env.GLMKIT_ISA = isa;
-  try {
-    return fn();
-  } finally {
-    if (prev === undefined) delete process.env.GLMKIT_ISA;
-    else process.env.GLMKIT_ISA = prev;
-  }
+  return withEnv('GLMKIT_ISA', isa, fn);
 }
 
 /**
@@ -76,24 +68,20 @@ export function withIsa<T>(isa: string | undefined, fn: () => T): T {
  * the threaded paths run whatever GLMKIT_THREADS says), restoring both after.
  */
 export function withGemmIsa<T>(isa: string | undefined, fn: () => T): T {
-  const prev = process.env.GLMKIT_GEMM_ISA;
   const threads = nativeInfo()?.threads ?? 1;
-  if (isa === undefined) delete process.env.GLMKIT_GEMM_ISA;
-  else process.env.GLMKIT_GEMM_ISA = isa;
   setNativeThreads(2);
   try {
-    return fn();
+    return withEnv('GLMKIT_GEMM_ISA', isa, fn);
   } finally {
-    if (prev === undefined) delete process.env.GLMKIT_GEMM_ISA;
-    else process.env.GLMKIT_GEMM_ISA = prev;
     setNativeThreads(threads);
   }
 }
 
-/** Runs fn with environment variable `name` set to `value`, restoring it after (the kernels read their switches per call). */
-export function withEnv<T>(name: string, value: string, fn: () => T): T {
+/** Runs fn with environment variable `name` set to `value` (undefined: unset), restoring it after (the kernels read their switches per call). */
+export function withEnv<T>(name: string, value: string | undefined, fn: () => T): T {
   const prev = process.env[name];
-  process.env[name] = value;
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
   try {
     return fn();
   } finally {
